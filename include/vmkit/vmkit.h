@@ -1,0 +1,131 @@
+/* vmkit.h — the public C API of libvmkit.
+ *
+ * Configure a machine (vmk_config), validate it, create a VM from it, start
+ * it (returns at once: the VM runs on its own vCPU and I/O threads), observe
+ * it (state, wait), and stop it. Several VMs may live in one process. No call
+ * exits the process; every failing call returns a negative errno and, where
+ * it takes a vmk_error, fills it with one sentence a user can act on.
+ *
+ * Thread safety: a vmk_config belongs to one thread at a time. The vmk_vm
+ * lifecycle calls may be made from any thread; they are serialized by a lock
+ * inside the VM.
+ */
+#ifndef VMKIT_VMKIT_H
+#define VMKIT_VMKIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VMK_ERROR_MSG_MAX 512
+
+typedef struct vmk_error {
+  int code;                    /* negative errno, 0 when no error */
+  char msg[VMK_ERROR_MSG_MAX]; /* one sentence: what is wrong, how to fix it */
+} vmk_error;
+
+typedef enum vmk_engine_kind {
+  VMK_ENGINE_AUTO = 0, /* kvm when /dev/kvm works on an arm64 host, else emu */
+  VMK_ENGINE_KVM,
+  VMK_ENGINE_EMU,
+} vmk_engine_kind;
+
+typedef enum vmk_console_kind {
+  VMK_CONSOLE_NONE = 0, /* guest console output is discarded */
+  VMK_CONSOLE_FDS,      /* read input from in_fd, write output to out_fd */
+} vmk_console_kind;
+
+typedef enum vmk_state {
+  VMK_STATE_CREATED = 0,
+  VMK_STATE_RUNNING,
+  VMK_STATE_PAUSED,
+  VMK_STATE_STOPPING, /* a stop was requested, the guest is shutting down */
+  VMK_STATE_STOPPED,  /* the VM has ended; see vmk_vm_exit() */
+} vmk_state;
+
+typedef enum vmk_exit_reason {
+  VMK_EXIT_NONE = 0,  /* has not ended */
+  VMK_EXIT_POWEROFF,  /* the guest powered off (PSCI SYSTEM_OFF) */
+  VMK_EXIT_RESET,     /* the guest asked for a reset and reboot was off */
+  VMK_EXIT_CRASH,     /* the guest crashed (panic without reboot, bad state) */
+  VMK_EXIT_STOPPED,   /* the host stopped it (vmk_vm_stop) */
+  VMK_EXIT_ERROR,     /* vmkit failed; vmk_vm_exit() has the error */
+} vmk_exit_reason;
+
+/* ---- configuration ---------------------------------------------------- */
+
+typedef struct vmk_config vmk_config;
+
+vmk_config *vmk_config_new(void);
+void vmk_config_free(vmk_config *cfg);
+
+/* Setters copy their arguments. They check only the value's own form;
+ * vmk_config_validate checks the whole (files exist, sizes fit, ...). */
+int vmk_config_set_engine(vmk_config *cfg, vmk_engine_kind kind);
+int vmk_config_set_cpus(vmk_config *cfg, unsigned cpus);
+int vmk_config_set_memory(vmk_config *cfg, uint64_t bytes);
+int vmk_config_set_kernel(vmk_config *cfg, const char *path);
+int vmk_config_set_initrd(vmk_config *cfg, const char *path);
+int vmk_config_set_cmdline(vmk_config *cfg, const char *cmdline);
+int vmk_config_add_disk(vmk_config *cfg, const char *path, bool read_only);
+/* Entropy (virtio-rng) is on by default. */
+int vmk_config_set_entropy(vmk_config *cfg, bool enabled);
+/* The console: the guest's PL011 and virtio-console both use these fds.
+ * The fds are borrowed, not closed by vmkit. */
+int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
+                           int out_fd);
+/* Opt-in boot-timer device (one MMIO byte the guest writes once at init). */
+int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
+
+/* 0 when the configuration can start a VM on this host; else a negative
+ * errno with err filled. */
+int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
+
+/* Limits the setters and validate enforce. */
+#define VMK_MAX_CPUS 8
+#define VMK_MIN_MEMORY (64ull << 20)
+#define VMK_MAX_MEMORY (64ull << 30)
+#define VMK_MAX_DISKS 8
+
+/* ---- VM lifecycle ----------------------------------------------------- */
+
+typedef struct vmk_vm vmk_vm;
+
+/* Creates a VM from a validated copy of cfg (cfg may be freed after). */
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err);
+/* Starts the vCPUs and returns at once. */
+int vmk_vm_start(vmk_vm *vm, vmk_error *err);
+int vmk_vm_pause(vmk_vm *vm, vmk_error *err);
+int vmk_vm_resume(vmk_vm *vm, vmk_error *err);
+/* Asks the guest to shut down (as a power button would); returns at once. */
+int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err);
+/* Ends the VM now, as pulling the plug would; returns when it has ended. */
+int vmk_vm_stop(vmk_vm *vm, vmk_error *err);
+vmk_state vmk_vm_state(vmk_vm *vm);
+/* Waits until the VM has stopped, or timeout_ms passes (-1: forever).
+ * Returns 0 when stopped, -ETIMEDOUT otherwise. */
+int vmk_vm_wait(vmk_vm *vm, int timeout_ms);
+/* Why the VM ended; err (may be NULL) gets the error for VMK_EXIT_ERROR. */
+vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err);
+/* Stops the VM if it runs, then frees it. */
+void vmk_vm_free(vmk_vm *vm);
+
+/* Boot-timer readings, valid once the guest has written the boot-timer
+ * byte: wall and process-CPU microseconds from vmk_vm_create. */
+int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us);
+
+/* ---- misc ------------------------------------------------------------- */
+
+const char *vmk_engine_name(vmk_engine_kind kind);
+const char *vmk_state_name(vmk_state state);
+const char *vmk_exit_reason_name(vmk_exit_reason reason);
+const char *vmk_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+/* cpu.h — the AArch64 CPU state of vmkit's emulator and the contract between
+ * its decoder, its instruction semantics and its memory system.
+ *
+ * How the emulator runs code (designed so a JIT can replace step 2 later
+ * without touching semantics):
+ *   1. The decoder turns each guest instruction once into a struct emu_insn
+ *      (handler pointer + pre-extracted operands), a block at a time: a block
+ *      runs from its first instruction up to and including the first one that
+ *      may change control flow or system state, at most EMU_BLOCK_MAX insns,
+ *      never crossing a 4 KiB page. Blocks are cached by address.
+ *   2. The dispatcher runs a block by calling handlers in turn: each handler
+ *      returns the next insn to run (in + 1 for straight-line code), or NULL
+ *      after it has set cpu->pc to leave the block (branches, exceptions,
+ *      the synthetic end-of-block insn).
+ *   3. Handlers are small functions, one per instruction (group), in the
+ *      files of their instruction class (int_*.c, ldst_*.c, fp_*.c, simd_*.c).
+ *
+ * Register operands are resolved at decode time so handlers never test for
+ * register 31: an operand index is one of
+ *   0..30       X0..X30
+ *   EMU_XZR     reads as zero (r[31] is kept 0)
+ *   EMU_XSINK   where writes to XZR go (r[32], never read)
+ *   EMU_SP      the current stack pointer (r[33])
+ * so `cpu->r[in->rd] = value` is always right.
+ *
+ * Faults: a memory access that faults, an undefined encoding, SVC/HVC/BRK
+ * etc. call emu_raise(), which never returns: it longjmps to the
+ * dispatcher's entry (cpu->jmp). Handlers therefore perform every load (and
+ * every check that may fault) before they write any register, so a faulting
+ * instruction leaves the state as it was before it.
+ *
+ * Threads: one emu_cpu belongs to one vCPU thread; nothing here is shared
+ * except guest memory (exclusives use host atomics on it).
+ */
+#ifndef VMK_EMU_CPU_H
+#define VMK_EMU_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EMU_XZR 31
+#define EMU_XSINK 32
+#define EMU_SP 33
+#define EMU_NREGS 34
+
+#define EMU_BLOCK_MAX 64
+
+/* PSTATE.NZCV bits, as in the NZCV system register. */
+#define EMU_N (1u << 31)
+#define EMU_Z (1u << 30)
+#define EMU_C (1u << 29)
+#define EMU_V (1u << 28)
+
+typedef union emu_vreg {
+  uint8_t b[16];
+  uint16_t h[8];
+  uint32_t s[4];
+  uint64_t d[2];
+  int8_t sb[16];
+  int16_t sh[8];
+  int32_t ss[4];
+  int64_t sd[2];
+  float f[4];
+  double df[2];
+  unsigned __int128 q;
+} __attribute__((aligned(16))) emu_vreg;
+
+struct emu_cpu;
+struct emu_insn;
+
+typedef const struct emu_insn *(*emu_fn)(struct emu_cpu *cpu,
+                                         const struct emu_insn *in);
+
+/* One decoded instruction. Fields other than fn/raw/pc mean what the
+ * handler's decoder put there; each instruction class documents its use. */
+struct emu_insn {
+  emu_fn fn;
+  uint64_t pc;   /* guest address of this instruction */
+  uint64_t imm;  /* main immediate (sign-extended / decoded bitmask / offset) */
+  uint64_t imm2; /* second immediate where one is needed */
+  uint32_t raw;  /* the encoding, for diagnostics and rare slow paths */
+  uint8_t rd, rn, rm, ra; /* resolved operand indices (see above) */
+  uint8_t sf;             /* 1: 64-bit operation, 0: 32-bit */
+  uint8_t a, b, c;        /* small per-class fields (shift type, cond, ...) */
+};
+
+/* Soft TLB: one entry per guest page, direct-mapped by VA. A hit costs a
+ * shift, a mask, a compare and an add. tag_* hold the page-aligned VA when
+ * the access kind is allowed, or EMU_TLB_INVALID. addend turns a VA into a
+ * host pointer. MMIO and faulting pages never hit: they go to the slow path.
+ */
+#define EMU_TLB_BITS 10
+#define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
+#define EMU_PAGE_BITS 12
+#define EMU_PAGE_SIZE (1ull << EMU_PAGE_BITS)
+#define EMU_PAGE_MASK (~(EMU_PAGE_SIZE - 1))
+#define EMU_TLB_INVALID 1ull /* never equals a page-aligned VA */
+
+struct emu_tlb_entry {
+  uint64_t tag_read;
+  uint64_t tag_write;
+  uint64_t tag_exec;
+  uintptr_t addend; /* host = va + addend */
+};
+
+enum emu_access { EMU_READ = 0, EMU_WRITE = 1, EMU_EXEC = 2 };
+
+/* Why emu_run returned. */
+enum emu_exit {
+  EMU_EXIT_NONE = 0,
+  EMU_EXIT_SVC,       /* user mode: a system call (imm in cpu->exit_imm) */
+  EMU_EXIT_HVC,       /* system mode: PSCI/hypercall for the machine */
+  EMU_EXIT_UNDEF,     /* user mode: undefined instruction at cpu->pc */
+  EMU_EXIT_FAULT,     /* user mode: memory fault at cpu->exit_addr */
+  EMU_EXIT_BRK,       /* BRK / HLT */
+  EMU_EXIT_WFI,       /* system mode: WFI, the engine decides to sleep */
+  EMU_EXIT_REQUEST,   /* cpu->exit_request was set by another thread */
+  EMU_EXIT_BUDGET,    /* the instruction budget ran out */
+};
+
+/* The environment the CPU runs in: user-mode runner or system engine.
+ * Called on the CPU's own thread. */
+struct emu_env_ops {
+  /* Fill the TLB for va (a miss). Return 0 on success (entry filled, so the
+   * access can be retried via the fast path), 1 when the access is MMIO and
+   * was performed through mmio_read/mmio_write instead, or raise a fault
+   * through emu_raise (never returns then). */
+  int (*tlb_fill)(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                  unsigned size);
+  uint64_t (*mmio_read)(struct emu_cpu *cpu, uint64_t va, unsigned size);
+  void (*mmio_write)(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                     uint64_t val);
+  /* Take an exception that the environment handles (system mode enters the
+   * guest's vector; user mode exits). Returns only if execution continues at
+   * cpu->pc. */
+  void (*exception)(struct emu_cpu *cpu, enum emu_exit kind, uint32_t syndrome,
+                    uint64_t addr);
+  /* System registers beyond the EL0 set (MRS/MSR/SYS with op1/CRn/...);
+   * NULL in user mode. Return false for an undefined register. */
+  bool (*sysreg_read)(struct emu_cpu *cpu, uint32_t enc, uint64_t *val);
+  bool (*sysreg_write)(struct emu_cpu *cpu, uint32_t enc, uint64_t val);
+};
+
+struct emu_block;
+struct emu_block_cache;
+
+struct emu_cpu {
+  uint64_t r[EMU_NREGS]; /* see register operand indices above */
+  uint64_t pc;
+  uint32_t nzcv; /* EMU_N|EMU_Z|EMU_C|EMU_V */
+  uint32_t fpcr, fpsr;
+  emu_vreg v[32];
+  uint64_t tpidr_el0, tpidrro_el0;
+
+  /* Exclusive monitor: address and value seen by the last load-exclusive. */
+  uint64_t excl_addr;
+  uint64_t excl_val[2];
+  unsigned excl_size; /* 0: monitor open (no reservation) */
+
+  struct emu_tlb_entry tlb[EMU_TLB_SIZE];
+
+  /* Run control. exit_request is set by other threads (atomic). */
+  volatile int exit_request;
+  enum emu_exit exit_kind;
+  uint64_t exit_imm;  /* SVC/HVC/BRK immediate */
+  uint64_t exit_addr; /* faulting address */
+  uint32_t exit_syndrome;
+  uint64_t icount; /* instructions retired (approximate: per block) */
+
+  const struct emu_env_ops *env;
+  void *env_opaque;
+  struct emu_block_cache *blocks;
+  sigjmp_buf jmp; /* emu_raise lands here */
+};
+
+/* Create/destroy the per-CPU block cache and TLB state. */
+int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
+                 void *env_opaque);
+void emu_cpu_destroy(struct emu_cpu *cpu);
+
+/* Runs from cpu->pc until an exit (see enum emu_exit) or until budget
+ * instructions have run (0: no budget). */
+enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget);
+
+/* Never returns: ends the current instruction with the given exit, via
+ * env->exception; state must be as before the instruction. */
+_Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
+                         enum emu_exit kind, uint32_t syndrome, uint64_t addr);
+
+/* Drops every cached translation (after code was modified, IC IALLU,
+ * munmap/mprotect in user mode). Only on the CPU's own thread. */
+void emu_flush_code(struct emu_cpu *cpu);
+void emu_tlb_flush(struct emu_cpu *cpu);
+void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va);
+
+#endif
