@@ -148,9 +148,18 @@ static int check_file(const char *what, const char *path, bool writable,
   return 0;
 }
 
+void vmk_config_set_engine_ops(struct vmk_config *cfg,
+                               const struct vmk_engine_ops *ops) {
+  cfg->engine_ops = ops;
+}
+
 int vmk_config_resolve_engine(const struct vmk_config *cfg,
                               vmk_engine_kind *out, vmk_error *err) {
   vmk_error probe_err;
+  if (cfg->engine_ops) {
+    *out = cfg->engine;
+    return cfg->engine_ops->probe(err);
+  }
   switch (cfg->engine) {
   case VMK_ENGINE_KVM:
     *out = VMK_ENGINE_KVM;

@@ -23,7 +23,15 @@ struct vmk_config {
   vmk_console_kind console;
   int console_in, console_out;
   bool boot_timer;
+  /* Tests only: run on this engine instead of the kind's (see
+   * vmk_config_set_engine_ops). */
+  const struct vmk_engine_ops *engine_ops;
 };
+
+struct vmk_engine_ops;
+/* Internal, for tests: a VM created from cfg runs on ops (a fake engine). */
+void vmk_config_set_engine_ops(struct vmk_config *cfg,
+                               const struct vmk_engine_ops *ops);
 
 /* Deep copy; NULL on allocation failure. */
 struct vmk_config *vmk_config_dup(const struct vmk_config *cfg);

@@ -317,9 +317,10 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
                           &vm->layout, err)))
     goto fail;
 
-  const struct vmk_engine_ops *ops = vm->engine_kind == VMK_ENGINE_KVM
-                                         ? &vmk_engine_kvm_ops
-                                         : &vmk_engine_emu_ops;
+  const struct vmk_engine_ops *ops = vm->cfg->engine_ops;
+  if (!ops)
+    ops = vm->engine_kind == VMK_ENGINE_KVM ? &vmk_engine_kvm_ops
+                                            : &vmk_engine_emu_ops;
   struct vmk_engine_config ecfg = {
       .cpus = vm->cfg->cpus,
       .ram = &vm->ram,
