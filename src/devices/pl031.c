@@ -32,11 +32,11 @@ static const uint8_t pl031_id[8] = {0x31, 0x10, 0x04, 0x00,
 struct vmk_pl031 {
   struct vmk_irq_line irq;
   pthread_mutex_t lock;
-  int64_t offset;  /* guest time - host time, seconds */
-  uint32_t mr;     /* match register */
-  bool armed;      /* a match at mr is still to come */
-  uint32_t imsc;   /* bit 0: interrupt mask */
-  uint32_t ris;    /* bit 0: raw interrupt */
+  int64_t offset; /* guest time - host time, seconds */
+  uint32_t mr;    /* match register */
+  bool armed;     /* a match at mr is still to come */
+  uint32_t imsc;  /* bit 0: interrupt mask */
+  uint32_t ris;   /* bit 0: raw interrupt */
   bool irq_level;
 };
 

@@ -39,14 +39,14 @@ static const uint8_t pl061_id[8] = {0x61, 0x10, 0x04, 0x00,
 struct vmk_pl061 {
   struct vmk_irq_line irq;
   pthread_mutex_t lock;
-  uint8_t in;     /* levels driven from outside (the button) */
-  uint8_t out;    /* levels the guest drives on output lines */
-  uint8_t dir;    /* 1 = output */
-  uint8_t is;     /* 1 = level-sensitive */
-  uint8_t ibe;    /* 1 = both edges */
-  uint8_t iev;    /* 1 = rising edge / high level */
-  uint8_t ie;     /* interrupt mask: 1 = enabled */
-  uint8_t edges;  /* latched edge interrupts, cleared by IC */
+  uint8_t in;    /* levels driven from outside (the button) */
+  uint8_t out;   /* levels the guest drives on output lines */
+  uint8_t dir;   /* 1 = output */
+  uint8_t is;    /* 1 = level-sensitive */
+  uint8_t ibe;   /* 1 = both edges */
+  uint8_t iev;   /* 1 = rising edge / high level */
+  uint8_t ie;    /* interrupt mask: 1 = enabled */
+  uint8_t edges; /* latched edge interrupts, cleared by IC */
   uint8_t afsel;
   bool irq_level;
 };
@@ -72,8 +72,8 @@ static void update_irq(struct vmk_pl061 *g) {
 /* Latches the edge interrupts of a change of the lines from old. */
 static void lines_changed(struct vmk_pl061 *g, uint8_t old) {
   uint8_t now = pins(g), ch = (uint8_t)(old ^ now);
-  uint8_t hit = (uint8_t)(ch & ~g->is &
-                          (g->ibe | (g->iev & now) | (~g->iev & ~now)));
+  uint8_t hit =
+      (uint8_t)(ch & ~g->is & (g->ibe | (g->iev & now) | (~g->iev & ~now)));
   g->edges |= hit;
 }
 

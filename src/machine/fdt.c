@@ -53,8 +53,7 @@ static void end(struct fdt_w *w) {
     chk(w, fdt_end_node(w->buf));
 }
 
-static void prop(struct fdt_w *w, const char *name, const void *val,
-                 int len) {
+static void prop(struct fdt_w *w, const char *name, const void *val, int len) {
   if (!w->rc)
     chk(w, fdt_property(w->buf, name, val, len));
 }
@@ -233,8 +232,6 @@ static void add_gpio(struct fdt_w *w) {
 
   begin(w, "gpio-keys");
   prop_str(w, "compatible", "gpio-keys");
-  prop_u32(w, "#size-cells", 0);
-  prop_u32(w, "#address-cells", 1);
   begin(w, "poweroff");
   prop_str(w, "label", "GPIO Key Poweroff");
   prop_u32(w, "linux,code", KEY_POWER);

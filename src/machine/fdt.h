@@ -13,7 +13,7 @@
 struct vmk_fdt_params {
   unsigned cpus;
   uint64_t ram_base, ram_size;
-  const char *cmdline; /* NULL: empty */
+  const char *cmdline;               /* NULL: empty */
   uint64_t initrd_start, initrd_end; /* 0,0 = none */
   unsigned virtio_slots;             /* virtio-mmio nodes for slots 0..n-1 */
   bool boot_timer;                   /* add the boot-timer node (opt-in) */

@@ -61,8 +61,10 @@ static int open_file(const char *what, const char *path, int *fd,
   if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
     close(*fd);
     *fd = -1;
-    return vmk_err(err, -EINVAL, "the %s '%s' is not a regular file; give "
-                   "the path of the file itself", what, path);
+    return vmk_err(err, -EINVAL,
+                   "the %s '%s' is not a regular file; give "
+                   "the path of the file itself",
+                   what, path);
   }
   *size = (uint64_t)st.st_size;
   return 0;
@@ -196,8 +198,8 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
     fdt_gpa = (ram_end - VMK_FDT_MAX_SIZE) & ~(VMK_KERNEL_ALIGN - 1);
   if (ram_end < gm->base + VMK_FDT_MAX_SIZE || fdt_gpa < iend ||
       fdt_gpa < gm->base) {
-    uint64_t need = align_up(iend - gm->base, VMK_KERNEL_ALIGN) +
-                    VMK_FDT_MAX_SIZE;
+    uint64_t need =
+        align_up(iend - gm->base, VMK_KERNEL_ALIGN) + VMK_FDT_MAX_SIZE;
     if (initrd_path)
       rc = vmk_err(err, -ENOMEM,
                    "the kernel '%s' (%" PRIu64 " MiB) and initrd '%s' (%" PRIu64
@@ -239,11 +241,11 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
     }
     rc = read_at(ifd, idst, isize, 0);
     if (rc) {
-      rc = vmk_err(err, rc,
-                   "cannot read the initrd '%s': %s; was it changed while "
-                   "vmkit was reading it?",
-                   initrd_path,
-                   rc == -EIO ? "file ended early" : strerror(-rc));
+      rc =
+          vmk_err(err, rc,
+                  "cannot read the initrd '%s': %s; was it changed while "
+                  "vmkit was reading it?",
+                  initrd_path, rc == -EIO ? "file ended early" : strerror(-rc));
       goto out;
     }
   }
