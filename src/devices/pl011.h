@@ -4,7 +4,8 @@
  * Threads: register accesses come from vCPU threads (vmk_pl011_ops), input
  * is read on the VM's I/O thread; one mutex inside the device protects its
  * state. Create before the VM runs; destroy after the vCPUs and the I/O loop
- * have stopped. */
+ * have stopped, and before the loop is destroyed (destroy takes in_fd off
+ * it). */
 #ifndef VMK_DEVICES_PL011_H
 #define VMK_DEVICES_PL011_H
 
