@@ -65,6 +65,7 @@ struct vmk_pl011 {
   bool watching; /* in_fd is on the I/O loop */
   bool rx_eof;   /* in_fd ended or failed: never watched again */
   bool irq_level;
+  bool tx_stalled;  /* out_fd stayed full: drop output until it drains */
   uint32_t latched; /* edge-style RIS bits (TX), cleared by ICR */
   uint32_t ilpr, ibrd, fbrd, lcr_h, cr, ifls, imsc, dmacr;
 };
@@ -173,15 +174,20 @@ static void tx_byte(struct vmk_pl011 *u, uint8_t c) {
     return;
   for (;;) {
     ssize_t n = write(u->out_fd, &c, 1);
-    if (n == 1)
+    if (n == 1) {
+      u->tx_stalled = false;
       return;
+    }
     if (n < 0 && errno == EINTR)
       continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      /* A stalled reader loses output rather than stalling the guest. */
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !u->tx_stalled) {
+      /* Wait a little for a slow reader, once; if it stays full the output
+       * is dropped without waiting until a write gets through again, so a
+       * stalled reader loses output rather than stalling the guest. */
       struct pollfd pfd = {.fd = u->out_fd, .events = POLLOUT};
       if (poll(&pfd, 1, 100) > 0)
         continue;
+      u->tx_stalled = true;
     }
     return;
   }

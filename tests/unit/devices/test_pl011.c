@@ -145,6 +145,25 @@ static void test_tx(void **state) {
   assert_int_equal(rd(f, RIS) & INT_TX, 0);
 }
 
+/* A console reader that stops reading loses output; the guest goes on
+ * (without the drop, 10000 bytes would wait 100 ms each: a test timeout). */
+static void test_tx_stalled_reader(void **state) {
+  struct fx *f = *state;
+  fcntl(f->out[1], F_SETFL, O_NONBLOCK);
+  char junk[4096];
+  memset(junk, '.', sizeof(junk));
+  while (write(f->out[1], junk, sizeof(junk)) > 0)
+    ;
+  for (int i = 0; i < 10000; i++)
+    wr(f, DR, 'L');
+  while (read(f->out[0], junk, sizeof(junk)) > 0)
+    ;
+  wr(f, DR, '!');
+  char c = 0;
+  assert_int_equal(read(f->out[0], &c, 1), 1);
+  assert_int_equal(c, '!');
+}
+
 static void test_loopback(void **state) {
   struct fx *f = *state;
   wr(f, CR, 0x381); /* UARTEN | LBE | TXE | RXE */
@@ -307,6 +326,7 @@ int main(void) {
       T(test_ids_and_reset),
       T(test_register_semantics),
       T(test_tx),
+      T(test_tx_stalled_reader),
       T(test_loopback),
       T(test_rx_and_interrupts),
       T(test_rx_flow_control),
