@@ -18,6 +18,7 @@
 #define HDR_IMAGE_SIZE 16
 #define HDR_FLAGS 24
 #define HDR_MAGIC 56
+#define HDR_PE_OFFSET 60        /* EFI-stub Images: where the PE header is */
 #define ARM64_MAGIC 0x644d5241u /* "ARM\x64" */
 #define FLAG_BE (1ull << 0)
 /* Kernels before 3.17 leave image_size 0 and expect this text_offset. */
@@ -108,6 +109,34 @@ static int bad_format(int fd, const char *path, const uint8_t *h, size_t n,
                  path);
 }
 
+/* EFI-stub Images (all distribution kernels) carry a PE header whose
+ * sections say how long the file must be: a cheap, exact truncation check.
+ * Returns the expected length, or 0 when the Image has no usable PE header
+ * (then only the 64-byte header can be checked). */
+static uint64_t pe_expected_size(int fd, const uint8_t *h, uint64_t fsize) {
+  uint32_t pe = vmk_le32(h + HDR_PE_OFFSET);
+  uint8_t coff[24];
+  if (pe == 0)
+    return 0;
+  if ((uint64_t)pe + sizeof(coff) > fsize)
+    return (uint64_t)pe + sizeof(coff); /* the header itself is cut off */
+  if (read_at(fd, coff, sizeof(coff), pe) || memcmp(coff, "PE\0\0", 4))
+    return 0;
+  unsigned nsec = vmk_le16(coff + 6);
+  uint64_t sec = (uint64_t)pe + sizeof(coff) + vmk_le16(coff + 20);
+  uint64_t need = sec + 40ull * nsec;
+  for (unsigned i = 0; i < nsec && i < 96 && sec + 40ull * (i + 1) <= fsize;
+       i++) {
+    uint8_t sh[40];
+    if (read_at(fd, sh, sizeof(sh), sec + 40ull * i))
+      return 0;
+    uint64_t end = (uint64_t)vmk_le32(sh + 20) + vmk_le32(sh + 16);
+    if (end > need)
+      need = end;
+  }
+  return need;
+}
+
 int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
                    const char *initrd_path, struct vmk_boot_layout *out,
                    vmk_error *err) {
@@ -131,6 +160,16 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
   }
   if (hn < HDR_SIZE || vmk_le32(h + HDR_MAGIC) != ARM64_MAGIC) {
     rc = bad_format(kfd, kernel_path, h, hn, err);
+    goto out;
+  }
+
+  uint64_t pe_need = pe_expected_size(kfd, h, ksize);
+  if (pe_need > ksize) {
+    rc = vmk_err(err, -EINVAL,
+                 "the kernel '%s' is truncated: its headers describe %" PRIu64
+                 " bytes but the file has %" PRIu64
+                 "; copy or download it again",
+                 kernel_path, pe_need, ksize);
     goto out;
   }
 

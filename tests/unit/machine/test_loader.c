@@ -229,6 +229,26 @@ static void test_wrong_formats(void **state) {
   write_file(f->kernel, "", 0);
   expect_error(f, NULL, -EINVAL, "too short", f->kernel);
 
+  /* truncated EFI-stub Image: the PE sections reach past the file end */
+  make_image(f->kernel, 0, MIB, 0, 0x4000);
+  k = fopen(f->kernel, "r+b");
+  uint8_t pe[24 + 40] = {'P', 'E', 0, 0, 0x64, 0xaa, 1, 0};
+  vmk_put_le32(pe + 24 + 16, 0x3000); /* SizeOfRawData */
+  vmk_put_le32(pe + 24 + 20, 0x1000); /* PointerToRawData: ends at 0x4000 */
+  uint8_t off[4];
+  vmk_put_le32(off, 0x40);
+  fseek(k, 60, SEEK_SET);
+  fwrite(off, 1, 4, k);
+  fwrite(pe, 1, sizeof(pe), k);
+  fclose(k);
+  struct vmk_boot_layout l;
+  vmk_error err = {0};
+  assert_int_equal(vmk_load_linux(&f->gm, f->kernel, NULL, &l, &err), 0);
+  assert_int_equal(truncate(f->kernel, 0x3000), 0);
+  expect_error(f, NULL, -EINVAL, "truncated", "16384 bytes");
+  assert_int_equal(truncate(f->kernel, 0x50), 0); /* inside the PE header */
+  expect_error(f, NULL, -EINVAL, "truncated", f->kernel);
+
   /* big-endian and nonsense text_offset */
   make_image(f->kernel, 0, MIB, 1, 4096);
   expect_error(f, NULL, -EINVAL, "big-endian", f->kernel);
