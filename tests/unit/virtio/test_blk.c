@@ -4,9 +4,9 @@
  * locking and malformed requests. Test thread only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +168,7 @@ static void test_read(void **state) {
   struct fx *f = *state;
   uint8_t buf[1024];
   uint32_t used;
-  assert_int_equal(request(f, T_IN, 2, NULL, 0, buf, sizeof(buf), &used),
-                   S_OK);
+  assert_int_equal(request(f, T_IN, 2, NULL, 0, buf, sizeof(buf), &used), S_OK);
   assert_int_equal(used, 1025);
   for (size_t i = 0; i < sizeof(buf); i++)
     assert_int_equal(buf[i], pattern(1024 + i));
@@ -289,8 +288,8 @@ static void test_discard(void **state) {
   struct stat before, after;
   fstat(f->fd, &before);
   uint8_t seg[32];
-  range(seg, 8, 16, 0);       /* 4 KiB .. 12 KiB */
-  range(seg + 16, 64, 8, 0);  /* 32 KiB .. 36 KiB */
+  range(seg, 8, 16, 0);      /* 4 KiB .. 12 KiB */
+  range(seg + 16, 64, 8, 0); /* 32 KiB .. 36 KiB */
   assert_int_equal(request(f, T_DISCARD, 0, seg, 32, NULL, 0, NULL), S_OK);
   assert_file_zero(f, 4096, 8192);
   assert_file_zero(f, 32768, 4096);
@@ -306,28 +305,25 @@ static void test_discard_unmap_flag_unsupp(void **state) {
   struct fx *f = *state;
   uint8_t seg[16];
   range(seg, 8, 8, 1);
-  assert_int_equal(request(f, T_DISCARD, 0, seg, 16, NULL, 0, NULL),
-                   S_UNSUPP);
+  assert_int_equal(request(f, T_DISCARD, 0, seg, 16, NULL, 0, NULL), S_UNSUPP);
   assert_file_is_pattern(f, 0, 16384);
 }
 
 static void test_discard_out_of_range(void **state) {
   struct fx *f = *state;
   uint8_t seg[32];
-  range(seg, 0, 8, 0);              /* fine */
+  range(seg, 0, 8, 0);                /* fine */
   range(seg + 16, SECTORS - 4, 8, 0); /* crosses the end */
-  assert_int_equal(request(f, T_DISCARD, 0, seg, 32, NULL, 0, NULL),
-                   S_IOERR);
+  assert_int_equal(request(f, T_DISCARD, 0, seg, 32, NULL, 0, NULL), S_IOERR);
   assert_file_is_pattern(f, 0, IMG_SIZE); /* nothing applied */
 }
 
 static void test_write_zeroes(void **state) {
   struct fx *f = *state;
   uint8_t seg[32];
-  range(seg, 3, 5, 0);       /* unaligned to 4 KiB: ZERO_RANGE */
+  range(seg, 3, 5, 0);        /* unaligned to 4 KiB: ZERO_RANGE */
   range(seg + 16, 16, 16, 1); /* may unmap */
-  assert_int_equal(request(f, T_WRITE_ZEROES, 0, seg, 32, NULL, 0, NULL),
-                   S_OK);
+  assert_int_equal(request(f, T_WRITE_ZEROES, 0, seg, 32, NULL, 0, NULL), S_OK);
   assert_file_is_pattern(f, 0, 3 * 512);
   assert_file_zero(f, 3 * 512, 5 * 512);
   assert_file_is_pattern(f, 8 * 512, 8 * 512);
@@ -393,9 +389,9 @@ static void test_ro_features(void **state) {
   struct fx *f = *state;
   vdrv_write(&f->d, VMK_VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
   uint32_t feat = vdrv_read(&f->d, VMK_VIRTIO_MMIO_DEVICE_FEATURES);
-  assert_true(feat & (1u << 5));          /* RO */
-  assert_false(feat & (1u << 13));        /* no DISCARD */
-  assert_false(feat & (1u << 14));        /* no WRITE_ZEROES */
+  assert_true(feat & (1u << 5));   /* RO */
+  assert_false(feat & (1u << 13)); /* no DISCARD */
+  assert_false(feat & (1u << 14)); /* no WRITE_ZEROES */
 }
 
 static void test_ro_write_fails(void **state) {
@@ -404,8 +400,7 @@ static void test_ro_write_fails(void **state) {
   assert_int_equal(request(f, T_OUT, 0, buf, 512, NULL, 0, NULL), S_IOERR);
   uint8_t seg[16];
   range(seg, 0, 8, 0);
-  assert_int_equal(request(f, T_DISCARD, 0, seg, 16, NULL, 0, NULL),
-                   S_UNSUPP);
+  assert_int_equal(request(f, T_DISCARD, 0, seg, 16, NULL, 0, NULL), S_UNSUPP);
   assert_int_equal(request(f, T_WRITE_ZEROES, 0, seg, 16, NULL, 0, NULL),
                    S_UNSUPP);
   assert_file_is_pattern(f, 0, IMG_SIZE);

@@ -4,9 +4,9 @@
  * device in NEEDS_RESET with a config interrupt and no used entry, never
  * crash or hang, and a reset must bring it back. Uses virtio-rng as the
  * simplest device. Test thread only. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -194,8 +194,8 @@ static void indirect_table(struct vdrv *d, uint64_t table, unsigned n,
     memcpy(p, &a, 8);
     uint32_t len = 8;
     memcpy(p + 8, &len, 4);
-    uint16_t fl = WRITE | (i + 1 < n ? NEXT : 0) |
-                  (i == 0 ? extra_flags_on_first : 0);
+    uint16_t fl =
+        WRITE | (i + 1 < n ? NEXT : 0) | (i == 0 ? extra_flags_on_first : 0);
     memcpy(p + 12, &fl, 2);
     uint16_t next = (uint16_t)(i + 1);
     memcpy(p + 14, &next, 2);

@@ -1,9 +1,9 @@
 /* vdrv.c — test-side virtio driver (see vdrv.h). Test thread only. */
 #include "vdrv.h"
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,8 +180,8 @@ bool vdrv_used(struct vdrv *d, unsigned q, uint16_t *id, uint32_t *len) {
   struct vdrv_queue *vq = &d->q[q];
   if (vdrv_used_idx(d, q) == vq->used_seen)
     return false;
-  uint8_t *e = vdrv_ptr(d, VDRV_RING(q) + 0x2000 + 4 +
-                               8u * (vq->used_seen % vq->size));
+  uint8_t *e =
+      vdrv_ptr(d, VDRV_RING(q) + 0x2000 + 4 + 8u * (vq->used_seen % vq->size));
   *id = (uint16_t)vmk_le32(e);
   *len = vmk_le32(e + 4);
   vq->used_seen++;
