@@ -2,6 +2,7 @@
  * negotiation, status and reset, queue registers, interrupts, the
  * notification eventfd (as KVM's ioeventfd would use it) and odd accesses.
  * Test thread only. */
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +215,42 @@ static void test_buffers_before_driver_ok(void **state) {
   assert_int_equal(vdrv_used_idx(d, 0), 1);
 }
 
+/* A real I/O thread serves the queue while this thread (playing a vCPU)
+ * submits requests and resets the device under its feet; the transport
+ * lock must keep the rings untouched after each reset returns, which the
+ * sanitizer builds check when the rings are wiped right after. */
+static void test_threaded_io_and_resets(void **state) {
+  struct vdrv *d = *state;
+  vmk_error err;
+  assert_int_equal(vmk_io_loop_start(&d->loop, &err), 0);
+  unsigned done = 0;
+  for (int round = 0; round < 20; round++) {
+    memset(d->ram, 0, 0x10000); /* device reset: rings are ours again */
+    assert_true(vdrv_setup(d, F_V1, 256) & VMK_VIRTIO_S_DRIVER_OK);
+    for (int i = 0; i < 100; i++) {
+      struct vdrv_seg seg = {VDRV_DATA + 64 * (uint64_t)(i % 16), 64, true};
+      vdrv_chain(d, 0, &seg, 1);
+      vdrv_write(d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+      if (i % 10 == 9) { /* wait for the I/O thread now and then */
+        uint16_t want = d->q[0].avail_idx;
+        long spins = 0;
+        while (__atomic_load_n((uint16_t *)vdrv_ptr(d, VDRV_RING(0) + 0x2002),
+                               __ATOMIC_ACQUIRE) != want) {
+          if (++spins > 100000000L)
+            fail_msg("the I/O thread never served the queue");
+          sched_yield();
+        }
+        done += 10;
+      }
+    }
+    /* Reset with requests possibly still in flight. */
+    vdrv_write(d, VMK_VIRTIO_MMIO_STATUS, 0);
+    assert_int_equal(vdrv_status(d), 0);
+  }
+  vmk_io_loop_stop(&d->loop);
+  assert_int_equal(done, 2000);
+}
+
 static void test_console_config_and_queues(void **state) {
   (void)state;
   struct vdrv d;
@@ -241,6 +278,7 @@ int main(void) {
       T(test_no_interrupt_flag),
       T(test_ioeventfd_path),
       T(test_buffers_before_driver_ok),
+      T(test_threaded_io_and_resets),
       cmocka_unit_test(test_console_config_and_queues),
 #undef T
   };

@@ -134,7 +134,12 @@ void vdrv_desc(struct vdrv *d, unsigned q, uint16_t i, uint64_t addr,
 
 void vdrv_set_avail_idx(struct vdrv *d, unsigned q, uint16_t idx) {
   d->q[q].avail_idx = idx;
-  vmk_put_le16(vdrv_ptr(d, VDRV_RING(q) + 0x1000 + 2), idx);
+  uint16_t le;
+  vmk_put_le16(&le, idx);
+  /* Publishes the ring entry and descriptors written before (a real
+   * driver's write barrier). */
+  __atomic_store_n((uint16_t *)vdrv_ptr(d, VDRV_RING(q) + 0x1000 + 2), le,
+                   __ATOMIC_RELEASE);
 }
 
 void vdrv_avail(struct vdrv *d, unsigned q, uint16_t head) {
