@@ -63,4 +63,18 @@ aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
   -I"$ROOT/include" -I"$ROOT/src" \
   -o "$BUILD/kvm_engine_test" "$ROOT/tests/integration/nested/kvm_engine_test.c" \
   "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lpthread >&2
+
+# The same test built with ASan+UBSan (dynamic: the sanitizers cannot link
+# statically), with the arm64 runtime libraries it loads in sanlibs/ for the
+# nested host's /lib.
+aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
+  -fsanitize=address,undefined -fno-omit-frame-pointer \
+  -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
+  "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
+  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" -lpthread >&2
+rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
+for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
+  libasan.so.8 libubsan.so.1; do
+  cp -L "/usr/aarch64-linux-gnu/lib/$l" "$BUILD/sanlibs/"
+done
 echo "$BUILD"

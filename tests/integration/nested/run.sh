@@ -4,9 +4,9 @@
 # This x86-64 host has no /dev/kvm, so the test boots an arm64 Linux "host"
 # with KVM under qemu-system-aarch64 (TCG, virtualization=on, GICv3;
 # tools/nested/) and runs, inside it:
-#   1. kvm_engine_test: the kvm engine driven directly with a tiny
-#      hand-written guest (MMIO through the bus, PSCI CPU_ON/SYSTEM_OFF/
-#      SYSTEM_RESET, ioeventfd, pause/resume/stop);
+#   1. kvm_engine_test (plain, and built with ASan+UBSan): the kvm engine
+#      driven directly with a tiny hand-written guest (MMIO through the bus,
+#      PSCI CPU_ON/SYSTEM_OFF/SYSTEM_RESET, ioeventfd, pause/resume/stop);
 #   2. when the default guest and the `vmkit` CLI are built: `vmkit run
 #      --engine kvm --cpus 2 --memory 256M --disk /dev/vdb` booting the
 #      default guest, which writes a known pattern to /dev/vda, syncs, reads
@@ -55,7 +55,8 @@ fi
 
 P=$WORK/payload
 mkdir -p "$P/payload" "$P/scenarios"
-cp "$A64/kvm_engine_test" "$P/payload/"
+cp "$A64/kvm_engine_test" "$A64/kvm_engine_test_san" "$P/payload/"
+mkdir -p "$P/lib" && cp "$A64"/sanlibs/* "$P/lib/"
 
 e2e=0
 GUEST=$ROOT/.cache/guest
@@ -89,6 +90,10 @@ cat >"$P/scenarios/integration.sh" <<EOF
 echo "engine-test: start"
 /payload/kvm_engine_test
 echo "engine-test: exit=\$?"
+echo "engine-test-san: start"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  /payload/kvm_engine_test_san
+echo "engine-test-san: exit=\$?"
 if [ -x /payload/vmkit ]; then
   t0=\$(cut -d' ' -f1 /proc/uptime)
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
@@ -127,6 +132,7 @@ has() { grep -q -- "$1" "$C"; }
 check "outer QEMU exited cleanly (status $qrc)" test "$qrc" = 0
 check "the nested host has /dev/kvm" has "nested-host: /dev/kvm present"
 check "kvm engine test passed" has "engine-test: exit=0"
+check "kvm engine test passed under ASan+UBSan" has "engine-test-san: exit=0"
 check "nested host scenario finished" has "nested-host: scenario integration exit="
 if [ $e2e = 1 ]; then
   check "vmkit exited 0 (guest powered off)" has "^vmkit-exit=0"
