@@ -21,15 +21,10 @@
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
 #include "core/config.h"
-#include "devices/boot_timer.h"
 #include "devices/bus.h"
-#include "devices/pl011.h"
-#include "devices/pl031.h"
-#include "devices/pl061.h"
 #include "engine/engine.h"
-#include "machine/fdt.h"
-#include "machine/loader.h"
 #include "machine/memmap.h"
+#include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/mmio.h"
@@ -57,10 +52,8 @@ struct vmk_vm {
   struct vmk_engine *engine;
   struct vmk_boot_layout layout;
 
-  struct vmk_pl011 *uart;
-  struct vmk_pl031 *rtc;
-  struct vmk_pl061 *gpio;
-  struct vmk_boot_timer *boot_timer;
+  struct vmk_virt_platform platform;
+  bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
 
@@ -175,34 +168,21 @@ static int add_virtio(struct vmk_vm *vm, struct vmk_virtio_device *dev,
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
-  const struct vmk_irq_chip *chip = &vm->engine->irq_chip;
   bool uart_console = uart_is_console(cmdline);
   int in = cfg->console_in, out = cfg->console_out;
-  int r;
-
-  r = vmk_pl011_create(uart_console ? in : -1, out,
-                       (struct vmk_irq_line){chip, VMK_UART_SPI}, &vm->loop,
-                       &vm->uart, err);
-  if (r || (r = vmk_bus_add(&vm->bus, "pl011", VMK_UART_BASE, VMK_UART_SIZE,
-                            &vmk_pl011_ops, vm->uart, err)))
+  struct vmk_virt_platform_cfg pcfg = {
+      .console_in_fd = uart_console ? in : -1,
+      .console_out_fd = out,
+      .gpio_power_key = true,
+      .boot_timer = cfg->boot_timer,
+      .boot_timer_cb = boot_timer_fired,
+      .boot_timer_opaque = vm,
+  };
+  int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
+                                   &vm->loop, &vm->platform, err);
+  if (r)
     return r;
-  r = vmk_pl031_create((struct vmk_irq_line){chip, VMK_RTC_SPI}, &vm->rtc,
-                       err);
-  if (r || (r = vmk_bus_add(&vm->bus, "pl031", VMK_RTC_BASE, VMK_RTC_SIZE,
-                            &vmk_pl031_ops, vm->rtc, err)))
-    return r;
-  r = vmk_pl061_create((struct vmk_irq_line){chip, VMK_GPIO_SPI}, &vm->gpio,
-                       err);
-  if (r || (r = vmk_bus_add(&vm->bus, "pl061", VMK_GPIO_BASE, VMK_GPIO_SIZE,
-                            &vmk_pl061_ops, vm->gpio, err)))
-    return r;
-  if (cfg->boot_timer) {
-    r = vmk_boot_timer_create(boot_timer_fired, vm, &vm->boot_timer, err);
-    if (r || (r = vmk_bus_add(&vm->bus, "boot-timer", VMK_BOOT_TIMER_BASE,
-                              VMK_BOOT_TIMER_SIZE, &vmk_boot_timer_ops,
-                              vm->boot_timer, err)))
-      return r;
-  }
+  vm->platform_ready = true;
 
   struct vmk_virtio_device *dev;
   for (unsigned i = 0; i < cfg->ndisks; i++) {
@@ -222,26 +202,19 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
   return 0;
 }
 
-static int build_fdt(struct vmk_vm *vm, const char *cmdline, vmk_error *err) {
-  struct vmk_fdt_params p = {
-      .cpus = vm->cfg->cpus,
-      .ram_base = vm->ram.base,
-      .ram_size = vm->ram.size,
+static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
+                             vmk_error *err) {
+  struct vmk_virt_boot_cfg b = {
+      .kernel = vm->cfg->kernel,
+      .initrd = vm->cfg->initrd,
       .cmdline = cmdline,
-      .initrd_start = vm->layout.initrd_size ? vm->layout.initrd_gpa : 0,
-      .initrd_end = vm->layout.initrd_size
-                        ? vm->layout.initrd_gpa + vm->layout.initrd_size
-                        : 0,
+      .cpus = vm->cfg->cpus,
       .virtio_slots = vm->nvirtio,
-      .boot_timer = vm->cfg->boot_timer,
       .gpio_power_key = true,
+      .boot_timer = vm->cfg->boot_timer,
       .psci_smc = false,
   };
-  void *buf = vmk_gm_ptr(&vm->ram, vm->layout.fdt_gpa, vm->layout.fdt_max);
-  if (!buf)
-    return vmk_err(err, -EINVAL, "internal error: the device tree does not "
-                                 "fit in guest RAM");
-  return vmk_fdt_build(&p, buf, vm->layout.fdt_max, err);
+  return vmk_virt_boot_prepare(&vm->ram, &b, &vm->layout, err);
 }
 
 static void vm_destroy(struct vmk_vm *vm) {
@@ -255,14 +228,8 @@ static void vm_destroy(struct vmk_vm *vm) {
   halt_threads(vm);
   for (unsigned i = 0; i < vm->nvirtio; i++)
     vmk_virtio_mmio_destroy(vm->virtio[i]);
-  if (vm->uart)
-    vmk_pl011_destroy(vm->uart);
-  if (vm->rtc)
-    vmk_pl031_destroy(vm->rtc);
-  if (vm->gpio)
-    vmk_pl061_destroy(vm->gpio);
-  if (vm->boot_timer)
-    vmk_boot_timer_destroy(vm->boot_timer);
+  if (vm->platform_ready)
+    vmk_virt_platform_destroy(&vm->platform);
   if (vm->engine)
     vm->engine->ops->destroy(vm->engine);
   if (vm->loop_ready)
@@ -313,10 +280,6 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
   vm->loop_ready = true;
 
-  if ((r = vmk_load_linux(&vm->ram, vm->cfg->kernel, vm->cfg->initrd,
-                          &vm->layout, err)))
-    goto fail;
-
   const struct vmk_engine_ops *ops = vm->cfg->engine_ops;
   if (!ops)
     ops = vm->engine_kind == VMK_ENGINE_KVM ? &vmk_engine_kvm_ops
@@ -338,7 +301,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   if ((r = build_devices(vm, cmdline, err)) ||
-      (r = build_fdt(vm, cmdline, err)))
+      (r = load_boot_payload(vm, cmdline, err)))
     goto fail;
   *out = vm;
   return 0;
@@ -418,7 +381,7 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
                 vmk_state_name(vm->state));
   pthread_mutex_unlock(&vm->lock);
   if (!r)
-    vmk_pl061_press_power(vm->gpio);
+    vmk_pl061_press_power(vm->platform.gpio);
   return r;
 }
 

@@ -16,7 +16,7 @@ expect() {
   "$vmkit" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   local got=$?
   local lines; lines=$(wc -l <"$tmp/err")
-  if [ "$got" != "$want" ] || ! grep -Eq "$pat" "$tmp/err" || [ "$lines" -ne 1 ]; then
+  if [ "$got" != "$want" ] || ! grep -Eq -- "$pat" "$tmp/err" || [ "$lines" -ne 1 ]; then
     echo "FAIL: vmkit $* -> status $got (want $want), stderr ($lines lines):"
     sed 's/^/    /' "$tmp/err"
     fails=$((fails + 1))

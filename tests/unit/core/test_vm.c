@@ -50,11 +50,14 @@ static int fake_probe(vmk_error *err) {
   return 0;
 }
 
+static const struct vmk_engine_ops fake_ops;
+
 static int fake_create(const struct vmk_engine_config *cfg,
                        struct vmk_engine **out, vmk_error *err) {
   (void)err;
   struct fake_engine *e = calloc(1, sizeof(*e));
   e->cfg = *cfg;
+  e->base.ops = &fake_ops;
   e->base.irq_chip.set_level = fake_set_level;
   e->base.irq_chip.opaque = e;
   pthread_mutex_init(&e->lock, NULL);
@@ -87,6 +90,7 @@ static void *fake_vcpu(void *arg) {
       e->cfg.on_exit(e->cfg.opaque, VMK_EXIT_POWEROFF, NULL);
       pthread_mutex_lock(&e->lock);
       e->poweroff = false;
+      continue; /* a stop may have come while the lock was dropped */
     }
     e->parked = e->paused;
     pthread_cond_broadcast(&e->cond);
