@@ -11,8 +11,8 @@
 # or dpkg configuration: it keeps a private arm64-only apt state under
 # OUTDIR/.apt (sources, lists, cache) and passes it to apt with -o options.
 #
-# Cached: OUTDIR/stamp records the inputs (package versions, sha256 of the
-# init script and of this script, the module list); when they match, nothing
+# Cached: OUTDIR/stamp records the inputs (package versions, sha256 of
+# init, cmdline.sh and this script, the module list); when they match, nothing
 # is rebuilt. Package lists are refreshed at most once a day (or when
 # VMKIT_GUEST_REFRESH=1); when the archive cannot be reached, the last lists
 # are used. Prints one line saying what it did; on failure one sentence on
@@ -139,6 +139,7 @@ kernel $kpkg $kver
 busybox-static $bbver
 modules $GUEST_MODULES
 init $(sha256sum <"$here/init" | cut -d' ' -f1)
+cmdline.sh $(sha256sum <"$here/cmdline.sh" | cut -d' ' -f1)
 build.sh $(sha256sum <"$here/build.sh" | cut -d' ' -f1)"
 
 summary="kernel $kpkg $kver, busybox-static $bbver"
@@ -288,6 +289,8 @@ done
 # --- /init and a minimal /etc --------------------------------------------------
 cp "$here/init" "$stage/init"
 chmod 0755 "$stage/init"
+mkdir -p "$stage/lib/vmkit"
+cp "$here/cmdline.sh" "$stage/lib/vmkit/cmdline.sh"
 mkdir -p "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run" \
 	"$stage/root" "$stage/mnt"
 chmod 1777 "$stage/tmp"
