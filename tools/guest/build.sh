@@ -184,8 +184,10 @@ kdeb=$(deb_for "$kpkg" "$kver") || die "the downloaded $kpkg is not version $kve
 bbdeb=$(deb_for busybox-static "$bbver") || die "the downloaded busybox-static is not version $bbver."
 
 # --- extract ----------------------------------------------------------------
+rm -rf "$out"/.build.* # left by an interrupted run (we hold the lock)
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 x=$tmp/pkg
 stage=$tmp/stage
 mkdir -p "$x" "$stage"
@@ -320,7 +322,10 @@ mv -f "$tmp/initrd" "$out/initrd"
 	echo "kernel_release=$krel"
 	echo "image_bytes=$(stat -c %s "$out/Image")"
 	echo "initrd_bytes=$(stat -c %s "$out/initrd")"
+	echo "image_size_field=$(od -An -tu8 -j16 -N8 "$out/Image" | tr -d ' ')"
 	echo "modules_builtin=${builtin_list[*]:-}"
+	echo "virtio_builtin=$(grep -E 'virtio|vsock|rng' "$moddir/modules.builtin" |
+		sed 's|.*/||; s|\.ko.*||' | sort | tr '\n' ' ' | sed 's/ $//')"
 	echo "modules_loaded=$(sed 's|.*/||; s|\.ko$||' "$stage/etc/vmkit/modules" | tr '\n' ' ' | sed 's/ $//')"
 	echo "init_keys=vmkit.cmd vmkit.cmd64 vmkit.boottimer vmkit.quiet"
 } >"$out/info"
