@@ -125,7 +125,7 @@ field() { # field PACKAGE FIELD: FIELD of the candidate version of PACKAGE
 		sed -n "s/^$2: //p" | head -n1
 }
 meta_deps=$(field linux-image-arm64 Depends)
-kpkg=$(printf '%s\n' "$meta_deps" | tr ',|' '\n\n' | sed -n \
+kpkg=$(printf '%s\n' "$meta_deps" | tr ',|' '\n' | sed -n \
 	's/^ *\(linux-image-[0-9][^ ]*-arm64\)\( .*\)\{0,1\}$/\1/p' | head -n1)
 [ -n "$kpkg" ] || die "linux-image-arm64 in the $SUITE arm64 lists does not depend on a versioned kernel package."
 kver=$(field "$kpkg" Version)
@@ -211,7 +211,7 @@ for d in "$x/lib/modules/$krel" "$x/usr/lib/modules/$krel"; do
 	[ -d "$d" ] && moddir=$d
 done
 [ -n "$moddir" ] || die "$kpkg has no modules folder for $krel."
-depmod -b "${moddir%/lib/modules/$krel}" "$krel" 2>"$tmp/depmod.log" ||
+depmod -b "${moddir%/lib/modules/"$krel"}" "$krel" 2>"$tmp/depmod.log" ||
 	die "depmod failed on the modules of $kpkg: $(head -n1 "$tmp/depmod.log")"
 
 declare -A deps_of=()
@@ -318,7 +318,7 @@ find "$stage" -exec touch -h -d @0 {} + # reproducible archive
 mv -f "$tmp/Image" "$out/Image"
 mv -f "$tmp/initrd" "$out/initrd"
 {
-	echo "$key" | sed 's/^/# /'
+	while IFS= read -r line; do echo "# $line"; done <<<"$key"
 	echo "kernel_release=$krel"
 	echo "image_bytes=$(stat -c %s "$out/Image")"
 	echo "initrd_bytes=$(stat -c %s "$out/initrd")"

@@ -18,6 +18,8 @@
 # vmkit.cmd64=BASE64 carries any command (quotes, newlines) base64-encoded.
 # The first occurrence of each key counts.
 
+# The vmkit_* variables are read by the caller, not here:
+# shellcheck disable=SC2034
 vmkit_parse_cmdline() {
 	_vp=" $1 "
 	vmkit_have_cmd=0

@@ -8,6 +8,8 @@
 #
 # Usage: tools/guest/selftest.sh [OUTDIR]   (OUTDIR as for build.sh)
 # Runs as one process; each QEMU is its own child, killed by timeout(1).
+# Commas are QEMU option syntax; $(...) in single quotes runs in the guest.
+# shellcheck disable=SC2054,SC2016
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -6,7 +6,11 @@
 # Usage: cmdline_test.sh PATH/TO/cmdline.sh
 # Prints one line per failure and a closing "N passed, N failed" line.
 
+# $x etc. in single quotes are meant for the parser, not for this shell.
+# shellcheck disable=SC2016
+
 [ -r "${1:-}" ] || { echo "usage: $0 PATH/TO/cmdline.sh" >&2; exit 2; }
+# shellcheck source=tools/guest/cmdline.sh
 . "$1"
 
 passed=0
