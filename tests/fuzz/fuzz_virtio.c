@@ -183,6 +183,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   struct vmk_virtio_device *dev = NULL;
   uint8_t kind = u8(&in) % 4;
+  /* Console: host input and output through small pipes, so input
+   * buffering and output backpressure are reached too. */
+  int cin[2] = {-1, -1}, cout[2] = {-1, -1};
+  if (kind == 2) {
+    if (pipe2(cin, O_CLOEXEC | O_NONBLOCK) || pipe2(cout, O_CLOEXEC))
+      abort();
+    fcntl(cout[0], F_SETFL, O_NONBLOCK);
+    fcntl(cout[1], F_SETPIPE_SZ, 4096);
+  }
   int r;
   switch (kind) {
   case 0:
@@ -190,7 +199,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     r = vmk_virtio_blk_create(img_path, kind == 1, &dev, &err);
     break;
   case 2:
-    r = vmk_virtio_console_create(-1, null_fd, &dev, &err);
+    r = vmk_virtio_console_create(cin[0], u8(&in) & 1 ? null_fd : cout[1], &dev,
+                                  &err);
     break;
   default:
     r = vmk_virtio_rng_create(&dev, &err);
@@ -208,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (f.nq > 2)
     f.nq = 2;
   for (int op = 0; op < MAX_OPS && in.n; op++) {
-    switch (u8(&in) % 12) {
+    switch (u8(&in) % 14) {
     case 0: /* any register, 32-bit */
       wr(&f, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
       break;
@@ -273,11 +283,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     case 11:
       blk_request(&f, &in);
       break;
+    case 12: { /* host console input */
+      size_t len = u8(&in);
+      if (len > in.n)
+        len = in.n;
+      if (cin[1] >= 0 && write(cin[1], in.p, len) < 0)
+        (void)0; /* a full pipe is fine */
+      in.p += len;
+      in.n -= len;
+      run(&f);
+      break;
+    }
+    case 13: { /* the host reads console output */
+      static uint8_t sink[8192];
+      if (cout[0] >= 0 && read(cout[0], sink, u8(&in) * 32u) < 0)
+        (void)0;
+      run(&f);
+      break;
+    }
     }
   }
   run(&f);
   vmk_virtio_mmio_destroy(f.t);
   vmk_io_loop_destroy(&f.loop);
   free(f.ram);
+  for (int i = 0; i < 2; i++) {
+    if (cin[i] >= 0)
+      close(cin[i]);
+    if (cout[i] >= 0)
+      close(cout[i]);
+  }
   return 0;
 }
