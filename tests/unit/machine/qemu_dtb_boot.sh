@@ -49,6 +49,7 @@ check "9010000.pl031" "PL031 probed"
 check "9030000.pl061" "PL061 probed"
 check "rtc-pl031" "RTC registered"
 grep -q "Freeing initrd memory" "$tmp/console.log" || { echo "FAIL: initrd not used"; fail=1; }
+echo "$out"
 if [ $fail -ne 0 ]; then
   echo "--- guest console ---"
   cat "$tmp/console.log"
