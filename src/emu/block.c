@@ -93,8 +93,7 @@ static void *arena_alloc(struct emu_block_cache *c, size_t size) {
 static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
   if (pc & 3)
-    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN,
-              pc);
+    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
   if (e->tag_exec != (pc & EMU_PAGE_MASK)) {
     int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
@@ -102,7 +101,8 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
       emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
                 pc);
   }
-  const unsigned char *code = (const unsigned char *)(uintptr_t)(pc + e->addend);
+  const unsigned char *code =
+      (const unsigned char *)(uintptr_t)(pc + e->addend);
   unsigned max = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
   if (max > EMU_BLOCK_MAX)
     max = EMU_BLOCK_MAX;

@@ -25,8 +25,7 @@ int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
 void emu_cpu_destroy(struct emu_cpu *cpu) { emu_block_cache_free(cpu); }
 
 _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
-                         enum emu_exit kind, uint32_t syndrome,
-                         uint64_t addr) {
+                         enum emu_exit kind, uint32_t syndrome, uint64_t addr) {
   if (in)
     cpu->pc =
         (kind == EMU_EXIT_SVC || kind == EMU_EXIT_HVC) ? in->pc + 4 : in->pc;

@@ -149,14 +149,22 @@ static int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 
 __attribute__((noinline)) static uint64_t sw(int k, uint64_t v) {
   switch (k) {
-  case 0: return v + 1;
-  case 1: return v * 3;
-  case 2: return v ^ 0x5555;
-  case 3: return v >> 3;
-  case 4: return (uint64_t)((int64_t)v >> 5);
-  case 5: return v << 7;
-  case 6: return ~v;
-  default: return v - 1;
+  case 0:
+    return v + 1;
+  case 1:
+    return v * 3;
+  case 2:
+    return v ^ 0x5555;
+  case 3:
+    return v >> 3;
+  case 4:
+    return (uint64_t)((int64_t)v >> 5);
+  case 5:
+    return v << 7;
+  case 6:
+    return ~v;
+  default:
+    return v - 1;
   }
 }
 
@@ -175,7 +183,8 @@ void _start_c(void) {
     acc += a32 / b32 + (uint32_t)((int32_t)a32 / (int32_t)b32);
     acc += (uint64_t)(((unsigned __int128)a * b) >> 64);
     acc += (uint64_t)(((__int128)sa * sb) >> 64);
-    acc += (uint64_t)__builtin_clzll(a | 1) + (uint64_t)__builtin_ctzll(b | 1 << 20);
+    acc += (uint64_t)__builtin_clzll(a | 1) +
+           (uint64_t)__builtin_ctzll(b | 1 << 20);
     acc += __builtin_bswap64(a) ^ __builtin_bswap32(b32);
     acc += (a & 0xf0f0) * 3;
     acc += ((a >> 13) & 0x3ff) | ((b & 0xff) << 40);
