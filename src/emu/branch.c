@@ -67,20 +67,20 @@ static EMU_HANDLER(h_exc) {
 int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
   unsigned op0 = bits(raw, 31, 29);
   if (bits(raw, 30, 26) == 5) { /* B, BL (op0 = x00) */
-    o->imm = o->pc + (uint64_t)(sext(bits(raw, 25, 0), 26) << 2);
+    o->imm = o->pc + ((uint64_t)sext(bits(raw, 25, 0), 26) << 2);
     o->fn = bit(raw, 31) ? h_bl : h_b;
     return DEC_END;
   }
   if (op0 == 1 || op0 == 5) { /* compare & branch, test & branch */
     o->rd = reg_zr(bits(raw, 4, 0));
     if (!bit(raw, 25)) {
-      o->imm = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+      o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
       if (bit(raw, 31))
         o->fn = bit(raw, 24) ? h_cbnz64 : h_cbz64;
       else
         o->fn = bit(raw, 24) ? h_cbnz32 : h_cbz32;
     } else {
-      o->imm = o->pc + (uint64_t)(sext(bits(raw, 18, 5), 14) << 2);
+      o->imm = o->pc + ((uint64_t)sext(bits(raw, 18, 5), 14) << 2);
       o->a = (uint8_t)(bit(raw, 31) << 5 | bits(raw, 23, 19));
       o->fn = bit(raw, 24) ? h_tbnz : h_tbz;
     }
@@ -89,7 +89,7 @@ int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
   if (op0 == 2) { /* conditional branch (immediate) */
     if (bit(raw, 25) || bit(raw, 24) || bit(raw, 4))
       return DEC_UNDEF;
-    o->imm = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+    o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
     o->b = (uint8_t)bits(raw, 3, 0);
     o->fn = h_bcond;
     return DEC_END;

@@ -220,7 +220,7 @@ static int dec_pair(struct emu_insn *o, uint32_t raw) {
   if (opc == 3 || (opc == 1 && (!l || mode == 0)))
     return DEC_UNDEF; /* STGP (v8.5) and LDNPSW don't exist in v8.0 */
   unsigned scale = opc == 2 ? 3 : 2;
-  o->imm = (uint64_t)(sext(bits(raw, 21, 15), 7) << scale);
+  o->imm = ((uint64_t)sext(bits(raw, 21, 15), 7) << scale);
   o->rn = reg_sp(bits(raw, 9, 5));
   o->sf = opc == 2;
   int m = mode == 1 ? M_POST : mode == 3 ? M_PRE : M_OFF;
@@ -248,7 +248,7 @@ int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
     return emu_dec_ldst_excl(o, raw);
   if (op_hi == 3 && bits(raw, 25, 24) == 0) { /* load literal */
     unsigned opc = bits(raw, 31, 30);
-    uint64_t addr = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+    uint64_t addr = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
     o->rn = EMU_XZR; /* address = 0 + imm */
     o->rd = reg_dzr(bits(raw, 4, 0));
     o->imm = addr;
