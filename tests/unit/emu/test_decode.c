@@ -38,7 +38,7 @@ static bool ref_bitmasks(unsigned immn, unsigned imms, unsigned immr,
   int len = ref_highest_set_bit(v, 7);
   if (len < 1)
     return false;
-  if ((1 << len) > m)
+  if ((1 << len) > m || m > 64)
     return false;
   unsigned levels = (1u << len) - 1;
   if (immediate && (imms & levels) == levels)
