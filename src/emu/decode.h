@@ -19,7 +19,13 @@
 /* Handler definition: every handler has this signature. */
 #define EMU_HANDLER(name)                                                      \
   const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
-#define EMU_NEXT (in + 1)
+/* Straight-line continuation: tail-calls the next handler (threaded
+ * dispatch: one indirect jump per instruction, predicted per handler).
+ * Safe without tail-call optimisation too, since a block has at most
+ * EMU_BLOCK_MAX + 1 insns: the recursion depth is bounded. Handlers that
+ * return `in + 1` instead (the plain contract in cpu.h) also work: the
+ * dispatcher loop continues from whatever non-NULL insn comes back. */
+#define EMU_NEXT (in[1].fn(cpu, in + 1))
 
 /* Bits [hi:lo] of x. */
 static inline uint32_t bits(uint32_t x, unsigned hi, unsigned lo) {
