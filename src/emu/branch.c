@@ -11,52 +11,42 @@
 
 int emu_dec_system(struct emu_insn *o, uint32_t raw);
 
-static EMU_HANDLER(h_b) {
-  cpu->pc = in->imm;
-  return NULL;
-}
+static EMU_HANDLER(h_b) { return emu_chain(cpu, in, in->imm); }
 static EMU_HANDLER(h_bl) {
   cpu->r[30] = in->pc + 4;
-  cpu->pc = in->imm;
-  return NULL;
+  return emu_chain(cpu, in, in->imm);
 }
 static EMU_HANDLER(h_bcond) {
-  cpu->pc = cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbz64) {
-  cpu->pc = cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbnz64) {
-  cpu->pc = cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbz32) {
-  cpu->pc = (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbnz32) {
-  cpu->pc = (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_tbz) {
-  cpu->pc = !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_tbnz) {
-  cpu->pc = ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
 }
-static EMU_HANDLER(h_br) {
-  cpu->pc = cpu->r[in->rn];
-  return NULL;
-}
+static EMU_HANDLER(h_br) { return emu_chain(cpu, in, cpu->r[in->rn]); }
 static EMU_HANDLER(h_blr) {
   uint64_t t = cpu->r[in->rn]; /* read first: BLR X30 */
   cpu->r[30] = in->pc + 4;
-  cpu->pc = t;
-  return NULL;
+  return emu_chain(cpu, in, t);
 }
 /* imm = imm16, a = exit kind, imm2 = syndrome */
 static EMU_HANDLER(h_exc) {

@@ -89,6 +89,15 @@ int emu_dec_dp_reg(struct emu_insn *out, uint32_t raw);
 int emu_dec_branch_sys(struct emu_insn *out, uint32_t raw);
 int emu_dec_ldst(struct emu_insn *out, uint32_t raw);
 
+/* Ends a block: sets cpu->pc = pc, accounts the block's instructions and
+ * continues directly into the next block when it is cached (block
+ * chaining, bounded depth), or returns NULL to the dispatcher. Only the
+ * last insn of a block (one whose decode returned DEC_END, or the
+ * synthetic end insn) may call it: it finds its block right after itself.
+ */
+const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
+                                 uint64_t pc);
+
 /* Handlers used across files. */
 EMU_HANDLER(emu_h_undef);
 EMU_HANDLER(emu_h_nop);
