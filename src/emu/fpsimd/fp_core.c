@@ -34,9 +34,7 @@
 static inline int fmt_F(int N) { return N == 16 ? 10 : N == 32 ? 23 : 52; }
 static inline int fmt_E(int N) { return N == 16 ? 5 : N == 32 ? 8 : 11; }
 static inline uint64_t fmt_sign(int N) { return 1ull << (N - 1); }
-static inline uint64_t fmt_fracmask(int N) {
-  return (1ull << fmt_F(N)) - 1;
-}
+static inline uint64_t fmt_fracmask(int N) { return (1ull << fmt_F(N)) - 1; }
 static inline uint64_t fmt_expmask(int N) {
   return ((1ull << fmt_E(N)) - 1) << fmt_F(N);
 }
@@ -107,8 +105,8 @@ static uint64_t f_pick_nan2(struct emu_cpu *cpu, int N, uint64_t a,
   return f_proc_nan(cpu, N, b);
 }
 
-static uint64_t f_pick_nan3(struct emu_cpu *cpu, int N, uint64_t a,
-                            uint64_t b, uint64_t c) {
+static uint64_t f_pick_nan3(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b,
+                            uint64_t c) {
   if (f_issnan(N, a))
     return f_proc_nan(cpu, N, a);
   if (f_issnan(N, b))
@@ -218,6 +216,10 @@ static uint64_t f_round(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
     round_up = cat >= 2;
     overflow_to_inf = true;
     break;
+  case FPR_ODD: /* FCVTXN: keep the lost bits visible in the LSB */
+    if (cat != 0)
+      int_mant |= 1;
+    break;
   }
   if (round_up) {
     int_mant++;
@@ -304,8 +306,8 @@ static float host_f32(enum fp_op op, float a, float b, float c, int rmode,
   return r;
 }
 
-static double host_f64(enum fp_op op, double a, double b, double c,
-                       int rmode, unsigned *fl) {
+static double host_f64(enum fp_op op, double a, double b, double c, int rmode,
+                       unsigned *fl) {
   unsigned saved = mx_enter(rmode);
   double r = a;
   switch (op) {
@@ -352,31 +354,55 @@ static float host_f32(enum fp_op op, float a, float b, float c, int rmode,
   feclearexcept(FE_ALL_EXCEPT);
   volatile float va = a, vb = b, vc = c, r = 0;
   switch (op) {
-  case FOP_ADD: r = va + vb; break;
-  case FOP_SUB: r = va - vb; break;
-  case FOP_MUL: r = va * vb; break;
-  case FOP_DIV: r = va / vb; break;
-  case FOP_SQRT: r = sqrtf(va); break;
-  case FOP_FMA: r = fmaf(vb, vc, va); break;
+  case FOP_ADD:
+    r = va + vb;
+    break;
+  case FOP_SUB:
+    r = va - vb;
+    break;
+  case FOP_MUL:
+    r = va * vb;
+    break;
+  case FOP_DIV:
+    r = va / vb;
+    break;
+  case FOP_SQRT:
+    r = sqrtf(va);
+    break;
+  case FOP_FMA:
+    r = fmaf(vb, vc, va);
+    break;
   }
   *fl = fe_flags();
   fesetenv(&env);
   return r;
 }
-static double host_f64(enum fp_op op, double a, double b, double c,
-                       int rmode, unsigned *fl) {
+static double host_f64(enum fp_op op, double a, double b, double c, int rmode,
+                       unsigned *fl) {
   fenv_t env;
   fegetenv(&env);
   fesetround(fe_rc[rmode & 3]);
   feclearexcept(FE_ALL_EXCEPT);
   volatile double va = a, vb = b, vc = c, r = 0;
   switch (op) {
-  case FOP_ADD: r = va + vb; break;
-  case FOP_SUB: r = va - vb; break;
-  case FOP_MUL: r = va * vb; break;
-  case FOP_DIV: r = va / vb; break;
-  case FOP_SQRT: r = sqrt(va); break;
-  case FOP_FMA: r = fma(vb, vc, va); break;
+  case FOP_ADD:
+    r = va + vb;
+    break;
+  case FOP_SUB:
+    r = va - vb;
+    break;
+  case FOP_MUL:
+    r = va * vb;
+    break;
+  case FOP_DIV:
+    r = va / vb;
+    break;
+  case FOP_SQRT:
+    r = sqrt(va);
+    break;
+  case FOP_FMA:
+    r = fma(vb, vc, va);
+    break;
   }
   *fl = fe_flags();
   fesetenv(&env);
@@ -415,10 +441,9 @@ static uint64_t arith_host(struct emu_cpu *cpu, int N, enum fp_op op,
   uint64_t r = host_op(N, op, a, b, c, rmode, &fl);
   uint64_t e = r & fmt_expmask(N);
   uint64_t mag = r & ~fmt_sign(N);
-  uint32_t flags = ((fl & HF_IOC) ? FPSR_IOC : 0) |
-                   ((fl & HF_DZC) ? FPSR_DZC : 0) |
-                   ((fl & HF_OFC) ? FPSR_OFC : 0) |
-                   ((fl & HF_IXC) ? FPSR_IXC : 0);
+  uint32_t flags =
+      ((fl & HF_IOC) ? FPSR_IOC : 0) | ((fl & HF_DZC) ? FPSR_DZC : 0) |
+      ((fl & HF_OFC) ? FPSR_OFC : 0) | ((fl & HF_IXC) ? FPSR_IXC : 0);
 
   if (e == fmt_expmask(N) && (r & fmt_fracmask(N))) {
     /* Only an invalid operation makes a NaN from non-NaN operands. */
@@ -476,9 +501,8 @@ uint64_t fp_muladd(struct emu_cpu *cpu, int N, uint64_t addend, uint64_t op1,
   bool n1 = f_isnan(N, op1), n2 = f_isnan(N, op2), na = f_isnan(N, addend);
   if (na || n1 || n2) {
     uint64_t r = f_pick_nan3(cpu, N, addend, op1, op2);
-    if (f_isqnan(N, addend) &&
-        ((f_isinf(N, op1) && f_iszero(N, op2)) ||
-         (f_iszero(N, op1) && f_isinf(N, op2)))) {
+    if (f_isqnan(N, addend) && ((f_isinf(N, op1) && f_iszero(N, op2)) ||
+                                (f_iszero(N, op1) && f_isinf(N, op2)))) {
       cpu->fpsr |= FPSR_IOC;
       r = f_default_nan(N);
     }
@@ -487,8 +511,8 @@ uint64_t fp_muladd(struct emu_cpu *cpu, int N, uint64_t addend, uint64_t op1,
   return arith_host(cpu, N, FOP_FMA, addend, op1, op2);
 }
 
-uint64_t fp_minmax(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b,
-                   bool max, bool nm) {
+uint64_t fp_minmax(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b, bool max,
+                   bool nm) {
   a = f_flush(cpu, N, a);
   b = f_flush(cpu, N, b);
   if (nm) {
@@ -560,8 +584,8 @@ bool fp_cmp_gt(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b) {
 
 /* Rounds the magnitude mant * 2^exp (exp < 0) to an integer under rmode for
  * a value of the given sign; *inexact tells whether bits were dropped. */
-static unsigned __int128 round_mag(uint64_t mant, int exp, bool sign,
-                                   int rmode, bool *inexact) {
+static unsigned __int128 round_mag(uint64_t mant, int exp, bool sign, int rmode,
+                                   bool *inexact) {
   if (exp >= 0) {
     *inexact = false;
     return (unsigned __int128)mant << exp;
@@ -571,7 +595,10 @@ static unsigned __int128 round_mag(uint64_t mant, int exp, bool sign,
   int cat;
   if (sh >= 64) {
     ip = 0;
-    cat = sh > 64 ? 1 : (mant < (1ull << 63) ? 1 : mant == (1ull << 63) ? 2 : 3);
+    cat = sh > 64 ? 1
+                  : (mant < (1ull << 63)    ? 1
+                     : mant == (1ull << 63) ? 2
+                                            : 3);
     if (mant == 0)
       cat = 0;
   } else {
@@ -582,11 +609,20 @@ static unsigned __int128 round_mag(uint64_t mant, int exp, bool sign,
   }
   bool up = false;
   switch (rmode) {
-  case FPR_TIEEVEN: up = cat == 3 || (cat == 2 && (ip & 1)); break;
-  case FPR_POSINF: up = cat != 0 && !sign; break;
-  case FPR_NEGINF: up = cat != 0 && sign; break;
-  case FPR_ZERO: break;
-  case FPR_TIEAWAY: up = cat >= 2; break;
+  case FPR_TIEEVEN:
+    up = cat == 3 || (cat == 2 && (ip & 1));
+    break;
+  case FPR_POSINF:
+    up = cat != 0 && !sign;
+    break;
+  case FPR_NEGINF:
+    up = cat != 0 && sign;
+    break;
+  case FPR_ZERO:
+    break;
+  case FPR_TIEAWAY:
+    up = cat >= 2;
+    break;
   }
   *inexact = cat != 0;
   return (unsigned __int128)ip + up;
@@ -716,7 +752,8 @@ uint64_t fp_convert(struct emu_cpu *cpu, int to, int from, uint64_t a,
                  to != 16 && (cpu->fpcr & FPCR_FZ));
 }
 
-/* ---- reciprocal estimates and steps --------------------------------------- */
+/* ---- reciprocal estimates and steps ---------------------------------------
+ */
 
 static unsigned recip_estimate(unsigned a) {
   a = a * 2 + 1;
@@ -754,17 +791,24 @@ uint64_t fp_recip_estimate(struct emu_cpu *cpu, int N, uint64_t a) {
       (N == 64 && av < ldexp(1.0, -1024))) {
     bool to_inf;
     switch (fp_fpcr_rmode(cpu)) {
-    case FPR_TIEEVEN: to_inf = true; break;
-    case FPR_POSINF: to_inf = !sign; break;
-    case FPR_NEGINF: to_inf = sign; break;
-    default: to_inf = false; break;
+    case FPR_TIEEVEN:
+      to_inf = true;
+      break;
+    case FPR_POSINF:
+      to_inf = !sign;
+      break;
+    case FPR_NEGINF:
+      to_inf = sign;
+      break;
+    default:
+      to_inf = false;
+      break;
     }
     cpu->fpsr |= FPSR_OFC | FPSR_IXC;
     return to_inf ? f_inf(N, sign) : f_maxnormal(N, sign);
   }
-  if ((cpu->fpcr & FPCR_FZ) &&
-      ((N == 32 && av >= ldexp(1.0, 126)) ||
-       (N == 64 && av >= ldexp(1.0, 1022)))) {
+  if ((cpu->fpcr & FPCR_FZ) && ((N == 32 && av >= ldexp(1.0, 126)) ||
+                                (N == 64 && av >= ldexp(1.0, 1022)))) {
     cpu->fpsr |= FPSR_UFC;
     return f_zero(N, sign);
   }
@@ -821,9 +865,9 @@ uint64_t fp_rsqrt_estimate(struct emu_cpu *cpu, int N, uint64_t a) {
   }
   unsigned scaled;
   if (!(exp & 1))
-    scaled = 256 | (unsigned)((fraction >> 45) & 0x7f);
+    scaled = 256 | (unsigned)((fraction >> 44) & 0xff);
   else
-    scaled = 128 | (unsigned)((fraction >> 46) & 0x3f);
+    scaled = 128 | (unsigned)((fraction >> 45) & 0x7f);
   int result_exp = ((N == 32 ? 380 : 3068) - exp) / 2;
   unsigned est = rsqrt_estimate(scaled);
   return (((uint64_t)result_exp & ((1ull << E) - 1)) << F) |
@@ -873,10 +917,32 @@ uint64_t fp_rsqrt_step(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b) {
    * with room in the exponent, else halve the fused result. */
   uint64_t ea = (a & fmt_expmask(N)) >> fmt_F(N);
   if (ea > 1)
-    return arith_host(cpu, N, FOP_FMA, f_const(N, 1.5),
-                      a - (1ull << fmt_F(N)), b);
+    return arith_host(cpu, N, FOP_FMA, f_const(N, 1.5), a - (1ull << fmt_F(N)),
+                      b);
   uint64_t r = arith_host(cpu, N, FOP_FMA, f_const(N, 3.0), a, b);
   return arith_host(cpu, N, FOP_MUL, r, f_const(N, 0.5), 0);
+}
+
+uint32_t fp_urecpe(uint32_t a) {
+  if (!(a >> 31))
+    return 0xffffffffu;
+  return (uint32_t)recip_estimate(a >> 23) << 23;
+}
+
+uint32_t fp_ursqrte(uint32_t a) {
+  if (!(a >> 30))
+    return 0xffffffffu;
+  return (uint32_t)rsqrt_estimate(a >> 23) << 23;
+}
+
+uint64_t fp_mulx(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b) {
+  a = f_flush(cpu, N, a);
+  b = f_flush(cpu, N, b);
+  if (f_isnan(N, a) || f_isnan(N, b))
+    return f_pick_nan2(cpu, N, a, b);
+  if ((f_isinf(N, a) && f_iszero(N, b)) || (f_iszero(N, a) && f_isinf(N, b)))
+    return f_const(N, 2.0) | ((a ^ b) & fmt_sign(N));
+  return arith_host(cpu, N, FOP_MUL, a, b, 0);
 }
 
 uint64_t fp_recpx(struct emu_cpu *cpu, int N, uint64_t a) {
@@ -895,8 +961,7 @@ uint64_t fp_expand_imm(int N, uint8_t imm8) {
   uint64_t sign = imm8 >> 7;
   uint64_t b6 = (imm8 >> 6) & 1;
   uint64_t exp = ((b6 ^ 1) << (E - 1)) |
-                 ((b6 ? (1ull << (E - 3)) - 1 : 0) << 2) |
-                 ((imm8 >> 4) & 3);
+                 ((b6 ? (1ull << (E - 3)) - 1 : 0) << 2) | ((imm8 >> 4) & 3);
   uint64_t frac = (uint64_t)(imm8 & 15) << (F - 4);
   return (sign << (N - 1)) | (exp << F) | frac;
 }

@@ -81,8 +81,8 @@ static FPS_HANDLER(h_fsqrt) {
   return in + 1;
 }
 static FPS_HANDLER(h_fcvt) {
-  SET(in->rd, in->a, fp_convert(cpu, in->a, in->c, GET(in->rn, in->c),
-                                FPR_FPCR));
+  SET(in->rd, in->a,
+      fp_convert(cpu, in->a, in->c, GET(in->rn, in->c), FPR_FPCR));
   return in + 1;
 }
 static FPS_HANDLER(h_frint) {
@@ -120,8 +120,8 @@ static FPS_HANDLER(h_fmov_imm) {
 /* FP -> integer: a = M (32/64), b = rounding mode, sf... imm = fbits,
  * ra = 1 for unsigned. */
 static FPS_HANDLER(h_fcvt_to_int) {
-  uint64_t r = fp_to_fixed(cpu, in->c, GET(in->rn, in->c), (int)in->imm,
-                           in->ra, in->a, in->b);
+  uint64_t r = fp_to_fixed(cpu, in->c, GET(in->rn, in->c), (int)in->imm, in->ra,
+                           in->a, in->b);
   cpu->r[in->rd] = r;
   return in + 1;
 }
@@ -151,10 +151,14 @@ static FPS_HANDLER(h_fmov_from_top) {
 
 static int type_width(unsigned type) {
   switch (type) {
-  case 0: return 32;
-  case 1: return 64;
-  case 3: return 16;
-  default: return 0;
+  case 0:
+    return 32;
+  case 1:
+    return 64;
+  case 3:
+    return 16;
+  default:
+    return 0;
   }
 }
 
@@ -285,12 +289,26 @@ bool fpsimd_decode_fp_scalar(struct emu_insn *out, uint32_t raw) {
     if (N == 16)
       return false;
     switch (op) {
-    case 0: out->fn = h_fmov_reg; return true;
-    case 1: out->fn = h_fabs; return true;
-    case 2: out->fn = h_fneg; return true;
-    case 3: out->fn = h_fsqrt; return true;
-    case 8: case 9: case 10: case 11: case 12: case 14: case 15: {
-      static const uint8_t rmode[8] = {FPR_TIEEVEN, FPR_POSINF, FPR_NEGINF,
+    case 0:
+      out->fn = h_fmov_reg;
+      return true;
+    case 1:
+      out->fn = h_fabs;
+      return true;
+    case 2:
+      out->fn = h_fneg;
+      return true;
+    case 3:
+      out->fn = h_fsqrt;
+      return true;
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 14:
+    case 15: {
+      static const uint8_t rmode[8] = {FPR_TIEEVEN, FPR_POSINF,  FPR_NEGINF,
                                        FPR_ZERO,    FPR_TIEAWAY, 0,
                                        FPR_FPCR,    FPR_FPCR};
       out->b = rmode[op - 8];
@@ -298,7 +316,8 @@ bool fpsimd_decode_fp_scalar(struct emu_insn *out, uint32_t raw) {
       out->fn = h_frint;
       return true;
     }
-    default: return false;
+    default:
+      return false;
     }
   }
   if (N == 0 || N == 16)

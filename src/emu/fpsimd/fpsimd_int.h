@@ -29,8 +29,15 @@
 
 /* Rounding modes, numbered as FPCR.RMode; FPR_TIEAWAY and FPR_ODD only come
  * from instructions that name their own mode (FCVTA*, FRINTA). */
-enum fp_rmode { FPR_TIEEVEN = 0, FPR_POSINF = 1, FPR_NEGINF = 2, FPR_ZERO = 3,
-                FPR_TIEAWAY = 4, FPR_FPCR = 5 };
+enum fp_rmode {
+  FPR_TIEEVEN = 0,
+  FPR_POSINF = 1,
+  FPR_NEGINF = 2,
+  FPR_ZERO = 3,
+  FPR_TIEAWAY = 4,
+  FPR_FPCR = 5,
+  FPR_ODD = 6
+};
 
 static inline int fp_fpcr_rmode(const struct emu_cpu *cpu) {
   return (cpu->fpcr >> FPCR_RMODE_SHIFT) & 3;
@@ -49,8 +56,8 @@ uint64_t fp_arith(struct emu_cpu *cpu, int N, enum fp_op op, uint64_t a,
 uint64_t fp_muladd(struct emu_cpu *cpu, int N, uint64_t addend, uint64_t op1,
                    uint64_t op2);
 /* FPMax/FPMin (nm=false) and FPMaxNum/FPMinNum (nm=true). */
-uint64_t fp_minmax(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b,
-                   bool max, bool nm);
+uint64_t fp_minmax(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b, bool max,
+                   bool nm);
 /* FPCompare: returns NZCV (as EMU_N..EMU_V bits). signal: FCMPE. */
 uint32_t fp_compare(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b,
                     bool signal);
@@ -78,6 +85,11 @@ uint64_t fp_rsqrt_estimate(struct emu_cpu *cpu, int N, uint64_t a);
 uint64_t fp_recip_step(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b);
 uint64_t fp_rsqrt_step(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b);
 uint64_t fp_recpx(struct emu_cpu *cpu, int N, uint64_t a);
+/* FMULX: FPMul but Inf * 0 = +-2.0. */
+uint64_t fp_mulx(struct emu_cpu *cpu, int N, uint64_t a, uint64_t b);
+/* URECPE / URSQRTE on one 32-bit element. */
+uint32_t fp_urecpe(uint32_t a);
+uint32_t fp_ursqrte(uint32_t a);
 /* VFPExpandImm for FMOV (immediate). */
 uint64_t fp_expand_imm(int N, uint8_t imm8);
 
@@ -93,14 +105,30 @@ static inline bool fp_cond_holds(uint32_t nzcv, unsigned cond) {
   bool n = nzcv & EMU_N, z = nzcv & EMU_Z, c = nzcv & EMU_C, v = nzcv & EMU_V;
   bool r;
   switch (cond >> 1) {
-  case 0: r = z; break;
-  case 1: r = c; break;
-  case 2: r = n; break;
-  case 3: r = v; break;
-  case 4: r = c && !z; break;
-  case 5: r = n == v; break;
-  case 6: r = n == v && !z; break;
-  default: r = true; break;
+  case 0:
+    r = z;
+    break;
+  case 1:
+    r = c;
+    break;
+  case 2:
+    r = n;
+    break;
+  case 3:
+    r = v;
+    break;
+  case 4:
+    r = c && !z;
+    break;
+  case 5:
+    r = n == v;
+    break;
+  case 6:
+    r = n == v && !z;
+    break;
+  default:
+    r = true;
+    break;
   }
   if ((cond & 1) && cond != 15)
     r = !r;
@@ -122,14 +150,18 @@ static inline void fps_set_scalar(struct emu_cpu *cpu, unsigned d, int N,
                                   uint64_t v) {
   emu_vreg *r = &cpu->v[d];
   r->d[1] = 0;
-  r->d[0] = N == 64 ? v : N == 32 ? (uint32_t)v : N == 16 ? (uint16_t)v
-                                                            : (uint8_t)v;
+  r->d[0] = N == 64   ? v
+            : N == 32 ? (uint32_t)v
+            : N == 16 ? (uint16_t)v
+                      : (uint8_t)v;
 }
 static inline uint64_t fps_get_scalar(const struct emu_cpu *cpu, unsigned n,
                                       int N) {
   uint64_t v = cpu->v[n].d[0];
-  return N == 64 ? v : N == 32 ? (uint32_t)v : N == 16 ? (uint16_t)v
-                                                       : (uint8_t)v;
+  return N == 64   ? v
+         : N == 32 ? (uint32_t)v
+         : N == 16 ? (uint16_t)v
+                   : (uint8_t)v;
 }
 
 #define FPS_HANDLER(name)                                                      \

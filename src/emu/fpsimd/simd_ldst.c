@@ -22,19 +22,25 @@ enum { AM_OFF = 0, AM_PRE = 1, AM_POST = 2, AM_REG = 3, AM_LIT = 4 };
 
 static inline uint64_t extend_reg(uint64_t v, unsigned option) {
   switch (option) {
-  case 2: return (uint32_t)v;         /* UXTW */
-  case 6: return (uint64_t)(int64_t)(int32_t)v; /* SXTW */
-  default: return v;                  /* LSL / SXTX */
+  case 2:
+    return (uint32_t)v; /* UXTW */
+  case 6:
+    return (uint64_t)(int64_t)(int32_t)v; /* SXTW */
+  default:
+    return v; /* LSL / SXTX */
   }
 }
 
 static inline uint64_t ea_of(struct emu_cpu *cpu, const struct emu_insn *in) {
   switch (in->a) {
-  case AM_POST: return cpu->r[in->rn];
+  case AM_POST:
+    return cpu->r[in->rn];
   case AM_REG:
     return cpu->r[in->rn] + (extend_reg(cpu->r[in->rm], in->b) << in->imm2);
-  case AM_LIT: return in->pc + in->imm;
-  default: return cpu->r[in->rn] + in->imm;
+  case AM_LIT:
+    return in->pc + in->imm;
+  default:
+    return cpu->r[in->rn] + in->imm;
   }
 }
 static inline void writeback(struct emu_cpu *cpu, const struct emu_insn *in,
@@ -49,11 +55,21 @@ static inline void set_v(struct emu_cpu *cpu, unsigned t, unsigned size,
                          unsigned __int128 v) {
   emu_vreg *r = &cpu->v[t];
   switch (size) {
-  case 1: r->q = (uint8_t)v; break;
-  case 2: r->q = (uint16_t)v; break;
-  case 4: r->q = (uint32_t)v; break;
-  case 8: r->q = (uint64_t)v; break;
-  default: r->q = v; break;
+  case 1:
+    r->q = (uint8_t)v;
+    break;
+  case 2:
+    r->q = (uint16_t)v;
+    break;
+  case 4:
+    r->q = (uint32_t)v;
+    break;
+  case 8:
+    r->q = (uint64_t)v;
+    break;
+  default:
+    r->q = v;
+    break;
   }
 }
 
@@ -61,25 +77,41 @@ static inline unsigned __int128 ld_sz(struct emu_cpu *cpu,
                                       const struct emu_insn *in, uint64_t va,
                                       unsigned size) {
   switch (size) {
-  case 1: return emu_ld8(cpu, in, va);
-  case 2: return emu_ld16(cpu, in, va);
-  case 4: return emu_ld32(cpu, in, va);
-  case 8: return emu_ld64(cpu, in, va);
-  default: return emu_ld128(cpu, in, va);
+  case 1:
+    return emu_ld8(cpu, in, va);
+  case 2:
+    return emu_ld16(cpu, in, va);
+  case 4:
+    return emu_ld32(cpu, in, va);
+  case 8:
+    return emu_ld64(cpu, in, va);
+  default:
+    return emu_ld128(cpu, in, va);
   }
 }
 static inline void st_sz(struct emu_cpu *cpu, const struct emu_insn *in,
                          uint64_t va, unsigned size, unsigned __int128 v) {
   switch (size) {
-  case 1: emu_st8(cpu, in, va, (uint8_t)v); break;
-  case 2: emu_st16(cpu, in, va, (uint16_t)v); break;
-  case 4: emu_st32(cpu, in, va, (uint32_t)v); break;
-  case 8: emu_st64(cpu, in, va, (uint64_t)v); break;
-  default: emu_st128(cpu, in, va, v); break;
+  case 1:
+    emu_st8(cpu, in, va, (uint8_t)v);
+    break;
+  case 2:
+    emu_st16(cpu, in, va, (uint16_t)v);
+    break;
+  case 4:
+    emu_st32(cpu, in, va, (uint32_t)v);
+    break;
+  case 8:
+    emu_st64(cpu, in, va, (uint64_t)v);
+    break;
+  default:
+    emu_st128(cpu, in, va, v);
+    break;
   }
 }
 
-/* ---- single register ------------------------------------------------------ */
+/* ---- single register ------------------------------------------------------
+ */
 
 static FPS_HANDLER(h_ldr) {
   uint64_t va = ea_of(cpu, in);
@@ -225,12 +257,10 @@ static FPS_HANDLER(h_ldst_single) {
   if (in->sf & 4) {
     mem_read(cpu, in, base, buf, len);
     for (unsigned r = 0; r < selem; r++)
-      memcpy(&cpu->v[(in->rd + r) & 31].b[idx * esize], buf + r * esize,
-             esize);
+      memcpy(&cpu->v[(in->rd + r) & 31].b[idx * esize], buf + r * esize, esize);
   } else {
     for (unsigned r = 0; r < selem; r++)
-      memcpy(buf + r * esize, &cpu->v[(in->rd + r) & 31].b[idx * esize],
-             esize);
+      memcpy(buf + r * esize, &cpu->v[(in->rd + r) & 31].b[idx * esize], esize);
     mem_write(cpu, in, base, buf, len);
   }
   struct_wb(cpu, in, base);
@@ -271,14 +301,29 @@ static bool decode_struct(struct emu_insn *out, uint32_t raw) {
       return false;
     unsigned regs, inter;
     switch (opcode) {
-    case 0: regs = 4, inter = 1; break;
-    case 2: regs = 4, inter = 0; break;
-    case 4: regs = 3, inter = 1; break;
-    case 6: regs = 3, inter = 0; break;
-    case 7: regs = 1, inter = 0; break;
-    case 8: regs = 2, inter = 1; break;
-    case 10: regs = 2, inter = 0; break;
-    default: return false;
+    case 0:
+      regs = 4, inter = 1;
+      break;
+    case 2:
+      regs = 4, inter = 0;
+      break;
+    case 4:
+      regs = 3, inter = 1;
+      break;
+    case 6:
+      regs = 3, inter = 0;
+      break;
+    case 7:
+      regs = 1, inter = 0;
+      break;
+    case 8:
+      regs = 2, inter = 1;
+      break;
+    case 10:
+      regs = 2, inter = 0;
+      break;
+    default:
+      return false;
     }
     if (inter && size == 3 && !Q)
       return false;
@@ -294,7 +339,9 @@ static bool decode_struct(struct emu_insn *out, uint32_t raw) {
     unsigned selem = (((op3 & 1) << 1) | R) + 1;
     unsigned scale = op3 >> 1, index = 0;
     switch (scale) {
-    case 0: index = (Q << 3) | (S << 2) | size; break;
+    case 0:
+      index = (Q << 3) | (S << 2) | size;
+      break;
     case 1:
       if (size & 1)
         return false;
@@ -364,7 +411,8 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
       return false;
     out->c = (uint8_t)(4u << opc);
     out->a = AM_LIT;
-    out->imm = (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
+    out->imm =
+        (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
     out->fn = h_ldr;
     return true;
   }
@@ -378,10 +426,18 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
     int64_t imm7 = (int64_t)((uint64_t)((raw >> 15) & 0x7f) << 57) >> 57;
     out->imm = (uint64_t)(imm7 * (int64_t)size);
     switch (mode) {
-    case 0: case 2: out->a = AM_OFF; break; /* LDNP/STNP, offset */
-    case 1: out->a = AM_POST; break;
-    case 3: out->a = AM_PRE; break;
-    default: return false;
+    case 0:
+    case 2:
+      out->a = AM_OFF;
+      break; /* LDNP/STNP, offset */
+    case 1:
+      out->a = AM_POST;
+      break;
+    case 3:
+      out->a = AM_PRE;
+      break;
+    default:
+      return false;
     }
     out->fn = L ? h_ldp : h_stp;
     return true;
@@ -420,10 +476,17 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
     int64_t imm9 = (int64_t)((uint64_t)((raw >> 12) & 0x1ff) << 55) >> 55;
     out->imm = (uint64_t)imm9;
     switch ((raw >> 10) & 3) {
-    case 0: out->a = AM_OFF; break;
-    case 1: out->a = AM_POST; break;
-    case 3: out->a = AM_PRE; break;
-    default: return false; /* no unprivileged SIMD&FP forms */
+    case 0:
+      out->a = AM_OFF;
+      break;
+    case 1:
+      out->a = AM_POST;
+      break;
+    case 3:
+      out->a = AM_PRE;
+      break;
+    default:
+      return false; /* no unprivileged SIMD&FP forms */
     }
   }
   if (out->a == AM_OFF && size == 8)

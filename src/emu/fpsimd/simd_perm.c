@@ -12,34 +12,50 @@
 
 static inline uint64_t lane_get(const emu_vreg *v, unsigned s, unsigned i) {
   switch (s) {
-  case 0: return v->b[i];
-  case 1: return v->h[i];
-  case 2: return v->s[i];
-  default: return v->d[i];
+  case 0:
+    return v->b[i];
+  case 1:
+    return v->h[i];
+  case 2:
+    return v->s[i];
+  default:
+    return v->d[i];
   }
 }
 static inline void lane_set(emu_vreg *v, unsigned s, unsigned i, uint64_t x) {
   switch (s) {
-  case 0: v->b[i] = (uint8_t)x; break;
-  case 1: v->h[i] = (uint16_t)x; break;
-  case 2: v->s[i] = (uint32_t)x; break;
-  default: v->d[i] = x; break;
+  case 0:
+    v->b[i] = (uint8_t)x;
+    break;
+  case 1:
+    v->h[i] = (uint16_t)x;
+    break;
+  case 2:
+    v->s[i] = (uint32_t)x;
+    break;
+  default:
+    v->d[i] = x;
+    break;
   }
 }
 static inline uint64_t rep64(uint64_t x, unsigned s) {
   switch (s) {
-  case 0: return (x & 0xff) * 0x0101010101010101ull;
-  case 1: return (x & 0xffff) * 0x0001000100010001ull;
-  case 2: return (x & 0xffffffffull) * 0x0000000100000001ull;
-  default: return x;
+  case 0:
+    return (x & 0xff) * 0x0101010101010101ull;
+  case 1:
+    return (x & 0xffff) * 0x0001000100010001ull;
+  case 2:
+    return (x & 0xffffffffull) * 0x0000000100000001ull;
+  default:
+    return x;
   }
 }
 
 /* ---- copy ------------------------------------------------------------- */
 
 static FPS_HANDLER(h_dup_elem) {
-  uint64_t x = rep64(lane_get(&cpu->v[in->rn], in->b, (unsigned)in->imm),
-                     in->b);
+  uint64_t x =
+      rep64(lane_get(&cpu->v[in->rn], in->b, (unsigned)in->imm), in->b);
   cpu->v[in->rd].d[0] = x;
   cpu->v[in->rd].d[1] = in->c ? x : 0;
   return in + 1;
@@ -135,7 +151,8 @@ static bool decode_copy(struct emu_insn *out, uint32_t raw, bool scalar) {
   return false;
 }
 
-/* ---- modified immediate ---------------------------------------------------- */
+/* ---- modified immediate ----------------------------------------------------
+ */
 
 static FPS_HANDLER(h_movi) {
   cpu->v[in->rd].d[0] = in->imm;
@@ -163,14 +180,18 @@ static bool decode_modimm(struct emu_insn *out, uint32_t raw) {
   enum { SET, ORR, BIC } kind = SET;
   bool invert = false;
   switch (cmode >> 1) {
-  case 0: case 1: case 2: case 3:
+  case 0:
+  case 1:
+  case 2:
+  case 3:
     imm = rep64(imm8 << (8 * (cmode >> 1)), 2);
     if (cmode & 1)
       kind = op ? BIC : ORR;
     else
       invert = op;
     break;
-  case 4: case 5:
+  case 4:
+  case 5:
     imm = rep64(imm8 << (8 * ((cmode >> 1) & 1)), 1);
     if (cmode & 1)
       kind = op ? BIC : ORR;
@@ -222,8 +243,7 @@ static bool decode_modimm(struct emu_insn *out, uint32_t raw) {
 
 /* ---- permutes ------------------------------------------------------------ */
 
-enum { P_UZP1 = 1, P_TRN1 = 2, P_ZIP1 = 3, P_UZP2 = 5, P_TRN2 = 6,
-       P_ZIP2 = 7 };
+enum { P_UZP1 = 1, P_TRN1 = 2, P_ZIP1 = 3, P_UZP2 = 5, P_TRN2 = 6, P_ZIP2 = 7 };
 
 static FPS_HANDLER(h_perm) {
   const emu_vreg n = cpu->v[in->rn], m = cpu->v[in->rm];
@@ -235,8 +255,8 @@ static FPS_HANDLER(h_perm) {
   case 1: /* UZP */
     for (unsigned i = 0; i < elems; i++) {
       unsigned k = 2 * i + part;
-      lane_set(&r, s, i, k < elems ? lane_get(&n, s, k)
-                                   : lane_get(&m, s, k - elems));
+      lane_set(&r, s, i,
+               k < elems ? lane_get(&n, s, k) : lane_get(&m, s, k - elems));
     }
     break;
   case 2: /* TRN */

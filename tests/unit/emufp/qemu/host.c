@@ -105,22 +105,38 @@ static const struct cls classes[] = {
 
 static uint64_t fp_interesting(int N) {
   static const uint32_t s32[] = {
-      0x00000000, 0x80000000, 0x3f800000, 0xbf800000, 0x00000001,
-      0x807fffff, 0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff,
-      0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7f800001,
-      0xff800123, 0x3f000000, 0x40490fdb, 0x4f000000, 0xcf000000,
-      0x5f000000, 0x4effffff, 0x3fc00000, 0x00400000, 0x00800001,
-      0x3effffff, 0x4b000001, 0xcb7fffff, 0x3ec00000, 0x1f800000};
-  static const uint64_t s64[] = {
-      0, 0x8000000000000000ull, 0x3ff0000000000000ull,
-      0xbff0000000000000ull, 1, 0x800fffffffffffffull,
-      0x0010000000000000ull, 0x7fefffffffffffffull, 0x7ff0000000000000ull,
-      0xfff0000000000000ull, 0x7ff8000000000000ull, 0xfff8000000000001ull,
-      0x7ff0000000000001ull, 0xfff4000000000000ull, 0x3fe0000000000000ull,
-      0x43e0000000000000ull, 0xc3e0000000000000ull, 0x41e0000000000000ull,
-      0xc1e0000000200000ull, 0x3ff8000000000000ull, 0x0008000000000000ull,
-      0x3fdfffffffffffffull, 0x4330000000000001ull, 0x36a0000000000000ull,
-      0x3690000000000000ull, 0x47efffffe0000000ull, 0x3810000000000000ull};
+      0x00000000, 0x80000000, 0x3f800000, 0xbf800000, 0x00000001, 0x807fffff,
+      0x00800000, 0x80800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000,
+      0x7fc00000, 0xffc00001, 0x7f800001, 0xff800123, 0x3f000000, 0x40490fdb,
+      0x4f000000, 0xcf000000, 0x5f000000, 0x4effffff, 0x3fc00000, 0x00400000,
+      0x00800001, 0x3effffff, 0x4b000001, 0xcb7fffff, 0x3ec00000, 0x1f800000};
+  static const uint64_t s64[] = {0,
+                                 0x8000000000000000ull,
+                                 0x3ff0000000000000ull,
+                                 0xbff0000000000000ull,
+                                 1,
+                                 0x800fffffffffffffull,
+                                 0x0010000000000000ull,
+                                 0x7fefffffffffffffull,
+                                 0x7ff0000000000000ull,
+                                 0xfff0000000000000ull,
+                                 0x7ff8000000000000ull,
+                                 0xfff8000000000001ull,
+                                 0x7ff0000000000001ull,
+                                 0xfff4000000000000ull,
+                                 0x3fe0000000000000ull,
+                                 0x43e0000000000000ull,
+                                 0xc3e0000000000000ull,
+                                 0x41e0000000000000ull,
+                                 0xc1e0000000200000ull,
+                                 0x3ff8000000000000ull,
+                                 0x0008000000000000ull,
+                                 0x3fdfffffffffffffull,
+                                 0x4330000000000001ull,
+                                 0x36a0000000000000ull,
+                                 0x3690000000000000ull,
+                                 0x47efffffe0000000ull,
+                                 0x3810000000000000ull};
   int k = (int)(rnd() % 4);
   if (N == 32) {
     if (k == 0)
@@ -275,7 +291,9 @@ int main(int argc, char **argv) {
       printf("  in v%d=%016" PRIx64 "%016" PRIx64 "\n", r, a[1], a[0]);
     }
   }
-  printf("total %u: ok %u, undef agreed %u, unimplemented %u, bad %u\n",
-         count, ok, undef_ok, unimpl, bad);
+  printf("total %u: ok %u, undef agreed %u, unimplemented %u, bad %u\n", count,
+         ok, undef_ok, unimpl, bad);
+  free(in);
+  free(out);
   return bad ? 1 : 0;
 }
