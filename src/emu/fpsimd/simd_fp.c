@@ -633,6 +633,8 @@ bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw) {
   out->rm = (raw >> 16) & 31;
   if ((raw >> 24) & 1) {
     if ((raw >> 10) & 1) {
+      if ((raw >> 23) & 1)
+        return false; /* shift by immediate needs bit 23 = 0 */
       if (((raw >> 19) & 15) == 0)
         return false;
       return decode_f_shift(out, raw, scalar);

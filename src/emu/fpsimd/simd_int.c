@@ -1210,6 +1210,8 @@ bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw) {
   bool b24 = (raw >> 24) & 1;
   if (b24) {
     if ((raw >> 10) & 1) {
+      if ((raw >> 23) & 1)
+        return false; /* shift by immediate needs bit 23 = 0 */
       if (((raw >> 19) & 15) == 0)
         return false; /* modified immediate: simd_perm.c */
       return decode_shift_imm(out, raw, scalar);

@@ -16,13 +16,15 @@ struct st {
   uint64_t x[8];                   /* 32 */
   uint8_t v[8][16];                /* 96 */
 };
+#define MEM_VA 0x10000000ul
+#define MEM_SIZE 8192
 struct rec_in {
-  uint32_t insn, fpcr, nzcv, pad;
+  uint32_t insn, fpcr, nzcv, memseed;
   uint64_t x[8];
   uint8_t v[8][16];
 };
 struct rec_out {
-  uint32_t status, fpsr, nzcv, pad;
+  uint32_t status, fpsr, nzcv, memhash;
   uint64_t x[8];
   uint8_t v[8][16];
 };
@@ -54,6 +56,23 @@ __asm__(".global run_one\n"
         "ldp x29, x30, [sp], #32\n"
         "ret\n");
 
+/* Same generator and hash as host.c. */
+static void mem_fill(uint8_t *m, uint32_t seed) {
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (unsigned i = 0; i < MEM_SIZE; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    memcpy(m + i, &x, 8);
+  }
+}
+static uint32_t mem_hash(const uint8_t *m) {
+  uint32_t h = 2166136261u;
+  for (unsigned i = 0; i < MEM_SIZE; i++)
+    h = (h ^ m[i]) * 16777619u;
+  return h;
+}
+
 static sigjmp_buf jb;
 static void on_sig(int sig) { siglongjmp(jb, sig); }
 
@@ -71,6 +90,8 @@ static int readall(void *p, size_t n) {
 int main(void) {
   uint32_t *code = mmap(0, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  uint8_t *mem = mmap((void *)MEM_VA, MEM_SIZE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
   signal(SIGILL, on_sig);
   signal(SIGSEGV, on_sig);
   signal(SIGBUS, on_sig);
@@ -90,6 +111,7 @@ int main(void) {
     s.code = (uint64_t)c;
     memcpy(s.x, ri.x, sizeof s.x);
     memcpy(s.v, ri.v, sizeof s.v);
+    mem_fill(mem, ri.memseed);
     int sig = sigsetjmp(jb, 1);
     if (sig == 0) {
       run_one(&s);
@@ -97,6 +119,7 @@ int main(void) {
       ro.nzcv = (uint32_t)s.nzcv;
       memcpy(ro.x, s.x, sizeof s.x);
       memcpy(ro.v, s.v, sizeof s.v);
+      ro.memhash = mem_hash(mem);
     } else {
       ro.status = sig == SIGILL ? 1 : 2;
       __asm__ volatile("msr fpcr, xzr");
