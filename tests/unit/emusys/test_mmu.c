@@ -44,8 +44,9 @@ static const struct emu_mmu_walker walker = {ram_read, &ram};
 #define BLOCK(oa, idx, ap)                                                     \
   ((uint64_t)(oa) | 1 | AF | (idx) << 2 | (uint64_t)(ap) << 6 | 3ull << 8)
 
-#define MAIR 0x0044ff00ull /* idx0 Device-nGnRnE, idx1 WB, idx2 NC, idx3 Dev   \
-                            */
+#define MAIR                                                                   \
+  0x0044ff00ull /* idx0 Device-nGnRnE, idx1 WB, idx2 NC, idx3 Dev              \
+                 */
 #define TCR48 (16ull | 16ull << 16 | 5ull << 32)
 #define TCR39 (25ull | 25ull << 16 | 5ull << 32)
 
