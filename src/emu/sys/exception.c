@@ -17,7 +17,9 @@ void emu_sys_reset(struct emu_sys *sys, struct emu_cpu *cpu, unsigned cpu_index,
                    const struct emu_sys_ops *ops, void *opaque) {
   struct emu_gicv3 *gic = sys->gic;
   struct emu_timer *timer = sys->timer;
+  const struct vmk_guest_mem *ram = sys->ram;
   memset(sys, 0, sizeof(*sys));
+  sys->ram = ram;
   sys->gic = gic;
   sys->timer = timer;
   sys->cpu = cpu;

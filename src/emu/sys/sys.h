@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/guest_mem.h"
 #include "emu/cpu.h"
 
 struct emu_gicv3;
@@ -56,7 +57,8 @@ struct emu_tlbi {
 struct emu_sys_ops {
   /* Reads the 8-byte little-endian word at guest-physical pa (8-aligned)
    * for a table walk. false when pa is not RAM (the walk then reports a
-   * synchronous external abort on translation table walk). */
+   * synchronous external abort on translation table walk). May be NULL:
+   * walks then read emu_sys.ram. */
   bool (*phys_read64)(void *opaque, uint64_t pa, uint64_t *val);
   /* A TLBI instruction. broadcast ones must reach every vCPU before the
    * issuing CPU's next DSB completes. */
@@ -90,8 +92,9 @@ struct emu_sys {
   unsigned cpu_index; /* MPIDR_EL1.Aff0, GIC redistributor number */
   const struct emu_sys_ops *ops;
   void *opaque;
-  struct emu_gicv3 *gic;   /* shared, may be NULL in tests */
-  struct emu_timer *timer; /* this CPU's timers, may be NULL in tests */
+  const struct vmk_guest_mem *ram; /* guest RAM: walks, TLB fills */
+  struct emu_gicv3 *gic;           /* shared, may be NULL in tests */
+  struct emu_timer *timer;         /* this CPU's timers, may be NULL */
 
   /* PSTATE beyond cpu->nzcv. */
   uint8_t el;    /* 0 or 1 (no EL2/EL3) */
@@ -104,6 +107,20 @@ struct emu_sys {
   uint64_t sp_el0, sp_el1;
 
   struct emu_sys_regs regs;
+
+  /* State of the env.c glue between a failing/MMIO TLB fill or a trapped
+   * system register access and the exception/MMIO callback that follows
+   * it on the same instruction. */
+  struct {
+    bool valid;
+    uint64_t va;
+    uint8_t fsc;
+  } fault;
+  bool mmio_valid;
+  uint64_t mmio_va_page, mmio_pa_page;
+  uint8_t trap_kind; /* 0, or enum emu_sysreg_result TRAP / FP_TRAP */
+  uint32_t trap_enc;
+  bool tlb_blocks[2]; /* TLB holds entries from >4K mappings (TTBR0/1) */
 };
 
 /* SCTLR_EL1 bits the blocks look at. */
@@ -124,7 +141,8 @@ struct emu_sys {
 #define EMU_SCTLR_UCI (1ull << 26)
 
 /* Sets up a CPU in its reset state: EL1h, DAIF masked, MMU off,
- * SCTLR_EL1 at its architectural reset value (RES1 bits set). */
+ * SCTLR_EL1 at its architectural reset value (RES1 bits set). Keeps the
+ * ram, gic and timer pointers already in *sys. */
 void emu_sys_reset(struct emu_sys *sys, struct emu_cpu *cpu, unsigned cpu_index,
                    const struct emu_sys_ops *ops, void *opaque);
 

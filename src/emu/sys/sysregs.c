@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include "base/le.h"
+
 #include "emu/sys/exception.h"
 #include "emu/sys/gicv3.h"
 #include "emu/sys/timer.h"
@@ -522,13 +524,18 @@ void emu_sys_mmu_regs(const struct emu_sys *sys, struct emu_mmu_regs *out) {
   out->mair = sys->regs.mair;
 }
 
-static bool no_ram(void *opaque, uint64_t pa, uint64_t *val) {
-  (void)opaque, (void)pa, (void)val;
-  return false;
+/* Table walks read guest RAM directly when the engine gives no reader. */
+static bool ram_read64(void *opaque, uint64_t pa, uint64_t *val) {
+  const struct vmk_guest_mem *ram = opaque;
+  const void *p = ram ? vmk_gm_ptr(ram, pa, 8) : NULL;
+  if (!p)
+    return false;
+  *val = vmk_le64(p);
+  return true;
 }
 
 struct emu_mmu_walker emu_sys_walker(const struct emu_sys *sys) {
-  struct emu_mmu_walker w = {no_ram, NULL};
+  struct emu_mmu_walker w = {ram_read64, (void *)sys->ram};
   if (sys->ops && sys->ops->phys_read64) {
     w.read64 = sys->ops->phys_read64;
     w.opaque = sys->opaque;

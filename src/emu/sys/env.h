@@ -1,0 +1,69 @@
+/* env.h — system-mode glue between the emulator core (struct emu_env_ops,
+ * cpu.h) and the system blocks: what the emu engine's tlb_fill, mmio_*,
+ * exception and sysreg_* callbacks call, plus TLB maintenance on the
+ * core's soft TLB and interrupt delivery between blocks.
+ *
+ * Conventions of the core this relies on (emucore, cpu.h + mem.h):
+ *  - tlb_fill returns 0 (entry filled), 1 (MMIO page) or -1 (fault); the
+ *    core then raises EMU_EXIT_FAULT with EMU_FAULT_* bits and the va.
+ *  - EMU_EXIT_UNDEF carries the raw instruction as syndrome (ERET is not
+ *    decoded by the core and arrives this way; so do trapped MRS/MSR).
+ *  - SVC/HVC/BRK carry their full ESR as syndrome; cpu->pc is the
+ *    preferred return address when env->exception runs.
+ *
+ * Threads: the vCPU thread owning the emu_sys.
+ */
+#ifndef VMK_EMU_SYS_ENV_H
+#define VMK_EMU_SYS_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emu/sys/sys.h"
+
+/* env->tlb_fill: translates va at the current EL (no alignment checks
+ * except for MMIO), fills the soft TLB entry with every access kind the
+ * page allows, and returns 0; returns 1 for a non-RAM page (MMIO; its PA
+ * is kept for emu_sys_mmio_pa), or -1 for a fault (kept for
+ * emu_sys_exception). An instruction fetch from non-RAM is a fault
+ * (synchronous external abort). */
+int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
+                     unsigned size);
+
+/* The guest-physical address of va for env->mmio_read/mmio_write (right
+ * after tlb_fill returned 1 for it). false if va was not on that page. */
+bool emu_sys_mmio_pa(const struct emu_sys *sys, uint64_t va, uint64_t *pa);
+
+/* env->exception: turns a core exit into the guest's exception (ESR, FAR,
+ * ELR, vector) and performs ERET. Returns true when execution continues
+ * at cpu->pc in the guest (cpu->exit_kind is then EMU_EXIT_NONE), false
+ * when the engine must handle the exit itself: HVC from EL1 (PSCI), WFI
+ * (not trapped), REQUEST, BUDGET. */
+bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
+                       uint32_t syndrome, uint64_t addr);
+
+/* env->sysreg_read / sysreg_write: false means "raise UNDEF"; a trap to
+ * EL1 (EC 0x18) or an FP access trap (EC 0x07) is remembered and turned
+ * into the right exception by emu_sys_exception. A write that unmasks a
+ * pending interrupt sets cpu->exit_request so the engine delivers it. */
+bool emu_sys_sysreg_read(struct emu_sys *sys, uint32_t enc, uint64_t *val);
+bool emu_sys_sysreg_write(struct emu_sys *sys, uint32_t enc, uint64_t val);
+
+/* Between blocks / after an exit: takes a pending, unmasked FIQ or IRQ
+ * (FIQ first) at cpu->pc. Returns true if one was taken. */
+bool emu_sys_poll_interrupts(struct emu_sys *sys);
+
+/* True when an interrupt is pending for this CPU even if PSTATE masks it:
+ * WFI must not sleep then. */
+bool emu_sys_wfi_wakeup(const struct emu_sys *sys);
+
+/* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi
+ * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
+ * operations, has every other vCPU do the same before it runs again);
+ * emu_sys_ops.regime_changed calls emu_sys_tlb_flush. Neither touches the
+ * core's decoded-block cache. */
+struct emu_tlbi;
+void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op);
+void emu_sys_tlb_flush(struct emu_sys *sys);
+
+#endif
