@@ -55,8 +55,9 @@ static int spi_target(const struct emu_gicv3 *gic, unsigned n) {
         return (int)c;
     return 0;
   }
-  uint64_t aff = (r & 0xffffff) | ((r >> 8) & 0xff000000);
-  return aff < gic->ncpus ? (int)aff : -1;
+  /* IROUTER: Aff3 in bits 39:32, Aff2..Aff0 in 23:0. */
+  return emu_gicv3_cpu_of((r & 0xffffff) | ((r >> 32) & 0xff) << 32,
+                          gic->ncpus);
 }
 
 static unsigned bpr_eff(const struct emu_gic_cpu *c, unsigned group) {
@@ -401,8 +402,8 @@ static uint32_t dist_read32(struct emu_gicv3 *gic, uint64_t off) {
   case GICD_CTLR:
     return gic->ctlr | GICD_CTLR_ARE | GICD_CTLR_DS;
   case GICD_TYPER:
-    /* ITLinesNumber, IDbits = 9 (INTIDs < 1024), RSS (Aff0 0..255). */
-    return ((32 + gic->nr_spis) / 32 - 1) | 9u << 19 | 1u << 26;
+    /* ITLinesNumber, IDbits = 9 (INTIDs < 1024); RSS = 0: Aff0 < 16. */
+    return ((32 + gic->nr_spis) / 32 - 1) | 9u << 19;
   case GICD_IIDR:
     return 0;
   case R_PIDR2:
@@ -672,8 +673,8 @@ bool emu_gicv3_icc_read(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
     *val = running_prio(c) == IDLE_PRIO ? 0xff : running_prio(c);
     break;
   case ICC_CTLR:
-    /* PRIbits = 4 (5 bits), IDbits = 0 (16), RSS = 1 (Aff0 0..255). */
-    *val = c->ctlr | 4u << 8 | 1u << 18;
+    /* PRIbits = 4 (5 bits), IDbits = 0 (16 bits), RSS = 0 (Aff0 < 16). */
+    *val = c->ctlr | 4u << 8;
     break;
   case ICC_SRE:
     *val = 7; /* SRE, DFB, DIB: system registers only */

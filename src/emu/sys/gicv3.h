@@ -99,7 +99,19 @@ bool emu_gicv3_icc_read(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
 bool emu_gicv3_icc_write(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
                          uint64_t val);
 
-/* MPIDR_EL1 affinity of a CPU as this GIC routes it: Aff0 = cpu. */
-static inline uint64_t emu_gicv3_affinity(unsigned cpu) { return cpu & 0xff; }
+/* MPIDR_EL1 affinity of vCPU n, the same numbering KVM gives its vCPUs
+ * (so both engines share one device tree): Aff0 = n % 16, Aff1 = n / 16.
+ * Returns Aff3 << 32 | Aff2 << 16 | Aff1 << 8 | Aff0. */
+static inline uint64_t emu_gicv3_affinity(unsigned cpu) {
+  return (cpu & 15) | (uint64_t)((cpu >> 4) & 0xff) << 8;
+}
+
+/* The vCPU with that affinity (same layout), or -1. */
+static inline int emu_gicv3_cpu_of(uint64_t aff, unsigned ncpus) {
+  if ((aff & 0xff) > 15 || (aff & 0xffffffffff0000ull))
+    return -1;
+  unsigned n = (unsigned)((aff >> 8) & 0xff) * 16 + (unsigned)(aff & 0xff);
+  return n < ncpus ? (int)n : -1;
+}
 
 #endif

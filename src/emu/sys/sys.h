@@ -89,7 +89,7 @@ struct emu_sys_regs {
 
 struct emu_sys {
   struct emu_cpu *cpu;
-  unsigned cpu_index; /* MPIDR_EL1.Aff0, GIC redistributor number */
+  unsigned cpu_index; /* vCPU number: GIC redistributor, MPIDR (gicv3.h) */
   const struct emu_sys_ops *ops;
   void *opaque;
   const struct vmk_guest_mem *ram; /* guest RAM: walks, TLB fills */

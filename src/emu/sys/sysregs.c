@@ -7,8 +7,12 @@
  *   MIDR_EL1 0x000f0000: implementer 0x00 ("reserved for software use"),
  *     architecture 0xf, part 0, r0p0 — matches no real core, so Linux
  *     applies no errata workarounds.
+ *   MPIDR_EL1: bit 31 RES1, U = 0, MT = 0, Aff0 = n % 16, Aff1 = n / 16
+ *     (KVM's numbering: the device tree's cpu@ reg values are the same).
  *   ID_AA64PFR0_EL1: EL0/EL1 AArch64 only, no EL2/EL3, FP and AdvSIMD
- *     (field value 0), GIC system registers (1), nothing else.
+ *     (field value 0), GIC system registers (1), CSV2 = CSV3 = 1 (true of
+ *     an interpreter that never speculates; it spares the guest KPTI and
+ *     branch-predictor hardening), nothing else.
  *   ID_AA64ISAR0_EL1: CRC32 only (no AES/SHA/LSE atomics/RDM/...).
  *   ID_AA64MMFR0_EL1: 48-bit PA, 16-bit ASIDs, 4K granule only.
  *   ID_AA64DFR0_EL1: debug v8.0, 2 breakpoints, 2 watchpoints (storage
@@ -75,7 +79,7 @@ static uint64_t *field_of(struct emu_sys *sys, const struct sysreg *r) {
 
 static bool rd_mpidr(struct emu_sys *sys, const struct sysreg *r, uint64_t *v) {
   (void)r;
-  /* RES1 bit 31; U = 0 (multiprocessor), MT = 0; Aff0 = CPU index. */
+  /* RES1 bit 31; U = 0 (multiprocessor), MT = 0; Aff1.Aff0 as the GIC. */
   *v = 1ull << 31 | emu_gicv3_affinity(sys->cpu_index);
   return true;
 }

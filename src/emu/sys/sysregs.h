@@ -53,7 +53,7 @@ struct emu_mmu_walker emu_sys_walker(const struct emu_sys *sys);
 
 /* ID register values (also used by tests and the device tree code). */
 #define EMU_MIDR_EL1 0x000f0000ull /* implementer 0: software use */
-#define EMU_ID_AA64PFR0_EL1 0x01000011ull
+#define EMU_ID_AA64PFR0_EL1 0x1100000001000011ull
 #define EMU_ID_AA64ISAR0_EL1 0x00010000ull /* CRC32 only */
 #define EMU_ID_AA64MMFR0_EL1 0x0f000025ull
 #define EMU_ID_AA64DFR0_EL1 0x00101006ull

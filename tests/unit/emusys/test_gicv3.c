@@ -330,15 +330,28 @@ static void test_sgi_routing(void **state) {
   assert_int_equal(gicr_r(f, 1, 0x10000 + 0xc00, 4), 0xaaaaaaaa);
 }
 
-static void test_sgi_range_selector(void **state) {
+static void test_sgi_affinity_clusters(void **state) {
   (void)state;
   struct fixture *f = make(20);
   linux_init(f);
-  /* CPU 17 has Aff0 = 17: RS = 1, target bit 1. */
-  icc_w(f, 0, ICC_SGI1R, 1ull << 44 | 2ull << 24 | 2);
+  /* CPU 17 is Aff1 = 1, Aff0 = 1 (KVM's numbering). */
+  assert_int_equal(emu_gicv3_affinity(17), 0x101);
+  assert_int_equal(gicr_r(f, 17, 0x8, 8) >> 32, 0x101);
+  assert_int_equal(emu_gicv3_cpu_of(0x101, 20), 17);
+  assert_int_equal(emu_gicv3_cpu_of(0x104, 20), -1);
+  assert_int_equal(emu_gicv3_cpu_of(0x10, 20), -1);
+  icc_w(f, 0, ICC_SGI1R, 1ull << 16 | 2ull << 24 | 2);
   for (unsigned c = 0; c < 20; c++)
     assert_int_equal(emu_gicv3_irq_line(&f->gic, c), c == 17);
-  assert_int_equal((icc_r(f, 0, ICC_CTLR) >> 18) & 1, 1); /* RSS */
+  /* RS = 1 would mean Aff0 16..31: nobody. */
+  icc_w(f, 0, ICC_SGI1R, 1ull << 44 | 3ull << 24 | 0xffff);
+  assert_int_equal(gicr_r(f, 1, 0x10000 + 0x200, 4), 0);
+  /* An SPI routed to Aff1.Aff0 = 1.3 lands on CPU 19. */
+  gicd_w(f, 0x100 + 4, 1);
+  emu_gicv3_dist_ops.write(&f->gic, 0x6000 + 32 * 8, 8, 0x103);
+  emu_gicv3_set_spi(&f->gic, 0, true);
+  assert_true(emu_gicv3_irq_line(&f->gic, 19));
+  assert_false(emu_gicv3_irq_line(&f->gic, 3));
   emu_gicv3_destroy(&f->gic);
   free(f);
 }
@@ -458,7 +471,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_priority_and_preemption, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sgi_routing, setup, teardown),
-      cmocka_unit_test(test_sgi_range_selector),
+      cmocka_unit_test(test_sgi_affinity_clusters),
       cmocka_unit_test_setup_teardown(test_ppi_and_fiq, setup, teardown),
       cmocka_unit_test_setup_teardown(test_guest_garbage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_threads, setup, teardown),

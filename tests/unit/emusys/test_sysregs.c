@@ -121,12 +121,14 @@ static void test_id_registers(void **state) {
   assert_int_equal(rd(f, S(3, 0, 0, 0, 5)), 0x80000003); /* MPIDR cpu 3 */
   assert_int_equal(rd(f, S(3, 0, 0, 0, 6)), 0);
   uint64_t pfr0 = rd(f, S(3, 0, 0, 4, 0));
-  assert_int_equal(pfr0 & 0xf, 1);          /* EL0 AArch64 only */
-  assert_int_equal((pfr0 >> 4) & 0xf, 1);   /* EL1 AArch64 only */
-  assert_int_equal((pfr0 >> 8) & 0xff, 0);  /* no EL2, EL3 */
-  assert_int_equal((pfr0 >> 16) & 0xff, 0); /* FP, AdvSIMD implemented */
-  assert_int_equal((pfr0 >> 24) & 0xf, 1);  /* GIC system registers */
-  assert_int_equal(pfr0 >> 28, 0);          /* no RAS */
+  assert_int_equal(pfr0 & 0xf, 1);              /* EL0 AArch64 only */
+  assert_int_equal((pfr0 >> 4) & 0xf, 1);       /* EL1 AArch64 only */
+  assert_int_equal((pfr0 >> 8) & 0xff, 0);      /* no EL2, EL3 */
+  assert_int_equal((pfr0 >> 16) & 0xff, 0);     /* FP, AdvSIMD implemented */
+  assert_int_equal((pfr0 >> 24) & 0xf, 1);      /* GIC system registers */
+  assert_int_equal((pfr0 >> 28) & 0xf, 0);      /* no RAS */
+  assert_int_equal((pfr0 >> 32) & 0xffffff, 0); /* no SVE/SEL2/MPAM/AMU/DIT */
+  assert_int_equal(pfr0 >> 56, 0x11);           /* CSV2, CSV3 */
   uint64_t isar0 = rd(f, S(3, 0, 0, 6, 0));
   assert_int_equal((isar0 >> 16) & 0xf, 1); /* CRC32 */
   assert_int_equal(isar0 & ~0xf0000ull, 0); /* no AES/SHA/LSE/RDM */
