@@ -207,6 +207,12 @@ bool emu_sys_wfi_wakeup(const struct emu_sys *sys) {
                       emu_gicv3_fiq_line(sys->gic, sys->cpu_index));
 }
 
+void emu_sys_timer_output(void *opaque, unsigned intid, bool level) {
+  struct emu_sys *sys = opaque;
+  if (sys->gic)
+    emu_gicv3_set_ppi(sys->gic, sys->cpu_index, intid, level);
+}
+
 void emu_sys_tlb_flush(struct emu_sys *sys) {
   for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
     struct emu_tlb_entry *e = &sys->cpu->tlb[i];

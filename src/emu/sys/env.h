@@ -57,6 +57,10 @@ bool emu_sys_poll_interrupts(struct emu_sys *sys);
  * WFI must not sleep then. */
 bool emu_sys_wfi_wakeup(const struct emu_sys *sys);
 
+/* Output callback for emu_timer_init (opaque = the emu_sys): drives this
+ * CPU's timer PPI on sys->gic. */
+void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
+
 /* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi
  * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
  * operations, has every other vCPU do the same before it runs again);

@@ -19,6 +19,9 @@
 #include "emu/cpu.h"
 #include "emu/sys/env.h"
 #include "emu/sys/exception.h"
+#include "emu/sys/gicv3.h"
+#include "emu/sys/timer.h"
+#include "machine/memmap.h"
 
 #define RAM_BASE 0x40000000ull
 #define RAM_SIZE (2u << 20)
@@ -28,7 +31,29 @@ struct machine {
   struct emu_sys sys;
   struct vmk_guest_mem ram;
   unsigned mmio;
+  struct emu_gicv3 gic;
+  struct emu_timer timer;
+  uint64_t now;
 };
+
+/* A tiny bus: the GIC frames of the virt memory map, nothing else. */
+static bool gic_frame(struct machine *m, uint64_t va, uint64_t *off,
+                      const struct vmk_mmio_ops **ops) {
+  uint64_t pa;
+  if (!m->gic.cpu || !emu_sys_mmio_pa(&m->sys, va, &pa))
+    return false;
+  if (pa >= VMK_GICD_BASE && pa < VMK_GICD_BASE + VMK_GICD_SIZE) {
+    *off = pa - VMK_GICD_BASE;
+    *ops = &emu_gicv3_dist_ops;
+    return true;
+  }
+  if (pa >= VMK_GICR_BASE && pa < VMK_GICR_BASE + VMK_GICR_SIZE) {
+    *off = pa - VMK_GICR_BASE;
+    *ops = &emu_gicv3_redist_ops;
+    return true;
+  }
+  return false;
+}
 
 static struct emu_sys *sys_of(struct emu_cpu *cpu) { return cpu->env_opaque; }
 
@@ -37,14 +62,20 @@ static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
   return emu_sys_tlb_fill(sys_of(cpu), va, acc, size);
 }
 static uint64_t env_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned size) {
-  (void)va, (void)size;
-  ((struct machine *)cpu)->mmio++;
-  return 0;
+  struct machine *m = (struct machine *)cpu;
+  uint64_t off;
+  const struct vmk_mmio_ops *ops;
+  m->mmio++;
+  return gic_frame(m, va, &off, &ops) ? ops->read(&m->gic, off, size) : 0;
 }
 static void env_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned size,
                            uint64_t val) {
-  (void)va, (void)size, (void)val;
-  ((struct machine *)cpu)->mmio++;
+  struct machine *m = (struct machine *)cpu;
+  uint64_t off;
+  const struct vmk_mmio_ops *ops;
+  m->mmio++;
+  if (gic_frame(m, va, &off, &ops))
+    ops->write(&m->gic, off, size, val);
 }
 static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
                           uint32_t syndrome, uint64_t addr) {
@@ -92,6 +123,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   struct machine *m = *state;
+  if (m->gic.cpu)
+    emu_gicv3_destroy(&m->gic);
   emu_cpu_destroy(&m->cpu);
   free(m->ram.host);
   free(m);
@@ -215,10 +248,87 @@ static void test_mmu_el0(void **state) {
   assert_int_equal(m->mmio, 0);
 }
 
+static uint64_t fake_now(void *opaque) {
+  return ((struct machine *)opaque)->now;
+}
+
+/* Timer -> GIC PPI 27 -> IRQ line -> vector, with WFI in between: the
+ * engine's loop in miniature (time only moves while the guest waits). */
+static void test_timer_irq_wfi(void **state) {
+  struct machine *m = *state;
+  vmk_error err;
+  assert_int_equal(emu_gicv3_init(&m->gic, 1, 64, NULL, NULL, &err), 0);
+  m->sys.gic = &m->gic;
+  emu_timer_init(&m->timer, fake_now, m, 0, emu_sys_timer_output, &m->sys);
+  m->sys.timer = &m->timer;
+  static const uint32_t code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91200000, /* add x0, x0, #0x800 */
+      0xd518c000, /* msr vbar_el1, x0 */
+      0xd2a10001, /* mov x1, #0x08000000 (GICD) */
+      0x52800042, /* mov w2, #2 */
+      0xb9000022, /* str w2, [x1] (GICD_CTLR.EnableGrp1) */
+      0xd2a10143, /* mov x3, #0x080a0000 (GICR 0) */
+      0xb900147f, /* str wzr, [x3, #0x14] (GICR_WAKER) */
+      0x91404064, /* add x4, x3, #0x10000 (SGI_base) */
+      0x12800005, /* mov w5, #-1 */
+      0xb9008085, /* str w5, [x4, #0x80] (IGROUPR0) */
+      0x52a10005, /* mov w5, #(1 << 27) */
+      0xb9010085, /* str w5, [x4, #0x100] (ISENABLER0) */
+      0xd2801e06, /* mov x6, #0xf0 */
+      0xd5184606, /* msr icc_pmr_el1, x6 */
+      0xd2800026, /* mov x6, #1 */
+      0xd518cce6, /* msr icc_igrpen1_el1, x6 */
+      0xd2800c87, /* mov x7, #100 */
+      0xd51be307, /* msr cntv_tval_el0, x7 */
+      0xd2800027, /* mov x7, #1 */
+      0xd51be327, /* msr cntv_ctl_el0, x7 */
+      0xd50342ff, /* msr daifclr, #2 */
+      0xd503207f, /* loop: wfi */
+      0xb4fffff4, /* cbz x20, loop */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t irq[] = {
+      0xd538cc14, /* mrs x20, icc_iar1_el1 */
+      0xd53be335, /* mrs x21, cntv_ctl_el0 */
+      0xd51be33f, /* msr cntv_ctl_el0, xzr */
+      0xd518cc34, /* msr icc_eoir1_el1, x20 */
+      0xd538c116, /* mrs x22, isr_el1 */
+      0xd69f03e0, /* eret */
+  };
+  load(m, RAM_BASE, code, sizeof(code) / 4);
+  load(m, RAM_BASE + 0xa80, irq, sizeof(irq) / 4);
+  m->cpu.r[22] = 0x5555;
+  unsigned wfis = 0, rounds = 0;
+  enum emu_exit e;
+  while ((e = emu_run(&m->cpu, 10000)) != EMU_EXIT_HVC) {
+    assert_true(++rounds < 100);
+    if (e == EMU_EXIT_WFI) {
+      wfis++;
+      /* Nothing pending yet: sleep until the timer's deadline. */
+      assert_false(emu_sys_wfi_wakeup(&m->sys));
+      assert_int_not_equal(emu_timer_deadline_ns(&m->timer), UINT64_MAX);
+      m->now = emu_timer_deadline_ns(&m->timer);
+      emu_timer_poll(&m->timer);
+      assert_true(emu_sys_wfi_wakeup(&m->sys));
+    }
+    emu_sys_poll_interrupts(&m->sys);
+  }
+  assert_int_equal(wfis, 1);
+  assert_int_equal(m->now, 100 * EMU_TIMER_NS_PER_TICK);
+  assert_int_equal(m->cpu.r[20], EMU_GIC_INTID_VTIMER);
+  assert_int_equal(m->cpu.r[21], 5); /* ENABLE | ISTATUS */
+  assert_int_equal(m->cpu.r[22], 0); /* ISR_EL1: nothing pending after */
+  assert_int_equal(m->sys.regs.elr, RAM_BASE + 0x5c); /* the cbz */
+  assert_false(emu_gicv3_irq_line(&m->gic, 0));
+  assert_true(m->mmio >= 4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_svc_eret_mmu_off, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mmu_el0, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_wfi, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
