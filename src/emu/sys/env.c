@@ -223,6 +223,11 @@ void emu_sys_tlb_flush(struct emu_sys *sys) {
   sys->mmio_valid = false;
 }
 
+void emu_sys_tlb_drop_exec(struct emu_sys *sys) {
+  for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+    sys->cpu->tlb[i].tag_exec = EMU_TLB_INVALID;
+}
+
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op) {
   bool half = (op->va >> 55) & 1;
   if (op->kind == EMU_TLBI_ALL || op->kind == EMU_TLBI_ASID ||

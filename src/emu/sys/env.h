@@ -64,10 +64,17 @@ void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
 /* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi
  * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
  * operations, has every other vCPU do the same before it runs again);
- * emu_sys_ops.regime_changed calls emu_sys_tlb_flush. Neither touches the
- * core's decoded-block cache. */
+ * emu_sys_ops.regime_changed calls emu_sys_tlb_flush (and, for
+ * EMU_REGIME_TRANSLATION, drops the core's VA-keyed decoded blocks with
+ * emu_flush_code). Neither function touches the block cache itself. */
 struct emu_tlbi;
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op);
 void emu_sys_tlb_flush(struct emu_sys *sys);
+
+/* For EMU_REGIME_EL when EL0 -> EL1 (sys->el is 1 again): entries filled
+ * at EL0 never allow a load or store that EL1 may not do (no PAN), only
+ * their execute permission can be too broad, so dropping exec tags is
+ * enough. EL1 -> EL0 needs emu_sys_tlb_flush. */
+void emu_sys_tlb_drop_exec(struct emu_sys *sys);
 
 #endif

@@ -41,7 +41,7 @@ void emu_sys_set_el_sp(struct emu_sys *sys, unsigned el, unsigned spsel) {
   sys->spsel = el ? (uint8_t)(spsel & 1) : 0;
   sys->cpu->r[EMU_SP] = *emu_sys_sp_bank(sys, sys->el, sys->spsel);
   if (el_changed && sys->ops && sys->ops->regime_changed)
-    sys->ops->regime_changed(sys->opaque);
+    sys->ops->regime_changed(sys->opaque, EMU_REGIME_EL);
 }
 
 uint64_t emu_sys_pstate(const struct emu_sys *sys) {

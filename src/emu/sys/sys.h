@@ -52,6 +52,8 @@ struct emu_tlbi {
   bool broadcast;  /* the IS (inner shareable) form: every vCPU */
 };
 
+enum emu_regime_change { EMU_REGIME_EL, EMU_REGIME_TRANSLATION };
+
 /* What the engine provides to the system blocks. All called on this vCPU's
  * thread with opaque = emu_sys.opaque. */
 struct emu_sys_ops {
@@ -66,10 +68,12 @@ struct emu_sys_ops {
   /* IC IALLU / IC IALLUIS / IC IVAU: decoded code must be dropped
    * (broadcast: on every vCPU). */
   void (*ic_inval)(void *opaque, bool broadcast);
-  /* The translation regime changed (SCTLR_EL1, TCR_EL1, TTBRx_EL1,
-   * MAIR_EL1 written, or EL changed): soft TLB entries filled under the
-   * old state may not be used any more. May be NULL. */
-  void (*regime_changed)(void *opaque);
+  /* Cached translations are stale. EMU_REGIME_EL: the exception level
+   * changed (soft TLB entries carry the old EL's permissions; decoded code
+   * is still right). EMU_REGIME_TRANSLATION: SCTLR_EL1, TCR_EL1,
+   * TTBRx_EL1 or MAIR_EL1 was written (every VA-keyed cache is stale,
+   * decoded blocks included). May be NULL. */
+  void (*regime_changed)(void *opaque, enum emu_regime_change why);
 };
 
 /* The EL1 system register file (the registers that are plain storage or

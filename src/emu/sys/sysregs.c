@@ -669,6 +669,6 @@ enum emu_sysreg_result emu_sysreg_write(struct emu_sys *sys, uint32_t enc,
     *f = val & r->value;
   } /* else: write-ignored (RAZ/WI register) */
   if ((r->flags & F_REGIME) && sys->ops && sys->ops->regime_changed)
-    sys->ops->regime_changed(sys->opaque);
+    sys->ops->regime_changed(sys->opaque, EMU_REGIME_TRANSLATION);
   return EMU_SYSREG_OK;
 }

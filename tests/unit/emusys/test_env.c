@@ -180,9 +180,14 @@ static void test_fill_el0(void **state) {
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_WRITE, 8), 0);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, KVA + 0x1000);
+  /* Back at EL1 the EL0 entry keeps its loads/stores, not its exec. */
   f->sys.el = 1;
+  emu_sys_tlb_drop_exec(&f->sys);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, EMU_TLB_INVALID);
   emu_sys_tlb_flush(&f->sys);
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_READ, 8), 0);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, EMU_TLB_INVALID);
   /* Instruction abort from EL0 with the walk's fault code. */
   f->sys.el = 0;

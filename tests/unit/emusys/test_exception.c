@@ -19,7 +19,8 @@ struct fixture {
   unsigned regime_changes;
 };
 
-static void regime_changed(void *opaque) {
+static void regime_changed(void *opaque, enum emu_regime_change why) {
+  assert_int_equal(why, EMU_REGIME_EL);
   struct fixture *f = opaque;
   f->regime_changes++;
 }

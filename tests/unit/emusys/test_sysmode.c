@@ -100,11 +100,15 @@ static void sys_ic(void *opaque, bool broadcast) {
   (void)broadcast;
   emu_flush_code(((struct emu_sys *)opaque)->cpu);
 }
-static void sys_regime(void *opaque) {
+static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_sys *sys = opaque;
-  emu_sys_tlb_flush(sys);
-  /* The core's block cache is keyed by VA: drop it with the TLB. */
-  emu_flush_code(sys->cpu);
+  if (why == EMU_REGIME_EL && sys->el == 1)
+    emu_sys_tlb_drop_exec(sys);
+  else
+    emu_sys_tlb_flush(sys);
+  /* The core's block cache is keyed by VA: drop it with the mappings. */
+  if (why == EMU_REGIME_TRANSLATION)
+    emu_flush_code(sys->cpu);
 }
 static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};
 

@@ -67,7 +67,8 @@ static void ic_inval(void *opaque, bool broadcast) {
   else
     f->ic_local++;
 }
-static void regime_changed(void *opaque) {
+static void regime_changed(void *opaque, enum emu_regime_change why) {
+  assert_int_equal(why, EMU_REGIME_TRANSLATION);
   ((struct fixture *)opaque)->regime_changes++;
 }
 static uint64_t now_ns(void *opaque) { return ((struct fixture *)opaque)->now; }
