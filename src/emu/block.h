@@ -17,12 +17,12 @@
 
 struct emu_block {
   uint64_t pc;
-  struct emu_block *hnext;    /* hash chain */
-  struct emu_block *link[2];  /* successor cache (same generation only) */
+  struct emu_block *hnext;   /* hash chain */
+  struct emu_block *link[2]; /* successor cache (same generation only) */
   uint64_t link_pc[2];
-  uint32_t n;                 /* guest instructions in the block */
-  uint32_t link_next;         /* which link slot to replace next */
-  struct emu_insn insn[];     /* n insns (+ 1 synthetic end insn) */
+  uint32_t n;             /* guest instructions in the block */
+  uint32_t link_next;     /* which link slot to replace next */
+  struct emu_insn insn[]; /* n insns (+ 1 synthetic end insn) */
 };
 
 /* Returns the block for pc, decoding it if needed; performs a pending

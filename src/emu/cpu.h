@@ -110,14 +110,14 @@ enum emu_access { EMU_READ = 0, EMU_WRITE = 1, EMU_EXEC = 2 };
 /* Why emu_run returned. */
 enum emu_exit {
   EMU_EXIT_NONE = 0,
-  EMU_EXIT_SVC,       /* user mode: a system call (imm in cpu->exit_imm) */
-  EMU_EXIT_HVC,       /* system mode: PSCI/hypercall for the machine */
-  EMU_EXIT_UNDEF,     /* user mode: undefined instruction at cpu->pc */
-  EMU_EXIT_FAULT,     /* user mode: memory fault at cpu->exit_addr */
-  EMU_EXIT_BRK,       /* BRK / HLT */
-  EMU_EXIT_WFI,       /* system mode: WFI, the engine decides to sleep */
-  EMU_EXIT_REQUEST,   /* cpu->exit_request was set by another thread */
-  EMU_EXIT_BUDGET,    /* the instruction budget ran out */
+  EMU_EXIT_SVC,     /* user mode: a system call (imm in cpu->exit_imm) */
+  EMU_EXIT_HVC,     /* system mode: PSCI/hypercall for the machine */
+  EMU_EXIT_UNDEF,   /* user mode: undefined instruction at cpu->pc */
+  EMU_EXIT_FAULT,   /* user mode: memory fault at cpu->exit_addr */
+  EMU_EXIT_BRK,     /* BRK / HLT */
+  EMU_EXIT_WFI,     /* system mode: WFI, the engine decides to sleep */
+  EMU_EXIT_REQUEST, /* cpu->exit_request was set by another thread */
+  EMU_EXIT_BUDGET,  /* the instruction budget ran out */
 };
 
 /* The environment the CPU runs in: user-mode runner or system engine.
@@ -173,7 +173,9 @@ struct emu_cpu {
   uint64_t exit_imm;  /* SVC/HVC/BRK immediate */
   uint64_t exit_addr; /* faulting address */
   uint32_t exit_syndrome;
-  uint64_t icount; /* instructions retired (approximate: per block) */
+  uint64_t icount;      /* instructions retired (approximate: per block) */
+  uint64_t run_end;     /* emu_run returns EMU_EXIT_BUDGET at this icount */
+  uint32_t chain_depth; /* blocks chained without returning to emu_run */
 
   const struct emu_env_ops *env;
   void *env_opaque;

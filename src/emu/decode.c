@@ -26,10 +26,10 @@
              C(10) << 10 | C(11) << 11 | C(12) << 12 | C(13) << 13 |           \
              C(14) << 14 | C(15) << 15)
 const uint16_t emu_cond_table[16] = {
-    ROW(C_EQ),           (uint16_t)~ROW(C_EQ), ROW(C_CS), (uint16_t)~ROW(C_CS),
-    ROW(C_MI),           (uint16_t)~ROW(C_MI), ROW(C_VS), (uint16_t)~ROW(C_VS),
-    ROW(C_HI),           (uint16_t)~ROW(C_HI), ROW(C_GE), (uint16_t)~ROW(C_GE),
-    ROW(C_GT),           (uint16_t)~ROW(C_GT), 0xffff,    0xffff};
+    ROW(C_EQ), (uint16_t)~ROW(C_EQ), ROW(C_CS), (uint16_t)~ROW(C_CS),
+    ROW(C_MI), (uint16_t)~ROW(C_MI), ROW(C_VS), (uint16_t)~ROW(C_VS),
+    ROW(C_HI), (uint16_t)~ROW(C_HI), ROW(C_GE), (uint16_t)~ROW(C_GE),
+    ROW(C_GT), (uint16_t)~ROW(C_GT), 0xffff,    0xffff};
 
 EMU_HANDLER(emu_h_undef) {
   emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, in->pc);
@@ -40,10 +40,7 @@ EMU_HANDLER(emu_h_nop) {
 }
 /* Synthetic last insn of a block that ends without a branch: its pc is
  * the address of the next instruction. */
-EMU_HANDLER(emu_h_end_block) {
-  cpu->pc = in->pc;
-  return NULL;
-}
+EMU_HANDLER(emu_h_end_block) { return emu_chain(cpu, in, in->pc); }
 
 bool emu_decode(struct emu_insn *o, uint32_t raw, uint64_t pc) {
   int r = DEC_UNDEF;
@@ -139,8 +136,7 @@ static const struct emu_class_entry classes[] = {
     {"simd-ldst", "Load register (literal), SIMD&FP", 0x9c000000},
     {"simd-ldst", "Load/store register pair, SIMD&FP", 0xad400400},
     {"simd-ldst", "Load/store register (pre-indexed), SIMD&FP", 0x3cc10c00},
-    {"simd-ldst", "Load/store register (register offset), SIMD&FP",
-     0x3ce16800},
+    {"simd-ldst", "Load/store register (register offset), SIMD&FP", 0x3ce16800},
     {"simd", "AdvSIMD table lookup", 0x4e020020},
     {"simd", "AdvSIMD permute", 0x4e023820},
     {"simd", "AdvSIMD extract", 0x6e020820},

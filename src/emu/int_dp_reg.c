@@ -56,13 +56,15 @@ DEF_LOGIC(eon, a ^ ~b, 0)
 DEF_LOGIC(ands, a &b, 1)
 DEF_LOGIC(bics, a & ~b, 1)
 #define LOGIC_ROW(OP)                                                          \
-  {{h_##OP##_lsl32, h_##OP##_lsl64},                                           \
-   {h_##OP##_lsr32, h_##OP##_lsr64},                                           \
-   {h_##OP##_asr32, h_##OP##_asr64},                                           \
-   {h_##OP##_ror32, h_##OP##_ror64}}
+  {                                                                            \
+    {h_##OP##_lsl32, h_##OP##_lsl64}, {h_##OP##_lsr32, h_##OP##_lsr64},        \
+        {h_##OP##_asr32, h_##OP##_asr64}, {                                    \
+      h_##OP##_ror32, h_##OP##_ror64                                           \
+    }                                                                          \
+  }
 /* [opc:N][shift][sf] */
 static const emu_fn logic_fns[8][4][2] = {
-    LOGIC_ROW(and), LOGIC_ROW(bic),  LOGIC_ROW(orr), LOGIC_ROW(orn),
+    LOGIC_ROW(and), LOGIC_ROW(bic), LOGIC_ROW(orr),  LOGIC_ROW(orn),
     LOGIC_ROW(eor), LOGIC_ROW(eon), LOGIC_ROW(ands), LOGIC_ROW(bics)};
 
 static EMU_HANDLER(h_mov64) {
@@ -102,25 +104,40 @@ DEF_ADD(adds, 0, 1)
 DEF_ADD(sub, 1, 0)
 DEF_ADD(subs, 1, 1)
 #define ADD_ROW(OP)                                                            \
-  {{h_##OP##_lsl32, h_##OP##_lsl64},                                           \
-   {h_##OP##_lsr32, h_##OP##_lsr64},                                           \
-   {h_##OP##_asr32, h_##OP##_asr64}}
+  {                                                                            \
+    {h_##OP##_lsl32, h_##OP##_lsl64}, {h_##OP##_lsr32, h_##OP##_lsr64}, {      \
+      h_##OP##_asr32, h_##OP##_asr64                                           \
+    }                                                                          \
+  }
 /* [op:S][shift][sf] */
 static const emu_fn addsub_fns[4][3][2] = {ADD_ROW(add), ADD_ROW(adds),
                                            ADD_ROW(sub), ADD_ROW(subs)};
 
 /* ---- add/sub (extended register): a = option, b = shift ---- */
-static inline uint64_t extend_reg(uint64_t v, unsigned option,
-                                  unsigned shift) {
+static inline uint64_t extend_reg(uint64_t v, unsigned option, unsigned shift) {
   switch (option) {
-  case 0: v = (uint8_t)v; break;
-  case 1: v = (uint16_t)v; break;
-  case 2: v = (uint32_t)v; break;
-  case 3: break;
-  case 4: v = (uint64_t)(int64_t)(int8_t)v; break;
-  case 5: v = (uint64_t)(int64_t)(int16_t)v; break;
-  case 6: v = (uint64_t)(int64_t)(int32_t)v; break;
-  default: break;
+  case 0:
+    v = (uint8_t)v;
+    break;
+  case 1:
+    v = (uint16_t)v;
+    break;
+  case 2:
+    v = (uint32_t)v;
+    break;
+  case 3:
+    break;
+  case 4:
+    v = (uint64_t)(int64_t)(int8_t)v;
+    break;
+  case 5:
+    v = (uint64_t)(int64_t)(int16_t)v;
+    break;
+  case 6:
+    v = (uint64_t)(int64_t)(int32_t)v;
+    break;
+  default:
+    break;
   }
   return v << shift;
 }
@@ -180,9 +197,10 @@ DEF_ADC(adc, 0, 0)
 DEF_ADC(adcs, 0, 1)
 DEF_ADC(sbc, 1, 0)
 DEF_ADC(sbcs, 1, 1)
-static const emu_fn adc_fns[4][2] = {
-    {h_adc32, h_adc64}, {h_adcs32, h_adcs64}, {h_sbc32, h_sbc64},
-    {h_sbcs32, h_sbcs64}};
+static const emu_fn adc_fns[4][2] = {{h_adc32, h_adc64},
+                                     {h_adcs32, h_adcs64},
+                                     {h_sbc32, h_sbc64},
+                                     {h_sbcs32, h_sbcs64}};
 
 /* ---- conditional compare: b = cond, c = nzcv if false, a = 1 for CCMP;
  * imm = immediate operand (imm2 = 1 when the immediate form) ---- */
@@ -220,8 +238,8 @@ static EMU_HANDLER(h_ccmp32) {
   }                                                                            \
   static EMU_HANDLER(h_##OP##32) {                                             \
     uint64_t v = cpu->r[in->rm];                                               \
-    cpu->r[in->rd] = (uint32_t)(cond_holds(cpu->nzcv, in->b) ? cpu->r[in->rn]  \
-                                                             : (EXPR));        \
+    cpu->r[in->rd] =                                                           \
+        (uint32_t)(cond_holds(cpu->nzcv, in->b) ? cpu->r[in->rn] : (EXPR));    \
     return EMU_NEXT;                                                           \
   }
 DEF_CSEL(csel, v)
@@ -251,13 +269,15 @@ static EMU_HANDLER(h_msub32) {
   return EMU_NEXT;
 }
 static EMU_HANDLER(h_smaddl) {
-  cpu->r[in->rd] = cpu->r[in->ra] + (uint64_t)((int64_t)(int32_t)cpu->r[in->rn] *
-                                               (int32_t)cpu->r[in->rm]);
+  cpu->r[in->rd] =
+      cpu->r[in->ra] +
+      (uint64_t)((int64_t)(int32_t)cpu->r[in->rn] * (int32_t)cpu->r[in->rm]);
   return EMU_NEXT;
 }
 static EMU_HANDLER(h_smsubl) {
-  cpu->r[in->rd] = cpu->r[in->ra] - (uint64_t)((int64_t)(int32_t)cpu->r[in->rn] *
-                                               (int32_t)cpu->r[in->rm]);
+  cpu->r[in->rd] =
+      cpu->r[in->ra] -
+      (uint64_t)((int64_t)(int32_t)cpu->r[in->rn] * (int32_t)cpu->r[in->rm]);
   return EMU_NEXT;
 }
 static EMU_HANDLER(h_umaddl) {
@@ -295,7 +315,7 @@ static EMU_HANDLER(h_udiv32) {
 }
 static EMU_HANDLER(h_sdiv64) {
   int64_t n = (int64_t)cpu->r[in->rn], d = (int64_t)cpu->r[in->rm];
-  cpu->r[in->rd] = d == 0                       ? 0
+  cpu->r[in->rd] = d == 0                        ? 0
                    : (d == -1 && n == INT64_MIN) ? (uint64_t)n
                                                  : (uint64_t)(n / d);
   return EMU_NEXT;
@@ -312,7 +332,8 @@ static EMU_HANDLER(h_lslv64) {
   return EMU_NEXT;
 }
 static EMU_HANDLER(h_lslv32) {
-  cpu->r[in->rd] = (uint32_t)((uint32_t)cpu->r[in->rn] << (cpu->r[in->rm] & 31));
+  cpu->r[in->rd] =
+      (uint32_t)((uint32_t)cpu->r[in->rn] << (cpu->r[in->rm] & 31));
   return EMU_NEXT;
 }
 static EMU_HANDLER(h_lsrv64) {
@@ -499,12 +520,24 @@ int emu_dec_dp_reg(struct emu_insn *o, uint32_t raw) {
       return DEC_UNDEF;
     if (!bit(raw, 30)) { /* 2-source */
       switch (opcode) {
-      case 2: o->fn = sf ? h_udiv64 : h_udiv32; return DEC_OK;
-      case 3: o->fn = sf ? h_sdiv64 : h_sdiv32; return DEC_OK;
-      case 8: o->fn = sf ? h_lslv64 : h_lslv32; return DEC_OK;
-      case 9: o->fn = sf ? h_lsrv64 : h_lsrv32; return DEC_OK;
-      case 10: o->fn = sf ? h_asrv64 : h_asrv32; return DEC_OK;
-      case 11: o->fn = sf ? h_rorv64 : h_rorv32; return DEC_OK;
+      case 2:
+        o->fn = sf ? h_udiv64 : h_udiv32;
+        return DEC_OK;
+      case 3:
+        o->fn = sf ? h_sdiv64 : h_sdiv32;
+        return DEC_OK;
+      case 8:
+        o->fn = sf ? h_lslv64 : h_lslv32;
+        return DEC_OK;
+      case 9:
+        o->fn = sf ? h_lsrv64 : h_lsrv32;
+        return DEC_OK;
+      case 10:
+        o->fn = sf ? h_asrv64 : h_asrv32;
+        return DEC_OK;
+      case 11:
+        o->fn = sf ? h_rorv64 : h_rorv32;
+        return DEC_OK;
       default:
         if (opcode >= 16 && opcode <= 23) {
           unsigned sz = opcode & 3;
@@ -522,17 +555,28 @@ int emu_dec_dp_reg(struct emu_insn *o, uint32_t raw) {
     if (rm != 0)
       return DEC_UNDEF;
     switch (opcode) {
-    case 0: o->fn = sf ? h_rbit64 : h_rbit32; return DEC_OK;
-    case 1: o->fn = sf ? h_rev16_64 : h_rev16_32; return DEC_OK;
-    case 2: o->fn = sf ? h_rev32_64 : h_rev32; return DEC_OK;
+    case 0:
+      o->fn = sf ? h_rbit64 : h_rbit32;
+      return DEC_OK;
+    case 1:
+      o->fn = sf ? h_rev16_64 : h_rev16_32;
+      return DEC_OK;
+    case 2:
+      o->fn = sf ? h_rev32_64 : h_rev32;
+      return DEC_OK;
     case 3:
       if (!sf)
         return DEC_UNDEF;
       o->fn = h_rev64;
       return DEC_OK;
-    case 4: o->fn = sf ? h_clz64 : h_clz32; return DEC_OK;
-    case 5: o->fn = sf ? h_cls64 : h_cls32; return DEC_OK;
-    default: return DEC_UNDEF; /* PAC etc.: not v8.0 */
+    case 4:
+      o->fn = sf ? h_clz64 : h_clz32;
+      return DEC_OK;
+    case 5:
+      o->fn = sf ? h_cls64 : h_cls32;
+      return DEC_OK;
+    default:
+      return DEC_UNDEF; /* PAC etc.: not v8.0 */
     }
   }
   if (op2 & 8) { /* 3-source */
@@ -542,19 +586,36 @@ int emu_dec_dp_reg(struct emu_insn *o, uint32_t raw) {
     if (op54)
       return DEC_UNDEF;
     switch (op31 << 1 | o0) {
-    case 0: o->fn = sf ? h_madd64 : h_madd32; return DEC_OK;
-    case 1: o->fn = sf ? h_msub64 : h_msub32; return DEC_OK;
+    case 0:
+      o->fn = sf ? h_madd64 : h_madd32;
+      return DEC_OK;
+    case 1:
+      o->fn = sf ? h_msub64 : h_msub32;
+      return DEC_OK;
     }
     if (!sf)
       return DEC_UNDEF;
     switch (op31 << 1 | o0) {
-    case 2: o->fn = h_smaddl; return DEC_OK;
-    case 3: o->fn = h_smsubl; return DEC_OK;
-    case 4: o->fn = h_smulh; return DEC_OK;
-    case 10: o->fn = h_umaddl; return DEC_OK;
-    case 11: o->fn = h_umsubl; return DEC_OK;
-    case 12: o->fn = h_umulh; return DEC_OK;
-    default: return DEC_UNDEF;
+    case 2:
+      o->fn = h_smaddl;
+      return DEC_OK;
+    case 3:
+      o->fn = h_smsubl;
+      return DEC_OK;
+    case 4:
+      o->fn = h_smulh;
+      return DEC_OK;
+    case 10:
+      o->fn = h_umaddl;
+      return DEC_OK;
+    case 11:
+      o->fn = h_umsubl;
+      return DEC_OK;
+    case 12:
+      o->fn = h_umulh;
+      return DEC_OK;
+    default:
+      return DEC_UNDEF;
     }
   }
   return DEC_UNDEF;

@@ -21,12 +21,16 @@
 
 int emu_dec_ldst_excl(struct emu_insn *o, uint32_t raw);
 
-static inline uint64_t extend_off(uint64_t v, unsigned option,
-                                  unsigned shift) {
+static inline uint64_t extend_off(uint64_t v, unsigned option, unsigned shift) {
   switch (option) {
-  case 2: v = (uint32_t)v; break;                      /* UXTW */
-  case 6: v = (uint64_t)(int64_t)(int32_t)v; break;    /* SXTW */
-  default: break;                                      /* LSL, SXTX */
+  case 2:
+    v = (uint32_t)v;
+    break; /* UXTW */
+  case 6:
+    v = (uint64_t)(int64_t)(int32_t)v;
+    break; /* SXTW */
+  default:
+    break; /* LSL, SXTX */
   }
   return v << shift;
 }
@@ -35,11 +39,11 @@ static inline uint64_t extend_off(uint64_t v, unsigned option,
 #define LD_u16(a) (uint64_t) emu_ld16(cpu, in, (a))
 #define LD_u32(a) (uint64_t) emu_ld32(cpu, in, (a))
 #define LD_u64(a) emu_ld64(cpu, in, (a))
-#define LD_s8w(a) (uint64_t)(uint32_t)(int32_t)(int8_t) emu_ld8(cpu, in, (a))
-#define LD_s8x(a) (uint64_t)(int64_t)(int8_t) emu_ld8(cpu, in, (a))
-#define LD_s16w(a) (uint64_t)(uint32_t)(int32_t)(int16_t) emu_ld16(cpu, in, (a))
-#define LD_s16x(a) (uint64_t)(int64_t)(int16_t) emu_ld16(cpu, in, (a))
-#define LD_s32x(a) (uint64_t)(int64_t)(int32_t) emu_ld32(cpu, in, (a))
+#define LD_s8w(a) (uint64_t)(uint32_t)(int32_t)(int8_t)emu_ld8(cpu, in, (a))
+#define LD_s8x(a) (uint64_t)(int64_t)(int8_t)emu_ld8(cpu, in, (a))
+#define LD_s16w(a) (uint64_t)(uint32_t)(int32_t)(int16_t)emu_ld16(cpu, in, (a))
+#define LD_s16x(a) (uint64_t)(int64_t)(int16_t)emu_ld16(cpu, in, (a))
+#define LD_s32x(a) (uint64_t)(int64_t)(int32_t)emu_ld32(cpu, in, (a))
 
 #define DEF_LD(K)                                                              \
   static EMU_HANDLER(h_ld_##K##_off) {                                         \
@@ -103,8 +107,10 @@ DEF_ST(32)
 DEF_ST(64)
 
 enum { M_OFF, M_PRE, M_POST, M_REG };
-#define LD_ROW(K) {h_ld_##K##_off, h_ld_##K##_pre, h_ld_##K##_post, h_ld_##K##_reg}
-#define ST_ROW(B) {h_st##B##_off, h_st##B##_pre, h_st##B##_post, h_st##B##_reg}
+#define LD_ROW(K)                                                              \
+  { h_ld_##K##_off, h_ld_##K##_pre, h_ld_##K##_post, h_ld_##K##_reg }
+#define ST_ROW(B)                                                              \
+  { h_st##B##_off, h_st##B##_pre, h_st##B##_post, h_st##B##_reg }
 enum { K_U8, K_U16, K_U32, K_U64, K_S8W, K_S8X, K_S16W, K_S16X, K_S32X };
 static const emu_fn ld_fns[9][4] = {LD_ROW(u8),   LD_ROW(u16),  LD_ROW(u32),
                                     LD_ROW(u64),  LD_ROW(s8w),  LD_ROW(s8x),
@@ -201,8 +207,8 @@ static int dec_ldst_reg(struct emu_insn *o, uint32_t raw, int mode,
     }
     return DEC_UNDEF;
   } else {
-    static const int sk[3][2] = {{K_S8X, K_S8W}, {K_S16X, K_S16W},
-                                 {K_S32X, -1}};
+    static const int sk[3][2] = {
+        {K_S8X, K_S8W}, {K_S16X, K_S16W}, {K_S32X, -1}};
     k = sk[size][opc - 2];
   }
   o->fn = ld_fns[k][mode];
@@ -214,24 +220,22 @@ static int dec_pair(struct emu_insn *o, uint32_t raw) {
   if (opc == 3 || (opc == 1 && (!l || mode == 0)))
     return DEC_UNDEF; /* STGP (v8.5) and LDNPSW don't exist in v8.0 */
   unsigned scale = opc == 2 ? 3 : 2;
-  o->imm = (uint64_t)(sext(bits(raw, 21, 15), 7) << scale);
+  o->imm = ((uint64_t)sext(bits(raw, 21, 15), 7) << scale);
   o->rn = reg_sp(bits(raw, 9, 5));
   o->sf = opc == 2;
   int m = mode == 1 ? M_POST : mode == 3 ? M_PRE : M_OFF;
   if (l) {
     o->rd = reg_dzr(bits(raw, 4, 0));
     o->ra = reg_dzr(bits(raw, 14, 10));
-    static const emu_fn f[3][3] = {
-        {h_ldp32_off, h_ldp32_pre, h_ldp32_post},
-        {h_ldpsw_off, h_ldpsw_pre, h_ldpsw_post},
-        {h_ldp64_off, h_ldp64_pre, h_ldp64_post}};
+    static const emu_fn f[3][3] = {{h_ldp32_off, h_ldp32_pre, h_ldp32_post},
+                                   {h_ldpsw_off, h_ldpsw_pre, h_ldpsw_post},
+                                   {h_ldp64_off, h_ldp64_pre, h_ldp64_post}};
     o->fn = f[opc][m];
   } else {
     o->rd = reg_zr(bits(raw, 4, 0));
     o->ra = reg_zr(bits(raw, 14, 10));
-    static const emu_fn f[2][3] = {
-        {h_stp32_off, h_stp32_pre, h_stp32_post},
-        {h_stp64_off, h_stp64_pre, h_stp64_post}};
+    static const emu_fn f[2][3] = {{h_stp32_off, h_stp32_pre, h_stp32_post},
+                                   {h_stp64_off, h_stp64_pre, h_stp64_post}};
     o->fn = f[opc >> 1][m];
   }
   return DEC_OK;
@@ -244,7 +248,7 @@ int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
     return emu_dec_ldst_excl(o, raw);
   if (op_hi == 3 && bits(raw, 25, 24) == 0) { /* load literal */
     unsigned opc = bits(raw, 31, 30);
-    uint64_t addr = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+    uint64_t addr = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
     o->rn = EMU_XZR; /* address = 0 + imm */
     o->rd = reg_dzr(bits(raw, 4, 0));
     o->imm = addr;
@@ -267,8 +271,10 @@ int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
       if (bits(raw, 11, 10) == 2 && size == 3 && bits(raw, 23, 22) == 2)
         return DEC_UNDEF;
       return dec_ldst_reg(o, raw, M_OFF, imm9);
-    case 1: return dec_ldst_reg(o, raw, M_POST, imm9);
-    default: return dec_ldst_reg(o, raw, M_PRE, imm9);
+    case 1:
+      return dec_ldst_reg(o, raw, M_POST, imm9);
+    default:
+      return dec_ldst_reg(o, raw, M_PRE, imm9);
     }
   }
   if (bits(raw, 11, 10) != 2)

@@ -39,10 +39,14 @@ static inline void *excl_ptr(struct emu_cpu *cpu, const struct emu_insn *in,
 
 static inline uint64_t atomic_load_sz(void *p, unsigned size) {
   switch (size) {
-  case 1: return __atomic_load_n((uint8_t *)p, __ATOMIC_ACQUIRE);
-  case 2: return __atomic_load_n((uint16_t *)p, __ATOMIC_ACQUIRE);
-  case 4: return __atomic_load_n((uint32_t *)p, __ATOMIC_ACQUIRE);
-  default: return __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
+  case 1:
+    return __atomic_load_n((uint8_t *)p, __ATOMIC_ACQUIRE);
+  case 2:
+    return __atomic_load_n((uint16_t *)p, __ATOMIC_ACQUIRE);
+  case 4:
+    return __atomic_load_n((uint32_t *)p, __ATOMIC_ACQUIRE);
+  default:
+    return __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
   }
 }
 
@@ -56,15 +60,13 @@ static inline bool cas_sz(void *p, unsigned size, uint64_t expect,
   }
   case 2: {
     uint16_t e = (uint16_t)expect;
-    return __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)val,
-                                       false, __ATOMIC_SEQ_CST,
-                                       __ATOMIC_SEQ_CST);
+    return __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   }
   case 4: {
     uint32_t e = (uint32_t)expect;
-    return __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)val,
-                                       false, __ATOMIC_SEQ_CST,
-                                       __ATOMIC_SEQ_CST);
+    return __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   }
   default: {
     uint64_t e = expect;
@@ -167,10 +169,18 @@ static EMU_HANDLER(h_ldar) {
   uint64_t va = cpu->r[in->rn], v;
   emu_check_align(cpu, in, va, in->a, EMU_READ);
   switch (in->a) {
-  case 1: v = emu_ld8(cpu, in, va); break;
-  case 2: v = emu_ld16(cpu, in, va); break;
-  case 4: v = emu_ld32(cpu, in, va); break;
-  default: v = emu_ld64(cpu, in, va); break;
+  case 1:
+    v = emu_ld8(cpu, in, va);
+    break;
+  case 2:
+    v = emu_ld16(cpu, in, va);
+    break;
+  case 4:
+    v = emu_ld32(cpu, in, va);
+    break;
+  default:
+    v = emu_ld64(cpu, in, va);
+    break;
   }
   __atomic_signal_fence(__ATOMIC_ACQUIRE);
   cpu->r[in->rd] = v;
@@ -181,10 +191,18 @@ static EMU_HANDLER(h_stlr) {
   emu_check_align(cpu, in, va, in->a, EMU_WRITE);
   __atomic_signal_fence(__ATOMIC_RELEASE);
   switch (in->a) {
-  case 1: emu_st8(cpu, in, va, (uint8_t)v); break;
-  case 2: emu_st16(cpu, in, va, (uint16_t)v); break;
-  case 4: emu_st32(cpu, in, va, (uint32_t)v); break;
-  default: emu_st64(cpu, in, va, v); break;
+  case 1:
+    emu_st8(cpu, in, va, (uint8_t)v);
+    break;
+  case 2:
+    emu_st16(cpu, in, va, (uint16_t)v);
+    break;
+  case 4:
+    emu_st32(cpu, in, va, (uint32_t)v);
+    break;
+  default:
+    emu_st64(cpu, in, va, v);
+    break;
   }
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
   return EMU_NEXT;

@@ -13,7 +13,7 @@ static uint32_t fault_syndrome(enum emu_access acc) {
 
 static inline uint64_t tag_of(const struct emu_tlb_entry *e,
                               enum emu_access acc) {
-  return acc == EMU_READ ? e->tag_read
+  return acc == EMU_READ    ? e->tag_read
          : acc == EMU_WRITE ? e->tag_write
                             : e->tag_exec;
 }
@@ -86,15 +86,15 @@ void emu_st_slow(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
   memcpy((void *)(uintptr_t)(va + e->addend), &val, size);
 }
 
-unsigned __int128 emu_ld128_slow(struct emu_cpu *cpu,
-                                 const struct emu_insn *in, uint64_t va) {
+unsigned __int128 emu_ld128_slow(struct emu_cpu *cpu, const struct emu_insn *in,
+                                 uint64_t va) {
   emu_probe(cpu, in, va, 16, EMU_READ);
   uint64_t lo = emu_ld64(cpu, in, va), hi = emu_ld64(cpu, in, va + 8);
   return (unsigned __int128)hi << 64 | lo;
 }
 
-void emu_st128_slow(struct emu_cpu *cpu, const struct emu_insn *in,
-                    uint64_t va, unsigned __int128 val) {
+void emu_st128_slow(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
+                    unsigned __int128 val) {
   emu_probe(cpu, in, va, 16, EMU_WRITE);
   emu_st64(cpu, in, va, (uint64_t)val);
   emu_st64(cpu, in, va + 8, (uint64_t)(val >> 64));

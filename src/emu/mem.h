@@ -31,10 +31,10 @@
 
 /* Syndrome bits passed with EMU_EXIT_FAULT (a subset of ESR_ELx's data/
  * instruction abort ISS, so system mode can forward them). */
-#define EMU_FAULT_WNR (1u << 6)      /* the access was a write */
-#define EMU_FAULT_FETCH (1u << 24)   /* instruction fetch (not in ESR) */
-#define EMU_FAULT_ALIGN 0x21u        /* DFSC: alignment fault */
-#define EMU_FAULT_PERM 0x0fu         /* DFSC: permission/translation fault */
+#define EMU_FAULT_WNR (1u << 6)    /* the access was a write */
+#define EMU_FAULT_FETCH (1u << 24) /* instruction fetch (not in ESR) */
+#define EMU_FAULT_ALIGN 0x21u      /* DFSC: alignment fault */
+#define EMU_FAULT_PERM 0x0fu       /* DFSC: permission/translation fault */
 
 /* Slow paths (mem.c). They handle TLB misses, accesses that cross a page,
  * and MMIO; they raise faults. */
@@ -44,8 +44,8 @@ void emu_st_slow(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
                  unsigned size, uint64_t val);
 unsigned __int128 emu_ld128_slow(struct emu_cpu *cpu, const struct emu_insn *in,
                                  uint64_t va);
-void emu_st128_slow(struct emu_cpu *cpu, const struct emu_insn *in,
-                    uint64_t va, unsigned __int128 val);
+void emu_st128_slow(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
+                    unsigned __int128 val);
 void *emu_host_range_slow(struct emu_cpu *cpu, const struct emu_insn *in,
                           uint64_t va, unsigned len, enum emu_access acc);
 /* Raises EMU_EXIT_FAULT (alignment) unless va is a multiple of size. */
@@ -81,7 +81,7 @@ static inline void emu_check_align(struct emu_cpu *cpu,
                              emu_in_page(va, bits / 8),                        \
                          1)) {                                                 \
       uint##bits##_t v;                                                        \
-      memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof v);        \
+      memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof v);         \
       return v;                                                                \
     }                                                                          \
     return (uint##bits##_t)emu_ld_slow(cpu, in, va, bits / 8);                 \
@@ -93,7 +93,7 @@ static inline void emu_check_align(struct emu_cpu *cpu,
     if (__builtin_expect(e->tag_write == (va & EMU_PAGE_MASK) &&               \
                              emu_in_page(va, bits / 8),                        \
                          1)) {                                                 \
-      memcpy((void *)(uintptr_t)(va + e->addend), &val, sizeof val);          \
+      memcpy((void *)(uintptr_t)(va + e->addend), &val, sizeof val);           \
       return;                                                                  \
     }                                                                          \
     emu_st_slow(cpu, in, va, bits / 8, val);                                   \
@@ -107,9 +107,8 @@ EMU_DEFINE_LDST(64)
 
 /* 128-bit accesses for Q registers (not single-copy atomic as a whole, as
  * the architecture allows for a 128-bit SIMD&FP access). */
-static inline unsigned __int128 emu_ld128(struct emu_cpu *cpu,
-                                          const struct emu_insn *in,
-                                          uint64_t va) {
+static inline unsigned __int128
+emu_ld128(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   if (__builtin_expect(
           e->tag_read == (va & EMU_PAGE_MASK) && emu_in_page(va, 16), 1)) {
@@ -141,8 +140,7 @@ static inline void *emu_host_range(struct emu_cpu *cpu,
                                    unsigned len, enum emu_access acc) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   uint64_t tag = acc == EMU_WRITE ? e->tag_write : e->tag_read;
-  if (__builtin_expect(tag == (va & EMU_PAGE_MASK) && emu_in_page(va, len),
-                       1))
+  if (__builtin_expect(tag == (va & EMU_PAGE_MASK) && emu_in_page(va, len), 1))
     return (void *)(uintptr_t)(va + e->addend);
   return emu_host_range_slow(cpu, in, va, len, acc);
 }

@@ -37,13 +37,13 @@
 #define SYS_DC_CVAP SR(1, 3, 7, 12, 1)
 #define SYS_DC_CIVAC SR(1, 3, 7, 14, 1)
 
-#define EMU_CNTFRQ 62500000ull   /* 62.5 MHz, as QEMU's virt machine */
-#define EMU_CTR 0x8444c004ull    /* 64-byte lines, PIPT I-cache */
-#define EMU_DCZID 4ull           /* DC ZVA block: 2^4 words = 64 bytes */
+#define EMU_CNTFRQ 62500000ull /* 62.5 MHz, as QEMU's virt machine */
+#define EMU_CTR 0x8444c004ull  /* 64-byte lines, PIPT I-cache */
+#define EMU_DCZID 4ull         /* DC ZVA block: 2^4 words = 64 bytes */
 #define EMU_DCZ_BYTES 64u
-#define EMU_MIDR 0x410fd034ull   /* Cortex-A53 r0p4-like: plain v8.0 */
-#define FPCR_MASK 0x07c00000u    /* AHP, DN, FZ, RMode (no traps, no FP16) */
-#define FPSR_MASK 0x0800009fu    /* QC, IDC, IXC, UFC, OFC, DZC, IOC */
+#define EMU_MIDR 0x410fd034ull /* Cortex-A53 r0p4-like: plain v8.0 */
+#define FPCR_MASK 0x07c00000u  /* AHP, DN, FZ, RMode (no traps, no FP16) */
+#define FPSR_MASK 0x0800009fu  /* QC, IDC, IXC, UFC, OFC, DZC, IOC */
 
 static uint64_t host_counter(void) {
   struct timespec ts;
@@ -67,10 +67,7 @@ static EMU_HANDLER(h_clrex) {
   return EMU_NEXT;
 }
 /* ISB: ends the block so later instructions are fetched anew. */
-static EMU_HANDLER(h_isb) {
-  cpu->pc = in->pc + 4;
-  return NULL;
-}
+static EMU_HANDLER(h_isb) { return emu_chain(cpu, in, in->pc + 4); }
 static EMU_HANDLER(h_wfi) {
   cpu->pc = in->pc + 4;
   emu_raise(cpu, NULL, EMU_EXIT_WFI, 0, 0);
@@ -123,12 +120,23 @@ static EMU_HANDLER(h_mrs_other) {
   }
   switch (enc) {
   case SR_CNTVCT_EL0:
-  case SR_CNTPCT_EL0: v = host_counter(); break;
-  case SR_CNTFRQ_EL0: v = EMU_CNTFRQ; break;
-  case SR_CTR_EL0: v = EMU_CTR; break;
-  case SR_DCZID_EL0: v = EMU_DCZID; break;
-  case SR_MIDR_EL1: v = EMU_MIDR; break;
-  default: emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
+  case SR_CNTPCT_EL0:
+    v = host_counter();
+    break;
+  case SR_CNTFRQ_EL0:
+    v = EMU_CNTFRQ;
+    break;
+  case SR_CTR_EL0:
+    v = EMU_CTR;
+    break;
+  case SR_DCZID_EL0:
+    v = EMU_DCZID;
+    break;
+  case SR_MIDR_EL1:
+    v = EMU_MIDR;
+    break;
+  default:
+    emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
   }
   cpu->r[in->rd] = v;
   return EMU_NEXT;
@@ -141,8 +149,7 @@ static EMU_HANDLER(h_msr_other) {
   uint64_t v = in->a ? in->imm2 : cpu->r[in->rd];
   if (!cpu->env->sysreg_write || !cpu->env->sysreg_write(cpu, enc, v))
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
-  cpu->pc = in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, in->pc + 4);
 }
 static EMU_HANDLER(h_dc_zva) {
   uint64_t va = cpu->r[in->rd] & ~(uint64_t)(EMU_DCZ_BYTES - 1);
@@ -159,8 +166,7 @@ static EMU_HANDLER(h_dc_zva) {
  * flush is deferred to the next block lookup) and end this block. */
 static EMU_HANDLER(h_ic_ivau) {
   emu_flush_code(cpu);
-  cpu->pc = in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, in->pc + 4);
 }
 
 int emu_dec_system(struct emu_insn *o, uint32_t raw) {
@@ -183,15 +189,20 @@ int emu_dec_system(struct emu_insn *o, uint32_t raw) {
     }
     if (crn == 3 && rt == 31) { /* barriers */
       switch (op2) {
-      case 2: o->fn = h_clrex; return DEC_OK;
-      case 4:   /* DSB */
-      case 5: { /* DMB */
+      case 2:
+        o->fn = h_clrex;
+        return DEC_OK;
+      case 4:                     /* DSB */
+      case 5: {                   /* DMB */
         unsigned types = crm & 3; /* 1: loads, 2: stores, 3: all */
         o->fn = types == 3 ? h_dmb_full : h_barrier_compiler;
         return DEC_OK;
       }
-      case 6: o->fn = h_isb; return DEC_END;
-      default: return DEC_UNDEF;
+      case 6:
+        o->fn = h_isb;
+        return DEC_END;
+      default:
+        return DEC_UNDEF;
       }
     }
     if (crn == 4 && rt == 31) { /* MSR (immediate): PSTATE fields */
@@ -207,13 +218,21 @@ int emu_dec_system(struct emu_insn *o, uint32_t raw) {
     if (l)
       return DEC_UNDEF;
     switch (enc) {
-    case SYS_DC_ZVA: o->fn = h_dc_zva; return DEC_OK;
-    case SYS_IC_IVAU: o->fn = h_ic_ivau; return DEC_END;
+    case SYS_DC_ZVA:
+      o->fn = h_dc_zva;
+      return DEC_OK;
+    case SYS_IC_IVAU:
+      o->fn = h_ic_ivau;
+      return DEC_END;
     case SYS_DC_CVAC:
     case SYS_DC_CVAU:
     case SYS_DC_CVAP:
-    case SYS_DC_CIVAC: o->fn = h_barrier_compiler; return DEC_OK;
-    default: o->fn = h_msr_other; return DEC_END;
+    case SYS_DC_CIVAC:
+      o->fn = h_barrier_compiler;
+      return DEC_OK;
+    default:
+      o->fn = h_msr_other;
+      return DEC_END;
     }
   }
   (void)op1;
@@ -221,20 +240,42 @@ int emu_dec_system(struct emu_insn *o, uint32_t raw) {
   (void)crm;
   if (l) { /* MRS */
     switch (enc) {
-    case SR_NZCV: o->fn = h_mrs_nzcv; break;
-    case SR_FPCR: o->fn = h_mrs_fpcr; break;
-    case SR_FPSR: o->fn = h_mrs_fpsr; break;
-    case SR_TPIDR_EL0: o->fn = h_mrs_tpidr; break;
-    case SR_TPIDRRO_EL0: o->fn = h_mrs_tpidrro; break;
-    default: o->fn = h_mrs_other; break;
+    case SR_NZCV:
+      o->fn = h_mrs_nzcv;
+      break;
+    case SR_FPCR:
+      o->fn = h_mrs_fpcr;
+      break;
+    case SR_FPSR:
+      o->fn = h_mrs_fpsr;
+      break;
+    case SR_TPIDR_EL0:
+      o->fn = h_mrs_tpidr;
+      break;
+    case SR_TPIDRRO_EL0:
+      o->fn = h_mrs_tpidrro;
+      break;
+    default:
+      o->fn = h_mrs_other;
+      break;
     }
     return DEC_OK;
   }
   switch (enc) { /* MSR */
-  case SR_NZCV: o->fn = h_msr_nzcv; return DEC_OK;
-  case SR_FPCR: o->fn = h_msr_fpcr; return DEC_OK;
-  case SR_FPSR: o->fn = h_msr_fpsr; return DEC_OK;
-  case SR_TPIDR_EL0: o->fn = h_msr_tpidr; return DEC_OK;
-  default: o->fn = h_msr_other; return DEC_END;
+  case SR_NZCV:
+    o->fn = h_msr_nzcv;
+    return DEC_OK;
+  case SR_FPCR:
+    o->fn = h_msr_fpcr;
+    return DEC_OK;
+  case SR_FPSR:
+    o->fn = h_msr_fpsr;
+    return DEC_OK;
+  case SR_TPIDR_EL0:
+    o->fn = h_msr_tpidr;
+    return DEC_OK;
+  default:
+    o->fn = h_msr_other;
+    return DEC_END;
   }
 }

@@ -159,8 +159,8 @@ int ur_load(struct urun *u, const char *path, char *const argv[],
     if (p->p_vaddr + p->p_memsz > hi)
       hi = p->p_vaddr + p->p_memsz;
   }
-  uint64_t bias = im.eh.e_type == ET_DYN ? US_DYN_BASE - (lo & ~(US_PAGE - 1))
-                                         : 0;
+  uint64_t bias =
+      im.eh.e_type == ET_DYN ? US_DYN_BASE - (lo & ~(US_PAGE - 1)) : 0;
   uint64_t phdr = 0;
   for (unsigned i = 0; i < im.eh.e_phnum && !r; i++) {
     const Elf64_Phdr *p = &im.ph[i];

@@ -18,12 +18,12 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -38,16 +38,46 @@
 
 /* arm64 (asm-generic) syscall numbers used by name below */
 enum {
-  A_getcwd = 17, A_dup = 23, A_dup3 = 24, A_fcntl = 25, A_ioctl = 29,
-  A_openat = 56, A_close = 57, A_pipe2 = 59, A_readv = 65, A_writev = 66,
-  A_pselect6 = 72, A_ppoll = 73, A_readlinkat = 78, A_newfstatat = 79,
-  A_fstat = 80, A_exit = 93, A_exit_group = 94, A_set_tid_address = 96,
-  A_futex = 98, A_set_robust_list = 99, A_kill = 129, A_tkill = 130,
-  A_tgkill = 131, A_sigaltstack = 132, A_rt_sigaction = 134,
-  A_rt_sigprocmask = 135, A_getgroups = 158, A_setgroups = 159,
-  A_uname = 160, A_prctl = 167, A_brk = 214, A_munmap = 215, A_mremap = 216,
-  A_clone = 220, A_execve = 221, A_mmap = 222, A_mprotect = 226,
-  A_madvise = 233, A_preadv = 69, A_pwritev = 70,
+  A_getcwd = 17,
+  A_dup = 23,
+  A_dup3 = 24,
+  A_fcntl = 25,
+  A_ioctl = 29,
+  A_openat = 56,
+  A_close = 57,
+  A_pipe2 = 59,
+  A_readv = 65,
+  A_writev = 66,
+  A_pselect6 = 72,
+  A_ppoll = 73,
+  A_readlinkat = 78,
+  A_newfstatat = 79,
+  A_fstat = 80,
+  A_exit = 93,
+  A_exit_group = 94,
+  A_set_tid_address = 96,
+  A_futex = 98,
+  A_set_robust_list = 99,
+  A_kill = 129,
+  A_tkill = 130,
+  A_tgkill = 131,
+  A_sigaltstack = 132,
+  A_rt_sigaction = 134,
+  A_rt_sigprocmask = 135,
+  A_getgroups = 158,
+  A_setgroups = 159,
+  A_uname = 160,
+  A_prctl = 167,
+  A_brk = 214,
+  A_munmap = 215,
+  A_mremap = 216,
+  A_clone = 220,
+  A_execve = 221,
+  A_mmap = 222,
+  A_mprotect = 226,
+  A_madvise = 233,
+  A_preadv = 69,
+  A_pwritev = 70,
 };
 
 /* arm64 open flags that differ from x86-64's */
@@ -68,8 +98,8 @@ static int open_flags_to_host(uint64_t f) {
   return h;
 }
 static uint64_t open_flags_to_guest(int h) {
-  uint64_t f = (uint64_t)h & ~(uint64_t)(O_DIRECTORY | O_NOFOLLOW | O_DIRECT |
-                                         O_LARGEFILE);
+  uint64_t f = (uint64_t)h &
+               ~(uint64_t)(O_DIRECTORY | O_NOFOLLOW | O_DIRECT | O_LARGEFILE);
   if (h & O_DIRECTORY)
     f |= A64_O_DIRECTORY;
   if (h & O_NOFOLLOW)
@@ -124,13 +154,20 @@ struct pass {
   long host_nr;
   struct arg a[6];
 };
-#define _I {I, 0}
-#define _S {S, 0}
-#define _SN {SN, 0} /* string or NULL */
-#define _RB(i) {RB, i}
-#define _WB(i) {WB, i}
-#define _RF(sz) {RF, sz}
-#define _WF(sz) {WF, sz}
+#define _I                                                                     \
+  { I, 0 }
+#define _S                                                                     \
+  { S, 0 }
+#define _SN                                                                    \
+  { SN, 0 } /* string or NULL */
+#define _RB(i)                                                                 \
+  { RB, i }
+#define _WB(i)                                                                 \
+  { WB, i }
+#define _RF(sz)                                                                \
+  { RF, sz }
+#define _WF(sz)                                                                \
+  { WF, sz }
 static const struct pass pass[] = {
     {32, SYS_flock, {_I, _I}},
     {33, SYS_mknodat, {_I, _S, _I, _I}},
@@ -242,7 +279,9 @@ static long do_pass(struct urun *u, const struct pass *d, const uint64_t *x) {
   for (int i = 0; i < 6; i++) {
     const struct arg *a = &d->a[i];
     switch (a->kind) {
-    case I: h[i] = (long)x[i]; break;
+    case I:
+      h[i] = (long)x[i];
+      break;
     case S:
     case SN:
       if (!x[i] && a->kind == SN) {
@@ -254,10 +293,18 @@ static long do_pass(struct urun *u, const struct pass *d, const uint64_t *x) {
         return -EFAULT;
       h[i] = (long)fix_path(u, (const char *)h[i]);
       break;
-    case RB: h[i] = (long)gptr(u, x[i], x[a->n], US_R, &bad); break;
-    case WB: h[i] = (long)gptr(u, x[i], x[a->n], US_W, &bad); break;
-    case RF: h[i] = (long)gptr(u, x[i], a->n, US_R, &bad); break;
-    case WF: h[i] = (long)gptr(u, x[i], a->n, US_W, &bad); break;
+    case RB:
+      h[i] = (long)gptr(u, x[i], x[a->n], US_R, &bad);
+      break;
+    case WB:
+      h[i] = (long)gptr(u, x[i], x[a->n], US_W, &bad);
+      break;
+    case RF:
+      h[i] = (long)gptr(u, x[i], a->n, US_R, &bad);
+      break;
+    case WF:
+      h[i] = (long)gptr(u, x[i], a->n, US_W, &bad);
+      break;
     }
   }
   if (bad)
@@ -279,10 +326,9 @@ static long sys_iov(struct urun *u, const uint64_t *x, bool write_to_guest,
   struct iovec iov[cnt ? cnt : 1];
   for (uint64_t i = 0; i < cnt; i++) {
     iov[i].iov_len = g[2 * i + 1];
-    iov[i].iov_base = iov[i].iov_len
-                          ? us_ptr(&u->us, g[2 * i], iov[i].iov_len,
-                                   write_to_guest ? US_W : US_R)
-                          : NULL;
+    iov[i].iov_base = iov[i].iov_len ? us_ptr(&u->us, g[2 * i], iov[i].iov_len,
+                                              write_to_guest ? US_W : US_R)
+                                     : NULL;
     if (iov[i].iov_len && !iov[i].iov_base)
       return -EFAULT;
   }
@@ -301,19 +347,41 @@ static long sys_ioctl(struct urun *u, const uint64_t *x) {
   size_t sz;
   unsigned need;
   switch (req) {
-  case TCGETS: sz = 36; need = US_W; break; /* kernel struct termios */
+  case TCGETS:
+    sz = 36;
+    need = US_W;
+    break; /* kernel struct termios */
   case TCSETS:
   case TCSETSW:
-  case TCSETSF: sz = 36; need = US_R; break;
-  case TIOCGWINSZ: sz = 8; need = US_W; break;
-  case TIOCSWINSZ: sz = 8; need = US_R; break;
+  case TCSETSF:
+    sz = 36;
+    need = US_R;
+    break;
+  case TIOCGWINSZ:
+    sz = 8;
+    need = US_W;
+    break;
+  case TIOCSWINSZ:
+    sz = 8;
+    need = US_R;
+    break;
   case TIOCGPGRP:
-  case FIONREAD: sz = 4; need = US_W; break;
+  case FIONREAD:
+    sz = 4;
+    need = US_W;
+    break;
   case TIOCSPGRP:
-  case FIONBIO: sz = 4; need = US_R; break;
+  case FIONBIO:
+    sz = 4;
+    need = US_R;
+    break;
   case FIOCLEX:
-  case FIONCLEX: sz = 0; need = 0; break;
-  default: return -ENOTTY;
+  case FIONCLEX:
+    sz = 0;
+    need = 0;
+    break;
+  default:
+    return -ENOTTY;
   }
   void *p = NULL;
   if (sz) {
@@ -411,10 +479,17 @@ static long sys_rt_sigprocmask(struct urun *u, const uint64_t *x) {
   uint64_t prev = u->sigmask;
   if (set) {
     switch (x[0]) {
-    case SIG_BLOCK: u->sigmask |= *set; break;
-    case SIG_UNBLOCK: u->sigmask &= ~*set; break;
-    case SIG_SETMASK: u->sigmask = *set; break;
-    default: return -EINVAL;
+    case SIG_BLOCK:
+      u->sigmask |= *set;
+      break;
+    case SIG_UNBLOCK:
+      u->sigmask &= ~*set;
+      break;
+    case SIG_SETMASK:
+      u->sigmask = *set;
+      break;
+    default:
+      return -EINVAL;
     }
   }
   if (old)
@@ -733,26 +808,39 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
       fl |= O_DIRECT;
     return pipe2(p, fl) < 0 ? -errno : 0;
   }
-  case A_fcntl: return sys_fcntl(u, x);
-  case A_ioctl: return sys_ioctl(u, x);
-  case A_readv: return sys_iov(u, x, true, false);
-  case A_writev: return sys_iov(u, x, false, false);
-  case A_preadv: return sys_iov(u, x, true, true);
-  case A_pwritev: return sys_iov(u, x, false, true);
-  case A_pselect6: return sys_pselect6(u, x);
-  case A_ppoll: return sys_ppoll(u, x);
-  case A_readlinkat: return sys_readlinkat(u, x);
+  case A_fcntl:
+    return sys_fcntl(u, x);
+  case A_ioctl:
+    return sys_ioctl(u, x);
+  case A_readv:
+    return sys_iov(u, x, true, false);
+  case A_writev:
+    return sys_iov(u, x, false, false);
+  case A_preadv:
+    return sys_iov(u, x, true, true);
+  case A_pwritev:
+    return sys_iov(u, x, false, true);
+  case A_pselect6:
+    return sys_pselect6(u, x);
+  case A_ppoll:
+    return sys_ppoll(u, x);
+  case A_readlinkat:
+    return sys_readlinkat(u, x);
   case A_newfstatat:
     return sys_stat(u, (int)x[0], x[1], x[2], (int)x[3], false);
-  case A_fstat: return sys_stat(u, (int)x[0], 0, x[1], 0, true);
+  case A_fstat:
+    return sys_stat(u, (int)x[0], 0, x[1], 0, true);
   case A_exit:
   case A_exit_group:
     u->exited = true;
     u->exit_status = (int)(x[0] & 0xff);
     return 0;
-  case A_set_tid_address: return getpid();
-  case A_set_robust_list: return 0;
-  case A_futex: return sys_futex(u, x);
+  case A_set_tid_address:
+    return getpid();
+  case A_set_robust_list:
+    return 0;
+  case A_futex:
+    return sys_futex(u, x);
   case A_tkill:
   case A_tgkill: {
     /* single-threaded: the thread is the process */
@@ -778,8 +866,10 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     }
     return 0;
   }
-  case A_rt_sigaction: return sys_rt_sigaction(u, x);
-  case A_rt_sigprocmask: return sys_rt_sigprocmask(u, x);
+  case A_rt_sigaction:
+    return sys_rt_sigaction(u, x);
+  case A_rt_sigprocmask:
+    return sys_rt_sigprocmask(u, x);
   case A_getgroups: {
     if (x[0] > 65536)
       return -EINVAL;
@@ -789,7 +879,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     long r = getgroups((int)x[0], p);
     return r < 0 ? -errno : r;
   }
-  case A_setgroups: return -EPERM;
+  case A_setgroups:
+    return -EPERM;
   case A_uname: {
     struct utsname *g = us_ptr(&u->us, x[0], sizeof *g, US_W);
     if (!g)
@@ -807,10 +898,10 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
       return prctl((int)x[0], p) < 0 ? -errno : 0;
     }
     return -EINVAL;
-  case A_brk: return (long)us_brk(&u->us, x[0]);
+  case A_brk:
+    return (long)us_brk(&u->us, x[0]);
   case A_mmap: {
-    long r = us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4],
-                     x[5]);
+    long r = us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
     emu_tlb_flush(cpu);
     emu_flush_code(cpu);
     return r;
@@ -827,7 +918,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     emu_flush_code(cpu);
     return r;
   }
-  case A_mremap: return -ENOMEM; /* libc falls back to copy */
+  case A_mremap:
+    return -ENOMEM; /* libc falls back to copy */
   case A_madvise:
     if (x[2] == MADV_DONTNEED) {
       void *p = us_ptr(&u->us, x[0], x[1], US_R);
@@ -836,8 +928,10 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
       return madvise(p, x[1], MADV_DONTNEED) < 0 ? -errno : 0;
     }
     return 0;
-  case A_clone: return sys_clone(u, x);
-  case A_execve: return sys_execve(u, x);
+  case A_clone:
+    return sys_clone(u, x);
+  case A_execve:
+    return sys_execve(u, x);
   default:
     break;
   }

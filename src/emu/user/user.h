@@ -18,7 +18,7 @@
 struct urun {
   struct emu_cpu cpu;
   struct uspace us;
-  char exe_path[PATH_MAX]; /* what /proc/self/exe means to the guest */
+  char exe_path[PATH_MAX];     /* what /proc/self/exe means to the guest */
   uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
   uint64_t sigmask;
   int trace; /* VMK_EXEC_TRACE: 1 unknown syscalls, 2 every syscall */

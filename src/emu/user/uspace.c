@@ -79,8 +79,7 @@ const char *us_str(struct uspace *us, uint64_t va, size_t max) {
   return NULL;
 }
 
-static void set_perm(struct uspace *us, uint64_t va, uint64_t len,
-                     uint8_t v) {
+static void set_perm(struct uspace *us, uint64_t va, uint64_t len, uint8_t v) {
   memset(us->perm + va / US_PAGE, v, len / US_PAGE);
 }
 

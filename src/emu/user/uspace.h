@@ -14,12 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define US_SPACE (1ull << 38)          /* 256 GiB of guest VA */
+#define US_SPACE (1ull << 38) /* 256 GiB of guest VA */
 #define US_PAGE 4096ull
 #define US_STACK_TOP (US_SPACE - 0x10000)
 #define US_STACK_SIZE (16ull << 20)
 #define US_MMAP_TOP (US_STACK_TOP - US_STACK_SIZE - (1ull << 30))
-#define US_DYN_BASE 0x1000000000ull    /* load address of static-pie */
+#define US_DYN_BASE 0x1000000000ull /* load address of static-pie */
 
 /* Per-page permission bits (PROT_* values) plus a "mapped" bit. */
 #define US_R 1
@@ -28,8 +28,8 @@
 #define US_MAPPED 8
 
 struct uspace {
-  uint8_t *base;   /* host address of guest VA 0 */
-  uint8_t *perm;   /* US_SPACE / US_PAGE entries */
+  uint8_t *base; /* host address of guest VA 0 */
+  uint8_t *perm; /* US_SPACE / US_PAGE entries */
   uint64_t brk_start, brk_cur;
   uint64_t mmap_next; /* top-down allocation cursor */
 };
