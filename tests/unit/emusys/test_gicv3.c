@@ -411,6 +411,75 @@ static void test_guest_garbage(void **state) {
   assert_false(emu_gicv3_icc_write(&f->gic, 0, EMU_SYSREG(3, 0, 1, 0, 0), 0));
 }
 
+static void test_irm_and_binary_point(void **state) {
+  struct fixture *f = *state;
+  linux_init(f);
+  icc_w(f, 0, ICC_CTLR, 0);
+  /* IRM = 1: 1-of-N; with only CPU 2 participating it goes there. */
+  for (unsigned c = 0; c < NCPUS; c++)
+    icc_w(f, c, ICC_IGRPEN1, c == 2);
+  gicd_w(f, 0x100 + 4, 1);
+  emu_gicv3_dist_ops.write(&f->gic, 0x6000 + 32 * 8, 8, 1ull << 31);
+  assert_int_equal(gicd_r(f, 0x6000 + 32 * 8), 1u << 31);
+  emu_gicv3_set_spi(&f->gic, 0, true);
+  for (unsigned c = 0; c < NCPUS; c++)
+    assert_int_equal(emu_gicv3_irq_line(&f->gic, c), c == 2);
+  emu_gicv3_set_spi(&f->gic, 0, false);
+  for (unsigned c = 0; c < NCPUS; c++)
+    icc_w(f, c, ICC_IGRPEN1, 1);
+  /* Binary point: with BPR1 = 5 the group priority is bits [7:5], so
+   * 0x40 does not preempt an active 0x50 (same group priority 0x40). */
+  gicd_w(f, 0x100 + 4, 0x6);
+  emu_gicv3_dist_ops.write(&f->gic, 0x400 + 33, 1, 0x50);
+  emu_gicv3_dist_ops.write(&f->gic, 0x400 + 34, 1, 0x40);
+  icc_w(f, 0, ICC_BPR1, 5);
+  assert_int_equal(icc_r(f, 0, ICC_BPR1), 5);
+  emu_gicv3_set_spi(&f->gic, 1, true);
+  assert_int_equal(icc_r(f, 0, ICC_IAR1), 33);
+  assert_int_equal(icc_r(f, 0, ICC_RPR), 0x40); /* the group priority */
+  emu_gicv3_set_spi(&f->gic, 2, true);
+  assert_false(emu_gicv3_irq_line(&f->gic, 0));
+  icc_w(f, 0, ICC_BPR1, 3);
+  icc_w(f, 0, ICC_EOIR1, 33);
+  assert_true(emu_gicv3_irq_line(&f->gic, 0));
+  assert_int_equal(icc_r(f, 0, ICC_IAR1), 34);
+  /* CBPR: BPR1 reads BPR0 + 1 and ignores writes. */
+  icc_w(f, 0, ICC_CTLR, 1);
+  icc_w(f, 0, EMU_SYSREG(3, 0, 12, 8, 3), 4); /* BPR0 */
+  icc_w(f, 0, ICC_BPR1, 7);
+  assert_int_equal(icc_r(f, 0, ICC_BPR1), 5);
+  assert_int_equal(icc_r(f, 0, ICC_CTLR) & 3, 1);
+}
+
+static void test_sgi0_and_ppi_config(void **state) {
+  struct fixture *f = *state;
+  linux_init(f);
+  gicd_w(f, 0, 3);
+  icc_w(f, 1, ICC_IGRPEN0, 1);
+  /* SGI 4 of CPU 1 in Group 0: only ICC_SGI0R reaches it (as FIQ). */
+  gicr_w(f, 1, 0x10000 + 0x80, 0xffffffff & ~(1u << 4));
+  icc_w(f, 0, ICC_SGI1R, 4ull << 24 | 2);
+  assert_false(emu_gicv3_fiq_line(&f->gic, 1));
+  assert_false(emu_gicv3_irq_line(&f->gic, 1));
+  icc_w(f, 0, EMU_SYSREG(3, 0, 12, 11, 7), 4ull << 24 | 2); /* SGI0R */
+  assert_true(emu_gicv3_fiq_line(&f->gic, 1));
+  assert_int_equal(icc_r(f, 1, EMU_SYSREG(3, 0, 12, 8, 2)), 4); /* HPPIR0 */
+  assert_int_equal(icc_r(f, 1, ICC_HPPIR1), EMU_GIC_SPURIOUS);
+  assert_int_equal(icc_r(f, 1, ICC_IAR0), 4);
+  assert_int_equal(icc_r(f, 1, EMU_SYSREG(3, 0, 12, 8, 4)), 1u << 20);
+  /* PPI configuration lives in GICR_ICFGR1: make PPI 20 edge. */
+  gicr_w(f, 1, 0x10000 + 0xc04, 2u << 8);
+  assert_int_equal(gicr_r(f, 1, 0x10000 + 0xc04, 4), 2u << 8);
+  gicr_w(f, 1, 0x10000 + 0x100, 1u << 20);
+  emu_gicv3_set_ppi(&f->gic, 1, 20, true);
+  emu_gicv3_set_ppi(&f->gic, 1, 20, false);
+  assert_int_equal(gicr_r(f, 1, 0x10000 + 0x200, 4) & (1u << 20), 1u << 20);
+  /* Byte access to a redistributor priority. */
+  emu_gicv3_redist_ops.write(&f->gic, EMU_GIC_RD_STRIDE + 0x10000 + 0x400 + 20,
+                             1, 0x10);
+  assert_int_equal(gicr_r(f, 1, 0x10000 + 0x400 + 20, 4) & 0xff, 0x10);
+}
+
 struct toggler {
   struct emu_gicv3 *gic;
   unsigned spi;
@@ -474,6 +543,10 @@ int main(void) {
       cmocka_unit_test(test_sgi_affinity_clusters),
       cmocka_unit_test_setup_teardown(test_ppi_and_fiq, setup, teardown),
       cmocka_unit_test_setup_teardown(test_guest_garbage, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_irm_and_binary_point, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_sgi0_and_ppi_config, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
