@@ -85,23 +85,32 @@ static bool group_enabled(const struct emu_gicv3 *gic,
   return (gic->ctlr & GICD_CTLR_GRP0) && c->igrpen0;
 }
 
+/* Whether q is a candidate for signalling: pending, enabled, inactive, of
+ * an enabled group. Cheapest (and most often failing) test first. */
+static inline bool candidate(const struct emu_gic_irq *q, const bool grp[2]) {
+  return is_pending(q) && q->enabled && !q->active && grp[q->group & 1];
+}
+
 /* Highest-priority enabled, pending, inactive interrupt for cpu whose group
- * is enabled; EMU_GIC_SPURIOUS when none. Lowest INTID wins ties. */
+ * is enabled; EMU_GIC_SPURIOUS when none. Lowest INTID wins ties. This scan
+ * runs after every state change, so it is kept branch-light. */
 static unsigned hppi(struct emu_gicv3 *gic, unsigned cpu) {
   struct emu_gic_cpu *c = &gic->cpu[cpu];
+  const bool grp[2] = {group_enabled(gic, c, 0), group_enabled(gic, c, 1)};
   unsigned best = EMU_GIC_SPURIOUS, best_prio = IDLE_PRIO;
+  if (!grp[0] && !grp[1])
+    return best;
   for (unsigned i = 0; i < 32; i++) {
-    struct emu_gic_irq *q = &c->priv[i];
-    if (q->enabled && !q->active && is_pending(q) && q->priority < best_prio &&
-        group_enabled(gic, c, q->group)) {
+    const struct emu_gic_irq *q = &c->priv[i];
+    if (candidate(q, grp) && q->priority < best_prio) {
       best = i;
       best_prio = q->priority;
     }
   }
   for (unsigned n = 0; n < gic->nr_spis; n++) {
-    struct emu_gic_irq *q = &gic->spi[n];
-    if (q->enabled && !q->active && is_pending(q) && q->priority < best_prio &&
-        group_enabled(gic, c, q->group) && spi_target(gic, n) == (int)cpu) {
+    const struct emu_gic_irq *q = &gic->spi[n];
+    if (candidate(q, grp) && q->priority < best_prio &&
+        spi_target(gic, n) == (int)cpu) {
       best = 32 + n;
       best_prio = q->priority;
     }
@@ -602,7 +611,7 @@ static void eoi(struct emu_gicv3 *gic, unsigned cpu, unsigned group,
   }
   if (!(c->ctlr & ICC_CTLR_EOIMODE))
     deactivate(gic, cpu, intid);
-  update_cpu(gic, cpu);
+  /* emu_gicv3_icc_write recomputes this CPU's lines. */
 }
 
 static void send_sgi(struct emu_gicv3 *gic, unsigned self, uint64_t v,
@@ -629,7 +638,8 @@ static void send_sgi(struct emu_gicv3 *gic, unsigned self, uint64_t v,
     if (q->group != group)
       continue;
     q->pending = true;
-    update_cpu(gic, c);
+    if (c != self) /* emu_gicv3_icc_write updates the sender itself */
+      update_cpu(gic, c);
   }
 }
 

@@ -1,8 +1,10 @@
 /* sys.h — the per-vCPU system state of the emu engine's system mode: the
  * parts of PSTATE that struct emu_cpu does not hold (EL, SPSel, DAIF, SS,
- * IL), the banked stack pointers, and the EL1 system register file. The
- * building blocks in this folder (mmu, sysregs, exception, gicv3, timer)
- * operate on it; the emu engine hangs one per vCPU off cpu->env_opaque.
+ * IL), the banked stack pointers, the EL1 system register file, and the
+ * little state env.c keeps between a TLB fill and the exception it causes.
+ * The building blocks in this folder (mmu, sysregs, exception, gicv3,
+ * timer, env) operate on it; the emu engine hangs one per vCPU off
+ * cpu->env_opaque.
  *
  * Threads: a struct emu_sys belongs to its vCPU thread and is only touched
  * there (the GIC it points to is shared and has its own lock).
