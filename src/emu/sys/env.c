@@ -4,16 +4,20 @@
  * ERET, which the core leaves undecoded), system register traps, TLB
  * maintenance and interrupt delivery.
  *
- * The soft TLB (cpu.h) is tagged by VA only — no ASID, no EL — so every
- * change of translation regime (TTBR/TCR/SCTLR/MAIR write, EL change) must
- * flush it, and TLBI by ASID flushes it all. TLBI by VA drops the single
- * 4 KiB entry unless a block mapping of that VA half is cached, in which
- * case everything goes (a block's other pages sit in other slots).
+ * The soft TLB (cpu.h) is tagged by VA only — no ASID, no EL — so a side
+ * array (emu_sys.tlb_user) remembers which slots hold non-global or
+ * TTBR0-half translations: an ASID/TTBR change or TLBI by ASID drops just
+ * those; SCTLR/TCR/MAIR writes drop everything; an EL change drops what
+ * the new EL may not use. TLBI by VA drops the single 4 KiB entry unless
+ * a block mapping of that VA half is cached, in which case everything goes
+ * (a block's other pages sit in other slots).
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).
  */
 #include "emu/sys/env.h"
+
+#include <string.h>
 
 #include "emu/mem.h"
 #include "emu/sys/exception.h"
@@ -69,6 +73,8 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
   e->addend = (uintptr_t)host - (uintptr_t)page;
   if (res.page_bits > EMU_PAGE_BITS)
     sys->tlb_blocks[(va >> 55) & 1] = true;
+  sys->tlb_user[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)] =
+      !res.global || !((va >> 55) & 1);
   return 0;
 }
 
@@ -220,6 +226,19 @@ void emu_sys_tlb_flush(struct emu_sys *sys) {
     e->addend = 0;
   }
   sys->tlb_blocks[0] = sys->tlb_blocks[1] = false;
+  memset(sys->tlb_user, 0, sizeof(sys->tlb_user));
+  sys->mmio_valid = false;
+}
+
+void emu_sys_tlb_flush_asid(struct emu_sys *sys) {
+  for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+    if (sys->tlb_user[i]) {
+      struct emu_tlb_entry *e = &sys->cpu->tlb[i];
+      e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
+      sys->tlb_user[i] = 0;
+    }
+  }
+  sys->tlb_blocks[0] = false;
   sys->mmio_valid = false;
 }
 
@@ -230,8 +249,11 @@ void emu_sys_tlb_drop_exec(struct emu_sys *sys) {
 
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op) {
   bool half = (op->va >> 55) & 1;
-  if (op->kind == EMU_TLBI_ALL || op->kind == EMU_TLBI_ASID ||
-      sys->tlb_blocks[half]) {
+  if (op->kind == EMU_TLBI_ASID) { /* the non-global entries */
+    emu_sys_tlb_flush_asid(sys);
+    return;
+  }
+  if (op->kind == EMU_TLBI_ALL || sys->tlb_blocks[half]) {
     emu_sys_tlb_flush(sys);
     return;
   }

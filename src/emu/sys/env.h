@@ -64,12 +64,19 @@ void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
 /* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi
  * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
  * operations, has every other vCPU do the same before it runs again);
- * emu_sys_ops.regime_changed calls emu_sys_tlb_flush (and, for
- * EMU_REGIME_TRANSLATION, drops the core's VA-keyed decoded blocks with
- * emu_flush_code). Neither function touches the block cache itself. */
+ * emu_sys_ops.regime_changed calls, by reason:
+ *   EMU_REGIME_EL: emu_sys_tlb_drop_exec when sys->el is now 1, else
+ *     emu_sys_tlb_flush;
+ *   EMU_REGIME_ASID: emu_sys_tlb_flush_asid (decoded blocks of TTBR0-half
+ *     addresses are stale too: another process may have other code there);
+ *   EMU_REGIME_TRANSLATION: emu_sys_tlb_flush (and every decoded block).
+ * None of these functions touches the core's block cache itself. */
 struct emu_tlbi;
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op);
 void emu_sys_tlb_flush(struct emu_sys *sys);
+/* Drops the entries that depend on the ASID or on TTBR0: non-global ones
+ * and everything in the TTBR0 half. */
+void emu_sys_tlb_flush_asid(struct emu_sys *sys);
 
 /* For EMU_REGIME_EL when EL0 -> EL1 (sys->el is 1 again): entries filled
  * at EL0 never allow a load or store that EL1 may not do (no PAN), only

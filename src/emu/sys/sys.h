@@ -54,7 +54,11 @@ struct emu_tlbi {
   bool broadcast;  /* the IS (inner shareable) form: every vCPU */
 };
 
-enum emu_regime_change { EMU_REGIME_EL, EMU_REGIME_TRANSLATION };
+enum emu_regime_change {
+  EMU_REGIME_EL,
+  EMU_REGIME_ASID,
+  EMU_REGIME_TRANSLATION
+};
 
 /* What the engine provides to the system blocks. All called on this vCPU's
  * thread with opaque = emu_sys.opaque. */
@@ -70,11 +74,17 @@ struct emu_sys_ops {
   /* IC IALLU / IC IALLUIS / IC IVAU: decoded code must be dropped
    * (broadcast: on every vCPU). */
   void (*ic_inval)(void *opaque, bool broadcast);
-  /* Cached translations are stale. EMU_REGIME_EL: the exception level
-   * changed (soft TLB entries carry the old EL's permissions; decoded code
-   * is still right). EMU_REGIME_TRANSLATION: SCTLR_EL1, TCR_EL1,
-   * TTBRx_EL1 or MAIR_EL1 was written (every VA-keyed cache is stale,
-   * decoded blocks included). May be NULL. */
+  /* Cached translations are stale:
+   *  EMU_REGIME_EL: the exception level changed (soft TLB entries carry
+   *    the old EL's permissions; decoded code is still right);
+   *  EMU_REGIME_ASID: TTBR0_EL1 or TTBR1_EL1 was written (entries of the
+   *    TTBR0 half and non-global ones are stale; global TTBR1-half
+   *    translations stay valid until a TLBI, as on hardware — Linux
+   *    rewrites both TTBRs on every kernel entry/exit when the CPU has no
+   *    PAN, so this must stay cheap: see emu_sys_tlb_flush_asid);
+   *  EMU_REGIME_TRANSLATION: SCTLR_EL1, TCR_EL1 or MAIR_EL1 was written
+   *    (every cached translation, decoded blocks included, is stale).
+   * May be NULL. */
   void (*regime_changed)(void *opaque, enum emu_regime_change why);
 };
 
@@ -127,6 +137,9 @@ struct emu_sys {
   uint8_t trap_kind; /* 0, or enum emu_sysreg_result TRAP / FP_TRAP */
   uint32_t trap_enc;
   bool tlb_blocks[2]; /* TLB holds entries from >4K mappings (TTBR0/1) */
+  /* Per soft-TLB slot: the entry is non-global or in the TTBR0 half, so
+   * it goes when the ASID or TTBR0 changes. */
+  uint8_t tlb_user[EMU_TLB_SIZE];
 };
 
 /* SCTLR_EL1 bits the blocks look at. */

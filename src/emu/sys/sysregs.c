@@ -54,6 +54,7 @@ enum el0 {
 #define F_WO 2u     /* reads UNDEFINED */
 #define F_FP 4u     /* subject to CPACR_EL1.FPEN */
 #define F_REGIME 8u /* a write changes translation: tell the engine */
+#define F_ASID 16u  /* a write changes the ASID / TTBR0 tables */
 
 struct sysreg;
 typedef bool (*rd_fn)(struct emu_sys *sys, const struct sysreg *r,
@@ -414,8 +415,8 @@ static const struct sysreg table[] = {
     FUNC((3, 0, 1, 0, 0), "SCTLR_EL1", EL0_NO, F_REGIME, rd_sctlr, wr_sctlr),
     FIELD((3, 0, 1, 0, 1), "ACTLR_EL1", EL0_NO, 0, actlr, 0),
     FIELD((3, 0, 1, 0, 2), "CPACR_EL1", EL0_NO, 0, cpacr, 3ull << 20),
-    FIELD((3, 0, 2, 0, 0), "TTBR0_EL1", EL0_NO, F_REGIME, ttbr0, ~0ull),
-    FIELD((3, 0, 2, 0, 1), "TTBR1_EL1", EL0_NO, F_REGIME, ttbr1, ~0ull),
+    FIELD((3, 0, 2, 0, 0), "TTBR0_EL1", EL0_NO, F_ASID, ttbr0, ~0ull),
+    FIELD((3, 0, 2, 0, 1), "TTBR1_EL1", EL0_NO, F_ASID, ttbr1, ~0ull),
     FIELD((3, 0, 2, 0, 2), "TCR_EL1", EL0_NO, F_REGIME, tcr, TCR_RW),
     FIELD((3, 0, 4, 0, 0), "SPSR_EL1", EL0_NO, 0, spsr, 0xf03003dfull),
     FIELD((3, 0, 4, 0, 1), "ELR_EL1", EL0_NO, 0, elr, ~0ull),
@@ -668,7 +669,9 @@ enum emu_sysreg_result emu_sysreg_write(struct emu_sys *sys, uint32_t enc,
     uint64_t *f = field_of(sys, r);
     *f = val & r->value;
   } /* else: write-ignored (RAZ/WI register) */
-  if ((r->flags & F_REGIME) && sys->ops && sys->ops->regime_changed)
-    sys->ops->regime_changed(sys->opaque, EMU_REGIME_TRANSLATION);
+  if ((r->flags & (F_REGIME | F_ASID)) && sys->ops && sys->ops->regime_changed)
+    sys->ops->regime_changed(sys->opaque, (r->flags & F_ASID)
+                                              ? EMU_REGIME_ASID
+                                              : EMU_REGIME_TRANSLATION);
   return EMU_SYSREG_OK;
 }

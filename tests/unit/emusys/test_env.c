@@ -360,10 +360,22 @@ static void test_tlb_invalidate(void **state) {
   emu_sys_tlb_invalidate(&f->sys, &op);
   assert_int_equal(slot(f, KVA + 0x2000)->tag_read, EMU_TLB_INVALID);
   assert_false(f->sys.tlb_blocks[1]);
-  /* By ASID: everything (the soft TLB has no ASID tags). */
+  /* By ASID (or a TTBR write): only non-global and TTBR0-half entries. */
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x2000, EMU_READ, 8), 0);
+  uint8_t *l3 = f->ram.host + 0x3000;
+  vmk_put_le64(l3 + 5 * 8, vmk_le64(l3) | 1 << 11); /* page 5: nG */
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x5000, EMU_READ, 8), 0);
+  f->sys.regs.sctlr &= ~1ull; /* MMU off: a TTBR0-half identity entry */
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, RAM_BASE, EMU_READ, 8), 0);
+  f->sys.regs.sctlr |= 1;
   op.kind = EMU_TLBI_ASID;
   emu_sys_tlb_invalidate(&f->sys, &op);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, RAM_BASE)->tag_read, EMU_TLB_INVALID);
+  emu_sys_tlb_flush_asid(&f->sys);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
+  emu_sys_tlb_flush(&f->sys);
   assert_int_equal(slot(f, KVA + 0x2000)->tag_read, EMU_TLB_INVALID);
 }
 

@@ -104,10 +104,12 @@ static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_sys *sys = opaque;
   if (why == EMU_REGIME_EL && sys->el == 1)
     emu_sys_tlb_drop_exec(sys);
+  else if (why == EMU_REGIME_ASID)
+    emu_sys_tlb_flush_asid(sys);
   else
     emu_sys_tlb_flush(sys);
   /* The core's block cache is keyed by VA: drop it with the mappings. */
-  if (why == EMU_REGIME_TRANSLATION)
+  if (why != EMU_REGIME_EL)
     emu_flush_code(sys->cpu);
 }
 static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};

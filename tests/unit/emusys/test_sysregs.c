@@ -40,7 +40,7 @@ struct fixture {
   struct emu_cpu cpu;
   struct emu_sys sys;
   uint64_t ram[RAM_SIZE / 8];
-  unsigned regime_changes;
+  unsigned regime_changes, asid_changes;
   struct emu_tlbi last_tlbi;
   unsigned tlbis, ic_local, ic_bcast;
   struct emu_gicv3 gic;
@@ -68,8 +68,11 @@ static void ic_inval(void *opaque, bool broadcast) {
     f->ic_local++;
 }
 static void regime_changed(void *opaque, enum emu_regime_change why) {
-  assert_int_equal(why, EMU_REGIME_TRANSLATION);
-  ((struct fixture *)opaque)->regime_changes++;
+  struct fixture *f = opaque;
+  assert_true(why == EMU_REGIME_TRANSLATION || why == EMU_REGIME_ASID);
+  f->regime_changes++;
+  if (why == EMU_REGIME_ASID)
+    f->asid_changes++;
 }
 static uint64_t now_ns(void *opaque) { return ((struct fixture *)opaque)->now; }
 
@@ -232,6 +235,7 @@ static void test_storage_and_masks(void **state) {
   wr(f, S(3, 0, 2, 0, 1), 0x2000);
   wr(f, MAIR, 0xff);
   assert_int_equal(f->regime_changes, 5);
+  assert_int_equal(f->asid_changes, 2); /* the TTBRs */
 }
 
 static void test_pstate_registers(void **state) {
