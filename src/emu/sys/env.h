@@ -11,6 +11,29 @@
  *  - SVC/HVC/BRK carry their full ESR as syndrome; cpu->pc is the
  *    preferred return address when env->exception runs.
  *
+ * Wiring (tests/unit/emusys/test_sysmode.c does exactly this): cpu->env
+ * callbacks forward to emu_sys_tlb_fill / emu_sys_exception /
+ * emu_sys_sysreg_read / emu_sys_sysreg_write, mmio_* use emu_sys_mmio_pa
+ * and the bus; emu_sys_ops.tlbi / regime_changed use the TLB functions
+ * below; the timer's output is emu_sys_timer_output. The vCPU loop:
+ *
+ *   for (;;) {
+ *     switch (emu_run(cpu, budget)) {
+ *     case EMU_EXIT_HVC:     PSCI with x0..x3; cpu->pc is past the HVC
+ *     case EMU_EXIT_WFI:     unless emu_sys_wfi_wakeup(sys), sleep until
+ *                            emu_timer_deadline_ns(timer) or a GIC wake
+ *     case EMU_EXIT_REQUEST: (GIC wake, TLBI from another vCPU, pause...)
+ *     case EMU_EXIT_BUDGET:  break;
+ *     }
+ *     emu_timer_poll(timer);          // raises the timer PPIs that are due
+ *     emu_sys_poll_interrupts(sys);   // enters the IRQ vector if unmasked
+ *   }
+ *
+ * The GIC's wake callback (any thread) sets the target's exit_request and
+ * wakes it if it sleeps in WFI; timers must also be polled while the vCPU
+ * runs (budget slices or a host timer setting exit_request at the
+ * deadline).
+ *
  * Threads: the vCPU thread owning the emu_sys.
  */
 #ifndef VMK_EMU_SYS_ENV_H
