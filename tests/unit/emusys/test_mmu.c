@@ -531,6 +531,80 @@ static void test_par(void **state) {
   assert_int_equal(emu_mmu_par(&res), 1 | 0x0f << 1 | 1 << 11);
 }
 
+/* Guest-controlled garbage: random tables, registers and addresses. The
+ * walk must stay inside the walker's memory, terminate, and produce
+ * self-consistent results. Deterministic PRNG (xorshift). */
+static uint64_t rng_next(uint64_t *x) {
+  *x ^= *x << 13;
+  *x ^= *x >> 7;
+  *x ^= *x << 17;
+  return *x;
+}
+
+static void test_random_tables(void **state) {
+  (void)state;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (unsigned i = 0; i < RAM_SIZE / 8; i++) {
+    uint64_t d = rng_next(&x);
+    /* Mostly plausible descriptors pointing into the fake RAM. */
+    if ((d & 1) && (d & 0x30))
+      d = (d & ~0x0000fffffffff000ull) | (d & (RAM_SIZE - 1) & ~0xfffull);
+    ram.w[i] = d;
+  }
+  unsigned ok = 0, faults[8] = {0};
+  for (unsigned n = 0; n < 200000; n++) {
+    struct emu_mmu_regs r = {.sctlr = rng_next(&x) | 1,
+                             .tcr = rng_next(&x),
+                             .ttbr0 = rng_next(&x) & (RAM_SIZE - 1),
+                             .ttbr1 = rng_next(&x),
+                             .mair = rng_next(&x)};
+    if (n % 16 == 0)
+      r.sctlr &= ~1ull;
+    uint64_t va = rng_next(&x);
+    if (n & 1)
+      va &= 0x0000ffffffffffffull;
+    struct emu_mmu_result res;
+    unsigned acc = (unsigned)(rng_next(&x) % 3), el = n & 1;
+    unsigned size = 1u << (rng_next(&x) % 4);
+    int rc = emu_mmu_translate(&r, &walker, va, (enum emu_access)acc, el, size,
+                               &res);
+    if (rc == 0) {
+      ok++;
+      assert_int_equal(res.fault, EMU_MMU_OK);
+      assert_int_equal(res.pa >> 48, 0);
+      assert_int_equal(res.pa & 0xfff, va & 0xfff);
+      assert_true(res.page_bits == 12 || res.page_bits == 21 ||
+                  res.page_bits == 30);
+      static const unsigned need[] = {EMU_PROT_R, EMU_PROT_W, EMU_PROT_X};
+      assert_true(res.prot[el] & need[acc]);
+    } else {
+      assert_int_equal(rc, -1);
+      assert_true(res.fault > EMU_MMU_OK && res.fault <= EMU_MMU_ALIGNMENT);
+      faults[res.fault]++;
+      assert_true(res.level <= 3);
+      if (res.fault == EMU_MMU_ALIGNMENT)
+        assert_int_equal(res.fsc, 0x21);
+      else
+        assert_int_equal(res.fsc & 3, res.level);
+      uint64_t par = emu_mmu_par(&res);
+      assert_int_equal(par & 1, 1);
+      assert_int_equal((par >> 1) & 0x3f, res.fsc);
+    }
+  }
+  print_message("ok %u, translation %u, walk-ext %u, addr-size %u, af %u, "
+                "perm %u, align %u\n",
+                ok, faults[EMU_MMU_TRANSLATION], faults[EMU_MMU_WALK_EXT],
+                faults[EMU_MMU_ADDR_SIZE], faults[EMU_MMU_ACCESS_FLAG],
+                faults[EMU_MMU_PERMISSION], faults[EMU_MMU_ALIGNMENT]);
+  /* The generator must reach both outcomes and most fault kinds. */
+  assert_true(ok > 100);
+  assert_true(faults[EMU_MMU_TRANSLATION] > 100);
+  assert_true(faults[EMU_MMU_WALK_EXT] > 10);
+  assert_true(faults[EMU_MMU_ADDR_SIZE] > 10);
+  assert_true(faults[EMU_MMU_ACCESS_FLAG] > 10);
+  assert_true(faults[EMU_MMU_PERMISSION] > 10);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_mmu_off, setup),
@@ -548,6 +622,7 @@ int main(void) {
       cmocka_unit_test_setup(test_alignment, setup),
       cmocka_unit_test_setup(test_asid_ng, setup),
       cmocka_unit_test_setup(test_par, setup),
+      cmocka_unit_test_setup(test_random_tables, setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
