@@ -21,16 +21,20 @@
 #include <unistd.h>
 
 #include "cli/size.h"
-#ifdef VMK_HAVE_EMU_EXEC
 #include "emu/user/exec.h"
-#endif
 #include "vmkit/vmkit.h"
 
 #define EXIT_USAGE 2
 
+/* The configuration being built, freed by usage_error so an early exit
+ * leaks nothing (the sanitizer build checks). */
+static vmk_config *run_cfg;
+
 static void usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...) {
+  vmk_config_free(run_cfg);
+  run_cfg = NULL;
   va_list ap;
   fputs("vmkit: ", stderr);
   va_start(ap, fmt);
@@ -139,7 +143,7 @@ static int cmd_run(int argc, char **argv) {
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
-  vmk_config *cfg = vmk_config_new();
+  vmk_config *cfg = run_cfg = vmk_config_new();
   if (!cfg)
     usage_error("out of memory");
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
@@ -191,7 +195,8 @@ static int cmd_run(int argc, char **argv) {
       vmk_config_set_cmdline(cfg, optarg);
       break;
     case OPT_DISK: {
-      char *path = strdup(optarg);
+      char path[4096];
+      snprintf(path, sizeof(path), "%s", optarg);
       bool ro = false;
       char *comma = strrchr(path, ',');
       if (comma) {
@@ -203,10 +208,8 @@ static int cmd_run(int argc, char **argv) {
       }
       if (!*path)
         usage_error("--disk needs a file path, as in --disk data.img");
-      int r = vmk_config_add_disk(cfg, path, ro);
-      if (r == -ENOSPC)
+      if (vmk_config_add_disk(cfg, path, ro) == -ENOSPC)
         usage_error("at most %d disks can be attached", VMK_MAX_DISKS);
-      free(path);
       break;
     }
     case OPT_CONSOLE:
@@ -222,6 +225,7 @@ static int cmd_run(int argc, char **argv) {
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);
+      run_cfg = NULL;
       return 0;
     case ':':
       usage_error("%s needs a value; see vmkit run --help", argv[optind - 1]);
@@ -267,16 +271,16 @@ static int cmd_run(int argc, char **argv) {
   }
 
   vmk_error err;
-  if (vmk_config_validate(cfg, &err)) {
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    return EXIT_USAGE;
-  }
+  if (vmk_config_validate(cfg, &err))
+    usage_error("%s", err.msg);
   vmk_vm *vm;
-  if (vmk_vm_create(cfg, &vm, &err)) {
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    return err.code == -EINVAL || err.code == -ENOENT ? EXIT_USAGE : 1;
-  }
+  int r = vmk_vm_create(cfg, &vm, &err);
   vmk_config_free(cfg);
+  run_cfg = cfg = NULL;
+  if (r) {
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
+  }
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
@@ -351,11 +355,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "exec")) {
     if (argc < 3)
       usage_error("exec needs a program, as in vmkit exec ./hello-arm64");
-#ifdef VMK_HAVE_EMU_EXEC
-    return vmk_emu_exec_main(argc - 2, argv + 2);
-#else
-    usage_error("this vmkit was built without the emulator's user mode");
-#endif
+    /* argv[1] ("exec") stands as the runner's command name. */
+    return vmk_emu_exec_main(argc - 1, argv + 1);
   }
   usage_error("unknown command '%s'; see vmkit --help", cmd);
 }

@@ -1,17 +1,23 @@
 /* pl031.c — ARM PrimeCell PL031 RTC. The counter is the host's
  * CLOCK_REALTIME plus an offset the guest sets through the load register.
- * The match interrupt is evaluated when the guest touches the device (there
- * is no host timer behind it), which is enough for Linux's rtc-pl031 to read
- * and set the time; an alarm does not wake an idle guest on its own.
+ * The match interrupt is evaluated whenever the guest touches the device and,
+ * once an I/O loop is attached, by a timerfd armed for the match time, so an
+ * alarm also wakes an idle guest.
  *
- * Threads: vCPU threads call the MMIO ops; rtc->lock protects the state. */
+ * Threads: vCPU threads call the MMIO ops, the I/O thread runs the timer
+ * callback; rtc->lock protects the state. Lock order: rtc->lock, then the
+ * loop's (the loop never calls us with its lock held). */
 #include "pl031.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
   REG_DR = 0x00,
@@ -38,6 +44,8 @@ struct vmk_pl031 {
   uint32_t imsc;  /* bit 0: interrupt mask */
   uint32_t ris;   /* bit 0: raw interrupt */
   bool irq_level;
+  struct vmk_io_loop *loop; /* NULL: no alarm timer */
+  int timer_fd;             /* CLOCK_REALTIME timerfd, -1 when none */
 };
 
 static uint32_t now(const struct vmk_pl031 *rtc) {
@@ -59,6 +67,46 @@ static void update(struct vmk_pl031 *rtc) {
     rtc->irq_level = level;
     vmk_irq_set(&rtc->irq, level);
   }
+}
+
+/* Arms the timerfd for the host time at which the counter reaches mr. A
+ * match already due fires at once (update() sees it on the next access or
+ * the timer's 1 ns expiry). */
+static void arm_timer(struct vmk_pl031 *rtc) {
+  if (rtc->timer_fd < 0)
+    return;
+  struct itimerspec its;
+  memset(&its, 0, sizeof(its));
+  if (rtc->armed) {
+    int32_t left = (int32_t)(rtc->mr - now(rtc));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (left <= 0) {
+      its.it_value.tv_nsec = 1;
+    } else {
+      its.it_value.tv_sec = ts.tv_sec + left;
+      its.it_value.tv_nsec = 0;
+    }
+    timerfd_settime(rtc->timer_fd, left <= 0 ? 0 : TFD_TIMER_ABSTIME, &its,
+                    NULL);
+    return;
+  }
+  timerfd_settime(rtc->timer_fd, 0, &its, NULL); /* disarm */
+}
+
+/* I/O thread: the alarm time came. */
+static void timer_fired(void *opaque, uint32_t events) {
+  struct vmk_pl031 *rtc = opaque;
+  uint64_t n;
+  (void)events;
+  if (read(rtc->timer_fd, &n, sizeof(n)) < 0)
+    n = 0; /* EAGAIN: already consumed, or the timer was re-armed */
+  pthread_mutex_lock(&rtc->lock);
+  update(rtc);
+  /* A host clock step can make the timer fire early: try again. */
+  if (rtc->armed)
+    arm_timer(rtc);
+  pthread_mutex_unlock(&rtc->lock);
 }
 
 static uint32_t reg_read(struct vmk_pl031 *rtc, uint64_t reg) {
@@ -89,11 +137,13 @@ static void reg_write(struct vmk_pl031 *rtc, uint64_t reg, uint32_t v) {
   case REG_MR:
     rtc->mr = v;
     rtc->armed = true;
+    arm_timer(rtc);
     break;
   case REG_LR: {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     rtc->offset = (int64_t)v - (int64_t)ts.tv_sec;
+    arm_timer(rtc); /* the match moved in host time */
     break;
   }
   case REG_IMSC:
@@ -142,14 +192,39 @@ int vmk_pl031_create(struct vmk_irq_line irq, struct vmk_pl031 **out,
   if (!rtc)
     return vmk_err(err, -ENOMEM, "out of memory creating the PL031 RTC");
   rtc->irq = irq;
+  rtc->timer_fd = -1;
   pthread_mutex_init(&rtc->lock, NULL);
   *out = rtc;
+  return 0;
+}
+
+int vmk_pl031_attach_loop(struct vmk_pl031 *rtc, struct vmk_io_loop *loop,
+                          vmk_error *err) {
+  int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (fd < 0)
+    return vmk_err(err, -errno, "cannot create the RTC alarm timer: %s",
+                   strerror(errno));
+  int rc = vmk_io_loop_add(loop, fd, EPOLLIN, timer_fired, rtc);
+  if (rc) {
+    close(fd);
+    return vmk_err(err, rc, "cannot watch the RTC alarm timer: %s",
+                   strerror(-rc));
+  }
+  pthread_mutex_lock(&rtc->lock);
+  rtc->loop = loop;
+  rtc->timer_fd = fd;
+  arm_timer(rtc);
+  pthread_mutex_unlock(&rtc->lock);
   return 0;
 }
 
 void vmk_pl031_destroy(struct vmk_pl031 *rtc) {
   if (!rtc)
     return;
+  if (rtc->timer_fd >= 0) {
+    vmk_io_loop_del(rtc->loop, rtc->timer_fd);
+    close(rtc->timer_fd);
+  }
   pthread_mutex_destroy(&rtc->lock);
   free(rtc);
 }

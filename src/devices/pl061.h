@@ -21,7 +21,8 @@ int vmk_pl061_create(struct vmk_irq_line irq, struct vmk_pl061 **out,
 extern const struct vmk_mmio_ops vmk_pl061_ops;
 /* Any thread: press the power key. The line goes high (an edge the guest's
  * gpio-keys driver sees) and is released once the guest has read it high,
- * which gives it a second edge to report the key's release. */
+ * which gives it a second edge to report the key's release. g may be NULL
+ * (no power key): nothing happens. */
 void vmk_pl061_press_power(struct vmk_pl061 *g);
 void vmk_pl061_destroy(struct vmk_pl061 *g);
 

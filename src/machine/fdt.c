@@ -112,12 +112,12 @@ static void add_chosen(struct fdt_w *w, const struct vmk_fdt_params *p,
   }
   /* Seeds let the guest's RNG and KASLR start well without waiting for
    * entropy; if the host cannot give randomness they are simply left out. */
-  uint8_t seed[32];
+  uint8_t seed[40];
   if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed)) {
-    prop(w, "rng-seed", seed, (int)sizeof(seed));
+    prop(w, "rng-seed", seed, 32);
     uint64_t k;
-    memcpy(&k, seed, sizeof(k));
-    prop_u64(w, "kaslr-seed", k ^ ((uint64_t)seed[9] << 56));
+    memcpy(&k, seed + 32, sizeof(k));
+    prop_u64(w, "kaslr-seed", k);
   }
   end(w);
 }

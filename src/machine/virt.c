@@ -35,6 +35,8 @@ int vmk_virt_platform_create(const struct vmk_virt_platform_cfg *cfg,
                             spi(chip, VMK_UART_SPI), loop, &out->uart, err);
   if (!rc)
     rc = vmk_pl031_create(spi(chip, VMK_RTC_SPI), &out->rtc, err);
+  if (!rc && loop) /* RTC alarms wake the guest from the I/O thread */
+    rc = vmk_pl031_attach_loop(out->rtc, loop, err);
   if (!rc && cfg->gpio_power_key)
     rc = vmk_pl061_create(spi(chip, VMK_GPIO_SPI), &out->gpio, err);
   if (!rc && cfg->boot_timer)

@@ -38,8 +38,9 @@ struct vmk_virt_platform {
 
 /* Creates the PL011, PL031 and the optional PL061 and boot timer, wired to
  * chip's SPIs from memmap.h, and adds them to bus. loop serves console
- * input (may be NULL when console_in_fd is -1). On failure nothing stays
- * registered or allocated. */
+ * input and the RTC alarm timer (may be NULL when console_in_fd is -1; the
+ * RTC alarm then only fires when the guest reads the RTC). On failure
+ * nothing stays registered or allocated. */
 int vmk_virt_platform_create(const struct vmk_virt_platform_cfg *cfg,
                              struct vmk_bus *bus,
                              const struct vmk_irq_chip *chip,

@@ -23,7 +23,7 @@ set -euo pipefail
 # name. Most of virtio is built into Debian's arm64 kernel (virtio,
 # virtio_ring, rng-core) but the MMIO transport and the device drivers are
 # modules.
-GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport"
+GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev"
 # busybox applets /init and the tests rely on.
 REQUIRED_APPLETS="sh mount insmod setsid cttyhack poweroff sync devmem base64 cat hostname ip sleep"
 SUITE=bookworm
@@ -153,6 +153,7 @@ rm -f "$out/stamp"
 # --- download (kept in OUTDIR/.debs; verified by apt against the lists) ----
 debs=$out/.debs
 mkdir -p "$debs"
+rm -rf "$debs"/.dl.* # left by an interrupted download (we hold the lock)
 deb_for() { # deb_for PACKAGE VERSION: path of the cached .deb, if any
 	local f
 	for f in "$debs/$1"_*_arm64.deb; do
@@ -323,7 +324,7 @@ mv -f "$tmp/initrd" "$out/initrd"
 	echo "image_bytes=$(stat -c %s "$out/Image")"
 	echo "initrd_bytes=$(stat -c %s "$out/initrd")"
 	echo "image_size_field=$(od -An -tu8 -j16 -N8 "$out/Image" | tr -d ' ')"
-	echo "modules_builtin=${builtin_list[*]:-}"
+	echo "requested_builtin=${builtin_list[*]:-}"
 	echo "virtio_builtin=$(grep -E 'virtio|vsock|rng' "$moddir/modules.builtin" |
 		sed 's|.*/||; s|\.ko.*||' | sort | tr '\n' ' ' | sed 's/ $//')"
 	echo "modules_loaded=$(sed 's|.*/||; s|\.ko$||' "$stage/etc/vmkit/modules" | tr '\n' ' ' | sed 's/ $//')"

@@ -146,7 +146,17 @@ mkfifo "$work/in"
 	sleep 1
 	printf 'echo answer=$((6*7)); tty; sleep 5 &\n'
 	sleep 1
-	printf 'jobs; exit\n'
+	printf 'jobs\n'
+	# ctrl-c must reach the foreground job: send it once sleep runs.
+	printf "echo fore''ground-sleep; sleep 100\\n"
+	for _ in $(seq 1 $((TIMEOUT * 5))); do
+		has "$log" "foreground-sleep" && break
+		sleep 0.2
+	done
+	sleep 2
+	printf '\003'
+	sleep 1
+	printf 'echo interrupted=$?; exit\n'
 	sleep 30
 ) >"$work/in" &
 feeder=$!
@@ -156,8 +166,9 @@ rc=$?
 kill "$feeder" 2>/dev/null
 wait "$feeder" 2>/dev/null
 if [ "$rc" = 0 ] && has "$log" "answer=42" && has "$log" "/dev/ttyAMA0" &&
-	grep -q "Running.*sleep 5" "$log" && ! has "$log" "job control turned off"; then
-	ok "interactive shell on the console with job control; exit powers off"
+	grep -q "Running.*sleep 5" "$log" && has "$log" "interrupted=130" &&
+	! has "$log" "job control turned off"; then
+	ok "interactive shell on the console: job control, ctrl-c; exit powers off"
 else
 	bad "interactive shell (qemu rc $rc)" "$log"
 fi

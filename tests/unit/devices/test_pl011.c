@@ -123,6 +123,25 @@ static void test_register_semantics(void **state) {
   vmk_pl011_ops.write(f->u, 0x5000, 4, 1);
 }
 
+/* Linux's amba-pl011 uses 16-bit accesses (readw/writew) on ARM's PL011. */
+static void test_16bit_access_like_linux(void **state) {
+  struct fx *f = *state;
+  vmk_pl011_ops.write(f->u, IMSC, 2, INT_RX | INT_RT);
+  assert_int_equal(vmk_pl011_ops.read(f->u, IMSC, 2), INT_RX | INT_RT);
+  vmk_pl011_ops.write(f->u, LCR_H, 2, FEN | 0x60);
+  assert_int_equal(write(f->in[1], "w", 1), 1);
+  assert_true(vmk_io_loop_run_once(&f->loop, 1000) >= 1);
+  assert_true(f->irq.level[1]);
+  assert_int_equal(vmk_pl011_ops.read(f->u, MIS, 2), INT_RT);
+  assert_int_equal(vmk_pl011_ops.read(f->u, FR, 2) & FR_RXFE, 0);
+  assert_int_equal(vmk_pl011_ops.read(f->u, DR, 2), 'w');
+  assert_false(f->irq.level[1]);
+  vmk_pl011_ops.write(f->u, DR, 2, 'o');
+  char c = 0;
+  assert_int_equal(read(f->out[0], &c, 1), 1);
+  assert_int_equal(c, 'o');
+}
+
 static void test_tx(void **state) {
   struct fx *f = *state;
   const char *msg = "hello, vmkit\n";
@@ -325,6 +344,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_ids_and_reset),
       T(test_register_semantics),
+      T(test_16bit_access_like_linux),
       T(test_tx),
       T(test_tx_stalled_reader),
       T(test_loopback),

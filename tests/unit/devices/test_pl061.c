@@ -134,13 +134,31 @@ static void test_level_and_mask(void **state) {
   assert_false(f->irq.level[7]);
 }
 
+/* Linux's gpio-pl061 uses byte accesses (readb/writeb) throughout. */
+static void test_byte_access_like_linux(void **state) {
+  struct fx *f = *state;
+  vmk_pl061_ops.write(f->g, IS, 1, 0);
+  vmk_pl061_ops.write(f->g, IBE, 1, KEY);
+  vmk_pl061_ops.write(f->g, IE, 1, KEY);
+  vmk_pl061_press_power(f->g);
+  assert_true(f->irq.level[7]);
+  assert_int_equal(vmk_pl061_ops.read(f->g, MIS, 1), KEY);
+  vmk_pl061_ops.write(f->g, IC, 1, KEY);
+  assert_false(f->irq.level[7]);
+  assert_int_equal(vmk_pl061_ops.read(f->g, DATA_KEY, 1), KEY);
+  assert_true(f->irq.level[7]); /* release edge */
+  vmk_pl061_ops.write(f->g, IC, 1, KEY);
+  assert_int_equal(vmk_pl061_ops.read(f->g, DATA_KEY, 1), 0);
+  assert_int_equal(vmk_pl061_ops.read(f->g, 0xFE0, 1), 0x61);
+  vmk_pl061_press_power(NULL); /* no power key: a no-op */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
-      T(test_ids_and_data_mask),
-      T(test_power_key_both_edges),
-      T(test_power_key_rising_only),
-      T(test_level_and_mask),
+      T(test_ids_and_data_mask),      T(test_power_key_both_edges),
+      T(test_power_key_rising_only),  T(test_level_and_mask),
+      T(test_byte_access_like_linux),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,8 +146,11 @@ static void test_root_and_chosen(void **state) {
   assert_int_equal(u64prop(fdt, "/chosen", "linux,initrd-end"), p.initrd_end);
   /* rng-seed is optional (host randomness), but 32 bytes when present */
   const void *seed = fdt_getprop(fdt, node(fdt, "/chosen"), "rng-seed", &len);
-  if (seed)
+  if (seed) {
     assert_int_equal(len, 32);
+    assert_non_null(fdt_getprop(fdt, node(fdt, "/chosen"), "kaslr-seed", &len));
+    assert_int_equal(len, 8);
+  }
 
   assert_str(fdt, "/memory@40000000", "device_type", "memory");
   assert_reg(fdt, "/memory@40000000", VMK_RAM_BASE, 512ull << 20);
