@@ -102,7 +102,7 @@ if [ -x /payload/vmkit ]; then
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
     --kernel /payload/guest/Image --initrd /payload/guest/initrd \\
     --disk /dev/vdb --console stdio \\
-    --cmdline "console=hvc0 vmkit.cmd64=$b64" <&3
+    --cmdline "console=hvc0 earlycon=pl011,0x09000000 vmkit.cmd64=$b64" <&3
   rc=\$?
   t1=\$(cut -d' ' -f1 /proc/uptime)
   echo "vmkit-exit=\$rc"
