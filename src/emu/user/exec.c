@@ -69,7 +69,7 @@ static int run(struct urun *u) {
     enum emu_exit e = emu_run(cpu, 0);
     switch (e) {
     case EMU_EXIT_SVC:
-      ur_syscall(u);
+      emu_ur_syscall(u);
       if (u->exited)
         return u->exit_status;
       break;
@@ -122,7 +122,7 @@ int vmk_emu_exec_main(int argc, char **argv) {
   }
   const char *t = getenv("VMK_EXEC_TRACE");
   u->trace = t ? atoi(t) : 0;
-  int r = us_init(&u->us);
+  int r = emu_us_init(&u->us);
   if (r < 0) {
     fprintf(stderr, "vmkit exec: cannot reserve the guest address space: %s\n",
             strerror(-r));
@@ -132,14 +132,14 @@ int vmk_emu_exec_main(int argc, char **argv) {
   if ((r = emu_cpu_init(&u->cpu, &user_env, u)) < 0) {
     fprintf(stderr, "vmkit exec: cannot set up the emulated CPU: %s\n",
             strerror(-r));
-    us_destroy(&u->us);
+    emu_us_destroy(&u->us);
     free(u);
     return 126;
   }
   char path[PATH_MAX], msg[512];
   if (!realpath(argv[i], path))
     snprintf(path, sizeof path, "%s", argv[i]);
-  r = ur_load(u, path, argv + i, environ, msg, sizeof msg);
+  r = emu_ur_load(u, path, argv + i, environ, msg, sizeof msg);
   int status;
   if (r < 0) {
     fprintf(stderr, "vmkit exec: %s\n", msg);
@@ -152,7 +152,7 @@ int vmk_emu_exec_main(int argc, char **argv) {
   }
   fflush(NULL);
   emu_cpu_destroy(&u->cpu);
-  us_destroy(&u->us);
+  emu_us_destroy(&u->us);
   free(u);
   return status;
 }
