@@ -67,6 +67,16 @@ static int run(struct urun *u) {
   struct emu_cpu *cpu = &u->cpu;
   for (;;) {
     enum emu_exit e = emu_run(cpu, 0);
+    if (e == EMU_EXIT_SVC) {
+      emu_ur_syscall(u);
+      if (u->exited)
+        return u->exit_status;
+      e = EMU_EXIT_NONE;
+    }
+    if (!emu_ur_sig_deliver(u)) {
+      cpu->exit_addr = cpu->r[EMU_SP];
+      return die(u, SIGSEGV, "segmentation fault (signal frame)");
+    }
     switch (e) {
     case EMU_EXIT_SVC:
       emu_ur_syscall(u);
@@ -120,6 +130,7 @@ int vmk_emu_exec_main(int argc, char **argv) {
     fprintf(stderr, "vmkit exec: out of memory\n");
     return 126;
   }
+  emu_ur_sig_init(u);
   const char *t = getenv("VMK_EXEC_TRACE");
   u->trace = t ? atoi(t) : 0;
   int r = emu_us_init(&u->us);

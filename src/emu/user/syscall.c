@@ -462,13 +462,7 @@ static long sys_rt_sigaction(struct urun *u, const uint64_t *x) {
   memcpy(prev, u->sigact[sig], sizeof prev);
   if (act) {
     memcpy(u->sigact[sig], act, sizeof prev);
-    /* SIG_IGN / SIG_DFL take effect on the host (and pass to children);
-     * a guest handler cannot run: the host keeps the default action. */
-    /* Synchronous signals stay the host's: they would mean a bug in the
-     * emulator itself, never something the guest did. */
-    if (sig < SIGRTMIN && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL &&
-        sig != SIGFPE && sig != SIGTRAP)
-      signal(sig, act[0] == 1 ? SIG_IGN : SIG_DFL);
+    emu_ur_sig_apply(u, sig);
   }
   if (old)
     memcpy(old, prev, sizeof prev);
@@ -750,6 +744,7 @@ static long sys_execve(struct urun *u, const uint64_t *x) {
       for (int s = 1; s < UR_NSIG; s++) /* handlers do not survive exec */
         if (u->sigact[s][0] > 1) {
           u->sigact[s][0] = 0;
+          emu_ur_sig_apply(u, s);
         }
       r = 1; /* special: do not write x0 */
     } else {
@@ -953,8 +948,8 @@ void emu_ur_syscall(struct urun *u) {
   uint64_t x[6];
   memcpy(x, cpu->r, sizeof x);
   long r = dispatch(u, nr, x);
-  if (nr == A_execve && r == 1)
-    return; /* new image: registers already set */
+  if ((nr == A_execve && r == 1) || (nr == A_rt_sigreturn && r == 0))
+    return; /* registers already set (new image / restored context) */
   if (u->trace >= 2)
     fprintf(stderr, "vmkit exec: syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
             (unsigned long long)nr, (unsigned long long)x[0],
