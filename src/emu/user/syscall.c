@@ -76,6 +76,7 @@ enum {
   A_mmap = 222,
   A_mprotect = 226,
   A_madvise = 233,
+  A_rt_sigreturn = 139,
   A_preadv = 69,
   A_pwritev = 70,
 };
