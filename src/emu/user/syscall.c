@@ -868,6 +868,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   }
   case A_rt_sigaction:
     return sys_rt_sigaction(u, x);
+  case A_rt_sigreturn:
+    return emu_ur_sigreturn(u);
   case A_rt_sigprocmask:
     return sys_rt_sigprocmask(u, x);
   case A_getgroups: {
