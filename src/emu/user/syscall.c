@@ -870,6 +870,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return sys_rt_sigaction(u, x);
   case A_rt_sigreturn:
     return emu_ur_sigreturn(u);
+  case 133: /* rt_sigsuspend */
+    return emu_ur_sigsuspend(u, x[0], x[1]);
   case A_rt_sigprocmask:
     return sys_rt_sigprocmask(u, x);
   case A_getgroups: {
