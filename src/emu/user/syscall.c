@@ -7,9 +7,9 @@
  * as fork, execve loading the new image into this same process).
  *
  * Arm64 syscall numbers come from the kernel's asm-generic/unistd.h.
- * Signals: guest handlers are recorded but never run (a guest that relies
- * on a handler running gets the host's default action instead); SIG_IGN
- * and SIG_DFL are applied to the host so children inherit them.
+ * Signals: dispositions are mirrored on the host (SIG_IGN/SIG_DFL pass to
+ * children); caught signals are delivered to the guest's handlers by
+ * signal.c between blocks.
  *
  * Single-threaded (the runner's thread).
  */
