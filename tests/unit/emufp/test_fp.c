@@ -531,6 +531,25 @@ static void test_simd_arith(void **state) {
   assert_int_equal(cpu.r[0], 0xab);
 }
 
+static void test_simd_shift_by_register(void **state) {
+  (void)state;
+  /* a shift count equal to the element size: saturating shifts saturate
+   * any nonzero value, plain shifts give 0; negative counts shift right */
+  cpu.v[1].d[0] = 0x8000000000000001ull;
+  cpu.v[1].d[1] = 0;
+  cpu.v[2].d[0] = 64;
+  cpu.v[2].d[1] = 64;
+  run(0x6ee24c20); /* uqshl v0.2d, v1.2d, v2.2d */
+  assert_int_equal(cpu.v[0].d[0], ~0ull);
+  assert_int_equal(cpu.v[0].d[1], 0);
+  assert_true(cpu.fpsr & FPSR_QC);
+  run(0x4ee24420); /* sshl */
+  assert_int_equal(cpu.v[0].d[0], 0);
+  cpu.v[2].d[0] = (uint64_t)-65; /* arithmetic right shift by 65: -1 */
+  run(0x4ee24420);
+  assert_int_equal(cpu.v[0].d[0], ~0ull);
+}
+
 static void test_simd_fp(void **state) {
   (void)state;
   cpu.v[1].d[0] = 0x3ff0000000000000ull;
@@ -633,6 +652,7 @@ int main(void) {
       cmocka_unit_test_setup(test_int_to_fp, setup),
       cmocka_unit_test_setup(test_fmov, setup),
       cmocka_unit_test_setup(test_simd_arith, setup),
+      cmocka_unit_test_setup(test_simd_shift_by_register, setup),
       cmocka_unit_test_setup(test_simd_fp, setup),
       cmocka_unit_test_setup(test_loads_stores, setup),
       cmocka_unit_test_setup(test_literal_load, setup),

@@ -206,8 +206,43 @@ static uint64_t fp_interesting(int N) {
   return s64[rnd() % (sizeof s64 / 8)];
 }
 
+/* Integer lanes near the edges: 0, +-1, min/max, small shift counts. */
+static void fill_int_lanes(uint8_t *v) {
+  unsigned es = 1u << (rnd() % 4);
+  for (unsigned i = 0; i < 16; i += es) {
+    uint64_t x;
+    switch (rnd() % 6) {
+    case 0:
+      x = 0;
+      break;
+    case 1:
+      x = 1;
+      break;
+    case 2:
+      x = ~0ull;
+      break;
+    case 3:
+      x = 1ull << (8 * es - 1);
+      break;
+    case 4:
+      x = (1ull << (8 * es - 1)) - 1;
+      break;
+    default:
+      x = (uint64_t)((int64_t)(rnd() % 141) - 70);
+      break;
+    }
+    if (rnd() % 4 == 0)
+      x ^= rnd();
+    memcpy(v + i, &x, es);
+  }
+}
+
 static void fill_vreg(uint8_t *v) {
-  int kind = (int)(rnd() % 4);
+  int kind = (int)(rnd() % 5);
+  if (kind == 4) {
+    fill_int_lanes(v);
+    return;
+  }
   for (int i = 0; i < 16;) {
     if (kind == 0) {
       uint64_t x = rnd();
