@@ -315,7 +315,7 @@ FASTS4(hv_smax, VSEL((__typeof__(n))(n > m), n, m))
 FASTS4(hv_smin, VSEL((__typeof__(n))(n < m), n, m))
 FASTS4(hv_cmgt0, n > 0)
 FASTS4(hv_cmlt0, n < 0)
-FASTS4(hv_neg, -n)
+FASTU4(hv_neg, -n)
 
 #define TAB4(name)                                                             \
   { name##_0, name##_1, name##_2, name##_3 }
