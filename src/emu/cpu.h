@@ -38,6 +38,7 @@
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define EMU_XZR 31
 #define EMU_XSINK 32
@@ -109,31 +110,37 @@ enum emu_access { EMU_READ = 0, EMU_WRITE = 1, EMU_EXEC = 2 };
 /* Why emu_run returned. */
 enum emu_exit {
   EMU_EXIT_NONE = 0,
-  EMU_EXIT_SVC,       /* user mode: a system call (imm in cpu->exit_imm) */
-  EMU_EXIT_HVC,       /* system mode: PSCI/hypercall for the machine */
-  EMU_EXIT_UNDEF,     /* user mode: undefined instruction at cpu->pc */
-  EMU_EXIT_FAULT,     /* user mode: memory fault at cpu->exit_addr */
-  EMU_EXIT_BRK,       /* BRK / HLT */
-  EMU_EXIT_WFI,       /* system mode: WFI, the engine decides to sleep */
-  EMU_EXIT_REQUEST,   /* cpu->exit_request was set by another thread */
-  EMU_EXIT_BUDGET,    /* the instruction budget ran out */
+  EMU_EXIT_SVC,     /* user mode: a system call (imm in cpu->exit_imm) */
+  EMU_EXIT_HVC,     /* system mode: PSCI/hypercall for the machine */
+  EMU_EXIT_UNDEF,   /* user mode: undefined instruction at cpu->pc */
+  EMU_EXIT_FAULT,   /* user mode: memory fault at cpu->exit_addr */
+  EMU_EXIT_BRK,     /* BRK / HLT */
+  EMU_EXIT_WFI,     /* system mode: WFI, the engine decides to sleep */
+  EMU_EXIT_REQUEST, /* cpu->exit_request was set by another thread */
+  EMU_EXIT_BUDGET,  /* the instruction budget ran out */
 };
 
 /* The environment the CPU runs in: user-mode runner or system engine.
  * Called on the CPU's own thread. */
 struct emu_env_ops {
   /* Fill the TLB for va (a miss). Return 0 on success (entry filled, so the
-   * access can be retried via the fast path), 1 when the access is MMIO and
-   * was performed through mmio_read/mmio_write instead, or raise a fault
-   * through emu_raise (never returns then). */
+   * access can be retried via the fast path), 1 when the page is MMIO (the
+   * caller then performs the access through mmio_read/mmio_write; never for
+   * EMU_EXEC), or -1 for a fault: the caller (mem.c) then raises
+   * EMU_EXIT_FAULT with the faulting va and EMU_FAULT_* syndrome bits (see
+   * mem.h). tlb_fill must not call emu_raise itself (it does not know the
+   * instruction). */
   int (*tlb_fill)(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                   unsigned size);
   uint64_t (*mmio_read)(struct emu_cpu *cpu, uint64_t va, unsigned size);
   void (*mmio_write)(struct emu_cpu *cpu, uint64_t va, unsigned size,
                      uint64_t val);
   /* Take an exception that the environment handles (system mode enters the
-   * guest's vector; user mode exits). Returns only if execution continues at
-   * cpu->pc. */
+   * guest's vector; user mode exits). Called by emu_raise with cpu->pc,
+   * exit_kind, exit_imm, exit_addr, exit_syndrome already set. To continue
+   * running (exception taken to guest vectors), set cpu->pc and set
+   * cpu->exit_kind = EMU_EXIT_NONE; otherwise emu_run returns exit_kind.
+   * May be NULL (always exit). */
   void (*exception)(struct emu_cpu *cpu, enum emu_exit kind, uint32_t syndrome,
                     uint64_t addr);
   /* System registers beyond the EL0 set (MRS/MSR/SYS with op1/CRn/...);
@@ -184,14 +191,32 @@ void emu_cpu_destroy(struct emu_cpu *cpu);
 enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget);
 
 /* Never returns: ends the current instruction with the given exit, via
- * env->exception; state must be as before the instruction. */
+ * env->exception; state must be as before the instruction. cpu->pc is set
+ * to in->pc, except for SVC/HVC where it is in->pc + 4 (the preferred
+ * return address, as ELR_ELx). in may be NULL (pc left as is). */
 _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
                          enum emu_exit kind, uint32_t syndrome, uint64_t addr);
 
 /* Drops every cached translation (after code was modified, IC IALLU,
- * munmap/mprotect in user mode). Only on the CPU's own thread. */
+ * munmap/mprotect in user mode). Only on the CPU's own thread; safe inside
+ * a handler (the flush happens before the next block is looked up). */
 void emu_flush_code(struct emu_cpu *cpu);
 void emu_tlb_flush(struct emu_cpu *cpu);
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va);
+
+/* Decodes one instruction (used by the block builder; exposed for tests
+ * and for the JIT later). Returns true if the instruction ends a block.
+ * An unimplemented encoding yields a handler raising EMU_EXIT_UNDEF. */
+bool emu_decode(struct emu_insn *out, uint32_t raw, uint64_t pc);
+
+/* FP/AdvSIMD data processing and SIMD&FP loads/stores (fp_*.c, simd_*.c):
+ * fills out (fn and operands; pc and raw are already set) and returns true,
+ * or returns false for an unallocated/unimplemented encoding. A weak
+ * default returning false lives in fpsimd_weak.c. */
+bool emu_decode_fpsimd(struct emu_insn *out, uint32_t raw);
+
+/* Implemented-vs-classes table (decode.c), one line per encoding class:
+ * "class: implemented/total" for `--emu-stats`. */
+void emu_print_stats(FILE *f);
 
 #endif

@@ -1,0 +1,152 @@
+/* block.c — decoded-block cache: builds blocks (fetching guest code through
+ * the exec TLB), keeps them in a hash table keyed by guest pc, allocates
+ * them from an arena that is dropped as a whole by emu_flush_code (so no
+ * block outlives a flush and successor links never dangle).
+ *
+ * Runs on the owning CPU's thread; no locks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu/block.h"
+#include "emu/decode.h"
+#include "emu/mem.h"
+
+#define HASH_BITS 14
+#define HASH_SIZE (1u << HASH_BITS)
+#define CHUNK_SIZE (1u << 20)
+#define ARENA_MAX (256u << 20) /* flush everything beyond this much code */
+
+struct chunk {
+  struct chunk *next;
+  size_t used;
+  _Alignas(16) unsigned char data[];
+};
+
+struct emu_block_cache {
+  struct emu_block *hash[HASH_SIZE];
+  struct chunk *chunks;
+  size_t total;
+  uint64_t gen; /* bumped by every drop */
+  bool flush_pending;
+};
+
+static inline unsigned hash_pc(uint64_t pc) {
+  return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS))) & (HASH_SIZE - 1);
+}
+
+int emu_block_cache_new(struct emu_cpu *cpu) {
+  cpu->blocks = calloc(1, sizeof *cpu->blocks);
+  return cpu->blocks ? 0 : -ENOMEM;
+}
+
+static void drop_all(struct emu_block_cache *c) {
+  struct chunk *ch = c->chunks;
+  while (ch) {
+    struct chunk *next = ch->next;
+    free(ch);
+    ch = next;
+  }
+  c->chunks = NULL;
+  c->total = 0;
+  memset(c->hash, 0, sizeof c->hash);
+  c->flush_pending = false;
+  c->gen++;
+}
+
+void emu_block_cache_free(struct emu_cpu *cpu) {
+  if (!cpu->blocks)
+    return;
+  drop_all(cpu->blocks);
+  free(cpu->blocks);
+  cpu->blocks = NULL;
+}
+
+void emu_flush_code(struct emu_cpu *cpu) {
+  if (cpu->blocks)
+    cpu->blocks->flush_pending = true;
+}
+
+bool emu_block_flush_pending(struct emu_cpu *cpu) {
+  return cpu->blocks->flush_pending;
+}
+
+uint64_t emu_block_gen(struct emu_cpu *cpu) { return cpu->blocks->gen; }
+
+static void *arena_alloc(struct emu_block_cache *c, size_t size) {
+  size = (size + 15) & ~(size_t)15;
+  if (!c->chunks || c->chunks->used + size > CHUNK_SIZE) {
+    struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
+    if (!ch)
+      return NULL;
+    ch->next = c->chunks;
+    ch->used = 0;
+    c->chunks = ch;
+    c->total += CHUNK_SIZE;
+  }
+  void *p = c->chunks->data + c->chunks->used;
+  c->chunks->used += size;
+  return p;
+}
+
+static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
+  struct emu_block_cache *c = cpu->blocks;
+  if (pc & 3)
+    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
+  if (e->tag_exec != (pc & EMU_PAGE_MASK)) {
+    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
+    if (r != 0 || e->tag_exec != (pc & EMU_PAGE_MASK))
+      emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
+                pc);
+  }
+  const unsigned char *code =
+      (const unsigned char *)(uintptr_t)(pc + e->addend);
+  unsigned max = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
+  if (max > EMU_BLOCK_MAX)
+    max = EMU_BLOCK_MAX;
+  struct emu_insn tmp[EMU_BLOCK_MAX + 1];
+  unsigned n = 0;
+  bool ended = false;
+  while (n < max && !ended) {
+    uint32_t raw;
+    memcpy(&raw, code + 4 * n, 4);
+    ended = emu_decode(&tmp[n], raw, pc + 4ull * n);
+    n++;
+  }
+  unsigned ninsn = n;
+  if (!ended)
+    tmp[ninsn++] =
+        (struct emu_insn){.fn = emu_h_end_block, .pc = pc + 4ull * n};
+  if (c->total >= ARENA_MAX)
+    drop_all(c);
+  struct emu_block *b =
+      arena_alloc(c, sizeof *b + ninsn * sizeof(struct emu_insn));
+  if (!b) { /* out of host memory: start over with an empty cache */
+    drop_all(c);
+    b = arena_alloc(c, sizeof *b + ninsn * sizeof(struct emu_insn));
+    if (!b)
+      abort(); /* cannot make progress without memory for one block */
+  }
+  b->pc = pc;
+  b->n = n;
+  b->link[0] = b->link[1] = NULL;
+  b->link_pc[0] = b->link_pc[1] = 1; /* never a valid (aligned) pc */
+  b->link_next = 0;
+  memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
+  unsigned h = hash_pc(pc);
+  b->hnext = c->hash[h];
+  c->hash[h] = b;
+  return b;
+}
+
+struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
+  struct emu_block_cache *c = cpu->blocks;
+  if (EMU_UNLIKELY(c->flush_pending))
+    drop_all(c);
+  for (struct emu_block *b = c->hash[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc)
+      return b;
+  return build(cpu, pc);
+}

@@ -1,0 +1,101 @@
+/* decode.h — internal helpers shared by the decoder and the integer
+ * instruction handlers: bit extraction, operand resolution, flags and
+ * condition evaluation, and the per-class decoder entry points.
+ *
+ * Everything here runs on the CPU's own thread; no shared state.
+ */
+#ifndef VMK_EMU_DECODE_H
+#define VMK_EMU_DECODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "emu/cpu.h"
+
+#define EMU_LIKELY(x) __builtin_expect(!!(x), 1)
+#define EMU_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Handler definition: every handler has this signature. */
+#define EMU_HANDLER(name)                                                      \
+  const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
+#define EMU_NEXT (in + 1)
+
+/* Bits [hi:lo] of x. */
+static inline uint32_t bits(uint32_t x, unsigned hi, unsigned lo) {
+  return (x >> lo) & ((2u << (hi - lo)) - 1);
+}
+static inline uint32_t bit(uint32_t x, unsigned n) { return (x >> n) & 1; }
+static inline int64_t sext(uint64_t x, unsigned width) {
+  return (int64_t)(x << (64 - width)) >> (64 - width);
+}
+
+/* Operand resolution at decode time (see cpu.h). */
+static inline uint8_t reg_zr(uint32_t n) { return (uint8_t)n; }
+static inline uint8_t reg_dzr(uint32_t n) {
+  return n == 31 ? EMU_XSINK : (uint8_t)n;
+}
+static inline uint8_t reg_sp(uint32_t n) {
+  return n == 31 ? EMU_SP : (uint8_t)n;
+}
+
+/* Condition evaluation: bit (nzcv >> 28) of emu_cond_table[cond]. */
+extern const uint16_t emu_cond_table[16];
+static inline bool cond_holds(uint32_t nzcv, unsigned cond) {
+  return (emu_cond_table[cond] >> (nzcv >> 28)) & 1;
+}
+
+/* Flag computation for a + b + carry. */
+static inline uint64_t add_flags64(uint64_t a, uint64_t b, uint64_t c,
+                                   uint32_t *nzcv) {
+  unsigned __int128 s = (unsigned __int128)a + b + c;
+  uint64_t r = (uint64_t)s;
+  *nzcv = (uint32_t)(r >> 63) << 31 | (uint32_t)(r == 0) << 30 |
+          (uint32_t)(s >> 64) << 29 |
+          (uint32_t)(((a ^ r) & (b ^ r)) >> 63) << 28;
+  return r;
+}
+static inline uint64_t add_flags32(uint32_t a, uint32_t b, uint32_t c,
+                                   uint32_t *nzcv) {
+  uint64_t s = (uint64_t)a + b + c;
+  uint32_t r = (uint32_t)s;
+  *nzcv = (r >> 31) << 31 | (uint32_t)(r == 0) << 30 |
+          (uint32_t)(s >> 32) << 29 | (((a ^ r) & (b ^ r)) >> 31) << 28;
+  return r;
+}
+static inline uint32_t logic_flags64(uint64_t r) {
+  return (uint32_t)(r >> 63) << 31 | (uint32_t)(r == 0) << 30;
+}
+static inline uint32_t logic_flags32(uint32_t r) {
+  return (r >> 31) << 31 | (uint32_t)(r == 0) << 30;
+}
+
+/* Arm ARM DecodeBitMasks(): returns false for a reserved encoding. Fills
+ * wmask and tmask for width 32 or 64. */
+bool emu_decode_bitmasks(unsigned n, unsigned imms, unsigned immr,
+                         bool immediate, unsigned width, uint64_t *wmask,
+                         uint64_t *tmask);
+
+/* Class decoders: fill out->fn and operands, return a DEC_* result. */
+enum { DEC_UNDEF = 0, DEC_OK = 1, DEC_END = 2 };
+int emu_dec_dp_imm(struct emu_insn *out, uint32_t raw);
+int emu_dec_dp_reg(struct emu_insn *out, uint32_t raw);
+int emu_dec_branch_sys(struct emu_insn *out, uint32_t raw);
+int emu_dec_ldst(struct emu_insn *out, uint32_t raw);
+
+/* Handlers used across files. */
+EMU_HANDLER(emu_h_undef);
+EMU_HANDLER(emu_h_nop);
+EMU_HANDLER(emu_h_end_block);
+
+/* Stats per encoding class (decode.c), bumped at decode time. */
+enum emu_class {
+  EMU_CLS_DP_IMM,
+  EMU_CLS_DP_REG,
+  EMU_CLS_BRANCH_SYS,
+  EMU_CLS_LDST,
+  EMU_CLS_FPSIMD,
+  EMU_CLS_COUNT
+};
+
+#endif

@@ -1,0 +1,362 @@
+/* fp_scalar.c — decoder and handlers of the scalar floating-point
+ * data-processing classes of A64: 1/2/3-source arithmetic, compares
+ * (FCMP/FCMPE/FCCMP/FCCMPE), FCSEL, FMOV (register, immediate, general,
+ * top half), FCVT between widths, FRINT*, and conversions between FP and
+ * integer / fixed-point with every rounding mode.
+ *
+ * Operand fields of the decoded insn: rd/rn/rm/ra are V register numbers,
+ * or resolved GPR indices (see cpu.h) for the general-register side of
+ * conversions and FMOV; c = width N (16/32/64) of the FP operand; a = cond
+ * or to-width; b = rounding mode or signedness; imm = fbits / immediate /
+ * nzcv. Semantics live in fp_core.c.
+ *
+ * Runs on the vCPU thread; no shared state.
+ */
+#include "fpsimd_int.h"
+
+#define GET(r, N) fps_get_scalar(cpu, (r), (N))
+#define SET(r, N, v) fps_set_scalar(cpu, (r), (N), (v))
+
+/* Two-source handlers, one per operation and width. */
+#define BIN2(name, expr)                                                       \
+  static FPS_HANDLER(name##_32) {                                              \
+    const int N = 32;                                                          \
+    uint64_t a = GET(in->rn, N), b = GET(in->rm, N);                           \
+    SET(in->rd, N, expr);                                                      \
+    return in + 1;                                                             \
+  }                                                                            \
+  static FPS_HANDLER(name##_64) {                                              \
+    const int N = 64;                                                          \
+    uint64_t a = GET(in->rn, N), b = GET(in->rm, N);                           \
+    SET(in->rd, N, expr);                                                      \
+    return in + 1;                                                             \
+  }
+
+BIN2(h_fmul, fp_arith(cpu, N, FOP_MUL, a, b))
+BIN2(h_fdiv, fp_arith(cpu, N, FOP_DIV, a, b))
+BIN2(h_fadd, fp_arith(cpu, N, FOP_ADD, a, b))
+BIN2(h_fsub, fp_arith(cpu, N, FOP_SUB, a, b))
+BIN2(h_fmax, fp_minmax(cpu, N, a, b, true, false))
+BIN2(h_fmin, fp_minmax(cpu, N, a, b, false, false))
+BIN2(h_fmaxnm, fp_minmax(cpu, N, a, b, true, true))
+BIN2(h_fminnm, fp_minmax(cpu, N, a, b, false, true))
+BIN2(h_fnmul, fp_neg(N, fp_arith(cpu, N, FOP_MUL, a, b)))
+
+static const emu_fn bin2_tab[9][2] = {
+    {h_fmul_32, h_fmul_64},     {h_fdiv_32, h_fdiv_64},
+    {h_fadd_32, h_fadd_64},     {h_fsub_32, h_fsub_64},
+    {h_fmax_32, h_fmax_64},     {h_fmin_32, h_fmin_64},
+    {h_fmaxnm_32, h_fmaxnm_64}, {h_fminnm_32, h_fminnm_64},
+    {h_fnmul_32, h_fnmul_64},
+};
+
+/* Three-source: FMADD, FMSUB, FNMADD, FNMSUB (negations apply to NaN
+ * operands too, as FPNeg does). */
+static FPS_HANDLER(h_fmadd3) {
+  const int N = in->c;
+  uint64_t n = GET(in->rn, N), m = GET(in->rm, N), a = GET(in->ra, N);
+  if (in->b & 2)
+    a = fp_neg(N, a);
+  if ((in->b & 1) ^ ((in->b >> 1) & 1))
+    n = fp_neg(N, n);
+  SET(in->rd, N, fp_muladd(cpu, N, a, n, m));
+  return in + 1;
+}
+
+/* One-source. */
+static FPS_HANDLER(h_fmov_reg) {
+  SET(in->rd, in->c, GET(in->rn, in->c));
+  return in + 1;
+}
+static FPS_HANDLER(h_fabs) {
+  SET(in->rd, in->c, fp_abs(in->c, GET(in->rn, in->c)));
+  return in + 1;
+}
+static FPS_HANDLER(h_fneg) {
+  SET(in->rd, in->c, fp_neg(in->c, GET(in->rn, in->c)));
+  return in + 1;
+}
+static FPS_HANDLER(h_fsqrt) {
+  SET(in->rd, in->c, fp_arith(cpu, in->c, FOP_SQRT, GET(in->rn, in->c), 0));
+  return in + 1;
+}
+static FPS_HANDLER(h_fcvt) {
+  SET(in->rd, in->a,
+      fp_convert(cpu, in->a, in->c, GET(in->rn, in->c), FPR_FPCR));
+  return in + 1;
+}
+static FPS_HANDLER(h_frint) {
+  SET(in->rd, in->c,
+      fp_round_int(cpu, in->c, GET(in->rn, in->c), in->b, in->a));
+  return in + 1;
+}
+
+/* Compares. a: 1 = FCMPE/FCCMPE; b: 1 = compare with #0.0. */
+static FPS_HANDLER(h_fcmp) {
+  const int N = in->c;
+  uint64_t m = in->b ? 0 : GET(in->rm, N);
+  cpu->nzcv = fp_compare(cpu, N, GET(in->rn, N), m, in->a);
+  return in + 1;
+}
+static FPS_HANDLER(h_fccmp) {
+  const int N = in->c;
+  if (fp_cond_holds(cpu->nzcv, in->b))
+    cpu->nzcv = fp_compare(cpu, N, GET(in->rn, N), GET(in->rm, N), in->a);
+  else
+    cpu->nzcv = (uint32_t)in->imm << 28;
+  return in + 1;
+}
+static FPS_HANDLER(h_fcsel) {
+  const int N = in->c;
+  SET(in->rd, N,
+      fp_cond_holds(cpu->nzcv, in->b) ? GET(in->rn, N) : GET(in->rm, N));
+  return in + 1;
+}
+static FPS_HANDLER(h_fmov_imm) {
+  SET(in->rd, in->c, in->imm);
+  return in + 1;
+}
+
+/* FP -> integer: a = M (32/64), b = rounding mode, sf... imm = fbits,
+ * ra = 1 for unsigned. */
+static FPS_HANDLER(h_fcvt_to_int) {
+  uint64_t r = fp_to_fixed(cpu, in->c, GET(in->rn, in->c), (int)in->imm, in->ra,
+                           in->a, in->b);
+  cpu->r[in->rd] = r;
+  return in + 1;
+}
+/* integer -> FP: a = M, ra = unsigned, imm = fbits. */
+static FPS_HANDLER(h_cvtf) {
+  SET(in->rd, in->c,
+      fp_from_fixed(cpu, in->c, cpu->r[in->rn], in->a, (int)in->imm, in->ra,
+                    FPR_FPCR));
+  return in + 1;
+}
+static FPS_HANDLER(h_fmov_to_gen) {
+  cpu->r[in->rd] = GET(in->rn, in->c);
+  return in + 1;
+}
+static FPS_HANDLER(h_fmov_from_gen) {
+  SET(in->rd, in->c, cpu->r[in->rn]);
+  return in + 1;
+}
+static FPS_HANDLER(h_fmov_to_top) {
+  cpu->r[in->rd] = cpu->v[in->rn].d[1];
+  return in + 1;
+}
+static FPS_HANDLER(h_fmov_from_top) {
+  cpu->v[in->rd].d[1] = cpu->r[in->rn];
+  return in + 1;
+}
+
+static int type_width(unsigned type) {
+  switch (type) {
+  case 0:
+    return 32;
+  case 1:
+    return 64;
+  case 3:
+    return 16;
+  default:
+    return 0;
+  }
+}
+
+static bool decode_conv_int(struct emu_insn *out, uint32_t raw, int N) {
+  unsigned sf = raw >> 31, type = (raw >> 22) & 3;
+  unsigned rmode = (raw >> 19) & 3, opcode = (raw >> 16) & 7;
+  unsigned rd = raw & 31, rn = (raw >> 5) & 31;
+  int M = sf ? 64 : 32;
+  out->c = (uint8_t)N;
+  out->a = (uint8_t)M;
+  out->imm = 0;
+  if (opcode >= 6) {
+    /* FMOV general */
+    bool to_gen = opcode == 6;
+    if (rmode == 1) {
+      if (!(sf && type == 2))
+        return false;
+      out->fn = to_gen ? h_fmov_to_top : h_fmov_from_top;
+    } else if (rmode == 0) {
+      if (N == 0 || N == 16 || (N == 32 && sf) || (N == 64 && !sf))
+        return false;
+      out->fn = to_gen ? h_fmov_to_gen : h_fmov_from_gen;
+    } else {
+      return false;
+    }
+    out->rd = to_gen ? fps_xw(rd) : (uint8_t)rd;
+    out->rn = to_gen ? (uint8_t)rn : fps_xr(rn);
+    return true;
+  }
+  if (N == 0 || N == 16)
+    return false; /* half-precision arithmetic forms need FEAT_FP16 */
+  if (opcode == 2 || opcode == 3) {
+    if (rmode != 0)
+      return false;
+    out->fn = h_cvtf;
+    out->ra = opcode == 3;
+    out->rd = (uint8_t)rd;
+    out->rn = fps_xr(rn);
+    return true;
+  }
+  static const uint8_t rm_of[4] = {FPR_TIEEVEN, FPR_POSINF, FPR_NEGINF,
+                                   FPR_ZERO};
+  if (opcode >= 4) { /* FCVTAS / FCVTAU */
+    if (rmode != 0)
+      return false;
+    out->b = FPR_TIEAWAY;
+  } else {
+    out->b = rm_of[rmode];
+  }
+  out->fn = h_fcvt_to_int;
+  out->ra = opcode & 1;
+  out->rd = fps_xw(rd);
+  out->rn = (uint8_t)rn;
+  return true;
+}
+
+static bool decode_conv_fixed(struct emu_insn *out, uint32_t raw, int N) {
+  unsigned sf = raw >> 31, rmode = (raw >> 19) & 3, opcode = (raw >> 16) & 7;
+  unsigned scale = (raw >> 10) & 63;
+  unsigned rd = raw & 31, rn = (raw >> 5) & 31;
+  if (N == 0 || N == 16 || (!sf && scale < 32))
+    return false;
+  out->c = (uint8_t)N;
+  out->a = sf ? 64 : 32;
+  out->imm = 64 - scale;
+  if (rmode == 3 && opcode < 2) {
+    out->fn = h_fcvt_to_int;
+    out->b = FPR_ZERO;
+    out->ra = opcode & 1;
+    out->rd = fps_xw(rd);
+    out->rn = (uint8_t)rn;
+    return true;
+  }
+  if (rmode == 0 && (opcode == 2 || opcode == 3)) {
+    out->fn = h_cvtf;
+    out->ra = opcode & 1;
+    out->rd = (uint8_t)rd;
+    out->rn = fps_xr(rn);
+    return true;
+  }
+  return false;
+}
+
+/* Scalar FP data processing: bits 28:24 = 11110, bit 30 = 0. */
+bool fpsimd_decode_fp_scalar(struct emu_insn *out, uint32_t raw) {
+  unsigned type = (raw >> 22) & 3;
+  int N = type_width(type);
+  unsigned rd = raw & 31, rn = (raw >> 5) & 31, rm = (raw >> 16) & 31;
+  if ((raw >> 29) & 1) /* S bit */
+    return false;
+  out->rd = (uint8_t)rd;
+  out->rn = (uint8_t)rn;
+  out->rm = (uint8_t)rm;
+
+  if ((raw >> 24) & 1) { /* 3-source */
+    if (raw >> 31 || (N != 32 && N != 64))
+      return false;
+    out->ra = (raw >> 10) & 31;
+    out->c = (uint8_t)N;
+    out->b = (uint8_t)((((raw >> 21) & 1) << 1) | ((raw >> 15) & 1));
+    out->fn = h_fmadd3;
+    return true;
+  }
+  if (!((raw >> 21) & 1)) /* FP <-> fixed-point */
+    return decode_conv_fixed(out, raw, N);
+
+  unsigned low = (raw >> 10) & 63;
+  if (low == 0) /* FP <-> integer */
+    return decode_conv_int(out, raw, N);
+
+  /* Everything below needs M = 0 and no half-precision arithmetic
+   * (FEAT_FP16), except FCVT from half. */
+  if (raw >> 31)
+    return false;
+  if ((low & 0x1f) == 0x10) { /* 1-source, opcode bits 20:15 */
+    unsigned op = (raw >> 15) & 63;
+    if (N == 0)
+      return false;
+    out->c = (uint8_t)N;
+    if ((op & 0x3c) == 0x04) { /* FCVT */
+      int to = type_width(op & 3);
+      if (to == 0 || to == N)
+        return false;
+      out->a = (uint8_t)to;
+      out->fn = h_fcvt;
+      return true;
+    }
+    if (N == 16)
+      return false;
+    switch (op) {
+    case 0:
+      out->fn = h_fmov_reg;
+      return true;
+    case 1:
+      out->fn = h_fabs;
+      return true;
+    case 2:
+      out->fn = h_fneg;
+      return true;
+    case 3:
+      out->fn = h_fsqrt;
+      return true;
+    case 8:
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 14:
+    case 15: {
+      static const uint8_t rmode[8] = {FPR_TIEEVEN, FPR_POSINF,  FPR_NEGINF,
+                                       FPR_ZERO,    FPR_TIEAWAY, 0,
+                                       FPR_FPCR,    FPR_FPCR};
+      out->b = rmode[op - 8];
+      out->a = op == 14; /* FRINTX raises Inexact */
+      out->fn = h_frint;
+      return true;
+    }
+    default:
+      return false;
+    }
+  }
+  if (N == 0 || N == 16)
+    return false;
+  out->c = (uint8_t)N;
+  if ((low & 0xf) == 0x8) { /* FCMP: op bits 15:14 = 00, opcode2 4:0 */
+    unsigned opc2 = raw & 31;
+    if ((raw >> 14) & 3 || (opc2 & 7))
+      return false;
+    out->a = (opc2 >> 4) & 1;
+    out->b = (opc2 >> 3) & 1;
+    out->fn = h_fcmp;
+    return true;
+  }
+  if ((low & 7) == 4) { /* FMOV immediate */
+    if ((raw >> 5) & 31)
+      return false;
+    out->imm = fp_expand_imm(N, (raw >> 13) & 0xff);
+    out->fn = h_fmov_imm;
+    return true;
+  }
+  switch (low & 3) {
+  case 1: /* FCCMP / FCCMPE */
+    out->a = (raw >> 4) & 1;
+    out->b = (raw >> 12) & 15;
+    out->imm = raw & 15;
+    out->fn = h_fccmp;
+    return true;
+  case 2: { /* 2-source */
+    unsigned op = (raw >> 12) & 15;
+    if (op > 8)
+      return false;
+    out->fn = bin2_tab[op][N == 64];
+    return true;
+  }
+  case 3: /* FCSEL */
+    out->b = (raw >> 12) & 15;
+    out->fn = h_fcsel;
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,499 @@
+/* simd_ldst.c — SIMD&FP loads and stores: LDR/STR (B/H/S/D/Q; unsigned
+ * offset, pre/post-index, unscaled LDUR/STUR, register offset with extend,
+ * literal), LDP/STP/LDNP/STNP of S/D/Q, and the AdvSIMD structure
+ * accesses LD1-LD4/ST1-ST4 (multiple structures, single structure,
+ * LD1R-LD4R, with and without post-index).
+ *
+ * Operand fields: rd = Vt, ra = Vt2 (pairs), rn = base (31 = SP), rm =
+ * offset or post-index register (31 = XZR), imm = byte offset / post
+ * increment, c = access size in bytes, a = addressing mode (AM_*), b =
+ * extend option, imm2 = register-offset shift; structures: see below.
+ *
+ * Every load completes before any register is written and multi-element
+ * stores probe the whole range first, so a faulting instruction leaves no
+ * partial effect on registers (emu_raise longjmps out).
+ *
+ * Runs on the vCPU thread; no shared state.
+ */
+#include "emu/mem.h"
+#include "fpsimd_int.h"
+
+enum { AM_OFF = 0, AM_PRE = 1, AM_POST = 2, AM_REG = 3, AM_LIT = 4 };
+
+static inline uint64_t extend_reg(uint64_t v, unsigned option) {
+  switch (option) {
+  case 2:
+    return (uint32_t)v; /* UXTW */
+  case 6:
+    return (uint64_t)(int64_t)(int32_t)v; /* SXTW */
+  default:
+    return v; /* LSL / SXTX */
+  }
+}
+
+static inline uint64_t ea_of(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->a) {
+  case AM_POST:
+    return cpu->r[in->rn];
+  case AM_REG:
+    return cpu->r[in->rn] + (extend_reg(cpu->r[in->rm], in->b) << in->imm2);
+  case AM_LIT:
+    return in->pc + in->imm;
+  default:
+    return cpu->r[in->rn] + in->imm;
+  }
+}
+static inline void writeback(struct emu_cpu *cpu, const struct emu_insn *in,
+                             uint64_t va) {
+  if (in->a == AM_PRE)
+    cpu->r[in->rn] = va;
+  else if (in->a == AM_POST)
+    cpu->r[in->rn] = va + in->imm;
+}
+
+static inline void set_v(struct emu_cpu *cpu, unsigned t, unsigned size,
+                         unsigned __int128 v) {
+  emu_vreg *r = &cpu->v[t];
+  switch (size) {
+  case 1:
+    r->q = (uint8_t)v;
+    break;
+  case 2:
+    r->q = (uint16_t)v;
+    break;
+  case 4:
+    r->q = (uint32_t)v;
+    break;
+  case 8:
+    r->q = (uint64_t)v;
+    break;
+  default:
+    r->q = v;
+    break;
+  }
+}
+
+static inline unsigned __int128 ld_sz(struct emu_cpu *cpu,
+                                      const struct emu_insn *in, uint64_t va,
+                                      unsigned size) {
+  switch (size) {
+  case 1:
+    return emu_ld8(cpu, in, va);
+  case 2:
+    return emu_ld16(cpu, in, va);
+  case 4:
+    return emu_ld32(cpu, in, va);
+  case 8:
+    return emu_ld64(cpu, in, va);
+  default:
+    return emu_ld128(cpu, in, va);
+  }
+}
+static inline void st_sz(struct emu_cpu *cpu, const struct emu_insn *in,
+                         uint64_t va, unsigned size, unsigned __int128 v) {
+  switch (size) {
+  case 1:
+    emu_st8(cpu, in, va, (uint8_t)v);
+    break;
+  case 2:
+    emu_st16(cpu, in, va, (uint16_t)v);
+    break;
+  case 4:
+    emu_st32(cpu, in, va, (uint32_t)v);
+    break;
+  case 8:
+    emu_st64(cpu, in, va, (uint64_t)v);
+    break;
+  default:
+    emu_st128(cpu, in, va, v);
+    break;
+  }
+}
+
+/* ---- single register ------------------------------------------------------
+ */
+
+static FPS_HANDLER(h_ldr) {
+  uint64_t va = ea_of(cpu, in);
+  unsigned __int128 v = ld_sz(cpu, in, va, in->c);
+  set_v(cpu, in->rd, in->c, v);
+  writeback(cpu, in, va);
+  return in + 1;
+}
+static FPS_HANDLER(h_str) {
+  uint64_t va = ea_of(cpu, in);
+  st_sz(cpu, in, va, in->c, cpu->v[in->rd].q);
+  writeback(cpu, in, va);
+  return in + 1;
+}
+/* Fast forms without writeback for the common sizes. */
+static FPS_HANDLER(h_ldr_d_off) {
+  uint64_t v = emu_ld64(cpu, in, cpu->r[in->rn] + in->imm);
+  cpu->v[in->rd].d[0] = v;
+  cpu->v[in->rd].d[1] = 0;
+  return in + 1;
+}
+static FPS_HANDLER(h_str_d_off) {
+  emu_st64(cpu, in, cpu->r[in->rn] + in->imm, cpu->v[in->rd].d[0]);
+  return in + 1;
+}
+static FPS_HANDLER(h_ldr_q_off) {
+  cpu->v[in->rd].q = emu_ld128(cpu, in, cpu->r[in->rn] + in->imm);
+  return in + 1;
+}
+static FPS_HANDLER(h_str_q_off) {
+  emu_st128(cpu, in, cpu->r[in->rn] + in->imm, cpu->v[in->rd].q);
+  return in + 1;
+}
+
+/* ---- pairs ------------------------------------------------------------- */
+
+static FPS_HANDLER(h_ldp) {
+  uint64_t va = ea_of(cpu, in);
+  unsigned __int128 v1 = ld_sz(cpu, in, va, in->c);
+  unsigned __int128 v2 = ld_sz(cpu, in, va + in->c, in->c);
+  set_v(cpu, in->rd, in->c, v1);
+  set_v(cpu, in->ra, in->c, v2);
+  writeback(cpu, in, va);
+  return in + 1;
+}
+static FPS_HANDLER(h_stp) {
+  uint64_t va = ea_of(cpu, in);
+  unsigned size = in->c;
+  /* both halves or neither */
+  if (!emu_in_page(va, 2 * size))
+    emu_probe(cpu, in, va, 2 * size, EMU_WRITE);
+  st_sz(cpu, in, va, size, cpu->v[in->rd].q);
+  st_sz(cpu, in, va + size, size, cpu->v[in->ra].q);
+  writeback(cpu, in, va);
+  return in + 1;
+}
+
+/* ---- structures ------------------------------------------------------------
+ * Fields: rd = Vt, rn = base, ra = post-index register (resolved, 31 = XZR
+ * never occurs: that form uses imm), sf = 0 none / 1 imm / 2 register,
+ * imm = post increment for sf = 1, a = number of registers (multiple) or
+ * selem (single), b = log2 element size, c = Q (multiple) or lane index
+ * (single), imm2 = 1 for the interleaved LDn/STn forms (multiple).
+ */
+
+static inline void struct_wb(struct emu_cpu *cpu, const struct emu_insn *in,
+                             uint64_t base) {
+  if ((in->sf & 3) == 1)
+    cpu->r[in->rn] = base + in->imm;
+  else if ((in->sf & 3) == 2)
+    cpu->r[in->rn] = base + cpu->r[in->ra];
+}
+
+static void mem_read(struct emu_cpu *cpu, const struct emu_insn *in,
+                     uint64_t va, uint8_t *buf, unsigned len) {
+  const void *p = emu_host_range(cpu, in, va, len, EMU_READ);
+  if (p) {
+    memcpy(buf, p, len);
+    return;
+  }
+  for (unsigned i = 0; i < len; i++)
+    buf[i] = emu_ld8(cpu, in, va + i);
+}
+static void mem_write(struct emu_cpu *cpu, const struct emu_insn *in,
+                      uint64_t va, const uint8_t *buf, unsigned len) {
+  void *p = emu_host_range(cpu, in, va, len, EMU_WRITE);
+  if (p) {
+    memcpy(p, buf, len);
+    return;
+  }
+  emu_probe(cpu, in, va, len, EMU_WRITE);
+  for (unsigned i = 0; i < len; i++)
+    emu_st8(cpu, in, va + i, buf[i]);
+}
+
+static FPS_HANDLER(h_ldst_multi) {
+  uint64_t base = cpu->r[in->rn];
+  unsigned regs = in->a, esize = 1u << in->b;
+  unsigned vbytes = in->c ? 16 : 8;
+  unsigned len = regs * vbytes;
+  bool load = in->sf & 4;
+  uint8_t buf[64];
+  emu_vreg tmp[4];
+  if (load) {
+    mem_read(cpu, in, base, buf, len);
+    if (!in->imm2) { /* LD1: consecutive registers */
+      for (unsigned r = 0; r < regs; r++) {
+        memset(&tmp[r], 0, 16);
+        memcpy(&tmp[r], buf + r * vbytes, vbytes);
+      }
+    } else {
+      unsigned elems = vbytes / esize;
+      for (unsigned r = 0; r < regs; r++)
+        memset(&tmp[r], 0, 16);
+      for (unsigned e = 0; e < elems; e++)
+        for (unsigned r = 0; r < regs; r++)
+          memcpy(&tmp[r].b[e * esize], buf + (e * regs + r) * esize, esize);
+    }
+    for (unsigned r = 0; r < regs; r++)
+      cpu->v[(in->rd + r) & 31] = tmp[r];
+  } else {
+    if (!in->imm2) {
+      for (unsigned r = 0; r < regs; r++)
+        memcpy(buf + r * vbytes, &cpu->v[(in->rd + r) & 31], vbytes);
+    } else {
+      unsigned elems = vbytes / esize;
+      for (unsigned e = 0; e < elems; e++)
+        for (unsigned r = 0; r < regs; r++)
+          memcpy(buf + (e * regs + r) * esize,
+                 &cpu->v[(in->rd + r) & 31].b[e * esize], esize);
+    }
+    mem_write(cpu, in, base, buf, len);
+  }
+  struct_wb(cpu, in, base);
+  return in + 1;
+}
+
+static FPS_HANDLER(h_ldst_single) {
+  uint64_t base = cpu->r[in->rn];
+  unsigned selem = in->a, esize = 1u << in->b, idx = in->c;
+  unsigned len = selem * esize;
+  uint8_t buf[32];
+  if (in->sf & 4) {
+    mem_read(cpu, in, base, buf, len);
+    for (unsigned r = 0; r < selem; r++)
+      memcpy(&cpu->v[(in->rd + r) & 31].b[idx * esize], buf + r * esize, esize);
+  } else {
+    for (unsigned r = 0; r < selem; r++)
+      memcpy(buf + r * esize, &cpu->v[(in->rd + r) & 31].b[idx * esize], esize);
+    mem_write(cpu, in, base, buf, len);
+  }
+  struct_wb(cpu, in, base);
+  return in + 1;
+}
+
+static FPS_HANDLER(h_ld_rep) {
+  uint64_t base = cpu->r[in->rn];
+  unsigned selem = in->a, esize = 1u << in->b;
+  unsigned vbytes = in->c ? 16 : 8;
+  uint8_t buf[32];
+  mem_read(cpu, in, base, buf, selem * esize);
+  for (unsigned r = 0; r < selem; r++) {
+    emu_vreg v;
+    memset(&v, 0, sizeof v);
+    for (unsigned o = 0; o < vbytes; o += esize)
+      memcpy(&v.b[o], buf + r * esize, esize);
+    cpu->v[(in->rd + r) & 31] = v;
+  }
+  struct_wb(cpu, in, base);
+  return in + 1;
+}
+
+static bool decode_struct(struct emu_insn *out, uint32_t raw) {
+  unsigned Q = (raw >> 30) & 1, L = (raw >> 22) & 1;
+  bool post = (raw >> 23) & 1;
+  unsigned rm = (raw >> 16) & 31, opcode = (raw >> 12) & 15;
+  unsigned size = (raw >> 10) & 3, rn = (raw >> 5) & 31, rt = raw & 31;
+  bool single = (raw >> 24) & 1;
+  if (!post && rm != 0)
+    return false;
+  out->rd = (uint8_t)rt;
+  out->rn = fps_xsp(rn);
+  out->sf = 0;
+  unsigned total;
+  if (!single) {
+    if ((raw >> 21) & 1)
+      return false;
+    unsigned regs, inter;
+    switch (opcode) {
+    case 0:
+      regs = 4, inter = 1;
+      break;
+    case 2:
+      regs = 4, inter = 0;
+      break;
+    case 4:
+      regs = 3, inter = 1;
+      break;
+    case 6:
+      regs = 3, inter = 0;
+      break;
+    case 7:
+      regs = 1, inter = 0;
+      break;
+    case 8:
+      regs = 2, inter = 1;
+      break;
+    case 10:
+      regs = 2, inter = 0;
+      break;
+    default:
+      return false;
+    }
+    if (inter && size == 3 && !Q)
+      return false;
+    out->a = (uint8_t)regs;
+    out->b = (uint8_t)size;
+    out->c = (uint8_t)Q;
+    out->imm2 = inter;
+    out->fn = h_ldst_multi;
+    total = regs * (Q ? 16 : 8);
+  } else {
+    unsigned R = (raw >> 21) & 1, S = (raw >> 12) & 1;
+    unsigned op3 = (opcode >> 1) & 7; /* opcode bits 15:13 */
+    unsigned selem = (((op3 & 1) << 1) | R) + 1;
+    unsigned scale = op3 >> 1, index = 0;
+    switch (scale) {
+    case 0:
+      index = (Q << 3) | (S << 2) | size;
+      break;
+    case 1:
+      if (size & 1)
+        return false;
+      index = (Q << 2) | (S << 1) | (size >> 1);
+      break;
+    case 2:
+      if (size & 2)
+        return false;
+      if (size & 1) {
+        if (S)
+          return false;
+        index = Q;
+        scale = 3;
+      } else {
+        index = (Q << 1) | S;
+      }
+      break;
+    case 3:
+      if (!L || S)
+        return false;
+      scale = size;
+      break;
+    }
+    out->a = (uint8_t)selem;
+    out->b = (uint8_t)scale;
+    if (op3 >= 6) {
+      out->c = (uint8_t)Q;
+      out->fn = h_ld_rep;
+    } else {
+      out->c = (uint8_t)index;
+      out->fn = h_ldst_single;
+    }
+    total = selem << scale;
+  }
+  if (post) {
+    if (rm == 31) {
+      out->sf = 1;
+      out->imm = total;
+    } else {
+      out->sf = 2;
+      out->ra = (uint8_t)rm;
+    }
+  }
+  if (L)
+    out->sf |= 4;
+  return true;
+}
+
+/* ---- decoder ----------------------------------------------------------- */
+
+bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
+  unsigned op0 = (raw >> 27) & 7; /* bits 29:27 */
+  if (!((raw >> 26) & 1))
+    return false;
+  if ((raw & 0xbf000000u) == 0x0c000000u || (raw & 0xbf000000u) == 0x0d000000u)
+    return decode_struct(out, raw);
+
+  unsigned rt = raw & 31, rn = (raw >> 5) & 31;
+  out->rd = (uint8_t)rt;
+  out->rn = fps_xsp(rn);
+
+  if (op0 == 3) { /* load register (literal): bits 29:27 = 011, 25:24 = 00 */
+    if ((raw >> 24) & 3)
+      return false;
+    unsigned opc = raw >> 30;
+    if (opc == 3)
+      return false;
+    out->c = (uint8_t)(4u << opc);
+    out->a = AM_LIT;
+    out->imm =
+        (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
+    out->fn = h_ldr;
+    return true;
+  }
+  if (op0 == 5) { /* pairs: bits 25:23 = mode */
+    unsigned opc = raw >> 30, mode = (raw >> 23) & 7, L = (raw >> 22) & 1;
+    if (opc == 3 || (raw >> 25) & 1)
+      return false;
+    unsigned size = 4u << opc;
+    out->c = (uint8_t)size;
+    out->ra = (raw >> 10) & 31;
+    int64_t imm7 = (int64_t)((uint64_t)((raw >> 15) & 0x7f) << 57) >> 57;
+    out->imm = (uint64_t)(imm7 * (int64_t)size);
+    switch (mode) {
+    case 0:
+    case 2:
+      out->a = AM_OFF;
+      break; /* LDNP/STNP, offset */
+    case 1:
+      out->a = AM_POST;
+      break;
+    case 3:
+      out->a = AM_PRE;
+      break;
+    default:
+      return false;
+    }
+    out->fn = L ? h_ldp : h_stp;
+    return true;
+  }
+  if (op0 != 7 || (raw >> 25) & 1)
+    return false;
+  /* load/store register: size 31:30, opc 23:22 */
+  unsigned sz = raw >> 30, opc = (raw >> 22) & 3;
+  unsigned size;
+  bool load;
+  if (opc & 2) {
+    if (sz != 0)
+      return false;
+    size = 16;
+    load = opc & 1;
+  } else {
+    size = 1u << sz;
+    load = opc & 1;
+  }
+  out->c = (uint8_t)size;
+  if ((raw >> 24) & 1) { /* unsigned offset */
+    out->a = AM_OFF;
+    out->imm = (uint64_t)((raw >> 10) & 0xfff) * size;
+  } else if ((raw >> 21) & 1) {
+    if (((raw >> 10) & 3) != 2)
+      return false;
+    unsigned option = (raw >> 13) & 7;
+    if (!(option & 2))
+      return false;
+    out->a = AM_REG;
+    out->b = (uint8_t)option;
+    out->rm = (uint8_t)((raw >> 16) & 31);
+    unsigned shift = size == 1 ? 0 : (unsigned)__builtin_ctz(size);
+    out->imm2 = ((raw >> 12) & 1) ? shift : 0;
+  } else {
+    int64_t imm9 = (int64_t)((uint64_t)((raw >> 12) & 0x1ff) << 55) >> 55;
+    out->imm = (uint64_t)imm9;
+    switch ((raw >> 10) & 3) {
+    case 0:
+      out->a = AM_OFF;
+      break;
+    case 1:
+      out->a = AM_POST;
+      break;
+    case 3:
+      out->a = AM_PRE;
+      break;
+    default:
+      return false; /* no unprivileged SIMD&FP forms */
+    }
+  }
+  if (out->a == AM_OFF && size == 8)
+    out->fn = load ? h_ldr_d_off : h_str_d_off;
+  else if (out->a == AM_OFF && size == 16)
+    out->fn = load ? h_ldr_q_off : h_str_q_off;
+  else
+    out->fn = load ? h_ldr : h_str;
+  return true;
+}

@@ -1,0 +1,255 @@
+/* ldst_excl.c — A64 load/store exclusive and load-acquire/store-release:
+ * LDXR/LDAXR/STXR/STLXR (B/H/W/X), LDXP/LDAXP/STXP/STLXP (W/X),
+ * LDAR/STLR (B/H/W/X).
+ *
+ * The exclusive monitor is emulated with the host's compare-and-swap: a
+ * load-exclusive records the address, size and the value it read
+ * (cpu->excl_*); a store-exclusive succeeds only if the monitor is armed
+ * for the same address and size and the memory still holds the value
+ * read, which it checks and updates atomically with one CAS (64-bit pairs
+ * use a 128-bit CAS: cmpxchg16b on x86-64, so no lock is needed; other
+ * hosts use __atomic on unsigned __int128, which may use libatomic). This
+ * is the usual emulation (an ABA write of the same value is not detected,
+ * which no correct program can tell from a monitor that stayed armed).
+ *
+ * Alignment: exclusives and acquire/release require natural alignment
+ * (pairs: of the whole pair) in ARMv8.0; misaligned → alignment fault.
+ * Exclusives to MMIO are not supported (data abort).
+ *
+ * Ordering: x86 loads are acquire and stores are release; STLR followed by
+ * LDAR must not be reordered (RCsc), so STLR is followed by a full fence.
+ *
+ * Guest memory may be shared with other vCPU threads; all accesses here
+ * are host atomics on it. Runs on the CPU's thread.
+ */
+#include <stdbool.h>
+
+#include "emu/decode.h"
+#include "emu/mem.h"
+
+static inline void *excl_ptr(struct emu_cpu *cpu, const struct emu_insn *in,
+                             uint64_t va, unsigned size, enum emu_access acc) {
+  emu_check_align(cpu, in, va, size, acc);
+  void *p = emu_host_range(cpu, in, va, size, acc);
+  if (!p) /* MMIO: no exclusives there */
+    emu_raise(cpu, in, EMU_EXIT_FAULT,
+              (acc == EMU_WRITE ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, va);
+  return p;
+}
+
+static inline uint64_t atomic_load_sz(void *p, unsigned size) {
+  switch (size) {
+  case 1:
+    return __atomic_load_n((uint8_t *)p, __ATOMIC_ACQUIRE);
+  case 2:
+    return __atomic_load_n((uint16_t *)p, __ATOMIC_ACQUIRE);
+  case 4:
+    return __atomic_load_n((uint32_t *)p, __ATOMIC_ACQUIRE);
+  default:
+    return __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
+  }
+}
+
+static inline bool cas_sz(void *p, unsigned size, uint64_t expect,
+                          uint64_t val) {
+  switch (size) {
+  case 1: {
+    uint8_t e = (uint8_t)expect;
+    return __atomic_compare_exchange_n((uint8_t *)p, &e, (uint8_t)val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  case 2: {
+    uint16_t e = (uint16_t)expect;
+    return __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t)val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  case 4: {
+    uint32_t e = (uint32_t)expect;
+    return __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t)val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  default: {
+    uint64_t e = expect;
+    return __atomic_compare_exchange_n((uint64_t *)p, &e, val, false,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  }
+  }
+}
+
+static inline bool cas128(void *p, uint64_t elo, uint64_t ehi, uint64_t nlo,
+                          uint64_t nhi) {
+#if defined(__x86_64__)
+  bool ok;
+  __asm__ volatile("lock cmpxchg16b %1"
+                   : "=@ccz"(ok), "+m"(*(volatile unsigned __int128 *)p),
+                     "+a"(elo), "+d"(ehi)
+                   : "b"(nlo), "c"(nhi)
+                   : "memory");
+  return ok;
+#else
+  unsigned __int128 e = (unsigned __int128)ehi << 64 | elo;
+  unsigned __int128 n = (unsigned __int128)nhi << 64 | nlo;
+  return __atomic_compare_exchange_n((unsigned __int128 *)p, &e, n, false,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+#endif
+}
+
+/* a = access size in bytes; rd = Rt, rm = Rs (status), ra = Rt2 */
+static EMU_HANDLER(h_ldxr) {
+  uint64_t va = cpu->r[in->rn];
+  void *p = excl_ptr(cpu, in, va, in->a, EMU_READ);
+  uint64_t v = atomic_load_sz(p, in->a);
+  cpu->excl_addr = va;
+  cpu->excl_size = in->a;
+  cpu->excl_val[0] = v;
+  cpu->r[in->rd] = v;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_stxr) {
+  uint64_t va = cpu->r[in->rn];
+  void *p = excl_ptr(cpu, in, va, in->a, EMU_WRITE);
+  uint64_t status = 1;
+  if (cpu->excl_size == in->a && cpu->excl_addr == va &&
+      cas_sz(p, in->a, cpu->excl_val[0], cpu->r[in->rd]))
+    status = 0;
+  cpu->excl_size = 0;
+  cpu->r[in->rm] = status;
+  return EMU_NEXT;
+}
+/* Pairs of W registers: one 64-bit exclusive. */
+static EMU_HANDLER(h_ldxp32) {
+  uint64_t va = cpu->r[in->rn];
+  void *p = excl_ptr(cpu, in, va, 8, EMU_READ);
+  uint64_t v = atomic_load_sz(p, 8);
+  cpu->excl_addr = va;
+  cpu->excl_size = 8 | 0x100; /* marks a pair so STXR X can't match */
+  cpu->excl_val[0] = v;
+  cpu->r[in->rd] = (uint32_t)v;
+  cpu->r[in->ra] = v >> 32;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_stxp32) {
+  uint64_t va = cpu->r[in->rn];
+  void *p = excl_ptr(cpu, in, va, 8, EMU_WRITE);
+  uint64_t v = (uint32_t)cpu->r[in->rd] | cpu->r[in->ra] << 32;
+  uint64_t status = 1;
+  if (cpu->excl_size == (8 | 0x100) && cpu->excl_addr == va &&
+      cas_sz(p, 8, cpu->excl_val[0], v))
+    status = 0;
+  cpu->excl_size = 0;
+  cpu->r[in->rm] = status;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_ldxp64) {
+  uint64_t va = cpu->r[in->rn];
+  uint64_t *p = excl_ptr(cpu, in, va, 16, EMU_READ);
+  uint64_t lo = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
+  uint64_t hi = __atomic_load_n(&p[1], __ATOMIC_ACQUIRE);
+  cpu->excl_addr = va;
+  cpu->excl_size = 16;
+  cpu->excl_val[0] = lo;
+  cpu->excl_val[1] = hi;
+  cpu->r[in->rd] = lo;
+  cpu->r[in->ra] = hi;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_stxp64) {
+  uint64_t va = cpu->r[in->rn];
+  void *p = excl_ptr(cpu, in, va, 16, EMU_WRITE);
+  uint64_t status = 1;
+  if (cpu->excl_size == 16 && cpu->excl_addr == va &&
+      cas128(p, cpu->excl_val[0], cpu->excl_val[1], cpu->r[in->rd],
+             cpu->r[in->ra]))
+    status = 0;
+  cpu->excl_size = 0;
+  cpu->r[in->rm] = status;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_ldar) {
+  uint64_t va = cpu->r[in->rn], v;
+  emu_check_align(cpu, in, va, in->a, EMU_READ);
+  switch (in->a) {
+  case 1:
+    v = emu_ld8(cpu, in, va);
+    break;
+  case 2:
+    v = emu_ld16(cpu, in, va);
+    break;
+  case 4:
+    v = emu_ld32(cpu, in, va);
+    break;
+  default:
+    v = emu_ld64(cpu, in, va);
+    break;
+  }
+  __atomic_signal_fence(__ATOMIC_ACQUIRE);
+  cpu->r[in->rd] = v;
+  return EMU_NEXT;
+}
+static EMU_HANDLER(h_stlr) {
+  uint64_t va = cpu->r[in->rn], v = cpu->r[in->rd];
+  emu_check_align(cpu, in, va, in->a, EMU_WRITE);
+  __atomic_signal_fence(__ATOMIC_RELEASE);
+  switch (in->a) {
+  case 1:
+    emu_st8(cpu, in, va, (uint8_t)v);
+    break;
+  case 2:
+    emu_st16(cpu, in, va, (uint16_t)v);
+    break;
+  case 4:
+    emu_st32(cpu, in, va, (uint32_t)v);
+    break;
+  default:
+    emu_st64(cpu, in, va, v);
+    break;
+  }
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return EMU_NEXT;
+}
+
+int emu_dec_ldst_excl(struct emu_insn *o, uint32_t raw) {
+  unsigned size = bits(raw, 31, 30), o2 = bit(raw, 23), l = bit(raw, 22);
+  unsigned o1 = bit(raw, 21), o0 = bit(raw, 15);
+  unsigned rt = bits(raw, 4, 0), rs = bits(raw, 20, 16);
+  unsigned rt2 = bits(raw, 14, 10);
+  o->a = (uint8_t)(1u << size);
+  if (!o2 && !o1) {
+    if (l) {
+      o->rd = reg_dzr(rt);
+      o->fn = h_ldxr;
+    } else {
+      o->rd = reg_zr(rt);
+      o->rm = reg_dzr(rs);
+      o->fn = h_stxr;
+    }
+    (void)o0; /* acquire/release variants: same on this host */
+    return DEC_OK;
+  }
+  if (!o2 && o1) {
+    if (size < 2)
+      return DEC_UNDEF; /* CASP (v8.1) */
+    if (l) {
+      o->rd = reg_dzr(rt);
+      o->ra = reg_dzr(rt2);
+      o->fn = size == 3 ? h_ldxp64 : h_ldxp32;
+    } else {
+      o->rd = reg_zr(rt);
+      o->ra = reg_zr(rt2);
+      o->rm = reg_dzr(rs);
+      o->fn = size == 3 ? h_stxp64 : h_stxp32;
+    }
+    return DEC_OK;
+  }
+  if (o2 && !o1 && o0) { /* LDAR / STLR (LDLAR/STLLR are v8.1) */
+    if (l) {
+      o->rd = reg_dzr(rt);
+      o->fn = h_ldar;
+    } else {
+      o->rd = reg_zr(rt);
+      o->fn = h_stlr;
+    }
+    return DEC_OK;
+  }
+  return DEC_UNDEF; /* CAS* (v8.1), LORegions */
+}

@@ -1,0 +1,92 @@
+/* run.c — the dispatcher and CPU lifetime: emu_cpu_init/destroy, emu_run
+ * (one sigsetjmp per entry, then blocks run handler by handler, with a
+ * per-block successor cache and the budget / exit_request checks between
+ * blocks) and emu_raise (longjmp back to emu_run).
+ *
+ * Runs on the CPU's thread. exit_request is the only field other threads
+ * touch (atomically).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "emu/block.h"
+#include "emu/decode.h"
+#include "emu/mem.h"
+
+int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
+                 void *env_opaque) {
+  memset(cpu, 0, sizeof *cpu);
+  cpu->env = env;
+  cpu->env_opaque = env_opaque;
+  emu_tlb_flush(cpu);
+  return emu_block_cache_new(cpu);
+}
+
+void emu_cpu_destroy(struct emu_cpu *cpu) { emu_block_cache_free(cpu); }
+
+_Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
+                         enum emu_exit kind, uint32_t syndrome, uint64_t addr) {
+  if (in)
+    cpu->pc =
+        (kind == EMU_EXIT_SVC || kind == EMU_EXIT_HVC) ? in->pc + 4 : in->pc;
+  cpu->exit_kind = kind;
+  cpu->exit_syndrome = syndrome;
+  cpu->exit_addr = addr;
+  if (cpu->env->exception)
+    cpu->env->exception(cpu, kind, syndrome, addr);
+  siglongjmp(cpu->jmp, 1);
+}
+
+/* The loop proper lives in its own frame so that no local variable of
+ * emu_run is live across the longjmp. */
+static enum emu_exit run_blocks(struct emu_cpu *cpu, uint64_t end) {
+  struct emu_block *b = emu_block_get(cpu, cpu->pc);
+  for (;;) {
+    const struct emu_insn *in = b->insn;
+    do
+      in = in->fn(cpu, in);
+    while (in);
+    cpu->icount += b->n;
+    if (EMU_UNLIKELY(cpu->exit_request)) {
+      __atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
+      return EMU_EXIT_REQUEST;
+    }
+    if (EMU_UNLIKELY(cpu->icount >= end))
+      return EMU_EXIT_BUDGET;
+    uint64_t pc = cpu->pc;
+    if (EMU_UNLIKELY(emu_block_flush_pending(cpu))) {
+      b = emu_block_get(cpu, pc);
+      continue;
+    }
+    struct emu_block *nb;
+    if (b->link_pc[0] == pc) {
+      nb = b->link[0];
+    } else if (b->link_pc[1] == pc) {
+      nb = b->link[1];
+    } else {
+      uint64_t gen = emu_block_gen(cpu);
+      nb = emu_block_get(cpu, pc);
+      if (EMU_UNLIKELY(gen != emu_block_gen(cpu))) { /* b was dropped */
+        b = nb;
+        continue;
+      }
+      unsigned k = b->link_next;
+      b->link[k] = nb;
+      b->link_pc[k] = pc;
+      b->link_next = k ^ 1;
+    }
+    b = nb;
+  }
+}
+
+enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget) {
+  uint64_t end = budget ? cpu->icount + budget : UINT64_MAX;
+  cpu->exit_kind = EMU_EXIT_NONE;
+  if (sigsetjmp(cpu->jmp, 0)) {
+    /* emu_raise landed here: exit unless the environment took the
+     * exception and wants execution to continue at cpu->pc. */
+    if (cpu->exit_kind != EMU_EXIT_NONE)
+      return cpu->exit_kind;
+  }
+  return run_blocks(cpu, end);
+}

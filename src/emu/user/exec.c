@@ -1,0 +1,155 @@
+/* exec.c — the user-mode runner's entry point (vmk_emu_exec_main): sets up
+ * the guest address space and CPU, loads the program, and runs the CPU,
+ * handling each exit (system call, fault, undefined instruction, break).
+ * A guest that dies of a fault reports it like a shell would and returns
+ * 128 + the signal number.
+ *
+ * Single-threaded: the CLI's main thread; after a guest fork() each
+ * process runs its own copy.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "emu/mem.h"
+#include "emu/user/exec.h"
+#include "emu/user/user.h"
+
+extern char **environ;
+
+static int u_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                      unsigned size) {
+  (void)size;
+  struct urun *u = cpu->env_opaque;
+  if (va >= US_SPACE)
+    return -1;
+  uint8_t p = u->us.perm[va / US_PAGE];
+  static const uint8_t need[3] = {US_R, US_W, US_X};
+  if (!(p & US_MAPPED) || !(p & need[acc]))
+    return -1;
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  uint64_t page = va & EMU_PAGE_MASK;
+  e->tag_read = (p & US_R) ? page : EMU_TLB_INVALID;
+  e->tag_write = (p & US_W) ? page : EMU_TLB_INVALID;
+  e->tag_exec = (p & US_X) ? page : EMU_TLB_INVALID;
+  e->addend = (uintptr_t)u->us.base;
+  return 0;
+}
+
+static uint64_t u_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned size) {
+  (void)cpu, (void)va, (void)size;
+  return 0; /* never called: user mode has no MMIO */
+}
+static void u_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                         uint64_t val) {
+  (void)cpu, (void)va, (void)size, (void)val;
+}
+
+static const struct emu_env_ops user_env = {
+    .tlb_fill = u_tlb_fill,
+    .mmio_read = u_mmio_read,
+    .mmio_write = u_mmio_write,
+};
+
+static int die(struct urun *u, int sig, const char *what) {
+  struct emu_cpu *cpu = &u->cpu;
+  fflush(stdout);
+  fprintf(stderr, "vmkit exec: %s at PC=%#llx addr=%#llx\n", what,
+          (unsigned long long)cpu->pc, (unsigned long long)cpu->exit_addr);
+  return 128 + sig;
+}
+
+static int run(struct urun *u) {
+  struct emu_cpu *cpu = &u->cpu;
+  for (;;) {
+    enum emu_exit e = emu_run(cpu, 0);
+    switch (e) {
+    case EMU_EXIT_SVC:
+      ur_syscall(u);
+      if (u->exited)
+        return u->exit_status;
+      break;
+    case EMU_EXIT_WFI:
+    case EMU_EXIT_BUDGET:
+    case EMU_EXIT_REQUEST:
+    case EMU_EXIT_NONE:
+      break;
+    case EMU_EXIT_UNDEF:
+      fflush(stdout);
+      fprintf(stderr,
+              "vmkit exec: undefined instruction %08x at PC=%#llx "
+              "(illegal instruction)\n",
+              cpu->exit_syndrome, (unsigned long long)cpu->pc);
+      return 128 + SIGILL;
+    case EMU_EXIT_FAULT:
+      if ((cpu->exit_syndrome & 0x3f) == EMU_FAULT_ALIGN)
+        return die(u, SIGBUS, "alignment fault (bus error)");
+      return die(u, SIGSEGV, "segmentation fault");
+    case EMU_EXIT_BRK:
+      return die(u, SIGTRAP, "breakpoint (BRK/HLT)");
+    case EMU_EXIT_HVC:
+      return die(u, SIGILL, "HVC in user mode");
+    }
+  }
+}
+
+int vmk_emu_exec_main(int argc, char **argv) {
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if (strcmp(argv[i], "--emu-stats") == 0) {
+      emu_print_stats(stdout);
+      return 0;
+    }
+    if (strcmp(argv[i], "--") == 0) {
+      i++;
+      break;
+    }
+    fprintf(stderr, "vmkit exec: unknown option %s\n", argv[i]);
+    return 2;
+  }
+  if (i >= argc) {
+    fprintf(stderr, "usage: vmkit exec [--emu-stats] PROGRAM [ARGS...]\n");
+    return 2;
+  }
+  struct urun *u = calloc(1, sizeof *u);
+  if (!u) {
+    fprintf(stderr, "vmkit exec: out of memory\n");
+    return 126;
+  }
+  const char *t = getenv("VMK_EXEC_TRACE");
+  u->trace = t ? atoi(t) : 0;
+  int r = us_init(&u->us);
+  if (r < 0) {
+    fprintf(stderr, "vmkit exec: cannot reserve the guest address space: %s\n",
+            strerror(-r));
+    free(u);
+    return 126;
+  }
+  if ((r = emu_cpu_init(&u->cpu, &user_env, u)) < 0) {
+    fprintf(stderr, "vmkit exec: cannot set up the emulated CPU: %s\n",
+            strerror(-r));
+    us_destroy(&u->us);
+    free(u);
+    return 126;
+  }
+  char path[PATH_MAX], msg[512];
+  if (!realpath(argv[i], path))
+    snprintf(path, sizeof path, "%s", argv[i]);
+  r = ur_load(u, path, argv + i, environ, msg, sizeof msg);
+  int status;
+  if (r < 0) {
+    fprintf(stderr, "vmkit exec: %s\n", msg);
+    status = r == -ENOENT ? 127 : 126;
+  } else {
+    status = run(u);
+  }
+  fflush(NULL);
+  emu_cpu_destroy(&u->cpu);
+  us_destroy(&u->us);
+  free(u);
+  return status;
+}

@@ -1,0 +1,45 @@
+/* user.h — internal state of the user-mode runner (exec.c, elf.c,
+ * syscall.c). One process = one runner = one emulated CPU; after a guest
+ * fork() the child process has its own copy of everything.
+ * Single-threaded; no locks.
+ */
+#ifndef VMK_EMU_USER_USER_H
+#define VMK_EMU_USER_USER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emu/cpu.h"
+#include "emu/user/uspace.h"
+
+#define UR_NSIG 65
+
+struct urun {
+  struct emu_cpu cpu;
+  struct uspace us;
+  char exe_path[PATH_MAX];     /* what /proc/self/exe means to the guest */
+  uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
+  uint64_t sigmask;
+  int trace; /* VMK_EXEC_TRACE: 1 unknown syscalls, 2 every syscall */
+  bool exited;
+  int exit_status;
+  uint8_t logged[64]; /* unknown syscalls already reported (by number) */
+};
+
+/* Loads the static arm64 ELF at path into a reset address space and sets
+ * up stack and registers for its entry. Returns 0, or -errno with msg
+ * filled (one sentence). The address space is only touched once the file
+ * was checked, so a failing execve leaves the caller's image intact. */
+int ur_load(struct urun *u, const char *path, char *const argv[],
+            char *const envp[], char *msg, size_t msglen);
+
+/* Checks that path is a loadable arm64 ELF: 0, or -ENOEXEC when it is
+ * not an ELF for us (then *host_elf tells whether it is a native one),
+ * or another -errno. */
+int ur_check(const char *path, bool *host_elf, char *msg, size_t msglen);
+
+/* Handles the system call in x8 with arguments x0..x5; writes x0. */
+void ur_syscall(struct urun *u);
+
+#endif

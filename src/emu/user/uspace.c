@@ -1,0 +1,209 @@
+/* uspace.c — guest address space of the user-mode runner (see uspace.h).
+ * Host protections of mapped guest pages stay read/write (the emulator
+ * enforces guest permissions through its TLB); only shared file mappings
+ * follow the guest's protection, since the host cannot map them writable
+ * when the file is read-only.
+ *
+ * Single-threaded (the runner's thread).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "emu/user/uspace.h"
+
+static uint64_t npages(void) { return US_SPACE / US_PAGE; }
+
+int us_init(struct uspace *us) {
+  memset(us, 0, sizeof *us);
+  void *b = mmap(NULL, US_SPACE, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (b == MAP_FAILED)
+    return -errno;
+  void *p = mmap(NULL, npages(), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    int e = -errno;
+    munmap(b, US_SPACE);
+    return e;
+  }
+  us->base = b;
+  us->perm = p;
+  us->mmap_next = US_MMAP_TOP;
+  return 0;
+}
+
+void us_destroy(struct uspace *us) {
+  if (us->base)
+    munmap(us->base, US_SPACE);
+  if (us->perm)
+    munmap(us->perm, npages());
+  us->base = us->perm = NULL;
+}
+
+int us_reset(struct uspace *us) {
+  if (mmap(us->base, US_SPACE, PROT_NONE,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+           0) == MAP_FAILED)
+    return -errno;
+  madvise(us->perm, npages(), MADV_DONTNEED); /* reads back as zero */
+  us->brk_start = us->brk_cur = 0;
+  us->mmap_next = US_MMAP_TOP;
+  return 0;
+}
+
+static bool range_ok(uint64_t va, uint64_t len) {
+  return va < US_SPACE && len <= US_SPACE - va;
+}
+
+void *us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need) {
+  if (!range_ok(va, len))
+    return NULL;
+  if (len) {
+    for (uint64_t p = va / US_PAGE; p <= (va + len - 1) / US_PAGE; p++)
+      if ((us->perm[p] & need) != need || !(us->perm[p] & US_MAPPED))
+        return NULL;
+  }
+  return us->base + va;
+}
+
+const char *us_str(struct uspace *us, uint64_t va, size_t max) {
+  for (size_t i = 0; i < max; i++) {
+    uint64_t a = va + i;
+    if (i == 0 || (a % US_PAGE) == 0)
+      if (!us_ptr(us, a, 1, US_R))
+        return NULL;
+    if (us->base[a] == 0)
+      return (const char *)us->base + va;
+  }
+  return NULL;
+}
+
+static void set_perm(struct uspace *us, uint64_t va, uint64_t len, uint8_t v) {
+  memset(us->perm + va / US_PAGE, v, len / US_PAGE);
+}
+
+static uint8_t prot_bits(int prot) {
+  uint8_t v = US_MAPPED;
+  if (prot & PROT_READ)
+    v |= US_R;
+  if (prot & PROT_WRITE)
+    v |= US_W | US_R; /* arm64 Linux: writable implies readable */
+  if (prot & PROT_EXEC)
+    v |= US_X;
+  return v;
+}
+
+int us_map_anon(struct uspace *us, uint64_t va, uint64_t len, unsigned prot) {
+  if (!range_ok(va, len) || (va | len) % US_PAGE)
+    return -EINVAL;
+  if (mmap(us->base + va, len, PROT_READ | PROT_WRITE,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+    return -errno;
+  set_perm(us, va, len, prot_bits((int)prot));
+  return 0;
+}
+
+static bool range_free(struct uspace *us, uint64_t va, uint64_t len) {
+  for (uint64_t p = va / US_PAGE; p < (va + len) / US_PAGE; p++)
+    if (us->perm[p])
+      return false;
+  return true;
+}
+
+uint64_t us_find_free(struct uspace *us, uint64_t len) {
+  const uint64_t floor = 1ull << 32; /* the low 4 GiB stay for the image */
+  uint64_t top = us->mmap_next;      /* candidate: [top - len, top) */
+  while (top >= floor + len) {
+    uint64_t va = top - len;
+    uint64_t p = top / US_PAGE; /* find the highest used page in range */
+    while (p > va / US_PAGE && !us->perm[p - 1])
+      p--;
+    if (p == va / US_PAGE) {
+      us->mmap_next = va;
+      return va;
+    }
+    top = (p - 1) * US_PAGE; /* continue below the used page */
+  }
+  return 0;
+}
+
+long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
+             int flags, int fd, uint64_t off) {
+  if (len == 0 || off % US_PAGE)
+    return -EINVAL;
+  len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
+  if (len > US_SPACE)
+    return -ENOMEM;
+  uint64_t va;
+  if (flags & MAP_FIXED) {
+    if (addr % US_PAGE || !range_ok(addr, len))
+      return -EINVAL;
+    va = addr;
+  } else if (addr && addr % US_PAGE == 0 && range_ok(addr, len) &&
+             range_free(us, addr, len)) {
+    va = addr;
+  } else {
+    va = us_find_free(us, len);
+    if (!va)
+      return -ENOMEM;
+  }
+  int hflags = MAP_FIXED | (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS |
+                                     MAP_NORESERVE | MAP_POPULATE));
+  int hprot = PROT_READ | PROT_WRITE;
+  if ((flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS))
+    hprot = PROT_READ | (prot & PROT_WRITE);
+  void *p = mmap(us->base + va, len, hprot, hflags,
+                 (flags & MAP_ANONYMOUS) ? -1 : fd, (off_t)off);
+  if (p == MAP_FAILED) {
+    int e = -errno;
+    if (flags & MAP_FIXED) /* the old mapping may be gone: reserve again */
+      us_munmap(us, va, len);
+    return e;
+  }
+  set_perm(us, va, len, prot_bits(prot));
+  return (long)va;
+}
+
+int us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
+  if (va % US_PAGE || len == 0)
+    return -EINVAL;
+  len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
+  if (!range_ok(va, len))
+    return -EINVAL;
+  if (mmap(us->base + va, len, PROT_NONE,
+           MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+           0) == MAP_FAILED)
+    return -errno;
+  set_perm(us, va, len, 0);
+  return 0;
+}
+
+int us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
+  if (va % US_PAGE)
+    return -EINVAL;
+  len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
+  if (!range_ok(va, len))
+    return -ENOMEM;
+  for (uint64_t p = va / US_PAGE; p < (va + len) / US_PAGE; p++)
+    if (!(us->perm[p] & US_MAPPED))
+      return -ENOMEM;
+  set_perm(us, va, len, prot_bits(prot));
+  return 0;
+}
+
+uint64_t us_brk(struct uspace *us, uint64_t newbrk) {
+  if (newbrk < us->brk_start || newbrk >= us->brk_start + (1ull << 32))
+    return us->brk_cur;
+  uint64_t oldtop = (us->brk_cur + US_PAGE - 1) & ~(US_PAGE - 1);
+  uint64_t newtop = (newbrk + US_PAGE - 1) & ~(US_PAGE - 1);
+  if (newtop > oldtop) {
+    if (!range_free(us, oldtop, newtop - oldtop) ||
+        us_map_anon(us, oldtop, newtop - oldtop, PROT_READ | PROT_WRITE))
+      return us->brk_cur;
+  } else if (newtop < oldtop) {
+    us_munmap(us, newtop, oldtop - newtop);
+  }
+  us->brk_cur = newbrk;
+  return newbrk;
+}
