@@ -14,7 +14,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-runner=${VMKIT_EXEC:-}
+runner=${VMKIT_EXEC:-${VMKIT_EXEC_DEFAULT:-}}
 qemu=${QEMU_AARCH64:-qemu-aarch64}
 scale=1
 only=

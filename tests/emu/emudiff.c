@@ -377,16 +377,34 @@ static void print_vreg(FILE *f, const uint8_t *v) {
           (unsigned long long)rd64(v));
 }
 
+/* Register numbers in an encoding's usual operand fields (Rd/Rt, Rn,
+ * Ra/Rt2, Rm): their inputs are printed even when unchanged. */
+static uint64_t operand_regs(const struct tcase *c, bool *vec) {
+  uint64_t m = 0;
+  *vec = false;
+  for (int i = 0; i < c->n; i++) {
+    uint32_t w = c->insn[i];
+    m |= 1ull << (w & 31) | 1ull << ((w >> 5) & 31) | 1ull << ((w >> 10) & 31) |
+         1ull << ((w >> 16) & 31);
+    *vec |= (w >> 26) & 1; /* SIMD&FP data processing and V loads/stores */
+  }
+  return m;
+}
+
 /* Prints input, qemu and vmkit states: every register that differs between
- * the two runs is marked "<<", registers the code changed are shown too. */
+ * the two runs is marked "<<"; registers the code changed and operand
+ * registers are shown too. */
 static void print_diff(FILE *f, const struct tcase *c, const uint8_t *q,
                        const uint8_t *m) {
+  bool vec;
+  uint64_t ops = operand_regs(c, &vec);
   fprintf(f, "    %-5s %-18s %-18s %-18s\n", "reg", "input", "qemu", "vmkit");
   for (int i = 0; i < 33; i++) {
     uint64_t in = i < 31 ? c->in.x[i] : i == 31 ? c->in.sp : c->in.nzcv;
     int off = i < 31 ? REC_X + 8 * i : i == 31 ? REC_SP : REC_NZCV;
     uint64_t a = rd64(q + off), b = rd64(m + off);
-    if (a == b && a == in)
+    bool op = i < 32 && (ops >> i & 1);
+    if (a == b && a == in && !op && i != 32)
       continue;
     char name[8];
     if (i < 31)
@@ -399,20 +417,19 @@ static void print_diff(FILE *f, const struct tcase *c, const uint8_t *q,
   }
   uint64_t fa = rd64(q + REC_FPSR), fb = rd64(m + REC_FPSR);
   fprintf(f, "    fpcr  %016llx (input)\n", (unsigned long long)c->in.fpcr);
-  if (fa != fb || fa != c->in.fpsr)
-    fprintf(f, "    fpsr  %016llx   %016llx   %016llx%s\n",
-            (unsigned long long)c->in.fpsr, (unsigned long long)fa,
-            (unsigned long long)fb, fa != fb ? "   <<" : "");
+  fprintf(f, "    fpsr  %016llx   %016llx   %016llx%s\n",
+          (unsigned long long)c->in.fpsr, (unsigned long long)fa,
+          (unsigned long long)fb, fa != fb ? "   <<" : "");
   for (int i = 0; i < 32; i++) {
     const uint8_t *a = q + REC_V + 16 * i, *b = m + REC_V + 16 * i;
     bool d = memcmp(a, b, 16) != 0;
-    if (!d && !memcmp(a, c->in.v[i], 16))
+    if (!d && !memcmp(a, c->in.v[i], 16) && !(vec && (ops >> i & 1)))
       continue;
-    fprintf(f, "    v%-3d in ", i);
+    fprintf(f, "    v%-3d in    ", i);
     print_vreg(f, c->in.v[i]);
-    fprintf(f, "\n           qemu ");
+    fprintf(f, "\n         qemu  ");
     print_vreg(f, a);
-    fprintf(f, "\n           vmkit ");
+    fprintf(f, "\n         vmkit ");
     print_vreg(f, b);
     fprintf(f, "%s\n", d ? "   <<" : "");
   }
@@ -420,10 +437,10 @@ static void print_diff(FILE *f, const struct tcase *c, const uint8_t *q,
     const uint8_t *a = q + REC_MEM + o, *b = m + REC_MEM + o;
     if (!memcmp(a, b, 16))
       continue;
-    fprintf(f, "    mem+%03x  in   ", o);
+    fprintf(f, "    mem+%03x  in    ", o);
     for (int i = 0; i < 16; i++)
       fprintf(f, "%02x", c->mem[o + i]);
-    fprintf(f, "\n              qemu ");
+    fprintf(f, "\n              qemu  ");
     for (int i = 0; i < 16; i++)
       fprintf(f, "%02x", a[i]);
     fprintf(f, "\n              vmkit ");
@@ -431,7 +448,7 @@ static void print_diff(FILE *f, const struct tcase *c, const uint8_t *q,
       fprintf(f, "%02x", b[i]);
     fprintf(f, "   <<\n");
   }
-  fprintf(f, "    (buffer at %#llx)\n",
+  fprintf(f, "    (memory buffer at %#llx; v = d[1]:d[0])\n",
           (unsigned long long)case_mem_va(c->idx));
 }
 
@@ -586,6 +603,8 @@ int main(int argc, char **argv) {
                       .max_restarts = 300,
                       .timeout = 120};
   const char *groups = NULL, *runner = getenv("VMKIT_EXEC"), *md = NULL;
+  if (!runner || !*runner) /* set by meson to the runner it built */
+    runner = getenv("VMKIT_EXEC_DEFAULT");
   const char *qemu = "qemu-aarch64 -cpu cortex-a53";
   static const struct option lo[] = {
       {"runner", 1, 0, 'r'},     {"qemu", 1, 0, 'q'},

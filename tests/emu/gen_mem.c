@@ -106,7 +106,7 @@ int gen_ldst_imm(struct gen *g) {
                  imm << 10 | rn << 5 | rt;
     return place(g, rn, (int64_t)imm << scale, k.bytes, 1);
   }
-  static const unsigned op2[] = {0, 1, 1, 3, 2};
+  static const unsigned op2[] = {0, 0, 1, 3, 2}; /* by form */
   int imm = (int)bits(r, 9) - 256;
   c->insn[0] = k.size << 30 | 0x38000000u | k.v << 26 | k.opc << 22 |
                ((unsigned)imm & 0x1ff) << 12 | op2[form] << 10 | rn << 5 | rt;
