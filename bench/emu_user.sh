@@ -10,7 +10,8 @@
 # usage: bench/emu_user.sh [--runner CMD] [--qemu CMD] [--reps N]
 #                          [--only W,..] [--no-build]
 # Without --runner (or $VMKIT_EXEC) it builds build-bench (release,
-# -Dtests=false) and uses "build-bench/src/cli/vmkit exec".
+# -Dtests=false) and uses "build-bench/src/cli/vmkit exec" (or, until the CLI
+# has it, the emulator's developer runner build-bench/src/emu/user/vmkit-exec).
 set -u
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runner=${VMKIT_EXEC:-}
@@ -29,6 +30,7 @@ while [ $# -gt 0 ]; do
      exit 2 ;;
   esac
 done
+bb_probe=$("$repo/tools/emu/fetch_busybox.sh" arm64) || exit 2
 if [ -z "$runner" ]; then
   if [ -n "$build" ]; then
     [ -d "$repo/build-bench" ] ||
@@ -36,10 +38,14 @@ if [ -z "$runner" ]; then
       exit 2
     ninja -C "$repo/build-bench" -j2 >/dev/null || exit 2
   fi
-  if [ -x "$repo/build-bench/src/cli/vmkit" ]; then
+  if [ -x "$repo/build-bench/src/cli/vmkit" ] &&
+     "$repo/build-bench/src/cli/vmkit" exec "$bb_probe" true 2>/dev/null; then
     runner="$repo/build-bench/src/cli/vmkit exec"
+  elif [ -x "$repo/build-bench/src/emu/user/vmkit-exec" ]; then
+    # the emulator's developer runner, until the CLI has `vmkit exec`
+    runner="$repo/build-bench/src/emu/user/vmkit-exec"
   else
-    echo "emu_user.sh: no runner: build-bench/src/cli/vmkit missing; pass --runner" >&2
+    echo "emu_user.sh: no runner in build-bench; pass --runner" >&2
     runner=
   fi
 fi

@@ -2,9 +2,8 @@
  * the capstone-based filter that keeps generated encodings inside the
  * ARMv8.0-A (+FP/AdvSIMD, no crypto, no FP16) set vmkit implements.
  *
- * Threads: tester's single thread. The capstone handle is opened per call
- * site owner (struct dis in emudiff.c holds none: we open once lazily in a
- * function-static that is written once and only read afterwards).
+ * Threads: tester's single thread. The capstone handle is owned by the
+ * caller (struct emudiff) and passed in.
  */
 #include <capstone/capstone.h>
 #include <stdio.h>
@@ -175,17 +174,7 @@ unsigned pick_reg(struct rng *r, uint32_t avoid, bool allow31) {
   }
 }
 
-static csh cs_handle(void) {
-  static csh h; /* opened once, then only read */
-  static int state;
-  if (state == 0) {
-    state = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &h) == CS_ERR_OK ? 1 : -1;
-  }
-  return state == 1 ? h : 0;
-}
-
-bool disasm(uint32_t insn, uint64_t pc, char *buf, size_t len) {
-  csh h = cs_handle();
+bool disasm(csh h, uint32_t insn, uint64_t pc, char *buf, size_t len) {
   uint8_t b[4] = {insn, insn >> 8, insn >> 16, insn >> 24};
   cs_insn *ci;
   if (!h || cs_disasm(h, b, 4, pc, 1, &ci) != 1) {
@@ -209,9 +198,9 @@ static const char *const excluded[] = {
     "ldumax",   "ldumin",   "stadd",  "stclr",  "steor",  "stset",  "stsmax",
     "stsmin",   "stumax",   "stumin", "ldraa",  "ldrab",  NULL};
 
-bool insn_acceptable(uint32_t insn) {
+bool insn_acceptable(csh h, uint32_t insn) {
   char buf[160];
-  if (!disasm(insn, 0x1000, buf, sizeof buf))
+  if (!disasm(h, insn, 0x1000, buf, sizeof buf))
     return false;
   for (int i = 0; excluded[i]; i++)
     if (!strncmp(buf, excluded[i], strlen(excluded[i])))

@@ -99,6 +99,7 @@ struct emudiff {
   bool verbose;
   const char *keep;
   FILE *md;
+  csh cs; /* capstone handle */
   char tmpdir[64];
   /* totals */
   unsigned long t_cases, t_bad;
@@ -152,7 +153,7 @@ static void make_case(const struct emudiff *d, const struct group *gr,
       continue;
     bool ok = true;
     for (int i = 0; i < c->n && ok; i++)
-      ok = insn_acceptable(c->insn[i]);
+      ok = insn_acceptable(d->cs, c->insn[i]);
     if (ok)
       return;
   }
@@ -361,13 +362,14 @@ static uint64_t rd64(const uint8_t *p) {
   return v;
 }
 
-static void print_insns(FILE *f, const struct tcase *c, const char *pfx) {
+static void print_insns(const struct emudiff *d, FILE *f, const struct tcase *c,
+                        const char *pfx) {
   for (int i = 0; i < c->n; i++) {
     char dis[160];
     uint64_t pc = case_test_va(c->idx) + 4ull * i;
     if (c->kind == KIND_BRANCH)
       pc = case_test_va(c->idx) + 4 + BR_PADS * 8;
-    disasm(c->insn[i], pc, dis, sizeof dis);
+    disasm(d->cs, c->insn[i], pc, dis, sizeof dis);
     fprintf(f, "%s0x%08x  %s\n", pfx, c->insn[i], dis);
   }
 }
@@ -459,7 +461,7 @@ static void md_row(struct emudiff *d, const struct group *gr,
     return;
   for (int i = 0; i < c->n; i++) {
     char dis[160];
-    disasm(c->insn[i], case_test_va(c->idx) + 4ull * i, dis, sizeof dis);
+    disasm(d->cs, c->insn[i], case_test_va(c->idx) + 4ull * i, dis, sizeof dis);
     fprintf(d->md, "%s`%08x` `%s`", i ? "<br>" : "| ", c->insn[i], dis);
   }
   fprintf(d->md, " | %s | %u | %s | ", gr->name, c->idx, kind);
@@ -530,7 +532,7 @@ static int run_group(struct emudiff *d, const struct group *gr,
         if (d->verbose) {
           fprintf(stderr, "  note: %s case %u rejected by qemu (%s):\n",
                   gr->name, c->idx, rq.why[i] ? rq.why[i] : "");
-          print_insns(stderr, c, "      ");
+          print_insns(d, stderr, c, "      ");
         }
       }
     } else if (rv.st[i] == C_NOTRUN) {
@@ -556,7 +558,7 @@ static int run_group(struct emudiff *d, const struct group *gr,
     printf("MISMATCH %s case %u: %s\n", gr->name, c->idx, kind);
     printf("  reproduce: emudiff --seed %llu --group %s --case %u\n",
            (unsigned long long)d->seed, gr->name, c->idx);
-    print_insns(stdout, c, "  ");
+    print_insns(d, stdout, c, "  ");
     if (rv.why[i])
       printf("  vmkit: %s\n", rv.why[i]);
     if (full)
@@ -679,6 +681,10 @@ int main(int argc, char **argv) {
     printf("emudiff: no runner (set VMKIT_EXEC or --runner); skipping\n");
     return 77;
   }
+  if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &d.cs) != CS_ERR_OK) {
+    fprintf(stderr, "emudiff: cannot open capstone for arm64\n");
+    return 2;
+  }
   d.runner = split_cmd(runner);
   d.qemu = split_cmd(qemu);
   if (md) {
@@ -738,6 +744,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "emudiff: could not remove %s\n", d.tmpdir);
   if (d.md)
     fclose(d.md);
+  cs_close(&d.cs);
   if (d.self_check && ret != 2) {
     printf("self-check: %s\n", self_ok ? "corruption detected in every group"
                                        : "FAILED to detect the corruption");

@@ -15,6 +15,7 @@
 #ifndef EMUDIFF_H
 #define EMUDIFF_H
 
+#include <capstone/capstone.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -163,8 +164,8 @@ uint8_t *elf_build(const struct tcase *cases, uint32_t n, size_t *len,
                    int64_t corrupt);
 
 /* Disassemble one encoding (capstone); false if capstone rejects it. */
-bool disasm(uint32_t insn, uint64_t pc, char *buf, size_t len);
+bool disasm(csh h, uint32_t insn, uint64_t pc, char *buf, size_t len);
 /* The encoding is one vmkit must implement (ARMv8.0-A, no crypto/FP16). */
-bool insn_acceptable(uint32_t insn);
+bool insn_acceptable(csh h, uint32_t insn);
 
 #endif
