@@ -71,8 +71,9 @@ loop_scale() {
   case $1 in
   awk-float) echo 1 ;;
   sh-loop) echo 4 ;;
-  bc) echo 3 ;;
+  bc) echo 2 ;;
   dc) echo 100 ;;
+  factor) echo 2 ;;
   *) echo 1 ;;
   esac
 }

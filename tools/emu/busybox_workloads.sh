@@ -78,8 +78,11 @@ bb_run() {
         i=$((i + 1)); done; echo $s $t' sh $((2000 * _s)) ;;
   bc) echo "scale=$((150 * _s)); 4*a(1); e(1); sqrt(2); l(10)" | "$@" bc -l ;;
   dc) "$@" dc -e "2 $((1000 * _s)) ^ p 3 200 ^ 7 % p" ;;
-  factor) "$@" factor 600851475143 9999999967 18446744073709551615 \
-    $((1000000007 * 3)) 4294967291 ;;
+  factor)
+    # trial division; from scale 2 on, also a prime near 2^58 (slow)
+    _big=; [ "$_s" -ge 2 ] && _big=288230376151711717
+    "$@" factor 600851475143 9999999967 18446744073709551615 \
+      $((1000000007 * 3)) 4294967291 $_big ;;
   od) "$@" od -A d -t x2 -t d4 -v "$_d/text.txt" ;;
   *) echo "unknown workload $_n" >&2; return 2 ;;
   esac
