@@ -114,6 +114,7 @@ static char **split_cmd(const char *s) {
   size_t n = 0, cap = 8;
   char **v = calloc(cap, sizeof *v);
   char *dup = strdup(s), *save = NULL;
+  v[0] = dup; /* even when empty, so free_cmd can release it */
   for (char *t = strtok_r(dup, " \t", &save); t;
        t = strtok_r(NULL, " \t", &save)) {
     if (n + 2 > cap)
@@ -121,7 +122,14 @@ static char **split_cmd(const char *s) {
     v[n++] = t;
   }
   v[n] = NULL;
+  if (n == 0)
+    free(dup);
   return v;
+}
+
+static void free_cmd(char **v) {
+  free(v[0]); /* the strdup'd command line all words point into */
+  free(v);
 }
 
 static uint64_t name_hash(const char *s) {
@@ -687,6 +695,10 @@ int main(int argc, char **argv) {
   }
   d.runner = split_cmd(runner);
   d.qemu = split_cmd(qemu);
+  if (!d.runner[0] || !d.qemu[0]) {
+    fprintf(stderr, "emudiff: empty runner or qemu command\n");
+    return 2;
+  }
   if (md) {
     d.md = fopen(md, "a");
     if (!d.md) {
@@ -745,6 +757,8 @@ int main(int argc, char **argv) {
   if (d.md)
     fclose(d.md);
   cs_close(&d.cs);
+  free_cmd(d.runner);
+  free_cmd(d.qemu);
   if (d.self_check && ret != 2) {
     printf("self-check: %s\n", self_ok ? "corruption detected in every group"
                                        : "FAILED to detect the corruption");
