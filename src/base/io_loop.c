@@ -135,14 +135,14 @@ int vmk_io_loop_run_once(struct vmk_io_loop *loop, int timeout_ms) {
 
 static void *loop_main(void *arg) {
   struct vmk_io_loop *loop = arg;
-  while (!loop->stop)
+  while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE))
     vmk_io_loop_run_once(loop, -1);
   run_calls(loop);
   return NULL;
 }
 
 int vmk_io_loop_start(struct vmk_io_loop *loop, vmk_error *err) {
-  loop->stop = false;
+  __atomic_store_n(&loop->stop, false, __ATOMIC_RELEASE);
   int r = pthread_create(&loop->thread, NULL, loop_main, loop);
   if (r)
     return vmk_err(err, -r, "cannot start the I/O thread: %s", strerror(r));
@@ -153,7 +153,7 @@ int vmk_io_loop_start(struct vmk_io_loop *loop, vmk_error *err) {
 void vmk_io_loop_stop(struct vmk_io_loop *loop) {
   if (!loop->running)
     return;
-  loop->stop = true;
+  __atomic_store_n(&loop->stop, true, __ATOMIC_RELEASE);
   wake(loop);
   pthread_join(loop->thread, NULL);
   loop->running = false;

@@ -24,7 +24,7 @@ struct vmk_io_loop {
   int wake_fd; /* eventfd: stop / call requests */
   pthread_t thread;
   bool running;
-  volatile bool stop;
+  bool stop; /* set and read with __atomic: other threads stop the loop */
   pthread_mutex_t lock; /* protects handlers list and calls queue */
   struct vmk_io_handler *handlers;
   struct vmk_io_call *calls;

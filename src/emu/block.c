@@ -121,11 +121,13 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
         (struct emu_insn){.fn = emu_h_end_block, .pc = pc + 4ull * n};
   if (c->total >= ARENA_MAX)
     drop_all(c);
-  struct emu_block *b =
-      arena_alloc(c, sizeof *b + ninsn * sizeof(struct emu_insn));
+  /* insns, then a pointer back to the block (see emu_chain) */
+  size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
+                sizeof(struct emu_block *);
+  struct emu_block *b = arena_alloc(c, size);
   if (!b) { /* out of host memory: start over with an empty cache */
     drop_all(c);
-    b = arena_alloc(c, sizeof *b + ninsn * sizeof(struct emu_insn));
+    b = arena_alloc(c, size);
     if (!b)
       abort(); /* cannot make progress without memory for one block */
   }
@@ -135,18 +137,56 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   b->link_pc[0] = b->link_pc[1] = 1; /* never a valid (aligned) pc */
   b->link_next = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
+  memcpy(&b->insn[ninsn], &b, sizeof b);
   unsigned h = hash_pc(pc);
   b->hnext = c->hash[h];
   c->hash[h] = b;
   return b;
 }
 
+static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc) {
+  for (struct emu_block *b = c->hash[hash_pc(pc)]; b; b = b->hnext)
+    if (b->pc == pc)
+      return b;
+  return NULL;
+}
+
+/* Chaining depth before returning to the dispatcher: with tail-call
+ * optimisation (gcc -O2) chaining costs no stack; without it (-O0,
+ * sanitizers) each chained block keeps its frames, so bound it. */
+#define CHAIN_MAX 32
+
+const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
+                                 uint64_t pc) {
+  struct emu_block *b, *nb;
+  memcpy(&b, in + 1, sizeof b);
+  struct emu_block_cache *c = cpu->blocks;
+  cpu->pc = pc;
+  cpu->icount += b->n;
+  if (EMU_UNLIKELY(cpu->exit_request | c->flush_pending |
+                   (cpu->icount >= cpu->run_end) |
+                   (++cpu->chain_depth > CHAIN_MAX)))
+    return NULL;
+  if (b->link_pc[0] == pc) {
+    nb = b->link[0];
+  } else if (b->link_pc[1] == pc) {
+    nb = b->link[1];
+  } else {
+    nb = lookup(c, pc);
+    if (!nb)
+      return NULL; /* the dispatcher builds it */
+    unsigned k = b->link_next;
+    b->link[k] = nb;
+    b->link_pc[k] = pc;
+    b->link_next = k ^ 1;
+  }
+  return nb->insn[0].fn(cpu, nb->insn);
+}
+
 struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
   if (EMU_UNLIKELY(c->flush_pending))
     drop_all(c);
-  for (struct emu_block *b = c->hash[hash_pc(pc)]; b; b = b->hnext)
-    if (b->pc == pc)
-      return b;
-  return build(cpu, pc);
+  struct emu_block *b = lookup(c, pc);
+  return b ? b : build(cpu, pc);
 }

@@ -11,52 +11,42 @@
 
 int emu_dec_system(struct emu_insn *o, uint32_t raw);
 
-static EMU_HANDLER(h_b) {
-  cpu->pc = in->imm;
-  return NULL;
-}
+static EMU_HANDLER(h_b) { return emu_chain(cpu, in, in->imm); }
 static EMU_HANDLER(h_bl) {
   cpu->r[30] = in->pc + 4;
-  cpu->pc = in->imm;
-  return NULL;
+  return emu_chain(cpu, in, in->imm);
 }
 static EMU_HANDLER(h_bcond) {
-  cpu->pc = cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbz64) {
-  cpu->pc = cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbnz64) {
-  cpu->pc = cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbz32) {
-  cpu->pc = (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_cbnz32) {
-  cpu->pc = (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_tbz) {
-  cpu->pc = !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
 }
 static EMU_HANDLER(h_tbnz) {
-  cpu->pc = ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in,
+                   ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
 }
-static EMU_HANDLER(h_br) {
-  cpu->pc = cpu->r[in->rn];
-  return NULL;
-}
+static EMU_HANDLER(h_br) { return emu_chain(cpu, in, cpu->r[in->rn]); }
 static EMU_HANDLER(h_blr) {
   uint64_t t = cpu->r[in->rn]; /* read first: BLR X30 */
   cpu->r[30] = in->pc + 4;
-  cpu->pc = t;
-  return NULL;
+  return emu_chain(cpu, in, t);
 }
 /* imm = imm16, a = exit kind, imm2 = syndrome */
 static EMU_HANDLER(h_exc) {
@@ -67,20 +57,20 @@ static EMU_HANDLER(h_exc) {
 int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
   unsigned op0 = bits(raw, 31, 29);
   if (bits(raw, 30, 26) == 5) { /* B, BL (op0 = x00) */
-    o->imm = o->pc + (uint64_t)(sext(bits(raw, 25, 0), 26) << 2);
+    o->imm = o->pc + ((uint64_t)sext(bits(raw, 25, 0), 26) << 2);
     o->fn = bit(raw, 31) ? h_bl : h_b;
     return DEC_END;
   }
   if (op0 == 1 || op0 == 5) { /* compare & branch, test & branch */
     o->rd = reg_zr(bits(raw, 4, 0));
     if (!bit(raw, 25)) {
-      o->imm = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+      o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
       if (bit(raw, 31))
         o->fn = bit(raw, 24) ? h_cbnz64 : h_cbz64;
       else
         o->fn = bit(raw, 24) ? h_cbnz32 : h_cbz32;
     } else {
-      o->imm = o->pc + (uint64_t)(sext(bits(raw, 18, 5), 14) << 2);
+      o->imm = o->pc + ((uint64_t)sext(bits(raw, 18, 5), 14) << 2);
       o->a = (uint8_t)(bit(raw, 31) << 5 | bits(raw, 23, 19));
       o->fn = bit(raw, 24) ? h_tbnz : h_tbz;
     }
@@ -89,7 +79,7 @@ int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
   if (op0 == 2) { /* conditional branch (immediate) */
     if (bit(raw, 25) || bit(raw, 24) || bit(raw, 4))
       return DEC_UNDEF;
-    o->imm = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+    o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
     o->b = (uint8_t)bits(raw, 3, 0);
     o->fn = h_bcond;
     return DEC_END;

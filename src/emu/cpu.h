@@ -173,7 +173,9 @@ struct emu_cpu {
   uint64_t exit_imm;  /* SVC/HVC/BRK immediate */
   uint64_t exit_addr; /* faulting address */
   uint32_t exit_syndrome;
-  uint64_t icount; /* instructions retired (approximate: per block) */
+  uint64_t icount;      /* instructions retired (approximate: per block) */
+  uint64_t run_end;     /* emu_run returns EMU_EXIT_BUDGET at this icount */
+  uint32_t chain_depth; /* blocks chained without returning to emu_run */
 
   const struct emu_env_ops *env;
   void *env_opaque;

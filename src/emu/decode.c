@@ -40,10 +40,7 @@ EMU_HANDLER(emu_h_nop) {
 }
 /* Synthetic last insn of a block that ends without a branch: its pc is
  * the address of the next instruction. */
-EMU_HANDLER(emu_h_end_block) {
-  cpu->pc = in->pc;
-  return NULL;
-}
+EMU_HANDLER(emu_h_end_block) { return emu_chain(cpu, in, in->pc); }
 
 bool emu_decode(struct emu_insn *o, uint32_t raw, uint64_t pc) {
   int r = DEC_UNDEF;

@@ -19,7 +19,13 @@
 /* Handler definition: every handler has this signature. */
 #define EMU_HANDLER(name)                                                      \
   const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
-#define EMU_NEXT (in + 1)
+/* Straight-line continuation: tail-calls the next handler (threaded
+ * dispatch: one indirect jump per instruction, predicted per handler).
+ * Safe without tail-call optimisation too, since a block has at most
+ * EMU_BLOCK_MAX + 1 insns: the recursion depth is bounded. Handlers that
+ * return `in + 1` instead (the plain contract in cpu.h) also work: the
+ * dispatcher loop continues from whatever non-NULL insn comes back. */
+#define EMU_NEXT (in[1].fn(cpu, in + 1))
 
 /* Bits [hi:lo] of x. */
 static inline uint32_t bits(uint32_t x, unsigned hi, unsigned lo) {
@@ -82,6 +88,15 @@ int emu_dec_dp_imm(struct emu_insn *out, uint32_t raw);
 int emu_dec_dp_reg(struct emu_insn *out, uint32_t raw);
 int emu_dec_branch_sys(struct emu_insn *out, uint32_t raw);
 int emu_dec_ldst(struct emu_insn *out, uint32_t raw);
+
+/* Ends a block: sets cpu->pc = pc, accounts the block's instructions and
+ * continues directly into the next block when it is cached (block
+ * chaining, bounded depth), or returns NULL to the dispatcher. Only the
+ * last insn of a block (one whose decode returned DEC_END, or the
+ * synthetic end insn) may call it: it finds its block right after itself.
+ */
+const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
+                                 uint64_t pc);
 
 /* Handlers used across files. */
 EMU_HANDLER(emu_h_undef);

@@ -35,40 +35,88 @@ static inline uint64_t extend_off(uint64_t v, unsigned option, unsigned shift) {
   return v << shift;
 }
 
-#define LD_u8(a) (uint64_t) emu_ld8(cpu, in, (a))
-#define LD_u16(a) (uint64_t) emu_ld16(cpu, in, (a))
-#define LD_u32(a) (uint64_t) emu_ld32(cpu, in, (a))
-#define LD_u64(a) emu_ld64(cpu, in, (a))
-#define LD_s8w(a) (uint64_t)(uint32_t)(int32_t)(int8_t)emu_ld8(cpu, in, (a))
-#define LD_s8x(a) (uint64_t)(int64_t)(int8_t)emu_ld8(cpu, in, (a))
-#define LD_s16w(a) (uint64_t)(uint32_t)(int32_t)(int16_t)emu_ld16(cpu, in, (a))
-#define LD_s16x(a) (uint64_t)(int64_t)(int16_t)emu_ld16(cpu, in, (a))
-#define LD_s32x(a) (uint64_t)(int64_t)(int32_t)emu_ld32(cpu, in, (a))
+/* Each load/store has a fast handler (TLB hit: no calls, so no stack
+ * frame) and a cold twin that goes through mem.h's slow paths; the fast
+ * one tail-calls the twin on a miss. K: load kind; SZ_K: access size;
+ * HX_K(p): value from host pointer p; LD_K(a): value via emu_ldN. */
+#define SZ_u8 1
+#define SZ_u16 2
+#define SZ_u32 4
+#define SZ_u64 8
+#define SZ_s8w 1
+#define SZ_s8x 1
+#define SZ_s16w 2
+#define SZ_s16x 2
+#define SZ_s32x 4
+#define T_u8 uint8_t
+#define T_u16 uint16_t
+#define T_u32 uint32_t
+#define T_u64 uint64_t
+#define T_s8w int8_t
+#define T_s8x int8_t
+#define T_s16w int16_t
+#define T_s16x int16_t
+#define T_s32x int32_t
+/* extension of the raw value v (of type T_K) to the register value */
+#define EXT_u8(v) (uint64_t)(v)
+#define EXT_u16(v) (uint64_t)(v)
+#define EXT_u32(v) (uint64_t)(v)
+#define EXT_u64(v) (uint64_t)(v)
+#define EXT_s8w(v) (uint64_t)(uint32_t)(int32_t)(v)
+#define EXT_s8x(v) (uint64_t)(int64_t)(v)
+#define EXT_s16w(v) (uint64_t)(uint32_t)(int32_t)(v)
+#define EXT_s16x(v) (uint64_t)(int64_t)(v)
+#define EXT_s32x(v) (uint64_t)(int64_t)(v)
+#define RAWLD_1(a) emu_ld8(cpu, in, (a))
+#define RAWLD_2(a) emu_ld16(cpu, in, (a))
+#define RAWLD_4(a) emu_ld32(cpu, in, (a))
+#define RAWLD_8(a) emu_ld64(cpu, in, (a))
+#define RAWLD(n, a) RAWLD_##n(a)
+#define RAWLDX(n, a) RAWLD(n, a)
+#define LD_K(K, a) EXT_##K((T_##K)RAWLDX(SZ_##K, a))
 
-#define DEF_LD(K)                                                              \
-  static EMU_HANDLER(h_ld_##K##_off) {                                         \
-    cpu->r[in->rd] = LD_##K(cpu->r[in->rn] + in->imm);                         \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_ld_##K##_pre) {                                         \
-    uint64_t a = cpu->r[in->rn] + in->imm;                                     \
-    uint64_t v = LD_##K(a);                                                    \
-    cpu->r[in->rn] = a;                                                        \
+/* Host pointer for a TLB hit of an access of size bytes, else NULL. */
+static inline void *tlb_fast(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                             enum emu_access acc) {
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  uint64_t tag = acc == EMU_WRITE ? e->tag_write : e->tag_read;
+  if (EMU_LIKELY(tag == (va & EMU_PAGE_MASK) && emu_in_page(va, size)))
+    return (void *)(uintptr_t)(va + e->addend);
+  return NULL;
+}
+
+/* ADDR computes `a`; WB writes the base back (or nothing). */
+#define ADDR_off uint64_t a = cpu->r[in->rn] + in->imm
+#define ADDR_pre uint64_t a = cpu->r[in->rn] + in->imm
+#define ADDR_post uint64_t a = cpu->r[in->rn]
+#define ADDR_reg                                                               \
+  uint64_t a = cpu->r[in->rn] + extend_off(cpu->r[in->rm], in->a, in->b)
+#define WB_off
+#define WB_reg
+#define WB_pre cpu->r[in->rn] = a
+#define WB_post cpu->r[in->rn] = a + in->imm
+
+#define DEF_LD_M(K, M)                                                         \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ld_##K##_##M##_slow) {  \
+    ADDR_##M;                                                                  \
+    uint64_t v = LD_K(K, a);                                                   \
+    WB_##M;                                                                    \
     cpu->r[in->rd] = v;                                                        \
     return EMU_NEXT;                                                           \
   }                                                                            \
-  static EMU_HANDLER(h_ld_##K##_post) {                                        \
-    uint64_t a = cpu->r[in->rn];                                               \
-    uint64_t v = LD_##K(a);                                                    \
-    cpu->r[in->rn] = a + in->imm;                                              \
-    cpu->r[in->rd] = v;                                                        \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_ld_##K##_reg) {                                         \
-    uint64_t a = cpu->r[in->rn] + extend_off(cpu->r[in->rm], in->a, in->b);    \
-    cpu->r[in->rd] = LD_##K(a);                                                \
+  static EMU_HANDLER(h_ld_##K##_##M) {                                         \
+    ADDR_##M;                                                                  \
+    void *p = tlb_fast(cpu, a, SZ_##K, EMU_READ);                              \
+    if (EMU_UNLIKELY(!p))                                                      \
+      return h_ld_##K##_##M##_slow(cpu, in);                                   \
+    T_##K raw;                                                                 \
+    memcpy(&raw, p, sizeof raw);                                               \
+    WB_##M;                                                                    \
+    cpu->r[in->rd] = EXT_##K(raw);                                             \
     return EMU_NEXT;                                                           \
   }
+#define DEF_LD(K)                                                              \
+  DEF_LD_M(K, off) DEF_LD_M(K, pre) DEF_LD_M(K, post) DEF_LD_M(K, reg)
 DEF_LD(u8)
 DEF_LD(u16)
 DEF_LD(u32)
@@ -79,28 +127,25 @@ DEF_LD(s16w)
 DEF_LD(s16x)
 DEF_LD(s32x)
 
-#define DEF_ST(B)                                                              \
-  static EMU_HANDLER(h_st##B##_off) {                                          \
-    emu_st##B(cpu, in, cpu->r[in->rn] + in->imm, (uint##B##_t)cpu->r[in->rd]); \
+#define DEF_ST_M(B, M)                                                         \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_st##B##_##M##_slow) {   \
+    ADDR_##M;                                                                  \
+    emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
+    WB_##M;                                                                    \
     return EMU_NEXT;                                                           \
   }                                                                            \
-  static EMU_HANDLER(h_st##B##_pre) {                                          \
-    uint64_t a = cpu->r[in->rn] + in->imm;                                     \
-    emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
-    cpu->r[in->rn] = a;                                                        \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_st##B##_post) {                                         \
-    uint64_t a = cpu->r[in->rn];                                               \
-    emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
-    cpu->r[in->rn] = a + in->imm;                                              \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_st##B##_reg) {                                          \
-    uint64_t a = cpu->r[in->rn] + extend_off(cpu->r[in->rm], in->a, in->b);    \
-    emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
+  static EMU_HANDLER(h_st##B##_##M) {                                          \
+    ADDR_##M;                                                                  \
+    void *p = tlb_fast(cpu, a, B / 8, EMU_WRITE);                              \
+    if (EMU_UNLIKELY(!p))                                                      \
+      return h_st##B##_##M##_slow(cpu, in);                                    \
+    uint##B##_t v = (uint##B##_t)cpu->r[in->rd];                               \
+    memcpy(p, &v, sizeof v);                                                   \
+    WB_##M;                                                                    \
     return EMU_NEXT;                                                           \
   }
+#define DEF_ST(B)                                                              \
+  DEF_ST_M(B, off) DEF_ST_M(B, pre) DEF_ST_M(B, post) DEF_ST_M(B, reg)
 DEF_ST(8)
 DEF_ST(16)
 DEF_ST(32)
@@ -118,66 +163,64 @@ static const emu_fn ld_fns[9][4] = {LD_ROW(u8),   LD_ROW(u16),  LD_ROW(u32),
 static const emu_fn st_fns[4][4] = {ST_ROW(8), ST_ROW(16), ST_ROW(32),
                                     ST_ROW(64)};
 
-/* ---- pairs: rd = Rt, ra = Rt2 ---- */
-#define DEF_PAIR(N, B, LDX)                                                    \
-  static EMU_HANDLER(h_ldp##N##_off) {                                         \
-    uint64_t a = cpu->r[in->rn] + in->imm;                                     \
-    uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
-    uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
-    cpu->r[in->rd] = v1;                                                       \
-    cpu->r[in->ra] = v2;                                                       \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_ldp##N##_pre) {                                         \
-    uint64_t a = cpu->r[in->rn] + in->imm;                                     \
-    uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
-    uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
-    cpu->r[in->rn] = a;                                                        \
-    cpu->r[in->rd] = v1;                                                       \
-    cpu->r[in->ra] = v2;                                                       \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_ldp##N##_post) {                                        \
-    uint64_t a = cpu->r[in->rn];                                               \
-    uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
-    uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
-    cpu->r[in->rn] = a + in->imm;                                              \
-    cpu->r[in->rd] = v1;                                                       \
-    cpu->r[in->ra] = v2;                                                       \
-    return EMU_NEXT;                                                           \
-  }
+/* ---- pairs: rd = Rt, ra = Rt2; fast handler + cold twin as above ---- */
 #define PX_U(v) (uint64_t)(v)
 #define PX_S32(v) (uint64_t)(int64_t)(int32_t)(v)
+#define DEF_LDP_M(N, B, LDX, M)                                                \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ldp##N##_##M##_slow) {  \
+    ADDR_##M;                                                                  \
+    uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
+    uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
+    WB_##M;                                                                    \
+    cpu->r[in->rd] = v1;                                                       \
+    cpu->r[in->ra] = v2;                                                       \
+    return EMU_NEXT;                                                           \
+  }                                                                            \
+  static EMU_HANDLER(h_ldp##N##_##M) {                                         \
+    ADDR_##M;                                                                  \
+    const uint8_t *p = tlb_fast(cpu, a, 2 * B / 8, EMU_READ);                  \
+    if (EMU_UNLIKELY(!p))                                                      \
+      return h_ldp##N##_##M##_slow(cpu, in);                                   \
+    uint##B##_t r1, r2;                                                        \
+    memcpy(&r1, p, sizeof r1);                                                 \
+    memcpy(&r2, p + B / 8, sizeof r2);                                         \
+    WB_##M;                                                                    \
+    cpu->r[in->rd] = LDX(r1);                                                  \
+    cpu->r[in->ra] = LDX(r2);                                                  \
+    return EMU_NEXT;                                                           \
+  }
+#define DEF_PAIR(N, B, LDX)                                                    \
+  DEF_LDP_M(N, B, LDX, off) DEF_LDP_M(N, B, LDX, pre) DEF_LDP_M(N, B, LDX, post)
 DEF_PAIR(32, 32, PX_U)
 DEF_PAIR(64, 64, PX_U)
 DEF_PAIR(sw, 32, PX_S32)
 
-/* Stores of a pair: probe the whole range first when it crosses a page, so
- * a fault on the second half does not leave the first half written. */
-#define DEF_STP(B)                                                             \
-  static inline void stp##B(struct emu_cpu *cpu, const struct emu_insn *in,    \
-                            uint64_t a) {                                      \
-    if (EMU_UNLIKELY(!emu_in_page(a, 2 * B / 8)))                              \
+/* Stores of a pair: the slow twin probes the whole range first when it
+ * crosses a page, so a fault on the second half does not leave the first
+ * half written. */
+#define DEF_STP_M(B, M)                                                        \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_stp##B##_##M##_slow) {  \
+    ADDR_##M;                                                                  \
+    if (!emu_in_page(a, 2 * B / 8))                                            \
       emu_probe(cpu, in, a, 2 * B / 8, EMU_WRITE);                             \
     emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
     emu_st##B(cpu, in, a + B / 8, (uint##B##_t)cpu->r[in->ra]);                \
-  }                                                                            \
-  static EMU_HANDLER(h_stp##B##_off) {                                         \
-    stp##B(cpu, in, cpu->r[in->rn] + in->imm);                                 \
+    WB_##M;                                                                    \
     return EMU_NEXT;                                                           \
   }                                                                            \
-  static EMU_HANDLER(h_stp##B##_pre) {                                         \
-    uint64_t a = cpu->r[in->rn] + in->imm;                                     \
-    stp##B(cpu, in, a);                                                        \
-    cpu->r[in->rn] = a;                                                        \
-    return EMU_NEXT;                                                           \
-  }                                                                            \
-  static EMU_HANDLER(h_stp##B##_post) {                                        \
-    uint64_t a = cpu->r[in->rn];                                               \
-    stp##B(cpu, in, a);                                                        \
-    cpu->r[in->rn] = a + in->imm;                                              \
+  static EMU_HANDLER(h_stp##B##_##M) {                                         \
+    ADDR_##M;                                                                  \
+    uint8_t *p = tlb_fast(cpu, a, 2 * B / 8, EMU_WRITE);                       \
+    if (EMU_UNLIKELY(!p))                                                      \
+      return h_stp##B##_##M##_slow(cpu, in);                                   \
+    uint##B##_t v1 = (uint##B##_t)cpu->r[in->rd];                              \
+    uint##B##_t v2 = (uint##B##_t)cpu->r[in->ra];                              \
+    memcpy(p, &v1, sizeof v1);                                                 \
+    memcpy(p + B / 8, &v2, sizeof v2);                                         \
+    WB_##M;                                                                    \
     return EMU_NEXT;                                                           \
   }
+#define DEF_STP(B) DEF_STP_M(B, off) DEF_STP_M(B, pre) DEF_STP_M(B, post)
 DEF_STP(32)
 DEF_STP(64)
 
@@ -220,7 +263,7 @@ static int dec_pair(struct emu_insn *o, uint32_t raw) {
   if (opc == 3 || (opc == 1 && (!l || mode == 0)))
     return DEC_UNDEF; /* STGP (v8.5) and LDNPSW don't exist in v8.0 */
   unsigned scale = opc == 2 ? 3 : 2;
-  o->imm = (uint64_t)(sext(bits(raw, 21, 15), 7) << scale);
+  o->imm = ((uint64_t)sext(bits(raw, 21, 15), 7) << scale);
   o->rn = reg_sp(bits(raw, 9, 5));
   o->sf = opc == 2;
   int m = mode == 1 ? M_POST : mode == 3 ? M_PRE : M_OFF;
@@ -248,7 +291,7 @@ int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
     return emu_dec_ldst_excl(o, raw);
   if (op_hi == 3 && bits(raw, 25, 24) == 0) { /* load literal */
     unsigned opc = bits(raw, 31, 30);
-    uint64_t addr = o->pc + (uint64_t)(sext(bits(raw, 23, 5), 19) << 2);
+    uint64_t addr = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
     o->rn = EMU_XZR; /* address = 0 + imm */
     o->rd = reg_dzr(bits(raw, 4, 0));
     o->imm = addr;

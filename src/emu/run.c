@@ -38,49 +38,28 @@ _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
 }
 
 /* The loop proper lives in its own frame so that no local variable of
- * emu_run is live across the longjmp. */
-static enum emu_exit run_blocks(struct emu_cpu *cpu, uint64_t end) {
-  struct emu_block *b = emu_block_get(cpu, cpu->pc);
+ * emu_run is live across the longjmp. Blocks usually continue into each
+ * other through emu_chain; control comes back here when a successor is
+ * not cached yet, after CHAIN_MAX chained blocks, or to stop. */
+static enum emu_exit run_blocks(struct emu_cpu *cpu) {
   for (;;) {
-    const struct emu_insn *in = b->insn;
-    do
-      in = in->fn(cpu, in);
-    while (in);
-    cpu->icount += b->n;
     if (EMU_UNLIKELY(cpu->exit_request)) {
       __atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
       return EMU_EXIT_REQUEST;
     }
-    if (EMU_UNLIKELY(cpu->icount >= end))
+    if (EMU_UNLIKELY(cpu->icount >= cpu->run_end))
       return EMU_EXIT_BUDGET;
-    uint64_t pc = cpu->pc;
-    if (EMU_UNLIKELY(emu_block_flush_pending(cpu))) {
-      b = emu_block_get(cpu, pc);
-      continue;
-    }
-    struct emu_block *nb;
-    if (b->link_pc[0] == pc) {
-      nb = b->link[0];
-    } else if (b->link_pc[1] == pc) {
-      nb = b->link[1];
-    } else {
-      uint64_t gen = emu_block_gen(cpu);
-      nb = emu_block_get(cpu, pc);
-      if (EMU_UNLIKELY(gen != emu_block_gen(cpu))) { /* b was dropped */
-        b = nb;
-        continue;
-      }
-      unsigned k = b->link_next;
-      b->link[k] = nb;
-      b->link_pc[k] = pc;
-      b->link_next = k ^ 1;
-    }
-    b = nb;
+    cpu->chain_depth = 0;
+    struct emu_block *b = emu_block_get(cpu, cpu->pc);
+    const struct emu_insn *in = b->insn;
+    do
+      in = in->fn(cpu, in);
+    while (in);
   }
 }
 
 enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget) {
-  uint64_t end = budget ? cpu->icount + budget : UINT64_MAX;
+  cpu->run_end = budget ? cpu->icount + budget : UINT64_MAX;
   cpu->exit_kind = EMU_EXIT_NONE;
   if (sigsetjmp(cpu->jmp, 0)) {
     /* emu_raise landed here: exit unless the environment took the
@@ -88,5 +67,5 @@ enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget) {
     if (cpu->exit_kind != EMU_EXIT_NONE)
       return cpu->exit_kind;
   }
-  return run_blocks(cpu, end);
+  return run_blocks(cpu);
 }

@@ -67,10 +67,7 @@ static EMU_HANDLER(h_clrex) {
   return EMU_NEXT;
 }
 /* ISB: ends the block so later instructions are fetched anew. */
-static EMU_HANDLER(h_isb) {
-  cpu->pc = in->pc + 4;
-  return NULL;
-}
+static EMU_HANDLER(h_isb) { return emu_chain(cpu, in, in->pc + 4); }
 static EMU_HANDLER(h_wfi) {
   cpu->pc = in->pc + 4;
   emu_raise(cpu, NULL, EMU_EXIT_WFI, 0, 0);
@@ -152,8 +149,7 @@ static EMU_HANDLER(h_msr_other) {
   uint64_t v = in->a ? in->imm2 : cpu->r[in->rd];
   if (!cpu->env->sysreg_write || !cpu->env->sysreg_write(cpu, enc, v))
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
-  cpu->pc = in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, in->pc + 4);
 }
 static EMU_HANDLER(h_dc_zva) {
   uint64_t va = cpu->r[in->rd] & ~(uint64_t)(EMU_DCZ_BYTES - 1);
@@ -170,8 +166,7 @@ static EMU_HANDLER(h_dc_zva) {
  * flush is deferred to the next block lookup) and end this block. */
 static EMU_HANDLER(h_ic_ivau) {
   emu_flush_code(cpu);
-  cpu->pc = in->pc + 4;
-  return NULL;
+  return emu_chain(cpu, in, in->pc + 4);
 }
 
 int emu_dec_system(struct emu_insn *o, uint32_t raw) {

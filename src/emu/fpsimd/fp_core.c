@@ -434,6 +434,68 @@ static uint64_t host_op(int N, enum fp_op op, uint64_t a, uint64_t b,
 
 /* Runs a NaN-free, already flushed operation on the host and applies the
  * Arm rules to its result and flags. For FOP_FMA the value is a + b * c. */
+/* Plain host arithmetic in the host's default environment (round to
+ * nearest, flags ignored): the fast path of arith_host. */
+static uint64_t plain_op(int N, enum fp_op op, uint64_t a, uint64_t b,
+                         uint64_t c) {
+  if (N == 32) {
+    float fa, fb, fc, r;
+    uint32_t ua = (uint32_t)a, ub = (uint32_t)b, uc = (uint32_t)c, ur;
+    memcpy(&fa, &ua, 4);
+    memcpy(&fb, &ub, 4);
+    memcpy(&fc, &uc, 4);
+    switch (op) {
+    case FOP_ADD:
+      r = fa + fb;
+      break;
+    case FOP_SUB:
+      r = fa - fb;
+      break;
+    case FOP_MUL:
+      r = fa * fb;
+      break;
+    case FOP_DIV:
+      r = fa / fb;
+      break;
+    case FOP_SQRT:
+      r = sqrtf(fa);
+      break;
+    default:
+      r = fmaf(fb, fc, fa);
+      break;
+    }
+    memcpy(&ur, &r, 4);
+    return ur;
+  }
+  double da, db, dc, r;
+  uint64_t ur;
+  memcpy(&da, &a, 8);
+  memcpy(&db, &b, 8);
+  memcpy(&dc, &c, 8);
+  switch (op) {
+  case FOP_ADD:
+    r = da + db;
+    break;
+  case FOP_SUB:
+    r = da - db;
+    break;
+  case FOP_MUL:
+    r = da * db;
+    break;
+  case FOP_DIV:
+    r = da / db;
+    break;
+  case FOP_SQRT:
+    r = sqrt(da);
+    break;
+  default:
+    r = fma(db, dc, da);
+    break;
+  }
+  memcpy(&ur, &r, 8);
+  return ur;
+}
+
 static uint64_t arith_host(struct emu_cpu *cpu, int N, enum fp_op op,
                            uint64_t a, uint64_t b, uint64_t c) {
   int rmode = fp_fpcr_rmode(cpu);
@@ -479,8 +541,17 @@ static uint64_t arith_host(struct emu_cpu *cpu, int N, enum fp_op op,
 
 /* ---- public operations --------------------------------------------------- */
 
+static inline bool fast_res(int N, uint64_t r) {
+  return N == 32 ? fp_fast_res32((uint32_t)r) : fp_fast_res64(r);
+}
+
 uint64_t fp_arith(struct emu_cpu *cpu, int N, enum fp_op op, uint64_t a,
                   uint64_t b) {
+  if (fp_fast_env(cpu) && N != 16) {
+    uint64_t r = plain_op(N, op, a, b, 0);
+    if (fast_res(N, r))
+      return r;
+  }
   a = f_flush(cpu, N, a);
   if (op == FOP_SQRT) {
     if (f_isnan(N, a))
@@ -495,6 +566,11 @@ uint64_t fp_arith(struct emu_cpu *cpu, int N, enum fp_op op, uint64_t a,
 
 uint64_t fp_muladd(struct emu_cpu *cpu, int N, uint64_t addend, uint64_t op1,
                    uint64_t op2) {
+  if (fp_fast_env(cpu)) {
+    uint64_t r = plain_op(N, FOP_FMA, addend, op1, op2);
+    if (fast_res(N, r))
+      return r;
+  }
   addend = f_flush(cpu, N, addend);
   op1 = f_flush(cpu, N, op1);
   op2 = f_flush(cpu, N, op2);

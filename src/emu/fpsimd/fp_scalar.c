@@ -32,10 +32,36 @@
     return in + 1;                                                             \
   }
 
-BIN2(h_fmul, fp_arith(cpu, N, FOP_MUL, a, b))
-BIN2(h_fdiv, fp_arith(cpu, N, FOP_DIV, a, b))
-BIN2(h_fadd, fp_arith(cpu, N, FOP_ADD, a, b))
-BIN2(h_fsub, fp_arith(cpu, N, FOP_SUB, a, b))
+/* Arithmetic with the inline host fast path (see fp_fast_env). */
+#define ARITH2(name, OP, fop)                                                  \
+  static FPS_HANDLER(name##_32) {                                              \
+    emu_vreg *d = &cpu->v[in->rd];                                             \
+    float r = cpu->v[in->rn].f[0] OP cpu->v[in->rm].f[0];                      \
+    uint32_t rb;                                                               \
+    memcpy(&rb, &r, 4);                                                        \
+    if (!(fp_fast_env(cpu) && fp_fast_res32(rb)))                              \
+      rb = (uint32_t)fp_arith(cpu, 32, fop, cpu->v[in->rn].s[0],               \
+                              cpu->v[in->rm].s[0]);                            \
+    d->d[1] = 0;                                                               \
+    d->d[0] = rb;                                                              \
+    return in + 1;                                                             \
+  }                                                                            \
+  static FPS_HANDLER(name##_64) {                                              \
+    emu_vreg *d = &cpu->v[in->rd];                                             \
+    double r = cpu->v[in->rn].df[0] OP cpu->v[in->rm].df[0];                   \
+    uint64_t rb;                                                               \
+    memcpy(&rb, &r, 8);                                                        \
+    if (!(fp_fast_env(cpu) && fp_fast_res64(rb)))                              \
+      rb = fp_arith(cpu, 64, fop, cpu->v[in->rn].d[0], cpu->v[in->rm].d[0]);   \
+    d->d[1] = 0;                                                               \
+    d->d[0] = rb;                                                              \
+    return in + 1;                                                             \
+  }
+
+ARITH2(h_fmul, *, FOP_MUL)
+ARITH2(h_fdiv, /, FOP_DIV)
+ARITH2(h_fadd, +, FOP_ADD)
+ARITH2(h_fsub, -, FOP_SUB)
 BIN2(h_fmax, fp_minmax(cpu, N, a, b, true, false))
 BIN2(h_fmin, fp_minmax(cpu, N, a, b, false, false))
 BIN2(h_fmaxnm, fp_minmax(cpu, N, a, b, true, true))

@@ -93,6 +93,25 @@ uint32_t fp_ursqrte(uint32_t a);
 /* VFPExpandImm for FMOV (immediate). */
 uint64_t fp_expand_imm(int N, uint8_t imm8);
 
+/* Fast-path test shared by the FP handlers: with FZ = 0, round to
+ * nearest and FPSR.IXC already set, a host result that is a normal number
+ * above the smallest normal raised no exception that still needs
+ * recording (invalid gives NaN, overflow and divide-by-zero infinity,
+ * underflow a tiny result, all of which take the exact path), and host
+ * arithmetic on non-NaN operands gives the Arm result. NaN operands give
+ * a NaN result, so they never pass the result test. */
+static inline bool fp_fast_env(const struct emu_cpu *cpu) {
+  return (cpu->fpcr & (FPCR_FZ | (3u << FPCR_RMODE_SHIFT))) == 0 &&
+         (cpu->fpsr & FPSR_IXC);
+}
+static inline bool fp_fast_res32(uint32_t r) {
+  return (r & 0x7fffffffu) - 0x00800001u < 0x7f000000u - 1u;
+}
+static inline bool fp_fast_res64(uint64_t r) {
+  return (r & 0x7fffffffffffffffull) - 0x0010000000000001ull <
+         0x7fe0000000000000ull - 1ull;
+}
+
 static inline uint64_t fp_neg(int N, uint64_t a) {
   return a ^ (1ull << (N - 1));
 }

@@ -260,6 +260,113 @@ static FPS_HANDLER(h_addp_scalar) {
   return in + 1;
 }
 
+/* ---- fast whole-vector forms (GCC vector extensions) ---------------------
+ * The common lane-wise ops on vector registers, done 16 bytes at a time;
+ * a 64-bit vector (Q = 0, c = 0) computes garbage in the upper half that
+ * is then cleared. Selected by the decoders for the vector forms only. */
+typedef uint8_t u8v __attribute__((vector_size(16)));
+typedef int8_t s8v __attribute__((vector_size(16)));
+typedef uint16_t u16v __attribute__((vector_size(16)));
+typedef int16_t s16v __attribute__((vector_size(16)));
+typedef uint32_t u32v __attribute__((vector_size(16)));
+typedef int32_t s32v __attribute__((vector_size(16)));
+typedef uint64_t u64v __attribute__((vector_size(16)));
+typedef int64_t s64v __attribute__((vector_size(16)));
+
+#define VSEL(c, x, y) (((x) & (c)) | ((y) & ~(c)))
+
+#define FASTV(name, VT, EXPR)                                                  \
+  static FPS_HANDLER(name) {                                                   \
+    VT n, m, r;                                                                \
+    memcpy(&n, &cpu->v[in->rn], 16);                                           \
+    memcpy(&m, &cpu->v[in->rm], 16);                                           \
+    (void)m;                                                                   \
+    r = (VT)(EXPR);                                                            \
+    memcpy(&cpu->v[in->rd], &r, 16);                                           \
+    if (!in->c)                                                                \
+      cpu->v[in->rd].d[1] = 0;                                                 \
+    return in + 1;                                                             \
+  }
+#define FASTU4(name, EXPR)                                                     \
+  FASTV(name##_0, u8v, EXPR)                                                   \
+  FASTV(name##_1, u16v, EXPR)                                                  \
+  FASTV(name##_2, u32v, EXPR)                                                  \
+  FASTV(name##_3, u64v, EXPR)
+#define FASTS4(name, EXPR)                                                     \
+  FASTV(name##_0, s8v, EXPR)                                                   \
+  FASTV(name##_1, s16v, EXPR)                                                  \
+  FASTV(name##_2, s32v, EXPR)                                                  \
+  FASTV(name##_3, s64v, EXPR)
+
+FASTU4(hv_add, n + m)
+FASTU4(hv_sub, n - m)
+FASTU4(hv_mul, n *m)
+FASTU4(hv_cmeq, n == m)
+FASTU4(hv_cmhi, n > m)
+FASTU4(hv_cmhs, n >= m)
+FASTU4(hv_cmtst, (n & m) != 0)
+FASTU4(hv_umax, VSEL((__typeof__(n))(n > m), n, m))
+FASTU4(hv_umin, VSEL((__typeof__(n))(n < m), n, m))
+FASTU4(hv_cmeq0, n == 0)
+FASTS4(hv_cmgt, n > m)
+FASTS4(hv_cmge, n >= m)
+FASTS4(hv_smax, VSEL((__typeof__(n))(n > m), n, m))
+FASTS4(hv_smin, VSEL((__typeof__(n))(n < m), n, m))
+FASTS4(hv_cmgt0, n > 0)
+FASTS4(hv_cmlt0, n < 0)
+FASTS4(hv_neg, -n)
+
+#define TAB4(name)                                                             \
+  { name##_0, name##_1, name##_2, name##_3 }
+static const emu_fn fast_three_same[2][0x18][4] = {
+    [0][0x06] = TAB4(hv_cmgt), [0][0x07] = TAB4(hv_cmge),
+    [0][0x0c] = TAB4(hv_smax), [0][0x0d] = TAB4(hv_smin),
+    [0][0x10] = TAB4(hv_add),  [0][0x11] = TAB4(hv_cmtst),
+    [0][0x13] = TAB4(hv_mul),  [1][0x06] = TAB4(hv_cmhi),
+    [1][0x07] = TAB4(hv_cmhs), [1][0x0c] = TAB4(hv_umax),
+    [1][0x0d] = TAB4(hv_umin), [1][0x10] = TAB4(hv_sub),
+    [1][0x11] = TAB4(hv_cmeq),
+};
+
+/* Pairwise: even and odd elements of concat(m:n), or of lo(m):lo(n) for a
+ * 64-bit vector. */
+#define FASTP(name, VT, EVEN, ODD, EXPR)                                       \
+  static FPS_HANDLER(name) {                                                   \
+    VT a, b, r;                                                                \
+    if (in->c) {                                                               \
+      memcpy(&a, &cpu->v[in->rn], 16);                                         \
+      memcpy(&b, &cpu->v[in->rm], 16);                                         \
+    } else {                                                                   \
+      uint64_t t[2] = {cpu->v[in->rn].d[0], cpu->v[in->rm].d[0]};              \
+      memcpy(&a, t, 16);                                                       \
+      memset(&b, 0, 16);                                                       \
+    }                                                                          \
+    VT n = __builtin_shuffle(a, b, EVEN), m = __builtin_shuffle(a, b, ODD);    \
+    r = (VT)(EXPR);                                                            \
+    memcpy(&cpu->v[in->rd], &r, 16);                                           \
+    if (!in->c)                                                                \
+      cpu->v[in->rd].d[1] = 0;                                                 \
+    return in + 1;                                                             \
+  }
+#define E8 ((u8v){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
+#define O8 ((u8v){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
+#define E16 ((u16v){0, 2, 4, 6, 8, 10, 12, 14})
+#define O16 ((u16v){1, 3, 5, 7, 9, 11, 13, 15})
+#define E32 ((u32v){0, 2, 4, 6})
+#define O32 ((u32v){1, 3, 5, 7})
+#define E64 ((u64v){0, 2})
+#define O64 ((u64v){1, 3})
+#define FASTP4(name, EXPR)                                                     \
+  FASTP(name##_0, u8v, E8, O8, EXPR)                                           \
+  FASTP(name##_1, u16v, E16, O16, EXPR)                                        \
+  FASTP(name##_2, u32v, E32, O32, EXPR)                                        \
+  FASTP(name##_3, u64v, E64, O64, EXPR)
+FASTP4(hp_addp, n + m)
+FASTP4(hp_umaxp, VSEL((__typeof__(n))(n > m), n, m))
+FASTP4(hp_uminp, VSEL((__typeof__(n))(n < m), n, m))
+static const emu_fn fast_pairwise[3][4] = {TAB4(hp_addp), TAB4(hp_umaxp),
+                                           TAB4(hp_uminp)};
+
 /* [U][opcode] for opcodes 0..0x17 (logic 3 handled apart). */
 static const emu_fn three_same[2][0x18] = {
     {h_shadd, h_sqadd, h_srhadd, NULL,     h_shsub, h_sqsub, h_cmgt,    h_cmge,
@@ -339,6 +446,16 @@ static bool decode_three_same(struct emu_insn *out, uint32_t raw, bool scalar) {
     }
   }
   out->fn = fn;
+  if (!scalar) {
+    if (fast_three_same[U][op][size])
+      out->fn = fast_three_same[U][op][size];
+    else if (op == 0x17 && !U)
+      out->fn = fast_pairwise[0][size];
+    else if (op == 0x14 && U)
+      out->fn = fast_pairwise[1][size];
+    else if (op == 0x15 && U)
+      out->fn = fast_pairwise[2][size];
+  }
   return true;
 }
 
@@ -749,6 +866,20 @@ static bool decode_two_misc(struct emu_insn *out, uint32_t raw, bool scalar) {
   }
   if (size == 3 && !v64ok)
     return false;
+  if (!scalar) {
+    static const emu_fn f_cmeq0[4] = TAB4(hv_cmeq0);
+    static const emu_fn f_cmgt0[4] = TAB4(hv_cmgt0);
+    static const emu_fn f_cmlt0[4] = TAB4(hv_cmlt0);
+    static const emu_fn f_neg[4] = TAB4(hv_neg);
+    if (op == 9 && !U)
+      out->fn = f_cmeq0[size];
+    else if (op == 8 && !U)
+      out->fn = f_cmgt0[size];
+    else if (op == 10)
+      out->fn = f_cmlt0[size];
+    else if (op == 11 && U)
+      out->fn = f_neg[size];
+  }
   return true;
 }
 

@@ -73,9 +73,9 @@ static inline void set_v(struct emu_cpu *cpu, unsigned t, unsigned size,
   }
 }
 
-static inline unsigned __int128 ld_sz(struct emu_cpu *cpu,
-                                      const struct emu_insn *in, uint64_t va,
-                                      unsigned size) {
+static inline __attribute__((always_inline)) unsigned __int128
+ld_sz(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
+      unsigned size) {
   switch (size) {
   case 1:
     return emu_ld8(cpu, in, va);
@@ -89,8 +89,9 @@ static inline unsigned __int128 ld_sz(struct emu_cpu *cpu,
     return emu_ld128(cpu, in, va);
   }
 }
-static inline void st_sz(struct emu_cpu *cpu, const struct emu_insn *in,
-                         uint64_t va, unsigned size, unsigned __int128 v) {
+static inline __attribute__((always_inline)) void
+st_sz(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
+      unsigned size, unsigned __int128 v) {
   switch (size) {
   case 1:
     emu_st8(cpu, in, va, (uint8_t)v);
@@ -113,19 +114,42 @@ static inline void st_sz(struct emu_cpu *cpu, const struct emu_insn *in,
 /* ---- single register ------------------------------------------------------
  */
 
-static FPS_HANDLER(h_ldr) {
-  uint64_t va = ea_of(cpu, in);
-  unsigned __int128 v = ld_sz(cpu, in, va, in->c);
-  set_v(cpu, in->rd, in->c, v);
-  writeback(cpu, in, va);
-  return in + 1;
+/* One handler per access size, so the size switch folds away. */
+#define LDR_STR(sz)                                                            \
+  static FPS_HANDLER(h_ldr_##sz) {                                             \
+    uint64_t va = ea_of(cpu, in);                                              \
+    unsigned __int128 v = ld_sz(cpu, in, va, sz);                              \
+    set_v(cpu, in->rd, sz, v);                                                 \
+    writeback(cpu, in, va);                                                    \
+    return in + 1;                                                             \
+  }                                                                            \
+  static FPS_HANDLER(h_str_##sz) {                                             \
+    uint64_t va = ea_of(cpu, in);                                              \
+    st_sz(cpu, in, va, sz, cpu->v[in->rd].q);                                  \
+    writeback(cpu, in, va);                                                    \
+    return in + 1;                                                             \
+  }
+LDR_STR(1)
+LDR_STR(2)
+LDR_STR(4)
+LDR_STR(8)
+LDR_STR(16)
+
+static emu_fn ldr_str_fn(unsigned size, bool load) {
+  switch (size) {
+  case 1:
+    return load ? h_ldr_1 : h_str_1;
+  case 2:
+    return load ? h_ldr_2 : h_str_2;
+  case 4:
+    return load ? h_ldr_4 : h_str_4;
+  case 8:
+    return load ? h_ldr_8 : h_str_8;
+  default:
+    return load ? h_ldr_16 : h_str_16;
+  }
 }
-static FPS_HANDLER(h_str) {
-  uint64_t va = ea_of(cpu, in);
-  st_sz(cpu, in, va, in->c, cpu->v[in->rd].q);
-  writeback(cpu, in, va);
-  return in + 1;
-}
+
 /* Fast forms without writeback for the common sizes. */
 static FPS_HANDLER(h_ldr_d_off) {
   uint64_t v = emu_ld64(cpu, in, cpu->r[in->rn] + in->imm);
@@ -148,26 +172,29 @@ static FPS_HANDLER(h_str_q_off) {
 
 /* ---- pairs ------------------------------------------------------------- */
 
-static FPS_HANDLER(h_ldp) {
-  uint64_t va = ea_of(cpu, in);
-  unsigned __int128 v1 = ld_sz(cpu, in, va, in->c);
-  unsigned __int128 v2 = ld_sz(cpu, in, va + in->c, in->c);
-  set_v(cpu, in->rd, in->c, v1);
-  set_v(cpu, in->ra, in->c, v2);
-  writeback(cpu, in, va);
-  return in + 1;
-}
-static FPS_HANDLER(h_stp) {
-  uint64_t va = ea_of(cpu, in);
-  unsigned size = in->c;
-  /* both halves or neither */
-  if (!emu_in_page(va, 2 * size))
-    emu_probe(cpu, in, va, 2 * size, EMU_WRITE);
-  st_sz(cpu, in, va, size, cpu->v[in->rd].q);
-  st_sz(cpu, in, va + size, size, cpu->v[in->ra].q);
-  writeback(cpu, in, va);
-  return in + 1;
-}
+#define LDP_STP(sz)                                                            \
+  static FPS_HANDLER(h_ldp_##sz) {                                             \
+    uint64_t va = ea_of(cpu, in);                                              \
+    unsigned __int128 v1 = ld_sz(cpu, in, va, sz);                             \
+    unsigned __int128 v2 = ld_sz(cpu, in, va + sz, sz);                        \
+    set_v(cpu, in->rd, sz, v1);                                                \
+    set_v(cpu, in->ra, sz, v2);                                                \
+    writeback(cpu, in, va);                                                    \
+    return in + 1;                                                             \
+  }                                                                            \
+  static FPS_HANDLER(h_stp_##sz) {                                             \
+    uint64_t va = ea_of(cpu, in);                                              \
+    /* both halves or neither */                                               \
+    if (!emu_in_page(va, 2 * sz))                                              \
+      emu_probe(cpu, in, va, 2 * sz, EMU_WRITE);                               \
+    st_sz(cpu, in, va, sz, cpu->v[in->rd].q);                                  \
+    st_sz(cpu, in, va + sz, sz, cpu->v[in->ra].q);                             \
+    writeback(cpu, in, va);                                                    \
+    return in + 1;                                                             \
+  }
+LDP_STP(4)
+LDP_STP(8)
+LDP_STP(16)
 
 /* ---- structures ------------------------------------------------------------
  * Fields: rd = Vt, rn = base, ra = post-index register (resolved, 31 = XZR
@@ -413,7 +440,7 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
     out->a = AM_LIT;
     out->imm =
         (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
-    out->fn = h_ldr;
+    out->fn = ldr_str_fn(out->c, true);
     return true;
   }
   if (op0 == 5) { /* pairs: bits 25:23 = mode */
@@ -439,7 +466,9 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
     default:
       return false;
     }
-    out->fn = L ? h_ldp : h_stp;
+    out->fn = size == 4   ? (L ? h_ldp_4 : h_stp_4)
+              : size == 8 ? (L ? h_ldp_8 : h_stp_8)
+                          : (L ? h_ldp_16 : h_stp_16);
     return true;
   }
   if (op0 != 7 || (raw >> 25) & 1)
@@ -494,6 +523,6 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
   else if (out->a == AM_OFF && size == 16)
     out->fn = load ? h_ldr_q_off : h_str_q_off;
   else
-    out->fn = load ? h_ldr : h_str;
+    out->fn = ldr_str_fn(size, load);
   return true;
 }

@@ -146,6 +146,9 @@ int vmk_emu_exec_main(int argc, char **argv) {
     status = r == -ENOENT ? 127 : 126;
   } else {
     status = run(u);
+    if (u->trace)
+      fprintf(stderr, "vmkit exec: pid %d retired ~%llu instructions\n",
+              (int)getpid(), (unsigned long long)u->cpu.icount);
   }
   fflush(NULL);
   emu_cpu_destroy(&u->cpu);

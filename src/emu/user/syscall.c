@@ -463,7 +463,10 @@ static long sys_rt_sigaction(struct urun *u, const uint64_t *x) {
     memcpy(u->sigact[sig], act, sizeof prev);
     /* SIG_IGN / SIG_DFL take effect on the host (and pass to children);
      * a guest handler cannot run: the host keeps the default action. */
-    if (sig < SIGRTMIN)
+    /* Synchronous signals stay the host's: they would mean a bug in the
+     * emulator itself, never something the guest did. */
+    if (sig < SIGRTMIN && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL &&
+        sig != SIGFPE && sig != SIGTRAP)
       signal(sig, act[0] == 1 ? SIG_IGN : SIG_DFL);
   }
   if (old)

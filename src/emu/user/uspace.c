@@ -132,9 +132,9 @@ long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
              int flags, int fd, uint64_t off) {
   if (len == 0 || off % US_PAGE)
     return -EINVAL;
-  len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
-  if (len > US_SPACE)
+  if (len > US_SPACE) /* before rounding, which could wrap */
     return -ENOMEM;
+  len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
   uint64_t va;
   if (flags & MAP_FIXED) {
     if (addr % US_PAGE || !range_ok(addr, len))
@@ -166,7 +166,7 @@ long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
 }
 
 int us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
-  if (va % US_PAGE || len == 0)
+  if (va % US_PAGE || len == 0 || len > US_SPACE)
     return -EINVAL;
   len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
   if (!range_ok(va, len))
@@ -182,6 +182,8 @@ int us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
 int us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
   if (va % US_PAGE)
     return -EINVAL;
+  if (len > US_SPACE)
+    return -ENOMEM;
   len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
   if (!range_ok(va, len))
     return -ENOMEM;

@@ -38,7 +38,7 @@ static bool ref_bitmasks(unsigned immn, unsigned imms, unsigned immr,
   int len = ref_highest_set_bit(v, 7);
   if (len < 1)
     return false;
-  if ((1 << len) > m)
+  if ((1 << len) > m || m > 64)
     return false;
   unsigned levels = (1u << len) - 1;
   if (immediate && (imms & levels) == levels)
@@ -48,9 +48,9 @@ static bool ref_bitmasks(unsigned immn, unsigned imms, unsigned immr,
   int esize = 1 << len;
   int d = diff & (int)levels;
   int welem[64] = {0}, telem[64] = {0}, wr[64], w[64], t[64];
-  for (int i = 0; i <= s; i++)
+  for (int i = 0; i <= s && i < 64; i++)
     welem[i] = 1;
-  for (int i = 0; i <= d; i++)
+  for (int i = 0; i <= d && i < 64; i++)
     telem[i] = 1;
   ref_ror(welem, esize, r, wr);
   ref_replicate(wr, esize, w, m);

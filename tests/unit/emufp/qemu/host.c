@@ -20,6 +20,7 @@
 #define MEM_SIZE 8192
 struct rec_in {
   uint32_t insn, fpcr, nzcv, memseed;
+  uint32_t fpsr, pad;
   uint64_t x[8];
   uint8_t v[8][16];
 };
@@ -252,6 +253,7 @@ int main(int argc, char **argv) {
                  ((rnd() % 3 == 0) ? (1u << 24) : 0) |
                  ((rnd() % 4 == 0) ? (1u << 25) : 0);
     in[i].nzcv = (uint32_t)(rnd() & 0xf) << 28;
+    in[i].fpsr = rnd() % 2 ? 0x10u : (uint32_t)(rnd() & 0x0800009f);
     for (int r = 0; r < 8; r++) {
       switch (rnd() % 4) {
       case 0:
@@ -318,6 +320,7 @@ int main(int argc, char **argv) {
     memset(&cpu, 0, sizeof cpu);
     cpu.fpcr = in[i].fpcr;
     cpu.nzcv = in[i].nzcv;
+    cpu.fpsr = in[i].fpsr;
     for (int r = 0; r < 8; r++) {
       cpu.r[r] = in[i].x[r];
       memcpy(&cpu.v[r], in[i].v[r], 16);

@@ -20,6 +20,7 @@ struct st {
 #define MEM_SIZE 8192
 struct rec_in {
   uint32_t insn, fpcr, nzcv, memseed;
+  uint32_t fpsr, pad;
   uint64_t x[8];
   uint8_t v[8][16];
 };
@@ -36,7 +37,7 @@ __asm__(".global run_one\n"
         "str x9, [sp, #16]\n"
         "mov x9, x0\n"
         "ldr x10, [x9, #0]\n msr fpcr, x10\n"
-        "msr fpsr, xzr\n"
+        "ldr x10, [x9, #16]\n msr fpsr, x10\n"
         "ldr x10, [x9, #8]\n msr nzcv, x10\n"
         "add x10, x9, #96\n"
         "ld1 {v0.16b-v3.16b}, [x10], #64\n"
@@ -108,6 +109,7 @@ int main(void) {
     __builtin___clear_cache((char *)c, (char *)(c + 2));
     s.fpcr = ri.fpcr;
     s.nzcv = ri.nzcv;
+    s.fpsr = ri.fpsr;
     s.code = (uint64_t)c;
     memcpy(s.x, ri.x, sizeof s.x);
     memcpy(s.v, ri.v, sizeof s.v);

@@ -1,0 +1,24 @@
+/* char_fd.h — byte streams on host file descriptors (pipes, ttys, sockets,
+ * files) for console-like devices. Knows nothing of virtio.
+ *
+ * Neither call blocks on a pipe, tty or socket even when the fd is in
+ * blocking mode: both poll first, and writes are at most PIPE_BUF bytes
+ * (which a writable pipe accepts whole). The callers' fd flags are left
+ * alone, so a shared stdin/stdout is not switched to non-blocking mode
+ * behind the user's shell. Writes never raise SIGPIPE.
+ * Any thread; no state.
+ */
+#ifndef VMK_BACKENDS_CHAR_FD_H
+#define VMK_BACKENDS_CHAR_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Bytes read (> 0), 0 when nothing is available now, or a negative errno;
+ * -EPIPE means end of input. */
+ssize_t vmk_char_read(int fd, void *buf, size_t len);
+/* Bytes written (> 0), 0 when the fd cannot take more now, or a negative
+ * errno (-EPIPE: the reader went away). */
+ssize_t vmk_char_write(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,367 @@
+/* main.c — the vmkit command: parses the command line into library calls.
+ *
+ *   vmkit run [flags]          boot a VM (the default guest unless told)
+ *   vmkit exec PROGRAM [ARGS]  run a static arm64 Linux program on the
+ *                              emulator (user mode)
+ *
+ * Runs on the main thread. Every user error is one sentence on stderr and
+ * exit status 2; a guest that powers off gives 0; anything else non-zero.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/size.h"
+#ifdef VMK_HAVE_EMU_EXEC
+#include "emu/user/exec.h"
+#endif
+#include "vmkit/vmkit.h"
+
+#define EXIT_USAGE 2
+
+/* The configuration being built, freed by usage_error so an early exit
+ * leaks nothing (the sanitizer build checks). */
+static vmk_config *run_cfg;
+
+static void usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...) {
+  vmk_config_free(run_cfg);
+  run_cfg = NULL;
+  va_list ap;
+  fputs("vmkit: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(EXIT_USAGE);
+}
+
+static const char main_help[] =
+    "usage: vmkit COMMAND [ARGS]\n"
+    "\n"
+    "Runs arm64 Linux virtual machines.\n"
+    "\n"
+    "commands:\n"
+    "  run [FLAGS]             boot a VM (the default guest unless --kernel)\n"
+    "  exec PROGRAM [ARGS...]  run a static arm64 Linux program on vmkit's\n"
+    "                          emulator, like qemu-aarch64\n"
+    "\n"
+    "  vmkit --help            this text\n"
+    "  vmkit run --help        the flags of run\n"
+    "  vmkit --version         the version\n";
+
+static const char run_help[] =
+    "usage: vmkit run [FLAGS]\n"
+    "\n"
+    "Boots an arm64 Linux VM and runs it until the guest powers off.\n"
+    "With no --kernel it boots the default guest (make guest builds it).\n"
+    "\n"
+    "flags:\n"
+    "  --engine auto|kvm|emu  CPU engine (default auto: kvm when /dev/kvm\n"
+    "                         works on an arm64 host, else emu)\n"
+    "  --cpus N               virtual CPUs, 1-8 (default 1)\n"
+    "  --memory SIZE          guest RAM, e.g. 512M or 2G (default 512M)\n"
+    "  --kernel PATH          arm64 Linux Image (uncompressed)\n"
+    "  --initrd PATH          initial ramdisk\n"
+    "  --cmdline STRING       kernel command line\n"
+    "                         (default: console=hvc0 earlycon)\n"
+    "  --disk PATH[,ro]       attach a raw disk image as virtio-blk; repeat\n"
+    "                         for more disks (/dev/vda, /dev/vdb, ...)\n"
+    "  --console stdio|none|PATH\n"
+    "                         where the guest console goes (default stdio;\n"
+    "                         PATH: output appended to a file, no input)\n"
+    "  --no-entropy           do not attach virtio-rng\n"
+    "  --boot-timer           report the time from VM creation to the\n"
+    "                         guest's boot-timer write (the default guest's\n"
+    "                         init does it when the cmdline has\n"
+    "                         vmkit.boottimer)\n"
+    "  --help                 this text\n"
+    "\n"
+    "exit status: 0 when the guest powers off or reboots, 1 when the guest\n"
+    "crashes or vmkit fails while it runs, 2 for a usage error.\n";
+
+static const char *default_guest_file(const char *name) {
+  static char buf[4096];
+  const char *dir = getenv("VMKIT_GUEST_DIR");
+  if (!dir || !*dir)
+    dir = VMK_DEFAULT_GUEST_DIR;
+  snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+  return buf;
+}
+
+static struct termios saved_tty;
+static bool tty_raw;
+
+static void restore_tty(void) {
+  if (tty_raw)
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+  tty_raw = false;
+}
+
+/* Raw mode so keys reach the guest as typed (the guest echoes them). */
+static void make_tty_raw(void) {
+  if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tty) < 0)
+    return;
+  struct termios raw = saved_tty;
+  cfmakeraw(&raw);
+  raw.c_oflag |= OPOST | ONLCR; /* keep vmkit's own messages readable */
+  if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) {
+    tty_raw = true;
+    atexit(restore_tty);
+  }
+}
+
+static volatile sig_atomic_t stop_signals;
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_signals++;
+}
+
+static int cmd_run(int argc, char **argv) {
+  enum { OPT_ENGINE = 256, OPT_CPUS, OPT_MEMORY, OPT_KERNEL, OPT_INITRD,
+         OPT_CMDLINE, OPT_DISK, OPT_CONSOLE, OPT_NO_ENTROPY, OPT_BOOT_TIMER,
+         OPT_HELP };
+  static const struct option opts[] = {
+      {"engine", required_argument, NULL, OPT_ENGINE},
+      {"cpus", required_argument, NULL, OPT_CPUS},
+      {"memory", required_argument, NULL, OPT_MEMORY},
+      {"kernel", required_argument, NULL, OPT_KERNEL},
+      {"initrd", required_argument, NULL, OPT_INITRD},
+      {"cmdline", required_argument, NULL, OPT_CMDLINE},
+      {"disk", required_argument, NULL, OPT_DISK},
+      {"console", required_argument, NULL, OPT_CONSOLE},
+      {"no-entropy", no_argument, NULL, OPT_NO_ENTROPY},
+      {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+      {"help", no_argument, NULL, OPT_HELP},
+      {0},
+  };
+  vmk_config *cfg = run_cfg = vmk_config_new();
+  if (!cfg)
+    usage_error("out of memory");
+  const char *kernel = NULL, *initrd = NULL, *console = "stdio";
+  bool initrd_given = false, boot_timer = false;
+  int c;
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_ENGINE:
+      if (!strcmp(optarg, "auto"))
+        vmk_config_set_engine(cfg, VMK_ENGINE_AUTO);
+      else if (!strcmp(optarg, "kvm"))
+        vmk_config_set_engine(cfg, VMK_ENGINE_KVM);
+      else if (!strcmp(optarg, "emu"))
+        vmk_config_set_engine(cfg, VMK_ENGINE_EMU);
+      else
+        usage_error("unknown engine '%s'; use auto, kvm or emu", optarg);
+      break;
+    case OPT_CPUS: {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(optarg, &end, 10);
+      if (errno || *end || end == optarg || optarg[0] == '-' ||
+          vmk_config_set_cpus(cfg, (unsigned)n) || n > VMK_MAX_CPUS)
+        usage_error("--cpus takes a whole number from 1 to %d, not '%s'",
+                    VMK_MAX_CPUS, optarg);
+      break;
+    }
+    case OPT_MEMORY: {
+      uint64_t bytes;
+      if (vmk_parse_size(optarg, &bytes) < 0)
+        usage_error("--memory takes a size such as 512M or 2G, not '%s'",
+                    optarg);
+      if (vmk_config_set_memory(cfg, bytes))
+        usage_error("--memory must be between %llu MiB and %llu GiB, not "
+                    "'%s'",
+                    VMK_MIN_MEMORY >> 20, VMK_MAX_MEMORY >> 30, optarg);
+      break;
+    }
+    case OPT_KERNEL:
+      kernel = optarg;
+      break;
+    case OPT_INITRD:
+      initrd = optarg;
+      initrd_given = true;
+      break;
+    case OPT_CMDLINE:
+      vmk_config_set_cmdline(cfg, optarg);
+      break;
+    case OPT_DISK: {
+      char path[4096];
+      snprintf(path, sizeof(path), "%s", optarg);
+      bool ro = false;
+      char *comma = strrchr(path, ',');
+      if (comma) {
+        if (strcmp(comma + 1, "ro") && strcmp(comma + 1, "rw"))
+          usage_error("--disk takes PATH or PATH,ro; '%s' is not an option",
+                      comma + 1);
+        ro = !strcmp(comma + 1, "ro");
+        *comma = '\0';
+      }
+      if (!*path)
+        usage_error("--disk needs a file path, as in --disk data.img");
+      if (vmk_config_add_disk(cfg, path, ro) == -ENOSPC)
+        usage_error("at most %d disks can be attached", VMK_MAX_DISKS);
+      break;
+    }
+    case OPT_CONSOLE:
+      console = optarg;
+      break;
+    case OPT_NO_ENTROPY:
+      vmk_config_set_entropy(cfg, false);
+      break;
+    case OPT_BOOT_TIMER:
+      boot_timer = true;
+      vmk_config_set_boot_timer(cfg, true);
+      break;
+    case OPT_HELP:
+      fputs(run_help, stdout);
+      vmk_config_free(cfg);
+      run_cfg = NULL;
+      return 0;
+    case ':':
+      usage_error("%s needs a value; see vmkit run --help", argv[optind - 1]);
+    default:
+      if (optopt)
+        usage_error("unknown flag '-%c'; see vmkit run --help", optopt);
+      usage_error("unknown flag '%s'; see vmkit run --help",
+                  argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    usage_error("unexpected argument '%s'; see vmkit run --help",
+                argv[optind]);
+
+  if (!kernel) {
+    static char kbuf[4096];
+    snprintf(kbuf, sizeof(kbuf), "%s", default_guest_file("Image"));
+    kernel = kbuf;
+    if (!initrd_given)
+      initrd = default_guest_file("initrd");
+    if (access(kernel, R_OK) < 0)
+      usage_error("the default guest is not built (no %s); run 'make guest' "
+                  "or pass --kernel PATH",
+                  kernel);
+  }
+  vmk_config_set_kernel(cfg, kernel);
+  if (initrd)
+    vmk_config_set_initrd(cfg, initrd);
+
+  int out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
+  if (!strcmp(console, "none")) {
+    vmk_config_set_console(cfg, VMK_CONSOLE_NONE, -1, -1);
+    in_fd = -1;
+  } else if (!strcmp(console, "stdio")) {
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, in_fd, out_fd);
+  } else {
+    out_fd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0)
+      usage_error("cannot open console file '%s': %s", console,
+                  strerror(errno));
+    in_fd = -1;
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd);
+  }
+
+  vmk_error err;
+  if (vmk_config_validate(cfg, &err))
+    usage_error("%s", err.msg);
+  vmk_vm *vm;
+  int r = vmk_vm_create(cfg, &vm, &err);
+  vmk_config_free(cfg);
+  run_cfg = cfg = NULL;
+  if (r) {
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
+  }
+
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  if (in_fd == STDIN_FILENO)
+    make_tty_raw();
+
+  if (vmk_vm_start(vm, &err)) {
+    restore_tty();
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    vmk_vm_free(vm);
+    return 1;
+  }
+  /* First signal: ask the guest to shut down; second: pull the plug. */
+  int handled = 0;
+  while (vmk_vm_wait(vm, 200) == -ETIMEDOUT) {
+    if (stop_signals > handled) {
+      handled = stop_signals;
+      if (handled == 1)
+        vmk_vm_request_stop(vm, NULL);
+      else
+        vmk_vm_stop(vm, NULL);
+    }
+  }
+  restore_tty();
+  vmk_exit_reason reason = vmk_vm_exit(vm, &err);
+  uint64_t wall_us, cpu_us;
+  if (boot_timer) {
+    if (vmk_vm_boot_time(vm, &wall_us, &cpu_us) == 0)
+      fprintf(stderr, "vmkit: boot-timer: wall %.3f ms, cpu %.3f ms\n",
+              wall_us / 1000.0, cpu_us / 1000.0);
+    else
+      fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
+                      "boot-timer byte\n");
+  }
+  vmk_vm_free(vm);
+  switch (reason) {
+  case VMK_EXIT_POWEROFF:
+    return 0;
+  case VMK_EXIT_RESET:
+    fprintf(stderr, "vmkit: the guest rebooted; vmkit ended the VM\n");
+    return 0;
+  case VMK_EXIT_STOPPED:
+    fprintf(stderr, "vmkit: the VM was stopped\n");
+    return 1;
+  case VMK_EXIT_CRASH:
+    fprintf(stderr, "vmkit: the guest crashed\n");
+    return 1;
+  default:
+    fprintf(stderr, "vmkit: %s\n",
+            err.msg[0] ? err.msg : "the VM ended for an unknown reason");
+    return 1;
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(main_help, stderr);
+    return EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    fputs(main_help, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "--version")) {
+    printf("vmkit %s\n", vmk_version());
+    return 0;
+  }
+  if (!strcmp(cmd, "run"))
+    return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "exec")) {
+    if (argc < 3)
+      usage_error("exec needs a program, as in vmkit exec ./hello-arm64");
+#ifdef VMK_HAVE_EMU_EXEC
+    return vmk_emu_exec_main(argc - 2, argv + 2);
+#else
+    usage_error("this vmkit was built without the emulator's user mode");
+#endif
+  }
+  usage_error("unknown command '%s'; see vmkit --help", cmd);
+}

@@ -1,0 +1,224 @@
+/* config.c — building and validating a VM configuration.
+ * Runs on the caller's thread; a config is not shared between threads. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "engine/engine.h"
+
+vmk_config *vmk_config_new(void) {
+  vmk_config *cfg = calloc(1, sizeof(*cfg));
+  if (!cfg)
+    return NULL;
+  cfg->engine = VMK_ENGINE_AUTO;
+  cfg->cpus = 1;
+  cfg->memory = 512ull << 20;
+  cfg->entropy = true;
+  cfg->console = VMK_CONSOLE_NONE;
+  cfg->console_in = -1;
+  cfg->console_out = -1;
+  return cfg;
+}
+
+void vmk_config_free(vmk_config *cfg) {
+  if (!cfg)
+    return;
+  free(cfg->kernel);
+  free(cfg->initrd);
+  free(cfg->cmdline);
+  for (unsigned i = 0; i < cfg->ndisks; i++)
+    free(cfg->disks[i].path);
+  free(cfg);
+}
+
+/* Replaces *slot with a copy of s (NULL clears it). */
+static int set_str(char **slot, const char *s) {
+  char *copy = NULL;
+  if (s && !(copy = strdup(s)))
+    return -ENOMEM;
+  free(*slot);
+  *slot = copy;
+  return 0;
+}
+
+int vmk_config_set_engine(vmk_config *cfg, vmk_engine_kind kind) {
+  if (kind != VMK_ENGINE_AUTO && kind != VMK_ENGINE_KVM &&
+      kind != VMK_ENGINE_EMU)
+    return -EINVAL;
+  cfg->engine = kind;
+  return 0;
+}
+
+int vmk_config_set_cpus(vmk_config *cfg, unsigned cpus) {
+  if (cpus < 1 || cpus > VMK_MAX_CPUS)
+    return -EINVAL;
+  cfg->cpus = cpus;
+  return 0;
+}
+
+int vmk_config_set_memory(vmk_config *cfg, uint64_t bytes) {
+  if (bytes < VMK_MIN_MEMORY || bytes > VMK_MAX_MEMORY)
+    return -EINVAL;
+  cfg->memory = bytes;
+  return 0;
+}
+
+int vmk_config_set_kernel(vmk_config *cfg, const char *path) {
+  return set_str(&cfg->kernel, path);
+}
+int vmk_config_set_initrd(vmk_config *cfg, const char *path) {
+  return set_str(&cfg->initrd, path);
+}
+int vmk_config_set_cmdline(vmk_config *cfg, const char *cmdline) {
+  return set_str(&cfg->cmdline, cmdline);
+}
+
+int vmk_config_add_disk(vmk_config *cfg, const char *path, bool read_only) {
+  if (!path || !*path)
+    return -EINVAL;
+  if (cfg->ndisks == VMK_MAX_DISKS)
+    return -ENOSPC;
+  char *copy = strdup(path);
+  if (!copy)
+    return -ENOMEM;
+  cfg->disks[cfg->ndisks++] =
+      (struct vmk_disk_config){.path = copy, .read_only = read_only};
+  return 0;
+}
+
+int vmk_config_set_entropy(vmk_config *cfg, bool enabled) {
+  cfg->entropy = enabled;
+  return 0;
+}
+
+int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
+                           int out_fd) {
+  if (kind != VMK_CONSOLE_NONE && kind != VMK_CONSOLE_FDS)
+    return -EINVAL;
+  cfg->console = kind;
+  cfg->console_in = kind == VMK_CONSOLE_FDS ? in_fd : -1;
+  cfg->console_out = kind == VMK_CONSOLE_FDS ? out_fd : -1;
+  return 0;
+}
+
+int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled) {
+  cfg->boot_timer = enabled;
+  return 0;
+}
+
+struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
+  struct vmk_config *c = vmk_config_new();
+  if (!c)
+    return NULL;
+  *c = *cfg;
+  c->kernel = c->initrd = c->cmdline = NULL;
+  c->ndisks = 0;
+  if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
+      set_str(&c->cmdline, cfg->cmdline))
+    goto fail;
+  for (unsigned i = 0; i < cfg->ndisks; i++)
+    if (vmk_config_add_disk(c, cfg->disks[i].path, cfg->disks[i].read_only))
+      goto fail;
+  return c;
+fail:
+  vmk_config_free(c);
+  return NULL;
+}
+
+/* A regular, readable file, or a sentence saying what is wrong with it. */
+static int check_file(const char *what, const char *path, bool writable,
+                      vmk_error *err) {
+  struct stat st;
+  if (stat(path, &st) < 0)
+    return vmk_err(err, -errno, "cannot use %s '%s': %s", what, path,
+                   strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return vmk_err(err, -EISDIR, "%s '%s' is a directory; give a file",
+                   what, path);
+  if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
+    return vmk_err(err, -errno, "cannot %s %s '%s': %s",
+                   writable ? "read and write" : "read", what, path,
+                   strerror(errno));
+  return 0;
+}
+
+void vmk_config_set_engine_ops(struct vmk_config *cfg,
+                               const struct vmk_engine_ops *ops) {
+  cfg->engine_ops = ops;
+}
+
+int vmk_config_resolve_engine(const struct vmk_config *cfg,
+                              vmk_engine_kind *out, vmk_error *err) {
+  vmk_error probe_err;
+  if (cfg->engine_ops) {
+    *out = cfg->engine;
+    return cfg->engine_ops->probe(err);
+  }
+  switch (cfg->engine) {
+  case VMK_ENGINE_KVM:
+    *out = VMK_ENGINE_KVM;
+    return vmk_engine_kvm_ops.probe(err);
+  case VMK_ENGINE_EMU:
+    *out = VMK_ENGINE_EMU;
+    return vmk_engine_emu_ops.probe(err);
+  case VMK_ENGINE_AUTO:
+    if (vmk_engine_kvm_ops.probe(&probe_err) == 0) {
+      *out = VMK_ENGINE_KVM;
+      return 0;
+    }
+    *out = VMK_ENGINE_EMU;
+    return vmk_engine_emu_ops.probe(err);
+  }
+  return vmk_err(err, -EINVAL, "unknown engine");
+}
+
+int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
+  vmk_err_clear(err);
+  if (!cfg->kernel)
+    return vmk_err(err, -EINVAL,
+                   "no kernel given; pass --kernel PATH to an arm64 Linux "
+                   "Image");
+  int r = check_file("kernel", cfg->kernel, false, err);
+  if (r)
+    return r;
+  if (cfg->initrd && (r = check_file("initrd", cfg->initrd, false, err)))
+    return r;
+  for (unsigned i = 0; i < cfg->ndisks; i++) {
+    if ((r = check_file("disk", cfg->disks[i].path, !cfg->disks[i].read_only,
+                        err)))
+      return r;
+    for (unsigned j = 0; j < i; j++)
+      if (strcmp(cfg->disks[i].path, cfg->disks[j].path) == 0)
+        return vmk_err(err, -EINVAL,
+                       "disk '%s' is given twice; attach each file once",
+                       cfg->disks[i].path);
+  }
+  if (cfg->cmdline && strlen(cfg->cmdline) > 2048)
+    return vmk_err(err, -E2BIG,
+                   "the kernel command line is %zu bytes; at most 2048 fit",
+                   strlen(cfg->cmdline));
+  if (cfg->console == VMK_CONSOLE_FDS &&
+      ((cfg->console_in >= 0 && fcntl(cfg->console_in, F_GETFD) < 0) ||
+       (cfg->console_out >= 0 && fcntl(cfg->console_out, F_GETFD) < 0)))
+    return vmk_err(err, -EBADF, "the console file descriptors are not open");
+  vmk_engine_kind kind;
+  return vmk_config_resolve_engine(cfg, &kind, err);
+}
+
+const char *vmk_engine_name(vmk_engine_kind kind) {
+  switch (kind) {
+  case VMK_ENGINE_AUTO:
+    return "auto";
+  case VMK_ENGINE_KVM:
+    return "kvm";
+  case VMK_ENGINE_EMU:
+    return "emu";
+  }
+  return "?";
+}

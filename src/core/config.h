@@ -1,0 +1,43 @@
+/* config.h — the inside of a vmk_config (the public type is opaque).
+ * A config belongs to one thread at a time; vmk_vm_create copies it. */
+#ifndef VMK_CORE_CONFIG_H
+#define VMK_CORE_CONFIG_H
+
+#include "vmkit/vmkit.h"
+
+struct vmk_disk_config {
+  char *path;
+  bool read_only;
+};
+
+struct vmk_config {
+  vmk_engine_kind engine;
+  unsigned cpus;
+  uint64_t memory;
+  char *kernel;
+  char *initrd;
+  char *cmdline;
+  struct vmk_disk_config disks[VMK_MAX_DISKS];
+  unsigned ndisks;
+  bool entropy;
+  vmk_console_kind console;
+  int console_in, console_out;
+  bool boot_timer;
+  /* Tests only: run on this engine instead of the kind's (see
+   * vmk_config_set_engine_ops). */
+  const struct vmk_engine_ops *engine_ops;
+};
+
+struct vmk_engine_ops;
+/* Internal, for tests: a VM created from cfg runs on ops (a fake engine). */
+void vmk_config_set_engine_ops(struct vmk_config *cfg,
+                               const struct vmk_engine_ops *ops);
+
+/* Deep copy; NULL on allocation failure. */
+struct vmk_config *vmk_config_dup(const struct vmk_config *cfg);
+
+/* Picks the engine for "auto" and checks an explicit one can run here. */
+int vmk_config_resolve_engine(const struct vmk_config *cfg,
+                              vmk_engine_kind *out, vmk_error *err);
+
+#endif

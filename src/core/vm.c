@@ -1,0 +1,483 @@
+/* vm.c — a VM's lifecycle: build the machine from a config (RAM, kernel,
+ * devices, device tree, engine), start, pause, resume, stop, and observe.
+ *
+ * Threads: the lifecycle calls run on any caller thread, serialized by
+ * vm->lock. The engine runs vCPU threads; the devices' queues run on the I/O
+ * thread (vm->loop). When the guest ends the machine, the engine's on_exit
+ * (a vCPU thread) only records why and wakes the VM's monitor thread, which
+ * tears the engine down (a vCPU thread cannot join itself) and marks the VM
+ * stopped. vm->lock + vm->cond protect state, exit reason and timings.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/guest_mem.h"
+#include "base/io_loop.h"
+#include "core/config.h"
+#include "devices/bus.h"
+#include "engine/engine.h"
+#include "machine/memmap.h"
+#include "machine/virt.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+#include "virtio/mmio.h"
+#include "virtio/rng.h"
+
+#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1"
+
+struct vmk_vm {
+  struct vmk_config *cfg;
+  vmk_engine_kind engine_kind;
+
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  vmk_state state;
+  vmk_exit_reason exit_reason;
+  vmk_error exit_err;
+  bool exit_pending; /* on_exit ran; the monitor has not torn down yet */
+  bool monitor_running;
+  pthread_t monitor;
+
+  struct vmk_guest_mem ram;
+  struct vmk_io_loop loop;
+  bool loop_ready;
+  struct vmk_bus bus;
+  struct vmk_engine *engine;
+  struct vmk_boot_layout layout;
+
+  struct vmk_virt_platform platform;
+  bool platform_ready;
+  struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
+  unsigned nvirtio;
+
+  struct timespec created_wall, created_cpu;
+  bool boot_timed;
+  uint64_t boot_wall_us, boot_cpu_us;
+};
+
+static uint64_t ts_diff_us(const struct timespec *a, const struct timespec *b) {
+  return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u +
+         (uint64_t)((b->tv_nsec - a->tv_nsec) / 1000);
+}
+
+/* Boot-timer device callback (vCPU thread). */
+static void boot_timer_fired(void *opaque) {
+  struct vmk_vm *vm = opaque;
+  struct timespec wall, cpu;
+  clock_gettime(CLOCK_MONOTONIC, &wall);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  pthread_mutex_lock(&vm->lock);
+  if (!vm->boot_timed) {
+    vm->boot_timed = true;
+    vm->boot_wall_us = ts_diff_us(&vm->created_wall, &wall);
+    vm->boot_cpu_us = ts_diff_us(&vm->created_cpu, &cpu);
+  }
+  pthread_mutex_unlock(&vm->lock);
+}
+
+/* Engine callback (vCPU thread): record the first reason, wake the monitor. */
+static void engine_exited(void *opaque, vmk_exit_reason reason,
+                          const vmk_error *err) {
+  struct vmk_vm *vm = opaque;
+  pthread_mutex_lock(&vm->lock);
+  if (!vm->exit_pending && vm->exit_reason == VMK_EXIT_NONE) {
+    vm->exit_reason = reason;
+    if (err)
+      vm->exit_err = *err;
+    vm->exit_pending = true;
+    if (vm->state != VMK_STATE_STOPPED)
+      vm->state = VMK_STATE_STOPPING;
+    pthread_cond_broadcast(&vm->cond);
+  }
+  pthread_mutex_unlock(&vm->lock);
+}
+
+/* Stops threads; vm->lock is not held (the engine's vCPU threads may be
+ * waiting for it in on_exit). */
+static void halt_threads(struct vmk_vm *vm) {
+  if (vm->engine)
+    vm->engine->ops->stop(vm->engine);
+  if (vm->loop_ready)
+    vmk_io_loop_stop(&vm->loop);
+}
+
+static void *monitor_main(void *arg) {
+  struct vmk_vm *vm = arg;
+  pthread_mutex_lock(&vm->lock);
+  while (!vm->exit_pending)
+    pthread_cond_wait(&vm->cond, &vm->lock);
+  pthread_mutex_unlock(&vm->lock);
+  halt_threads(vm);
+  pthread_mutex_lock(&vm->lock);
+  vm->state = VMK_STATE_STOPPED;
+  pthread_cond_broadcast(&vm->cond);
+  pthread_mutex_unlock(&vm->lock);
+  return NULL;
+}
+
+/* Which console device reads the console input: the one the guest uses as
+ * its console (the last console= on the command line), so typed input is
+ * not split between two ttys. */
+static bool uart_is_console(const char *cmdline) {
+  const char *last = NULL;
+  for (const char *p = cmdline; (p = strstr(p, "console=")); p += 8)
+    if (p == cmdline || p[-1] == ' ')
+      last = p + 8;
+  return last && strncmp(last, "ttyAMA", 6) == 0;
+}
+
+static int add_virtio(struct vmk_vm *vm, struct vmk_virtio_device *dev,
+                      vmk_error *err) {
+  unsigned slot = vm->nvirtio;
+  if (slot == VMK_VIRTIO_MMIO_SLOTS) {
+    vmk_virtio_device_free(dev);
+    return vmk_err(err, -ENOSPC, "too many virtio devices (at most %d)",
+                   VMK_VIRTIO_MMIO_SLOTS);
+  }
+  struct vmk_irq_line irq = {.chip = &vm->engine->irq_chip,
+                             .spi = VMK_VIRTIO_MMIO_SPI0 + slot};
+  struct vmk_virtio_mmio *t;
+  int r = vmk_virtio_mmio_create(dev, &vm->ram, irq, &vm->loop, &t, err);
+  if (r)
+    return r;
+  vm->virtio[vm->nvirtio++] = t;
+  uint64_t base = VMK_VIRTIO_MMIO_BASE + slot * VMK_VIRTIO_MMIO_STRIDE;
+  r = vmk_bus_add(&vm->bus, "virtio-mmio", base, VMK_VIRTIO_MMIO_STRIDE,
+                  &vmk_virtio_mmio_ops, t, err);
+  if (r)
+    return r;
+  if (vm->engine->ops->add_ioeventfd) {
+    for (unsigned q = 0; q < vmk_virtio_mmio_num_queues(t); q++) {
+      r = vm->engine->ops->add_ioeventfd(vm->engine, base + 0x50, 4, q,
+                                         vmk_virtio_mmio_queue_notify_fd(t, q),
+                                         err);
+      if (r)
+        return r;
+    }
+  }
+  return 0;
+}
+
+static int build_devices(struct vmk_vm *vm, const char *cmdline,
+                         vmk_error *err) {
+  const struct vmk_config *cfg = vm->cfg;
+  bool uart_console = uart_is_console(cmdline);
+  int in = cfg->console_in, out = cfg->console_out;
+  struct vmk_virt_platform_cfg pcfg = {
+      .console_in_fd = uart_console ? in : -1,
+      .console_out_fd = out,
+      .gpio_power_key = true,
+      .boot_timer = cfg->boot_timer,
+      .boot_timer_cb = boot_timer_fired,
+      .boot_timer_opaque = vm,
+  };
+  int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
+                                   &vm->loop, &vm->platform, err);
+  if (r)
+    return r;
+  vm->platform_ready = true;
+
+  struct vmk_virtio_device *dev;
+  for (unsigned i = 0; i < cfg->ndisks; i++) {
+    r = vmk_virtio_blk_create(cfg->disks[i].path, cfg->disks[i].read_only,
+                              &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  r = vmk_virtio_console_create(uart_console ? -1 : in, out, &dev, err);
+  if (r || (r = add_virtio(vm, dev, err)))
+    return r;
+  if (cfg->entropy) {
+    r = vmk_virtio_rng_create(&dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  return 0;
+}
+
+static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
+                             vmk_error *err) {
+  struct vmk_virt_boot_cfg b = {
+      .kernel = vm->cfg->kernel,
+      .initrd = vm->cfg->initrd,
+      .cmdline = cmdline,
+      .cpus = vm->cfg->cpus,
+      .virtio_slots = vm->nvirtio,
+      .gpio_power_key = true,
+      .boot_timer = vm->cfg->boot_timer,
+      .psci_smc = false,
+  };
+  return vmk_virt_boot_prepare(&vm->ram, &b, &vm->layout, err);
+}
+
+static void vm_destroy(struct vmk_vm *vm) {
+  /* The monitor halts the threads; join it before halting again here, so
+   * the engine is never stopped from two threads at once. */
+  if (vm->monitor_running) {
+    engine_exited(vm, VMK_EXIT_STOPPED, NULL);
+    pthread_join(vm->monitor, NULL);
+    vm->monitor_running = false;
+  }
+  halt_threads(vm);
+  for (unsigned i = 0; i < vm->nvirtio; i++)
+    vmk_virtio_mmio_destroy(vm->virtio[i]);
+  if (vm->platform_ready)
+    vmk_virt_platform_destroy(&vm->platform);
+  if (vm->engine)
+    vm->engine->ops->destroy(vm->engine);
+  if (vm->loop_ready)
+    vmk_io_loop_destroy(&vm->loop);
+  if (vm->ram.host)
+    munmap(vm->ram.host, vm->ram.size);
+  vmk_config_free(vm->cfg);
+  pthread_cond_destroy(&vm->cond);
+  pthread_mutex_destroy(&vm->lock);
+  free(vm);
+}
+
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+  vmk_err_clear(err);
+  *out = NULL;
+  int r = vmk_config_validate(cfg, err);
+  if (r)
+    return r;
+  struct vmk_vm *vm = calloc(1, sizeof(*vm));
+  if (!vm)
+    return vmk_err(err, -ENOMEM, "out of memory creating the VM");
+  clock_gettime(CLOCK_MONOTONIC, &vm->created_wall);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &vm->created_cpu);
+  pthread_mutex_init(&vm->lock, NULL);
+  pthread_cond_init(&vm->cond, NULL);
+  vm->state = VMK_STATE_CREATED;
+  vmk_bus_init(&vm->bus);
+  if (!(vm->cfg = vmk_config_dup(cfg))) {
+    r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
+    goto fail;
+  }
+  if ((r = vmk_config_resolve_engine(vm->cfg, &vm->engine_kind, err)))
+    goto fail;
+
+  /* Guest RAM: anonymous, lazily backed, so an idle guest costs only what
+   * it touches. */
+  void *host = mmap(NULL, vm->cfg->memory, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (host == MAP_FAILED) {
+    r = vmk_err(err, -errno, "cannot reserve %llu MiB of guest memory: %s",
+                (unsigned long long)(vm->cfg->memory >> 20), strerror(errno));
+    goto fail;
+  }
+  vm->ram = (struct vmk_guest_mem){
+      .base = VMK_RAM_BASE, .size = vm->cfg->memory, .host = host};
+
+  if ((r = vmk_io_loop_init(&vm->loop, err)))
+    goto fail;
+  vm->loop_ready = true;
+
+  const struct vmk_engine_ops *ops = vm->cfg->engine_ops;
+  if (!ops)
+    ops = vm->engine_kind == VMK_ENGINE_KVM ? &vmk_engine_kvm_ops
+                                            : &vmk_engine_emu_ops;
+  struct vmk_engine_config ecfg = {
+      .cpus = vm->cfg->cpus,
+      .ram = &vm->ram,
+      .bus = &vm->bus,
+      .gicd_base = VMK_GICD_BASE,
+      .gicd_size = VMK_GICD_SIZE,
+      .gicr_base = VMK_GICR_BASE,
+      .gicr_size = VMK_GICR_STRIDE * vm->cfg->cpus,
+      .nr_spis = VMK_NR_SPIS,
+      .on_exit = engine_exited,
+      .opaque = vm,
+  };
+  if ((r = ops->create(&ecfg, &vm->engine, err)))
+    goto fail;
+
+  const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
+  if ((r = build_devices(vm, cmdline, err)) ||
+      (r = load_boot_payload(vm, cmdline, err)))
+    goto fail;
+  *out = vm;
+  return 0;
+fail:
+  vm_destroy(vm);
+  return r;
+}
+
+int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_CREATED) {
+    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
+                vmk_state_name(vm->state));
+    goto out;
+  }
+  if ((r = vmk_io_loop_start(&vm->loop, err)))
+    goto out;
+  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  if (r) {
+    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
+                strerror(r));
+    goto out;
+  }
+  vm->monitor_running = true;
+  struct vmk_boot_regs boot = {.pc = vm->layout.entry,
+                               .x0 = vm->layout.fdt_gpa};
+  vm->state = VMK_STATE_RUNNING;
+  pthread_mutex_unlock(&vm->lock);
+  r = vm->engine->ops->start(vm->engine, &boot, err);
+  if (r) {
+    vmk_error copy = err ? *err : (vmk_error){0};
+    engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  }
+  return r;
+out:
+  pthread_mutex_unlock(&vm->lock);
+  return r;
+}
+
+int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->lock);
+  int r;
+  if (vm->state != VMK_STATE_RUNNING) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
+                vmk_state_name(vm->state));
+  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+    vm->state = VMK_STATE_PAUSED;
+  }
+  pthread_mutex_unlock(&vm->lock);
+  return r;
+}
+
+int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->lock);
+  int r;
+  if (vm->state != VMK_STATE_PAUSED) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
+                vmk_state_name(vm->state));
+  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+    vm->state = VMK_STATE_RUNNING;
+  }
+  pthread_mutex_unlock(&vm->lock);
+  return r;
+}
+
+int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_RUNNING && vm->state != VMK_STATE_STOPPING)
+    r = vmk_err(err, -EINVAL,
+                "the VM is %s; only a running VM can be asked to stop",
+                vmk_state_name(vm->state));
+  pthread_mutex_unlock(&vm->lock);
+  if (!r)
+    vmk_pl061_press_power(vm->platform.gpio);
+  return r;
+}
+
+int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->lock);
+  vmk_state state = vm->state;
+  if (state == VMK_STATE_CREATED) {
+    vm->state = VMK_STATE_STOPPED;
+    vm->exit_reason = VMK_EXIT_STOPPED;
+  }
+  pthread_mutex_unlock(&vm->lock);
+  if (state == VMK_STATE_CREATED)
+    return 0;
+  /* Parked vCPUs must run again to see the stop. */
+  if (state == VMK_STATE_PAUSED)
+    vm->engine->ops->resume(vm->engine, NULL);
+  engine_exited(vm, VMK_EXIT_STOPPED, NULL);
+  vmk_vm_wait(vm, -1);
+  return 0;
+}
+
+vmk_state vmk_vm_state(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  vmk_state s = vm->state;
+  pthread_mutex_unlock(&vm->lock);
+  return s;
+}
+
+int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  if (timeout_ms > 0) {
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+      deadline.tv_sec++;
+      deadline.tv_nsec -= 1000000000;
+    }
+  }
+  int r = 0;
+  pthread_mutex_lock(&vm->lock);
+  while (vm->state != VMK_STATE_STOPPED) {
+    if (vm->state == VMK_STATE_CREATED) {
+      r = -EINVAL;
+      break;
+    }
+    if (timeout_ms < 0) {
+      pthread_cond_wait(&vm->cond, &vm->lock);
+    } else if (timeout_ms == 0 ||
+               pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) ==
+                   ETIMEDOUT) {
+      r = vm->state == VMK_STATE_STOPPED ? 0 : -ETIMEDOUT;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&vm->lock);
+  return r;
+}
+
+vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err) {
+  pthread_mutex_lock(&vm->lock);
+  vmk_exit_reason reason =
+      vm->state == VMK_STATE_STOPPED ? vm->exit_reason : VMK_EXIT_NONE;
+  if (err)
+    *err = vm->exit_err;
+  pthread_mutex_unlock(&vm->lock);
+  return reason;
+}
+
+void vmk_vm_free(vmk_vm *vm) {
+  if (vm)
+    vm_destroy(vm);
+}
+
+int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
+  pthread_mutex_lock(&vm->lock);
+  int r = vm->boot_timed ? 0 : -EAGAIN;
+  if (!r) {
+    *wall_us = vm->boot_wall_us;
+    *cpu_us = vm->boot_cpu_us;
+  }
+  pthread_mutex_unlock(&vm->lock);
+  return r;
+}
+
+const char *vmk_state_name(vmk_state s) {
+  static const char *const names[] = {"created", "running", "paused",
+                                      "stopping", "stopped"};
+  return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+const char *vmk_exit_reason_name(vmk_exit_reason r) {
+  static const char *const names[] = {"none",    "poweroff", "reset",
+                                      "crash",   "stopped",  "error"};
+  return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+const char *vmk_version(void) { return VMK_VERSION; }

@@ -1,0 +1,506 @@
+/* mmio.c — virtio-mmio transport, version 2 (virtio 1.2 §4.2).
+ *
+ * Threads: vmk_virtio_mmio_ops run on vCPU threads; queue eventfd callbacks
+ * run on the I/O thread. t->lock protects status, features, queue registers
+ * and the queues themselves, and is held while the device serves a queue, so
+ * a reset from a vCPU waits for an in-progress request and no ring is
+ * touched after the reset returns. t->irq_lock protects int_status and the
+ * line level; it is taken after t->lock, never before. QueueNotify takes no
+ * lock: it only writes the queue's eventfd.
+ */
+#include "virtio/mmio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "virtio/virtqueue.h"
+
+struct notify_ctx {
+  struct vmk_virtio_mmio *t;
+  unsigned q;
+};
+
+struct vmk_virtio_mmio {
+  pthread_mutex_t lock;
+  pthread_mutex_t irq_lock;
+  struct vmk_virtio_device *dev;
+  const struct vmk_guest_mem *gm;
+  struct vmk_irq_line irq;
+  struct vmk_io_loop *loop;
+  /* under lock */
+  uint32_t status;
+  uint32_t dev_features_sel, drv_features_sel;
+  uint64_t driver_features;
+  uint32_t queue_sel;
+  uint32_t shm_sel;
+  struct vmk_vq vq[VMK_VIRTIO_MAX_QUEUES];
+  /* under irq_lock */
+  uint32_t int_status;
+  /* fixed after create */
+  int notify_fd[VMK_VIRTIO_MAX_QUEUES];
+  struct notify_ctx nctx[VMK_VIRTIO_MAX_QUEUES];
+  bool attached;
+};
+
+static void raise_int(struct vmk_virtio_mmio *t, uint32_t bits) {
+  pthread_mutex_lock(&t->irq_lock);
+  t->int_status |= bits;
+  vmk_irq_set(&t->irq, t->int_status != 0);
+  pthread_mutex_unlock(&t->irq_lock);
+}
+
+static void ack_int(struct vmk_virtio_mmio *t, uint32_t bits) {
+  pthread_mutex_lock(&t->irq_lock);
+  t->int_status &= ~bits;
+  vmk_irq_set(&t->irq, t->int_status != 0);
+  pthread_mutex_unlock(&t->irq_lock);
+}
+
+static bool running(const struct vmk_virtio_mmio *t) {
+  return (t->status & VMK_VIRTIO_S_DRIVER_OK) &&
+         !(t->status & (VMK_VIRTIO_S_NEEDS_RESET | VMK_VIRTIO_S_FAILED));
+}
+
+/* Raises the used-buffer interrupt for queues that returned buffers. */
+static void flush_used(struct vmk_virtio_mmio *t) {
+  bool want = false;
+  for (unsigned q = 0; q < t->dev->num_queues; q++) {
+    struct vmk_vq *vq = &t->vq[q];
+    if (vq->ready && vq->pushed) {
+      vq->pushed = false;
+      if (vmk_vq_interrupt_wanted(vq))
+        want = true;
+    }
+  }
+  if (want)
+    raise_int(t, VMK_VIRTIO_MMIO_INT_VRING);
+}
+
+static void kick(struct vmk_virtio_mmio *t, unsigned q);
+
+/* --- services for devices */
+
+bool vmk_virtio_running(struct vmk_virtio_device *dev) {
+  return running(dev->transport);
+}
+
+int vmk_virtio_pop(struct vmk_virtio_device *dev, unsigned q,
+                   struct vmk_vq_chain *c) {
+  struct vmk_virtio_mmio *t = dev->transport;
+  if (q >= dev->num_queues || !running(t))
+    return 0;
+  struct vmk_vq *vq = &t->vq[q];
+  int r = vmk_vq_pop(vq, t->gm, c);
+  if (r < 0)
+    vmk_virtio_device_error(dev, "queue %u: %s", q, vq->errmsg);
+  return r;
+}
+
+void vmk_virtio_push(struct vmk_virtio_device *dev, unsigned q, uint16_t head,
+                     uint32_t len) {
+  struct vmk_virtio_mmio *t = dev->transport;
+  if (q < dev->num_queues && t->vq[q].ready)
+    vmk_vq_push(&t->vq[q], head, len);
+}
+
+void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
+                             ...) {
+  struct vmk_virtio_mmio *t = dev->transport;
+  if (t->status & VMK_VIRTIO_S_NEEDS_RESET)
+    return; /* one line per incident, not one per kick */
+  t->status |= VMK_VIRTIO_S_NEEDS_RESET;
+  char msg[160];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  fprintf(stderr,
+          "vmkit: %s: bad request from the guest (%s); the device "
+          "stops until the guest driver resets it\n",
+          dev->ops->name, msg);
+  /* §2.1.2: a driver that is running learns of it by a config change. */
+  if (t->status & VMK_VIRTIO_S_DRIVER_OK)
+    raise_int(t, VMK_VIRTIO_MMIO_INT_CONFIG);
+}
+
+void vmk_virtio_lock(struct vmk_virtio_device *dev) {
+  pthread_mutex_lock(&dev->transport->lock);
+}
+
+void vmk_virtio_unlock(struct vmk_virtio_device *dev) {
+  struct vmk_virtio_mmio *t = dev->transport;
+  flush_used(t);
+  pthread_mutex_unlock(&t->lock);
+}
+
+/* --- I/O thread: queue notifications */
+
+static void on_notify(void *opaque, uint32_t events) {
+  (void)events;
+  struct notify_ctx *n = opaque;
+  struct vmk_virtio_mmio *t = n->t;
+  uint64_t v;
+  if (read(t->notify_fd[n->q], &v, sizeof(v)) < 0 && errno == EAGAIN)
+    return;
+  pthread_mutex_lock(&t->lock);
+  if (running(t) && t->vq[n->q].ready && t->dev->ops->queue_notify)
+    t->dev->ops->queue_notify(t->dev, n->q);
+  flush_used(t);
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void kick(struct vmk_virtio_mmio *t, unsigned q) {
+  uint64_t one = 1;
+  ssize_t r = write(t->notify_fd[q], &one, sizeof(one));
+  (void)r; /* a saturated counter still wakes the I/O thread */
+}
+
+void vmk_virtio_kick(struct vmk_virtio_device *dev, unsigned q) {
+  if (q < dev->num_queues)
+    kick(dev->transport, q);
+}
+
+/* --- vCPU threads: registers */
+
+static void reset(struct vmk_virtio_mmio *t) {
+  if (t->dev->ops->reset)
+    t->dev->ops->reset(t->dev);
+  for (unsigned q = 0; q < VMK_VIRTIO_MAX_QUEUES; q++)
+    vmk_vq_reset(&t->vq[q]);
+  t->status = 0;
+  t->dev_features_sel = t->drv_features_sel = 0;
+  t->driver_features = 0;
+  t->dev->driver_features = 0;
+  t->queue_sel = 0;
+  t->shm_sel = 0;
+  pthread_mutex_lock(&t->irq_lock);
+  t->int_status = 0;
+  vmk_irq_set(&t->irq, false);
+  pthread_mutex_unlock(&t->irq_lock);
+}
+
+static void write_status(struct vmk_virtio_mmio *t, uint32_t val) {
+  if (val == 0) {
+    reset(t);
+    return;
+  }
+  uint32_t old = t->status;
+  uint32_t s = (val & 0xffu & ~VMK_VIRTIO_S_NEEDS_RESET) |
+               (old & VMK_VIRTIO_S_NEEDS_RESET);
+  if ((s & VMK_VIRTIO_S_FEATURES_OK) && !(old & VMK_VIRTIO_S_FEATURES_OK)) {
+    /* Refuse (leave FEATURES_OK clear) features we never offered and
+     * legacy drivers that do not accept VERSION_1. */
+    uint64_t f = t->driver_features;
+    if ((f & ~t->dev->features) ||
+        !(f & VMK_VIRTIO_BIT(VMK_VIRTIO_F_VERSION_1)))
+      s &= ~VMK_VIRTIO_S_FEATURES_OK;
+    else
+      t->dev->driver_features = f;
+  }
+  t->status = s;
+  if ((s & VMK_VIRTIO_S_DRIVER_OK) && !(old & VMK_VIRTIO_S_DRIVER_OK)) {
+    if (!(s & VMK_VIRTIO_S_FEATURES_OK)) {
+      vmk_virtio_device_error(t->dev, "DRIVER_OK set before FEATURES_OK");
+      return;
+    }
+    /* Buffers may have been posted before DRIVER_OK: look at every queue. */
+    for (unsigned q = 0; q < t->dev->num_queues; q++)
+      kick(t, q);
+  }
+}
+
+static void write_queue_ready(struct vmk_virtio_mmio *t, struct vmk_vq *vq,
+                              uint32_t val) {
+  if (!val) {
+    vq->ready = false;
+    return;
+  }
+  if (vq->ready)
+    return;
+  bool indirect =
+      t->dev->driver_features & VMK_VIRTIO_BIT(VMK_VIRTIO_F_INDIRECT_DESC);
+  if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect) < 0)
+    vmk_virtio_device_error(t->dev, "queue %u: %s", t->queue_sel, vq->errmsg);
+}
+
+static uint64_t config_read(struct vmk_virtio_mmio *t, uint64_t off,
+                            unsigned size) {
+  const struct vmk_virtio_device *d = t->dev;
+  if (off >= d->config_len || size > d->config_len - off)
+    return 0;
+  uint64_t v = 0;
+  for (unsigned i = 0; i < size; i++)
+    v |= (uint64_t)d->config[off + i] << (8 * i);
+  return v;
+}
+
+static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size) {
+  struct vmk_virtio_mmio *t = opaque;
+  if (off >= VMK_VIRTIO_MMIO_CONFIG)
+    return config_read(t, off - VMK_VIRTIO_MMIO_CONFIG, size);
+  if (size != 4 || (off & 3))
+    return 0; /* registers are 32-bit only (§4.2.2.2) */
+  uint64_t v = 0;
+  pthread_mutex_lock(&t->lock);
+  struct vmk_vq *vq =
+      t->queue_sel < t->dev->num_queues ? &t->vq[t->queue_sel] : NULL;
+  switch (off) {
+  case VMK_VIRTIO_MMIO_MAGIC:
+    v = VMK_VIRTIO_MMIO_MAGIC_VALUE;
+    break;
+  case VMK_VIRTIO_MMIO_VERSION:
+    v = 2;
+    break;
+  case VMK_VIRTIO_MMIO_DEVICE_ID:
+    v = t->dev->ops->device_id;
+    break;
+  case VMK_VIRTIO_MMIO_VENDOR_ID:
+    v = VMK_VIRTIO_MMIO_VENDOR;
+    break;
+  case VMK_VIRTIO_MMIO_DEVICE_FEATURES:
+    v = t->dev_features_sel < 2
+            ? (uint32_t)(t->dev->features >> (32 * t->dev_features_sel))
+            : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_NUM_MAX:
+    v = vq ? VMK_VIRTIO_QUEUE_MAX : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_NUM:
+    v = vq ? vq->num : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_READY:
+    v = vq ? vq->ready : 0;
+    break;
+  case VMK_VIRTIO_MMIO_INTERRUPT_STATUS:
+    pthread_mutex_lock(&t->irq_lock);
+    v = t->int_status;
+    pthread_mutex_unlock(&t->irq_lock);
+    break;
+  case VMK_VIRTIO_MMIO_STATUS:
+    v = t->status;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DESC_LOW:
+    v = vq ? (uint32_t)vq->desc_gpa : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DESC_HIGH:
+    v = vq ? vq->desc_gpa >> 32 : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    v = vq ? (uint32_t)vq->avail_gpa : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+    v = vq ? vq->avail_gpa >> 32 : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    v = vq ? (uint32_t)vq->used_gpa : 0;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+    v = vq ? vq->used_gpa >> 32 : 0;
+    break;
+  case VMK_VIRTIO_MMIO_SHM_LEN_LOW:
+  case VMK_VIRTIO_MMIO_SHM_LEN_HIGH:
+  case VMK_VIRTIO_MMIO_SHM_BASE_LOW:
+  case VMK_VIRTIO_MMIO_SHM_BASE_HIGH:
+    v = 0xffffffffu; /* no shared memory regions (§4.2.2) */
+    break;
+  case VMK_VIRTIO_MMIO_CONFIG_GENERATION:
+    v = 0; /* config spaces here never change */
+    break;
+  default:
+    v = 0;
+  }
+  pthread_mutex_unlock(&t->lock);
+  return v;
+}
+
+static void set_lo(uint64_t *r, uint32_t v) {
+  *r = (*r & 0xffffffff00000000ull) | v;
+}
+static void set_hi(uint64_t *r, uint32_t v) {
+  *r = (*r & 0xffffffffull) | (uint64_t)v << 32;
+}
+
+static void mmio_write(void *opaque, uint64_t off, unsigned size,
+                       uint64_t val64) {
+  struct vmk_virtio_mmio *t = opaque;
+  if (off >= VMK_VIRTIO_MMIO_CONFIG)
+    return; /* no device here has writable config fields */
+  if (size != 4 || (off & 3))
+    return;
+  uint32_t val = (uint32_t)val64;
+  if (off == VMK_VIRTIO_MMIO_QUEUE_NOTIFY) {
+    if (val < t->dev->num_queues)
+      kick(t, val);
+    return;
+  }
+  if (off == VMK_VIRTIO_MMIO_INTERRUPT_ACK) {
+    ack_int(t, val);
+    return;
+  }
+  pthread_mutex_lock(&t->lock);
+  struct vmk_vq *vq =
+      t->queue_sel < t->dev->num_queues ? &t->vq[t->queue_sel] : NULL;
+  /* Queue layout registers are ignored while the queue is live. */
+  struct vmk_vq *cfg = vq && !vq->ready ? vq : NULL;
+  bool feat_open = !(t->status & VMK_VIRTIO_S_FEATURES_OK);
+  switch (off) {
+  case VMK_VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+    t->dev_features_sel = val;
+    break;
+  case VMK_VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+    t->drv_features_sel = val;
+    break;
+  case VMK_VIRTIO_MMIO_DRIVER_FEATURES:
+    if (feat_open && t->drv_features_sel == 0)
+      set_lo(&t->driver_features, val);
+    else if (feat_open && t->drv_features_sel == 1)
+      set_hi(&t->driver_features, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_SEL:
+    t->queue_sel = val;
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_NUM:
+    if (cfg)
+      cfg->num = val > 0xffff ? 0 : (uint16_t)val; /* checked on ready */
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_READY:
+    if (vq)
+      write_queue_ready(t, vq, val);
+    break;
+  case VMK_VIRTIO_MMIO_STATUS:
+    write_status(t, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DESC_LOW:
+    if (cfg)
+      set_lo(&cfg->desc_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DESC_HIGH:
+    if (cfg)
+      set_hi(&cfg->desc_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+    if (cfg)
+      set_lo(&cfg->avail_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+    if (cfg)
+      set_hi(&cfg->avail_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+    if (cfg)
+      set_lo(&cfg->used_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+    if (cfg)
+      set_hi(&cfg->used_gpa, val);
+    break;
+  case VMK_VIRTIO_MMIO_SHM_SEL:
+    t->shm_sel = val;
+    break;
+  default:
+    break; /* read-only or unknown: ignored */
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+const struct vmk_mmio_ops vmk_virtio_mmio_ops = {.read = mmio_read,
+                                                 .write = mmio_write};
+
+/* --- lifecycle */
+
+void vmk_virtio_device_free(struct vmk_virtio_device *dev) {
+  if (dev && dev->ops->free)
+    dev->ops->free(dev);
+}
+
+int vmk_virtio_mmio_create(struct vmk_virtio_device *dev,
+                           const struct vmk_guest_mem *gm,
+                           struct vmk_irq_line irq, struct vmk_io_loop *loop,
+                           struct vmk_virtio_mmio **out, vmk_error *err) {
+  *out = NULL;
+  if (dev->num_queues == 0 || dev->num_queues > VMK_VIRTIO_MAX_QUEUES) {
+    vmk_virtio_device_free(dev);
+    return vmk_err(err, -EINVAL, "virtio device has an invalid queue count");
+  }
+  struct vmk_virtio_mmio *t = calloc(1, sizeof(*t));
+  if (!t) {
+    vmk_virtio_device_free(dev);
+    return vmk_err(err, -ENOMEM, "out of memory creating a virtio device");
+  }
+  pthread_mutex_init(&t->lock, NULL);
+  pthread_mutex_init(&t->irq_lock, NULL);
+  t->dev = dev;
+  t->gm = gm;
+  t->irq = irq;
+  t->loop = loop;
+  for (unsigned q = 0; q < VMK_VIRTIO_MAX_QUEUES; q++)
+    t->notify_fd[q] = -1;
+  dev->transport = t;
+  dev->gm = gm;
+  dev->loop = loop;
+  int r;
+  for (unsigned q = 0; q < dev->num_queues; q++) {
+    t->notify_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (t->notify_fd[q] < 0) {
+      r = vmk_err(err, -errno, "cannot create an eventfd for %s: %s",
+                  dev->ops->name, strerror(errno));
+      goto fail;
+    }
+    t->nctx[q] = (struct notify_ctx){.t = t, .q = q};
+    r = vmk_io_loop_add(loop, t->notify_fd[q], EPOLLIN, on_notify, &t->nctx[q]);
+    if (r < 0) {
+      close(t->notify_fd[q]);
+      t->notify_fd[q] = -1;
+      vmk_err(err, r, "cannot watch the %s queue eventfd: %s", dev->ops->name,
+              strerror(-r));
+      goto fail;
+    }
+  }
+  if (dev->ops->attach) {
+    r = dev->ops->attach(dev, err);
+    if (r < 0)
+      goto fail;
+  }
+  t->attached = true;
+  *out = t;
+  return 0;
+fail:
+  vmk_virtio_mmio_destroy(t);
+  return r;
+}
+
+unsigned vmk_virtio_mmio_num_queues(const struct vmk_virtio_mmio *t) {
+  return t->dev->num_queues;
+}
+
+int vmk_virtio_mmio_queue_notify_fd(const struct vmk_virtio_mmio *t,
+                                    unsigned q) {
+  return q < t->dev->num_queues ? t->notify_fd[q] : -1;
+}
+
+struct vmk_virtio_device *vmk_virtio_mmio_device(struct vmk_virtio_mmio *t) {
+  return t->dev;
+}
+
+void vmk_virtio_mmio_destroy(struct vmk_virtio_mmio *t) {
+  if (!t)
+    return;
+  if (t->attached && t->dev->ops->detach)
+    t->dev->ops->detach(t->dev);
+  for (unsigned q = 0; q < VMK_VIRTIO_MAX_QUEUES; q++) {
+    if (t->notify_fd[q] >= 0) {
+      vmk_io_loop_del(t->loop, t->notify_fd[q]);
+      close(t->notify_fd[q]);
+    }
+  }
+  vmk_virtio_device_free(t->dev);
+  pthread_mutex_destroy(&t->lock);
+  pthread_mutex_destroy(&t->irq_lock);
+  free(t);
+}

@@ -1,0 +1,159 @@
+#!/bin/bash
+# run.sh — the nested KVM integration test of the kvm engine.
+#
+# This x86-64 host has no /dev/kvm, so the test boots an arm64 Linux "host"
+# with KVM under qemu-system-aarch64 (TCG, virtualization=on, GICv3;
+# tools/nested/) and runs, inside it:
+#   1. kvm_engine_test (plain, and built with ASan+UBSan): the kvm engine
+#      driven directly with a tiny hand-written guest (MMIO through the bus,
+#      PSCI CPU_ON/SYSTEM_OFF/SYSTEM_RESET, ioeventfd, pause/resume/stop);
+#   2. when the default guest and the `vmkit` CLI are built: `vmkit run
+#      --engine kvm --cpus 2 --memory 256M --disk /dev/vdb` booting the
+#      default guest, which writes a known pattern to /dev/vda, syncs, reads
+#      /dev/hwrng, reports nproc and powers off.
+# Then it checks, here on the outer host: the disk image's bytes, the
+# guest's nproc (2) and entropy, and vmkit's exit status (0). On failure it
+# prints the nested host's console (which carries the guest's console).
+#
+# Exit: 0 pass, 1 fail, 77 skip (only when a required tool cannot be
+# installed). Env: NESTED_KEEP=1 keeps the work folder; NESTED_VERBOSE=1
+# streams the console; VMKIT_NESTED_E2E=0 runs step 1 only.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+WORK=$(mktemp -d /tmp/vmkit-nested.XXXXXX)
+[ "${NESTED_KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
+log() { echo "nested-test: $*"; }
+
+# ---- tools --------------------------------------------------------------
+missing=()
+for p in $(sed 's/#.*//' "$ROOT/tools/deps/kvm.txt"); do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+    "${missing[@]}" >"$WORK/apt.log" 2>&1; then
+    tail -5 "$WORK/apt.log"
+    log "SKIP: cannot install ${missing[*]}, which this test needs"
+    exit 77
+  fi
+fi
+
+# ---- build --------------------------------------------------------------
+log "cross-building vmkit for arm64"
+if ! A64=$("$ROOT/tools/nested/build-vmkit-arm64.sh" "${VMKIT_ARM64_BUILD:-$ROOT/build-arm64}" 2>"$WORK/build.log" | tail -1); then
+  cat "$WORK/build.log"
+  log "FAIL: the arm64 cross build failed"
+  exit 1
+fi
+if ! "$ROOT/tools/nested/build-host.sh" >"$WORK/host.log" 2>&1; then
+  cat "$WORK/host.log"
+  log "FAIL: building the nested host failed"
+  exit 1
+fi
+
+P=$WORK/payload
+mkdir -p "$P/payload" "$P/scenarios"
+cp "$A64/kvm_engine_test" "$A64/kvm_engine_test_san" "$P/payload/"
+mkdir -p "$P/lib" && cp "$A64"/sanlibs/* "$P/lib/"
+
+e2e=0
+GUEST=$ROOT/.cache/guest
+if [ "${VMKIT_NESTED_E2E:-1}" = 1 ] && [ -x "$A64/vmkit" ]; then
+  if [ -x "$ROOT/tools/guest/build.sh" ]; then
+    "$ROOT/tools/guest/build.sh" >"$WORK/guest.log" 2>&1 ||
+      { cat "$WORK/guest.log"; log "FAIL: building the default guest failed"; exit 1; }
+  fi
+  if [ -f "$GUEST/Image" ] && [ -f "$GUEST/initrd" ]; then
+    e2e=1
+    mkdir -p "$P/payload/guest"
+    cp "$A64/vmkit" "$P/payload/"
+    cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
+  fi
+fi
+[ $e2e = 1 ] || log "NOTE: no arm64 vmkit CLI or default guest yet; running the engine test only"
+
+# ---- scenario -----------------------------------------------------------
+# A fresh nonce, so a stale disk or log cannot pass: the guest writes it,
+# repeated to 4 KiB, at 1 MiB into its disk.
+nonce=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+nonce="vmkit$nonce"   # 29 characters
+guest_cmd="p=''; i=0; while [ \$i -lt 256 ]; do p=\"\$p$nonce-\"; i=\$((i+1)); done;
+printf '%s' \"\$p\" | head -c 4096 >/tmp/pat;
+dd if=/tmp/pat of=/dev/vda bs=4096 seek=256 count=1 conv=fsync 2>/dev/null && sync && echo guest-wrote=ok;
+echo guest-nproc=\$(nproc);
+echo guest-entropy=\$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+b64=$(printf '%s' "$guest_cmd" | base64 -w0)
+
+cat >"$P/scenarios/integration.sh" <<EOF
+echo "engine-test: start"
+/payload/kvm_engine_test
+echo "engine-test: exit=\$?"
+echo "engine-test-san: start"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  /payload/kvm_engine_test_san
+echo "engine-test-san: exit=\$?"
+if [ -x /payload/vmkit ]; then
+  t0=\$(cut -d' ' -f1 /proc/uptime)
+  /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
+    --kernel /payload/guest/Image --initrd /payload/guest/initrd \\
+    --disk /dev/vdb --console stdio \\
+    --cmdline "console=hvc0 vmkit.cmd64=$b64" </dev/null
+  rc=\$?
+  t1=\$(cut -d' ' -f1 /proc/uptime)
+  echo "vmkit-exit=\$rc"
+  echo "vmkit-wall: \$t0 -> \$t1"
+fi
+EOF
+
+truncate -s 64M "$WORK/disk.img"
+log "booting the nested arm64 KVM host (TCG; takes a while)"
+NESTED_TIMEOUT=${NESTED_TIMEOUT:-1500} "$ROOT/tools/nested/run-host.sh" \
+  "$P" integration "$WORK/console.log" "$WORK/disk.img"
+qrc=$?
+tr -d '\r' <"$WORK/console.log" >"$WORK/console.txt"
+C=$WORK/console.txt
+
+# ---- checks ---------------------------------------------------------------
+fails=0 passes=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+    log "ok   $what"
+  else
+    fails=$((fails + 1))
+    log "FAIL $what"
+  fi
+}
+has() { grep -q -- "$1" "$C"; }
+check "outer QEMU exited cleanly (status $qrc)" test "$qrc" = 0
+check "the nested host has /dev/kvm" has "nested-host: /dev/kvm present"
+check "kvm engine test passed" has "engine-test: exit=0"
+check "kvm engine test passed under ASan+UBSan" has "engine-test-san: exit=0"
+check "nested host scenario finished" has "nested-host: scenario integration exit="
+if [ $e2e = 1 ]; then
+  check "vmkit exited 0 (guest powered off)" has "^vmkit-exit=0"
+  check "guest reported nproc=2" has "^guest-nproc=2"
+  ent=$(sed -n 's/^guest-entropy=\([0-9a-f]*\).*/\1/p' "$C" | head -1)
+  check "guest read 32 bytes of entropy ($ent)" \
+    bash -c '[ ${#1} = 64 ] && [ "$1" != "$(printf "%064d" 0)" ]' _ "$ent"
+  check "guest wrote its disk" has "^guest-wrote=ok"
+  expect=$(p=''; for _ in $(seq 256); do p="$p$nonce-"; done; printf '%s' "$p" | head -c 4096 | sha256sum)
+  got=$(dd if="$WORK/disk.img" bs=4096 skip=256 count=1 2>/dev/null | sha256sum)
+  check "the disk image holds the guest's pattern at 1 MiB" test "$expect" = "$got"
+  zeros=$(head -c 1048576 /dev/zero | sha256sum)
+  first=$(head -c 1048576 "$WORK/disk.img" | sha256sum)
+  check "the rest of the disk is untouched" test "$zeros" = "$first"
+fi
+
+grep -E '^nested-host: up after|^vmkit-wall|^nested-outer' "$C" | sed 's/^/nested-test: /'
+if [ $fails -gt 0 ]; then
+  echo "---- nested host console (includes the guest's) ----"
+  cat "$C"
+  echo "---- end of console ----"
+fi
+echo "$passes passed, $fails failed"
+[ $fails = 0 ]

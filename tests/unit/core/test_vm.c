@@ -1,0 +1,369 @@
+/* test_vm.c — the VM lifecycle of libvmkit, driven through the public API
+ * on a fake engine (one thread that plays a guest): start returns at once,
+ * states move as documented, wait/stop/pause/resume work, several VMs live
+ * in one process, the boot CPU gets a valid device tree, and the guest's
+ * UART output reaches the console fd. Test thread + the fake vCPU threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libfdt.h>
+
+#include "base/guest_mem.h"
+#include "core/config.h"
+#include "engine/engine.h"
+#include "machine/memmap.h"
+
+/* ---- a fake engine: one "vCPU" thread that acts as a scripted guest ---- */
+
+struct fake_engine {
+  struct vmk_engine base;
+  struct vmk_engine_config cfg;
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  bool stop, paused, parked, poweroff;
+  struct vmk_boot_regs boot;
+  int fdt_ok;           /* 1: x0 pointed at a valid FDT */
+  char bootargs[256];   /* /chosen/bootargs read back from it */
+};
+
+static void fake_set_level(void *opaque, unsigned spi, bool level) {
+  (void)opaque;
+  (void)spi;
+  (void)level;
+}
+
+static int fake_probe(vmk_error *err) {
+  (void)err;
+  return 0;
+}
+
+static const struct vmk_engine_ops fake_ops;
+
+static int fake_create(const struct vmk_engine_config *cfg,
+                       struct vmk_engine **out, vmk_error *err) {
+  (void)err;
+  struct fake_engine *e = calloc(1, sizeof(*e));
+  e->cfg = *cfg;
+  e->base.ops = &fake_ops;
+  e->base.irq_chip.set_level = fake_set_level;
+  e->base.irq_chip.opaque = e;
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_cond_init(&e->cond, NULL);
+  *out = &e->base;
+  return 0;
+}
+
+static void *fake_vcpu(void *arg) {
+  struct fake_engine *e = arg;
+  /* The guest reads its device tree, then says hello on the UART. */
+  void *fdt = vmk_gm_ptr(e->cfg.ram, e->boot.x0, 64);
+  e->fdt_ok = fdt && fdt_check_header(fdt) == 0;
+  if (e->fdt_ok) {
+    int chosen = fdt_path_offset(fdt, "/chosen");
+    const char *args = chosen >= 0
+                           ? fdt_getprop(fdt, chosen, "bootargs", NULL)
+                           : NULL;
+    if (args)
+      snprintf(e->bootargs, sizeof(e->bootargs), "%s", args);
+  }
+  for (const char *p = "hi\n"; *p; p++)
+    vmk_bus_write(e->cfg.bus, VMK_UART_BASE, 1, (uint8_t)*p);
+  pthread_mutex_lock(&e->lock);
+  for (;;) {
+    if (e->stop)
+      break;
+    if (e->poweroff) {
+      pthread_mutex_unlock(&e->lock);
+      e->cfg.on_exit(e->cfg.opaque, VMK_EXIT_POWEROFF, NULL);
+      pthread_mutex_lock(&e->lock);
+      e->poweroff = false;
+      continue; /* a stop may have come while the lock was dropped */
+    }
+    e->parked = e->paused;
+    pthread_cond_broadcast(&e->cond);
+    pthread_cond_wait(&e->cond, &e->lock);
+  }
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+static int fake_start(struct vmk_engine *base, const struct vmk_boot_regs *b,
+                      vmk_error *err) {
+  (void)err;
+  struct fake_engine *e = (struct fake_engine *)base;
+  e->boot = *b;
+  e->started = pthread_create(&e->thread, NULL, fake_vcpu, e) == 0;
+  return e->started ? 0 : -EAGAIN;
+}
+
+static int fake_pause(struct vmk_engine *base, vmk_error *err) {
+  (void)err;
+  struct fake_engine *e = (struct fake_engine *)base;
+  pthread_mutex_lock(&e->lock);
+  e->paused = true;
+  pthread_cond_broadcast(&e->cond);
+  while (!e->parked && !e->stop)
+    pthread_cond_wait(&e->cond, &e->lock);
+  pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+static int fake_resume(struct vmk_engine *base, vmk_error *err) {
+  (void)err;
+  struct fake_engine *e = (struct fake_engine *)base;
+  pthread_mutex_lock(&e->lock);
+  e->paused = false;
+  e->parked = false;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+static void fake_stop(struct vmk_engine *base) {
+  struct fake_engine *e = (struct fake_engine *)base;
+  pthread_mutex_lock(&e->lock);
+  e->stop = true;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  if (e->started) {
+    pthread_join(e->thread, NULL);
+    e->started = false;
+  }
+}
+
+static void fake_destroy(struct vmk_engine *base) {
+  struct fake_engine *e = (struct fake_engine *)base;
+  pthread_mutex_destroy(&e->lock);
+  pthread_cond_destroy(&e->cond);
+  free(e);
+}
+
+/* vm.c keeps its engine private; tests create VMs one after another, so the
+ * engine behind the VM just made is the last one created. */
+static struct fake_engine *last_engine;
+
+static int tracking_create(const struct vmk_engine_config *cfg,
+                           struct vmk_engine **out, vmk_error *err) {
+  int r = fake_create(cfg, out, err);
+  last_engine = (struct fake_engine *)*out;
+  return r;
+}
+
+static const struct vmk_engine_ops fake_ops = {
+    .name = "fake",
+    .probe = fake_probe,
+    .create = tracking_create,
+    .start = fake_start,
+    .pause = fake_pause,
+    .resume = fake_resume,
+    .stop = fake_stop,
+    .destroy = fake_destroy,
+};
+
+
+/* ---- fixtures ---------------------------------------------------------- */
+
+static char tmpdir[64];
+static char kernel_path[128];
+
+/* A minimal arm64 Image: the 64-byte header with the "ARM\x64" magic. */
+static void write_fake_image(const char *path) {
+  uint8_t img[65536] = {0};
+  uint64_t image_size = sizeof(img), flags = 0xA; /* LE, 4K, anywhere */
+  memcpy(img + 16, &image_size, 8);
+  memcpy(img + 24, &flags, 8);
+  memcpy(img + 56, "ARM\x64", 4);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(img, 1, sizeof(img), f), sizeof(img));
+  fclose(f);
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof(tmpdir), "/tmp/vmkit-test-vm-XXXXXX");
+  if (!mkdtemp(tmpdir))
+    return -1;
+  snprintf(kernel_path, sizeof(kernel_path), "%s/Image", tmpdir);
+  write_fake_image(kernel_path);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  unlink(kernel_path);
+  rmdir(tmpdir);
+  return 0;
+}
+
+static vmk_config *fake_config(int out_fd) {
+  vmk_config *cfg = vmk_config_new();
+  assert_non_null(cfg);
+  assert_int_equal(vmk_config_set_kernel(cfg, kernel_path), 0);
+  assert_int_equal(vmk_config_set_memory(cfg, 128ull << 20), 0);
+  assert_int_equal(vmk_config_set_cmdline(cfg, "console=hvc0 quiet"), 0);
+  assert_int_equal(vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd),
+                   0);
+  vmk_config_set_engine_ops(cfg, &fake_ops);
+  return cfg;
+}
+
+static vmk_vm *make_vm(int out_fd) {
+  vmk_config *cfg = fake_config(out_fd);
+  vmk_vm *vm = NULL;
+  vmk_error err;
+  int r = vmk_vm_create(cfg, &vm, &err);
+  if (r)
+    fail_msg("vmk_vm_create: %s", err.msg);
+  vmk_config_free(cfg);
+  return vm;
+}
+
+static void guest_poweroff(struct fake_engine *e) {
+  pthread_mutex_lock(&e->lock);
+  e->poweroff = true;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+}
+
+static struct fake_engine *engine_of(vmk_vm *vm) {
+  (void)vm;
+  return last_engine;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void start_returns_and_poweroff_stops(void **state) {
+  (void)state;
+  int pipefd[2];
+  assert_int_equal(pipe(pipefd), 0);
+  vmk_vm *vm = make_vm(pipefd[1]);
+  struct fake_engine *e = engine_of(vm);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_CREATED);
+  assert_int_equal(vmk_vm_exit(vm, NULL), VMK_EXIT_NONE);
+  vmk_error err;
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  /* start returned while the guest still runs */
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_RUNNING);
+  assert_int_equal(vmk_vm_wait(vm, 50), -ETIMEDOUT);
+  /* a second start is refused with a sentence */
+  assert_int_equal(vmk_vm_start(vm, &err), -EBUSY);
+  assert_true(strlen(err.msg) > 10);
+  char buf[8] = {0};
+  assert_int_equal(read(pipefd[0], buf, 3), 3);
+  assert_string_equal(buf, "hi\n");
+  guest_poweroff(e);
+  assert_int_equal(vmk_vm_wait(vm, 5000), 0);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_STOPPED);
+  assert_int_equal(vmk_vm_exit(vm, NULL), VMK_EXIT_POWEROFF);
+  assert_true(e->fdt_ok);
+  assert_string_equal(e->bootargs, "console=hvc0 quiet");
+  assert_true(e->boot.x0 >= VMK_RAM_BASE &&
+              e->boot.x0 < VMK_RAM_BASE + (128ull << 20));
+  vmk_vm_free(vm);
+  close(pipefd[0]);
+  close(pipefd[1]);
+}
+
+static void stop_pause_resume(void **state) {
+  (void)state;
+  vmk_vm *vm = make_vm(-1);
+  vmk_error err;
+  assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_pause(vm, &err), 0);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_PAUSED);
+  assert_true(engine_of(vm)->parked);
+  assert_int_equal(vmk_vm_pause(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_resume(vm, &err), 0);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_RUNNING);
+  assert_int_equal(vmk_vm_pause(vm, &err), 0);
+  /* stopping a paused VM works */
+  assert_int_equal(vmk_vm_stop(vm, &err), 0);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_STOPPED);
+  assert_int_equal(vmk_vm_exit(vm, NULL), VMK_EXIT_STOPPED);
+  assert_int_equal(vmk_vm_stop(vm, &err), 0); /* twice is fine */
+  vmk_vm_free(vm);
+}
+
+static void several_vms_in_one_process(void **state) {
+  (void)state;
+  enum { N = 4 };
+  vmk_vm *vms[N];
+  struct fake_engine *engines[N];
+  vmk_error err;
+  for (int i = 0; i < N; i++) {
+    vms[i] = make_vm(-1);
+    engines[i] = engine_of(vms[i]);
+    assert_int_equal(vmk_vm_start(vms[i], &err), 0);
+  }
+  for (int i = 0; i < N; i++)
+    assert_int_equal(vmk_vm_state(vms[i]), VMK_STATE_RUNNING);
+  /* ending one leaves the others running */
+  guest_poweroff(engines[1]);
+  assert_int_equal(vmk_vm_wait(vms[1], 5000), 0);
+  assert_int_equal(vmk_vm_state(vms[0]), VMK_STATE_RUNNING);
+  assert_int_equal(vmk_vm_state(vms[2]), VMK_STATE_RUNNING);
+  for (int i = 0; i < N; i++)
+    vmk_vm_free(vms[i]); /* free stops running VMs */
+}
+
+static void free_unstarted_vm(void **state) {
+  (void)state;
+  vmk_vm *vm = make_vm(-1);
+  assert_int_equal(vmk_vm_wait(vm, 0), -EINVAL);
+  vmk_vm_free(vm);
+}
+
+static void validate_errors(void **state) {
+  (void)state;
+  vmk_error err;
+  vmk_config *cfg = vmk_config_new();
+  vmk_config_set_engine_ops(cfg, &fake_ops);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "--kernel"));
+  vmk_config_set_kernel(cfg, "/nonexistent/Image");
+  assert_int_equal(vmk_config_validate(cfg, &err), -ENOENT);
+  assert_non_null(strstr(err.msg, "/nonexistent/Image"));
+  vmk_config_set_kernel(cfg, kernel_path);
+  assert_int_equal(vmk_config_validate(cfg, &err), 0);
+  assert_int_equal(vmk_config_add_disk(cfg, kernel_path, true), 0);
+  assert_int_equal(vmk_config_add_disk(cfg, kernel_path, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "twice"));
+  assert_int_equal(vmk_config_set_cpus(cfg, 0), -EINVAL);
+  assert_int_equal(vmk_config_set_cpus(cfg, VMK_MAX_CPUS + 1), -EINVAL);
+  assert_int_equal(vmk_config_set_memory(cfg, 1 << 20), -EINVAL);
+  vmk_config_free(cfg);
+  /* a VM is not created from an invalid config */
+  cfg = vmk_config_new();
+  vmk_vm *vm = (vmk_vm *)1;
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), -EINVAL);
+  assert_null(vm);
+  vmk_config_free(cfg);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(start_returns_and_poweroff_stops),
+      cmocka_unit_test(stop_pause_resume),
+      cmocka_unit_test(several_vms_in_one_process),
+      cmocka_unit_test(free_unstarted_vm),
+      cmocka_unit_test(validate_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

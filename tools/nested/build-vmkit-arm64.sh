@@ -1,0 +1,80 @@
+#!/bin/bash
+# build-vmkit-arm64.sh — cross-build vmkit (static) for arm64 Linux on this
+# x86-64 Debian host, for the nested KVM host (tests/integration/nested).
+#
+# The arm64 -dev packages vmkit links (libfdt) are not co-installable with
+# their amd64 twins, so rather than installing them through multiarch (which
+# would remove the amd64 ones the native build needs) we unpack them into a
+# private sysroot under .cache/nested/sysroot. The arm64 package lists come
+# from multiarch (dpkg --add-architecture arm64), which this script enables.
+#
+# Usage: tools/nested/build-vmkit-arm64.sh [BUILD_DIR]   (default build-arm64)
+# Prints the path of the built vmkit binary (and its test programs) last.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-$ROOT/build-arm64}
+CACHE=$ROOT/.cache/nested
+SYSROOT=$CACHE/sysroot
+
+need_apt_update=0
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  dpkg --add-architecture arm64
+  need_apt_update=1
+fi
+if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  apt-get install -y gcc-aarch64-linux-gnu >&2
+fi
+if [ $need_apt_update = 1 ] || ! apt-cache show libfdt-dev:arm64 >/dev/null 2>&1; then
+  apt-get update >&2
+fi
+
+if [ ! -f "$SYSROOT/.done" ]; then
+  rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
+  mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
+  (cd "$CACHE/sysroot-debs" && apt-get download libfdt-dev:arm64 >&2)
+  for d in "$CACHE"/sysroot-debs/*.deb; do dpkg-deb -x "$d" "$SYSROOT"; done
+  touch "$SYSROOT/.done"
+fi
+
+# A second machine file with this checkout's sysroot paths; it extends the
+# committed cross file. pkg-config is pointed at an empty directory so the
+# build falls back to find_library('fdt') in the sysroot.
+mkdir -p "$CACHE/empty-pc"
+cat >"$CACHE/sysroot.ini" <<INI
+[properties]
+pkg_config_libdir = ['$CACHE/empty-pc']
+
+[built-in options]
+c_args = ['-I$SYSROOT/usr/include']
+c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-static']
+INI
+
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" "$ROOT" \
+    --cross-file "$ROOT/tools/nested/aarch64-cross.ini" \
+    --cross-file "$CACHE/sysroot.ini" \
+    -Dtests=false -Dbuildtype=release >&2
+fi
+ninja -C "$BUILD" -j2 >&2
+
+# The engine test drives libvmkit's kvm engine directly (no meson test: the
+# cross build has no cmocka); built here, run inside the nested host.
+aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
+  -I"$ROOT/include" -I"$ROOT/src" \
+  -o "$BUILD/kvm_engine_test" "$ROOT/tests/integration/nested/kvm_engine_test.c" \
+  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lpthread >&2
+
+# The same test built with ASan+UBSan (dynamic: the sanitizers cannot link
+# statically), with the arm64 runtime libraries it loads in sanlibs/ for the
+# nested host's /lib.
+aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
+  -fsanitize=address,undefined -fno-omit-frame-pointer \
+  -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
+  "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
+  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" -lpthread >&2
+rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
+for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
+  libasan.so.8 libubsan.so.1; do
+  cp -L "/usr/aarch64-linux-gnu/lib/$l" "$BUILD/sanlibs/"
+done
+echo "$BUILD"

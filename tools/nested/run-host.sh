@@ -1,0 +1,52 @@
+#!/bin/bash
+# run-host.sh — boot the nested arm64 KVM host (tools/nested/build-host.sh)
+# under qemu-system-aarch64 (TCG, EL2 enabled so the host kernel gets KVM)
+# with a payload directory appended to its initramfs, and run one scenario.
+#
+# Usage: run-host.sh PAYLOAD_DIR SCENARIO LOG [DISK_IMAGE]
+#   PAYLOAD_DIR  files copied to / of the host (scenarios/SCENARIO.sh, ...)
+#   SCENARIO     name passed as nested.scenario= on the host's command line
+#   LOG          the host's serial console is written here (and to stderr
+#                if NESTED_VERBOSE=1)
+#   DISK_IMAGE   optional raw image attached as the host's /dev/vdb (vda is
+#                a small blank scratch disk, so the numbering is stable)
+# Exits with QEMU's status; the scenario's status is in the log as
+# "nested-host: scenario NAME exit=N". NESTED_TIMEOUT (s, default 1500)
+# bounds the run.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PAYLOAD=$1 SCENARIO=$2 LOG=$3 DISK=${4:-}
+HOST=$("$ROOT/tools/nested/build-host.sh")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+(cd "$PAYLOAD" && find . | sort | cpio -o -H newc --quiet) >"$WORK/payload.cpio"
+cat "$HOST/base.cpio" "$WORK/payload.cpio" >"$WORK/initrd.cpio"
+truncate -s 1M "$WORK/scratch.img"
+drives=(-drive "file=$WORK/scratch.img,format=raw,if=none,id=d0"
+  -device virtio-blk-device,drive=d0)
+if [ -n "$DISK" ]; then
+  drives+=(-drive "file=$DISK,format=raw,if=none,id=d1,cache=writethrough"
+    -device virtio-blk-device,drive=d1)
+fi
+
+# The first virtio-blk-device listed becomes the host's vda (the host init
+# prints every disk's size, so a mix-up shows in the log).
+cmd=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max
+  -smp 2 -m 2048 -nographic -no-reboot
+  -kernel "$HOST/Image" -initrd "$WORK/initrd.cpio"
+  -append "console=ttyAMA0 rdinit=/init panic=-1 nested.scenario=$SCENARIO"
+  "${drives[@]}" -nic none)
+start=$(date +%s.%N)
+set +e
+if [ "${NESTED_VERBOSE:-0}" = 1 ]; then
+  timeout "${NESTED_TIMEOUT:-1500}" "${cmd[@]}" </dev/null 2>&1 | tee "$LOG" >&2
+  rc=${PIPESTATUS[0]}
+else
+  timeout "${NESTED_TIMEOUT:-1500}" "${cmd[@]}" </dev/null >"$LOG" 2>&1
+  rc=$?
+fi
+set -e
+end=$(date +%s.%N)
+echo "nested-outer: qemu exit=$rc wall=$(echo "$end - $start" | bc) s" >>"$LOG"
+exit $rc
