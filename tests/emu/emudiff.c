@@ -43,6 +43,8 @@ const struct group emudiff_groups[] = {
     {"bitops", "rbit, rev*, clz, cls", gen_bitops, 1000},
     {"branch", "b.cond, cbz/cbnz, tbz/tbnz, b/bl, br/blr/ret", gen_branch,
      2000},
+    {"system", "barriers, hints, clrex, mrs/msr nzcv/fpcr/fpsr/tpidr_el0",
+     gen_system, 1000},
     {"ldst-imm", "ldr/str unsigned/unscaled/pre/post/unpriv, prfm",
      gen_ldst_imm, 3000},
     {"ldst-reg", "ldr/str register offset with extend", gen_ldst_reg, 2000},

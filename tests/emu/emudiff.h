@@ -143,6 +143,7 @@ int gen_muldiv(struct gen *g);
 int gen_crc32(struct gen *g);
 int gen_bitops(struct gen *g);
 int gen_branch(struct gen *g);
+int gen_system(struct gen *g);
 int gen_ldst_imm(struct gen *g);
 int gen_ldst_reg(struct gen *g);
 int gen_ldst_pair(struct gen *g);

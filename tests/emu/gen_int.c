@@ -223,3 +223,46 @@ int gen_branch(struct gen *g) {
   }
   return 0;
 }
+
+/* System instructions an EL0 program uses: barriers, hints (allocated or
+ * not: unallocated hints execute as NOP), CLREX, and MRS/MSR of NZCV, FPCR,
+ * FPSR and TPIDR_EL0 (registers whose values are deterministic). */
+static uint32_t one_system(struct rng *r) {
+  static const uint32_t sysreg[] = {0x4200u, 0x4400u, 0x4420u, 0xD040u};
+  switch (rnd(r, 6)) {
+  case 0: /* DSB/DMB with any option, ISB */
+    return 0xD503309Fu | bits(r, 4) << 8 | (4 + rnd(r, 3)) << 5;
+  case 1: /* HINT #0..#127 minus pointer-auth/BTI/ESB/PSB/TSB space that
+             is not a plain NOP on every core */
+    for (;;) {
+      unsigned h = bits(r, 7);
+      if (h >= 6 && h < 40)
+        continue;
+      return 0xD503201Fu | h << 5;
+    }
+  case 2:
+    return 0xD503305Fu | bits(r, 4) << 8; /* CLREX #imm */
+  case 3:                                 /* MSR */
+  {
+    unsigned i = rnd(r, 4);
+    return 0xD51B0000u | sysreg[i] | bits(r, 5);
+  }
+  default: /* MRS */
+    return 0xD53B0000u | sysreg[rnd(r, 4)] | bits(r, 5);
+  }
+}
+
+int gen_system(struct gen *g) {
+  /* MSR FPCR with random values could set trap-enable or unsupported bits;
+   * keep the value a plausible FPCR (RMode/FZ/DN/AHP) */
+  int rc = seq(g, one_system);
+  for (int i = 0; i < g->c->n; i++) {
+    uint32_t w = g->c->insn[i];
+    unsigned rt = w & 31;
+    if ((w & 0xFFFFFFE0u) == 0xD51B4400u && rt < 31)
+      g->c->in.x[rt] &= 0x07C00000u;
+    if ((w & 0xFFFFFFE0u) == 0xD51B4420u && rt < 31)
+      g->c->in.x[rt] &= 0x0800009Fu; /* QC and the cumulative flags */
+  }
+  return rc;
+}
