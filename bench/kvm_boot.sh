@@ -26,7 +26,7 @@ say() { echo "kvm_boot: $*"; }
 bash "$ROOT/tools/deps.sh" >/dev/null 2>&1 || true
 A64=$("$ROOT/tools/nested/build-vmkit-arm64.sh" "${VMKIT_ARM64_BUILD:-$ROOT/build-arm64}" 2>"$WORK/build.log" | tail -1) ||
   { cat "$WORK/build.log"; say "the arm64 cross build failed"; exit 1; }
-[ -x "$A64/vmkit" ] || { say "no arm64 vmkit CLI was built (is vmkit run on main yet?)"; exit 1; }
+[ -x "$A64/src/cli/vmkit" ] || { say "no arm64 vmkit CLI was built (is vmkit run on main yet?)"; exit 1; }
 if [ -x "$ROOT/tools/guest/build.sh" ]; then
   "$ROOT/tools/guest/build.sh" >"$WORK/guest.log" 2>&1 ||
     { cat "$WORK/guest.log"; say "building the default guest failed"; exit 1; }
@@ -38,7 +38,7 @@ QB=$("$ROOT/tools/nested/build-qemu-bundle.sh" 2>"$WORK/qemu.log" | tail -1) ||
 
 P=$WORK/payload
 mkdir -p "$P/payload/guest" "$P/scenarios" "$P/qemu"
-cp "$A64/vmkit" "$P/payload/"
+cp "$A64/src/cli/vmkit" "$P/payload/"
 cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
 cp -r "$QB/bin" "$QB/lib" "$P/qemu/"
 
@@ -56,12 +56,14 @@ stamp() { # stamp TAG: copy stdin to stdout, print the uptime at the init line
 }
 G=/payload/guest
 CMD="console=ttyAMA0 quiet vmkit.boottimer vmkit.quiet vmkit.cmd=true"
+# Console input: a FIFO nobody writes (/dev/null cannot be polled).
+mkfifo /tmp/console-in && exec 3<>/tmp/console-in
 i=1
 while [ $i -le RUNS ]; do
   echo "bench-start vmkit $(up)"
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M --kernel $G/Image \
     --initrd $G/initrd --console stdio --boot-timer --cmdline "$CMD" \
-    </dev/null 2>&1 | stamp vmkit
+    <&3 2>&1 | stamp vmkit
   echo "bench-end vmkit $(up)"
   echo "bench-start qemu $(up)"
   /qemu/lib/ld-linux-aarch64.so.1 --library-path /qemu/lib \

@@ -21,9 +21,7 @@
 #include <unistd.h>
 
 #include "cli/size.h"
-#ifdef VMK_HAVE_EMU_EXEC
 #include "emu/user/exec.h"
-#endif
 #include "vmkit/vmkit.h"
 
 #define EXIT_USAGE 2
@@ -357,11 +355,8 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "exec")) {
     if (argc < 3)
       usage_error("exec needs a program, as in vmkit exec ./hello-arm64");
-#ifdef VMK_HAVE_EMU_EXEC
-    return vmk_emu_exec_main(argc - 2, argv + 2);
-#else
-    usage_error("this vmkit was built without the emulator's user mode");
-#endif
+    /* argv[1] ("exec") stands as the runner's command name. */
+    return vmk_emu_exec_main(argc - 1, argv + 1);
   }
   usage_error("unknown command '%s'; see vmkit --help", cmd);
 }

@@ -11,6 +11,7 @@
 #include "virtio/blk.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,6 +210,7 @@ int vmk_virtio_blk_create(const char *path, bool read_only,
     return r;
   }
   b->capacity = b->file.size / SECTOR;
+  snprintf(b->dev.label, sizeof(b->dev.label), "virtio-blk %s", path);
   b->dev.ops = &blk_ops;
   b->dev.num_queues = 1;
   b->dev.features = VMK_VIRTIO_BIT(VMK_VIRTIO_F_VERSION_1) |

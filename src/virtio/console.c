@@ -41,11 +41,16 @@ struct console {
   uint8_t config[CFG_LEN];
 };
 
-/* Copies buffered input into the guest's receive buffers. */
-static void deliver(struct console *c) {
-  while (c->in_len > 0) {
+/* Copies buffered input into the guest's receive buffers; false when it
+ * stopped after a batch with input left (a kick brings it back). */
+static bool deliver(struct console *c) {
+  for (unsigned n = 0; c->in_len > 0; n++) {
+    if (n == BATCH) {
+      vmk_virtio_kick(&c->dev, RXQ);
+      return false;
+    }
     if (vmk_virtio_pop(&c->dev, RXQ, &c->rx) <= 0)
-      return;
+      return true;
     size_t k = vmk_iov_from_buf(c->rx.iov + c->rx.n_out, c->rx.n_in, 0,
                                 c->inbuf + c->in_start, c->in_len);
     vmk_virtio_push(&c->dev, RXQ, c->rx.head, (uint32_t)k);
@@ -53,16 +58,22 @@ static void deliver(struct console *c) {
     c->in_len -= k;
   }
   c->in_start = 0;
+  return true;
 }
 
 /* Moves input from in_fd to the guest until either runs dry or the
  * buffer is full. in_fd is edge-triggered, so whenever this stops with
  * input left on the fd, a later rx kick (new buffers) resumes it. */
 static void pump_rx(struct console *c) {
-  for (;;) {
-    deliver(c);
+  for (unsigned round = 0;; round++) {
+    if (!deliver(c))
+      return;
     if (c->in_fd < 0 || c->in_eof)
       return;
+    if (round == BATCH) { /* a flood of input: let other work run */
+      vmk_virtio_kick(&c->dev, RXQ);
+      return;
+    }
     if (c->in_start) {
       memmove(c->inbuf, c->inbuf + c->in_start, c->in_len);
       c->in_start = 0;

@@ -123,7 +123,7 @@ void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
   fprintf(stderr,
           "vmkit: %s: bad request from the guest (%s); the device "
           "stops until the guest driver resets it\n",
-          dev->ops->name, msg);
+          dev->label[0] ? dev->label : dev->ops->name, msg);
   /* §2.1.2: a driver that is running learns of it by a config change. */
   if (t->status & VMK_VIRTIO_S_DRIVER_OK)
     raise_int(t, VMK_VIRTIO_MMIO_INT_CONFIG);

@@ -72,6 +72,7 @@ struct vmk_virtio_device {
   unsigned num_queues;      /* <= VMK_VIRTIO_MAX_QUEUES */
   const uint8_t *config;    /* device config space, little-endian, static */
   uint32_t config_len;
+  char label[64]; /* names the device in log lines, e.g. the image file */
   /* Set by the transport on attach. */
   struct vmk_virtio_mmio *transport;
   const struct vmk_guest_mem *gm;

@@ -23,7 +23,7 @@ set -euo pipefail
 # name. Most of virtio is built into Debian's arm64 kernel (virtio,
 # virtio_ring, rng-core) but the MMIO transport and the device drivers are
 # modules.
-GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport"
+GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev"
 # busybox applets /init and the tests rely on.
 REQUIRED_APPLETS="sh mount insmod setsid cttyhack poweroff sync devmem base64 cat hostname ip sleep"
 SUITE=bookworm

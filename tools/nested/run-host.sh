@@ -23,15 +23,18 @@ trap 'rm -rf "$WORK"' EXIT
 (cd "$PAYLOAD" && find . | sort | cpio -o -H newc --quiet) >"$WORK/payload.cpio"
 cat "$HOST/base.cpio" "$WORK/payload.cpio" >"$WORK/initrd.cpio"
 truncate -s 1M "$WORK/scratch.img"
-drives=(-drive "file=$WORK/scratch.img,format=raw,if=none,id=d0"
-  -device virtio-blk-device,drive=d0)
+# QEMU's virt board gives the LAST -device the lowest virtio-mmio slot, which
+# the kernel probes first: so list DISK first to make it vdb, the scratch
+# disk last to make it vda (the host init prints every disk's size, so a
+# mix-up shows in the log).
+drives=()
 if [ -n "$DISK" ]; then
   drives+=(-drive "file=$DISK,format=raw,if=none,id=d1,cache=writethrough"
     -device virtio-blk-device,drive=d1)
 fi
+drives+=(-drive "file=$WORK/scratch.img,format=raw,if=none,id=d0"
+  -device virtio-blk-device,drive=d0)
 
-# The first virtio-blk-device listed becomes the host's vda (the host init
-# prints every disk's size, so a mix-up shows in the log).
 cmd=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max
   -smp 2 -m 2048 -nographic -no-reboot
   -kernel "$HOST/Image" -initrd "$WORK/initrd.cpio"

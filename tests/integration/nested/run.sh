@@ -60,7 +60,7 @@ mkdir -p "$P/lib" && cp "$A64"/sanlibs/* "$P/lib/"
 
 e2e=0
 GUEST=$ROOT/.cache/guest
-if [ "${VMKIT_NESTED_E2E:-1}" = 1 ] && [ -x "$A64/vmkit" ]; then
+if [ "${VMKIT_NESTED_E2E:-1}" = 1 ] && [ -x "$A64/src/cli/vmkit" ]; then
   if [ -x "$ROOT/tools/guest/build.sh" ]; then
     "$ROOT/tools/guest/build.sh" >"$WORK/guest.log" 2>&1 ||
       { cat "$WORK/guest.log"; log "FAIL: building the default guest failed"; exit 1; }
@@ -68,7 +68,7 @@ if [ "${VMKIT_NESTED_E2E:-1}" = 1 ] && [ -x "$A64/vmkit" ]; then
   if [ -f "$GUEST/Image" ] && [ -f "$GUEST/initrd" ]; then
     e2e=1
     mkdir -p "$P/payload/guest"
-    cp "$A64/vmkit" "$P/payload/"
+    cp "$A64/src/cli/vmkit" "$P/payload/"
     cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
   fi
 fi
@@ -95,11 +95,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   /payload/kvm_engine_test_san
 echo "engine-test-san: exit=\$?"
 if [ -x /payload/vmkit ]; then
+  # Console input: a FIFO nobody writes (vmkit polls its console input, and
+  # /dev/null cannot be polled).
+  mkfifo /tmp/console-in && exec 3<>/tmp/console-in
   t0=\$(cut -d' ' -f1 /proc/uptime)
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
     --kernel /payload/guest/Image --initrd /payload/guest/initrd \\
     --disk /dev/vdb --console stdio \\
-    --cmdline "console=hvc0 vmkit.cmd64=$b64" </dev/null
+    --cmdline "console=hvc0 vmkit.cmd64=$b64" <&3
   rc=\$?
   t1=\$(cut -d' ' -f1 /proc/uptime)
   echo "vmkit-exit=\$rc"

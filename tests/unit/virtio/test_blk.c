@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,6 +344,62 @@ static void test_write_zeroes_bad_flags(void **state) {
   assert_file_is_pattern(f, 0, 8192);
 }
 
+/* Several requests in one kick, write data spread over descriptors. */
+static void test_batch_and_scattered_write(void **state) {
+  struct fx *f = *state;
+  struct vdrv *d = &f->d;
+  uint64_t st[3];
+  for (int r = 0; r < 3; r++) {
+    uint64_t h = vdrv_alloc(d, 16), data = vdrv_alloc(d, 1024);
+    st[r] = vdrv_alloc(d, 1);
+    vmk_put_le32(vdrv_ptr(d, h), T_OUT);
+    vmk_put_le64(vdrv_ptr(d, h + 8), 10 + 2 * (uint64_t)r);
+    memset(vdrv_ptr(d, data), 'A' + r, 1024);
+    struct vdrv_seg segs[] = {{h, 16, false},
+                              {data, 3, false},
+                              {data + 3, 509, false},
+                              {data + 512, 512, false},
+                              {st[r], 1, true}};
+    vdrv_chain(d, 0, segs, 5);
+  }
+  vdrv_kick(d, 0);
+  assert_int_equal(vdrv_used_idx(d, 0), 3);
+  for (int r = 0; r < 3; r++) {
+    assert_int_equal(*(uint8_t *)vdrv_ptr(d, st[r]), S_OK);
+    uint8_t got[1024], want[1024];
+    memset(want, 'A' + r, sizeof(want));
+    file_read(f, (10 + 2 * (uint64_t)r) * 512, got, sizeof(got));
+    assert_memory_equal(got, want, sizeof(got));
+  }
+  assert_file_is_pattern(f, 0, 10 * 512);
+  assert_file_is_pattern(f, 16 * 512, 4096);
+}
+
+/* A shmem file (memfd) has no FALLOC_FL_ZERO_RANGE: write-zeroes without
+ * unmap must fall back to writing zeroes. */
+static void test_write_zeroes_fallback(void **state) {
+  (void)state;
+  struct fx f = {0};
+  f.fd = memfd_create("vmk-blk-test", MFD_CLOEXEC);
+  assert_true(f.fd >= 0);
+  uint8_t *buf = malloc(IMG_SIZE);
+  for (size_t i = 0; i < IMG_SIZE; i++)
+    buf[i] = pattern(i);
+  assert_int_equal(pwrite(f.fd, buf, IMG_SIZE, 0), IMG_SIZE);
+  free(buf);
+  snprintf(f.path, sizeof(f.path), "/proc/self/fd/%d", f.fd);
+  open_blk(&f, false, F_ALL);
+  uint8_t seg[16];
+  range(seg, 1, 3, 0);
+  assert_int_equal(request(&f, T_WRITE_ZEROES, 0, seg, 16, NULL, 0, NULL),
+                   S_OK);
+  assert_file_is_pattern(&f, 0, 512);
+  assert_file_zero(&f, 512, 3 * 512);
+  assert_file_is_pattern(&f, 4 * 512, 4096);
+  vdrv_close(&f.d);
+  close(f.fd);
+}
+
 static void test_get_id(void **state) {
   struct fx *f = *state;
   char id[20];
@@ -457,6 +514,8 @@ int main(void) {
       T(test_discard_out_of_range),
       T(test_write_zeroes),
       T(test_write_zeroes_bad_flags),
+      T(test_batch_and_scattered_write),
+      cmocka_unit_test(test_write_zeroes_fallback),
       T(test_get_id),
       T(test_unknown_type),
       T(test_no_status_byte),
