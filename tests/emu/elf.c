@@ -163,13 +163,13 @@ static void put_le32(uint8_t *p, uint32_t v) {
     p[i] = (uint8_t)(v >> (8 * i));
 }
 
-uint8_t *elf_build(const struct tcase *cases, uint32_t n, size_t *len,
+uint8_t *elf_build(const struct tcase *const *cases, uint32_t n, size_t *len,
                    int64_t corrupt) {
-  uint32_t first = cases[0].idx;
+  uint32_t first = cases[0]->idx, span = cases[n - 1]->idx - first + 1;
   uint64_t text_va = case_code_va(first);
-  uint64_t text_sz = (uint64_t)n * CODE_SLOT + 16;
+  uint64_t text_sz = (uint64_t)span * CODE_SLOT + 16;
   uint64_t data_va = case_rec_va(first);
-  uint64_t data_sz = (uint64_t)n * DATA_SLOT;
+  uint64_t data_sz = (uint64_t)span * DATA_SLOT;
   /* File offsets congruent to the VAs modulo the 64 KiB max page size. */
   uint64_t text_off = 0x10000 + (text_va & 0xffff);
   uint64_t data_off = (text_off + text_sz + 0xffff) & ~0xffffull;
@@ -207,9 +207,13 @@ uint8_t *elf_build(const struct tcase *cases, uint32_t n, size_t *len,
     put_le64(ph + 48, 0x10000);
   }
 
+  /* slots of left-out cases just branch to the next slot */
+  for (uint32_t i = 0; i < span; i++)
+    put_le32(f + text_off + (uint64_t)i * CODE_SLOT, b_to(0, CODE_SLOT));
   for (uint32_t i = 0; i < n; i++) {
-    const struct tcase *c = &cases[i];
-    uint8_t *slot = f + text_off + (uint64_t)i * CODE_SLOT;
+    const struct tcase *c = cases[i];
+    uint64_t pos = c->idx - first;
+    uint8_t *slot = f + text_off + pos * CODE_SLOT;
     uint32_t w[CODE_SLOT / 4];
     memset(w, 0, sizeof w);
     struct emit e = {w, 0, case_code_va(c->idx)};
@@ -225,10 +229,10 @@ uint8_t *elf_build(const struct tcase *cases, uint32_t n, size_t *len,
     for (unsigned j = 0; j < LIT_OFF / 4; j++)
       put_le32(slot + j * 4, w[j]);
     memcpy(slot + LIT_OFF, c->lit, LIT_SIZE);
-    fill_data(f + data_off + (uint64_t)i * DATA_SLOT, c);
+    fill_data(f + data_off + pos * DATA_SLOT, c);
   }
   /* exit_group(0) after the last slot */
-  uint8_t *tail = f + text_off + (uint64_t)n * CODE_SLOT;
+  uint8_t *tail = f + text_off + (uint64_t)span * CODE_SLOT;
   put_le32(tail, movz(0, 0, 0));
   put_le32(tail + 4, movz(8, 94, 0));
   put_le32(tail + 8, 0xD4000001u);

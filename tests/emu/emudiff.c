@@ -298,70 +298,164 @@ static char *describe(const struct proc *p) {
   return strdup(buf);
 }
 
+static int stopped_at(const struct tcase *c, const char *why);
+
+/* An instruction's form: its disassembly with numbers blanked, e.g.
+ * "subs w#, w#, w#, sxtx ##". Once the runner reports one form as UNDEF,
+ * later cases using it are presumed UNDEF too instead of costing a restart
+ * each (they are counted as unimplemented and named in the report). */
+struct forms {
+  char (*f)[96];
+  uint32_t *from; /* the case that showed the form UNDEF */
+  unsigned n, cap;
+};
+
+static void form_of(const struct emudiff *d, uint32_t insn, char *out) {
+  char dis[160];
+  disasm(d->cs, insn, 0x1000, dis, sizeof dis);
+  size_t o = 0;
+  for (const char *p = dis; *p && o < 94;) {
+    if (p[0] == '0' && p[1] == 'x') {
+      for (p += 2; isxdigit((unsigned char)*p); p++)
+        ;
+      out[o++] = '#';
+    } else if (isdigit((unsigned char)*p)) {
+      while (isdigit((unsigned char)*p))
+        p++;
+      out[o++] = '#';
+    } else {
+      out[o++] = *p++;
+    }
+  }
+  out[o] = 0;
+}
+
+static int64_t form_known(const struct emudiff *d, const struct forms *fs,
+                          const struct tcase *c) {
+  char f[96];
+  for (int i = 0; i < c->n; i++) {
+    form_of(d, c->insn[i], f);
+    for (unsigned k = 0; k < fs->n; k++)
+      if (!strcmp(fs->f[k], f))
+        return fs->from[k];
+  }
+  return -1;
+}
+
+static void form_add(const struct emudiff *d, struct forms *fs, uint32_t insn,
+                     uint32_t from) {
+  if (fs->n == fs->cap) {
+    fs->cap = fs->cap ? 2 * fs->cap : 16;
+    fs->f = realloc(fs->f, fs->cap * sizeof *fs->f);
+    fs->from = realloc(fs->from, fs->cap * sizeof *fs->from);
+  }
+  form_of(d, insn, fs->f[fs->n]);
+  fs->from[fs->n++] = from;
+}
+
+/* Runs cases cs[0..n) under prefix, restarting after each case that stops
+ * the program. presume: skip cases whose instruction forms were already
+ * reported UNDEF (used for the emulator, not for the reference). */
 static int run_all(struct emudiff *d, char **prefix, const struct tcase *cs,
-                   uint32_t n, int64_t corrupt, struct runres *rr) {
+                   uint32_t n, int64_t corrupt, bool presume,
+                   struct runres *rr) {
   rr->rec = calloc(n, REC_SIZE);
   rr->st = calloc(n, sizeof *rr->st);
   rr->why = calloc(n, sizeof *rr->why);
   rr->runs = 0;
+  const struct tcase **sel = calloc(d->batch, sizeof *sel);
+  uint32_t *pos = calloc(d->batch, sizeof *pos);
+  struct forms fs = {0};
   uint32_t start = 0;
   unsigned restarts = 0;
+  int ret = 0;
   char elfp[128];
   snprintf(elfp, sizeof elfp, "%s/t.elf", d->tmpdir);
   while (start < n) {
-    uint32_t end = start + d->batch < n ? start + d->batch : n;
-    size_t len;
-    uint8_t *img = elf_build(cs + start, end - start, &len, corrupt);
-    if (!img)
-      return -ENOMEM;
-    int fd = open(elfp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
-    if (fd < 0 || write(fd, img, len) != (ssize_t)len) {
-      free(img);
-      return -EIO;
+    uint32_t ns = 0, i = start;
+    for (; i < n && ns < d->batch; i++) {
+      int64_t from = presume ? form_known(d, &fs, &cs[i]) : -1;
+      if (from >= 0) {
+        char buf[96];
+        snprintf(buf, sizeof buf, "presumed: same form as case %lld",
+                 (long long)from);
+        rr->st[i] = C_UNDEF;
+        rr->why[i] = strdup(buf);
+        continue;
+      }
+      pos[ns] = i;
+      sel[ns++] = &cs[i];
     }
-    close(fd);
+    uint32_t end = i;
+    if (ns == 0) {
+      start = end;
+      continue;
+    }
+    size_t len;
+    uint8_t *img = elf_build(sel, ns, &len, corrupt);
+    if (!img) {
+      ret = -ENOMEM;
+      break;
+    }
+    int fd = open(elfp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    bool ok = fd >= 0 && write(fd, img, len) == (ssize_t)len;
+    if (fd >= 0)
+      close(fd);
     free(img);
+    if (!ok) {
+      ret = -EIO;
+      break;
+    }
     if (d->keep) {
       char kp[512];
       snprintf(kp, sizeof kp, "cp %s %s/case%u.elf", elfp, d->keep,
-               cs[start].idx);
+               sel[0]->idx);
       if (system(kp) != 0)
         fprintf(stderr, "emudiff: could not keep %s\n", kp);
     }
     struct proc p = {0};
-    int rc = run_prog(d, prefix, elfp, &p);
-    if (rc < 0)
-      return rc;
+    ret = run_prog(d, prefix, elfp, &p);
+    if (ret < 0)
+      break;
     rr->runs++;
     /* accept the longest prefix of well-formed records */
     uint32_t got = 0;
-    while ((size_t)(got + 1) * REC_SIZE <= p.out_len && start + got < end) {
+    while ((size_t)(got + 1) * REC_SIZE <= p.out_len && got < ns) {
       uint64_t tag;
       memcpy(&tag, p.out + (size_t)got * REC_SIZE, 8);
-      if (tag != (TAG_MAGIC << 32 | cs[start + got].idx))
+      if (tag != (TAG_MAGIC << 32 | sel[got]->idx))
         break;
-      memcpy(rr->rec + (size_t)(start + got) * REC_SIZE,
+      memcpy(rr->rec + (size_t)pos[got] * REC_SIZE,
              p.out + (size_t)got * REC_SIZE, REC_SIZE);
       got++;
     }
     free(p.out);
-    if (start + got == end) {
+    if (got == ns) {
       start = end;
       continue;
     }
-    uint32_t bad = start + got;
+    uint32_t bad = pos[got];
     rr->st[bad] = p.timed_out           ? C_TIMEOUT
                   : is_undef_report(&p) ? C_UNDEF
                                         : C_FAULT;
     rr->why[bad] = describe(&p);
+    if (presume && rr->st[bad] == C_UNDEF) {
+      int at = cs[bad].n == 1 ? 0 : stopped_at(&cs[bad], rr->why[bad]);
+      if (at >= 0)
+        form_add(d, &fs, cs[bad].insn[at], cs[bad].idx);
+    }
     start = bad + 1;
     if (++restarts > d->max_restarts) {
-      for (uint32_t i = start; i < n; i++)
-        rr->st[i] = C_NOTRUN;
+      for (uint32_t k = start; k < n; k++)
+        rr->st[k] = C_NOTRUN;
       break;
     }
   }
-  return 0;
+  free(sel);
+  free(pos);
+  free(fs.f);
+  free(fs.from);
+  return ret;
 }
 
 /* ---- reporting ---- */
@@ -464,15 +558,32 @@ static void print_diff(FILE *f, const struct tcase *c, const uint8_t *q,
           (unsigned long long)case_mem_va(c->idx));
 }
 
+/* Which instruction of the case a runner's diagnostic names: the first
+ * hex number in it that is the address of one of them; -1 if none. */
+static int stopped_at(const struct tcase *c, const char *why) {
+  uint64_t base = case_test_va(c->idx);
+  if (c->kind == KIND_BRANCH)
+    base += 4 + BR_PADS * 8;
+  for (const char *p = why; p && (p = strstr(p, "0x")); p += 2) {
+    uint64_t a = strtoull(p, NULL, 16);
+    if (a >= base && a < base + 4ull * c->n && !(a & 3))
+      return (int)((a - base) / 4);
+  }
+  return -1;
+}
+
 static void md_row(struct emudiff *d, const struct group *gr,
                    const struct tcase *c, const char *kind, const uint8_t *q,
-                   const uint8_t *m) {
+                   const uint8_t *m, int at) {
   if (!d->md)
     return;
   for (int i = 0; i < c->n; i++) {
+    if (at >= 0 && i != at) /* the runner named the instruction */
+      continue;
     char dis[160];
     disasm(d->cs, c->insn[i], case_test_va(c->idx) + 4ull * i, dis, sizeof dis);
-    fprintf(d->md, "%s`%08x` `%s`", i ? "<br>" : "| ", c->insn[i], dis);
+    fprintf(d->md, "%s`%08x` `%s`", i && at < 0 ? "<br>" : "| ", c->insn[i],
+            dis);
   }
   fprintf(d->md, " | %s | %u | %s | ", gr->name, c->idx, kind);
   if (q && m) {
@@ -516,10 +627,10 @@ static int run_group(struct emudiff *d, const struct group *gr,
   for (uint32_t i = 0; i < n; i++)
     make_case(d, gr, first + i, &cs[i]);
   struct runres rq, rv;
-  int rc = run_all(d, d->qemu, cs, n, -1, &rq);
+  int rc = run_all(d, d->qemu, cs, n, -1, false, &rq);
   if (rc == 0)
     rc = run_all(d, d->runner, cs, n,
-                 d->self_check ? (int64_t)(first + n / 2) : -1, &rv);
+                 d->self_check ? (int64_t)(first + n / 2) : -1, true, &rv);
   if (rc < 0) {
     fprintf(stderr, "emudiff: %s: cannot run: %s\n", gr->name, strerror(-rc));
     free(cs);
@@ -549,7 +660,9 @@ static int run_group(struct emudiff *d, const struct group *gr,
       s->notrun++;
     } else if (rv.st[i] == C_UNDEF) {
       s->unimpl++;
-      kind = "unimplemented (UNDEF)";
+      kind = rv.why[i] && !strncmp(rv.why[i], "presumed", 8)
+                 ? "unimplemented (presumed: same form)"
+                 : "unimplemented (UNDEF)";
     } else if (rv.st[i] != C_OK) {
       s->fault++;
       kind = cstat_name[rv.st[i]];
@@ -562,7 +675,8 @@ static int run_group(struct emudiff *d, const struct group *gr,
     if (!kind)
       continue;
     bool full = rv.st[i] == C_OK && rq.st[i] == C_OK;
-    md_row(d, gr, c, kind, full ? q : NULL, full ? m : NULL);
+    int at = stopped_at(c, rv.why[i]);
+    md_row(d, gr, c, kind, full ? q : NULL, full ? m : NULL, at);
     if (s->reported++ >= d->max_report)
       continue;
     printf("MISMATCH %s case %u: %s\n", gr->name, c->idx, kind);
@@ -571,6 +685,8 @@ static int run_group(struct emudiff *d, const struct group *gr,
     print_insns(d, stdout, c, "  ");
     if (rv.why[i])
       printf("  vmkit: %s\n", rv.why[i]);
+    if (at >= 0 && c->n > 1)
+      printf("  (stopped at instruction %d: 0x%08x)\n", at, c->insn[at]);
     if (full)
       print_diff(stdout, c, q, m);
   }

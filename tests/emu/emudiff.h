@@ -158,10 +158,10 @@ int gen_simd_shift(struct gen *g);
 int gen_simd_fp(struct gen *g);
 int gen_simd_ldst(struct gen *g);
 
-/* ELF image of cases[0..n) (consecutive indices). corrupt: index of a case
- * whose dump flips one bit (for --self-check), or -1. Returns malloc'd
- * bytes or NULL. */
-uint8_t *elf_build(const struct tcase *cases, uint32_t n, size_t *len,
+/* ELF image of cases[0..n) (ascending indices; slots of indices left out
+ * in between just fall through). corrupt: index of a case whose dump flips
+ * one bit (for --self-check), or -1. Returns malloc'd bytes or NULL. */
+uint8_t *elf_build(const struct tcase *const *cases, uint32_t n, size_t *len,
                    int64_t corrupt);
 
 /* Disassemble one encoding (capstone); false if capstone rejects it. */
