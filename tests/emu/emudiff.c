@@ -334,13 +334,15 @@ static void form_of(const struct emudiff *d, uint32_t insn, char *out) {
 }
 
 static int64_t form_known(const struct emudiff *d, const struct forms *fs,
-                          const struct tcase *c) {
+                          const struct tcase *c, int *at) {
   char f[96];
   for (int i = 0; i < c->n; i++) {
     form_of(d, c->insn[i], f);
     for (unsigned k = 0; k < fs->n; k++)
-      if (!strcmp(fs->f[k], f))
+      if (!strcmp(fs->f[k], f)) {
+        *at = i;
         return fs->from[k];
+      }
   }
   return -1;
 }
@@ -377,11 +379,15 @@ static int run_all(struct emudiff *d, char **prefix, const struct tcase *cs,
   while (start < n) {
     uint32_t ns = 0, i = start;
     for (; i < n && ns < d->batch; i++) {
-      int64_t from = presume ? form_known(d, &fs, &cs[i]) : -1;
+      int at = -1;
+      int64_t from = presume ? form_known(d, &fs, &cs[i], &at) : -1;
       if (from >= 0) {
         char buf[96];
-        snprintf(buf, sizeof buf, "presumed: same form as case %lld",
-                 (long long)from);
+        uint64_t pc = case_test_va(cs[i].idx) + 4ull * at;
+        if (cs[i].kind == KIND_BRANCH)
+          pc = case_test_va(cs[i].idx) + 4 + BR_PADS * 8;
+        snprintf(buf, sizeof buf, "presumed: same form as case %lld (at %#llx)",
+                 (long long)from, (unsigned long long)pc);
         rr->st[i] = C_UNDEF;
         rr->why[i] = strdup(buf);
         continue;
