@@ -144,6 +144,8 @@ int gen_crc32(struct gen *g);
 int gen_bitops(struct gen *g);
 int gen_branch(struct gen *g);
 int gen_system(struct gen *g);
+int gen_int_mix(struct gen *g);
+int gen_fp_mix(struct gen *g);
 int gen_ldst_imm(struct gen *g);
 int gen_ldst_reg(struct gen *g);
 int gen_ldst_pair(struct gen *g);

@@ -105,3 +105,13 @@ int gen_fp_cvt(struct gen *g) {
   }
   return 0;
 }
+
+/* 2..4 scalar FP instructions and conversions in a row: FPSR flags
+ * accumulate, results feed later operations and compares set NZCV. */
+int gen_fp_mix(struct gen *g) {
+  int n = 2 + rnd(g->r, 3);
+  g->c->n = n;
+  for (int i = 0; i < n; i++)
+    g->c->insn[i] = rnd(g->r, 3) ? one_fp_scalar(g->r) : one_fp_cvt(g->r);
+  return 0;
+}

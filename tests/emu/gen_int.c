@@ -266,3 +266,19 @@ int gen_system(struct gen *g) {
   }
   return rc;
 }
+
+/* 2..4 instructions drawn from all the integer data-processing groups, so
+ * flags, carries and partial results flow between different classes. */
+static uint32_t one_int_mix(struct rng *r) {
+  static const one_fn f[] = {one_int_imm, one_int_reg, one_bitfield,
+                             one_condsel, one_muldiv,  one_bitops};
+  return f[rnd(r, 6)](r);
+}
+
+int gen_int_mix(struct gen *g) {
+  int n = 2 + rnd(g->r, 3);
+  g->c->n = n;
+  for (int i = 0; i < n; i++)
+    g->c->insn[i] = one_int_mix(g->r);
+  return 0;
+}
