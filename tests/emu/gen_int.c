@@ -253,16 +253,20 @@ static uint32_t one_system(struct rng *r) {
 }
 
 int gen_system(struct gen *g) {
-  /* MSR FPCR with random values could set trap-enable or unsupported bits;
-   * keep the value a plausible FPCR (RMode/FZ/DN/AHP) */
+  /* MSR FPCR/FPSR only as a case's single instruction, with a value that
+   * has no RES0 bits set: FPSR[31:28] (AArch32 NZCV) exist only on cores
+   * with AArch32, so an AArch64-only emulator rightly reads them as zero. */
   int rc = seq(g, one_system);
   for (int i = 0; i < g->c->n; i++) {
-    uint32_t w = g->c->insn[i];
-    unsigned rt = w & 31;
-    if ((w & 0xFFFFFFE0u) == 0xD51B4400u && rt < 31)
-      g->c->in.x[rt] &= 0x07C00000u;
-    if ((w & 0xFFFFFFE0u) == 0xD51B4420u && rt < 31)
-      g->c->in.x[rt] &= 0x0800009Fu; /* QC and the cumulative flags */
+    uint32_t w = g->c->insn[i] & 0xFFFFFFE0u;
+    if (w != 0xD51B4400u && w != 0xD51B4420u)
+      continue;
+    unsigned rt = g->c->insn[i] & 31;
+    g->c->insn[0] = g->c->insn[i];
+    g->c->n = 1;
+    if (rt < 31)
+      g->c->in.x[rt] &= w == 0xD51B4400u ? 0x07C00000u : 0x0800009Fu;
+    break;
   }
   return rc;
 }
