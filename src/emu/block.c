@@ -154,7 +154,11 @@ static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc) {
 /* Chaining depth before returning to the dispatcher: with tail-call
  * optimisation (gcc -O2) chaining costs no stack; without it (-O0,
  * sanitizers) each chained block keeps its frames, so bound it. */
+#if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
+#define CHAIN_MAX 1024
+#else
 #define CHAIN_MAX 32
+#endif
 
 const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
                                  uint64_t pc) {

@@ -457,7 +457,9 @@ int emu_dec_dp_reg(struct emu_insn *o, uint32_t raw) {
   o->rm = reg_zr(rm);
   if (!bit(raw, 28)) {
     unsigned shift = bits(raw, 23, 22), imm6 = bits(raw, 15, 10);
-    if (!sf && imm6 >= 32)
+    /* shifted forms: a 32-bit shift amount >= 32 is unallocated (the
+     * extended form has option:imm3 in these bits instead) */
+    if (!sf && imm6 >= 32 && !(bit(raw, 24) && bit(raw, 21)))
       return DEC_UNDEF;
     if (!bit(raw, 24)) { /* logical (shifted register) */
       unsigned opn = (bits(raw, 30, 29) << 1) | bit(raw, 21);

@@ -91,7 +91,8 @@ static uint64_t shift_op(i128 val, int shift, unsigned E, bool uns, bool rnd,
                          bool sat, bool *qc) {
   i128 r;
   if (shift >= 0) {
-    if (shift >= (int)E + 1)
+    if (shift >= (int)E) /* everything shifted out (val * 2^64 would
+                            overflow the 128-bit intermediate) */
       r = val == 0 ? 0 : (val < 0 ? -((i128)1 << 100) : ((i128)1 << 100));
     else
       r = val * ((i128)1 << shift);

@@ -1,0 +1,340 @@
+/* test_sysmode.c — small EL1/EL0 guest programs run by the real emulator
+ * core (emu_run) through the system-mode glue (env.c): SVC and ERET at EL1
+ * with the MMU off; then MMU on with a stage-1 table, a data abort with
+ * its real fault code, a drop to EL0 through ERET, an UNDEFINED system
+ * register access and an SVC from EL0. This is the contract test between
+ * the core (cpu.h, emucore) and src/emu/sys.
+ * Single-threaded test program.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/le.h"
+#include "emu/cpu.h"
+#include "emu/sys/env.h"
+#include "emu/sys/exception.h"
+#include "emu/sys/gicv3.h"
+#include "emu/sys/timer.h"
+#include "machine/memmap.h"
+
+#define RAM_BASE 0x40000000ull
+#define RAM_SIZE (2u << 20)
+
+struct machine {
+  struct emu_cpu cpu;
+  struct emu_sys sys;
+  struct vmk_guest_mem ram;
+  unsigned mmio;
+  struct emu_gicv3 gic;
+  struct emu_timer timer;
+  uint64_t now;
+};
+
+/* A tiny bus: the GIC frames of the virt memory map, nothing else. */
+static bool gic_frame(struct machine *m, uint64_t va, uint64_t *off,
+                      const struct vmk_mmio_ops **ops) {
+  uint64_t pa;
+  if (!m->gic.cpu || !emu_sys_mmio_pa(&m->sys, va, &pa))
+    return false;
+  if (pa >= VMK_GICD_BASE && pa < VMK_GICD_BASE + VMK_GICD_SIZE) {
+    *off = pa - VMK_GICD_BASE;
+    *ops = &emu_gicv3_dist_ops;
+    return true;
+  }
+  if (pa >= VMK_GICR_BASE && pa < VMK_GICR_BASE + VMK_GICR_SIZE) {
+    *off = pa - VMK_GICR_BASE;
+    *ops = &emu_gicv3_redist_ops;
+    return true;
+  }
+  return false;
+}
+
+static struct emu_sys *sys_of(struct emu_cpu *cpu) { return cpu->env_opaque; }
+
+static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                        unsigned size) {
+  return emu_sys_tlb_fill(sys_of(cpu), va, acc, size);
+}
+static uint64_t env_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned size) {
+  struct machine *m = (struct machine *)cpu;
+  uint64_t off;
+  const struct vmk_mmio_ops *ops;
+  m->mmio++;
+  return gic_frame(m, va, &off, &ops) ? ops->read(&m->gic, off, size) : 0;
+}
+static void env_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                           uint64_t val) {
+  struct machine *m = (struct machine *)cpu;
+  uint64_t off;
+  const struct vmk_mmio_ops *ops;
+  m->mmio++;
+  if (gic_frame(m, va, &off, &ops))
+    ops->write(&m->gic, off, size, val);
+}
+static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
+                          uint32_t syndrome, uint64_t addr) {
+  emu_sys_exception(sys_of(cpu), kind, syndrome, addr);
+}
+static bool env_sysreg_read(struct emu_cpu *cpu, uint32_t enc, uint64_t *v) {
+  return emu_sys_sysreg_read(sys_of(cpu), enc, v);
+}
+static bool env_sysreg_write(struct emu_cpu *cpu, uint32_t enc, uint64_t v) {
+  return emu_sys_sysreg_write(sys_of(cpu), enc, v);
+}
+
+static const struct emu_env_ops env = {
+    env_tlb_fill,  env_mmio_read,   env_mmio_write,
+    env_exception, env_sysreg_read, env_sysreg_write,
+};
+
+static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
+  emu_sys_tlb_invalidate(opaque, op);
+}
+static void sys_ic(void *opaque, bool broadcast) {
+  (void)broadcast;
+  emu_flush_code(((struct emu_sys *)opaque)->cpu);
+}
+static void sys_regime(void *opaque, enum emu_regime_change why) {
+  struct emu_sys *sys = opaque;
+  if (why == EMU_REGIME_EL && sys->el == 1)
+    emu_sys_tlb_drop_exec(sys);
+  else if (why == EMU_REGIME_ASID)
+    emu_sys_tlb_flush_asid(sys);
+  else
+    emu_sys_tlb_flush(sys);
+  /* The core's block cache is keyed by VA: drop it with the mappings. */
+  if (why != EMU_REGIME_EL)
+    emu_flush_code(sys->cpu);
+}
+static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};
+
+static int setup(void **state) {
+  struct machine *m = calloc(1, sizeof(*m));
+  m->ram.base = RAM_BASE;
+  m->ram.size = RAM_SIZE;
+  m->ram.host = calloc(1, RAM_SIZE);
+  m->sys.ram = &m->ram;
+  assert_int_equal(emu_cpu_init(&m->cpu, &env, &m->sys), 0);
+  emu_sys_reset(&m->sys, &m->cpu, 0, &sys_ops, &m->sys);
+  m->cpu.pc = RAM_BASE;
+  *state = m;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct machine *m = *state;
+  if (m->gic.cpu)
+    emu_gicv3_destroy(&m->gic);
+  emu_cpu_destroy(&m->cpu);
+  free(m->ram.host);
+  free(m);
+  return 0;
+}
+
+static void load(struct machine *m, uint64_t pa, const uint32_t *code,
+                 size_t n) {
+  for (size_t i = 0; i < n; i++)
+    vmk_put_le32(m->ram.host + (pa - RAM_BASE) + 4 * i, code[i]);
+}
+
+static void test_svc_eret_mmu_off(void **state) {
+  struct machine *m = *state;
+  static const uint32_t main_code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91200000, /* add x0, x0, #0x800 */
+      0xd518c000, /* msr vbar_el1, x0 */
+      0xd2824681, /* mov x1, #0x1234 */
+      0xd4000841, /* svc #0x42 */
+      0x91000422, /* add x2, x1, #1 */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t vec[] = {
+      0xd5385203, /* mrs x3, esr_el1 */
+      0xd5384024, /* mrs x4, elr_el1 */
+      0xd2801321, /* mov x1, #0x99 */
+      0xd69f03e0, /* eret */
+  };
+  load(m, RAM_BASE, main_code, 7);
+  load(m, RAM_BASE + 0xa00, vec, 4);
+  assert_int_equal(emu_run(&m->cpu, 1000), EMU_EXIT_HVC);
+  assert_int_equal(m->cpu.r[3], 0x56000042u); /* SVC64, IL, imm */
+  assert_int_equal(m->cpu.r[4], RAM_BASE + 0x14);
+  assert_int_equal(m->cpu.r[1], 0x99);
+  assert_int_equal(m->cpu.r[2], 0x9a);
+  assert_int_equal(m->cpu.pc, RAM_BASE + 0x1c); /* after the HVC */
+  assert_int_equal(m->sys.el, 1);
+  assert_int_equal(m->sys.daif, EMU_PSTATE_DAIF); /* SPSR had it masked */
+}
+
+static void test_mmu_el0(void **state) {
+  struct machine *m = *state;
+  static const uint32_t main_code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91200000, /* add x0, x0, #0x800 */
+      0xd518c000, /* msr vbar_el1, x0 */
+      0xd2a80200, /* mov x0, #0x40100000 */
+      0xd5182000, /* msr ttbr0_el1, x0 */
+      0xd2801fe0, /* mov x0, #0xff */
+      0xd518a200, /* msr mair_el1, x0 */
+      0xd2800320, /* mov x0, #25 (T0SZ) */
+      0xf2a01000, /* movk x0, #0x80, lsl #16 (EPD1) */
+      0xf2c000a0, /* movk x0, #5, lsl #32 (IPS 48 bits) */
+      0xd5182040, /* msr tcr_el1, x0 */
+      0xd5033fdf, /* isb */
+      0xd5381000, /* mrs x0, sctlr_el1 */
+      0xb2400000, /* orr x0, x0, #1 */
+      0xd5181000, /* msr sctlr_el1, x0 */
+      0xd5033fdf, /* isb */
+      0xd2820009, /* mov x9, #0x1000 */
+      0xf940012a, /* ldr x10, [x9]: translation fault, level 1 */
+      0xd2b00000, /* mov x0, #0x80000000 */
+      0x91100000, /* add x0, x0, #0x400 */
+      0xd5184020, /* msr elr_el1, x0 */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret */
+  };
+  static const uint32_t user[] = {
+      0xd28000eb, /* mov x11, #7 */
+      0xd538100c, /* mrs x12, sctlr_el1: UNDEFINED at EL0 */
+      0xd40000a1, /* svc #5 */
+  };
+  static const uint32_t cur_sync[] = {
+      0xd5385214, /* mrs x20, esr_el1 */
+      0xd5386015, /* mrs x21, far_el1 */
+      0xd5384036, /* mrs x22, elr_el1 */
+      0x910012d6, /* add x22, x22, #4 */
+      0xd5184036, /* msr elr_el1, x22 */
+      0xd69f03e0, /* eret */
+  };
+  static const uint32_t lower_sync[] = {
+      0xd5385217, /* mrs x23, esr_el1 */
+      0xd35afef8, /* lsr x24, x23, #26 */
+      0xf100571f, /* cmp x24, #0x15 */
+      0x540000c0, /* b.eq 1f */
+      0xaa1703fa, /* mov x26, x23 */
+      0xd5384039, /* mrs x25, elr_el1 */
+      0x91001339, /* add x25, x25, #4 */
+      0xd5184039, /* msr elr_el1, x25 */
+      0xd69f03e0, /* eret */
+      0xd538403b, /* 1: mrs x27, elr_el1 */
+      0xd4000002, /* hvc #0 */
+  };
+  load(m, RAM_BASE, main_code, sizeof(main_code) / 4);
+  load(m, RAM_BASE + 0x400, user, sizeof(user) / 4);
+  load(m, RAM_BASE + 0xa00, cur_sync, sizeof(cur_sync) / 4);
+  load(m, RAM_BASE + 0xc00, lower_sync, sizeof(lower_sync) / 4);
+  /* L1 table (39-bit VA, start level 1) at 0x40100000:
+   * [1] 1 GiB block VA 0x40000000 -> PA 0x40000000, EL1 only, Normal;
+   * [2] 1 GiB block VA 0x80000000 -> PA 0x40000000, EL0 RW (AP=01). */
+  uint8_t *l1 = m->ram.host + 0x100000;
+  vmk_put_le64(l1 + 8, 0x40000000ull | 0x401);
+  vmk_put_le64(l1 + 16, 0x40000000ull | 0x441 | 1ull << 53);
+  m->cpu.r[12] = 0xaaaa;
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  /* The data abort, from EL1: translation fault level 1, read. */
+  assert_int_equal(m->cpu.r[20], 0x96000005u);
+  assert_int_equal(m->cpu.r[21], 0x1000);
+  assert_int_equal(m->cpu.r[22], RAM_BASE + 0x48); /* ELR + 4 */
+  assert_int_equal(m->cpu.r[10], 0);
+  /* EL0 ran: x11 set, MRS SCTLR_EL1 UNDEFINED (x12 untouched). */
+  assert_int_equal(m->cpu.r[11], 7);
+  assert_int_equal(m->cpu.r[12], 0xaaaa);
+  assert_int_equal(m->cpu.r[26], 0x02000000u);
+  /* SVC #5 from EL0, preferred return after it. */
+  assert_int_equal(m->cpu.r[23], 0x56000005u);
+  assert_int_equal(m->cpu.r[27], 0x8000040cull);
+  assert_int_equal(m->sys.regs.spsr & 0xf, 0); /* came from EL0t */
+  assert_int_equal(m->sys.el, 1);
+  assert_int_equal(m->mmio, 0);
+}
+
+static uint64_t fake_now(void *opaque) {
+  return ((struct machine *)opaque)->now;
+}
+
+/* Timer -> GIC PPI 27 -> IRQ line -> vector, with WFI in between: the
+ * engine's loop in miniature (time only moves while the guest waits). */
+static void test_timer_irq_wfi(void **state) {
+  struct machine *m = *state;
+  vmk_error err;
+  assert_int_equal(emu_gicv3_init(&m->gic, 1, 64, NULL, NULL, &err), 0);
+  m->sys.gic = &m->gic;
+  emu_timer_init(&m->timer, fake_now, m, 0, emu_sys_timer_output, &m->sys);
+  m->sys.timer = &m->timer;
+  static const uint32_t code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91200000, /* add x0, x0, #0x800 */
+      0xd518c000, /* msr vbar_el1, x0 */
+      0xd2a10001, /* mov x1, #0x08000000 (GICD) */
+      0x52800042, /* mov w2, #2 */
+      0xb9000022, /* str w2, [x1] (GICD_CTLR.EnableGrp1) */
+      0xd2a10143, /* mov x3, #0x080a0000 (GICR 0) */
+      0xb900147f, /* str wzr, [x3, #0x14] (GICR_WAKER) */
+      0x91404064, /* add x4, x3, #0x10000 (SGI_base) */
+      0x12800005, /* mov w5, #-1 */
+      0xb9008085, /* str w5, [x4, #0x80] (IGROUPR0) */
+      0x52a10005, /* mov w5, #(1 << 27) */
+      0xb9010085, /* str w5, [x4, #0x100] (ISENABLER0) */
+      0xd2801e06, /* mov x6, #0xf0 */
+      0xd5184606, /* msr icc_pmr_el1, x6 */
+      0xd2800026, /* mov x6, #1 */
+      0xd518cce6, /* msr icc_igrpen1_el1, x6 */
+      0xd2800c87, /* mov x7, #100 */
+      0xd51be307, /* msr cntv_tval_el0, x7 */
+      0xd2800027, /* mov x7, #1 */
+      0xd51be327, /* msr cntv_ctl_el0, x7 */
+      0xd50342ff, /* msr daifclr, #2 */
+      0xd503207f, /* loop: wfi */
+      0xb4fffff4, /* cbz x20, loop */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t irq[] = {
+      0xd538cc14, /* mrs x20, icc_iar1_el1 */
+      0xd53be335, /* mrs x21, cntv_ctl_el0 */
+      0xd51be33f, /* msr cntv_ctl_el0, xzr */
+      0xd518cc34, /* msr icc_eoir1_el1, x20 */
+      0xd538c116, /* mrs x22, isr_el1 */
+      0xd69f03e0, /* eret */
+  };
+  load(m, RAM_BASE, code, sizeof(code) / 4);
+  load(m, RAM_BASE + 0xa80, irq, sizeof(irq) / 4);
+  m->cpu.r[22] = 0x5555;
+  unsigned wfis = 0, rounds = 0;
+  enum emu_exit e;
+  while ((e = emu_run(&m->cpu, 10000)) != EMU_EXIT_HVC) {
+    assert_true(++rounds < 100);
+    if (e == EMU_EXIT_WFI) {
+      wfis++;
+      /* Nothing pending yet: sleep until the timer's deadline. */
+      assert_false(emu_sys_wfi_wakeup(&m->sys));
+      assert_int_not_equal(emu_timer_deadline_ns(&m->timer), UINT64_MAX);
+      m->now = emu_timer_deadline_ns(&m->timer);
+      emu_timer_poll(&m->timer);
+      assert_true(emu_sys_wfi_wakeup(&m->sys));
+    }
+    emu_sys_poll_interrupts(&m->sys);
+  }
+  assert_int_equal(wfis, 1);
+  assert_int_equal(m->now, 100 * EMU_TIMER_NS_PER_TICK);
+  assert_int_equal(m->cpu.r[20], EMU_GIC_INTID_VTIMER);
+  assert_int_equal(m->cpu.r[21], 5); /* ENABLE | ISTATUS */
+  assert_int_equal(m->cpu.r[22], 0); /* ISR_EL1: nothing pending after */
+  assert_int_equal(m->sys.regs.elr, RAM_BASE + 0x5c); /* the cbz */
+  assert_false(emu_gicv3_irq_line(&m->gic, 0));
+  assert_true(m->mmio >= 4);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_svc_eret_mmu_off, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mmu_el0, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_wfi, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
