@@ -56,20 +56,21 @@ work=$(mktemp -d /tmp/emu-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # three input sizes (scale 1 = 256 KiB random + ~250 KiB of text lines), so
 # that each workload takes roughly 1-5 s under qemu on a 2-core x86-64
-for s in 1 2 8 32; do bb_prepare "$work/in$s" $s || exit 2; done
+for s in 2 4 8 32 64; do bb_prepare "$work/in$s" $s || exit 2; done
 
 # data size and loop scale per workload
 data_scale() {
   case $1 in
-  sha256sum|sha512sum|md5sum|tr) echo 32 ;;
-  sha1sum|gunzip|wc|grep) echo 8 ;;
-  sort) echo 1 ;;
+  sha256sum|sha512sum|md5sum|tr) echo 64 ;;
+  sha1sum|gunzip|wc) echo 32 ;;
+  grep) echo 8 ;;
+  gzip|sort|awk-fields) echo 4 ;;
   *) echo 2 ;;
   esac
 }
 loop_scale() {
   case $1 in
-  awk-float) echo 1 ;;
+  awk-float) echo 3 ;;
   sh-loop) echo 4 ;;
   bc) echo 2 ;;
   dc) echo 100 ;;
