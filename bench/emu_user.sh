@@ -54,7 +54,7 @@ bbx=$("$repo/tools/emu/fetch_busybox.sh" amd64) || exit 2
 . "$repo/tools/emu/busybox_workloads.sh"
 work=$(mktemp -d /tmp/emu-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-# three input sizes (scale 1 = 256 KiB random + ~250 KiB of text lines), so
+# several input sizes (scale 1 = 256 KiB random + ~250 KiB of text lines), so
 # that each workload takes roughly 1-5 s under qemu on a 2-core x86-64
 for s in 2 4 8 32 64; do bb_prepare "$work/in$s" $s || exit 2; done
 
