@@ -343,6 +343,14 @@ static int kvm_create(const struct vmk_engine_config *cfg,
     goto fail;
   }
 
+  /* Ask for a KVM_EXIT_ARM_NISV exit (with the address) rather than a bare
+   * ENOSYS from KVM_RUN when the guest makes an MMIO access KVM cannot
+   * decode; older kernels lack it and we fall back to the errno. */
+  if (ioctl(e->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_NISV_TO_USER) > 0) {
+    struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
+    (void)ioctl(e->vm_fd, KVM_ENABLE_CAP, &cap);
+  }
+
   r = create_vgic(e, err);
   if (r < 0)
     goto fail;
@@ -528,7 +536,15 @@ static void *vcpu_thread(void *arg) {
         continue;
       }
       vmk_error err;
-      vmk_err(&err, -x, "KVM_RUN failed on vCPU %u: %s.", v->idx, strerror(x));
+      if (x == ENOSYS)
+        vmk_err(&err, -x,
+                "vCPU %u made an MMIO access that KVM cannot decode (a "
+                "load/store pair or writeback to device memory); the guest "
+                "must use plain loads and stores for MMIO.",
+                v->idx);
+      else
+        vmk_err(&err, -x, "KVM_RUN failed on vCPU %u: %s.", v->idx,
+                strerror(x));
       end_machine(e, VMK_EXIT_ERROR, &err);
       break;
     }

@@ -8,7 +8,8 @@
 #
 # Output: .cache/nested/host/{Image,base.cpio}. Cached: rebuilt only when the
 # kernel/busybox packages or host-init.sh change.
-# Needs: apt (arm64 package lists via multiarch), dpkg-deb, cpio.
+# Needs: apt (arm64 package lists via multiarch), dpkg-deb, cpio. Exits 77
+# when the arm64 packages cannot be downloaded.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=$ROOT/.cache/nested
@@ -24,7 +25,7 @@ command -v cpio >/dev/null || apt-get install -y cpio >&2
 # Which kernel: the one linux-image-arm64 points at today.
 kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null |
   sed -n 's/.*Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -1)
-[ -n "$kpkg" ] || { echo "build-host: cannot resolve linux-image-arm64:arm64" >&2; exit 1; }
+[ -n "$kpkg" ] || { echo "build-host: cannot resolve linux-image-arm64:arm64" >&2; exit 77; }
 kver=${kpkg#linux-image-}
 stamp="$kpkg $(sha256sum "$ROOT/tools/nested/host-init.sh" | cut -c1-16)"
 if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ] &&
@@ -34,8 +35,10 @@ if [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "$stamp" ] &&
 fi
 
 cd "$CACHE/debs"
-ls ${kpkg}_*_arm64.deb >/dev/null 2>&1 || apt-get download "$kpkg:arm64" >&2
-ls busybox-static_*_arm64.deb >/dev/null 2>&1 || apt-get download busybox-static:arm64 >&2
+ls ${kpkg}_*_arm64.deb >/dev/null 2>&1 || apt-get download "$kpkg:arm64" >&2 ||
+  { echo "build-host: cannot download $kpkg:arm64" >&2; exit 77; }
+ls busybox-static_*_arm64.deb >/dev/null 2>&1 || apt-get download busybox-static:arm64 >&2 ||
+  { echo "build-host: cannot download busybox-static:arm64" >&2; exit 77; }
 rm -rf "$CACHE/kx" "$CACHE/root"
 mkdir -p "$CACHE/kx" "$CACHE/root"
 dpkg-deb -x "$(ls ${kpkg}_*_arm64.deb | head -1)" "$CACHE/kx"

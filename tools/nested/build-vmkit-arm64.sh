@@ -9,7 +9,8 @@
 # from multiarch (dpkg --add-architecture arm64), which this script enables.
 #
 # Usage: tools/nested/build-vmkit-arm64.sh [BUILD_DIR]   (default build-arm64)
-# Prints the path of the built vmkit binary (and its test programs) last.
+# Prints the build folder (vmkit is src/cli/vmkit in it) last. Exits 77 when
+# the arm64 packages cannot be downloaded (the nested test then skips).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build-arm64}
@@ -31,7 +32,10 @@ fi
 if [ ! -f "$SYSROOT/.done" ]; then
   rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
   mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
-  (cd "$CACHE/sysroot-debs" && apt-get download libfdt-dev:arm64 >&2)
+  (cd "$CACHE/sysroot-debs" && apt-get download libfdt-dev:arm64 >&2) || {
+    echo "build-vmkit-arm64: cannot download libfdt-dev:arm64" >&2
+    exit 77
+  }
   for d in "$CACHE"/sysroot-debs/*.deb; do dpkg-deb -x "$d" "$SYSROOT"; done
   touch "$SYSROOT/.done"
 fi

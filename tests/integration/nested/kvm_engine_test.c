@@ -6,7 +6,9 @@
  * second vCPU (served by KVM in the kernel) and its context id, an
  * ioeventfd with datamatch, then ends with the PSCI call the test device
  * hands it (SYSTEM_OFF, SYSTEM_RESET, or none: spin doing MMIO reads, for
- * the pause/resume/stop test). Prints "N passed, N failed".
+ * the pause/resume/stop test). A second guest stores a register pair to
+ * MMIO, which KVM cannot decode: the VM must end with an error, not the
+ * process. Prints "N passed, N failed".
  *
  * Threads: main runs the tests; the engine's vCPU threads call the test
  * device and on_exit. The test device's fields are atomics; the exit is
@@ -46,6 +48,10 @@ static const uint32_t guest_code[] = {
     0xf9002120, 0x52800040, 0x72b08000, 0xd4000002, 0x14000000,
 };
 
+/* A guest that stores a register pair to MMIO, which KVM cannot decode:
+ * movz x9,#0x0A00,lsl#16; stp x0,x1,[x9,#0x100]; b .                     */
+static const uint32_t bad_mmio_code[] = {0xd2a14009, 0xa9100520, 0x14000000};
+
 struct testdev {
   _Atomic uint64_t boot_x0, readback, cpu_on_ret, secondary_ctx;
   _Atomic uint64_t last_0x30, writes_0x30, spins;
@@ -54,6 +60,7 @@ struct testdev {
   pthread_cond_t cond;
   int exits;
   vmk_exit_reason reason;
+  char errmsg[VMK_ERROR_MSG_MAX];
 };
 
 static uint64_t dev_read(void *opaque, uint64_t off, unsigned size) {
@@ -104,6 +111,8 @@ static void on_exit_cb(void *opaque, vmk_exit_reason why,
   if (err)
     fprintf(stderr, "  engine error: %s\n", err->msg);
   pthread_mutex_lock(&d->lock);
+  if (err)
+    snprintf(d->errmsg, sizeof(d->errmsg), "%s", err->msg);
   d->exits++;
   d->reason = why;
   pthread_cond_broadcast(&d->cond);
@@ -151,7 +160,8 @@ struct rig {
   int efd;
 };
 
-static int rig_up(struct rig *r, unsigned cpus, uint32_t final_call) {
+static int rig_up_code(struct rig *r, unsigned cpus, uint32_t final_call,
+                       const uint32_t *code, size_t code_size) {
   memset(r, 0, sizeof(*r));
   pthread_mutex_init(&r->dev.lock, NULL);
   pthread_cond_init(&r->dev.cond, NULL);
@@ -160,7 +170,7 @@ static int rig_up(struct rig *r, unsigned cpus, uint32_t final_call) {
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (r->host == MAP_FAILED)
     return -errno;
-  memcpy(r->host, guest_code, sizeof(guest_code));
+  memcpy(r->host, code, code_size);
   r->ram = (struct vmk_guest_mem){VMK_RAM_BASE, RAM_SIZE, r->host};
   vmk_bus_init(&r->bus);
   vmk_error err;
@@ -198,6 +208,10 @@ static int rig_up(struct rig *r, unsigned cpus, uint32_t final_call) {
   if (rc < 0)
     printf("  start: %s\n", err.msg);
   return rc;
+}
+
+static int rig_up(struct rig *r, unsigned cpus, uint32_t final_call) {
+  return rig_up_code(r, cpus, final_call, guest_code, sizeof(guest_code));
 }
 
 static void rig_down(struct rig *r) {
@@ -290,6 +304,22 @@ static void test_pause_resume_stop(void) {
   rig_down(&r);
 }
 
+/* The guest is the attacker: an MMIO access KVM cannot decode ends the VM
+ * with an error that says why; the process carries on. */
+static void test_undecodable_mmio(void) {
+  printf("test: undecodable MMIO\n");
+  struct rig r;
+  int rc = rig_up_code(&r, 1, 0, bad_mmio_code, sizeof(bad_mmio_code));
+  CHECK(rc == 0, "engine came up (%d)", rc);
+  if (rc == 0) {
+    CHECK(wait_exit(&r.dev, 20000), "the VM ended in time");
+    CHECK(r.dev.reason == VMK_EXIT_ERROR, "exit reason %d", r.dev.reason);
+    CHECK(strstr(r.dev.errmsg, "cannot decode") != NULL, "error was '%s'",
+          r.dev.errmsg);
+  }
+  rig_down(&r);
+}
+
 int main(void) {
   vmk_error err;
   int rc = vmk_engine_kvm_ops.probe(&err);
@@ -299,6 +329,7 @@ int main(void) {
     test_poweroff();
     test_reset();
     test_pause_resume_stop();
+    test_undecodable_mmio();
   }
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
