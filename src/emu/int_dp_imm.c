@@ -73,6 +73,31 @@ static EMU_HANDLER(h_adds_imm32) {
                                (uint32_t)in->imm2, &cpu->nzcv);
   return EMU_NEXT;
 }
+/* ADDS/SUBS immediate fused with the B.cond that follows (in + 1). */
+static EMU_HANDLER(h_adds_imm64_bcond) {
+  cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
+  const struct emu_insn *br = in + 1;
+  return emu_chain(cpu, br,
+                   cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
+}
+static EMU_HANDLER(h_adds_imm32_bcond) {
+  cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
+                               (uint32_t)in->imm2, &cpu->nzcv);
+  const struct emu_insn *br = in + 1;
+  return emu_chain(cpu, br,
+                   cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
+}
+
+bool emu_fuse_dp_imm(struct emu_insn *cmp) {
+  if (cmp->fn == h_adds_imm64)
+    cmp->fn = h_adds_imm64_bcond;
+  else if (cmp->fn == h_adds_imm32)
+    cmp->fn = h_adds_imm32_bcond;
+  else
+    return false;
+  return true;
+}
+
 static EMU_HANDLER(h_and_imm) {
   cpu->r[in->rd] = cpu->r[in->rn] & in->imm;
   return EMU_NEXT;

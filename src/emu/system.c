@@ -114,7 +114,11 @@ static EMU_HANDLER(h_mrs_tpidrro) {
 static EMU_HANDLER(h_mrs_other) {
   uint64_t v;
   uint32_t enc = (uint32_t)in->imm;
-  if (cpu->env->sysreg_read && cpu->env->sysreg_read(cpu, enc, &v)) {
+  if (cpu->env->sysreg_read) {
+    /* System mode: the environment is the only authority (EL0 access
+     * rules, traps); its "no" is an UNDEFINED or trapped access. */
+    if (!cpu->env->sysreg_read(cpu, enc, &v))
+      emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
     cpu->r[in->rd] = v;
     return EMU_NEXT;
   }
@@ -165,7 +169,14 @@ static EMU_HANDLER(h_dc_zva) {
 /* IC IVAU: code at that address may have changed; drop translations (the
  * flush is deferred to the next block lookup) and end this block. */
 static EMU_HANDLER(h_ic_ivau) {
-  emu_flush_code(cpu);
+  /* System mode: the environment checks EL0 access (SCTLR_EL1.UCI) and
+   * broadcasts the invalidation to every vCPU, as IC IVAU does. */
+  if (cpu->env->sysreg_write) {
+    if (!cpu->env->sysreg_write(cpu, (uint32_t)in->imm, cpu->r[in->rd]))
+      emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
+  } else {
+    emu_flush_code(cpu);
+  }
   return emu_chain(cpu, in, in->pc + 4);
 }
 

@@ -5,8 +5,11 @@
  * FPProcessNaNs, FPRoundBase with AArch64 rules, FPToFixed, FixedToFP ...)
  * including FPCR.RMode/DN/FZ and the FPSR cumulative flags.
  *
- * Speed: add/sub/mul/div/sqrt/fma run on the host's SSE unit in the guest's
- * rounding mode (MXCSR), and its exception flags give IOC/DZC/OFC/IXC.
+ * Speed: in the common case (FPCR = round to nearest without FZ, FPSR.IXC
+ * already set, host MXCSR at its default) add/sub/mul/div/sqrt/fma are a
+ * plain host operation plus a range test of the result (fp_fast_env);
+ * otherwise they run on the host's SSE unit in the guest's rounding mode
+ * (MXCSR), and its exception flags give IOC/DZC/OFC/IXC.
  * What differs between x86 and Arm is fixed up around the host operation:
  * NaN operands never reach the host (Arm propagation and default NaN are
  * done here), FZ flushes inputs here (IDC), and results in the tiny range

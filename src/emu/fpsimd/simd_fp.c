@@ -13,6 +13,8 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include <math.h>
+
 #include "fpsimd_int.h"
 
 static inline uint64_t eget(const emu_vreg *v, int N, unsigned i) {
@@ -166,6 +168,63 @@ FV(hf_sub64, f64v, 64, -)
 FV(hf_mul64, f64v, 64, *)
 FV(hf_div64, f64v, 64, /)
 
+/* FMLA fast path: one fused host multiply-add per lane. */
+static FPS_HANDLER(hf_fmla) {
+  if (fp_fast_env(cpu)) {
+    const emu_vreg *n = &cpu->v[in->rn], *m = &cpu->v[in->rm];
+    emu_vreg rv = cpu->v[in->rd];
+    bool ok = true;
+    if (in->c == 32) {
+      for (unsigned i = 0; i < in->b / 4u; i++) {
+        rv.f[i] = fmaf(n->f[i], m->f[i], rv.f[i]);
+        ok &= fp_fast_res32(rv.s[i]);
+      }
+    } else {
+      for (unsigned i = 0; i < 2; i++) {
+        rv.df[i] = fma(n->df[i], m->df[i], rv.df[i]);
+        ok &= fp_fast_res64(rv.d[i]);
+      }
+    }
+    if (ok) {
+      if (in->b == 8)
+        rv.d[1] = 0;
+      cpu->v[in->rd] = rv;
+      return in + 1;
+    }
+  }
+  return h_f3(cpu, in);
+}
+
+#if defined(__x86_64__)
+/* The same with the host's FMA3 unit inlined (chosen at decode time when
+ * the CPU has it); the fused result is identical. */
+__attribute__((target("fma"))) static FPS_HANDLER(hf_fmla_fma3) {
+  if (fp_fast_env(cpu)) {
+    const emu_vreg *n = &cpu->v[in->rn], *m = &cpu->v[in->rm];
+    emu_vreg rv = cpu->v[in->rd];
+    bool ok = true;
+    if (in->c == 32) {
+      for (unsigned i = 0; i < 4; i++)
+        rv.f[i] = __builtin_fmaf(n->f[i], m->f[i], rv.f[i]);
+      for (unsigned i = 0; i < in->b / 4u; i++)
+        ok &= fp_fast_res32(rv.s[i]);
+    } else {
+      for (unsigned i = 0; i < 2; i++) {
+        rv.df[i] = __builtin_fma(n->df[i], m->df[i], rv.df[i]);
+        ok &= fp_fast_res64(rv.d[i]);
+      }
+    }
+    if (ok) {
+      if (in->b == 8)
+        rv.d[1] = 0;
+      cpu->v[in->rd] = rv;
+      return in + 1;
+    }
+  }
+  return h_f3(cpu, in);
+}
+#endif
+
 static FPS_HANDLER(h_f3_pair) {
   const emu_vreg n = cpu->v[in->rn], m = cpu->v[in->rm];
   emu_vreg r;
@@ -257,6 +316,13 @@ static bool decode_f3(struct emu_insn *out, uint32_t raw, bool scalar) {
       break;
     case F_DIV:
       out->fn = d ? hf_div64 : hf_div32;
+      break;
+    case F_MLA:
+      out->fn = hf_fmla;
+#if defined(__x86_64__)
+      if (__builtin_cpu_supports("fma"))
+        out->fn = hf_fmla_fma3;
+#endif
       break;
     }
   }

@@ -315,7 +315,7 @@ FASTS4(hv_smax, VSEL((__typeof__(n))(n > m), n, m))
 FASTS4(hv_smin, VSEL((__typeof__(n))(n < m), n, m))
 FASTS4(hv_cmgt0, n > 0)
 FASTS4(hv_cmlt0, n < 0)
-FASTS4(hv_neg, -n)
+FASTU4(hv_neg, -n)
 
 #define TAB4(name)                                                             \
   { name##_0, name##_1, name##_2, name##_3 }
@@ -1133,6 +1133,30 @@ static FPS_HANDLER(h_shll_imm) {
   return in + 1;
 }
 
+/* Fast vector SHL / USHR / SSHR by an immediate below the element size. */
+#define FASTSH(name, VT, OP)                                                   \
+  static FPS_HANDLER(name) {                                                   \
+    VT n, r;                                                                   \
+    memcpy(&n, &cpu->v[in->rn], 16);                                           \
+    r = n OP(int) in->imm;                                                     \
+    memcpy(&cpu->v[in->rd], &r, 16);                                           \
+    if (!in->c)                                                                \
+      cpu->v[in->rd].d[1] = 0;                                                 \
+    return in + 1;                                                             \
+  }
+FASTSH(hs_shl_0, u8v, <<)
+FASTSH(hs_shl_1, u16v, <<)
+FASTSH(hs_shl_2, u32v, <<)
+FASTSH(hs_shl_3, u64v, <<)
+FASTSH(hs_ushr_0, u8v, >>)
+FASTSH(hs_ushr_1, u16v, >>)
+FASTSH(hs_ushr_2, u32v, >>)
+FASTSH(hs_ushr_3, u64v, >>)
+FASTSH(hs_sshr_0, s8v, >>)
+FASTSH(hs_sshr_1, s16v, >>)
+FASTSH(hs_sshr_2, s32v, >>)
+FASTSH(hs_sshr_3, s64v, >>)
+
 static bool decode_shift_imm(struct emu_insn *out, uint32_t raw, bool scalar) {
   unsigned U = (raw >> 29) & 1, Q = (raw >> 30) & 1;
   unsigned immh = (raw >> 19) & 15, immb = (raw >> 16) & 7;
@@ -1206,6 +1230,16 @@ static bool decode_shift_imm(struct emu_insn *out, uint32_t raw, bool scalar) {
     return false;
   out->imm = right ? rshift : lshift;
   out->fn = h_shift_imm;
+  if (!scalar && out->imm < E) {
+    static const emu_fn shl[4] = TAB4(hs_shl), ushr[4] = TAB4(hs_ushr),
+                        sshr[4] = TAB4(hs_sshr);
+    if (out->a == SH_SHL)
+      out->fn = shl[S];
+    else if (out->a == SH_USHR)
+      out->fn = ushr[S];
+    else if (out->a == SH_SSHR)
+      out->fn = sshr[S];
+  }
   return true;
 }
 

@@ -127,7 +127,8 @@ static bool setup_frame(struct urun *u, int sig) {
     return false;
   memset(f, 0, F_SIZE);
   memcpy(f + F_INFO, &sig_info[sig], sizeof(siginfo_t));
-  put64(f, F_UC_SIGMASK, u->sigmask);
+  put64(f, F_UC_SIGMASK, u->mask_saved ? u->saved_mask : u->sigmask);
+  u->mask_saved = false;
   put64(f, F_UC_STACK + 8, 2); /* ss_flags = SS_DISABLE */
   for (int i = 0; i < 31; i++)
     put64(f, F_MC_REGS + 8 * (size_t)i, cpu->r[i]);
@@ -176,8 +177,13 @@ static void default_action(int sig) {
 
 bool emu_ur_sig_deliver(struct urun *u) {
   uint64_t ready = sig_pending & ~u->sigmask;
-  if (!ready)
+  if (!ready) {
+    if (u->mask_saved) { /* sigsuspend woke for nothing we run */
+      u->sigmask = u->saved_mask;
+      u->mask_saved = false;
+    }
     return true;
+  }
   int sig = __builtin_ctzll(ready) + 1;
   __atomic_and_fetch(&sig_pending, ~(1ull << (sig - 1)), __ATOMIC_SEQ_CST);
   uint64_t h = u->sigact[sig][0];
@@ -218,4 +224,25 @@ long emu_ur_sigreturn(struct urun *u) {
   if (sig_pending & ~u->sigmask)
     cpu->exit_request = 1;
   return 0;
+}
+
+long emu_ur_sigsuspend(struct urun *u, uint64_t maskva, uint64_t size) {
+  if (size != 8)
+    return -EINVAL;
+  const uint64_t *m = emu_us_ptr(&u->us, maskva, 8, US_R);
+  if (!m)
+    return -EFAULT;
+  uint64_t mask = *m & ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+  /* Block host signals while checking, then wait atomically: no wakeup
+   * can fall between the check and the sleep. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, &old);
+  while (!(sig_pending & ~mask))
+    sigsuspend(&old);
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  u->saved_mask = u->sigmask;
+  u->mask_saved = true;
+  u->sigmask = mask;
+  return -EINTR;
 }

@@ -7,9 +7,9 @@
  * as fork, execve loading the new image into this same process).
  *
  * Arm64 syscall numbers come from the kernel's asm-generic/unistd.h.
- * Signals: guest handlers are recorded but never run (a guest that relies
- * on a handler running gets the host's default action instead); SIG_IGN
- * and SIG_DFL are applied to the host so children inherit them.
+ * Signals: dispositions are mirrored on the host (SIG_IGN/SIG_DFL pass to
+ * children); caught signals are delivered to the guest's handlers by
+ * signal.c between blocks.
  *
  * Single-threaded (the runner's thread).
  */
@@ -773,8 +773,36 @@ static void log_unknown(struct urun *u, uint64_t nr) {
           (unsigned long long)nr, (unsigned long long)u->cpu.pc - 4);
 }
 
+/* True if any page of [va, va+len) is (still) executable. */
+static bool had_exec(struct urun *u, uint64_t va, uint64_t len) {
+  if (va >= US_SPACE)
+    return false;
+  if (len > US_SPACE - va)
+    len = US_SPACE - va;
+  for (uint64_t p = va / US_PAGE; p < (va + len + US_PAGE - 1) / US_PAGE; p++)
+    if (u->us.perm[p] & US_X)
+      return true;
+  return false;
+}
+
+/* After a mapping change of [va, va+len): drop the TLB entries of those
+ * pages (all of them for a large range), and the translated code only if
+ * executable pages were involved (malloc's mmap/munmap of data must not
+ * throw away every decoded block). */
+static void map_changed(struct urun *u, uint64_t va, uint64_t len,
+                        uint64_t prot) {
+  uint64_t pages = (len + US_PAGE - 1) / US_PAGE;
+  if (pages > EMU_TLB_SIZE) {
+    emu_tlb_flush(&u->cpu);
+  } else {
+    for (uint64_t i = 0; i < pages; i++)
+      emu_tlb_flush_page(&u->cpu, (va & ~(US_PAGE - 1)) + i * US_PAGE);
+  }
+  if (prot & PROT_EXEC)
+    emu_flush_code(&u->cpu);
+}
+
 static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
-  struct emu_cpu *cpu = &u->cpu;
   switch (nr) {
   case A_openat: {
     const char *p = emu_us_str(&u->us, x[1], PATH_MAXLEN);
@@ -870,6 +898,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return sys_rt_sigaction(u, x);
   case A_rt_sigreturn:
     return emu_ur_sigreturn(u);
+  case 133: /* rt_sigsuspend */
+    return emu_ur_sigsuspend(u, x[0], x[1]);
   case A_rt_sigprocmask:
     return sys_rt_sigprocmask(u, x);
   case A_getgroups: {
@@ -903,22 +933,29 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   case A_brk:
     return (long)emu_us_brk(&u->us, x[0]);
   case A_mmap: {
+    /* a fixed mapping may replace code */
+    bool x_before = (x[3] & MAP_FIXED) &&
+                    had_exec(u, x[0], x[1] > US_SPACE ? US_SPACE : x[1]);
     long r =
         emu_us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    if (r >= 0)
+      map_changed(u, (uint64_t)r, x[1], x[2] | (x_before ? PROT_EXEC : 0));
     return r;
   }
   case A_munmap: {
+    uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
+    bool x_before = had_exec(u, x[0], len);
     int r = emu_us_munmap(&u->us, x[0], x[1]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    if (r == 0)
+      map_changed(u, x[0], len, x_before ? PROT_EXEC : 0);
     return r;
   }
   case A_mprotect: {
+    uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
+    bool x_before = had_exec(u, x[0], len);
     int r = emu_us_mprotect(&u->us, x[0], x[1], (int)x[2]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    if (r == 0)
+      map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
     return r;
   }
   case A_mremap:

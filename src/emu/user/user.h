@@ -21,6 +21,8 @@ struct urun {
   char exe_path[PATH_MAX];     /* what /proc/self/exe means to the guest */
   uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
   uint64_t sigmask;
+  uint64_t saved_mask; /* rt_sigsuspend: mask to restore after the handler */
+  bool mask_saved;
   int trace; /* VMK_EXEC_TRACE: 1 unknown syscalls, 2 every syscall */
   bool exited;
   int exit_status;
@@ -48,6 +50,8 @@ void emu_ur_sig_init(struct urun *u);
 void emu_ur_sig_apply(struct urun *u, int sig);
 bool emu_ur_sig_deliver(struct urun *u);
 long emu_ur_sigreturn(struct urun *u);
+/* rt_sigsuspend: waits with the guest mask at maskva; returns -EINTR. */
+long emu_ur_sigsuspend(struct urun *u, uint64_t maskva, uint64_t size);
 
 /* Handles the system call in x8 with arguments x0..x5; writes x0. */
 void emu_ur_syscall(struct urun *u);

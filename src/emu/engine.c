@@ -1,0 +1,578 @@
+/* engine.c — the emu engine: runs the guest's vCPUs on vmkit's own AArch64
+ * emulator (src/emu core + src/emu/sys system blocks), behind the same
+ * engine interface as kvm, so the guest sees the same machine.
+ *
+ * One host thread per vCPU, each owning a struct emu_cpu (core state,
+ * soft TLB, decoded blocks), a struct emu_sys (EL1 state) and its generic
+ * timer. One emulated GICv3 is shared (own lock); its distributor and
+ * redistributor frames sit on the MMIO bus like any device, and its SPI
+ * input is the irq_chip devices use. Every other MMIO access goes to the
+ * bus; unmapped addresses read as zero and ignore writes (logged once).
+ *
+ * The vCPU loop (see src/emu/sys/env.h): run a slice of guest code; serve
+ * PSCI on HVC; sleep on WFI until an interrupt is pending or the timer
+ * deadline passes; between slices poll the timers and deliver interrupts,
+ * and honour requests from other threads (pause/stop, broadcast TLBI and
+ * IC invalidation), which set cpu.exit_request so the target leaves its
+ * slice at the next block boundary.
+ *
+ * Decoded blocks are cached by VA. Kernel code is global; user code
+ * (TTBR0 half) is only valid in the translation context it was decoded
+ * in, so on every return to EL0 the context (TTBR0 + ASID) is compared
+ * with the one of the cached user code, and all blocks are dropped when it
+ * differs or when a TLBI may have remapped a user code page.
+ *
+ * Threads: create/start/pause/resume/stop/destroy on the VM's owner
+ * thread; the vCPU threads; the GIC wake callback and irq_chip from any
+ * thread. Locking: e->lock protects power states, sleep/kick flags, the
+ * pause/stop handshake counts (live/parked); e->req and vcpu.req are
+ * atomics read without the lock on the fast path. Lock order: gic lock ->
+ * e->lock (the GIC's wake callback takes e->lock).
+ */
+#include "emu/engine.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emu/sys/env.h"
+
+#define ENGINE_REQ_PAUSE 1u
+#define ENGINE_REQ_STOP 2u
+
+/* Guest instructions per slice: bounds how late a timer interrupt is
+ * noticed while the vCPU is busy (about a millisecond). */
+#define SLICE_INSNS 200000u
+
+static struct emu_vcpu *vcpu_of_cpu(struct emu_cpu *cpu) {
+  return (struct emu_vcpu *)cpu; /* cpu is the first member */
+}
+
+/* ---- core environment callbacks (vCPU thread) ---------------------------- */
+
+static void bloom_set(struct emu_vcpu *v, uint64_t va) {
+  unsigned b = (unsigned)(va >> EMU_PAGE_BITS) & (EMU_USER_BLOOM_BITS - 1);
+  v->user_bloom[b / 64] |= 1ull << (b % 64);
+}
+
+static bool bloom_test(const struct emu_vcpu *v, uint64_t va) {
+  unsigned b = (unsigned)(va >> EMU_PAGE_BITS) & (EMU_USER_BLOOM_BITS - 1);
+  return v->user_bloom[b / 64] & (1ull << (b % 64));
+}
+
+static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                        unsigned size) {
+  struct emu_vcpu *v = vcpu_of_cpu(cpu);
+  int r = emu_sys_tlb_fill(&v->sys, va, acc, size);
+  if (r == 0 && v->sys.el == 0 &&
+      cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)].tag_exec ==
+          (va & EMU_PAGE_MASK))
+    bloom_set(v, va); /* user code may be decoded from this page */
+  return r;
+}
+
+static void unmapped(struct emu_vcpu *v, bool write, uint64_t pa,
+                     unsigned size) {
+  if (v->unmapped_logged)
+    return;
+  v->unmapped_logged = true;
+  fprintf(stderr,
+          "vmkit: emu: vCPU %u %s %u bytes at unmapped address 0x%" PRIx64
+          " (pc 0x%" PRIx64 "; ignored, further ones are not logged)\n",
+          v->idx, write ? "wrote" : "read", size, pa, v->cpu.pc);
+}
+
+static uint64_t env_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned size) {
+  struct emu_vcpu *v = vcpu_of_cpu(cpu);
+  uint64_t pa, val = 0;
+  if (!emu_sys_mmio_pa(&v->sys, va, &pa))
+    return 0;
+  if (vmk_bus_read(v->e->cfg.bus, pa, size, &val) < 0) {
+    unmapped(v, false, pa, size);
+    return 0;
+  }
+  return val;
+}
+
+static void env_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                           uint64_t val) {
+  struct emu_vcpu *v = vcpu_of_cpu(cpu);
+  uint64_t pa;
+  if (!emu_sys_mmio_pa(&v->sys, va, &pa))
+    return;
+  if (vmk_bus_write(v->e->cfg.bus, pa, size, val) < 0)
+    unmapped(v, true, pa, size);
+}
+
+/* The translation context user code was decoded in. */
+static uint64_t user_ctx_now(const struct emu_sys *sys) {
+  return sys->regs.ttbr0 ^ (sys->regs.ttbr1 & 0xffff000000000000ull);
+}
+
+static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
+                          uint32_t syndrome, uint64_t addr) {
+  struct emu_vcpu *v = vcpu_of_cpu(cpu);
+  uint8_t el = v->sys.el;
+  if (!emu_sys_exception(&v->sys, kind, syndrome, addr))
+    return;
+  if (el == 1 && v->sys.el == 0) { /* ERET to EL0 */
+    uint64_t ctx = user_ctx_now(&v->sys);
+    if (!v->user_ctx_valid || v->user_ctx != ctx) {
+      emu_flush_code(cpu);
+      memset(v->user_bloom, 0, sizeof v->user_bloom);
+      v->user_ctx = ctx;
+      v->user_ctx_valid = true;
+    }
+  }
+}
+
+static bool env_sysreg_read(struct emu_cpu *cpu, uint32_t enc, uint64_t *val) {
+  return emu_sys_sysreg_read(&vcpu_of_cpu(cpu)->sys, enc, val);
+}
+
+static bool env_sysreg_write(struct emu_cpu *cpu, uint32_t enc, uint64_t val) {
+  return emu_sys_sysreg_write(&vcpu_of_cpu(cpu)->sys, enc, val);
+}
+
+static const struct emu_env_ops env_ops = {
+    .tlb_fill = env_tlb_fill,
+    .mmio_read = env_mmio_read,
+    .mmio_write = env_mmio_write,
+    .exception = env_exception,
+    .sysreg_read = env_sysreg_read,
+    .sysreg_write = env_sysreg_write,
+};
+
+/* ---- system-block callbacks (vCPU thread) -------------------------------- */
+
+/* Posts req to every vCPU but v and gets them to a block boundary. */
+static void post_others(struct emu_vcpu *v, uint32_t req) {
+  struct emu_engine *e = v->e;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *o = &e->vcpus[i];
+    if (o == v)
+      continue;
+    __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+  }
+}
+
+static void user_code_stale(struct emu_vcpu *v) { v->user_ctx_valid = false; }
+
+static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
+  struct emu_vcpu *v = opaque;
+  emu_sys_tlb_invalidate(&v->sys, op);
+  bool user_half = !((op->va >> 55) & 1);
+  if (op->kind == EMU_TLBI_ALL || op->kind == EMU_TLBI_ASID ||
+      (user_half && bloom_test(v, op->va)))
+    user_code_stale(v);
+  if (op->broadcast && v->e->cfg.cpus > 1)
+    post_others(v,
+                EMU_VREQ_TLB_FLUSH | ((op->kind == EMU_TLBI_ALL ||
+                                       op->kind == EMU_TLBI_ASID || user_half)
+                                          ? EMU_VREQ_USER_CODE
+                                          : 0));
+}
+
+static void sys_ic(void *opaque, bool broadcast) {
+  struct emu_vcpu *v = opaque;
+  emu_flush_code(&v->cpu);
+  if (broadcast && v->e->cfg.cpus > 1)
+    post_others(v, EMU_VREQ_CODE_FLUSH);
+}
+
+static void sys_regime(void *opaque, enum emu_regime_change why) {
+  struct emu_vcpu *v = opaque;
+  struct emu_sys *sys = &v->sys;
+  if (why == EMU_REGIME_EL && sys->el == 1) {
+    emu_sys_tlb_drop_exec(sys);
+  } else if (why == EMU_REGIME_ASID) {
+    emu_sys_tlb_flush_asid(sys);
+  } else {
+    emu_sys_tlb_flush(sys);
+    if (why == EMU_REGIME_TRANSLATION) {
+      emu_flush_code(&v->cpu);
+      user_code_stale(v);
+    }
+  }
+}
+
+static const struct emu_sys_ops sys_ops = {
+    .phys_read64 = NULL,
+    .tlbi = sys_tlbi,
+    .ic_inval = sys_ic,
+    .regime_changed = sys_regime,
+};
+
+/* ---- wake-ups ------------------------------------------------------------ */
+
+/* Gets v out of its slice or its sleep. Caller holds e->lock. */
+static void kick_locked(struct emu_vcpu *v) {
+  __atomic_store_n(&v->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+  v->kicked = true;
+  pthread_cond_signal(&v->cv);
+}
+
+/* GIC callback (any thread, GIC lock held): an interrupt line of vCPU cpu
+ * rose. */
+static void gic_wake(void *opaque, unsigned cpu) {
+  struct emu_engine *e = opaque;
+  if (cpu >= e->cfg.cpus)
+    return;
+  pthread_mutex_lock(&e->lock);
+  kick_locked(&e->vcpus[cpu]);
+  pthread_mutex_unlock(&e->lock);
+}
+
+static void kick_all_locked(struct emu_engine *e) {
+  for (unsigned i = 0; i < e->cfg.cpus; i++)
+    kick_locked(&e->vcpus[i]);
+}
+
+void emu_engine_end(struct emu_engine *e, vmk_exit_reason why,
+                    const vmk_error *err) {
+  if (!__atomic_exchange_n(&e->exit_reported, true, __ATOMIC_SEQ_CST) &&
+      e->cfg.on_exit)
+    e->cfg.on_exit(e->cfg.opaque, why, err);
+  pthread_mutex_lock(&e->lock);
+  __atomic_fetch_or(&e->req, ENGINE_REQ_STOP, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&e->cond);
+  kick_all_locked(e);
+  pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- the vCPU loop ---------------------------------------------------------
+ */
+
+static uint64_t now_ns(void) { return emu_timer_host_ns(NULL); }
+
+/* Pause/stop requested: park until resumed. false: leave the loop.
+ * Caller holds e->lock. */
+static bool park_locked(struct emu_engine *e) {
+  unsigned req = __atomic_load_n(&e->req, __ATOMIC_SEQ_CST);
+  if (req & ENGINE_REQ_PAUSE) {
+    e->parked++;
+    pthread_cond_broadcast(&e->cond);
+    while (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) == ENGINE_REQ_PAUSE)
+      pthread_cond_wait(&e->cond, &e->lock);
+    e->parked--;
+  }
+  return !(__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_STOP);
+}
+
+static void abs_timespec(uint64_t ns, struct timespec *ts) {
+  ts->tv_sec = (time_t)(ns / 1000000000ull);
+  ts->tv_nsec = (long)(ns % 1000000000ull);
+}
+
+/* WFI: sleeps until an interrupt is pending for v, the timer deadline, a
+ * kick or a request. */
+static void wfi_sleep(struct emu_vcpu *v) {
+  struct emu_engine *e = v->e;
+  emu_timer_poll(&v->timer);
+  pthread_mutex_lock(&e->lock);
+  v->kicked = false;
+  while (!v->kicked && !emu_sys_wfi_wakeup(&v->sys) &&
+         !__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) &&
+         !__atomic_load_n(&v->req, __ATOMIC_SEQ_CST)) {
+    uint64_t dl = emu_timer_deadline_ns(&v->timer);
+    if (dl == UINT64_MAX) {
+      v->sleeping = true;
+      pthread_cond_wait(&v->cv, &e->lock);
+    } else {
+      if (now_ns() >= dl)
+        break;
+      struct timespec ts;
+      abs_timespec(dl, &ts);
+      v->sleeping = true;
+      pthread_cond_timedwait(&v->cv, &e->lock, &ts);
+    }
+    v->sleeping = false;
+  }
+  v->sleeping = false;
+  pthread_mutex_unlock(&e->lock);
+}
+
+/* Resets v's CPU to the PSCI CPU_ON entry state. */
+static void power_on(struct emu_vcpu *v, uint64_t pc, uint64_t x0) {
+  emu_sys_reset(&v->sys, &v->cpu, v->idx, &sys_ops, v);
+  memset(v->cpu.r, 0, sizeof v->cpu.r);
+  v->cpu.r[0] = x0;
+  v->cpu.pc = pc;
+  v->cpu.nzcv = 0;
+  v->cpu.excl_size = 0;
+  emu_sys_tlb_flush(&v->sys);
+  emu_flush_code(&v->cpu);
+  v->user_ctx_valid = false;
+}
+
+/* Powered off: waits for CPU_ON (or stop). false: leave the loop. */
+static bool wait_power_on(struct emu_vcpu *v) {
+  struct emu_engine *e = v->e;
+  pthread_mutex_lock(&e->lock);
+  for (;;) {
+    if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) && !park_locked(e)) {
+      pthread_mutex_unlock(&e->lock);
+      return false;
+    }
+    if (v->power == EMU_POWER_PENDING)
+      break;
+    pthread_cond_wait(&v->cv, &e->lock);
+  }
+  uint64_t pc = v->on_pc, x0 = v->on_ctx;
+  v->power = EMU_POWER_ON;
+  pthread_mutex_unlock(&e->lock);
+  power_on(v, pc, x0);
+  return true;
+}
+
+static void handle_requests(struct emu_vcpu *v) {
+  uint32_t req = __atomic_exchange_n(&v->req, 0, __ATOMIC_SEQ_CST);
+  if (req & EMU_VREQ_TLB_FLUSH)
+    emu_sys_tlb_flush(&v->sys);
+  if (req & EMU_VREQ_CODE_FLUSH)
+    emu_flush_code(&v->cpu);
+  if (req & EMU_VREQ_USER_CODE)
+    user_code_stale(v);
+}
+
+static void fatal(struct emu_vcpu *v, enum emu_exit why) {
+  vmk_error err;
+  struct emu_sys_regs *r = &v->sys.regs;
+  vmk_err(&err, -EIO,
+          "vCPU %u stopped: the emulator could not continue (exit %d at pc "
+          "0x%" PRIx64 ", EL%u, syndrome 0x%x, address 0x%" PRIx64
+          "; VBAR 0x%" PRIx64 " ELR 0x%" PRIx64 " ESR 0x%" PRIx64
+          " FAR 0x%" PRIx64 ").",
+          v->idx, (int)why, v->cpu.pc, v->sys.el, v->cpu.exit_syndrome,
+          v->cpu.exit_addr, r->vbar, r->elr, r->esr, r->far);
+  emu_engine_end(v->e, VMK_EXIT_ERROR, &err);
+}
+
+static void *vcpu_thread(void *arg) {
+  struct emu_vcpu *v = arg;
+  struct emu_engine *e = v->e;
+  bool on;
+  pthread_mutex_lock(&e->lock);
+  on = v->power == EMU_POWER_ON;
+  pthread_mutex_unlock(&e->lock);
+  if (!on && !wait_power_on(v))
+    goto out;
+  for (;;) {
+    if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST)) {
+      pthread_mutex_lock(&e->lock);
+      bool go = park_locked(e);
+      pthread_mutex_unlock(&e->lock);
+      if (!go)
+        break;
+    }
+    if (__atomic_load_n(&v->req, __ATOMIC_RELAXED))
+      handle_requests(v);
+    emu_timer_poll(&v->timer);
+    emu_sys_poll_interrupts(&v->sys);
+    enum emu_exit x = emu_run(&v->cpu, SLICE_INSNS);
+    switch (x) {
+    case EMU_EXIT_BUDGET:
+    case EMU_EXIT_REQUEST:
+    case EMU_EXIT_NONE:
+      break;
+    case EMU_EXIT_WFI:
+      wfi_sleep(v);
+      break;
+    case EMU_EXIT_HVC:
+      if (!emu_psci_call(v)) {
+        if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_STOP)
+          goto out;
+        if (!wait_power_on(v)) /* CPU_OFF */
+          goto out;
+      }
+      break;
+    default:
+      fatal(v, x);
+      goto out;
+    }
+  }
+out:
+  pthread_mutex_lock(&e->lock);
+  e->live--;
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  return NULL;
+}
+
+/* ---- lifecycle (owner thread) -------------------------------------------- */
+
+static int emu_probe(vmk_error *err) {
+  (void)err;
+  return 0; /* runs anywhere */
+}
+
+static void emu_destroy(struct vmk_engine *base);
+
+static int emu_create(const struct vmk_engine_config *cfg,
+                      struct vmk_engine **out, vmk_error *err) {
+  *out = NULL;
+  if (cfg->cpus < 1 || cfg->cpus > EMU_GIC_MAX_CPUS)
+    return vmk_err(err, -EINVAL,
+                   "the emu engine runs 1 to %u vCPUs; %u were asked for",
+                   EMU_GIC_MAX_CPUS, cfg->cpus);
+  if ((uint64_t)cfg->cpus * EMU_GIC_RD_STRIDE > cfg->gicr_size)
+    return vmk_err(err, -EINVAL,
+                   "the machine's GIC redistributor region is too small for "
+                   "%u vCPUs",
+                   cfg->cpus);
+  struct emu_engine *e = calloc(1, sizeof *e);
+  if (!e)
+    return vmk_err(err, -ENOMEM, "out of memory creating the emu engine");
+  e->vcpus = calloc(cfg->cpus, sizeof *e->vcpus);
+  if (!e->vcpus) {
+    free(e);
+    return vmk_err(err, -ENOMEM, "out of memory creating the emu engine");
+  }
+  e->base.ops = &vmk_engine_emu_ops;
+  e->cfg = *cfg;
+  pthread_mutex_init(&e->lock, NULL);
+  pthread_cond_init(&e->cond, NULL);
+  const char *tr = getenv("VMK_EMU_TRACE");
+  e->trace = tr && *tr ? atoi(tr) : 0;
+  int r = emu_gicv3_init(&e->gic, cfg->cpus, cfg->nr_spis, gic_wake, e, err);
+  if (r)
+    goto fail;
+  e->gic_ready = true;
+  e->base.irq_chip = e->gic.chip;
+  if ((r = vmk_bus_add(cfg->bus, "gicv3-dist", cfg->gicd_base, cfg->gicd_size,
+                       &emu_gicv3_dist_ops, &e->gic, err)) ||
+      (r = vmk_bus_add(cfg->bus, "gicv3-redist", cfg->gicr_base, cfg->gicr_size,
+                       &emu_gicv3_redist_ops, &e->gic, err)))
+    goto fail;
+  e->base_ns = now_ns();
+  for (unsigned i = 0; i < cfg->cpus; i++) {
+    struct emu_vcpu *v = &e->vcpus[i];
+    v->e = e;
+    v->idx = i;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&v->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if ((r = emu_cpu_init(&v->cpu, &env_ops, v))) {
+      r = vmk_err(err, r, "out of memory creating vCPU %u of the emu engine",
+                  i);
+      goto fail;
+    }
+    emu_timer_init(&v->timer, emu_timer_host_ns, NULL, e->base_ns,
+                   emu_sys_timer_output, &v->sys);
+    v->sys.ram = cfg->ram;
+    v->sys.gic = &e->gic;
+    v->sys.timer = &v->timer;
+    emu_sys_reset(&v->sys, &v->cpu, i, &sys_ops, v);
+    v->power = EMU_POWER_OFF;
+  }
+  *out = &e->base;
+  return 0;
+fail:
+  emu_destroy(&e->base);
+  return r;
+}
+
+static int emu_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
+                     vmk_error *err) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  if (e->started)
+    return vmk_err(err, -EALREADY, "the emu engine was already started");
+  e->started = true;
+  struct emu_vcpu *b = &e->vcpus[0];
+  power_on(b, boot->pc, boot->x0);
+  b->power = EMU_POWER_ON;
+  int r = 0;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *v = &e->vcpus[i];
+    pthread_mutex_lock(&e->lock);
+    int x = pthread_create(&v->thread, NULL, vcpu_thread, v);
+    if (x == 0) {
+      e->live++;
+      v->joinable = true;
+    }
+    pthread_mutex_unlock(&e->lock);
+    if (x) {
+      r = vmk_err(err, -x, "could not start the thread of vCPU %u: %s", i,
+                  strerror(x));
+      break;
+    }
+  }
+  if (r)
+    base->ops->stop(base);
+  return r;
+}
+
+static int emu_pause(struct vmk_engine *base, vmk_error *err) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  (void)err;
+  pthread_mutex_lock(&e->lock);
+  __atomic_fetch_or(&e->req, ENGINE_REQ_PAUSE, __ATOMIC_SEQ_CST);
+  kick_all_locked(e);
+  while (e->parked < e->live)
+    pthread_cond_wait(&e->cond, &e->lock);
+  pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+static int emu_resume(struct vmk_engine *base, vmk_error *err) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  (void)err;
+  pthread_mutex_lock(&e->lock);
+  __atomic_fetch_and(&e->req, ~ENGINE_REQ_PAUSE, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&e->cond);
+  pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+static void emu_stop(struct vmk_engine *base) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  pthread_mutex_lock(&e->lock);
+  __atomic_fetch_or(&e->req, ENGINE_REQ_STOP, __ATOMIC_SEQ_CST);
+  pthread_cond_broadcast(&e->cond);
+  kick_all_locked(e);
+  pthread_mutex_unlock(&e->lock);
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *v = &e->vcpus[i];
+    if (v->joinable) {
+      pthread_join(v->thread, NULL);
+      v->joinable = false;
+    }
+  }
+}
+
+static void emu_destroy(struct vmk_engine *base) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  if (!e)
+    return;
+  emu_stop(base);
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    if (e->vcpus[i].e) {
+      emu_cpu_destroy(&e->vcpus[i].cpu);
+      pthread_cond_destroy(&e->vcpus[i].cv);
+    }
+  }
+  if (e->gic_ready)
+    emu_gicv3_destroy(&e->gic);
+  pthread_cond_destroy(&e->cond);
+  pthread_mutex_destroy(&e->lock);
+  free(e->vcpus);
+  free(e);
+}
+
+const struct vmk_engine_ops vmk_engine_emu_ops = {
+    .name = "emu",
+    .probe = emu_probe,
+    .create = emu_create,
+    .add_ioeventfd = NULL,
+    .start = emu_start,
+    .pause = emu_pause,
+    .resume = emu_resume,
+    .stop = emu_stop,
+    .destroy = emu_destroy,
+};

@@ -1,0 +1,86 @@
+/* engine.h — internals of the emu engine (engine.c) shared with its PSCI
+ * service (psci.c): the per-vCPU state and the engine object.
+ *
+ * Threads: each struct emu_vcpu is run by its own host thread; fields
+ * marked "under e->lock" are shared with other vCPU threads (PSCI CPU_ON,
+ * cross-vCPU requests, wake-ups) and the VM's owner thread (pause/stop).
+ */
+#ifndef VMK_EMU_ENGINE_H
+#define VMK_EMU_ENGINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emu/cpu.h"
+#include "emu/sys/gicv3.h"
+#include "emu/sys/sys.h"
+#include "emu/sys/timer.h"
+#include "engine/engine.h"
+
+/* PSCI power state of a vCPU (AFFINITY_INFO numbering). */
+enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
+
+/* Cross-vCPU requests (emu_vcpu.req bits), honoured at the next block
+ * boundary of the target. */
+#define EMU_VREQ_TLB_FLUSH 1u  /* broadcast TLBI: drop the whole soft TLB */
+#define EMU_VREQ_CODE_FLUSH 2u /* IC IALLUIS / IVAU: drop decoded blocks */
+#define EMU_VREQ_USER_CODE 4u  /* user mappings changed: recheck user code */
+
+#define EMU_USER_BLOOM_BITS 4096u
+
+struct emu_engine;
+
+struct emu_vcpu {
+  struct emu_cpu cpu; /* first: env callbacks get &cpu */
+  struct emu_sys sys;
+  struct emu_timer timer;
+  struct emu_engine *e;
+  unsigned idx;
+  pthread_t thread;
+  bool joinable;     /* owner thread only */
+  pthread_cond_t cv; /* with e->lock: WFI sleep, powered-off wait */
+
+  /* under e->lock */
+  enum emu_power power;
+  uint64_t on_pc, on_ctx; /* CPU_ON arguments while PENDING */
+  bool sleeping;
+  bool kicked;
+
+  uint32_t req; /* EMU_VREQ_* bits, atomic */
+
+  /* Decoded user code (TTBR0 half) is keyed by VA: the blocks are valid
+   * for the translation context user_ctx only (vCPU thread only). */
+  uint64_t user_ctx;
+  bool user_ctx_valid;
+  uint64_t user_bloom[EMU_USER_BLOOM_BITS / 64]; /* user exec pages seen */
+  /* Unmapped MMIO accesses already reported (log once). */
+  bool unmapped_logged;
+};
+
+struct emu_engine {
+  struct vmk_engine base;
+  struct vmk_engine_config cfg;
+  struct emu_gicv3 gic;
+  bool gic_ready;
+  uint64_t base_ns; /* system counter zero, shared by every vCPU */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;   /* pause acknowledgements */
+  unsigned req;          /* ENGINE_REQ_* bits, atomic */
+  unsigned live, parked; /* under lock */
+  bool started;
+  bool exit_reported;     /* atomic */
+  int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
+  struct emu_vcpu *vcpus; /* cfg.cpus entries */
+};
+
+/* Ends the machine (report once, stop every vCPU). Any vCPU thread. */
+void emu_engine_end(struct emu_engine *e, vmk_exit_reason why,
+                    const vmk_error *err);
+
+/* Serves a PSCI call (HVC) of v: function id in x0, args in x1..x3,
+ * result in x0. Returns false when v must stop running (CPU_OFF,
+ * SYSTEM_OFF/RESET). */
+bool emu_psci_call(struct emu_vcpu *v);
+
+#endif
