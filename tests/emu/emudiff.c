@@ -116,6 +116,7 @@ struct emudiff {
 
 struct gstats {
   unsigned cases, ok, mismatch, unimpl, fault, should_undef, rejected, notrun;
+  unsigned mnemonics; /* distinct mnemonics generated (coverage) */
   unsigned reported;
 };
 
@@ -624,6 +625,28 @@ static void md_row(struct emudiff *d, const struct group *gr,
           (unsigned long long)d->seed, gr->name, c->idx);
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp((const char *)a, (const char *)b);
+}
+
+static unsigned count_mnemonics(const struct emudiff *d, const struct tcase *cs,
+                                uint32_t n) {
+  size_t cap = (size_t)n * MAX_SEQ, k = 0;
+  char(*m)[16] = calloc(cap ? cap : 1, sizeof *m);
+  for (uint32_t i = 0; i < n; i++)
+    for (int j = 0; j < cs[i].n; j++) {
+      char dis[160];
+      disasm(d->cs, cs[i].insn[j], 0x1000, dis, sizeof dis);
+      snprintf(m[k++], sizeof m[0], "%.*s", (int)strcspn(dis, " "), dis);
+    }
+  qsort(m, k, sizeof *m, cmp_str);
+  unsigned u = 0;
+  for (size_t i = 0; i < k; i++)
+    u += i == 0 || strcmp(m[i], m[i - 1]) != 0;
+  free(m);
+  return u;
+}
+
 static int run_group(struct emudiff *d, const struct group *gr,
                      struct gstats *s) {
   memset(s, 0, sizeof *s);
@@ -639,6 +662,7 @@ static int run_group(struct emudiff *d, const struct group *gr,
   struct tcase *cs = calloc(n, sizeof *cs);
   for (uint32_t i = 0; i < n; i++)
     make_case(d, gr, first + i, &cs[i]);
+  s->mnemonics = count_mnemonics(d, cs, n);
   struct runres rq, rv;
   int rc = run_all(d, d->qemu, cs, n, -1, false, &rq);
   if (rc == 0)
@@ -846,8 +870,8 @@ int main(int argc, char **argv) {
   printf("emudiff seed %llu, reference: %s, runner: %s%s\n",
          (unsigned long long)d.seed, qemu, runner,
          d.self_check ? " (self-check: one corrupted case per group)" : "");
-  printf("%-12s %6s %6s %8s %7s %6s %7s %7s %7s\n", "group", "cases", "ok",
-         "mismatch", "unimpl", "fault", "!undef", "qrej", "notrun");
+  printf("%-12s %6s %6s %8s %7s %6s %7s %7s %7s %5s\n", "group", "cases", "ok",
+         "mismatch", "unimpl", "fault", "!undef", "qrej", "notrun", "mnem");
   int ret = 0, ran = 0;
   bool self_ok = true;
   for (unsigned gi = 0; gi < emudiff_ngroups; gi++) {
@@ -868,8 +892,9 @@ int main(int argc, char **argv) {
       break;
     }
     ran++;
-    printf("%-12s %6u %6u %8u %7u %6u %7u %7u %7u\n", gr->name, s.cases, s.ok,
-           s.mismatch, s.unimpl, s.fault, s.should_undef, s.rejected, s.notrun);
+    printf("%-12s %6u %6u %8u %7u %6u %7u %7u %7u %5u\n", gr->name, s.cases,
+           s.ok, s.mismatch, s.unimpl, s.fault, s.should_undef, s.rejected,
+           s.notrun, s.mnemonics);
     fflush(stdout);
     unsigned bad = s.mismatch + s.unimpl + s.fault + s.should_undef;
     if (d.self_check) /* exactly the corrupted case; and every generated
