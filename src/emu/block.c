@@ -115,6 +115,8 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
     ended = emu_decode(&tmp[n], raw, pc + 4ull * n);
     n++;
   }
+  if (ended && n >= 2 && emu_is_bcond(&tmp[n - 1]))
+    (void)(emu_fuse_dp_imm(&tmp[n - 2]) || emu_fuse_dp_reg(&tmp[n - 2]));
   unsigned ninsn = n;
   if (!ended)
     tmp[ninsn++] =

@@ -54,6 +54,8 @@ static EMU_HANDLER(h_exc) {
   emu_raise(cpu, in, (enum emu_exit)in->a, (uint32_t)in->imm2, 0);
 }
 
+bool emu_is_bcond(const struct emu_insn *in) { return in->fn == h_bcond; }
+
 int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
   unsigned op0 = bits(raw, 31, 29);
   if (bits(raw, 30, 26) == 5) { /* B, BL (op0 = x00) */

@@ -11,7 +11,12 @@
  *   2. The dispatcher runs a block by calling handlers in turn: each handler
  *      returns the next insn to run (in + 1 for straight-line code), or NULL
  *      after it has set cpu->pc to leave the block (branches, exceptions,
- *      the synthetic end-of-block insn).
+ *      the synthetic end-of-block insn). Faster equivalent used by the
+ *      integer handlers (decode.h): EMU_NEXT tail-calls the next handler
+ *      (threaded code), and block-ending handlers return emu_chain(),
+ *      which continues straight into the cached successor block. Both
+ *      conventions mix freely: the dispatcher keeps calling while it gets
+ *      a non-NULL insn back.
  *   3. Handlers are small functions, one per instruction (group), in the
  *      files of their instruction class (int_*.c, ldst_*.c, fp_*.c, simd_*.c).
  *

@@ -98,6 +98,13 @@ int emu_dec_ldst(struct emu_insn *out, uint32_t raw);
 const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
                                  uint64_t pc);
 
+/* Compare-and-branch fusion (block.c): when a block ends with B.cond right
+ * after a flag-setting ADDS/SUBS, the pair runs as one handler. Each
+ * returns true if it replaced cmp->fn by its fused form. */
+bool emu_is_bcond(const struct emu_insn *in);
+bool emu_fuse_dp_imm(struct emu_insn *cmp);
+bool emu_fuse_dp_reg(struct emu_insn *cmp);
+
 /* Handlers used across files. */
 EMU_HANDLER(emu_h_undef);
 EMU_HANDLER(emu_h_nop);

@@ -51,123 +51,148 @@ bool emu_decode_bitmasks(unsigned n, unsigned imms, unsigned immr,
 
 /* ---- handlers ---- */
 
-EMU_HANDLER(h_movconst) {
+static EMU_HANDLER(h_movconst) {
   cpu->r[in->rd] = in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_add_imm64) {
+static EMU_HANDLER(h_add_imm64) {
   cpu->r[in->rd] = cpu->r[in->rn] + in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_add_imm32) {
+static EMU_HANDLER(h_add_imm32) {
   cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] + in->imm);
   return EMU_NEXT;
 }
 /* ADDS/SUBS: imm is the second operand (inverted for SUBS), imm2 carry. */
-EMU_HANDLER(h_adds_imm64) {
+static EMU_HANDLER(h_adds_imm64) {
   cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_adds_imm32) {
+static EMU_HANDLER(h_adds_imm32) {
   cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
                                (uint32_t)in->imm2, &cpu->nzcv);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_and_imm) {
+/* ADDS/SUBS immediate fused with the B.cond that follows (in + 1). */
+static EMU_HANDLER(h_adds_imm64_bcond) {
+  cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
+  const struct emu_insn *br = in + 1;
+  return emu_chain(cpu, br,
+                   cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
+}
+static EMU_HANDLER(h_adds_imm32_bcond) {
+  cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
+                               (uint32_t)in->imm2, &cpu->nzcv);
+  const struct emu_insn *br = in + 1;
+  return emu_chain(cpu, br,
+                   cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
+}
+
+bool emu_fuse_dp_imm(struct emu_insn *cmp) {
+  if (cmp->fn == h_adds_imm64)
+    cmp->fn = h_adds_imm64_bcond;
+  else if (cmp->fn == h_adds_imm32)
+    cmp->fn = h_adds_imm32_bcond;
+  else
+    return false;
+  return true;
+}
+
+static EMU_HANDLER(h_and_imm) {
   cpu->r[in->rd] = cpu->r[in->rn] & in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_orr_imm) {
+static EMU_HANDLER(h_orr_imm) {
   /* 32-bit: imm has no high bits, but rn's high bits must not leak. */
   uint64_t v = cpu->r[in->rn] | in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_eor_imm) {
+static EMU_HANDLER(h_eor_imm) {
   uint64_t v = cpu->r[in->rn] ^ in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_ands_imm64) {
+static EMU_HANDLER(h_ands_imm64) {
   uint64_t v = cpu->r[in->rn] & in->imm;
   cpu->nzcv = logic_flags64(v);
   cpu->r[in->rd] = v;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_ands_imm32) {
+static EMU_HANDLER(h_ands_imm32) {
   uint32_t v = (uint32_t)(cpu->r[in->rn] & in->imm);
   cpu->nzcv = logic_flags32(v);
   cpu->r[in->rd] = v;
   return EMU_NEXT;
 }
 /* MOVK: imm = value in place, imm2 = mask of the replaced half-word. */
-EMU_HANDLER(h_movk64) {
+static EMU_HANDLER(h_movk64) {
   cpu->r[in->rd] = (cpu->r[in->rd] & ~in->imm2) | in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_movk32) {
+static EMU_HANDLER(h_movk32) {
   cpu->r[in->rd] = (uint32_t)((cpu->r[in->rd] & ~in->imm2) | in->imm);
   return EMU_NEXT;
 }
 /* Bitfield: a = rotate R, b = S, imm = wmask, imm2 = tmask. */
-EMU_HANDLER(h_ubfm64) {
+static EMU_HANDLER(h_ubfm64) {
   cpu->r[in->rd] = ror64(cpu->r[in->rn], in->a) & in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_ubfm32) {
+static EMU_HANDLER(h_ubfm32) {
   cpu->r[in->rd] = ror32((uint32_t)cpu->r[in->rn], in->a) & in->imm;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_lsr_imm) { /* UBFM with imms = width-1: imm = shift */
+static EMU_HANDLER(h_lsr_imm) { /* UBFM with imms = width-1: imm = shift */
   cpu->r[in->rd] = cpu->r[in->rn] >> in->a;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_lsr_imm32) {
+static EMU_HANDLER(h_lsr_imm32) {
   cpu->r[in->rd] = (uint32_t)cpu->r[in->rn] >> in->a;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_lsl_imm64) { /* UBFM with imms + 1 == immr */
+static EMU_HANDLER(h_lsl_imm64) { /* UBFM with imms + 1 == immr */
   cpu->r[in->rd] = cpu->r[in->rn] << in->b;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_lsl_imm32) {
+static EMU_HANDLER(h_lsl_imm32) {
   cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] << in->b);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_sbfm64) {
+static EMU_HANDLER(h_sbfm64) {
   uint64_t src = cpu->r[in->rn];
   uint64_t bot = ror64(src, in->a) & in->imm;
   uint64_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~in->imm2) | (bot & in->imm2);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_sbfm32) {
+static EMU_HANDLER(h_sbfm32) {
   uint32_t src = (uint32_t)cpu->r[in->rn];
   uint32_t bot = ror32(src, in->a) & (uint32_t)in->imm;
   uint32_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~(uint32_t)in->imm2) | (bot & (uint32_t)in->imm2);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_bfm64) {
+static EMU_HANDLER(h_bfm64) {
   uint64_t dst = cpu->r[in->rd], src = cpu->r[in->rn];
   uint64_t bot = (dst & ~in->imm) | (ror64(src, in->a) & in->imm);
   cpu->r[in->rd] = (dst & ~in->imm2) | (bot & in->imm2);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_bfm32) {
+static EMU_HANDLER(h_bfm32) {
   uint32_t dst = (uint32_t)cpu->r[in->rd], src = (uint32_t)cpu->r[in->rn];
   uint32_t w = (uint32_t)in->imm, t = (uint32_t)in->imm2;
   uint32_t bot = (dst & ~w) | (ror32(src, in->a) & w);
   cpu->r[in->rd] = (dst & ~t) | (bot & t);
   return EMU_NEXT;
 }
-EMU_HANDLER(h_extr64) {
+static EMU_HANDLER(h_extr64) {
   unsigned lsb = in->a;
   uint64_t hi = cpu->r[in->rn], lo = cpu->r[in->rm];
   cpu->r[in->rd] = lsb ? (lo >> lsb) | (hi << (64 - lsb)) : lo;
   return EMU_NEXT;
 }
-EMU_HANDLER(h_extr32) {
+static EMU_HANDLER(h_extr32) {
   uint64_t v = (cpu->r[in->rn] << 32) | (uint32_t)cpu->r[in->rm];
   cpu->r[in->rd] = (uint32_t)(v >> in->a);
   return EMU_NEXT;

@@ -113,6 +113,41 @@ DEF_ADD(subs, 1, 1)
 static const emu_fn addsub_fns[4][3][2] = {ADD_ROW(add), ADD_ROW(adds),
                                            ADD_ROW(sub), ADD_ROW(subs)};
 
+/* SUBS/ADDS (shifted register, LSL) fused with the B.cond at in + 1. */
+#define DEF_ADDS_BCOND(OP, SUB)                                                \
+  static EMU_HANDLER(h_##OP##_bcond64) {                                       \
+    uint64_t a = cpu->r[in->rn], b = cpu->r[in->rm] << in->a;                  \
+    cpu->r[in->rd] = add_flags64(a, SUB ? ~b : b, SUB, &cpu->nzcv);            \
+    const struct emu_insn *br = in + 1;                                        \
+    return emu_chain(cpu, br,                                                  \
+                     cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);     \
+  }                                                                            \
+  static EMU_HANDLER(h_##OP##_bcond32) {                                       \
+    uint32_t a = (uint32_t)cpu->r[in->rn];                                     \
+    uint32_t b = (uint32_t)cpu->r[in->rm] << in->a;                            \
+    cpu->r[in->rd] = add_flags32(a, SUB ? ~b : b, SUB, &cpu->nzcv);            \
+    const struct emu_insn *br = in + 1;                                        \
+    return emu_chain(cpu, br,                                                  \
+                     cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);     \
+  }
+DEF_ADDS_BCOND(adds, 0)
+DEF_ADDS_BCOND(subs, 1)
+
+bool emu_fuse_dp_reg(struct emu_insn *cmp) {
+  static const struct {
+    emu_fn from, to;
+  } f[] = {{h_subs_lsl64, h_subs_bcond64},
+           {h_subs_lsl32, h_subs_bcond32},
+           {h_adds_lsl64, h_adds_bcond64},
+           {h_adds_lsl32, h_adds_bcond32}};
+  for (unsigned i = 0; i < sizeof f / sizeof f[0]; i++)
+    if (cmp->fn == f[i].from) {
+      cmp->fn = f[i].to;
+      return true;
+    }
+  return false;
+}
+
 /* ---- add/sub (extended register): a = option, b = shift ---- */
 static inline uint64_t extend_reg(uint64_t v, unsigned option, unsigned shift) {
   switch (option) {

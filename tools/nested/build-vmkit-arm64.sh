@@ -39,6 +39,8 @@ fi
 # A second machine file with this checkout's sysroot paths; it extends the
 # committed cross file. pkg-config is pointed at an empty directory so the
 # build falls back to find_library('fdt') in the sysroot.
+# -latomic: the emulator uses 16-byte atomics, which on arm64 gcc leaves to
+# libatomic.
 mkdir -p "$CACHE/empty-pc"
 cat >"$CACHE/sysroot.ini" <<INI
 [properties]
@@ -46,7 +48,7 @@ pkg_config_libdir = ['$CACHE/empty-pc']
 
 [built-in options]
 c_args = ['-I$SYSROOT/usr/include']
-c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-static']
+c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-static', '-latomic']
 INI
 
 if [ ! -f "$BUILD/build.ninja" ]; then

@@ -163,8 +163,8 @@ static double f_value(int N, uint64_t a) {
 /* FPRoundBase for AArch64 with FPCR.AH == 0: rounds sign * mant * 2^exp
  * (mant != 0) to an N-bit format. Tininess is detected before rounding;
  * fz: flush tiny results to zero (UFC only). */
-static uint64_t f_round(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
-                        int exp, int rmode, bool fz) {
+static uint64_t f_round_ex(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
+                           int exp, int rmode, bool fz, bool ahp) {
   int F = fmt_F(N), E = fmt_E(N);
   int min_exp = 2 - (1 << (E - 1));
   int msb = 63 - __builtin_clzll(mant);
@@ -230,7 +230,14 @@ static uint64_t f_round(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
       int_mant >>= 1;
     }
   }
-  if (biased_exp >= (1 << E) - 1) {
+  if (ahp) {
+    /* alternative half precision: exponent 31 is a normal number; what is
+     * beyond saturates with Invalid Operation (and no Inexact) */
+    if (biased_exp >= (1 << E)) {
+      cpu->fpsr |= FPSR_IOC;
+      return (sign ? fmt_sign(N) : 0) | 0x7fff;
+    }
+  } else if (biased_exp >= (1 << E) - 1) {
     cpu->fpsr |= FPSR_OFC | FPSR_IXC;
     return overflow_to_inf ? f_inf(N, sign) : f_maxnormal(N, sign);
   }
@@ -238,6 +245,11 @@ static uint64_t f_round(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
     cpu->fpsr |= FPSR_IXC;
   return (sign ? fmt_sign(N) : 0) | ((uint64_t)biased_exp << F) |
          (int_mant & fmt_fracmask(N));
+}
+
+static uint64_t f_round(struct emu_cpu *cpu, int N, bool sign, uint64_t mant,
+                        int exp, int rmode, bool fz) {
+  return f_round_ex(cpu, N, sign, mant, exp, rmode, fz, false);
 }
 
 static inline int f_rmode(const struct emu_cpu *cpu, int rmode) {
@@ -805,6 +817,32 @@ uint64_t fp_convert(struct emu_cpu *cpu, int to, int from, uint64_t a,
   rmode = f_rmode(cpu, rmode);
   a = f_flush(cpu, from, a);
   bool sign = a & fmt_sign(from);
+  bool ahp = cpu->fpcr & FPCR_AHP;
+  if (ahp && from == 16) {
+    /* alternative half precision input: no infinities or NaNs */
+    if (f_iszero(16, a))
+      return f_zero(to, sign);
+    uint64_t mant;
+    int exp;
+    f_decompose(16, a, &mant, &exp);
+    return f_round(cpu, to, sign, mant, exp, rmode, cpu->fpcr & FPCR_FZ);
+  }
+  if (ahp && to == 16) {
+    if (f_isnan(from, a)) {
+      cpu->fpsr |= FPSR_IOC;
+      return f_zero(16, sign);
+    }
+    if (f_isinf(from, a)) {
+      cpu->fpsr |= FPSR_IOC;
+      return (sign ? 0x8000u : 0) | 0x7fffu;
+    }
+    if (f_iszero(from, a))
+      return f_zero(16, sign);
+    uint64_t mant;
+    int exp;
+    f_decompose(from, a, &mant, &exp);
+    return f_round_ex(cpu, 16, sign, mant, exp, rmode, false, true);
+  }
   if (f_isnan(from, a)) {
     if (f_issnan(from, a))
       cpu->fpsr |= FPSR_IOC;

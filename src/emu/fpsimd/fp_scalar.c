@@ -158,6 +158,60 @@ static FPS_HANDLER(h_cvtf) {
                     FPR_FPCR));
   return in + 1;
 }
+/* Fast forms of the conversions compilers emit for C casts: FCVTZS (no
+ * fraction bits) and SCVTF/UCVTF of values the target format holds
+ * exactly; anything else takes the general path above. */
+static FPS_HANDLER(h_fcvtzs_fast) {
+  double x = in->c == 64 ? cpu->v[in->rn].df[0] : (double)cpu->v[in->rn].f[0];
+  double lim = in->a == 64 ? 9223372036854775808.0 : 2147483648.0;
+  if (!(cpu->fpcr & FPCR_FZ) && x > -lim && x < lim) {
+    int64_t r = (int64_t)x;
+    if ((double)r != x)
+      cpu->fpsr |= FPSR_IXC;
+    cpu->r[in->rd] = in->a == 64 ? (uint64_t)r : (uint32_t)r;
+    return in + 1;
+  }
+  return h_fcvt_to_int(cpu, in);
+}
+static FPS_HANDLER(h_scvtf_fast) {
+  int64_t v =
+      in->a == 64 ? (int64_t)cpu->r[in->rn] : (int64_t)(int32_t)cpu->r[in->rn];
+  int64_t lim = in->c == 64 ? (1ll << 53) : (1ll << 24);
+  if (v >= -lim && v <= lim) {
+    if (in->c == 64) {
+      double d = (double)v;
+      uint64_t b;
+      memcpy(&b, &d, 8);
+      SET(in->rd, 64, b);
+    } else {
+      float f = (float)v;
+      uint32_t b;
+      memcpy(&b, &f, 4);
+      SET(in->rd, 32, b);
+    }
+    return in + 1;
+  }
+  return h_cvtf(cpu, in);
+}
+static FPS_HANDLER(h_ucvtf_fast) {
+  uint64_t v = in->a == 64 ? cpu->r[in->rn] : (uint32_t)cpu->r[in->rn];
+  if (v <= (in->c == 64 ? (1ull << 53) : (1ull << 24))) {
+    if (in->c == 64) {
+      double d = (double)v;
+      uint64_t b;
+      memcpy(&b, &d, 8);
+      SET(in->rd, 64, b);
+    } else {
+      float f = (float)v;
+      uint32_t b;
+      memcpy(&b, &f, 4);
+      SET(in->rd, 32, b);
+    }
+    return in + 1;
+  }
+  return h_cvtf(cpu, in);
+}
+
 static FPS_HANDLER(h_fmov_to_gen) {
   cpu->r[in->rd] = GET(in->rn, in->c);
   return in + 1;
@@ -219,7 +273,7 @@ static bool decode_conv_int(struct emu_insn *out, uint32_t raw, int N) {
   if (opcode == 2 || opcode == 3) {
     if (rmode != 0)
       return false;
-    out->fn = h_cvtf;
+    out->fn = opcode == 3 ? h_ucvtf_fast : h_scvtf_fast;
     out->ra = opcode == 3;
     out->rd = (uint8_t)rd;
     out->rn = fps_xr(rn);
@@ -236,6 +290,8 @@ static bool decode_conv_int(struct emu_insn *out, uint32_t raw, int N) {
   }
   out->fn = h_fcvt_to_int;
   out->ra = opcode & 1;
+  if (out->b == FPR_ZERO && !out->ra)
+    out->fn = h_fcvtzs_fast;
   out->rd = fps_xw(rd);
   out->rn = (uint8_t)rn;
   return true;

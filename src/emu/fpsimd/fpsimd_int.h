@@ -100,9 +100,20 @@ uint64_t fp_expand_imm(int N, uint8_t imm8);
  * underflow a tiny result, all of which take the exact path), and host
  * arithmetic on non-NaN operands gives the Arm result. NaN operands give
  * a NaN result, so they never pass the result test. */
+static inline bool fp_host_env_default(void) {
+#if defined(__x86_64__)
+  /* the host must round to nearest without FTZ/DAZ (a program linking
+   * libvmkit may have changed that, e.g. -ffast-math start-up code) */
+  unsigned m;
+  __asm__ volatile("stmxcsr %0" : "=m"(m));
+  return (m & 0xe040u) == 0;
+#else
+  return true;
+#endif
+}
 static inline bool fp_fast_env(const struct emu_cpu *cpu) {
   return (cpu->fpcr & (FPCR_FZ | (3u << FPCR_RMODE_SHIFT))) == 0 &&
-         (cpu->fpsr & FPSR_IXC);
+         (cpu->fpsr & FPSR_IXC) && fp_host_env_default();
 }
 static inline bool fp_fast_res32(uint32_t r) {
   return (r & 0x7fffffffu) - 0x00800001u < 0x7f000000u - 1u;

@@ -13,6 +13,8 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include <math.h>
+
 #include "fpsimd_int.h"
 
 static inline uint64_t eget(const emu_vreg *v, int N, unsigned i) {
@@ -130,6 +132,99 @@ static FPS_HANDLER(h_f3) {
   return in + 1;
 }
 
+/* Whole-vector fast path for FADD/FSUB/FMUL/FDIV (see fp_fast_env): the
+ * host computes all lanes at once; if any used lane is not a plain
+ * normal result the exact per-lane path redoes the instruction. */
+typedef float f32v __attribute__((vector_size(16)));
+typedef double f64v __attribute__((vector_size(16)));
+#define FV(name, VT, N, OP)                                                    \
+  static FPS_HANDLER(name) {                                                   \
+    if (fp_fast_env(cpu)) {                                                    \
+      VT n, m, r;                                                              \
+      memcpy(&n, &cpu->v[in->rn], 16);                                         \
+      memcpy(&m, &cpu->v[in->rm], 16);                                         \
+      r = n OP m;                                                              \
+      emu_vreg rv;                                                             \
+      memcpy(&rv, &r, 16);                                                     \
+      unsigned lanes = in->b / (N / 8);                                        \
+      bool ok = true;                                                          \
+      for (unsigned i = 0; i < lanes; i++)                                     \
+        ok &= N == 32 ? fp_fast_res32(rv.s[i]) : fp_fast_res64(rv.d[i]);       \
+      if (ok) {                                                                \
+        if (in->b == 8)                                                        \
+          rv.d[1] = 0;                                                         \
+        cpu->v[in->rd] = rv;                                                   \
+        return in + 1;                                                         \
+      }                                                                        \
+    }                                                                          \
+    return h_f3(cpu, in);                                                      \
+  }
+FV(hf_add32, f32v, 32, +)
+FV(hf_sub32, f32v, 32, -)
+FV(hf_mul32, f32v, 32, *)
+FV(hf_div32, f32v, 32, /)
+FV(hf_add64, f64v, 64, +)
+FV(hf_sub64, f64v, 64, -)
+FV(hf_mul64, f64v, 64, *)
+FV(hf_div64, f64v, 64, /)
+
+/* FMLA fast path: one fused host multiply-add per lane. */
+static FPS_HANDLER(hf_fmla) {
+  if (fp_fast_env(cpu)) {
+    const emu_vreg *n = &cpu->v[in->rn], *m = &cpu->v[in->rm];
+    emu_vreg rv = cpu->v[in->rd];
+    bool ok = true;
+    if (in->c == 32) {
+      for (unsigned i = 0; i < in->b / 4u; i++) {
+        rv.f[i] = fmaf(n->f[i], m->f[i], rv.f[i]);
+        ok &= fp_fast_res32(rv.s[i]);
+      }
+    } else {
+      for (unsigned i = 0; i < 2; i++) {
+        rv.df[i] = fma(n->df[i], m->df[i], rv.df[i]);
+        ok &= fp_fast_res64(rv.d[i]);
+      }
+    }
+    if (ok) {
+      if (in->b == 8)
+        rv.d[1] = 0;
+      cpu->v[in->rd] = rv;
+      return in + 1;
+    }
+  }
+  return h_f3(cpu, in);
+}
+
+#if defined(__x86_64__)
+/* The same with the host's FMA3 unit inlined (chosen at decode time when
+ * the CPU has it); the fused result is identical. */
+__attribute__((target("fma"))) static FPS_HANDLER(hf_fmla_fma3) {
+  if (fp_fast_env(cpu)) {
+    const emu_vreg *n = &cpu->v[in->rn], *m = &cpu->v[in->rm];
+    emu_vreg rv = cpu->v[in->rd];
+    bool ok = true;
+    if (in->c == 32) {
+      for (unsigned i = 0; i < 4; i++)
+        rv.f[i] = __builtin_fmaf(n->f[i], m->f[i], rv.f[i]);
+      for (unsigned i = 0; i < in->b / 4u; i++)
+        ok &= fp_fast_res32(rv.s[i]);
+    } else {
+      for (unsigned i = 0; i < 2; i++) {
+        rv.df[i] = __builtin_fma(n->df[i], m->df[i], rv.df[i]);
+        ok &= fp_fast_res64(rv.d[i]);
+      }
+    }
+    if (ok) {
+      if (in->b == 8)
+        rv.d[1] = 0;
+      cpu->v[in->rd] = rv;
+      return in + 1;
+    }
+  }
+  return h_f3(cpu, in);
+}
+#endif
+
 static FPS_HANDLER(h_f3_pair) {
   const emu_vreg n = cpu->v[in->rn], m = cpu->v[in->rm];
   emu_vreg r;
@@ -206,6 +301,30 @@ static bool decode_f3(struct emu_insn *out, uint32_t raw, bool scalar) {
     break;
   default:
     out->fn = h_f3;
+  }
+  if (!scalar) {
+    bool d = N == 64;
+    switch (k) {
+    case F_ADD:
+      out->fn = d ? hf_add64 : hf_add32;
+      break;
+    case F_SUB:
+      out->fn = d ? hf_sub64 : hf_sub32;
+      break;
+    case F_MUL:
+      out->fn = d ? hf_mul64 : hf_mul32;
+      break;
+    case F_DIV:
+      out->fn = d ? hf_div64 : hf_div32;
+      break;
+    case F_MLA:
+      out->fn = hf_fmla;
+#if defined(__x86_64__)
+      if (__builtin_cpu_supports("fma"))
+        out->fn = hf_fmla_fma3;
+#endif
+      break;
+    }
   }
   return true;
 }

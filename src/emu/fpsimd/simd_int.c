@@ -91,7 +91,8 @@ static uint64_t shift_op(i128 val, int shift, unsigned E, bool uns, bool rnd,
                          bool sat, bool *qc) {
   i128 r;
   if (shift >= 0) {
-    if (shift >= (int)E + 1)
+    if (shift >= (int)E) /* everything shifted out (val * 2^64 would
+                            overflow the 128-bit intermediate) */
       r = val == 0 ? 0 : (val < 0 ? -((i128)1 << 100) : ((i128)1 << 100));
     else
       r = val * ((i128)1 << shift);
@@ -314,7 +315,7 @@ FASTS4(hv_smax, VSEL((__typeof__(n))(n > m), n, m))
 FASTS4(hv_smin, VSEL((__typeof__(n))(n < m), n, m))
 FASTS4(hv_cmgt0, n > 0)
 FASTS4(hv_cmlt0, n < 0)
-FASTS4(hv_neg, -n)
+FASTU4(hv_neg, -n)
 
 #define TAB4(name)                                                             \
   { name##_0, name##_1, name##_2, name##_3 }

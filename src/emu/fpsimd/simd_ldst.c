@@ -51,6 +51,27 @@ static inline void writeback(struct emu_cpu *cpu, const struct emu_insn *in,
     cpu->r[in->rn] = va + in->imm;
 }
 
+static inline __attribute__((always_inline)) uint64_t
+ea_mode(struct emu_cpu *cpu, const struct emu_insn *in, int mode) {
+  switch (mode) {
+  case AM_POST:
+    return cpu->r[in->rn];
+  case AM_REG:
+    return cpu->r[in->rn] + (extend_reg(cpu->r[in->rm], in->b) << in->imm2);
+  case AM_LIT:
+    return in->pc + in->imm;
+  default:
+    return cpu->r[in->rn] + in->imm;
+  }
+}
+static inline __attribute__((always_inline)) void
+wb_mode(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va, int mode) {
+  if (mode == AM_PRE)
+    cpu->r[in->rn] = va;
+  else if (mode == AM_POST)
+    cpu->r[in->rn] = va + in->imm;
+}
+
 static inline void set_v(struct emu_cpu *cpu, unsigned t, unsigned size,
                          unsigned __int128 v) {
   emu_vreg *r = &cpu->v[t];
@@ -114,60 +135,48 @@ st_sz(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va,
 /* ---- single register ------------------------------------------------------
  */
 
-/* One handler per access size, so the size switch folds away. */
-#define LDR_STR(sz)                                                            \
-  static FPS_HANDLER(h_ldr_##sz) {                                             \
-    uint64_t va = ea_of(cpu, in);                                              \
+/* One handler per access size and addressing mode, so that the size and
+ * mode switches fold away (ea_of with a constant mode). */
+#define LDR_STR_MODE(sz, mode, AM)                                             \
+  static FPS_HANDLER(h_ldr_##sz##_##mode) {                                    \
+    uint64_t va = ea_mode(cpu, in, AM);                                        \
     unsigned __int128 v = ld_sz(cpu, in, va, sz);                              \
     set_v(cpu, in->rd, sz, v);                                                 \
-    writeback(cpu, in, va);                                                    \
+    wb_mode(cpu, in, va, AM);                                                  \
     return in + 1;                                                             \
   }                                                                            \
-  static FPS_HANDLER(h_str_##sz) {                                             \
-    uint64_t va = ea_of(cpu, in);                                              \
+  static FPS_HANDLER(h_str_##sz##_##mode) {                                    \
+    uint64_t va = ea_mode(cpu, in, AM);                                        \
     st_sz(cpu, in, va, sz, cpu->v[in->rd].q);                                  \
-    writeback(cpu, in, va);                                                    \
+    wb_mode(cpu, in, va, AM);                                                  \
     return in + 1;                                                             \
   }
+#define LDR_STR(sz)                                                            \
+  LDR_STR_MODE(sz, off, AM_OFF)                                                \
+  LDR_STR_MODE(sz, pre, AM_PRE)                                                \
+  LDR_STR_MODE(sz, post, AM_POST)                                              \
+  LDR_STR_MODE(sz, reg, AM_REG)                                                \
+  LDR_STR_MODE(sz, lit, AM_LIT)
 LDR_STR(1)
 LDR_STR(2)
 LDR_STR(4)
 LDR_STR(8)
 LDR_STR(16)
 
-static emu_fn ldr_str_fn(unsigned size, bool load) {
-  switch (size) {
-  case 1:
-    return load ? h_ldr_1 : h_str_1;
-  case 2:
-    return load ? h_ldr_2 : h_str_2;
-  case 4:
-    return load ? h_ldr_4 : h_str_4;
-  case 8:
-    return load ? h_ldr_8 : h_str_8;
-  default:
-    return load ? h_ldr_16 : h_str_16;
+#define FN_ROW(sz)                                                             \
+  {                                                                            \
+    {h_str_##sz##_off, h_str_##sz##_pre, h_str_##sz##_post, h_str_##sz##_reg,  \
+     h_str_##sz##_lit},                                                        \
+    {                                                                          \
+      h_ldr_##sz##_off, h_ldr_##sz##_pre, h_ldr_##sz##_post, h_ldr_##sz##_reg, \
+          h_ldr_##sz##_lit                                                     \
+    }                                                                          \
   }
-}
+static const emu_fn ldr_str_tab[5][2][5] = {FN_ROW(1), FN_ROW(2), FN_ROW(4),
+                                            FN_ROW(8), FN_ROW(16)};
 
-/* Fast forms without writeback for the common sizes. */
-static FPS_HANDLER(h_ldr_d_off) {
-  uint64_t v = emu_ld64(cpu, in, cpu->r[in->rn] + in->imm);
-  cpu->v[in->rd].d[0] = v;
-  cpu->v[in->rd].d[1] = 0;
-  return in + 1;
-}
-static FPS_HANDLER(h_str_d_off) {
-  emu_st64(cpu, in, cpu->r[in->rn] + in->imm, cpu->v[in->rd].d[0]);
-  return in + 1;
-}
-static FPS_HANDLER(h_ldr_q_off) {
-  cpu->v[in->rd].q = emu_ld128(cpu, in, cpu->r[in->rn] + in->imm);
-  return in + 1;
-}
-static FPS_HANDLER(h_str_q_off) {
-  emu_st128(cpu, in, cpu->r[in->rn] + in->imm, cpu->v[in->rd].q);
-  return in + 1;
+static emu_fn ldr_str_fn(unsigned size, bool load, unsigned mode) {
+  return ldr_str_tab[__builtin_ctz(size)][load][mode];
 }
 
 /* ---- pairs ------------------------------------------------------------- */
@@ -440,7 +449,7 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
     out->a = AM_LIT;
     out->imm =
         (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
-    out->fn = ldr_str_fn(out->c, true);
+    out->fn = ldr_str_fn(out->c, true, AM_LIT);
     return true;
   }
   if (op0 == 5) { /* pairs: bits 25:23 = mode */
@@ -518,11 +527,6 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
       return false; /* no unprivileged SIMD&FP forms */
     }
   }
-  if (out->a == AM_OFF && size == 8)
-    out->fn = load ? h_ldr_d_off : h_str_d_off;
-  else if (out->a == AM_OFF && size == 16)
-    out->fn = load ? h_ldr_q_off : h_str_q_off;
-  else
-    out->fn = ldr_str_fn(size, load);
+  out->fn = ldr_str_fn(size, load, out->a);
   return true;
 }

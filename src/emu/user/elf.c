@@ -92,7 +92,7 @@ static int read_image(int fd, struct image *im, bool *host_elf, char *msg,
   return 0;
 }
 
-int ur_check(const char *path, bool *host_elf, char *msg, size_t msglen) {
+int emu_ur_check(const char *path, bool *host_elf, char *msg, size_t msglen) {
   struct image im;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -117,8 +117,8 @@ static uint64_t push_bytes(struct uspace *us, uint64_t *sp, const void *p,
   return *sp;
 }
 
-int ur_load(struct urun *u, const char *path, char *const argv[],
-            char *const envp[], char *msg, size_t msglen) {
+int emu_ur_load(struct urun *u, const char *path, char *const argv[],
+                char *const envp[], char *msg, size_t msglen) {
   struct image im;
   bool host_elf;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -144,7 +144,7 @@ int ur_load(struct urun *u, const char *path, char *const argv[],
 
   /* Point of no return: replace the address space. */
   struct uspace *us = &u->us;
-  if ((r = us_reset(us)) < 0) {
+  if ((r = emu_us_reset(us)) < 0) {
     close(fd);
     snprintf(msg, msglen, "cannot reset the guest address space");
     return r;
@@ -175,8 +175,8 @@ int ur_load(struct urun *u, const char *path, char *const argv[],
     uint64_t start = va & ~(US_PAGE - 1);
     uint64_t end = (va + p->p_memsz + US_PAGE - 1) & ~(US_PAGE - 1);
     if (end > start &&
-        us_ptr(us, start, end - start, US_R) == NULL) /* not yet mapped */
-      r = us_map_anon(us, start, end - start, PROT_READ | PROT_WRITE);
+        emu_us_ptr(us, start, end - start, US_R) == NULL) /* not yet mapped */
+      r = emu_us_map_anon(us, start, end - start, PROT_READ | PROT_WRITE);
     if (!r && p->p_filesz &&
         pread(fd, us->base + va, p->p_filesz, (off_t)p->p_offset) !=
             (ssize_t)p->p_filesz)
@@ -188,7 +188,8 @@ int ur_load(struct urun *u, const char *path, char *const argv[],
       continue;
     uint64_t va = p->p_vaddr + bias;
     uint64_t start = va & ~(US_PAGE - 1);
-    r = us_mprotect(us, start, va + p->p_memsz - start, prot_of(p->p_flags));
+    r = emu_us_mprotect(us, start, va + p->p_memsz - start,
+                        prot_of(p->p_flags));
   }
   close(fd);
   if (r) {
@@ -198,8 +199,8 @@ int ur_load(struct urun *u, const char *path, char *const argv[],
   us->brk_start = us->brk_cur = (hi + bias + US_PAGE - 1) & ~(US_PAGE - 1);
 
   /* Stack. */
-  if ((r = us_map_anon(us, US_STACK_TOP - US_STACK_SIZE, US_STACK_SIZE,
-                       PROT_READ | PROT_WRITE)) < 0) {
+  if ((r = emu_us_map_anon(us, US_STACK_TOP - US_STACK_SIZE, US_STACK_SIZE,
+                           PROT_READ | PROT_WRITE)) < 0) {
     snprintf(msg, msglen, "cannot map the guest stack");
     return r;
   }

@@ -67,9 +67,19 @@ static int run(struct urun *u) {
   struct emu_cpu *cpu = &u->cpu;
   for (;;) {
     enum emu_exit e = emu_run(cpu, 0);
+    if (e == EMU_EXIT_SVC) {
+      emu_ur_syscall(u);
+      if (u->exited)
+        return u->exit_status;
+      e = EMU_EXIT_NONE;
+    }
+    if (!emu_ur_sig_deliver(u)) {
+      cpu->exit_addr = cpu->r[EMU_SP];
+      return die(u, SIGSEGV, "segmentation fault (signal frame)");
+    }
     switch (e) {
     case EMU_EXIT_SVC:
-      ur_syscall(u);
+      emu_ur_syscall(u);
       if (u->exited)
         return u->exit_status;
       break;
@@ -120,9 +130,10 @@ int vmk_emu_exec_main(int argc, char **argv) {
     fprintf(stderr, "vmkit exec: out of memory\n");
     return 126;
   }
+  emu_ur_sig_init(u);
   const char *t = getenv("VMK_EXEC_TRACE");
   u->trace = t ? atoi(t) : 0;
-  int r = us_init(&u->us);
+  int r = emu_us_init(&u->us);
   if (r < 0) {
     fprintf(stderr, "vmkit exec: cannot reserve the guest address space: %s\n",
             strerror(-r));
@@ -132,14 +143,14 @@ int vmk_emu_exec_main(int argc, char **argv) {
   if ((r = emu_cpu_init(&u->cpu, &user_env, u)) < 0) {
     fprintf(stderr, "vmkit exec: cannot set up the emulated CPU: %s\n",
             strerror(-r));
-    us_destroy(&u->us);
+    emu_us_destroy(&u->us);
     free(u);
     return 126;
   }
   char path[PATH_MAX], msg[512];
   if (!realpath(argv[i], path))
     snprintf(path, sizeof path, "%s", argv[i]);
-  r = ur_load(u, path, argv + i, environ, msg, sizeof msg);
+  r = emu_ur_load(u, path, argv + i, environ, msg, sizeof msg);
   int status;
   if (r < 0) {
     fprintf(stderr, "vmkit exec: %s\n", msg);
@@ -152,7 +163,7 @@ int vmk_emu_exec_main(int argc, char **argv) {
   }
   fflush(NULL);
   emu_cpu_destroy(&u->cpu);
-  us_destroy(&u->us);
+  emu_us_destroy(&u->us);
   free(u);
   return status;
 }

@@ -7,9 +7,9 @@
  * as fork, execve loading the new image into this same process).
  *
  * Arm64 syscall numbers come from the kernel's asm-generic/unistd.h.
- * Signals: guest handlers are recorded but never run (a guest that relies
- * on a handler running gets the host's default action instead); SIG_IGN
- * and SIG_DFL are applied to the host so children inherit them.
+ * Signals: dispositions are mirrored on the host (SIG_IGN/SIG_DFL pass to
+ * children); caught signals are delivered to the guest's handlers by
+ * signal.c between blocks.
  *
  * Single-threaded (the runner's thread).
  */
@@ -76,6 +76,7 @@ enum {
   A_mmap = 222,
   A_mprotect = 226,
   A_madvise = 233,
+  A_rt_sigreturn = 139,
   A_preadv = 69,
   A_pwritev = 70,
 };
@@ -258,7 +259,7 @@ static void *gptr(struct urun *u, uint64_t va, uint64_t len, unsigned need,
                   bool *bad) {
   if (!va)
     return NULL;
-  void *p = us_ptr(&u->us, va, len, need);
+  void *p = emu_us_ptr(&u->us, va, len, need);
   if (!p)
     *bad = true;
   return p;
@@ -288,7 +289,7 @@ static long do_pass(struct urun *u, const struct pass *d, const uint64_t *x) {
         h[i] = 0;
         break;
       }
-      h[i] = (long)us_str(&u->us, x[i], PATH_MAXLEN);
+      h[i] = (long)emu_us_str(&u->us, x[i], PATH_MAXLEN);
       if (!h[i])
         return -EFAULT;
       h[i] = (long)fix_path(u, (const char *)h[i]);
@@ -320,15 +321,16 @@ static long sys_iov(struct urun *u, const uint64_t *x, bool write_to_guest,
   uint64_t cnt = x[2];
   if (cnt > IOV_MAX)
     return -EINVAL;
-  const uint64_t *g = us_ptr(&u->us, x[1], cnt * 16, US_R);
+  const uint64_t *g = emu_us_ptr(&u->us, x[1], cnt * 16, US_R);
   if (!g && cnt)
     return -EFAULT;
   struct iovec iov[cnt ? cnt : 1];
   for (uint64_t i = 0; i < cnt; i++) {
     iov[i].iov_len = g[2 * i + 1];
-    iov[i].iov_base = iov[i].iov_len ? us_ptr(&u->us, g[2 * i], iov[i].iov_len,
-                                              write_to_guest ? US_W : US_R)
-                                     : NULL;
+    iov[i].iov_base = iov[i].iov_len
+                          ? emu_us_ptr(&u->us, g[2 * i], iov[i].iov_len,
+                                       write_to_guest ? US_W : US_R)
+                          : NULL;
     if (iov[i].iov_len && !iov[i].iov_base)
       return -EFAULT;
   }
@@ -385,7 +387,7 @@ static long sys_ioctl(struct urun *u, const uint64_t *x) {
   }
   void *p = NULL;
   if (sz) {
-    p = us_ptr(&u->us, x[2], sz, need);
+    p = emu_us_ptr(&u->us, x[2], sz, need);
     if (!p)
       return -EFAULT;
   }
@@ -414,7 +416,7 @@ static long sys_fcntl(struct urun *u, const uint64_t *x) {
   case F_GETLK:
   case F_SETLK:
   case F_SETLKW: {
-    void *p = us_ptr(&u->us, x[2], 32, cmd == F_GETLK ? US_W : US_R);
+    void *p = emu_us_ptr(&u->us, x[2], 32, cmd == F_GETLK ? US_W : US_R);
     if (!p)
       return -EFAULT;
     r = fcntl(fd, cmd, p); /* struct flock: same layout on arm64 */
@@ -429,14 +431,14 @@ static long sys_fcntl(struct urun *u, const uint64_t *x) {
 static long sys_stat(struct urun *u, int dirfd, uint64_t path, uint64_t buf,
                      int flags, bool is_fstat) {
   struct stat st;
-  struct a64_stat *g = us_ptr(&u->us, buf, sizeof *g, US_W);
+  struct a64_stat *g = emu_us_ptr(&u->us, buf, sizeof *g, US_W);
   if (!g)
     return -EFAULT;
   int r;
   if (is_fstat) {
     r = fstat(dirfd, &st);
   } else {
-    const char *p = us_str(&u->us, path, PATH_MAXLEN);
+    const char *p = emu_us_str(&u->us, path, PATH_MAXLEN);
     if (!p)
       return -EFAULT;
     r = fstatat(dirfd, fix_path(u, p), &st, flags);
@@ -451,8 +453,8 @@ static long sys_rt_sigaction(struct urun *u, const uint64_t *x) {
   int sig = (int)x[0];
   if (sig <= 0 || sig >= UR_NSIG || x[3] != 8)
     return -EINVAL;
-  uint64_t *old = x[2] ? us_ptr(&u->us, x[2], 32, US_W) : NULL;
-  const uint64_t *act = x[1] ? us_ptr(&u->us, x[1], 32, US_R) : NULL;
+  uint64_t *old = x[2] ? emu_us_ptr(&u->us, x[2], 32, US_W) : NULL;
+  const uint64_t *act = x[1] ? emu_us_ptr(&u->us, x[1], 32, US_R) : NULL;
   if ((x[2] && !old) || (x[1] && !act))
     return -EFAULT;
   if (act && (sig == SIGKILL || sig == SIGSTOP))
@@ -461,13 +463,7 @@ static long sys_rt_sigaction(struct urun *u, const uint64_t *x) {
   memcpy(prev, u->sigact[sig], sizeof prev);
   if (act) {
     memcpy(u->sigact[sig], act, sizeof prev);
-    /* SIG_IGN / SIG_DFL take effect on the host (and pass to children);
-     * a guest handler cannot run: the host keeps the default action. */
-    /* Synchronous signals stay the host's: they would mean a bug in the
-     * emulator itself, never something the guest did. */
-    if (sig < SIGRTMIN && sig != SIGSEGV && sig != SIGBUS && sig != SIGILL &&
-        sig != SIGFPE && sig != SIGTRAP)
-      signal(sig, act[0] == 1 ? SIG_IGN : SIG_DFL);
+    emu_ur_sig_apply(u, sig);
   }
   if (old)
     memcpy(old, prev, sizeof prev);
@@ -475,8 +471,8 @@ static long sys_rt_sigaction(struct urun *u, const uint64_t *x) {
 }
 
 static long sys_rt_sigprocmask(struct urun *u, const uint64_t *x) {
-  uint64_t *old = x[2] ? us_ptr(&u->us, x[2], 8, US_W) : NULL;
-  const uint64_t *set = x[1] ? us_ptr(&u->us, x[1], 8, US_R) : NULL;
+  uint64_t *old = x[2] ? emu_us_ptr(&u->us, x[2], 8, US_W) : NULL;
+  const uint64_t *set = x[1] ? emu_us_ptr(&u->us, x[1], 8, US_R) : NULL;
   if ((x[2] && !old) || (x[1] && !set))
     return -EFAULT;
   uint64_t prev = u->sigmask;
@@ -527,7 +523,7 @@ static long sys_pselect6(struct urun *u, const uint64_t *x) {
 
 static long sys_futex(struct urun *u, const uint64_t *x) {
   int op = (int)x[1] & FUTEX_CMD_MASK;
-  void *addr = us_ptr(&u->us, x[0], 4, US_R);
+  void *addr = emu_us_ptr(&u->us, x[0], 4, US_R);
   if (!addr)
     return -EFAULT;
   long r;
@@ -554,8 +550,8 @@ static long sys_futex(struct urun *u, const uint64_t *x) {
 }
 
 static long sys_readlinkat(struct urun *u, const uint64_t *x) {
-  const char *p = us_str(&u->us, x[1], PATH_MAXLEN);
-  char *buf = us_ptr(&u->us, x[2], x[3], US_W);
+  const char *p = emu_us_str(&u->us, x[1], PATH_MAXLEN);
+  char *buf = emu_us_ptr(&u->us, x[2], x[3], US_W);
   if (!p || (!buf && x[3]))
     return -EFAULT;
   if (fix_path(u, p) == u->exe_path) {
@@ -587,14 +583,14 @@ static long sys_clone(struct urun *u, const uint64_t *x) {
     if (flags & CLONE_SETTLS)
       u->cpu.tpidr_el0 = x[3];
     if (flags & CLONE_CHILD_SETTID) {
-      uint32_t *p = us_ptr(&u->us, x[4], 4, US_W);
+      uint32_t *p = emu_us_ptr(&u->us, x[4], 4, US_W);
       if (p)
         *p = (uint32_t)getpid();
     }
     return 0;
   }
   if (flags & CLONE_PARENT_SETTID) {
-    uint32_t *p = us_ptr(&u->us, x[2], 4, US_W);
+    uint32_t *p = emu_us_ptr(&u->us, x[2], 4, US_W);
     if (p)
       *p = (uint32_t)pid;
   }
@@ -615,14 +611,14 @@ static char **copy_vec(struct urun *u, uint64_t va, long *err) {
     return NULL;
   }
   while (va) {
-    const uint64_t *p = us_ptr(&u->us, va + 8 * n, 8, US_R);
+    const uint64_t *p = emu_us_ptr(&u->us, va + 8 * n, 8, US_R);
     if (!p) {
       *err = -EFAULT;
       goto fail;
     }
     if (!*p)
       break;
-    const char *s = us_str(&u->us, *p, 1 << 17);
+    const char *s = emu_us_str(&u->us, *p, 1 << 17);
     if (!s || n > 100000) {
       *err = s ? -E2BIG : -EFAULT;
       goto fail;
@@ -676,7 +672,7 @@ static void close_cloexec(void) {
 }
 
 static long sys_execve(struct urun *u, const uint64_t *x) {
-  const char *gp = us_str(&u->us, x[0], PATH_MAXLEN);
+  const char *gp = emu_us_str(&u->us, x[0], PATH_MAXLEN);
   if (!gp)
     return -EFAULT;
   char path[PATH_MAXLEN + 1];
@@ -692,7 +688,7 @@ static long sys_execve(struct urun *u, const uint64_t *x) {
   }
   char msg[256];
   bool host_elf = false;
-  long r = ur_check(path, &host_elf, msg, sizeof msg);
+  long r = emu_ur_check(path, &host_elf, msg, sizeof msg);
   if (r == -ENOEXEC && host_elf) {
     /* A native program (the shell running a host command): run it. */
     execve(path, argv, envp);
@@ -734,7 +730,7 @@ static long sys_execve(struct urun *u, const uint64_t *x) {
         free(argv);
         argv = nv;
         snprintf(path, sizeof path, "%s", fix_path(u, nv[0]));
-        r = ur_check(path, &host_elf, msg, sizeof msg);
+        r = emu_ur_check(path, &host_elf, msg, sizeof msg);
         if (r == -ENOEXEC && host_elf) {
           execve(path, argv, envp);
           r = -errno;
@@ -744,11 +740,12 @@ static long sys_execve(struct urun *u, const uint64_t *x) {
   }
   if (r == 0) {
     close_cloexec();
-    r = ur_load(u, path, argv, envp, msg, sizeof msg);
+    r = emu_ur_load(u, path, argv, envp, msg, sizeof msg);
     if (r == 0) {
       for (int s = 1; s < UR_NSIG; s++) /* handlers do not survive exec */
         if (u->sigact[s][0] > 1) {
           u->sigact[s][0] = 0;
+          emu_ur_sig_apply(u, s);
         }
       r = 1; /* special: do not write x0 */
     } else {
@@ -776,11 +773,39 @@ static void log_unknown(struct urun *u, uint64_t nr) {
           (unsigned long long)nr, (unsigned long long)u->cpu.pc - 4);
 }
 
+/* True if any page of [va, va+len) is (still) executable. */
+static bool had_exec(struct urun *u, uint64_t va, uint64_t len) {
+  if (va >= US_SPACE)
+    return false;
+  if (len > US_SPACE - va)
+    len = US_SPACE - va;
+  for (uint64_t p = va / US_PAGE; p < (va + len + US_PAGE - 1) / US_PAGE; p++)
+    if (u->us.perm[p] & US_X)
+      return true;
+  return false;
+}
+
+/* After a mapping change of [va, va+len): drop the TLB entries of those
+ * pages (all of them for a large range), and the translated code only if
+ * executable pages were involved (malloc's mmap/munmap of data must not
+ * throw away every decoded block). */
+static void map_changed(struct urun *u, uint64_t va, uint64_t len,
+                        uint64_t prot) {
+  uint64_t pages = (len + US_PAGE - 1) / US_PAGE;
+  if (pages > EMU_TLB_SIZE) {
+    emu_tlb_flush(&u->cpu);
+  } else {
+    for (uint64_t i = 0; i < pages; i++)
+      emu_tlb_flush_page(&u->cpu, (va & ~(US_PAGE - 1)) + i * US_PAGE);
+  }
+  if (prot & PROT_EXEC)
+    emu_flush_code(&u->cpu);
+}
+
 static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
-  struct emu_cpu *cpu = &u->cpu;
   switch (nr) {
   case A_openat: {
-    const char *p = us_str(&u->us, x[1], PATH_MAXLEN);
+    const char *p = emu_us_str(&u->us, x[1], PATH_MAXLEN);
     if (!p)
       return -EFAULT;
     long r = openat((int)x[0], fix_path(u, p), open_flags_to_host(x[2]),
@@ -788,7 +813,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return r < 0 ? -errno : r;
   }
   case A_getcwd: {
-    char *b = us_ptr(&u->us, x[0], x[1], US_W);
+    char *b = emu_us_ptr(&u->us, x[0], x[1], US_W);
     if (!b)
       return -EFAULT;
     long r = syscall(SYS_getcwd, b, x[1]);
@@ -803,7 +828,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return r < 0 ? -errno : r;
   }
   case A_pipe2: {
-    int *p = us_ptr(&u->us, x[0], 8, US_W);
+    int *p = emu_us_ptr(&u->us, x[0], 8, US_W);
     if (!p)
       return -EFAULT;
     int fl = (int)x[1] & ~A64_O_DIRECT;
@@ -860,7 +885,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return kill((pid_t)x[0], (int)x[1]) < 0 ? -errno : 0;
   case A_sigaltstack: {
     if (x[1]) {
-      uint64_t *o = us_ptr(&u->us, x[1], 24, US_W);
+      uint64_t *o = emu_us_ptr(&u->us, x[1], 24, US_W);
       if (!o)
         return -EFAULT;
       o[0] = 0;
@@ -871,12 +896,16 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   }
   case A_rt_sigaction:
     return sys_rt_sigaction(u, x);
+  case A_rt_sigreturn:
+    return emu_ur_sigreturn(u);
+  case 133: /* rt_sigsuspend */
+    return emu_ur_sigsuspend(u, x[0], x[1]);
   case A_rt_sigprocmask:
     return sys_rt_sigprocmask(u, x);
   case A_getgroups: {
     if (x[0] > 65536)
       return -EINVAL;
-    void *p = x[0] ? us_ptr(&u->us, x[1], x[0] * 4, US_W) : NULL;
+    void *p = x[0] ? emu_us_ptr(&u->us, x[1], x[0] * 4, US_W) : NULL;
     if (x[0] && !p)
       return -EFAULT;
     long r = getgroups((int)x[0], p);
@@ -885,7 +914,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   case A_setgroups:
     return -EPERM;
   case A_uname: {
-    struct utsname *g = us_ptr(&u->us, x[0], sizeof *g, US_W);
+    struct utsname *g = emu_us_ptr(&u->us, x[0], sizeof *g, US_W);
     if (!g)
       return -EFAULT;
     if (uname(g) < 0)
@@ -895,37 +924,45 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   }
   case A_prctl:
     if (x[0] == 15 || x[0] == 16) { /* PR_SET_NAME / PR_GET_NAME */
-      void *p = us_ptr(&u->us, x[1], 16, x[0] == 16 ? US_W : US_R);
+      void *p = emu_us_ptr(&u->us, x[1], 16, x[0] == 16 ? US_W : US_R);
       if (!p)
         return -EFAULT;
       return prctl((int)x[0], p) < 0 ? -errno : 0;
     }
     return -EINVAL;
   case A_brk:
-    return (long)us_brk(&u->us, x[0]);
+    return (long)emu_us_brk(&u->us, x[0]);
   case A_mmap: {
-    long r = us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    /* a fixed mapping may replace code */
+    bool x_before = (x[3] & MAP_FIXED) &&
+                    had_exec(u, x[0], x[1] > US_SPACE ? US_SPACE : x[1]);
+    long r =
+        emu_us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
+    if (r >= 0)
+      map_changed(u, (uint64_t)r, x[1], x[2] | (x_before ? PROT_EXEC : 0));
     return r;
   }
   case A_munmap: {
-    int r = us_munmap(&u->us, x[0], x[1]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
+    bool x_before = had_exec(u, x[0], len);
+    int r = emu_us_munmap(&u->us, x[0], x[1]);
+    if (r == 0)
+      map_changed(u, x[0], len, x_before ? PROT_EXEC : 0);
     return r;
   }
   case A_mprotect: {
-    int r = us_mprotect(&u->us, x[0], x[1], (int)x[2]);
-    emu_tlb_flush(cpu);
-    emu_flush_code(cpu);
+    uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
+    bool x_before = had_exec(u, x[0], len);
+    int r = emu_us_mprotect(&u->us, x[0], x[1], (int)x[2]);
+    if (r == 0)
+      map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
     return r;
   }
   case A_mremap:
     return -ENOMEM; /* libc falls back to copy */
   case A_madvise:
     if (x[2] == MADV_DONTNEED) {
-      void *p = us_ptr(&u->us, x[0], x[1], US_R);
+      void *p = emu_us_ptr(&u->us, x[0], x[1], US_R);
       if (!p)
         return -EINVAL;
       return madvise(p, x[1], MADV_DONTNEED) < 0 ? -errno : 0;
@@ -945,14 +982,14 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
   return -ENOSYS;
 }
 
-void ur_syscall(struct urun *u) {
+void emu_ur_syscall(struct urun *u) {
   struct emu_cpu *cpu = &u->cpu;
   uint64_t nr = cpu->r[8];
   uint64_t x[6];
   memcpy(x, cpu->r, sizeof x);
   long r = dispatch(u, nr, x);
-  if (nr == A_execve && r == 1)
-    return; /* new image: registers already set */
+  if ((nr == A_execve && r == 1) || (nr == A_rt_sigreturn && r == 0))
+    return; /* registers already set (new image / restored context) */
   if (u->trace >= 2)
     fprintf(stderr, "vmkit exec: syscall %llu(%#llx, %#llx, %#llx) = %ld\n",
             (unsigned long long)nr, (unsigned long long)x[0],

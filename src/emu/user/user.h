@@ -21,6 +21,8 @@ struct urun {
   char exe_path[PATH_MAX];     /* what /proc/self/exe means to the guest */
   uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
   uint64_t sigmask;
+  uint64_t saved_mask; /* rt_sigsuspend: mask to restore after the handler */
+  bool mask_saved;
   int trace; /* VMK_EXEC_TRACE: 1 unknown syscalls, 2 every syscall */
   bool exited;
   int exit_status;
@@ -31,15 +33,27 @@ struct urun {
  * up stack and registers for its entry. Returns 0, or -errno with msg
  * filled (one sentence). The address space is only touched once the file
  * was checked, so a failing execve leaves the caller's image intact. */
-int ur_load(struct urun *u, const char *path, char *const argv[],
-            char *const envp[], char *msg, size_t msglen);
+int emu_ur_load(struct urun *u, const char *path, char *const argv[],
+                char *const envp[], char *msg, size_t msglen);
 
 /* Checks that path is a loadable arm64 ELF: 0, or -ENOEXEC when it is
  * not an ELF for us (then *host_elf tells whether it is a native one),
  * or another -errno. */
-int ur_check(const char *path, bool *host_elf, char *msg, size_t msglen);
+int emu_ur_check(const char *path, bool *host_elf, char *msg, size_t msglen);
+
+/* Signals (signal.c). sig_init makes this runner the target of host
+ * signals; sig_apply sets the host disposition for the guest's action of
+ * sig; sig_deliver runs between blocks and pushes a frame for one pending
+ * unblocked signal (false: the frame could not be written);
+ * sigreturn restores the state saved in the frame at sp. */
+void emu_ur_sig_init(struct urun *u);
+void emu_ur_sig_apply(struct urun *u, int sig);
+bool emu_ur_sig_deliver(struct urun *u);
+long emu_ur_sigreturn(struct urun *u);
+/* rt_sigsuspend: waits with the guest mask at maskva; returns -EINTR. */
+long emu_ur_sigsuspend(struct urun *u, uint64_t maskva, uint64_t size);
 
 /* Handles the system call in x8 with arguments x0..x5; writes x0. */
-void ur_syscall(struct urun *u);
+void emu_ur_syscall(struct urun *u);
 
 #endif

@@ -14,7 +14,7 @@
 
 static uint64_t npages(void) { return US_SPACE / US_PAGE; }
 
-int us_init(struct uspace *us) {
+int emu_us_init(struct uspace *us) {
   memset(us, 0, sizeof *us);
   void *b = mmap(NULL, US_SPACE, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -33,7 +33,7 @@ int us_init(struct uspace *us) {
   return 0;
 }
 
-void us_destroy(struct uspace *us) {
+void emu_us_destroy(struct uspace *us) {
   if (us->base)
     munmap(us->base, US_SPACE);
   if (us->perm)
@@ -41,7 +41,7 @@ void us_destroy(struct uspace *us) {
   us->base = us->perm = NULL;
 }
 
-int us_reset(struct uspace *us) {
+int emu_us_reset(struct uspace *us) {
   if (mmap(us->base, US_SPACE, PROT_NONE,
            MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
            0) == MAP_FAILED)
@@ -56,7 +56,7 @@ static bool range_ok(uint64_t va, uint64_t len) {
   return va < US_SPACE && len <= US_SPACE - va;
 }
 
-void *us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need) {
+void *emu_us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need) {
   if (!range_ok(va, len))
     return NULL;
   if (len) {
@@ -67,11 +67,11 @@ void *us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need) {
   return us->base + va;
 }
 
-const char *us_str(struct uspace *us, uint64_t va, size_t max) {
+const char *emu_us_str(struct uspace *us, uint64_t va, size_t max) {
   for (size_t i = 0; i < max; i++) {
     uint64_t a = va + i;
     if (i == 0 || (a % US_PAGE) == 0)
-      if (!us_ptr(us, a, 1, US_R))
+      if (!emu_us_ptr(us, a, 1, US_R))
         return NULL;
     if (us->base[a] == 0)
       return (const char *)us->base + va;
@@ -94,7 +94,8 @@ static uint8_t prot_bits(int prot) {
   return v;
 }
 
-int us_map_anon(struct uspace *us, uint64_t va, uint64_t len, unsigned prot) {
+int emu_us_map_anon(struct uspace *us, uint64_t va, uint64_t len,
+                    unsigned prot) {
   if (!range_ok(va, len) || (va | len) % US_PAGE)
     return -EINVAL;
   if (mmap(us->base + va, len, PROT_READ | PROT_WRITE,
@@ -111,7 +112,7 @@ static bool range_free(struct uspace *us, uint64_t va, uint64_t len) {
   return true;
 }
 
-uint64_t us_find_free(struct uspace *us, uint64_t len) {
+uint64_t emu_us_find_free(struct uspace *us, uint64_t len) {
   const uint64_t floor = 1ull << 32; /* the low 4 GiB stay for the image */
   uint64_t top = us->mmap_next;      /* candidate: [top - len, top) */
   while (top >= floor + len) {
@@ -128,8 +129,8 @@ uint64_t us_find_free(struct uspace *us, uint64_t len) {
   return 0;
 }
 
-long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
-             int flags, int fd, uint64_t off) {
+long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
+                 int flags, int fd, uint64_t off) {
   if (len == 0 || off % US_PAGE)
     return -EINVAL;
   if (len > US_SPACE) /* before rounding, which could wrap */
@@ -144,7 +145,7 @@ long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
              range_free(us, addr, len)) {
     va = addr;
   } else {
-    va = us_find_free(us, len);
+    va = emu_us_find_free(us, len);
     if (!va)
       return -ENOMEM;
   }
@@ -158,14 +159,14 @@ long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
   if (p == MAP_FAILED) {
     int e = -errno;
     if (flags & MAP_FIXED) /* the old mapping may be gone: reserve again */
-      us_munmap(us, va, len);
+      emu_us_munmap(us, va, len);
     return e;
   }
   set_perm(us, va, len, prot_bits(prot));
   return (long)va;
 }
 
-int us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
+int emu_us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
   if (va % US_PAGE || len == 0 || len > US_SPACE)
     return -EINVAL;
   len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
@@ -179,7 +180,7 @@ int us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
   return 0;
 }
 
-int us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
+int emu_us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
   if (va % US_PAGE)
     return -EINVAL;
   if (len > US_SPACE)
@@ -194,17 +195,17 @@ int us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
   return 0;
 }
 
-uint64_t us_brk(struct uspace *us, uint64_t newbrk) {
+uint64_t emu_us_brk(struct uspace *us, uint64_t newbrk) {
   if (newbrk < us->brk_start || newbrk >= us->brk_start + (1ull << 32))
     return us->brk_cur;
   uint64_t oldtop = (us->brk_cur + US_PAGE - 1) & ~(US_PAGE - 1);
   uint64_t newtop = (newbrk + US_PAGE - 1) & ~(US_PAGE - 1);
   if (newtop > oldtop) {
     if (!range_free(us, oldtop, newtop - oldtop) ||
-        us_map_anon(us, oldtop, newtop - oldtop, PROT_READ | PROT_WRITE))
+        emu_us_map_anon(us, oldtop, newtop - oldtop, PROT_READ | PROT_WRITE))
       return us->brk_cur;
   } else if (newtop < oldtop) {
-    us_munmap(us, newtop, oldtop - newtop);
+    emu_us_munmap(us, newtop, oldtop - newtop);
   }
   us->brk_cur = newbrk;
   return newbrk;

@@ -34,26 +34,27 @@ struct uspace {
   uint64_t mmap_next; /* top-down allocation cursor */
 };
 
-int us_init(struct uspace *us);
-void us_destroy(struct uspace *us);
+int emu_us_init(struct uspace *us);
+void emu_us_destroy(struct uspace *us);
 /* Unmaps everything (execve). Returns 0 or -errno. */
-int us_reset(struct uspace *us);
+int emu_us_reset(struct uspace *us);
 
 /* Host pointer for [va, va+len) if every page has all bits of need (US_R
  * or US_W), else NULL. len 0 is allowed. */
-void *us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need);
+void *emu_us_ptr(struct uspace *us, uint64_t va, uint64_t len, unsigned need);
 /* Guest NUL-terminated string, readable, at most max bytes incl. NUL;
  * NULL if not. */
-const char *us_str(struct uspace *us, uint64_t va, size_t max);
+const char *emu_us_str(struct uspace *us, uint64_t va, size_t max);
 
 /* Mapping primitives; all return 0/address or -errno. */
-int us_map_anon(struct uspace *us, uint64_t va, uint64_t len, unsigned prot);
-long us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
-             int flags, int fd, uint64_t off);
-int us_munmap(struct uspace *us, uint64_t va, uint64_t len);
-int us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot);
-uint64_t us_brk(struct uspace *us, uint64_t newbrk);
+int emu_us_map_anon(struct uspace *us, uint64_t va, uint64_t len,
+                    unsigned prot);
+long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
+                 int flags, int fd, uint64_t off);
+int emu_us_munmap(struct uspace *us, uint64_t va, uint64_t len);
+int emu_us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot);
+uint64_t emu_us_brk(struct uspace *us, uint64_t newbrk);
 /* Finds a free range of len bytes (top-down); 0 if none. */
-uint64_t us_find_free(struct uspace *us, uint64_t len);
+uint64_t emu_us_find_free(struct uspace *us, uint64_t len);
 
 #endif

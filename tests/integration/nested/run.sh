@@ -79,7 +79,7 @@ fi
 # repeated to 4 KiB, at 1 MiB into its disk.
 nonce=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 nonce="vmkit$nonce"   # 29 characters
-guest_cmd="p=''; i=0; while [ \$i -lt 256 ]; do p=\"\$p$nonce-\"; i=\$((i+1)); done;
+guest_cmd="p=''; i=0; while [ \$i -lt 256 ]; do p=\"\${p}$nonce-\"; i=\$((i+1)); done;
 printf '%s' \"\$p\" | head -c 4096 >/tmp/pat;
 dd if=/tmp/pat of=/dev/vda bs=4096 seek=256 count=1 conv=fsync 2>/dev/null && sync && echo guest-wrote=ok;
 echo guest-nproc=\$(nproc);
@@ -102,7 +102,7 @@ if [ -x /payload/vmkit ]; then
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
     --kernel /payload/guest/Image --initrd /payload/guest/initrd \\
     --disk /dev/vdb --console stdio \\
-    --cmdline "console=hvc0 vmkit.cmd64=$b64" <&3
+    --cmdline "console=hvc0 earlycon=pl011,0x09000000 vmkit.cmd64=$b64" <&3
   rc=\$?
   t1=\$(cut -d' ' -f1 /proc/uptime)
   echo "vmkit-exit=\$rc"

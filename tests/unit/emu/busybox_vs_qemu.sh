@@ -40,6 +40,7 @@ check shloop "\$BB sh -c 'i=0; s=0; while [ \$i -lt 2000 ]; do i=\$((i+1)); s=\$
 # the guest shell forks and runs host commands (sort, tr) through pipes
 check pipes "\$BB sh -c 'for w in c a b; do echo \$w; done | sort | tr a-z A-Z'"
 check dc "echo '2 64 ^ 3 / p 7 k 2 v p' | \$BB dc"
+check signals "\$BB sh -c 'trap \"echo trapped\" USR1; kill -USR1 \$\$; echo after; sleep 0.1 & wait; echo waited \$?'"
 check exitcode "\$BB sh -c 'exit 42'"
 check wc '$BB wc in.txt mix.bin'
 check od '$BB od -A x -t x1 in.txt | $BB head -5'

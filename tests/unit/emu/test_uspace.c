@@ -17,71 +17,71 @@
 
 static int setup(void **state) {
   static struct uspace us;
-  if (us_init(&us) != 0)
+  if (emu_us_init(&us) != 0)
     return -1;
   *state = &us;
   return 0;
 }
 static int teardown(void **state) {
-  us_destroy(*state);
+  emu_us_destroy(*state);
   return 0;
 }
 
 static void test_ptr_checks(void **state) {
   struct uspace *us = *state;
   const uint64_t va = 0x400000;
-  assert_int_equal(us_map_anon(us, va, 2 * US_PAGE, PROT_READ), 0);
-  assert_non_null(us_ptr(us, va, 2 * US_PAGE, US_R));
-  assert_null(us_ptr(us, va, 2 * US_PAGE, US_W));     /* read-only */
-  assert_null(us_ptr(us, va, 2 * US_PAGE + 1, US_R)); /* runs off the end */
-  assert_null(us_ptr(us, va - 1, 2, US_R));           /* starts before */
-  assert_null(us_ptr(us, US_SPACE - 1, 2, US_R));     /* leaves the space */
-  assert_null(us_ptr(us, ~0ull - 3, 8, US_R));        /* wraps */
-  assert_null(us_ptr(us, 0, 1, US_R));                /* NULL page */
-  assert_int_equal(us_mprotect(us, va, US_PAGE, PROT_READ | PROT_WRITE), 0);
-  assert_non_null(us_ptr(us, va, US_PAGE, US_W));
-  assert_null(us_ptr(us, va, US_PAGE + 1, US_W));
-  assert_int_equal(us_munmap(us, va, 2 * US_PAGE), 0);
-  assert_null(us_ptr(us, va, 1, US_R));
+  assert_int_equal(emu_us_map_anon(us, va, 2 * US_PAGE, PROT_READ), 0);
+  assert_non_null(emu_us_ptr(us, va, 2 * US_PAGE, US_R));
+  assert_null(emu_us_ptr(us, va, 2 * US_PAGE, US_W));     /* read-only */
+  assert_null(emu_us_ptr(us, va, 2 * US_PAGE + 1, US_R)); /* runs off the end */
+  assert_null(emu_us_ptr(us, va - 1, 2, US_R));           /* starts before */
+  assert_null(emu_us_ptr(us, US_SPACE - 1, 2, US_R));     /* leaves the space */
+  assert_null(emu_us_ptr(us, ~0ull - 3, 8, US_R));        /* wraps */
+  assert_null(emu_us_ptr(us, 0, 1, US_R));                /* NULL page */
+  assert_int_equal(emu_us_mprotect(us, va, US_PAGE, PROT_READ | PROT_WRITE), 0);
+  assert_non_null(emu_us_ptr(us, va, US_PAGE, US_W));
+  assert_null(emu_us_ptr(us, va, US_PAGE + 1, US_W));
+  assert_int_equal(emu_us_munmap(us, va, 2 * US_PAGE), 0);
+  assert_null(emu_us_ptr(us, va, 1, US_R));
 }
 
 static void test_strings(void **state) {
   struct uspace *us = *state;
   const uint64_t va = 0x500000;
-  assert_int_equal(us_map_anon(us, va, US_PAGE, PROT_READ | PROT_WRITE), 0);
-  char *p = us_ptr(us, va, US_PAGE, US_W);
+  assert_int_equal(emu_us_map_anon(us, va, US_PAGE, PROT_READ | PROT_WRITE), 0);
+  char *p = emu_us_ptr(us, va, US_PAGE, US_W);
   memset(p, 'x', US_PAGE);
   /* no NUL before the end of the mapping: rejected */
-  assert_null(us_str(us, va, 1 << 20));
+  assert_null(emu_us_str(us, va, 1 << 20));
   p[US_PAGE - 1] = 0;
-  assert_non_null(us_str(us, va, 1 << 20));
-  assert_null(us_str(us, va, 100)); /* longer than allowed */
-  assert_int_equal(us_munmap(us, va, US_PAGE), 0);
+  assert_non_null(emu_us_str(us, va, 1 << 20));
+  assert_null(emu_us_str(us, va, 100)); /* longer than allowed */
+  assert_int_equal(emu_us_munmap(us, va, US_PAGE), 0);
 }
 
 static void test_mmap_brk(void **state) {
   struct uspace *us = *state;
-  long a = us_mmap(us, 0, 3 * US_PAGE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  long a = emu_us_mmap(us, 0, 3 * US_PAGE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   assert_true(a > 0 && (uint64_t)a < US_SPACE);
-  assert_non_null(us_ptr(us, (uint64_t)a, 3 * US_PAGE, US_W));
-  long b =
-      us_mmap(us, 0, US_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_non_null(emu_us_ptr(us, (uint64_t)a, 3 * US_PAGE, US_W));
+  long b = emu_us_mmap(us, 0, US_PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
   assert_true(b > 0 && (b + (long)US_PAGE <= a || b >= a + 3 * (long)US_PAGE));
   /* lengths that would wrap when rounded up */
-  assert_true(
-      us_mmap(us, 0, ~0ull, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) < 0);
-  assert_true(us_munmap(us, (uint64_t)a, ~0ull - 10) < 0);
-  assert_true(us_mprotect(us, (uint64_t)a, ~0ull - 10, PROT_READ) < 0);
-  assert_true(us_mmap(us, US_SPACE, US_PAGE, PROT_READ,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0);
+  assert_true(emu_us_mmap(us, 0, ~0ull, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+                          -1, 0) < 0);
+  assert_true(emu_us_munmap(us, (uint64_t)a, ~0ull - 10) < 0);
+  assert_true(emu_us_mprotect(us, (uint64_t)a, ~0ull - 10, PROT_READ) < 0);
+  assert_true(emu_us_mmap(us, US_SPACE, US_PAGE, PROT_READ,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) < 0);
   /* brk grows and shrinks only from its start */
   us->brk_start = us->brk_cur = 0x800000;
-  assert_int_equal(us_brk(us, 0x800000 + 10000), 0x800000 + 10000);
-  assert_non_null(us_ptr(us, 0x800000, 10000, US_W));
-  assert_int_equal(us_brk(us, 0x100), 0x800000 + 10000); /* refused */
-  assert_int_equal(us_brk(us, 0x800000), 0x800000);
-  assert_null(us_ptr(us, 0x800000, 1, US_R));
+  assert_int_equal(emu_us_brk(us, 0x800000 + 10000), 0x800000 + 10000);
+  assert_non_null(emu_us_ptr(us, 0x800000, 10000, US_W));
+  assert_int_equal(emu_us_brk(us, 0x100), 0x800000 + 10000); /* refused */
+  assert_int_equal(emu_us_brk(us, 0x800000), 0x800000);
+  assert_null(emu_us_ptr(us, 0x800000, 1, US_R));
 }
 
 int main(void) {

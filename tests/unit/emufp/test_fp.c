@@ -422,6 +422,27 @@ static void test_fcvt_precision(void **state) {
   assert_int_equal(cpu.fpsr, 0);
 }
 
+static void test_alternative_half(void **state) {
+  (void)state;
+  cpu.fpcr = 1u << 26; /* FPCR.AHP */
+  sets(1, 0x47800000); /* 65536 is a normal AHP number: exponent 31 */
+  run(0x1e23c020);     /* fcvt h0, s1 */
+  assert_int_equal(cpu.v[0].h[0], 0x7c00);
+  assert_int_equal(cpu.fpsr, 0);
+  sets(1, 0x49742400); /* 1e6 saturates with Invalid, no Inexact */
+  run(0x1e23c020);
+  assert_int_equal(cpu.v[0].h[0], 0x7fff);
+  assert_int_equal(cpu.fpsr, FPSR_IOC);
+  cpu.fpsr = 0;
+  sets(1, 0xffc00000); /* a NaN becomes a signed zero, Invalid */
+  run(0x1e23c020);
+  assert_int_equal(cpu.v[0].h[0], 0x8000);
+  assert_int_equal(cpu.fpsr, FPSR_IOC);
+  fps_set_scalar(&cpu, 1, 16, 0x7c00); /* and back: 65536.0 */
+  run(0x1ee24020);
+  assert_int_equal(S(0), 0x47800000);
+}
+
 static void test_int_to_fp(void **state) {
   (void)state;
   cpu.r[1] = 0x00018000; /* scvtf s0, w1, #16: 1.5 */
@@ -508,6 +529,25 @@ static void test_simd_arith(void **state) {
   cpu.v[1].b[9] = 0xab;
   run(0x0e133c20); /* umov w0, v1.b[9] */
   assert_int_equal(cpu.r[0], 0xab);
+}
+
+static void test_simd_shift_by_register(void **state) {
+  (void)state;
+  /* a shift count equal to the element size: saturating shifts saturate
+   * any nonzero value, plain shifts give 0; negative counts shift right */
+  cpu.v[1].d[0] = 0x8000000000000001ull;
+  cpu.v[1].d[1] = 0;
+  cpu.v[2].d[0] = 64;
+  cpu.v[2].d[1] = 64;
+  run(0x6ee24c20); /* uqshl v0.2d, v1.2d, v2.2d */
+  assert_int_equal(cpu.v[0].d[0], ~0ull);
+  assert_int_equal(cpu.v[0].d[1], 0);
+  assert_true(cpu.fpsr & FPSR_QC);
+  run(0x4ee24420); /* sshl */
+  assert_int_equal(cpu.v[0].d[0], 0);
+  cpu.v[2].d[0] = (uint64_t)-65; /* arithmetic right shift by 65: -1 */
+  run(0x4ee24420);
+  assert_int_equal(cpu.v[0].d[0], ~0ull);
 }
 
 static void test_simd_fp(void **state) {
@@ -608,9 +648,11 @@ int main(void) {
       cmocka_unit_test_setup(test_fp_to_int, setup),
       cmocka_unit_test_setup(test_frint, setup),
       cmocka_unit_test_setup(test_fcvt_precision, setup),
+      cmocka_unit_test_setup(test_alternative_half, setup),
       cmocka_unit_test_setup(test_int_to_fp, setup),
       cmocka_unit_test_setup(test_fmov, setup),
       cmocka_unit_test_setup(test_simd_arith, setup),
+      cmocka_unit_test_setup(test_simd_shift_by_register, setup),
       cmocka_unit_test_setup(test_simd_fp, setup),
       cmocka_unit_test_setup(test_loads_stores, setup),
       cmocka_unit_test_setup(test_literal_load, setup),

@@ -52,6 +52,10 @@ static uint32_t mem_hash(const uint8_t *m) {
   return h;
 }
 static uint8_t *mem_at(uint64_t va, unsigned len) {
+  /* Linux runs EL0 with TBI0 = 1: data accesses ignore bits 63:56, and
+   * qemu-aarch64 models that; tagged addresses miss the TLB (whose tags
+   * hold full addresses) and land here. */
+  va &= 0x00ffffffffffffffull;
   if (va < MEM_VA || va + len > MEM_VA + MEM_SIZE || va + len < va)
     longjmp(fault_jb, 1);
   return mem + (va - MEM_VA);
@@ -128,6 +132,8 @@ static const struct cls classes[] = {
     {"fp-imm", 0xff201fe0, 0x1e201000, 0x00000018},
     {"fp-int", 0x7f20fc00, 0x1e200000, 0x00000318},
     {"fp-fixed", 0x7f200000, 0x1e000000, 0x00000318},
+    {"fp-fcvt", 0xff3e7c00, 0x1e224000, 0x00000318},
+    {"simd-fcvtnl", 0xbfbee400, 0x0e216800, 0x00000318},
     {"simd-3same", 0x9f200400, 0x0e200400, 0x00180318},
     {"simd-3diff", 0x9f200c00, 0x0e200000, 0x00180318},
     {"simd-2misc", 0x9f3e0c00, 0x0e200800, 0x00000318},
@@ -204,8 +210,43 @@ static uint64_t fp_interesting(int N) {
   return s64[rnd() % (sizeof s64 / 8)];
 }
 
+/* Integer lanes near the edges: 0, +-1, min/max, small shift counts. */
+static void fill_int_lanes(uint8_t *v) {
+  unsigned es = 1u << (rnd() % 4);
+  for (unsigned i = 0; i < 16; i += es) {
+    uint64_t x;
+    switch (rnd() % 6) {
+    case 0:
+      x = 0;
+      break;
+    case 1:
+      x = 1;
+      break;
+    case 2:
+      x = ~0ull;
+      break;
+    case 3:
+      x = 1ull << (8 * es - 1);
+      break;
+    case 4:
+      x = (1ull << (8 * es - 1)) - 1;
+      break;
+    default:
+      x = (uint64_t)((int64_t)(rnd() % 141) - 70);
+      break;
+    }
+    if (rnd() % 4 == 0)
+      x ^= rnd();
+    memcpy(v + i, &x, es);
+  }
+}
+
 static void fill_vreg(uint8_t *v) {
-  int kind = (int)(rnd() % 4);
+  int kind = (int)(rnd() % 5);
+  if (kind == 4) {
+    fill_int_lanes(v);
+    return;
+  }
   for (int i = 0; i < 16;) {
     if (kind == 0) {
       uint64_t x = rnd();
@@ -251,7 +292,8 @@ int main(int argc, char **argv) {
     in[i].memseed = (uint32_t)rnd();
     in[i].fpcr = (uint32_t)((rnd() & 3) << 22) |
                  ((rnd() % 3 == 0) ? (1u << 24) : 0) |
-                 ((rnd() % 4 == 0) ? (1u << 25) : 0);
+                 ((rnd() % 4 == 0) ? (1u << 25) : 0) |
+                 ((rnd() % 4 == 0) ? (1u << 26) : 0);
     in[i].nzcv = (uint32_t)(rnd() & 0xf) << 28;
     in[i].fpsr = rnd() % 2 ? 0x10u : (uint32_t)(rnd() & 0x0800009f);
     for (int r = 0; r < 8; r++) {
@@ -332,6 +374,8 @@ int main(int argc, char **argv) {
         ok++;
       } else {
         printf("EMU-FAULT %08x\n", in[i].insn);
+        for (int r = 0; r < 8; r++)
+          printf("  x%d=%016" PRIx64 "\n", r, in[i].x[r]);
         bad++;
       }
       continue;
