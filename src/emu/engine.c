@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,36 @@ static void post_others(struct emu_vcpu *v, uint32_t req) {
 
 static void user_code_stale(struct emu_vcpu *v) { v->user_ctx_valid = false; }
 
+static void handle_requests(struct emu_vcpu *v);
+
+/* A broadcast TLBI or IC completes (as the issuer's next DSB requires)
+ * only once every other vCPU that runs guest code has honoured it: wait
+ * for their acknowledgement (the request bits cleared). A vCPU asleep in
+ * WFI, powered off or parked runs no guest code and honours its requests
+ * before it does, so it counts as done. The waiter serves its own
+ * requests meanwhile, so two vCPUs broadcasting at once do not wait for
+ * each other forever. */
+static void wait_others(struct emu_vcpu *v, uint32_t mask) {
+  struct emu_engine *e = v->e;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *o = &e->vcpus[i];
+    if (o == v)
+      continue;
+    while (__atomic_load_n(&o->req, __ATOMIC_SEQ_CST) & mask) {
+      if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST))
+        return; /* pause/stop: everyone leaves guest code anyway */
+      pthread_mutex_lock(&e->lock);
+      bool idle = o->sleeping || o->power != EMU_POWER_ON;
+      pthread_mutex_unlock(&e->lock);
+      if (idle)
+        break;
+      if (__atomic_load_n(&v->req, __ATOMIC_SEQ_CST))
+        handle_requests(v);
+      sched_yield();
+    }
+  }
+}
+
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
   struct emu_vcpu *v = opaque;
   emu_sys_tlb_invalidate(&v->sys, op);
@@ -221,13 +252,17 @@ static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
                                        op->kind == EMU_TLBI_ASID || user_half)
                                           ? EMU_VREQ_USER_CODE
                                           : 0));
+  if (op->broadcast && v->e->cfg.cpus > 1)
+    wait_others(v, EMU_VREQ_TLB_FLUSH);
 }
 
 static void sys_ic(void *opaque, bool broadcast) {
   struct emu_vcpu *v = opaque;
   emu_flush_code(&v->cpu);
-  if (broadcast && v->e->cfg.cpus > 1)
+  if (broadcast && v->e->cfg.cpus > 1) {
     post_others(v, EMU_VREQ_CODE_FLUSH);
+    wait_others(v, EMU_VREQ_CODE_FLUSH);
+  }
 }
 
 static void sys_regime(void *opaque, enum emu_regime_change why) {
