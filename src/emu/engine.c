@@ -33,12 +33,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "emu/sys/env.h"
+#include "emu/sys/mmu.h"
+#include "emu/sys/sysregs.h"
 
 #define ENGINE_REQ_PAUSE 1u
 #define ENGINE_REQ_STOP 2u
@@ -137,6 +140,48 @@ static bool env_sysreg_write(struct emu_cpu *cpu, uint32_t enc, uint64_t val) {
   return emu_sys_sysreg_write(&vcpu_of_cpu(cpu)->sys, enc, val);
 }
 
+static void unpriv_cache_clear(struct emu_vcpu *v) {
+  for (unsigned i = 0; i < EMU_UNPRIV_CACHE; i++)
+    v->up_page[i] = EMU_TLB_INVALID;
+}
+
+/* EL0's permission for one access within a page: from the cache, else by
+ * a table walk as EL0 (which also yields the fault to report). */
+static bool unpriv_page(struct emu_vcpu *v, uint64_t va, enum emu_access acc) {
+  uint64_t page = va & EMU_PAGE_MASK;
+  unsigned i = (unsigned)(va >> EMU_PAGE_BITS) & (EMU_UNPRIV_CACHE - 1);
+  uint8_t need = acc == EMU_WRITE ? EMU_PROT_W : EMU_PROT_R;
+  if (v->up_page[i] == page && (v->up_prot[i] & need))
+    return true;
+  struct emu_mmu_regs regs;
+  struct emu_mmu_walker w = emu_sys_walker(&v->sys);
+  struct emu_mmu_result res;
+  emu_sys_mmu_regs(&v->sys, &regs);
+  if (emu_mmu_translate(&regs, &w, va, acc, 0, 0, &res)) {
+    v->sys.fault.valid = true;
+    v->sys.fault.va = va;
+    v->sys.fault.fsc = res.fsc;
+    return false;
+  }
+  v->up_page[i] = page;
+  v->up_prot[i] = res.prot[0];
+  return true;
+}
+
+static bool env_unpriv_check(struct emu_cpu *cpu, uint64_t va,
+                             enum emu_access acc, unsigned size) {
+  struct emu_vcpu *v = vcpu_of_cpu(cpu);
+  if (v->sys.el == 0)
+    return true;
+  if (!unpriv_page(v, va, acc))
+    return false;
+  uint64_t last = va + (size ? size - 1 : 0);
+  if ((last & EMU_PAGE_MASK) != (va & EMU_PAGE_MASK) &&
+      !unpriv_page(v, last, acc))
+    return false;
+  return true;
+}
+
 static const struct emu_env_ops env_ops = {
     .tlb_fill = env_tlb_fill,
     .mmio_read = env_mmio_read,
@@ -144,6 +189,7 @@ static const struct emu_env_ops env_ops = {
     .exception = env_exception,
     .sysreg_read = env_sysreg_read,
     .sysreg_write = env_sysreg_write,
+    .unpriv_check = env_unpriv_check,
 };
 
 /* ---- system-block callbacks (vCPU thread) -------------------------------- */
@@ -162,9 +208,40 @@ static void post_others(struct emu_vcpu *v, uint32_t req) {
 
 static void user_code_stale(struct emu_vcpu *v) { v->user_ctx_valid = false; }
 
+static void handle_requests(struct emu_vcpu *v);
+
+/* A broadcast TLBI or IC completes (as the issuer's next DSB requires)
+ * only once every other vCPU that runs guest code has honoured it: wait
+ * for their acknowledgement (the request bits cleared). A vCPU asleep in
+ * WFI, powered off or parked runs no guest code and honours its requests
+ * before it does, so it counts as done. The waiter serves its own
+ * requests meanwhile, so two vCPUs broadcasting at once do not wait for
+ * each other forever. */
+static void wait_others(struct emu_vcpu *v, uint32_t mask) {
+  struct emu_engine *e = v->e;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *o = &e->vcpus[i];
+    if (o == v)
+      continue;
+    while (__atomic_load_n(&o->req, __ATOMIC_SEQ_CST) & mask) {
+      if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST))
+        return; /* pause/stop: everyone leaves guest code anyway */
+      pthread_mutex_lock(&e->lock);
+      bool idle = o->sleeping || o->power != EMU_POWER_ON;
+      pthread_mutex_unlock(&e->lock);
+      if (idle)
+        break;
+      if (__atomic_load_n(&v->req, __ATOMIC_SEQ_CST))
+        handle_requests(v);
+      sched_yield();
+    }
+  }
+}
+
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
   struct emu_vcpu *v = opaque;
   emu_sys_tlb_invalidate(&v->sys, op);
+  unpriv_cache_clear(v);
   bool user_half = !((op->va >> 55) & 1);
   if (op->kind == EMU_TLBI_ALL || op->kind == EMU_TLBI_ASID ||
       (user_half && bloom_test(v, op->va)))
@@ -175,18 +252,24 @@ static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
                                        op->kind == EMU_TLBI_ASID || user_half)
                                           ? EMU_VREQ_USER_CODE
                                           : 0));
+  if (op->broadcast && v->e->cfg.cpus > 1)
+    wait_others(v, EMU_VREQ_TLB_FLUSH);
 }
 
 static void sys_ic(void *opaque, bool broadcast) {
   struct emu_vcpu *v = opaque;
   emu_flush_code(&v->cpu);
-  if (broadcast && v->e->cfg.cpus > 1)
+  if (broadcast && v->e->cfg.cpus > 1) {
     post_others(v, EMU_VREQ_CODE_FLUSH);
+    wait_others(v, EMU_VREQ_CODE_FLUSH);
+  }
 }
 
 static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_vcpu *v = opaque;
   struct emu_sys *sys = &v->sys;
+  if (why != EMU_REGIME_EL)
+    unpriv_cache_clear(v);
   if (why == EMU_REGIME_EL && sys->el == 1) {
     emu_sys_tlb_drop_exec(sys);
   } else if (why == EMU_REGIME_ASID) {
@@ -305,6 +388,7 @@ static void power_on(struct emu_vcpu *v, uint64_t pc, uint64_t x0) {
   v->cpu.nzcv = 0;
   v->cpu.excl_size = 0;
   emu_sys_tlb_flush(&v->sys);
+  unpriv_cache_clear(v);
   emu_flush_code(&v->cpu);
   v->user_ctx_valid = false;
 }
@@ -331,8 +415,10 @@ static bool wait_power_on(struct emu_vcpu *v) {
 
 static void handle_requests(struct emu_vcpu *v) {
   uint32_t req = __atomic_exchange_n(&v->req, 0, __ATOMIC_SEQ_CST);
-  if (req & EMU_VREQ_TLB_FLUSH)
+  if (req & EMU_VREQ_TLB_FLUSH) {
     emu_sys_tlb_flush(&v->sys);
+    unpriv_cache_clear(v);
+  }
   if (req & EMU_VREQ_CODE_FLUSH)
     emu_flush_code(&v->cpu);
   if (req & EMU_VREQ_USER_CODE)

@@ -28,6 +28,7 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
 #define EMU_VREQ_USER_CODE 4u  /* user mappings changed: recheck user code */
 
 #define EMU_USER_BLOOM_BITS 4096u
+#define EMU_UNPRIV_CACHE 64u
 
 struct emu_engine;
 
@@ -54,6 +55,10 @@ struct emu_vcpu {
   uint64_t user_ctx;
   bool user_ctx_valid;
   uint64_t user_bloom[EMU_USER_BLOOM_BITS / 64]; /* user exec pages seen */
+  /* EL0 permissions of recently checked pages for LDTR/STTR at EL1
+   * (direct-mapped; dropped with the soft TLB). vCPU thread only. */
+  uint64_t up_page[EMU_UNPRIV_CACHE];
+  uint8_t up_prot[EMU_UNPRIV_CACHE];
   /* Unmapped MMIO accesses already reported (log once). */
   bool unmapped_logged;
 };

@@ -227,6 +227,20 @@ DEF_STP(64)
 /* ---- decoder ---- */
 
 /* Load/store register, all addressing modes. mode: M_*; imm: byte offset */
+/* Unprivileged forms (LDTR/STTR...): the EL0 permission check of the
+ * environment, then the plain offset handler, kept in imm2. a = 1 for
+ * stores, b = access size in bytes. */
+static EMU_HANDLER(h_unpriv) {
+  uint64_t a = cpu->r[in->rn] + in->imm;
+  enum emu_access acc = in->a ? EMU_WRITE : EMU_READ;
+  if (cpu->env->unpriv_check && !cpu->env->unpriv_check(cpu, a, acc, in->b))
+    emu_raise(cpu, in, EMU_EXIT_FAULT,
+              (in->a ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, a);
+  emu_fn f;
+  memcpy(&f, &in->imm2, sizeof f);
+  return f(cpu, in);
+}
+
 static int dec_ldst_reg(struct emu_insn *o, uint32_t raw, int mode,
                         uint64_t imm) {
   unsigned size = bits(raw, 31, 30), opc = bits(raw, 23, 22);
@@ -311,8 +325,19 @@ int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
     switch (bits(raw, 11, 10)) {
     case 0: /* unscaled (LDUR/STUR/PRFUM) */
     case 2: /* unprivileged: as EL0 accesses (user mode: the same) */
-      if (bits(raw, 11, 10) == 2 && size == 3 && bits(raw, 23, 22) == 2)
-        return DEC_UNDEF;
+      if (bits(raw, 11, 10) == 2) {
+        if (size == 3 && bits(raw, 23, 22) == 2)
+          return DEC_UNDEF;
+        int r = dec_ldst_reg(o, raw, M_OFF, imm9);
+        if (r == DEC_OK) {
+          memcpy(&o->imm2, &o->fn, sizeof o->fn);
+          _Static_assert(sizeof o->fn <= sizeof o->imm2, "fn fits in imm2");
+          o->a = bits(raw, 23, 22) == 0; /* opc 0: store */
+          o->b = (uint8_t)(1u << size);
+          o->fn = h_unpriv;
+        }
+        return r;
+      }
       return dec_ldst_reg(o, raw, M_OFF, imm9);
     case 1:
       return dec_ldst_reg(o, raw, M_POST, imm9);
