@@ -328,13 +328,18 @@ int vmk_pl011_create(int in_fd, int out_fd, struct vmk_irq_line irq,
   pthread_mutex_init(&u->lock, NULL);
   if (in_fd >= 0) {
     int rc = vmk_io_loop_add(loop, in_fd, EPOLLIN, rx_ready, u);
-    if (rc) {
+    /* epoll refuses regular files and /dev/null: no live input, which is
+     * what a user running vmkit with stdin redirected means. */
+    if (rc == -EPERM) {
+      u->in_fd = -1;
+      rc = 0;
+    } else if (rc) {
       pthread_mutex_destroy(&u->lock);
       free(u);
       return vmk_err(err, rc, "cannot watch the console input: %s",
                      strerror(-rc));
     }
-    u->watching = true;
+    u->watching = u->in_fd >= 0;
   }
   *out = u;
   return 0;

@@ -339,6 +339,24 @@ static void test_no_input_no_output(void **state) {
   assert_true(err.msg[0] != '\0');
 }
 
+/* stdin redirected from /dev/null (epoll refuses it) is no input, not an
+ * error: `vmkit run </dev/null` must work. */
+static void test_unpollable_input(void **state) {
+  (void)state;
+  struct vmk_io_loop loop;
+  vmk_error err = {0};
+  assert_int_equal(vmk_io_loop_init(&loop, &err), 0);
+  int devnull = open("/dev/null", O_RDONLY);
+  assert_true(devnull >= 0);
+  struct vmk_pl011 *u;
+  struct vmk_irq_line none = {0};
+  assert_int_equal(vmk_pl011_create(devnull, -1, none, &loop, &u, &err), 0);
+  assert_true(vmk_pl011_ops.read(u, FR, 4) & FR_RXFE);
+  vmk_pl011_destroy(u);
+  close(devnull);
+  vmk_io_loop_destroy(&loop);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 int main(void) {
   const struct CMUnitTest tests[] = {
@@ -354,6 +372,7 @@ int main(void) {
       T(test_rx_eof),
       T(test_rx_threaded),
       cmocka_unit_test(test_no_input_no_output),
+      cmocka_unit_test(test_unpollable_input),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
