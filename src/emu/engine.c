@@ -169,16 +169,23 @@ static bool unpriv_page(struct emu_vcpu *v, uint64_t va, enum emu_access acc) {
 }
 
 static bool env_unpriv_check(struct emu_cpu *cpu, uint64_t va,
-                             enum emu_access acc, unsigned size) {
+                             enum emu_access acc, unsigned size,
+                             uint64_t *fault_va) {
   struct emu_vcpu *v = vcpu_of_cpu(cpu);
   if (v->sys.el == 0)
     return true;
+  *fault_va = va;
   if (!unpriv_page(v, va, acc))
     return false;
-  uint64_t last = va + (size ? size - 1 : 0);
-  if ((last & EMU_PAGE_MASK) != (va & EMU_PAGE_MASK) &&
-      !unpriv_page(v, last, acc))
-    return false;
+  /* An access crossing a page faults at the first byte of the second
+   * page when only that one is not allowed (FAR must name it, or the
+   * guest's fault handler fixes the wrong page forever). */
+  uint64_t next = (va & EMU_PAGE_MASK) + EMU_PAGE_SIZE;
+  if (size > 1 && va + size - 1 >= next) {
+    *fault_va = next;
+    if (!unpriv_page(v, next, acc))
+      return false;
+  }
   return true;
 }
 
