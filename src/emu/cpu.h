@@ -154,11 +154,13 @@ struct emu_env_ops {
   bool (*sysreg_write)(struct emu_cpu *cpu, uint32_t enc, uint64_t val);
   /* LDTR/STTR and the other unprivileged loads/stores, executed at EL1:
    * true when an EL0 access of kind acc to [va, va+size) is allowed;
-   * false when it is not (the environment has recorded the fault, the
-   * core raises EMU_EXIT_FAULT). The access itself then goes through the
-   * normal paths. May be NULL (user mode: every access is EL0's). */
+   * false when it is not: the environment has recorded the fault and
+   * stored the faulting address (va, or the first byte of the next page
+   * when the access crosses one) in *fault_va; the core raises
+   * EMU_EXIT_FAULT there. The access itself then goes through the normal
+   * paths. May be NULL (user mode: every access is EL0's). */
   bool (*unpriv_check)(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
-                       unsigned size);
+                       unsigned size, uint64_t *fault_va);
 };
 
 struct emu_block;

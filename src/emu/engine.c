@@ -22,6 +22,10 @@
  * with the one of the cached user code, and all blocks are dropped when it
  * differs or when a TLBI may have remapped a user code page.
  *
+ * Debugging: VMK_EMU_TRACE=N runs one block at a time and prints the
+ * start PCs of the last N blocks (and VBAR/ELR/ESR/FAR) when a vCPU stops
+ * on an error.
+ *
  * Threads: create/start/pause/resume/stop/destroy on the VM's owner
  * thread; the vCPU threads; the GIC wake callback and irq_chip from any
  * thread. Locking: e->lock protects power states, sleep/kick flags, the
@@ -169,16 +173,23 @@ static bool unpriv_page(struct emu_vcpu *v, uint64_t va, enum emu_access acc) {
 }
 
 static bool env_unpriv_check(struct emu_cpu *cpu, uint64_t va,
-                             enum emu_access acc, unsigned size) {
+                             enum emu_access acc, unsigned size,
+                             uint64_t *fault_va) {
   struct emu_vcpu *v = vcpu_of_cpu(cpu);
   if (v->sys.el == 0)
     return true;
+  *fault_va = va;
   if (!unpriv_page(v, va, acc))
     return false;
-  uint64_t last = va + (size ? size - 1 : 0);
-  if ((last & EMU_PAGE_MASK) != (va & EMU_PAGE_MASK) &&
-      !unpriv_page(v, last, acc))
-    return false;
+  /* An access crossing a page faults at the first byte of the second
+   * page when only that one is not allowed (FAR must name it, or the
+   * guest's fault handler fixes the wrong page forever). */
+  uint64_t next = (va & EMU_PAGE_MASK) + EMU_PAGE_SIZE;
+  if (size > 1 && va + size - 1 >= next) {
+    *fault_va = next;
+    if (!unpriv_page(v, next, acc))
+      return false;
+  }
   return true;
 }
 
@@ -425,8 +436,23 @@ static void handle_requests(struct emu_vcpu *v) {
     user_code_stale(v);
 }
 
+static void print_trace(struct emu_vcpu *v) {
+  unsigned n = (unsigned)v->e->trace;
+  fprintf(stderr,
+          "vmkit: emu: vCPU %u: last %u block start PCs, oldest "
+          "first:\n",
+          v->idx, n);
+  for (unsigned i = 0; i < n; i++) {
+    uint64_t pc = v->trace[(v->trace_pos + i) % n];
+    if (pc != EMU_TLB_INVALID)
+      fprintf(stderr, "  0x%016" PRIx64 "\n", pc);
+  }
+}
+
 static void fatal(struct emu_vcpu *v, enum emu_exit why) {
   vmk_error err;
+  if (v->trace)
+    print_trace(v);
   struct emu_sys_regs *r = &v->sys.regs;
   vmk_err(&err, -EIO,
           "vCPU %u stopped: the emulator could not continue (exit %d at pc "
@@ -459,7 +485,16 @@ static void *vcpu_thread(void *arg) {
       handle_requests(v);
     emu_timer_poll(&v->timer);
     emu_sys_poll_interrupts(&v->sys);
-    enum emu_exit x = emu_run(&v->cpu, SLICE_INSNS);
+    enum emu_exit x;
+    if (__builtin_expect(v->trace != NULL, 0)) {
+      /* One block per run (a budget of 1 ends at the first block end), so
+       * every block start is seen. Slow: a debugging aid. */
+      v->trace[v->trace_pos] = v->cpu.pc;
+      v->trace_pos = (v->trace_pos + 1) % (unsigned)e->trace;
+      x = emu_run(&v->cpu, 1);
+    } else {
+      x = emu_run(&v->cpu, SLICE_INSNS);
+    }
     switch (x) {
     case EMU_EXIT_BUDGET:
     case EMU_EXIT_REQUEST:
@@ -524,6 +559,8 @@ static int emu_create(const struct vmk_engine_config *cfg,
   pthread_cond_init(&e->cond, NULL);
   const char *tr = getenv("VMK_EMU_TRACE");
   e->trace = tr && *tr ? atoi(tr) : 0;
+  if (e->trace < 0 || e->trace > 1000000)
+    e->trace = 0;
   int r = emu_gicv3_init(&e->gic, cfg->cpus, cfg->nr_spis, gic_wake, e, err);
   if (r)
     goto fail;
@@ -544,6 +581,16 @@ static int emu_create(const struct vmk_engine_config *cfg,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&v->cv, &ca);
     pthread_condattr_destroy(&ca);
+    if (e->trace > 0) {
+      v->trace = malloc((size_t)e->trace * sizeof *v->trace);
+      if (!v->trace) {
+        r = vmk_err(err, -ENOMEM, "out of memory for VMK_EMU_TRACE=%d",
+                    e->trace);
+        goto fail;
+      }
+      for (int k = 0; k < e->trace; k++)
+        v->trace[k] = EMU_TLB_INVALID;
+    }
     if ((r = emu_cpu_init(&v->cpu, &env_ops, v))) {
       r = vmk_err(err, r, "out of memory creating vCPU %u of the emu engine",
                   i);
@@ -640,6 +687,7 @@ static void emu_destroy(struct vmk_engine *base) {
   for (unsigned i = 0; i < e->cfg.cpus; i++) {
     if (e->vcpus[i].e) {
       emu_cpu_destroy(&e->vcpus[i].cpu);
+      free(e->vcpus[i].trace);
       pthread_cond_destroy(&e->vcpus[i].cv);
     }
   }

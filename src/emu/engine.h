@@ -59,6 +59,10 @@ struct emu_vcpu {
    * (direct-mapped; dropped with the soft TLB). vCPU thread only. */
   uint64_t up_page[EMU_UNPRIV_CACHE];
   uint8_t up_prot[EMU_UNPRIV_CACHE];
+  /* VMK_EMU_TRACE=N: the start PCs of the last N blocks (ring), printed
+   * when the vCPU stops on an error. NULL when tracing is off. */
+  uint64_t *trace;
+  unsigned trace_pos;
   /* Unmapped MMIO accesses already reported (log once). */
   bool unmapped_logged;
 };

@@ -233,9 +233,11 @@ DEF_STP(64)
 static EMU_HANDLER(h_unpriv) {
   uint64_t a = cpu->r[in->rn] + in->imm;
   enum emu_access acc = in->a ? EMU_WRITE : EMU_READ;
-  if (cpu->env->unpriv_check && !cpu->env->unpriv_check(cpu, a, acc, in->b))
+  uint64_t fva = a;
+  if (cpu->env->unpriv_check &&
+      !cpu->env->unpriv_check(cpu, a, acc, in->b, &fva))
     emu_raise(cpu, in, EMU_EXIT_FAULT,
-              (in->a ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, a);
+              (in->a ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, fva);
   emu_fn f;
   memcpy(&f, &in->imm2, sizeof f);
   return f(cpu, in);

@@ -6,7 +6,9 @@
 #      reads 32 bytes from /dev/hwrng, writes a pattern to /dev/vda with dd
 #      and syncs; vmkit exits 0 after the guest's poweroff; the pattern is
 #      in the image on the host.
-#   2. A guest that reboots (`reboot -f`: PSCI SYSTEM_RESET) makes vmkit
+#   2. stress.sh in the guest with 2 vCPUs: sha256sum of 64 MiB, a gzip
+#      round trip and a shell loop on every vCPU at once, outputs checked.
+#   3. A guest that reboots (`reboot -f`: PSCI SYSTEM_RESET) makes vmkit
 #      end the VM with its "rebooted" message and exit status 0.
 # A failing check prints the guest console. Exit 77 (skip) when the
 # default guest is not built.
@@ -87,7 +89,22 @@ check "pattern is in the disk image on the host" disk_ok
 check "guest's command exited 0" has "vmkit: exit status 0"
 [ "$fails" -eq "$before" ] || show_console boot
 
-# ---- 2. reboot --------------------------------------------------------------
+# ---- 2. SMP stress -----------------------------------------------------------
+start=$(date +%s)
+timeout "$limit" "$vmkit" run --engine emu --cpus 2 \
+  --console "$tmp/stress.console" \
+  --cmdline "console=hvc0 vmkit.cmd64=$(base64 -w0 "$here/stress.sh")" \
+  >"$tmp/stress.out" 2>&1
+status=$?
+echo "stress run took $(($(date +%s) - start)) s, exit status $status"
+before=$fails
+check "vmkit exited 0 after the stress" test "$status" -eq 0
+check "stress ran on 2 vCPUs" grep -q "^stress-cpus=2" "$tmp/stress.console"
+check "every stress job's output was right" \
+  grep -q "^stress-ok=1" "$tmp/stress.console"
+[ "$fails" -eq "$before" ] || show_console stress
+
+# ---- 3. reboot --------------------------------------------------------------
 start=$(date +%s)
 timeout "$limit" "$vmkit" run --engine emu --cpus 1 \
   --console "$tmp/reboot.console" \
