@@ -48,12 +48,12 @@ typedef enum vmk_state {
 } vmk_state;
 
 typedef enum vmk_exit_reason {
-  VMK_EXIT_NONE = 0,  /* has not ended */
-  VMK_EXIT_POWEROFF,  /* the guest powered off (PSCI SYSTEM_OFF) */
-  VMK_EXIT_RESET,     /* the guest asked for a reset and reboot was off */
-  VMK_EXIT_CRASH,     /* the guest crashed (panic without reboot, bad state) */
-  VMK_EXIT_STOPPED,   /* the host stopped it (vmk_vm_stop) */
-  VMK_EXIT_ERROR,     /* vmkit failed; vmk_vm_exit() has the error */
+  VMK_EXIT_NONE = 0, /* has not ended */
+  VMK_EXIT_POWEROFF, /* the guest powered off (PSCI SYSTEM_OFF) */
+  VMK_EXIT_RESET,    /* the guest asked for a reset and reboot was off */
+  VMK_EXIT_CRASH,    /* the guest crashed (panic without reboot, bad state) */
+  VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
+  VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
 } vmk_exit_reason;
 
 /* ---- configuration ---------------------------------------------------- */

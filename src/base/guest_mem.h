@@ -18,8 +18,8 @@ struct vmk_guest_mem {
   uint8_t *host; /* host address of the first byte */
 };
 
-static inline bool vmk_gm_range_ok(const struct vmk_guest_mem *gm,
-                                   uint64_t gpa, uint64_t len) {
+static inline bool vmk_gm_range_ok(const struct vmk_guest_mem *gm, uint64_t gpa,
+                                   uint64_t len) {
   if (gpa < gm->base)
     return false;
   uint64_t off = gpa - gm->base;

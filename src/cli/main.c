@@ -126,9 +126,19 @@ static void on_stop_signal(int sig) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  enum { OPT_ENGINE = 256, OPT_CPUS, OPT_MEMORY, OPT_KERNEL, OPT_INITRD,
-         OPT_CMDLINE, OPT_DISK, OPT_CONSOLE, OPT_NO_ENTROPY, OPT_BOOT_TIMER,
-         OPT_HELP };
+  enum {
+    OPT_ENGINE = 256,
+    OPT_CPUS,
+    OPT_MEMORY,
+    OPT_KERNEL,
+    OPT_INITRD,
+    OPT_CMDLINE,
+    OPT_DISK,
+    OPT_CONSOLE,
+    OPT_NO_ENTROPY,
+    OPT_BOOT_TIMER,
+    OPT_HELP
+  };
   static const struct option opts[] = {
       {"engine", required_argument, NULL, OPT_ENGINE},
       {"cpus", required_argument, NULL, OPT_CPUS},
@@ -232,13 +242,11 @@ static int cmd_run(int argc, char **argv) {
     default:
       if (optopt)
         usage_error("unknown flag '-%c'; see vmkit run --help", optopt);
-      usage_error("unknown flag '%s'; see vmkit run --help",
-                  argv[optind - 1]);
+      usage_error("unknown flag '%s'; see vmkit run --help", argv[optind - 1]);
     }
   }
   if (optind < argc)
-    usage_error("unexpected argument '%s'; see vmkit run --help",
-                argv[optind]);
+    usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
 
   if (!kernel) {
     static char kbuf[4096];

@@ -17,11 +17,28 @@ int vmk_parse_size(const char *s, uint64_t *out) {
   }
   unsigned shift = 0;
   switch (*s) {
-  case 'k': case 'K': shift = 10; s++; break;
-  case 'm': case 'M': shift = 20; s++; break;
-  case 'g': case 'G': shift = 30; s++; break;
-  case 't': case 'T': shift = 40; s++; break;
-  default: break;
+  case 'k':
+  case 'K':
+    shift = 10;
+    s++;
+    break;
+  case 'm':
+  case 'M':
+    shift = 20;
+    s++;
+    break;
+  case 'g':
+  case 'G':
+    shift = 30;
+    s++;
+    break;
+  case 't':
+  case 'T':
+    shift = 40;
+    s++;
+    break;
+  default:
+    break;
   }
   if (shift && (!strcasecmp(s, "ib") || !strcasecmp(s, "b")))
     s += strlen(s);

@@ -139,8 +139,8 @@ static int check_file(const char *what, const char *path, bool writable,
     return vmk_err(err, -errno, "cannot use %s '%s': %s", what, path,
                    strerror(errno));
   if (S_ISDIR(st.st_mode))
-    return vmk_err(err, -EISDIR, "%s '%s' is a directory; give a file",
-                   what, path);
+    return vmk_err(err, -EISDIR, "%s '%s' is a directory; give a file", what,
+                   path);
   if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
     return vmk_err(err, -errno, "cannot %s %s '%s': %s",
                    writable ? "read and write" : "read", what, path,

@@ -186,8 +186,8 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
 
   struct vmk_virtio_device *dev;
   for (unsigned i = 0; i < cfg->ndisks; i++) {
-    r = vmk_virtio_blk_create(cfg->disks[i].path, cfg->disks[i].read_only,
-                              &dev, err);
+    r = vmk_virtio_blk_create(cfg->disks[i].path, cfg->disks[i].read_only, &dev,
+                              err);
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
@@ -475,8 +475,8 @@ const char *vmk_state_name(vmk_state s) {
 }
 
 const char *vmk_exit_reason_name(vmk_exit_reason r) {
-  static const char *const names[] = {"none",    "poweroff", "reset",
-                                      "crash",   "stopped",  "error"};
+  static const char *const names[] = {"none",  "poweroff", "reset",
+                                      "crash", "stopped",  "error"};
   return (unsigned)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 

@@ -15,8 +15,7 @@ int vmk_bus_add(struct vmk_bus *bus, const char *name, uint64_t base,
   for (unsigned i = 0; i < bus->count; i++) {
     const struct vmk_bus_region *r = &bus->regions[i];
     if (base < r->base + r->size && r->base < base + size)
-      return vmk_err(err, -EEXIST, "MMIO region %s overlaps %s", name,
-                     r->name);
+      return vmk_err(err, -EEXIST, "MMIO region %s overlaps %s", name, r->name);
   }
   if (bus->count == VMK_BUS_MAX_REGIONS)
     return vmk_err(err, -ENOSPC, "too many MMIO regions (at most %d)",

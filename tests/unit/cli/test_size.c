@@ -30,8 +30,15 @@ static void accepts(void **state) {
 static void rejects(void **state) {
   (void)state;
   uint64_t v = 7;
-  const char *bad[] = {"",   "M",   "-1G", "1.5G", "12X", "1GG",
-                       " 1", "1 G", "99999999999999999999",
+  const char *bad[] = {"",
+                       "M",
+                       "-1G",
+                       "1.5G",
+                       "12X",
+                       "1GG",
+                       " 1",
+                       "1 G",
+                       "99999999999999999999",
                        "17179869184G"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     assert_int_equal(vmk_parse_size(bad[i], &v), -EINVAL);

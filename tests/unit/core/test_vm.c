@@ -35,8 +35,8 @@ struct fake_engine {
   pthread_cond_t cond;
   bool stop, paused, parked, poweroff;
   struct vmk_boot_regs boot;
-  int fdt_ok;           /* 1: x0 pointed at a valid FDT */
-  char bootargs[256];   /* /chosen/bootargs read back from it */
+  int fdt_ok;         /* 1: x0 pointed at a valid FDT */
+  char bootargs[256]; /* /chosen/bootargs read back from it */
 };
 
 static void fake_set_level(void *opaque, unsigned spi, bool level) {
@@ -73,9 +73,8 @@ static void *fake_vcpu(void *arg) {
   e->fdt_ok = fdt && fdt_check_header(fdt) == 0;
   if (e->fdt_ok) {
     int chosen = fdt_path_offset(fdt, "/chosen");
-    const char *args = chosen >= 0
-                           ? fdt_getprop(fdt, chosen, "bootargs", NULL)
-                           : NULL;
+    const char *args =
+        chosen >= 0 ? fdt_getprop(fdt, chosen, "bootargs", NULL) : NULL;
     if (args)
       snprintf(e->bootargs, sizeof(e->bootargs), "%s", args);
   }
@@ -173,7 +172,6 @@ static const struct vmk_engine_ops fake_ops = {
     .destroy = fake_destroy,
 };
 
-
 /* ---- fixtures ---------------------------------------------------------- */
 
 static char tmpdir[64];
@@ -215,8 +213,7 @@ static vmk_config *fake_config(int out_fd) {
   assert_int_equal(vmk_config_set_kernel(cfg, kernel_path), 0);
   assert_int_equal(vmk_config_set_memory(cfg, 128ull << 20), 0);
   assert_int_equal(vmk_config_set_cmdline(cfg, "console=hvc0 quiet"), 0);
-  assert_int_equal(vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd),
-                   0);
+  assert_int_equal(vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd), 0);
   vmk_config_set_engine_ops(cfg, &fake_ops);
   return cfg;
 }
