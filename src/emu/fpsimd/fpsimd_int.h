@@ -204,4 +204,34 @@ bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw);
 bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw);
 bool fpsimd_decode_simd_perm(struct emu_insn *out, uint32_t raw);
 
+/* Lane s (0: 8-bit .. 3: 64-bit) number i of a vector register. */
+static inline uint64_t lane_get(const emu_vreg *v, unsigned s, unsigned i) {
+  switch (s) {
+  case 0:
+    return v->b[i];
+  case 1:
+    return v->h[i];
+  case 2:
+    return v->s[i];
+  default:
+    return v->d[i];
+  }
+}
+static inline void lane_set(emu_vreg *v, unsigned s, unsigned i, uint64_t x) {
+  switch (s) {
+  case 0:
+    v->b[i] = (uint8_t)x;
+    break;
+  case 1:
+    v->h[i] = (uint16_t)x;
+    break;
+  case 2:
+    v->s[i] = (uint32_t)x;
+    break;
+  default:
+    v->d[i] = x;
+    break;
+  }
+}
+
 #endif

@@ -19,34 +19,6 @@
 
 typedef __int128 i128;
 
-static inline uint64_t lget(const emu_vreg *v, unsigned s, unsigned i) {
-  switch (s) {
-  case 0:
-    return v->b[i];
-  case 1:
-    return v->h[i];
-  case 2:
-    return v->s[i];
-  default:
-    return v->d[i];
-  }
-}
-static inline void lset(emu_vreg *v, unsigned s, unsigned i, uint64_t x) {
-  switch (s) {
-  case 0:
-    v->b[i] = (uint8_t)x;
-    break;
-  case 1:
-    v->h[i] = (uint16_t)x;
-    break;
-  case 2:
-    v->s[i] = (uint32_t)x;
-    break;
-  default:
-    v->d[i] = x;
-    break;
-  }
-}
 static inline int64_t sx(uint64_t x, unsigned s) {
   unsigned sh = 64 - (8u << s);
   return (int64_t)(x << sh) >> sh;
@@ -115,10 +87,11 @@ static uint64_t shift_op(i128 val, int shift, unsigned E, bool uns, bool rnd,
 #define V3_LOOP(S, EXPR)                                                       \
   for (unsigned i = 0; i < (bytes >> S); i++) {                                \
     const unsigned E = 8u << S;                                                \
-    uint64_t a = lget(&n, S, i), b = lget(&m, S, i), dd = lget(&d, S, i);      \
+    uint64_t a = lane_get(&n, S, i), b = lane_get(&m, S, i),                   \
+             dd = lane_get(&d, S, i);                                          \
     int64_t sa = sx(a, S), sb = sx(b, S);                                      \
     (void)a, (void)b, (void)dd, (void)sa, (void)sb, (void)E;                   \
-    lset(&r, S, i, (uint64_t)(EXPR));                                          \
+    lane_set(&r, S, i, (uint64_t)(EXPR));                                      \
   }
 
 #define V3(name, EXPR)                                                         \
@@ -225,11 +198,12 @@ VLOGIC(h_bif, (d & m) | (n & ~m))
 #define VP_LOOP(S, EXPR)                                                       \
   for (unsigned i = 0; i < (bytes >> S); i++) {                                \
     unsigned el = bytes >> S, k = 2 * i;                                       \
-    uint64_t a = k < el ? lget(&n, S, k) : lget(&m, S, k - el);                \
-    uint64_t b = k + 1 < el ? lget(&n, S, k + 1) : lget(&m, S, k + 1 - el);    \
+    uint64_t a = k < el ? lane_get(&n, S, k) : lane_get(&m, S, k - el);        \
+    uint64_t b =                                                               \
+        k + 1 < el ? lane_get(&n, S, k + 1) : lane_get(&m, S, k + 1 - el);     \
     int64_t sa = sx(a, S), sb = sx(b, S);                                      \
     (void)sa, (void)sb;                                                        \
-    lset(&r, S, i, (uint64_t)(EXPR));                                          \
+    lane_set(&r, S, i, (uint64_t)(EXPR));                                      \
   }
 #define VP(name, EXPR)                                                         \
   static FPS_HANDLER(name) {                                                   \
@@ -497,12 +471,12 @@ static const struct emu_insn *three_diff_do(struct emu_cpu *cpu,
   if (op == W_ADDHN || op == W_SUBHN) {
     bool rnd = in->imm2;
     for (unsigned i = 0; i < elems; i++) {
-      uint64_t a = lget(&n, S + 1, i), b = lget(&m, S + 1, i);
+      uint64_t a = lane_get(&n, S + 1, i), b = lane_get(&m, S + 1, i);
       uint64_t s = op == W_ADDHN ? a + b : a - b;
       unsigned __int128 t = (unsigned __int128)(s & emask(S + 1));
       if (rnd)
         t += (unsigned __int128)1 << (E - 1);
-      lset(&r, S, i + part * elems, (uint64_t)(t >> E));
+      lane_set(&r, S, i + part * elems, (uint64_t)(t >> E));
     }
     if (part)
       r.d[0] = d.d[0];
@@ -525,16 +499,16 @@ static const struct emu_insn *three_diff_do(struct emu_cpu *cpu,
     return in + 1;
   }
   for (unsigned i = 0; i < elems; i++) {
-    uint64_t ua = lget(&n, S, i + part * elems);
-    uint64_t ub = lget(&m, S, i + part * elems);
+    uint64_t ua = lane_get(&n, S, i + part * elems);
+    uint64_t ub = lane_get(&m, S, i + part * elems);
     i128 a = uns ? (i128)ua : (i128)sx(ua, S);
     i128 b = uns ? (i128)ub : (i128)sx(ub, S);
-    uint64_t wdd = lget(&d, S + 1, i);
+    uint64_t wdd = lane_get(&d, S + 1, i);
     i128 res;
     switch (op) {
     case W_ADDW:
     case W_SUBW: {
-      uint64_t wn = lget(&n, S + 1, i);
+      uint64_t wn = lane_get(&n, S + 1, i);
       i128 w = uns ? (i128)wn : (i128)sx(wn, S + 1);
       res = op == W_ADDW ? w + b : w - b;
       break;
@@ -570,7 +544,7 @@ static const struct emu_insn *three_diff_do(struct emu_cpu *cpu,
       break;
     }
     }
-    lset(&r, S + 1, i, (uint64_t)res & emask(S + 1));
+    lane_set(&r, S + 1, i, (uint64_t)res & emask(S + 1));
   }
   if (qc)
     cpu->fpsr |= FPSR_QC;
@@ -618,10 +592,10 @@ static bool decode_three_diff(struct emu_insn *out, uint32_t raw, bool scalar) {
 #define V2_LOOP(S, EXPR)                                                       \
   for (unsigned i = 0; i < (bytes >> S); i++) {                                \
     const unsigned E = 8u << S;                                                \
-    uint64_t a = lget(&n, S, i), dd = lget(&d, S, i);                          \
+    uint64_t a = lane_get(&n, S, i), dd = lane_get(&d, S, i);                  \
     int64_t sa = sx(a, S), sd = sx(dd, S);                                     \
     (void)a, (void)sa, (void)E, (void)dd, (void)sd;                            \
-    lset(&r, S, i, (uint64_t)(EXPR));                                          \
+    lane_set(&r, S, i, (uint64_t)(EXPR));                                      \
   }
 #define V2(name, EXPR)                                                         \
   static FPS_HANDLER(name) {                                                   \
@@ -699,11 +673,11 @@ static FPS_HANDLER(h_addlp) {
   unsigned S = in->b, bytes = vbytes(in), pairs = (bytes >> S) / 2;
   memset(&r, 0, sizeof r);
   for (unsigned i = 0; i < pairs; i++) {
-    uint64_t x = lget(&n, S, 2 * i), y = lget(&n, S, 2 * i + 1);
+    uint64_t x = lane_get(&n, S, 2 * i), y = lane_get(&n, S, 2 * i + 1);
     uint64_t s = in->a ? x + y : (uint64_t)(sx(x, S) + sx(y, S));
     if (in->imm)
-      s += lget(&d, S + 1, i);
-    lset(&r, S + 1, i, s & emask(S + 1));
+      s += lane_get(&d, S + 1, i);
+    lane_set(&r, S + 1, i, s & emask(S + 1));
   }
   cpu->v[in->rd] = r;
   return in + 1;
@@ -724,7 +698,7 @@ static FPS_HANDLER(h_xtn) {
   else
     r.d[1] = 0;
   for (unsigned i = 0; i < elems; i++) {
-    uint64_t a = lget(&n, S + 1, i);
+    uint64_t a = lane_get(&n, S + 1, i);
     uint64_t v;
     switch (in->a) {
     case N_XTN:
@@ -740,7 +714,7 @@ static FPS_HANDLER(h_xtn) {
       v = usat(sx(a, S + 1), E, &qc);
       break;
     }
-    lset(&r, S, i + part * elems, v);
+    lane_set(&r, S, i + part * elems, v);
   }
   if (qc)
     cpu->fpsr |= FPSR_QC;
@@ -755,7 +729,7 @@ static FPS_HANDLER(h_shll) {
   unsigned S = in->b, elems = 8u >> S, part = in->c;
   memset(&r, 0, sizeof r);
   for (unsigned i = 0; i < elems; i++)
-    lset(&r, S + 1, i, lget(&n, S, i + part * elems) << (8u << S));
+    lane_set(&r, S + 1, i, lane_get(&n, S, i + part * elems) << (8u << S));
   cpu->v[in->rd] = r;
   return in + 1;
 }
@@ -890,10 +864,10 @@ enum { AX_ADDV, AX_SADDLV, AX_UADDLV, AX_SMAXV, AX_SMINV, AX_UMAXV, AX_UMINV };
 static FPS_HANDLER(h_across) {
   const emu_vreg n = cpu->v[in->rn];
   unsigned S = in->b, elems = (in->c ? 16u : 8u) >> S;
-  uint64_t acc = lget(&n, S, 0);
+  uint64_t acc = lane_get(&n, S, 0);
   int64_t sacc = sx(acc, S);
   for (unsigned i = 1; i < elems; i++) {
-    uint64_t x = lget(&n, S, i);
+    uint64_t x = lane_get(&n, S, i);
     int64_t sxv = sx(x, S);
     switch (in->a) {
     case AX_ADDV:
@@ -1003,7 +977,7 @@ static FPS_HANDLER(h_shift_imm) {
   bool qc = false;
   memset(&r, 0, sizeof r);
   for (unsigned i = 0; i < (bytes >> S); i++) {
-    uint64_t a = lget(&n, S, i), dd = lget(&d, S, i);
+    uint64_t a = lane_get(&n, S, i), dd = lane_get(&d, S, i);
     int64_t sa = sx(a, S);
     uint64_t v;
     switch (in->a) {
@@ -1054,7 +1028,7 @@ static FPS_HANDLER(h_shift_imm) {
       v = shift_op(sa, sh, E, true, false, true, &qc);
       break;
     }
-    lset(&r, S, i, v & emask(S));
+    lane_set(&r, S, i, v & emask(S));
   }
   if (qc)
     cpu->fpsr |= FPSR_QC;
@@ -1086,7 +1060,7 @@ static FPS_HANDLER(h_shrn) {
   else
     r.d[1] = 0;
   for (unsigned i = 0; i < elems; i++) {
-    uint64_t a = lget(&n, S + 1, i);
+    uint64_t a = lane_get(&n, S + 1, i);
     int64_t sa = sx(a, S + 1);
     bool rnd = in->a & 1;
     uint64_t v;
@@ -1110,7 +1084,7 @@ static FPS_HANDLER(h_shrn) {
                &qc);
       break;
     }
-    lset(&r, S, i + part * elems, v);
+    lane_set(&r, S, i + part * elems, v);
   }
   if (qc)
     cpu->fpsr |= FPSR_QC;
@@ -1125,9 +1099,9 @@ static FPS_HANDLER(h_shll_imm) {
   unsigned S = in->b, elems = 8u >> S, part = in->c;
   memset(&r, 0, sizeof r);
   for (unsigned i = 0; i < elems; i++) {
-    uint64_t a = lget(&n, S, i + part * elems);
+    uint64_t a = lane_get(&n, S, i + part * elems);
     uint64_t v = in->a ? a : (uint64_t)sx(a, S);
-    lset(&r, S + 1, i, (v << in->imm) & emask(S + 1));
+    lane_set(&r, S + 1, i, (v << in->imm) & emask(S + 1));
   }
   cpu->v[in->rd] = r;
   return in + 1;
@@ -1251,13 +1225,13 @@ enum { X_MUL, X_MLA, X_MLS, X_SQDMULH, X_SQRDMULH, X_LONG };
 static FPS_HANDLER(h_mul_elem) {
   const emu_vreg n = cpu->v[in->rn], d = cpu->v[in->rd];
   unsigned S = in->b, E = 8u << S, bytes = vbytes(in);
-  uint64_t b = lget(&cpu->v[in->rm], S, (unsigned)in->imm);
+  uint64_t b = lane_get(&cpu->v[in->rm], S, (unsigned)in->imm);
   int64_t sb = sx(b, S);
   bool qc = false;
   emu_vreg r;
   memset(&r, 0, sizeof r);
   for (unsigned i = 0; i < (bytes >> S); i++) {
-    uint64_t a = lget(&n, S, i), dd = lget(&d, S, i);
+    uint64_t a = lane_get(&n, S, i), dd = lane_get(&d, S, i);
     int64_t sa = sx(a, S);
     uint64_t v;
     switch (in->a) {
@@ -1277,7 +1251,7 @@ static FPS_HANDLER(h_mul_elem) {
       v = ssat(((i128)2 * sa * sb + ((i128)1 << (E - 1))) >> E, E, &qc);
       break;
     }
-    lset(&r, S, i, v & emask(S));
+    lane_set(&r, S, i, v & emask(S));
   }
   if (qc)
     cpu->fpsr |= FPSR_QC;
@@ -1289,10 +1263,10 @@ static FPS_HANDLER(h_mul_elem) {
  * by a broadcast of the element. imm2 = element index, imm = W_* op. */
 static FPS_HANDLER(h_long_elem) {
   unsigned S = in->b;
-  uint64_t b = lget(&cpu->v[in->rm], S, (unsigned)in->imm2);
+  uint64_t b = lane_get(&cpu->v[in->rm], S, (unsigned)in->imm2);
   emu_vreg bc;
   for (unsigned i = 0; i < (16u >> S); i++)
-    lset(&bc, S, i, b);
+    lane_set(&bc, S, i, b);
   return three_diff_do(cpu, in, bc);
 }
 

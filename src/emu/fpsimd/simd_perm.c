@@ -10,34 +10,6 @@
  */
 #include "fpsimd_int.h"
 
-static inline uint64_t lane_get(const emu_vreg *v, unsigned s, unsigned i) {
-  switch (s) {
-  case 0:
-    return v->b[i];
-  case 1:
-    return v->h[i];
-  case 2:
-    return v->s[i];
-  default:
-    return v->d[i];
-  }
-}
-static inline void lane_set(emu_vreg *v, unsigned s, unsigned i, uint64_t x) {
-  switch (s) {
-  case 0:
-    v->b[i] = (uint8_t)x;
-    break;
-  case 1:
-    v->h[i] = (uint16_t)x;
-    break;
-  case 2:
-    v->s[i] = (uint32_t)x;
-    break;
-  default:
-    v->d[i] = x;
-    break;
-  }
-}
 static inline uint64_t rep64(uint64_t x, unsigned s) {
   switch (s) {
   case 0:
