@@ -30,6 +30,11 @@ struct emu_block_cache {
   size_t total;
   uint64_t gen; /* bumped by every drop */
   bool flush_pending;
+  /* The one-instruction block of software step: at most a breakpoint
+   * check, the instruction, the end insn and the block pointer. */
+  _Alignas(16) unsigned char scratch[sizeof(struct emu_block) +
+                                     3 * sizeof(struct emu_insn) +
+                                     sizeof(struct emu_block *)];
 };
 
 static inline unsigned hash_pc(uint64_t pc) {
@@ -90,8 +95,8 @@ static void *arena_alloc(struct emu_block_cache *c, size_t size) {
   return p;
 }
 
-static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
-  struct emu_block_cache *c = cpu->blocks;
+/* Host pointer to the guest code at pc (through the exec TLB). */
+static const unsigned char *fetch_ptr(struct emu_cpu *cpu, uint64_t pc) {
   if (pc & 3)
     emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
@@ -101,37 +106,65 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
       emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
                 pc);
   }
-  const unsigned char *code =
-      (const unsigned char *)(uintptr_t)(pc + e->addend);
-  unsigned max = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
-  if (max > EMU_BLOCK_MAX)
-    max = EMU_BLOCK_MAX;
-  struct emu_insn tmp[EMU_BLOCK_MAX + 1];
+  return (const unsigned char *)(uintptr_t)(pc + e->addend);
+}
+
+/* Runs before an instruction a hardware breakpoint may match: the
+ * environment decides (EL, PSTATE.D, context) and raises it or not. */
+static EMU_HANDLER(h_bp_check) {
+  uint32_t esr = cpu->env->bp_check(cpu, in->pc);
+  if (EMU_UNLIKELY(esr))
+    emu_raise(cpu, in, EMU_EXIT_DEBUG, esr, 0);
+  return EMU_NEXT;
+}
+
+/* Decodes up to max instructions at pc into a block. single: into the
+ * cache's scratch block (not hashed, not linked), for software step. */
+static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
+                               bool single) {
+  struct emu_block_cache *c = cpu->blocks;
+  const unsigned char *code = fetch_ptr(cpu, pc);
+  unsigned room = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
+  if (max > room)
+    max = room;
+  struct emu_insn dec[EMU_BLOCK_MAX];
   unsigned n = 0;
   bool ended = false;
   while (n < max && !ended) {
     uint32_t raw;
     memcpy(&raw, code + 4 * n, 4);
-    ended = emu_decode(&tmp[n], raw, pc + 4ull * n);
+    ended = emu_decode(&dec[n], raw, pc + 4ull * n);
     n++;
   }
-  if (ended && n >= 2 && emu_is_bcond(&tmp[n - 1]))
-    (void)(emu_fuse_dp_imm(&tmp[n - 2]) || emu_fuse_dp_reg(&tmp[n - 2]));
-  unsigned ninsn = n;
+  /* Fusion would run a B.cond without its breakpoint check. */
+  if (ended && n >= 2 && emu_is_bcond(&dec[n - 1]) && !cpu->dbg_bp)
+    (void)(emu_fuse_dp_imm(&dec[n - 2]) || emu_fuse_dp_reg(&dec[n - 2]));
+  struct emu_insn tmp[2 * EMU_BLOCK_MAX + 1];
+  unsigned ninsn = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (EMU_UNLIKELY(cpu->dbg_bp) && cpu->env->bp_at(cpu, dec[i].pc))
+      tmp[ninsn++] = (struct emu_insn){.fn = h_bp_check, .pc = dec[i].pc};
+    tmp[ninsn++] = dec[i];
+  }
   if (!ended)
     tmp[ninsn++] =
         (struct emu_insn){.fn = emu_h_end_block, .pc = pc + 4ull * n};
-  if (c->total >= ARENA_MAX)
-    drop_all(c);
   /* insns, then a pointer back to the block (see emu_chain) */
   size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
                 sizeof(struct emu_block *);
-  struct emu_block *b = arena_alloc(c, size);
-  if (!b) { /* out of host memory: start over with an empty cache */
-    drop_all(c);
+  struct emu_block *b;
+  if (single) {
+    b = (struct emu_block *)c->scratch;
+  } else {
+    if (c->total >= ARENA_MAX)
+      drop_all(c);
     b = arena_alloc(c, size);
-    if (!b)
-      abort(); /* cannot make progress without memory for one block */
+    if (!b) { /* out of host memory: start over with an empty cache */
+      drop_all(c);
+      b = arena_alloc(c, size);
+      if (!b)
+        abort(); /* cannot make progress without memory for one block */
+    }
   }
   b->pc = pc;
   b->n = n;
@@ -140,9 +173,11 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   b->link_next = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
-  unsigned h = hash_pc(pc);
-  b->hnext = c->hash[h];
-  c->hash[h] = b;
+  if (!single) {
+    unsigned h = hash_pc(pc);
+    b->hnext = c->hash[h];
+    c->hash[h] = b;
+  }
   return b;
 }
 
@@ -194,5 +229,24 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   if (EMU_UNLIKELY(c->flush_pending))
     drop_all(c);
   struct emu_block *b = lookup(c, pc);
-  return b ? b : build(cpu, pc);
+  return b ? b : build(cpu, pc, EMU_BLOCK_MAX, false);
+}
+
+void emu_block_step(struct emu_cpu *cpu) {
+  uint32_t esr = cpu->env->step_before(cpu);
+  if (esr)
+    emu_raise(cpu, NULL, EMU_EXIT_DEBUG, esr, 0);
+  struct emu_block_cache *c = cpu->blocks;
+  if (EMU_UNLIKELY(c->flush_pending))
+    drop_all(c);
+  struct emu_block *b = build(cpu, cpu->pc, 1, true);
+  uint32_t raw = b->insn[b->insn[0].fn == h_bp_check ? 1 : 0].raw;
+  /* emu_chain then returns at the end of this block instead of going on
+   * into the next one. */
+  cpu->chain_depth = CHAIN_MAX;
+  const struct emu_insn *in = b->insn;
+  do
+    in = in->fn(cpu, in);
+  while (in);
+  cpu->env->step_done(cpu, raw);
 }

@@ -28,6 +28,10 @@ struct emu_block {
 /* Returns the block for pc, decoding it if needed; performs a pending
  * flush first. May raise (instruction fetch fault). */
 struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc);
+/* Software step (cpu->dbg_step): runs the one instruction at cpu->pc in a
+ * block of its own, between env->step_before and env->step_done (see
+ * cpu.h). May raise. */
+void emu_block_step(struct emu_cpu *cpu);
 /* True when a flush was requested and not yet performed. */
 bool emu_block_flush_pending(struct emu_cpu *cpu);
 /* Generation of the cache: changes whenever all blocks were dropped, so a

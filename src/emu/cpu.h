@@ -123,7 +123,12 @@ enum emu_exit {
   EMU_EXIT_WFI,     /* system mode: WFI, the engine decides to sleep */
   EMU_EXIT_REQUEST, /* cpu->exit_request was set by another thread */
   EMU_EXIT_BUDGET,  /* the instruction budget ran out */
+  EMU_EXIT_DEBUG,   /* system mode: a self-hosted debug exception (syndrome:
+                       its ESR; addr: FAR for a watchpoint) */
 };
+
+/* tlb_fill's result for an access to a watched page (see watch_check). */
+#define EMU_FILL_WATCH 2
 
 /* The environment the CPU runs in: user-mode runner or system engine.
  * Called on the CPU's own thread. */
@@ -161,6 +166,30 @@ struct emu_env_ops {
    * paths. May be NULL (user mode: every access is EL0's). */
   bool (*unpriv_check)(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                        unsigned size, uint64_t *fault_va);
+
+  /* Self-hosted debug (system mode; NULL in user mode, where cpu->dbg_bp
+   * and cpu->dbg_step stay 0). A non-zero uint32_t result is the ESR of a
+   * debug exception: the core raises EMU_EXIT_DEBUG with it.
+   *
+   * bp_at: while cpu->dbg_bp is set, the block builder asks it for every
+   * instruction; where it says true, a check insn calling bp_check (with
+   * every condition: EL, PSTATE.D, context) runs before the instruction.
+   * The environment flushes decoded code when its answers change. */
+  bool (*bp_at)(struct emu_cpu *cpu, uint64_t pc);
+  uint32_t (*bp_check)(struct emu_cpu *cpu, uint64_t pc);
+  /* tlb_fill returned EMU_FILL_WATCH for a data access: the entry's
+   * addend is valid but the tag of that access kind is not (so every
+   * access to the page comes here); called before the access is done.
+   * The exception's FAR is va. */
+  uint32_t (*watch_check)(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                          enum emu_access acc);
+  /* While cpu->dbg_step is set (software step active at the current EL),
+   * the core runs one instruction at a time: step_before first (non-zero:
+   * the step is pending, take the Software Step exception at cpu->pc),
+   * then the instruction, then step_done with its encoding when it
+   * completed without an exception. */
+  uint32_t (*step_before)(struct emu_cpu *cpu);
+  void (*step_done)(struct emu_cpu *cpu, uint32_t raw);
 };
 
 struct emu_block;
@@ -190,6 +219,9 @@ struct emu_cpu {
   uint64_t icount;      /* instructions retired (approximate: per block) */
   uint64_t run_end;     /* emu_run returns EMU_EXIT_BUDGET at this icount */
   uint32_t chain_depth; /* blocks chained without returning to emu_run */
+  /* Self-hosted debug armed (see emu_env_ops.bp_at/step_before); set by
+   * the environment, 0 in the common case. */
+  uint8_t dbg_bp, dbg_step;
 
   const struct emu_env_ops *env;
   void *env_opaque;

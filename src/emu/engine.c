@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu/sys/debug.h"
 #include "emu/sys/env.h"
 #include "emu/sys/mmu.h"
 #include "emu/sys/sysregs.h"
@@ -193,6 +194,24 @@ static bool env_unpriv_check(struct emu_cpu *cpu, uint64_t va,
   return true;
 }
 
+static bool env_bp_at(struct emu_cpu *cpu, uint64_t pc) {
+  return emu_dbg_bp_at(&vcpu_of_cpu(cpu)->sys, pc);
+}
+static uint32_t env_bp_check(struct emu_cpu *cpu, uint64_t pc) {
+  return emu_dbg_bp_check(&vcpu_of_cpu(cpu)->sys, pc);
+}
+static uint32_t env_watch_check(struct emu_cpu *cpu, uint64_t va, unsigned size,
+                                enum emu_access acc) {
+  return emu_dbg_watch_check(&vcpu_of_cpu(cpu)->sys, va, size,
+                             acc == EMU_WRITE);
+}
+static uint32_t env_step_before(struct emu_cpu *cpu) {
+  return emu_dbg_step_before(&vcpu_of_cpu(cpu)->sys);
+}
+static void env_step_done(struct emu_cpu *cpu, uint32_t raw) {
+  emu_dbg_step_done(&vcpu_of_cpu(cpu)->sys, raw);
+}
+
 static const struct emu_env_ops env_ops = {
     .tlb_fill = env_tlb_fill,
     .mmio_read = env_mmio_read,
@@ -201,6 +220,11 @@ static const struct emu_env_ops env_ops = {
     .sysreg_read = env_sysreg_read,
     .sysreg_write = env_sysreg_write,
     .unpriv_check = env_unpriv_check,
+    .bp_at = env_bp_at,
+    .bp_check = env_bp_check,
+    .watch_check = env_watch_check,
+    .step_before = env_step_before,
+    .step_done = env_step_done,
 };
 
 /* ---- system-block callbacks (vCPU thread) -------------------------------- */

@@ -29,6 +29,12 @@ static struct emu_tlb_entry *fill(struct emu_cpu *cpu,
   int r = cpu->env->tlb_fill(cpu, va, acc, size);
   if (r == 1 && acc != EMU_EXEC)
     return NULL;
+  if (r == EMU_FILL_WATCH && acc != EMU_EXEC) {
+    uint32_t esr = cpu->env->watch_check(cpu, va, size, acc);
+    if (esr)
+      emu_raise(cpu, in, EMU_EXIT_DEBUG, esr, va);
+    return e;
+  }
   if (r != 0 || tag_of(e, acc) != (va & EMU_PAGE_MASK))
     emu_raise(cpu, in, EMU_EXIT_FAULT, fault_syndrome(acc), va);
   return e;

@@ -50,6 +50,10 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
     if (EMU_UNLIKELY(cpu->icount >= cpu->run_end))
       return EMU_EXIT_BUDGET;
     cpu->chain_depth = 0;
+    if (EMU_UNLIKELY(cpu->dbg_step)) {
+      emu_block_step(cpu);
+      continue;
+    }
     struct emu_block *b = emu_block_get(cpu, cpu->pc);
     const struct emu_insn *in = b->insn;
     do

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "emu/mem.h"
+#include "emu/sys/debug.h"
 #include "emu/sys/exception.h"
 #include "emu/sys/gicv3.h"
 #include "emu/sys/mmu.h"
@@ -75,6 +76,17 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
     sys->tlb_blocks[(va >> 55) & 1] = true;
   sys->tlb_user[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)] =
       !res.global || !((va >> 55) & 1);
+  bool wr, ww;
+  if (__builtin_expect(sys->dbg.wp_armed, 0) &&
+      emu_dbg_page_watched(sys, va, &wr, &ww)) {
+    /* Accesses of a watched kind must take the slow path to be checked. */
+    if (wr)
+      e->tag_read = EMU_TLB_INVALID;
+    if (ww)
+      e->tag_write = EMU_TLB_INVALID;
+    if ((acc == EMU_READ && wr) || (acc == EMU_WRITE && ww))
+      return EMU_FILL_WATCH;
+  }
   return 0;
 }
 
@@ -122,11 +134,17 @@ bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
     emu_exc_sync(sys, undef_or_trap(sys, syndrome), pc, false, 0);
     return delivered(sys);
   case EMU_EXIT_SVC:
+    /* A stepped SVC completed: the step is pending after the return. */
+    if (cpu->dbg_step)
+      emu_dbg_step_done(sys, 0);
     emu_exc_sync(sys, emu_esr_svc((uint16_t)syndrome), pc, false, 0);
     return delivered(sys);
   case EMU_EXIT_HVC:
-    if (sys->el == 1)
+    if (sys->el == 1) {
+      if (cpu->dbg_step)
+        emu_dbg_step_done(sys, 0);
       return false; /* PSCI: the machine's business */
+    }
     /* HVC is UNDEFINED at EL0; the exception returns to the HVC itself. */
     emu_exc_sync(sys, emu_esr_undef(), pc - 4, false, 0);
     return delivered(sys);
@@ -141,7 +159,15 @@ bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
       emu_exc_sync(sys, emu_esr_wfx(false), pc - 4, false, 0);
       return delivered(sys);
     }
+    if (cpu->dbg_step)
+      emu_dbg_step_done(sys, 0);
     return false;
+  case EMU_EXIT_DEBUG: {
+    unsigned ec = syndrome >> 26;
+    emu_exc_sync(sys, syndrome, pc,
+                 ec == EMU_EC_WPT_LOWER || ec == EMU_EC_WPT_SAME, addr);
+    return delivered(sys);
+  }
   case EMU_EXIT_FAULT: {
     bool fetch = syndrome & EMU_FAULT_FETCH;
     uint8_t fsc = (uint8_t)(syndrome & 0x3f);

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "emu/sys/debug.h"
+
 /* SCTLR_EL1 RES1 bits in ARMv8.0 (29, 28, 23, 22, 20, 11). */
 #define SCTLR_RES1 0x30d00800ull
 
@@ -32,6 +34,7 @@ void emu_sys_reset(struct emu_sys *sys, struct emu_cpu *cpu, unsigned cpu_index,
   sys->regs.sctlr = SCTLR_RES1;
   /* OS lock is set at cold reset (OSLSR_EL1.OSLK = 1, OSLM = 0b10). */
   sys->regs.oslsr = 0xa;
+  emu_dbg_update(sys);
 }
 
 void emu_sys_set_el_sp(struct emu_sys *sys, unsigned el, unsigned spsel) {
@@ -96,6 +99,7 @@ static void enter(struct emu_sys *sys, enum emu_exc_type type, uint64_t elr) {
   /* The local exclusive monitor does not survive an exception. */
   sys->cpu->excl_size = 0;
   sys->cpu->pc = (sys->regs.vbar & ~0x7ffull) + vec + (uint64_t)type;
+  emu_dbg_update_step(sys); /* PSTATE.D is set: no step at EL1 */
 }
 
 void emu_exc_sync(struct emu_sys *sys, uint32_t esr, uint64_t elr,
@@ -135,9 +139,12 @@ bool emu_exc_eret(struct emu_sys *sys) {
   sys->cpu->nzcv = (uint32_t)spsr & EMU_PSTATE_NZCV;
   sys->daif = (uint32_t)spsr & EMU_PSTATE_DAIF;
   sys->ss = (spsr & EMU_PSTATE_SS) != 0;
+  /* A step made pending by ERET (SPSR.SS = 0) has stepped nothing. */
+  sys->dbg.step_isv = sys->dbg.step_ex = false;
   sys->il = illegal || (spsr & EMU_PSTATE_IL);
   if (!illegal)
     emu_sys_set_el_sp(sys, el, sp);
+  emu_dbg_update_step(sys);
   sys->cpu->excl_size = 0;
   uint64_t pc = sys->regs.elr;
   if (sys->il)

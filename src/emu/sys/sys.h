@@ -100,7 +100,7 @@ struct emu_sys_regs {
   uint64_t csselr;
   /* debug */
   uint64_t mdscr, mdccint, oslsr, osdlr, dbgprcr, dbgclaim;
-  uint64_t dbgbvr[2], dbgbcr[2], dbgwvr[2], dbgwcr[2];
+  uint64_t dbgbvr[6], dbgbcr[6], dbgwvr[4], dbgwcr[4];
 };
 
 struct emu_sys {
@@ -140,6 +140,15 @@ struct emu_sys {
   /* Per soft-TLB slot: the entry is non-global or in the TTBR0 half, so
    * it goes when the ASID or TTBR0 changes. */
   uint8_t tlb_user[EMU_TLB_SIZE];
+
+  /* Self-hosted debug (debug.c): the breakpoints and watchpoints armed
+   * (DBGxCR, DBGxVR; zero when not), and the syndrome of a pending
+   * software step. */
+  struct {
+    uint64_t bp[6][2], wp[4][2];
+    bool wp_armed;
+    bool step_isv, step_ex;
+  } dbg;
 };
 
 /* SCTLR_EL1 bits the blocks look at. */

@@ -15,8 +15,8 @@
  *     branch-predictor hardening), nothing else.
  *   ID_AA64ISAR0_EL1: CRC32 only (no AES/SHA/LSE atomics/RDM/...).
  *   ID_AA64MMFR0_EL1: 48-bit PA, 16-bit ASIDs, 4K granule only.
- *   ID_AA64DFR0_EL1: debug v8.0, 2 breakpoints, 2 watchpoints (storage
- *     only: they never fire), no PMU.
+ *   ID_AA64DFR0_EL1: debug v8.0, 6 breakpoints (the last 2 with context
+ *     ID matching), 4 watchpoints (debug.c makes them fire), no PMU.
  *   MMFR1/2, ISAR1/2, PFR1, DFR1 and every AArch32 ID register: 0.
  *   CTR_EL0: 64-byte lines, PIPT I-cache, IDC = DIC = 0; DCZID_EL0 64 bytes.
  *
@@ -29,6 +29,7 @@
 
 #include "base/le.h"
 
+#include "emu/sys/debug.h"
 #include "emu/sys/exception.h"
 #include "emu/sys/gicv3.h"
 #include "emu/sys/timer.h"
@@ -327,6 +328,18 @@ static bool wr_tlbi(struct emu_sys *sys, const struct sysreg *r, uint64_t v) {
 #define TIMER(op, name, el0, flags)                                            \
   FUNC(op, name, el0, flags, rd_timer, wr_timer)
 #define SYSI(op, name, el0, wr) FUNC(op, name, el0, F_WO, NULL, wr)
+/* Breakpoint n: DBGBVR (VA[63:2], or CONTEXTIDR in [31:0]) and DBGBCR (BT,
+ * LBN, SSC, HMC, BAS, PMC, E); watchpoint n: DBGWVR (VA[63:2]) and DBGWCR
+ * (MASK, WT, LBN, SSC, HMC, BAS, LSC, PAC, E). Other bits are RES0. */
+#define BP(n)                                                                  \
+  FIELD((2, 0, 0, n, 4), "DBGBVR" #n "_EL1", EL0_NO, 0, dbgbvr[n],             \
+        n >= 4 ? ~0ull : ~3ull), /* 4, 5: [1:0] of a context ID too */         \
+      FIELD((2, 0, 0, n, 5), "DBGBCR" #n "_EL1", EL0_NO, 0, dbgbcr[n],         \
+            0x00ffe1e7)
+#define WP(n)                                                                  \
+  FIELD((2, 0, 0, n, 6), "DBGWVR" #n "_EL1", EL0_NO, 0, dbgwvr[n], ~3ull),     \
+      FIELD((2, 0, 0, n, 7), "DBGWCR" #n "_EL1", EL0_NO, 0, dbgwcr[n],         \
+            0x1f1fffff)
 
 /* SCTLR_EL1 bits we store: M A C SA SA0 CP15BEN ITD SED UMA I DZE UCT nTWI
  * nTWE WXN UCI (EE/E0E RES0: little-endian only) + the RES1 bits. */
@@ -379,19 +392,21 @@ static const struct sysreg table[] = {
     SYSI((1, 3, 7, 14, 1), "DC CIVAC", EL0_UCI, wr_nop),
     /* op0 = 2: debug */
     FUNC((2, 0, 0, 0, 2), "OSDTRRX_EL1", EL0_NO, 0, NULL, NULL),
-    FIELD((2, 0, 0, 0, 4), "DBGBVR0_EL1", EL0_NO, 0, dbgbvr[0], ~3ull),
-    FIELD((2, 0, 0, 0, 5), "DBGBCR0_EL1", EL0_NO, 0, dbgbcr[0], 0x00ffe1e7),
-    FIELD((2, 0, 0, 0, 6), "DBGWVR0_EL1", EL0_NO, 0, dbgwvr[0], ~3ull),
-    FIELD((2, 0, 0, 0, 7), "DBGWCR0_EL1", EL0_NO, 0, dbgwcr[0], 0x1f1fffff),
-    FIELD((2, 0, 0, 1, 4), "DBGBVR1_EL1", EL0_NO, 0, dbgbvr[1], ~3ull),
-    FIELD((2, 0, 0, 1, 5), "DBGBCR1_EL1", EL0_NO, 0, dbgbcr[1], 0x00ffe1e7),
-    FIELD((2, 0, 0, 1, 6), "DBGWVR1_EL1", EL0_NO, 0, dbgwvr[1], ~3ull),
-    FIELD((2, 0, 0, 1, 7), "DBGWCR1_EL1", EL0_NO, 0, dbgwcr[1], 0x1f1fffff),
+    BP(0),
+    WP(0),
+    BP(1),
+    WP(1),
     FIELD((2, 0, 0, 2, 0), "MDCCINT_EL1", EL0_NO, 0, mdccint,
           1ull << 29 | 1ull << 30),
     /* SS, ERR, TDCC, KDE, HDE, MDE, INTdis */
     FIELD((2, 0, 0, 2, 2), "MDSCR_EL1", EL0_NO, 0, mdscr, 0x00c0f041ull),
+    BP(2),
+    WP(2),
     FUNC((2, 0, 0, 3, 2), "OSDTRTX_EL1", EL0_NO, 0, NULL, NULL),
+    BP(3),
+    WP(3),
+    BP(4),
+    BP(5),
     FUNC((2, 0, 0, 6, 2), "OSECCR_EL1", EL0_NO, 0, NULL, NULL),
     CONST((2, 0, 1, 0, 0), "MDRAR_EL1", 0),
     FUNC((2, 0, 1, 0, 4), "OSLAR_EL1", EL0_NO, F_WO, NULL, wr_oslar),
@@ -638,6 +653,7 @@ static enum emu_sysreg_result msr_imm(struct emu_sys *sys, uint32_t enc) {
       sys->daif |= crm << 6;
     else
       sys->daif &= ~(crm << 6);
+    emu_dbg_update_step(sys); /* PSTATE.D */
     return EMU_SYSREG_OK;
   }
   if (op1 == 0 && op2 == 5 && sys->el) {
@@ -673,5 +689,11 @@ enum emu_sysreg_result emu_sysreg_write(struct emu_sys *sys, uint32_t enc,
     sys->ops->regime_changed(sys->opaque, (r->flags & F_ASID)
                                               ? EMU_REGIME_ASID
                                               : EMU_REGIME_TRANSLATION);
+  /* Debug registers (op0 = 2) may arm or disarm breakpoints, watchpoints
+   * and step; DAIF (PSTATE.D) only step. */
+  if ((enc >> 14) == 2)
+    emu_dbg_update(sys);
+  else
+    emu_dbg_update_step(sys);
   return EMU_SYSREG_OK;
 }

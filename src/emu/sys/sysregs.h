@@ -56,7 +56,8 @@ struct emu_mmu_walker emu_sys_walker(const struct emu_sys *sys);
 #define EMU_ID_AA64PFR0_EL1 0x1100000001000011ull
 #define EMU_ID_AA64ISAR0_EL1 0x00010000ull /* CRC32 only */
 #define EMU_ID_AA64MMFR0_EL1 0x0f000025ull
-#define EMU_ID_AA64DFR0_EL1 0x00101006ull
+/* DebugVer v8.0, BRPs 6, WRPs 4, CTX_CMPs 2 (each field is count - 1). */
+#define EMU_ID_AA64DFR0_EL1 0x10305006ull
 #define EMU_CTR_EL0 0x8444c004ull
 #define EMU_DCZID_BS 4 /* log2 words: 64-byte DC ZVA blocks */
 

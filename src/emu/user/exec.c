@@ -100,6 +100,7 @@ static int run(struct urun *u) {
         return die(u, SIGBUS, "alignment fault (bus error)");
       return die(u, SIGSEGV, "segmentation fault");
     case EMU_EXIT_BRK:
+    case EMU_EXIT_DEBUG: /* never armed in user mode */
       return die(u, SIGTRAP, "breakpoint (BRK/HLT)");
     case EMU_EXIT_HVC:
       return die(u, SIGILL, "HVC in user mode");

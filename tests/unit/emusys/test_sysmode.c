@@ -89,8 +89,12 @@ static bool env_sysreg_write(struct emu_cpu *cpu, uint32_t enc, uint64_t v) {
 }
 
 static const struct emu_env_ops env = {
-    env_tlb_fill,    env_mmio_read,    env_mmio_write, env_exception,
-    env_sysreg_read, env_sysreg_write, NULL, /* unpriv_check */
+    .tlb_fill = env_tlb_fill,
+    .mmio_read = env_mmio_read,
+    .mmio_write = env_mmio_write,
+    .exception = env_exception,
+    .sysreg_read = env_sysreg_read,
+    .sysreg_write = env_sysreg_write,
 };
 
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {

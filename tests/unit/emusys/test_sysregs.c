@@ -220,10 +220,29 @@ static void test_storage_and_masks(void **state) {
   assert_int_equal(rd(f, S(3, 0, 1, 0, 1)), 0);
   wr(f, S(2, 0, 0, 2, 2), ~0ull); /* MDSCR_EL1 */
   assert_int_equal(rd(f, S(2, 0, 0, 2, 2)) & (1u << 12), 1u << 12);
-  /* Breakpoint/watchpoint registers exist for the 2+2 DFR0 announces. */
-  wr(f, S(2, 0, 0, 1, 4), 0x1003);
-  assert_int_equal(rd(f, S(2, 0, 0, 1, 4)), 0x1000);
-  assert_int_equal(try_rd(f, S(2, 0, 0, 2, 4)), UNDEF); /* DBGBVR2 */
+  /* Breakpoint/watchpoint registers exist for exactly the BRPs/WRPs that
+   * ID_AA64DFR0_EL1 announces (fields hold count - 1). */
+  uint64_t dfr0 = rd(f, S(3, 0, 0, 5, 0));
+  unsigned brps = (unsigned)((dfr0 >> 12) & 15) + 1;
+  unsigned wrps = (unsigned)((dfr0 >> 20) & 15) + 1;
+  assert_int_equal(dfr0 & 15, 6); /* DebugVer: v8.0 */
+  assert_int_equal(brps, 6);
+  assert_int_equal(wrps, 4);
+  assert_int_equal(((dfr0 >> 28) & 15) + 1, 2); /* CTX_CMPs */
+  for (unsigned n = 0; n < 16; n++) {
+    bool bp = n < brps, wp = n < wrps;
+    assert_int_equal(try_rd(f, S(2, 0, 0, n, 4)) == UNDEF, !bp);
+    assert_int_equal(try_rd(f, S(2, 0, 0, n, 5)) == UNDEF, !bp);
+    assert_int_equal(try_rd(f, S(2, 0, 0, n, 6)) == UNDEF, !wp);
+    assert_int_equal(try_rd(f, S(2, 0, 0, n, 7)) == UNDEF, !wp);
+  }
+  wr(f, S(2, 0, 0, 3, 4), 0x1003); /* DBGBVR3: bits [1:0] RES0 */
+  assert_int_equal(rd(f, S(2, 0, 0, 3, 4)), 0x1000);
+  wr(f, S(2, 0, 0, 5, 4), 0x1003); /* DBGBVR5 may hold a context ID */
+  assert_int_equal(rd(f, S(2, 0, 0, 5, 4)), 0x1003);
+  wr(f, S(2, 0, 0, 3, 7), ~0ull); /* DBGWCR3: RES0 bits 31:29, 23:21 */
+  assert_int_equal(rd(f, S(2, 0, 0, 3, 7)), 0x1f1fffff);
+  wr(f, S(2, 0, 0, 3, 7), 0);
   /* Only translation-related writes tell the engine. */
   f->regime_changes = 0;
   wr(f, VBAR, 0);
