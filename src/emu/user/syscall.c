@@ -75,6 +75,7 @@ enum {
   A_execve = 221,
   A_mmap = 222,
   A_mprotect = 226,
+  A_msync = 227,
   A_madvise = 233,
   A_rt_sigreturn = 139,
   A_preadv = 69,
@@ -788,15 +789,22 @@ static bool had_exec(struct urun *u, uint64_t va, uint64_t len) {
 /* After a mapping change of [va, va+len): drop the TLB entries of those
  * pages (all of them for a large range), and the translated code only if
  * executable pages were involved (malloc's mmap/munmap of data must not
- * throw away every decoded block). */
+ * throw away every decoded block). Every permission reduction must come
+ * here, or the next access through a stale entry reaches a host page that
+ * is gone (a host SIGSEGV instead of the guest's). */
 static void map_changed(struct urun *u, uint64_t va, uint64_t len,
                         uint64_t prot) {
-  uint64_t pages = (len + US_PAGE - 1) / US_PAGE;
+  if (va >= US_SPACE)
+    return;
+  if (len > US_SPACE - va)
+    len = US_SPACE - va;
+  uint64_t start = va & ~(US_PAGE - 1);
+  uint64_t pages = (va + len - start + US_PAGE - 1) / US_PAGE;
   if (pages > EMU_TLB_SIZE) {
     emu_tlb_flush(&u->cpu);
   } else {
     for (uint64_t i = 0; i < pages; i++)
-      emu_tlb_flush_page(&u->cpu, (va & ~(US_PAGE - 1)) + i * US_PAGE);
+      emu_tlb_flush_page(&u->cpu, start + i * US_PAGE);
   }
   if (prot & PROT_EXEC)
     emu_flush_code(&u->cpu);
@@ -930,8 +938,13 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
       return prctl((int)x[0], p) < 0 ? -errno : 0;
     }
     return -EINVAL;
-  case A_brk:
-    return (long)emu_us_brk(&u->us, x[0]);
+  case A_brk: {
+    uint64_t old = u->us.brk_cur;
+    uint64_t r = emu_us_brk(&u->us, x[0]);
+    if (r < old) /* the heap shrank: its top pages are gone */
+      map_changed(u, r, old - r, 0);
+    return (long)r;
+  }
   case A_mmap: {
     /* a fixed mapping may replace code */
     bool x_before = (x[3] & MAP_FIXED) &&
@@ -940,6 +953,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
         emu_us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
     if (r >= 0)
       map_changed(u, (uint64_t)r, x[1], x[2] | (x_before ? PROT_EXEC : 0));
+    else if (x[3] & MAP_FIXED) /* a failed fixed mapping unmaps the range */
+      map_changed(u, x[0], x[1], x_before ? PROT_EXEC : 0);
     return r;
   }
   case A_munmap: {
@@ -954,9 +969,17 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
     bool x_before = had_exec(u, x[0], len);
     int r = emu_us_mprotect(&u->us, x[0], x[1], (int)x[2]);
-    if (r == 0)
-      map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
+    /* even a failed mprotect may have changed the pages before the error */
+    map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
     return r;
+  }
+  case A_msync: {
+    if (x[0] % US_PAGE)
+      return -EINVAL;
+    uint64_t len = (x[1] + US_PAGE - 1) & ~(US_PAGE - 1);
+    if (x[1] > US_SPACE || !emu_us_ptr(&u->us, x[0], len, 0))
+      return -ENOMEM; /* Linux: part of the range is not mapped */
+    return msync(u->us.base + x[0], len, (int)x[2]) < 0 ? -errno : 0;
   }
   case A_mremap:
     return -ENOMEM; /* libc falls back to copy */
