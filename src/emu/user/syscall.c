@@ -266,13 +266,11 @@ static void *gptr(struct urun *u, uint64_t va, uint64_t len, unsigned need,
   return p;
 }
 
-/* Maps a guest path that names this program's executable. */
+/* Maps an absolute guest path that names this program's exe link to the
+ * program (relative ones in the table's calls are left alone: their
+ * directory fd is not known here). */
 static const char *fix_path(struct urun *u, const char *p) {
-  if (p && (strcmp(p, "/proc/self/exe") == 0 ||
-            (strncmp(p, "/proc/", 6) == 0 && atoi(p + 6) == getpid() &&
-             strstr(p, "/exe") && strlen(strstr(p, "/exe")) == 4)))
-    return u->exe_path;
-  return p;
+  return p && p[0] == '/' ? emu_ur_fix_path(u, AT_FDCWD, p) : p;
 }
 
 static long do_pass(struct urun *u, const struct pass *d, const uint64_t *x) {
@@ -442,7 +440,9 @@ static long sys_stat(struct urun *u, int dirfd, uint64_t path, uint64_t buf,
     const char *p = emu_us_str(&u->us, path, PATH_MAXLEN);
     if (!p)
       return -EFAULT;
-    r = fstatat(dirfd, fix_path(u, p), &st, flags);
+    if (!(flags & AT_SYMLINK_NOFOLLOW))
+      p = emu_ur_fix_path(u, dirfd, p);
+    r = fstatat(dirfd, p, &st, flags);
   }
   if (r < 0)
     return -errno;
@@ -555,15 +555,7 @@ static long sys_readlinkat(struct urun *u, const uint64_t *x) {
   char *buf = emu_us_ptr(&u->us, x[2], x[3], US_W);
   if (!p || (!buf && x[3]))
     return -EFAULT;
-  if (fix_path(u, p) == u->exe_path) {
-    size_t n = strlen(u->exe_path);
-    if (n > x[3])
-      n = x[3];
-    memcpy(buf, u->exe_path, n);
-    return (long)n;
-  }
-  long r = readlinkat((int)x[0], p, buf, x[3]);
-  return r < 0 ? -errno : r;
+  return emu_ur_readlink(u, (int)x[0], p, buf, x[3]);
 }
 
 static long sys_clone(struct urun *u, const uint64_t *x) {
@@ -816,9 +808,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     const char *p = emu_us_str(&u->us, x[1], PATH_MAXLEN);
     if (!p)
       return -EFAULT;
-    long r = openat((int)x[0], fix_path(u, p), open_flags_to_host(x[2]),
-                    (mode_t)x[3]);
-    return r < 0 ? -errno : r;
+    return emu_ur_open(u, (int)x[0], p, open_flags_to_host(x[2]), (mode_t)x[3]);
   }
   case A_getcwd: {
     char *b = emu_us_ptr(&u->us, x[0], x[1], US_W);
