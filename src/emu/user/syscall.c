@@ -72,6 +72,7 @@ enum {
   A_munmap = 215,
   A_mremap = 216,
   A_clone = 220,
+  A_clone3 = 435,
   A_execve = 221,
   A_mmap = 222,
   A_mprotect = 226,
@@ -558,12 +559,35 @@ static long sys_readlinkat(struct urun *u, const uint64_t *x) {
   return emu_ur_readlink(u, (int)x[0], p, buf, x[3]);
 }
 
+/* A program whose pthread_create fails may go on without its threads and
+ * misbehave quietly: say why, once per process. */
+static void warn_threads(struct urun *u) {
+  if (u->thread_warned)
+    return;
+  u->thread_warned = true;
+  fflush(stdout);
+  fprintf(stderr, "vmkit exec: threads (clone with CLONE_THREAD) are not "
+                  "supported yet; pthread_create will fail\n");
+}
+
+/* clone3: ENOSYS sends libc to clone, which handles a fork; a thread is
+ * reported here for a libc that has no fallback. */
+static long sys_clone3(struct urun *u, const uint64_t *x) {
+  const uint64_t *flags = emu_us_ptr(&u->us, x[0], 8, US_R);
+  if (flags && x[1] >= 8 && (*flags & CLONE_THREAD))
+    warn_threads(u);
+  return -ENOSYS;
+}
+
 static long sys_clone(struct urun *u, const uint64_t *x) {
   uint64_t flags = x[0];
   /* Threads cannot be emulated by a fork; report them as unsupported so
    * the guest's libc takes its single-threaded fallback, if any. */
-  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS))
+  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS)) {
+    if (flags & CLONE_THREAD)
+      warn_threads(u);
     return -ENOSYS;
+  }
   if ((flags & 0xff) != SIGCHLD && (flags & 0xff) != 0)
     return -EINVAL;
   fflush(NULL);
@@ -983,6 +1007,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return 0;
   case A_clone:
     return sys_clone(u, x);
+  case A_clone3:
+    return sys_clone3(u, x);
   case A_execve:
     return sys_execve(u, x);
   default:

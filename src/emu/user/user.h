@@ -24,6 +24,7 @@ struct urun {
   uint64_t image_lo;           /* the program's image: [image_lo, brk_start) */
   uint64_t auxv[2 * 24];       /* what /proc/self/auxv reads */
   size_t auxv_len;             /* bytes */
+  bool thread_warned;          /* the "no threads" line was printed */
   uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
   uint64_t sigmask;
   uint64_t saved_mask; /* rt_sigsuspend: mask to restore after the handler */
