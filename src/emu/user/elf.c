@@ -100,7 +100,8 @@ static int read_image(int fd, struct image *im, bool *host_elf, char *msg,
 
 int emu_ur_check(const char *path, bool *host_elf, char *msg, size_t msglen) {
   struct image im;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block; read_image refuses it. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = -errno;
     snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-e));
@@ -127,7 +128,8 @@ int emu_ur_load(struct urun *u, const char *path, char *const argv[],
                 char *const envp[], char *msg, size_t msglen) {
   struct image im;
   bool host_elf;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block; read_image refuses it. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = -errno;
     snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-e));
