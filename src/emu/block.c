@@ -127,25 +127,23 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   unsigned room = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
   if (max > room)
     max = room;
-  struct emu_insn dec[EMU_BLOCK_MAX];
-  unsigned n = 0;
+  /* Room for a breakpoint check before every instruction. */
+  struct emu_insn tmp[2 * EMU_BLOCK_MAX + 1];
+  unsigned n = 0, ninsn = 0;
   bool ended = false;
   while (n < max && !ended) {
     uint32_t raw;
+    uint64_t ipc = pc + 4ull * n;
     memcpy(&raw, code + 4 * n, 4);
-    ended = emu_decode(&dec[n], raw, pc + 4ull * n);
+    if (EMU_UNLIKELY(cpu->dbg_bp) && cpu->env->bp_at(cpu, ipc))
+      tmp[ninsn++] = (struct emu_insn){.fn = h_bp_check, .pc = ipc};
+    ended = emu_decode(&tmp[ninsn++], raw, ipc);
     n++;
   }
   /* Fusion would run a B.cond without its breakpoint check. */
-  if (ended && n >= 2 && emu_is_bcond(&dec[n - 1]) && !cpu->dbg_bp)
-    (void)(emu_fuse_dp_imm(&dec[n - 2]) || emu_fuse_dp_reg(&dec[n - 2]));
-  struct emu_insn tmp[2 * EMU_BLOCK_MAX + 1];
-  unsigned ninsn = 0;
-  for (unsigned i = 0; i < n; i++) {
-    if (EMU_UNLIKELY(cpu->dbg_bp) && cpu->env->bp_at(cpu, dec[i].pc))
-      tmp[ninsn++] = (struct emu_insn){.fn = h_bp_check, .pc = dec[i].pc};
-    tmp[ninsn++] = dec[i];
-  }
+  if (ended && n >= 2 && emu_is_bcond(&tmp[ninsn - 1]) && !cpu->dbg_bp)
+    (void)(emu_fuse_dp_imm(&tmp[ninsn - 2]) ||
+           emu_fuse_dp_reg(&tmp[ninsn - 2]));
   if (!ended)
     tmp[ninsn++] =
         (struct emu_insn){.fn = emu_h_end_block, .pc = pc + 4ull * n};
