@@ -13,6 +13,11 @@
  * used as pointers or counts; RES0 bits are masked when written
  * (sysregs.c) and reserved encodings (BT, PMC, MASK) never match.
  *
+ * Not modelled: accesses to MMIO (non-RAM) pages never hit a watchpoint;
+ * linked watchpoints (WT = 1) never match; LDTR/STTR at EL1 are matched
+ * as EL1 accesses (the Arm ARM matches them as EL0's); SSC/HMC are
+ * ignored (no EL2/EL3); no halting debug.
+ *
  * Threads: the vCPU thread owning the emu_sys.
  */
 #include "emu/sys/debug.h"
