@@ -75,7 +75,7 @@ static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                         unsigned size) {
   struct emu_vcpu *v = vcpu_of_cpu(cpu);
   int r = emu_sys_tlb_fill(&v->sys, va, acc, size);
-  if (r == 0 && v->sys.el == 0 &&
+  if ((r == 0 || r == EMU_FILL_WATCH) && v->sys.el == 0 &&
       cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)].tag_exec ==
           (va & EMU_PAGE_MASK))
     bloom_set(v, va); /* user code may be decoded from this page */
