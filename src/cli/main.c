@@ -203,7 +203,7 @@ static void parse_forward(vmk_config *cfg, const char *arg) {
   if (r == -ENOSPC)
     usage_error("at most %d ports can be forwarded", VMK_MAX_FORWARDS);
   if (r)
-    usage_error("--forward: '%s' is not an IPv4 address of this host",
+    usage_error("--forward: '%s' is not an IPv4 address such as 127.0.0.1",
                 addr ? addr : "");
 }
 
