@@ -87,6 +87,18 @@ static void boot_timer_fired(void *opaque) {
   pthread_mutex_unlock(&vm->lock);
 }
 
+static void engine_exited(void *opaque, vmk_exit_reason reason,
+                          const vmk_error *err);
+
+/* pvpanic callback (vCPU thread): the guest kernel panicked. */
+static void guest_panicked(void *opaque) {
+  vmk_error err;
+  vmk_err(&err, -EFAULT,
+          "the guest kernel panicked (its console shows why); vmkit ended "
+          "the VM");
+  engine_exited(opaque, VMK_EXIT_CRASH, &err);
+}
+
 /* Engine callback (vCPU thread): record the first reason, wake the monitor. */
 static void engine_exited(void *opaque, vmk_exit_reason reason,
                           const vmk_error *err) {
@@ -182,6 +194,9 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
       .boot_timer = cfg->boot_timer,
       .boot_timer_cb = boot_timer_fired,
       .boot_timer_opaque = vm,
+      .pvpanic = true,
+      .pvpanic_cb = guest_panicked,
+      .pvpanic_opaque = vm,
   };
   int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
                                    &vm->loop, &vm->platform, err);
@@ -216,6 +231,7 @@ static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
       .cpus = vm->cfg->cpus,
       .virtio_slots = vm->nvirtio,
       .gpio_power_key = true,
+      .pvpanic = true,
       .boot_timer = vm->cfg->boot_timer,
       .psci_smc = false,
   };

@@ -51,10 +51,13 @@ expect 2 "kernel '/dev/null' is a character device" -- run --kernel /dev/null
 expect 126 "$tmp/fifo is not a regular file" -- exec "$tmp/fifo"
 expect 2 "unexpected argument 'extra'" -- run extra
 expect 2 "exec needs a program" -- exec
+expect 2 "--on-reboot takes restart or exit, not 'again'" -- run --on-reboot again
+expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not 'soon'" -- run --stop-timeout soon
+expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not '-1'" -- run --stop-timeout -1
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --console --no-entropy --boot-timer --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }
