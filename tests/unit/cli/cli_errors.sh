@@ -40,12 +40,22 @@ expect 2 "cannot use disk '$tmp/nodisk.img'" -- run --kernel "$tmp/notkernel" --
 expect 2 "is a directory" -- run --kernel "$tmp"
 expect 2 "'rx' is not an option" -- run --kernel "$tmp/notkernel" --disk "$tmp/disk.img,rx"
 expect 2 "given twice" -- run --kernel "$tmp/notkernel" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
+mkdir -p "$tmp/sharedir"
+longtag=0123456789012345678901234567890123456
+expect 2 "cannot share folder '$tmp/noshare'" -- run --kernel "$tmp/notkernel" --share "$tmp/noshare"
+expect 2 "is not a directory" -- run --kernel "$tmp/notkernel" --share "$tmp/disk.img"
+expect 2 "share tag 'x' is given twice" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=x" --share "$tmp,tag=x"
+expect 2 "share tag 'sharedir' is given twice" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir" --share "$tmp/sharedir/"
+expect 2 "share tag '$longtag' is 37 bytes" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=$longtag"
+expect 2 "has a space, quote" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=a b"
+expect 2 "'rx' is not an option" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,rx"
+expect 2 "--share needs a folder" -- run --kernel "$tmp/notkernel" --share ",ro"
 expect 2 "unexpected argument 'extra'" -- run extra
 expect 2 "exec needs a program" -- exec
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --console --no-entropy --boot-timer --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }
