@@ -84,6 +84,12 @@ int vmk_config_set_entropy(vmk_config *cfg, bool enabled);
  * The fds are borrowed, not closed by vmkit. */
 int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd);
+/* Shares the host directory dir with the guest (virtio-fs) under tag, the
+ * name the guest mounts (NULL: the directory's base name); read_only: the
+ * guest can change nothing in it. The default guest mounts it at /mnt/TAG.
+ * -EINVAL for an empty dir, -ENOSPC beyond VMK_MAX_SHARES. */
+int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
+                         bool read_only);
 /* Opt-in boot-timer device (one MMIO byte the guest writes once at init). */
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
 
@@ -96,6 +102,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
 #define VMK_MIN_MEMORY (64ull << 20)
 #define VMK_MAX_MEMORY (64ull << 30)
 #define VMK_MAX_DISKS 8
+#define VMK_MAX_SHARES 8
+#define VMK_SHARE_TAG_MAX 36 /* bytes */
 
 /* ---- VM lifecycle ----------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
@@ -83,6 +84,12 @@ static const char run_help[] =
     "                         (default: console=hvc0 earlycon)\n"
     "  --disk PATH[,ro]       attach a raw disk image as virtio-blk; repeat\n"
     "                         for more disks (/dev/vda, /dev/vdb, ...)\n"
+    "  --share HOSTDIR[,tag=NAME][,ro]\n"
+    "                         share a host folder with the guest (virtio-fs);\n"
+    "                         the tag defaults to the folder's name and the\n"
+    "                         default guest mounts it at /mnt/TAG; ro: the\n"
+    "                         guest cannot change it. Repeat for more (up to\n"
+    "                         8); the guest can never reach outside HOSTDIR\n"
     "  --console stdio|none|PATH\n"
     "                         where the guest console goes (default stdio;\n"
     "                         PATH: output appended to a file, no input)\n"
@@ -302,6 +309,44 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
   }
 }
 
+/* --share HOSTDIR[,tag=NAME][,ro]: the folder first, then options. */
+static void add_share(vmk_config *cfg, const char *arg) {
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", arg);
+  const char *tag = NULL;
+  bool ro = false;
+  char *save = NULL;
+  char *dir = strtok_r(buf, ",", &save);
+  if (!dir || buf[0] == ',')
+    usage_error("--share needs a folder, as in --share ./src,tag=src");
+  for (char *o; (o = strtok_r(NULL, ",", &save));) {
+    if (!strcmp(o, "ro") || !strcmp(o, "rw"))
+      ro = !strcmp(o, "ro");
+    else if (!strncmp(o, "tag=", 4))
+      tag = o + 4;
+    else
+      usage_error("--share takes HOSTDIR[,tag=NAME][,ro]; '%s' is not an "
+                  "option",
+                  o);
+  }
+  int r = vmk_config_add_share(cfg, dir, tag, ro);
+  if (r == -ENOSPC)
+    usage_error("at most %d folders can be shared", VMK_MAX_SHARES);
+  if (r)
+    usage_error("out of memory");
+}
+
+/* Each share holds an fd per inode the guest uses: lift the soft limit on
+ * open files to the hard one (the CLI owns the process; the library never
+ * changes process-wide limits). */
+static void raise_nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 static int cmd_run(int argc, char **argv) {
   enum {
     OPT_ENGINE = 256,
@@ -311,6 +356,7 @@ static int cmd_run(int argc, char **argv) {
     OPT_INITRD,
     OPT_CMDLINE,
     OPT_DISK,
+    OPT_SHARE,
     OPT_CONSOLE,
     OPT_NO_ENTROPY,
     OPT_BOOT_TIMER,
@@ -326,6 +372,7 @@ static int cmd_run(int argc, char **argv) {
       {"initrd", required_argument, NULL, OPT_INITRD},
       {"cmdline", required_argument, NULL, OPT_CMDLINE},
       {"disk", required_argument, NULL, OPT_DISK},
+      {"share", required_argument, NULL, OPT_SHARE},
       {"console", required_argument, NULL, OPT_CONSOLE},
       {"no-entropy", no_argument, NULL, OPT_NO_ENTROPY},
       {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
@@ -404,6 +451,9 @@ static int cmd_run(int argc, char **argv) {
         usage_error("at most %d disks can be attached", VMK_MAX_DISKS);
       break;
     }
+    case OPT_SHARE:
+      add_share(cfg, optarg);
+      break;
     case OPT_CONSOLE:
       console = optarg;
       break;
@@ -477,6 +527,7 @@ static int cmd_run(int argc, char **argv) {
     vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd);
   }
 
+  raise_nofile_limit();
   vmk_error err;
   if (vmk_config_validate(cfg, &err))
     usage_error("%s", err.msg);

@@ -31,6 +31,7 @@
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 
@@ -219,7 +220,30 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    const struct vmk_share_config *s = &cfg->shares[i];
+    r = vmk_virtio_fs_create(s->dir, s->tag, s->read_only, NULL, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   return 0;
+}
+
+/* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
+ * does not list virtio-fs tags in sysfs, so the default guest's init learns
+ * what to mount from here. Tags hold no spaces or commas (config.c). */
+static char *cmdline_with_shares(const struct vmk_config *cfg,
+                                 const char *cmdline) {
+  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    n += strlen(cfg->shares[i].tag) + 1;
+  char *s = malloc(n);
+  if (!s)
+    return NULL;
+  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  return s;
 }
 
 static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
@@ -323,8 +347,17 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
-  if ((r = build_devices(vm, cmdline, err)) ||
-      (r = load_boot_payload(vm, cmdline, err)))
+  char *full = NULL;
+  if (vm->cfg->nshares &&
+      !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
+    r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
+    goto fail;
+  }
+  r = build_devices(vm, cmdline, err);
+  if (!r)
+    r = load_boot_payload(vm, cmdline, err);
+  free(full);
+  if (r)
     goto fail;
   *out = vm;
   return 0;
