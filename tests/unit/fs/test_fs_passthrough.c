@@ -126,7 +126,8 @@ static int call(struct t *t, uint32_t op, uint64_t nodeid, const void *arg,
                 size_t arglen, const char *n1, const char *n2, const void *data,
                 size_t dlen) {
   size_t len = sizeof(struct fuse_in_header);
-  memcpy(t->req + len, arg, arglen);
+  if (arglen)
+    memcpy(t->req + len, arg, arglen);
   len += arglen;
   if (n1) {
     memcpy(t->req + len, n1, strlen(n1) + 1);
