@@ -50,8 +50,14 @@ typedef enum vmk_state {
 typedef enum vmk_exit_reason {
   VMK_EXIT_NONE = 0, /* has not ended */
   VMK_EXIT_POWEROFF, /* the guest powered off (PSCI SYSTEM_OFF) */
-  VMK_EXIT_RESET,    /* the guest asked for a reset and reboot was off */
-  VMK_EXIT_CRASH,    /* the guest crashed (panic without reboot, bad state) */
+  /* The guest rebooted (PSCI SYSTEM_RESET). A VM does not restart itself:
+   * to reboot as QEMU does, free it and create and start a new VM from the
+   * same vmk_config (disks keep what the guest wrote); the vmkit command
+   * does that unless --on-reboot exit. */
+  VMK_EXIT_RESET,
+  /* The guest crashed: its kernel reported a panic through the pvpanic
+   * device (vmk_vm_exit's error says so), or its state is bad. */
+  VMK_EXIT_CRASH,
   VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
   VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
 } vmk_exit_reason;
