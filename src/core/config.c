@@ -39,6 +39,10 @@ void vmk_config_free(vmk_config *cfg) {
     free(cfg->disks[i].path);
   for (unsigned i = 0; i < cfg->nnets; i++)
     free(cfg->nets[i].target);
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    free(cfg->shares[i].dir);
+    free(cfg->shares[i].tag);
+  }
   free(cfg);
 }
 
@@ -94,6 +98,35 @@ int vmk_config_add_disk(vmk_config *cfg, const char *path, bool read_only) {
     return -ENOMEM;
   cfg->disks[cfg->ndisks++] =
       (struct vmk_disk_config){.path = copy, .read_only = read_only};
+  return 0;
+}
+
+int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
+                         bool read_only) {
+  if (!dir || !*dir)
+    return -EINVAL;
+  if (cfg->nshares == VMK_MAX_SHARES)
+    return -ENOSPC;
+  char *d = strdup(dir), *t = NULL;
+  if (d && tag) {
+    t = strdup(tag);
+  } else if (d) {
+    /* The base name, trailing slashes ignored ("/srv/data/" -> "data"). */
+    size_t end = strlen(d);
+    while (end > 1 && d[end - 1] == '/')
+      end--;
+    size_t start = end;
+    while (start > 0 && d[start - 1] != '/')
+      start--;
+    t = strndup(d + start, end - start);
+  }
+  if (!d || !t) {
+    free(d);
+    free(t);
+    return -ENOMEM;
+  }
+  cfg->shares[cfg->nshares++] =
+      (struct vmk_share_config){.dir = d, .tag = t, .read_only = read_only};
   return 0;
 }
 
@@ -187,6 +220,7 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->kernel = c->initrd = c->cmdline = NULL;
   c->ndisks = 0;
   c->nnets = 0;
+  c->nshares = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
       set_str(&c->cmdline, cfg->cmdline))
     goto fail;
@@ -199,15 +233,33 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
                            n->mtu))
       goto fail;
   }
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    if (vmk_config_add_share(c, cfg->shares[i].dir, cfg->shares[i].tag,
+                             cfg->shares[i].read_only))
+      goto fail;
   return c;
 fail:
   vmk_config_free(c);
   return NULL;
 }
 
-/* A regular, readable file, or a sentence saying what is wrong with it. */
+static const char *file_kind(mode_t m) {
+  if (S_ISFIFO(m))
+    return "a FIFO";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISCHR(m))
+    return "a character device";
+  if (S_ISBLK(m))
+    return "a block device";
+  return "not a regular file";
+}
+
+/* A regular, readable file (or, where block_ok, a block device), or a
+ * sentence saying what is wrong with it. Anything else is refused here,
+ * before any open(2): opening a FIFO would wait for a writer forever. */
 static int check_file(const char *what, const char *path, bool writable,
-                      vmk_error *err) {
+                      bool block_ok, vmk_error *err) {
   struct stat st;
   if (stat(path, &st) < 0)
     return vmk_err(err, -errno, "cannot use %s '%s': %s", what, path,
@@ -215,6 +267,10 @@ static int check_file(const char *what, const char *path, bool writable,
   if (S_ISDIR(st.st_mode))
     return vmk_err(err, -EISDIR, "%s '%s' is a directory; give a file", what,
                    path);
+  if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode)))
+    return vmk_err(err, -EINVAL, "%s '%s' is %s; give a regular file%s", what,
+                   path, file_kind(st.st_mode),
+                   block_ok ? " or a block device" : "");
   if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
     return vmk_err(err, -errno, "cannot %s %s '%s': %s",
                    writable ? "read and write" : "read", what, path,
@@ -271,6 +327,42 @@ static int check_nets(const struct vmk_config *cfg, vmk_error *err) {
   return 0;
 }
 
+/* A directory to share, with a tag the guest can mount: 1..36 bytes of
+ * printable characters without spaces, quotes or commas (the tags travel
+ * to the guest's init on the kernel command line), given once. */
+static int check_share(const struct vmk_config *cfg, unsigned i,
+                       vmk_error *err) {
+  const struct vmk_share_config *s = &cfg->shares[i];
+  struct stat st;
+  if (stat(s->dir, &st) < 0)
+    return vmk_err(err, -errno, "cannot share folder '%s': %s", s->dir,
+                   strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return vmk_err(err, -ENOTDIR,
+                   "cannot share '%s': it is not a directory; give a folder",
+                   s->dir);
+  size_t n = strlen(s->tag);
+  if (n == 0 || n > VMK_SHARE_TAG_MAX)
+    return vmk_err(err, -EINVAL,
+                   "share tag '%s' is %zu bytes; give tag=NAME of 1 to %d "
+                   "bytes",
+                   s->tag, n, VMK_SHARE_TAG_MAX);
+  for (const char *p = s->tag; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\'' ||
+        *p == ',' || *p == '/' || *p == '\\')
+      return vmk_err(err, -EINVAL,
+                     "share tag '%s' has a space, quote, comma, slash or "
+                     "control character; give tag=NAME without them",
+                     s->tag);
+  for (unsigned j = 0; j < i; j++)
+    if (strcmp(cfg->shares[j].tag, s->tag) == 0)
+      return vmk_err(err, -EINVAL,
+                     "share tag '%s' is given twice; give each share its own "
+                     "tag=NAME",
+                     s->tag);
+  return 0;
+}
+
 void vmk_config_set_engine_ops(struct vmk_config *cfg,
                                const struct vmk_engine_ops *ops) {
   cfg->engine_ops = ops;
@@ -307,14 +399,14 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
     return vmk_err(err, -EINVAL,
                    "no kernel given; pass --kernel PATH to an arm64 Linux "
                    "Image");
-  int r = check_file("kernel", cfg->kernel, false, err);
+  int r = check_file("kernel", cfg->kernel, false, false, err);
   if (r)
     return r;
-  if (cfg->initrd && (r = check_file("initrd", cfg->initrd, false, err)))
+  if (cfg->initrd && (r = check_file("initrd", cfg->initrd, false, false, err)))
     return r;
   for (unsigned i = 0; i < cfg->ndisks; i++) {
     if ((r = check_file("disk", cfg->disks[i].path, !cfg->disks[i].read_only,
-                        err)))
+                        true, err)))
       return r;
     for (unsigned j = 0; j < i; j++)
       if (strcmp(cfg->disks[i].path, cfg->disks[j].path) == 0)
@@ -322,6 +414,9 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
                        "disk '%s' is given twice; attach each file once",
                        cfg->disks[i].path);
   }
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    if ((r = check_share(cfg, i, err)))
+      return r;
   if (cfg->cmdline && strlen(cfg->cmdline) > 2048)
     return vmk_err(err, -E2BIG,
                    "the kernel command line is %zu bytes; at most 2048 fit",

@@ -1,12 +1,16 @@
 /* vm.c — a VM's lifecycle: build the machine from a config (RAM, kernel,
  * devices, device tree, engine), start, pause, resume, stop, and observe.
  *
- * Threads: the lifecycle calls run on any caller thread, serialized by
- * vm->lock. The engine runs vCPU threads; the devices' queues run on the I/O
- * thread (vm->loop). When the guest ends the machine, the engine's on_exit
- * (a vCPU thread) only records why and wakes the VM's monitor thread, which
- * tears the engine down (a vCPU thread cannot join itself) and marks the VM
- * stopped. vm->lock + vm->cond protect state, exit reason and timings.
+ * Threads: the lifecycle calls run on any caller thread; start, pause and
+ * resume are serialized by vm->ops_lock. The engine runs vCPU threads; the
+ * devices' queues run on the I/O thread (vm->loop). When the guest ends the
+ * machine, the engine's on_exit (a vCPU thread) only records why and wakes the
+ * VM's monitor thread, which tears the engine down (a vCPU thread cannot join
+ * itself) and marks the VM stopped. vm->lock + vm->cond protect state, exit
+ * reason and timings. vCPU threads take vm->lock (on_exit, the boot timer), so
+ * it is never held while waiting for vCPUs: engine pause waits for every vCPU
+ * to park, and a vCPU powering off in that window must get through. Lock order:
+ * ops_lock, then vm->lock; vCPU threads never take ops_lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +31,7 @@
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
@@ -37,6 +42,7 @@ struct vmk_vm {
   struct vmk_config *cfg;
   vmk_engine_kind engine_kind;
 
+  pthread_mutex_t ops_lock; /* start/pause/resume, across engine waits */
   pthread_mutex_t lock;
   pthread_cond_t cond;
   vmk_state state;
@@ -81,6 +87,18 @@ static void boot_timer_fired(void *opaque) {
     vm->boot_cpu_us = ts_diff_us(&vm->created_cpu, &cpu);
   }
   pthread_mutex_unlock(&vm->lock);
+}
+
+static void engine_exited(void *opaque, vmk_exit_reason reason,
+                          const vmk_error *err);
+
+/* pvpanic callback (vCPU thread): the guest kernel panicked. */
+static void guest_panicked(void *opaque) {
+  vmk_error err;
+  vmk_err(&err, -EFAULT,
+          "the guest kernel panicked (its console shows why); vmkit ended "
+          "the VM");
+  engine_exited(opaque, VMK_EXIT_CRASH, &err);
 }
 
 /* Engine callback (vCPU thread): record the first reason, wake the monitor. */
@@ -224,6 +242,9 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
       .boot_timer = cfg->boot_timer,
       .boot_timer_cb = boot_timer_fired,
       .boot_timer_opaque = vm,
+      .pvpanic = true,
+      .pvpanic_cb = guest_panicked,
+      .pvpanic_opaque = vm,
   };
   int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
                                    &vm->loop, &vm->platform, err);
@@ -246,9 +267,32 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    const struct vmk_share_config *s = &cfg->shares[i];
+    r = vmk_virtio_fs_create(s->dir, s->tag, s->read_only, NULL, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   if ((r = build_nets(vm, err)))
     return r;
   return 0;
+}
+
+/* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
+ * does not list virtio-fs tags in sysfs, so the default guest's init learns
+ * what to mount from here. Tags hold no spaces or commas (config.c). */
+static char *cmdline_with_shares(const struct vmk_config *cfg,
+                                 const char *cmdline) {
+  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    n += strlen(cfg->shares[i].tag) + 1;
+  char *s = malloc(n);
+  if (!s)
+    return NULL;
+  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  return s;
 }
 
 static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
@@ -260,6 +304,7 @@ static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
       .cpus = vm->cfg->cpus,
       .virtio_slots = vm->nvirtio,
       .gpio_power_key = true,
+      .pvpanic = true,
       .boot_timer = vm->cfg->boot_timer,
       .psci_smc = false,
   };
@@ -288,6 +333,7 @@ static void vm_destroy(struct vmk_vm *vm) {
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
+  pthread_mutex_destroy(&vm->ops_lock);
   free(vm);
 }
 
@@ -302,6 +348,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     return vmk_err(err, -ENOMEM, "out of memory creating the VM");
   clock_gettime(CLOCK_MONOTONIC, &vm->created_wall);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &vm->created_cpu);
+  pthread_mutex_init(&vm->ops_lock, NULL);
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
@@ -349,8 +396,17 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
-  if ((r = build_devices(vm, cmdline, err)) ||
-      (r = load_boot_payload(vm, cmdline, err)))
+  char *full = NULL;
+  if (vm->cfg->nshares &&
+      !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
+    r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
+    goto fail;
+  }
+  r = build_devices(vm, cmdline, err);
+  if (!r)
+    r = load_boot_payload(vm, cmdline, err);
+  free(full);
+  if (r)
     goto fail;
   *out = vm;
   return 0;
@@ -361,6 +417,7 @@ fail:
 
 int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   int r = 0;
   if (vm->state != VMK_STATE_CREATED) {
@@ -386,37 +443,59 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
     vmk_error copy = err ? *err : (vmk_error){0};
     engine_exited(vm, VMK_EXIT_ERROR, &copy);
   }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 out:
   pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_RUNNING) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
-    vm->state = VMK_STATE_PAUSED;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_RUNNING) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+    /* Without vm->lock: see the header comment. The guest may have ended
+     * the VM meanwhile; then the stop wins and the vCPUs are let go. */
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    if (state == VMK_STATE_RUNNING)
+      vm->state = VMK_STATE_PAUSED;
+    pthread_mutex_unlock(&vm->lock);
+    if (state != VMK_STATE_RUNNING) {
+      vm->engine->ops->resume(vm->engine, NULL);
+      r = vmk_err(err, -EINVAL, "the VM ended (%s) while it was being paused",
+                  vmk_state_name(state));
+    }
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_PAUSED) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
-    vm->state = VMK_STATE_RUNNING;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_PAUSED) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_PAUSED)
+      vm->state = VMK_STATE_RUNNING;
+    pthread_mutex_unlock(&vm->lock);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
