@@ -7,8 +7,8 @@
  * epoll set whose fd the loop watches, and a timerfd carries slirp's
  * timeout and timers. Each wake-up runs one round: poll(…, 0) for the exact
  * revents, slirp_pollfds_poll, then fill again and update the inner set.
- * Frames from the guest go to slirp_input, then the same round runs (a new
- * connection opens a socket to watch).
+ * Frames from the guest go to slirp_input; a round follows once the
+ * transmit batch is done (a new connection opens a socket to watch).
  *
  * Frames slirp sends while the guest has no receive buffer wait in a small
  * queue (RXQ_MAX frames); beyond that they are dropped and TCP resends.
@@ -61,6 +61,7 @@ struct slirp_be {
   struct watched *w; /* what the inner epoll set holds */
   unsigned nw, wcap;
   struct stimer *timers;
+  bool round_soon; /* the timerfd is armed to run a round at once */
   struct rxframe rxq[RXQ_MAX];
   unsigned rxq_head, rxq_len;
 };
@@ -282,6 +283,7 @@ static void run_timers(struct slirp_be *s) {
 }
 
 static void round_once(struct slirp_be *s) {
+  s->round_soon = false;
   if (s->npfds) {
     int r = poll(s->pfds, s->npfds, 0);
     slirp_pollfds_poll(s->slirp, r < 0, get_revents, s);
@@ -353,8 +355,14 @@ static int slirp_send(struct vmk_net_backend *be, const uint8_t *frame,
                       size_t len) {
   struct slirp_be *s = (struct slirp_be *)be;
   slirp_input(s->slirp, frame, (int)len);
-  /* A SYN may have opened a socket to watch; a reply may be ready. */
-  round_once(s);
+  /* A SYN may have opened a socket to watch: a poll round must follow.
+   * Not here but once the transmit batch is done, through the timerfd
+   * (one syscall per frame instead of a whole round). */
+  if (!s->round_soon) {
+    struct itimerspec its = {.it_value.tv_nsec = 1};
+    timerfd_settime(s->tfd, 0, &its, NULL);
+    s->round_soon = true;
+  }
   return 0;
 }
 
