@@ -75,8 +75,7 @@ static int fail(const char *what) {
 /* Waits for a SIGTRAP stop; returns its si_code, or -1. */
 static int wait_trap(pid_t pid, siginfo_t *si) {
   int st;
-  if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) ||
-      WSTOPSIG(st) != SIGTRAP)
+  if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGTRAP)
     return -1;
   if (ptrace(PTRACE_GETSIGINFO, pid, 0, si) != 0)
     return -1;
@@ -119,8 +118,7 @@ int main(void) {
     child();
   int st;
   siginfo_t si;
-  if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) ||
-      WSTOPSIG(st) != SIGSTOP)
+  if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
     return fail("the child did not stop itself");
 
   /* 1. Single steps. */
