@@ -90,17 +90,26 @@ static void *arena_alloc(struct emu_block_cache *c, size_t size) {
   return p;
 }
 
+/* Raises the instruction fetch fault unless code at pc may run at the
+ * current level: the exec TLB decides (refilled on a miss), for blocks
+ * being built and for cached ones alike, since a block decoded for one
+ * level or mapping is found by address alone. */
+static struct emu_tlb_entry *exec_check(struct emu_cpu *cpu, uint64_t pc) {
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
+  if (e->tag_exec != emu_exec_tag(cpu, pc)) {
+    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
+    if (r != 0 || e->tag_exec != emu_exec_tag(cpu, pc))
+      emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
+                pc);
+  }
+  return e;
+}
+
 static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
   if (pc & 3)
     emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
-  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
-  if (e->tag_exec != (pc & EMU_PAGE_MASK)) {
-    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
-    if (r != 0 || e->tag_exec != (pc & EMU_PAGE_MASK))
-      emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
-                pc);
-  }
+  struct emu_tlb_entry *e = exec_check(cpu, pc);
   const unsigned char *code =
       (const unsigned char *)(uintptr_t)(pc + e->addend);
   unsigned max = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
@@ -186,6 +195,10 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
     b->link_pc[k] = pc;
     b->link_next = k ^ 1;
   }
+  /* Blocks and links are keyed by address only: the dispatcher re-checks
+   * (or faults) when the current level may not run this page now. */
+  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
+    return NULL;
   return nb->insn[0].fn(cpu, nb->insn);
 }
 
@@ -194,5 +207,9 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   if (EMU_UNLIKELY(c->flush_pending))
     drop_all(c);
   struct emu_block *b = lookup(c, pc);
-  return b ? b : build(cpu, pc);
+  if (!b)
+    return build(cpu, pc);
+  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
+    exec_check(cpu, pc);
+  return b;
 }

@@ -4,13 +4,16 @@
  * ERET, which the core leaves undecoded), system register traps, TLB
  * maintenance and interrupt delivery.
  *
- * The soft TLB (cpu.h) is tagged by VA only — no ASID, no EL — so a side
+ * The soft TLB (cpu.h) is tagged by VA only — no ASID — so a side
  * array (emu_sys.tlb_user) remembers which slots hold non-global or
  * TTBR0-half translations: an ASID/TTBR change or TLBI by ASID drops just
- * those; SCTLR/TCR/MAIR writes drop everything; an EL change drops what
- * the new EL may not use. TLBI by VA drops the single 4 KiB entry unless
- * a block mapping of that VA half is cached, in which case everything goes
- * (a block's other pages sit in other slots).
+ * those; SCTLR/TCR/MAIR writes drop everything. Exec tags carry the EL
+ * they were filled at (emu_sys_exec_key), so they survive EL changes;
+ * load/store tags do not: a return to EL0 drops them (EL1's are
+ * broader), an entry to EL1 keeps EL0's (a subset of EL1's, no PAN).
+ * TLBI by VA drops the single 4 KiB entry unless a block mapping of that
+ * VA half is cached, in which case everything goes (a block's other
+ * pages sit in other slots).
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).
@@ -69,7 +72,8 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
   uint8_t prot = res.prot[sys->el ? 1 : 0];
   e->tag_read = (prot & EMU_PROT_R) ? page : EMU_TLB_INVALID;
   e->tag_write = (prot & EMU_PROT_W) ? page : EMU_TLB_INVALID;
-  e->tag_exec = (prot & EMU_PROT_X) ? page : EMU_TLB_INVALID;
+  e->tag_exec =
+      (prot & EMU_PROT_X) ? page | emu_sys_exec_key(sys->el) : EMU_TLB_INVALID;
   e->addend = (uintptr_t)host - (uintptr_t)page;
   if (res.page_bits > EMU_PAGE_BITS)
     sys->tlb_blocks[(va >> 55) & 1] = true;
@@ -239,6 +243,12 @@ void emu_sys_tlb_flush_asid(struct emu_sys *sys) {
     }
   }
   sys->tlb_blocks[0] = false;
+  sys->mmio_valid = false;
+}
+
+void emu_sys_tlb_drop_data(struct emu_sys *sys) {
+  for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+    sys->cpu->tlb[i].tag_read = sys->cpu->tlb[i].tag_write = EMU_TLB_INVALID;
   sys->mmio_valid = false;
 }
 
