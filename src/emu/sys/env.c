@@ -27,6 +27,7 @@
 #include "emu/sys/gicv3.h"
 #include "emu/sys/mmu.h"
 #include "emu/sys/sysregs.h"
+#include "emu/sys/timer.h"
 
 #define ERET_INSN 0xd69f03e0u
 #define FSC_SYNC_EXT_ABORT 0x10
@@ -166,6 +167,18 @@ bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
   }
 }
 
+/* Gets the core out of its block chain at the next block boundary when
+ * an interrupt can be taken now (the engine's loop then delivers it):
+ * without this a guest would only see it at WFI or at the end of its
+ * time slice. */
+static void request_if_deliverable(struct emu_sys *sys) {
+  if (sys->gic && ((emu_gicv3_irq_line(sys->gic, sys->cpu_index) &&
+                    emu_exc_unmasked(sys, EMU_EXC_IRQ)) ||
+                   (emu_gicv3_fiq_line(sys->gic, sys->cpu_index) &&
+                    emu_exc_unmasked(sys, EMU_EXC_FIQ))))
+    __atomic_store_n(&sys->cpu->exit_request, 1, __ATOMIC_RELAXED);
+}
+
 static void note_trap(struct emu_sys *sys, uint32_t enc,
                       enum emu_sysreg_result r) {
   if (r == EMU_SYSREG_TRAP || r == EMU_SYSREG_FP_TRAP) {
@@ -187,12 +200,12 @@ bool emu_sys_sysreg_write(struct emu_sys *sys, uint32_t enc, uint64_t val) {
   note_trap(sys, enc, r);
   if (r != EMU_SYSREG_OK)
     return false;
-  /* DAIF, ICC_PMR, EOI...: an interrupt may be deliverable now. */
-  if (sys->gic && ((emu_gicv3_irq_line(sys->gic, sys->cpu_index) &&
-                    emu_exc_unmasked(sys, EMU_EXC_IRQ)) ||
-                   (emu_gicv3_fiq_line(sys->gic, sys->cpu_index) &&
-                    emu_exc_unmasked(sys, EMU_EXC_FIQ))))
-    __atomic_store_n(&sys->cpu->exit_request, 1, __ATOMIC_RELAXED);
+  /* DAIF, ICC_PMR, ICC_IGRPEN, EOI...: an interrupt may be deliverable
+   * now, a timer one too if its deadline passed since the last poll. */
+  if (sys->timer && (emu_exc_unmasked(sys, EMU_EXC_IRQ) ||
+                     emu_exc_unmasked(sys, EMU_EXC_FIQ)))
+    emu_timer_poll_due(sys->timer);
+  request_if_deliverable(sys);
   return true;
 }
 
@@ -219,8 +232,12 @@ bool emu_sys_wfi_wakeup(const struct emu_sys *sys) {
 
 void emu_sys_timer_output(void *opaque, unsigned intid, bool level) {
   struct emu_sys *sys = opaque;
-  if (sys->gic)
-    emu_gicv3_set_ppi(sys->gic, sys->cpu_index, intid, level);
+  if (!sys->gic)
+    return;
+  emu_gicv3_set_ppi(sys->gic, sys->cpu_index, intid, level);
+  /* Risen inside a timer register access: take it right after. */
+  if (level && sys->cpu)
+    request_if_deliverable(sys);
 }
 
 void emu_sys_tlb_flush(struct emu_sys *sys) {

@@ -35,6 +35,7 @@ struct machine {
   struct emu_gicv3 gic;
   struct emu_timer timer;
   uint64_t now;
+  uint64_t step; /* fake clock: ns added by every read */
 };
 
 /* A tiny bus: the GIC frames of the virt memory map, nothing else. */
@@ -404,7 +405,10 @@ static void test_el1_cannot_run_cached_pxn_block(void **state) {
 }
 
 static uint64_t fake_now(void *opaque) {
-  return ((struct machine *)opaque)->now;
+  struct machine *m = opaque;
+  uint64_t t = m->now;
+  m->now += m->step;
+  return t;
 }
 
 /* Timer -> GIC PPI 27 -> IRQ line -> vector, with WFI in between: the
@@ -574,6 +578,167 @@ static void test_el0_cache_ops_trap(void **state) {
     assert_int_equal(m->ram.host[0x1000 + i], i < 64 ? 0 : 0xff);
 }
 
+/* The GICv3 and the generic timer of a one-CPU machine, with the fake
+ * clock (time moves only when the test says, or by m->step per read). */
+static void timer_machine(struct machine *m) {
+  vmk_error err;
+  assert_int_equal(emu_gicv3_init(&m->gic, 1, 64, NULL, NULL, &err), 0);
+  m->sys.gic = &m->gic;
+  emu_timer_init(&m->timer, fake_now, m, 0, emu_sys_timer_output, &m->sys);
+  m->sys.timer = &m->timer;
+}
+
+/* VBAR_EL1 = RAM_BASE + 0x800, GICD and redistributor 0 awake with both
+ * timer PPIs (27, 30) enabled in Group 1; x6 = 0xf0, x8 = 1. */
+static const uint32_t gic_setup[] = {
+    0xd2a80000, /* mov x0, #0x40000000 */
+    0x91200000, /* add x0, x0, #0x800 */
+    0xd518c000, /* msr vbar_el1, x0 */
+    0xd2a10001, /* mov x1, #0x08000000 (GICD) */
+    0x52800042, /* mov w2, #2 */
+    0xb9000022, /* str w2, [x1] (GICD_CTLR.EnableGrp1) */
+    0xd2a10143, /* mov x3, #0x080a0000 (GICR 0) */
+    0xb900147f, /* str wzr, [x3, #0x14] (GICR_WAKER) */
+    0x91404064, /* add x4, x3, #0x10000 (SGI_base) */
+    0x12800005, /* mov w5, #-1 */
+    0xb9008085, /* str w5, [x4, #0x80] (IGROUPR0) */
+    0x52a90005, /* mov w5, #0x48000000: PPIs 27 and 30 */
+    0xb9010085, /* str w5, [x4, #0x100] (ISENABLER0) */
+    0xd2801e06, /* mov x6, #0xf0 */
+    0xd2800028, /* mov x8, #1 */
+};
+#define I_PMR 0xd5184606u     /* msr icc_pmr_el1, x6 */
+#define I_IGRPEN1 0xd518cce8u /* msr icc_igrpen1_el1, x8 */
+#define I_DAIFCLR 0xd50342ffu /* msr daifclr, #2 */
+#define I_HVC 0xd4000002u     /* hvc #0 */
+
+/* The accesses to one timer (virtual or physical) the programs use. */
+struct timer_insns {
+  unsigned intid;
+  uint32_t tval_x7, ctl_x8, mrs_ctl_x1, ctl_zero;
+};
+static const struct timer_insns vtimer = {
+    EMU_GIC_INTID_VTIMER, 0xd51be307, /* msr cntv_tval_el0, x7 */
+    0xd51be328,                       /* msr cntv_ctl_el0, x8 */
+    0xd53be321,                       /* mrs x1, cntv_ctl_el0 */
+    0xd51be33f,                       /* msr cntv_ctl_el0, xzr */
+};
+static const struct timer_insns ptimer = {
+    EMU_GIC_INTID_PTIMER, 0xd51be207, /* msr cntp_tval_el0, x7 */
+    0xd51be228,                       /* msr cntp_ctl_el0, x8 */
+    0xd53be221,                       /* mrs x1, cntp_ctl_el0 */
+    0xd51be23f,                       /* msr cntp_ctl_el0, xzr */
+};
+
+struct prog {
+  uint32_t w[64];
+  unsigned n;
+};
+static void emit(struct prog *p, const uint32_t *w, unsigned n) {
+  assert_true(p->n + n <= 64);
+  memcpy(p->w + p->n, w, 4 * n);
+  p->n += n;
+}
+static void emit1(struct prog *p, uint32_t w) { emit(p, &w, 1); }
+
+/* The IRQ handler at VBAR + 0x280: x20 = the INTID, timer disabled. */
+static void load_irq_handler(struct machine *m, const struct timer_insns *t) {
+  const uint32_t irq[] = {
+      0xd538cc14,              /* mrs x20, icc_iar1_el1 */
+      t->ctl_zero, 0xd518cc34, /* msr icc_eoir1_el1, x20 */
+      0xd69f03e0,              /* eret */
+  };
+  load(m, RAM_BASE + 0xa80, irq, 4);
+}
+
+/* Runs to the HVC the way the engine does, minus the host's timer tick:
+ * between runs interrupts are delivered, the timer is never polled. */
+static void run_to_hvc(struct machine *m) {
+  unsigned rounds = 0;
+  while (emu_run(&m->cpu, 10000) != EMU_EXIT_HVC) {
+    assert_true(++rounds < 100);
+    emu_sys_poll_interrupts(&m->sys);
+  }
+}
+
+/* A guest enables a timer with interrupts unmasked and spins until its
+ * ISTATUS reads 1 (time moves one tick per clock read). The interrupt
+ * must be taken before the first instruction after the loop: x22 counts
+ * the instructions-long window iterations that ran without the handler. */
+static void spin_on_istatus(struct machine *m, const struct timer_insns *t) {
+  timer_machine(m);
+  m->step = EMU_TIMER_NS_PER_TICK;
+  struct prog p = {0};
+  emit(&p, gic_setup, sizeof(gic_setup) / 4);
+  const uint32_t arm[] = {
+      I_PMR,      I_IGRPEN1, I_DAIFCLR,     0xd2800c87, /* mov x7, #100 */
+      t->tval_x7, t->ctl_x8, t->mrs_ctl_x1,             /* loop: */
+      0x3617ffe1,                                       /* tbz w1, #2, loop */
+      0xb5000094, /* window: cbnz x20, done */
+      0x910006d6, /* add x22, x22, #1 */
+      0xf10102df, /* cmp x22, #64 */
+      0x54ffffa1, /* b.ne window */
+      I_HVC,      /* done: */
+  };
+  emit(&p, arm, sizeof(arm) / 4);
+  load(m, RAM_BASE, p.w, p.n);
+  load_irq_handler(m, t);
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], t->intid);
+  assert_int_equal(m->cpu.r[1] & 5, 5); /* the loop saw ENABLE | ISTATUS */
+  assert_int_equal(m->cpu.r[22], 0);
+  assert_int_equal(m->sys.regs.elr, RAM_BASE + 4 * (p.n - 5)); /* window */
+}
+
+static void test_timer_irq_spin_virtual(void **state) {
+  spin_on_istatus(*state, &vtimer);
+}
+static void test_timer_irq_spin_physical(void **state) {
+  spin_on_istatus(*state, &ptimer);
+}
+
+/* The timer's deadline passes while its interrupt is masked, without any
+ * timer access or poll; the instruction that unmasks it (PSTATE.I, the
+ * priority mask, the group enable) must be followed by the handler. */
+static void unmask_pending_timer(struct machine *m, const uint32_t *before,
+                                 uint32_t unmask) {
+  timer_machine(m);
+  struct prog p = {0};
+  emit(&p, gic_setup, sizeof(gic_setup) / 4);
+  emit(&p, before, 2);
+  const uint32_t arm[] = {
+      0xd2800c87, /* mov x7, #100 */
+      vtimer.tval_x7,
+      vtimer.ctl_x8,
+      I_HVC,
+  };
+  emit(&p, arm, 4);
+  emit1(&p, unmask);
+  emit1(&p, 0xaa1403f5); /* mov x21, x20: did the handler run? */
+  emit1(&p, I_HVC);
+  load(m, RAM_BASE, p.w, p.n);
+  load_irq_handler(m, &vtimer);
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], 0);
+  m->now = emu_timer_deadline_ns(&m->timer); /* due, not polled */
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], EMU_GIC_INTID_VTIMER);
+  assert_int_equal(m->cpu.r[21], EMU_GIC_INTID_VTIMER);
+}
+
+static void test_timer_irq_on_daif_unmask(void **state) {
+  const uint32_t before[] = {I_PMR, I_IGRPEN1};
+  unmask_pending_timer(*state, before, I_DAIFCLR);
+}
+static void test_timer_irq_on_pmr_write(void **state) {
+  const uint32_t before[] = {I_IGRPEN1, I_DAIFCLR};
+  unmask_pending_timer(*state, before, I_PMR);
+}
+static void test_timer_irq_on_igrpen1_write(void **state) {
+  const uint32_t before[] = {I_PMR, I_DAIFCLR};
+  unmask_pending_timer(*state, before, I_IGRPEN1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_svc_eret_mmu_off, setup, teardown),
@@ -584,6 +749,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_el1_cannot_run_cached_pxn_block,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_el0_cache_ops_trap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_spin_virtual, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_spin_physical, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_daif_unmask, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_pmr_write, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_igrpen1_write, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
