@@ -11,13 +11,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/size.h"
@@ -58,6 +61,12 @@ static const char main_help[] =
     "  vmkit run --help        the flags of run\n"
     "  vmkit --version         the version\n";
 
+/* The console escape keys (interactive console only). */
+#define ESCAPE_HELP                                                            \
+  "  Ctrl-a x       stop the VM and quit (exit status 1)\n"                    \
+  "  Ctrl-a Ctrl-a  send one Ctrl-a to the guest\n"                            \
+  "  Ctrl-a h       print this help\n"
+
 static const char run_help[] =
     "usage: vmkit run [FLAGS]\n"
     "\n"
@@ -72,21 +81,55 @@ static const char run_help[] =
     "  --kernel PATH          arm64 Linux Image (uncompressed)\n"
     "  --initrd PATH          initial ramdisk\n"
     "  --cmdline STRING       kernel command line\n"
-    "                         (default: console=hvc0 earlycon)\n"
+    "                         (default: console=hvc0 earlycon panic=-1\n"
+    "                         pstore.compress=none; keep panic=-1 in yours\n"
+    "                         so that a guest kernel panic ends the VM)\n"
     "  --disk PATH[,ro]       attach a raw disk image as virtio-blk; repeat\n"
     "                         for more disks (/dev/vda, /dev/vdb, ...)\n"
+    "  --share HOSTDIR[,tag=NAME][,ro]\n"
+    "                         share a host folder with the guest (virtio-fs);\n"
+    "                         the tag defaults to the folder's name and the\n"
+    "                         default guest mounts it at /mnt/TAG; ro: the\n"
+    "                         guest cannot change it. Repeat for more (up to\n"
+    "                         8); the guest can never reach outside HOSTDIR\n"
     "  --console stdio|none|PATH\n"
     "                         where the guest console goes (default stdio;\n"
     "                         PATH: output appended to a file, no input)\n"
+    "  --net nat|none|socket=PATH[,listen]|tap=IFNAME[,mac=XX:XX:..][,mtu=N]\n"
+    "                         a network interface (virtio-net); repeat for\n"
+    "                         more. Default: one nat interface (10.0.2.15 by\n"
+    "                         DHCP, gateway 10.0.2.2 = the host's loopback,\n"
+    "                         DNS 10.0.2.3); none: no network. socket: frames\n"
+    "                         with a 4-byte big-endian length over a Unix\n"
+    "                         stream socket (passt, QEMU -netdev stream);\n"
+    "                         ,listen creates it and waits for a peer (two\n"
+    "                         VMs: one listens, one connects)\n"
+    "  --forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT\n"
+    "                         forward a host port (HOSTADDR default\n"
+    "                         127.0.0.1) to the guest through the nat\n"
+    "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
     "  --boot-timer           report the time from VM creation to the\n"
     "                         guest's boot-timer write (the default guest's\n"
     "                         init does it when the cmdline has\n"
     "                         vmkit.boottimer)\n"
+    "  --on-reboot restart|exit\n"
+    "                         what a guest reboot does (default restart: the\n"
+    "                         VM boots again with the same flags, disks\n"
+    "                         kept; exit: the VM ends, exit status 0)\n"
+    "  --stop-timeout SECONDS after SIGINT/SIGTERM pressed the guest's power\n"
+    "                         button, how long the guest has to power off\n"
+    "                         before vmkit stops it (default 10)\n"
     "  --help                 this text\n"
     "\n"
-    "exit status: 0 when the guest powers off or reboots, 1 when the guest\n"
-    "crashes or vmkit fails while it runs, 2 for a usage error.\n";
+    "SIGINT/SIGTERM: the first presses the guest's power button, a second\n"
+    "one (or --stop-timeout passing) stops the VM at once.\n"
+    "\n"
+    "When stdin is a terminal, Ctrl-a is an escape key on the "
+    "console:\n" ESCAPE_HELP "\n"
+    "exit status: 0 when the guest powers off (or reboots, with --on-reboot\n"
+    "exit), 1 when the guest crashes or panics, vmkit fails, or the VM is\n"
+    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
@@ -95,6 +138,103 @@ static const char *default_guest_file(const char *name) {
     dir = VMK_DEFAULT_GUEST_DIR;
   snprintf(buf, sizeof(buf), "%s/%s", dir, name);
   return buf;
+}
+
+/* --net KIND[,mac=..][,mtu=N][,listen]: one sentence and exit 2 when it
+ * does not parse. */
+static void parse_net(vmk_config *cfg, const char *arg) {
+  char buf[4096];
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+    usage_error("--net value is too long");
+  char *save = NULL, *kind = strtok_r(buf, ",", &save);
+  if (!kind)
+    usage_error("--net needs a value: nat, none, socket=PATH or tap=IFNAME");
+  vmk_net_kind k;
+  const char *target = NULL;
+  if (!strcmp(kind, "nat")) {
+    k = VMK_NET_NAT;
+  } else if (!strncmp(kind, "socket=", 7) && kind[7]) {
+    k = VMK_NET_SOCKET;
+    target = kind + 7;
+  } else if (!strncmp(kind, "tap=", 4) && kind[4]) {
+    k = VMK_NET_TAP;
+    target = kind + 4;
+  } else {
+    usage_error("--net takes nat, none, socket=PATH or tap=IFNAME, not '%s'",
+                kind);
+  }
+  uint8_t mac[6];
+  bool have_mac = false;
+  unsigned long mtu = 0;
+  for (char *o; (o = strtok_r(NULL, ",", &save));) {
+    if (!strncmp(o, "mac=", 4)) {
+      unsigned v[6];
+      char end;
+      if (sscanf(o + 4, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+                 &v[4], &v[5], &end) != 6 ||
+          strlen(o + 4) != 17)
+        usage_error("--net mac= takes six hex bytes such as "
+                    "52:54:00:12:34:56, not '%s'",
+                    o + 4);
+      for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+      have_mac = true;
+    } else if (!strncmp(o, "mtu=", 4)) {
+      char *end;
+      errno = 0;
+      mtu = strtoul(o + 4, &end, 10);
+      if (errno || *end || end == o + 4 || mtu < 68 || mtu > 65500)
+        usage_error("--net mtu= takes a number from 68 to 65500, not '%s'",
+                    o + 4);
+    } else if (!strcmp(o, "listen") && k == VMK_NET_SOCKET) {
+      k = VMK_NET_SOCKET_LISTEN;
+    } else {
+      usage_error("--net %s: unknown option '%s'; use mac=, mtu=%s", kind, o,
+                  k == VMK_NET_SOCKET ? " or listen" : "");
+    }
+  }
+  int r =
+      vmk_config_add_net(cfg, k, target, have_mac ? mac : NULL, (unsigned)mtu);
+  if (r == -ENOSPC)
+    usage_error("at most %d network interfaces can be attached", VMK_MAX_NETS);
+  if (r)
+    usage_error("--net '%s' is not valid", arg);
+}
+
+/* --forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT */
+static void parse_forward(vmk_config *cfg, const char *arg) {
+  static const char form[] = "tcp:[HOSTADDR:]HOSTPORT:GUESTPORT (or udp:)";
+  char buf[256];
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+    usage_error("--forward takes %s, not '%s'", form, arg);
+  char *f[4];
+  int n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(buf, ":", &save); t; t = strtok_r(NULL, ":", &save))
+    if (n < 4)
+      f[n++] = t;
+    else
+      usage_error("--forward takes %s, not '%s'", form, arg);
+  if (n < 3 || (strcmp(f[0], "tcp") && strcmp(f[0], "udp")))
+    usage_error("--forward takes %s, not '%s'", form, arg);
+  const char *addr = n == 4 ? f[1] : NULL;
+  unsigned long port[2];
+  for (int i = 0; i < 2; i++) {
+    const char *p = f[n - 2 + i];
+    char *end;
+    errno = 0;
+    port[i] = strtoul(p, &end, 10);
+    if (errno || *end || end == p || *p == '-' || port[i] < 1 ||
+        port[i] > 65535)
+      usage_error("--forward: '%s' is not a port number from 1 to 65535", p);
+  }
+  int r = vmk_config_add_forward(cfg, !strcmp(f[0], "udp"), addr,
+                                 (unsigned)port[0], (unsigned)port[1]);
+  if (r == -ENOSPC)
+    usage_error("at most %d ports can be forwarded", VMK_MAX_FORWARDS);
+  if (r)
+    usage_error("--forward: '%s' is not an IPv4 address such as 127.0.0.1",
+                addr ? addr : "");
 }
 
 static struct termios saved_tty;
@@ -125,6 +265,206 @@ static void on_stop_signal(int sig) {
   stop_signals++;
 }
 
+struct run_opts {
+  bool boot_timer;
+  bool restart_on_reboot;  /* --on-reboot restart */
+  unsigned stop_timeout_s; /* --stop-timeout */
+  int escape_in;           /* the terminal read for escapes, or -1 */
+  int relay_out;           /* where typed keys go (the console pipe) */
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What the user did, across reads and across the VM's reboots. */
+struct console_state {
+  bool escape;      /* the last key was Ctrl-a */
+  bool quit;        /* Ctrl-a x */
+  bool eof;         /* the terminal went away: stop reading it */
+  int handled;      /* stop signals acted on */
+  double button_at; /* when the first one pressed the power button */
+  char why[192];    /* why vmkit stopped the VM, if it did */
+};
+
+/* Reads what the terminal has and forwards it to the guest, acting on
+ * Ctrl-a sequences (as QEMU's -serial mon:stdio does: Ctrl-a then x, h or
+ * Ctrl-a; any other key after Ctrl-a is dropped). */
+static void relay_keys(const struct run_opts *ro, struct console_state *cs) {
+  unsigned char in[256], out[256];
+  ssize_t n = read(ro->escape_in, in, sizeof(in));
+  if (n <= 0) {
+    if (n == 0 || (errno != EINTR && errno != EAGAIN))
+      cs->eof = true;
+    return;
+  }
+  size_t m = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    unsigned char c = in[i];
+    if (!cs->escape && c == 0x01) {
+      cs->escape = true;
+      continue;
+    }
+    if (!cs->escape) {
+      out[m++] = c;
+      continue;
+    }
+    cs->escape = false;
+    if (c == 'x' || c == 'X') {
+      cs->quit = true;
+      break;
+    } else if (c == 'h' || c == 'H' || c == '?') {
+      fputs("\nvmkit console escapes:\n" ESCAPE_HELP, stderr);
+    } else if (c == 0x01) {
+      out[m++] = c;
+    }
+  }
+  /* Keys typed while the guest does not read are dropped, not queued
+   * forever (the pipe is non-blocking). */
+  if (m && write(ro->relay_out, out, m) < 0 && errno != EAGAIN)
+    cs->eof = true;
+}
+
+/* Runs one boot of the VM: returns when it has ended. cs->why gets a
+ * sentence when vmkit itself ended it. */
+static void supervise(vmk_vm *vm, const struct run_opts *ro,
+                      struct console_state *cs) {
+  while (vmk_vm_wait(vm, 0) == -ETIMEDOUT) {
+    struct pollfd pfd = {.fd = ro->escape_in, .events = POLLIN};
+    bool watch = ro->escape_in >= 0 && !cs->eof;
+    int r = poll(&pfd, watch ? 1 : 0, 100);
+    if (r > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+      relay_keys(ro, cs);
+    if (cs->quit) {
+      snprintf(cs->why, sizeof(cs->why), "Ctrl-a x: vmkit stopped the VM");
+      vmk_vm_stop(vm, NULL);
+      continue;
+    }
+    if (stop_signals > cs->handled) {
+      cs->handled = stop_signals;
+      if (cs->handled == 1) {
+        cs->button_at = now_s();
+        vmk_vm_request_stop(vm, NULL);
+      } else {
+        snprintf(cs->why, sizeof(cs->why),
+                 "a second stop signal: vmkit stopped the VM");
+        vmk_vm_stop(vm, NULL);
+      }
+    }
+    if (cs->handled == 1 && now_s() - cs->button_at >= ro->stop_timeout_s) {
+      snprintf(cs->why, sizeof(cs->why),
+               "the guest did not power off within %u s of the power "
+               "button (--stop-timeout); vmkit stopped the VM",
+               ro->stop_timeout_s);
+      vmk_vm_stop(vm, NULL);
+    }
+  }
+}
+
+/* Boots the VM, again after each guest reboot with --on-reboot restart,
+ * until it ends; returns the exit status. */
+static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
+  struct console_state cs = {0};
+  for (;;) {
+    vmk_error err;
+    vmk_vm *vm;
+    int r = vmk_vm_create(cfg, &vm, &err);
+    if (r) {
+      restore_tty();
+      fprintf(stderr, "vmkit: %s\n", err.msg);
+      /* Errors that name a bad flag value (a port in use, a socket with no
+       * listener, a tap that cannot be opened) are the user's to fix. */
+      bool usage = r == -EINVAL || r == -ENOENT || r == -ENOEXEC ||
+                   r == -EADDRINUSE || r == -EADDRNOTAVAIL ||
+                   r == -ECONNREFUSED || r == -ENAMETOOLONG || r == -EPERM ||
+                   r == -EACCES || r == -EBUSY || r == -ENOTSOCK;
+      return usage ? EXIT_USAGE : 1;
+    }
+    if (vmk_vm_start(vm, &err)) {
+      restore_tty();
+      fprintf(stderr, "vmkit: %s\n", err.msg);
+      vmk_vm_free(vm);
+      return 1;
+    }
+    cs.why[0] = '\0';
+    supervise(vm, ro, &cs);
+    vmk_exit_reason reason = vmk_vm_exit(vm, &err);
+    uint64_t wall_us, cpu_us;
+    if (ro->boot_timer) {
+      if (vmk_vm_boot_time(vm, &wall_us, &cpu_us) == 0)
+        fprintf(stderr, "vmkit: boot-timer: wall %.3f ms, cpu %.3f ms\n",
+                wall_us / 1000.0, cpu_us / 1000.0);
+      else
+        fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
+                        "boot-timer byte\n");
+    }
+    vmk_vm_free(vm);
+    /* A reboot after the power button was pressed ends the VM: the user
+     * asked for it to stop. */
+    if (reason == VMK_EXIT_RESET && ro->restart_on_reboot && !cs.handled)
+      continue;
+    restore_tty();
+    switch (reason) {
+    case VMK_EXIT_POWEROFF:
+      return 0;
+    case VMK_EXIT_RESET:
+      fprintf(stderr, "vmkit: the guest rebooted; vmkit ended the VM\n");
+      return 0;
+    case VMK_EXIT_STOPPED:
+      fprintf(stderr, "vmkit: %s\n", cs.why[0] ? cs.why : "the VM was stopped");
+      return 1;
+    case VMK_EXIT_CRASH:
+      fprintf(stderr, "vmkit: %s\n",
+              err.msg[0] ? err.msg : "the guest crashed");
+      return 1;
+    default:
+      fprintf(stderr, "vmkit: %s\n",
+              err.msg[0] ? err.msg : "the VM ended for an unknown reason");
+      return 1;
+    }
+  }
+}
+
+/* --share HOSTDIR[,tag=NAME][,ro]: the folder first, then options. */
+static void add_share(vmk_config *cfg, const char *arg) {
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", arg);
+  const char *tag = NULL;
+  bool ro = false;
+  char *save = NULL;
+  char *dir = strtok_r(buf, ",", &save);
+  if (!dir || buf[0] == ',')
+    usage_error("--share needs a folder, as in --share ./src,tag=src");
+  for (char *o; (o = strtok_r(NULL, ",", &save));) {
+    if (!strcmp(o, "ro") || !strcmp(o, "rw"))
+      ro = !strcmp(o, "ro");
+    else if (!strncmp(o, "tag=", 4))
+      tag = o + 4;
+    else
+      usage_error("--share takes HOSTDIR[,tag=NAME][,ro]; '%s' is not an "
+                  "option",
+                  o);
+  }
+  int r = vmk_config_add_share(cfg, dir, tag, ro);
+  if (r == -ENOSPC)
+    usage_error("at most %d folders can be shared", VMK_MAX_SHARES);
+  if (r)
+    usage_error("out of memory");
+}
+
+/* Each share holds an fd per inode the guest uses: lift the soft limit on
+ * open files to the hard one (the CLI owns the process; the library never
+ * changes process-wide limits). */
+static void raise_nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 static int cmd_run(int argc, char **argv) {
   enum {
     OPT_ENGINE = 256,
@@ -134,9 +474,14 @@ static int cmd_run(int argc, char **argv) {
     OPT_INITRD,
     OPT_CMDLINE,
     OPT_DISK,
+    OPT_SHARE,
     OPT_CONSOLE,
     OPT_NO_ENTROPY,
     OPT_BOOT_TIMER,
+    OPT_ON_REBOOT,
+    OPT_STOP_TIMEOUT,
+    OPT_NET,
+    OPT_FORWARD,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -147,9 +492,14 @@ static int cmd_run(int argc, char **argv) {
       {"initrd", required_argument, NULL, OPT_INITRD},
       {"cmdline", required_argument, NULL, OPT_CMDLINE},
       {"disk", required_argument, NULL, OPT_DISK},
+      {"share", required_argument, NULL, OPT_SHARE},
       {"console", required_argument, NULL, OPT_CONSOLE},
       {"no-entropy", no_argument, NULL, OPT_NO_ENTROPY},
       {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+      {"on-reboot", required_argument, NULL, OPT_ON_REBOOT},
+      {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+      {"net", required_argument, NULL, OPT_NET},
+      {"forward", required_argument, NULL, OPT_FORWARD},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -157,7 +507,10 @@ static int cmd_run(int argc, char **argv) {
   if (!cfg)
     usage_error("out of memory");
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
-  bool initrd_given = false, boot_timer = false;
+  bool initrd_given = false;
+  struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
+  bool net_none = false, net_given = false;
+  unsigned nets = 0;
   int c;
   opterr = 0;
   optind = 1;
@@ -222,16 +575,46 @@ static int cmd_run(int argc, char **argv) {
         usage_error("at most %d disks can be attached", VMK_MAX_DISKS);
       break;
     }
+    case OPT_SHARE:
+      add_share(cfg, optarg);
+      break;
     case OPT_CONSOLE:
       console = optarg;
       break;
     case OPT_NO_ENTROPY:
       vmk_config_set_entropy(cfg, false);
       break;
+    case OPT_NET:
+      if (!strcmp(optarg, "none"))
+        net_none = true;
+      else if (++nets)
+        parse_net(cfg, optarg);
+      net_given = true;
+      break;
+    case OPT_FORWARD:
+      parse_forward(cfg, optarg);
+      break;
     case OPT_BOOT_TIMER:
-      boot_timer = true;
+      ro.boot_timer = true;
       vmk_config_set_boot_timer(cfg, true);
       break;
+    case OPT_ON_REBOOT:
+      if (!strcmp(optarg, "restart") || !strcmp(optarg, "exit"))
+        ro.restart_on_reboot = !strcmp(optarg, "restart");
+      else
+        usage_error("--on-reboot takes restart or exit, not '%s'", optarg);
+      break;
+    case OPT_STOP_TIMEOUT: {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(optarg, &end, 10);
+      if (errno || *end || end == optarg || optarg[0] == '-' || n > 86400)
+        usage_error("--stop-timeout takes whole seconds from 0 to 86400, "
+                    "not '%s'",
+                    optarg);
+      ro.stop_timeout_s = (unsigned)n;
+      break;
+    }
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);
@@ -247,6 +630,10 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  if (net_none && nets)
+    usage_error("--net none cannot be combined with other --net flags");
+  if (!net_given)
+    vmk_config_add_net(cfg, VMK_NET_NAT, NULL, NULL, 0);
 
   if (!kernel) {
     static char kbuf[4096];
@@ -278,70 +665,41 @@ static int cmd_run(int argc, char **argv) {
     vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd);
   }
 
+  raise_nofile_limit();
   vmk_error err;
   if (vmk_config_validate(cfg, &err))
     usage_error("%s", err.msg);
-  vmk_vm *vm;
-  int r = vmk_vm_create(cfg, &vm, &err);
-  vmk_config_free(cfg);
-  run_cfg = cfg = NULL;
-  if (r) {
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
-  }
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A console reader that goes away (`vmkit run | head`) makes the output
+   * a sink; the VM runs on and the terminal is restored at its end. */
+  signal(SIGPIPE, SIG_IGN);
+  /* An interactive console goes through a pipe so that vmkit sees the
+   * escape key first; anything else reaches the guest directly. */
+  int relay[2] = {-1, -1};
+  if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
+    if (pipe2(relay, O_CLOEXEC) < 0)
+      usage_error("cannot create the console pipe: %s", strerror(errno));
+    /* A guest that stops reading must not block the keyboard loop. */
+    fcntl(relay[1], F_SETFL, O_NONBLOCK);
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, relay[0], out_fd);
+    ro.escape_in = STDIN_FILENO;
+    ro.relay_out = relay[1];
+  }
   if (in_fd == STDIN_FILENO)
     make_tty_raw();
 
-  if (vmk_vm_start(vm, &err)) {
-    restore_tty();
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    vmk_vm_free(vm);
-    return 1;
-  }
-  /* First signal: ask the guest to shut down; second: pull the plug. */
-  int handled = 0;
-  while (vmk_vm_wait(vm, 200) == -ETIMEDOUT) {
-    if (stop_signals > handled) {
-      handled = stop_signals;
-      if (handled == 1)
-        vmk_vm_request_stop(vm, NULL);
-      else
-        vmk_vm_stop(vm, NULL);
-    }
-  }
+  int status = run_until_end(cfg, &ro);
   restore_tty();
-  vmk_exit_reason reason = vmk_vm_exit(vm, &err);
-  uint64_t wall_us, cpu_us;
-  if (boot_timer) {
-    if (vmk_vm_boot_time(vm, &wall_us, &cpu_us) == 0)
-      fprintf(stderr, "vmkit: boot-timer: wall %.3f ms, cpu %.3f ms\n",
-              wall_us / 1000.0, cpu_us / 1000.0);
-    else
-      fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
-                      "boot-timer byte\n");
+  vmk_config_free(cfg);
+  run_cfg = NULL;
+  if (relay[0] >= 0) {
+    close(relay[0]);
+    close(relay[1]);
   }
-  vmk_vm_free(vm);
-  switch (reason) {
-  case VMK_EXIT_POWEROFF:
-    return 0;
-  case VMK_EXIT_RESET:
-    fprintf(stderr, "vmkit: the guest rebooted; vmkit ended the VM\n");
-    return 0;
-  case VMK_EXIT_STOPPED:
-    fprintf(stderr, "vmkit: the VM was stopped\n");
-    return 1;
-  case VMK_EXIT_CRASH:
-    fprintf(stderr, "vmkit: the guest crashed\n");
-    return 1;
-  default:
-    fprintf(stderr, "vmkit: %s\n",
-            err.msg[0] ? err.msg : "the VM ended for an unknown reason");
-    return 1;
-  }
+  return status;
 }
 
 int main(int argc, char **argv) {

@@ -1,12 +1,16 @@
 /* vm.c — a VM's lifecycle: build the machine from a config (RAM, kernel,
  * devices, device tree, engine), start, pause, resume, stop, and observe.
  *
- * Threads: the lifecycle calls run on any caller thread, serialized by
- * vm->lock. The engine runs vCPU threads; the devices' queues run on the I/O
- * thread (vm->loop). When the guest ends the machine, the engine's on_exit
- * (a vCPU thread) only records why and wakes the VM's monitor thread, which
- * tears the engine down (a vCPU thread cannot join itself) and marks the VM
- * stopped. vm->lock + vm->cond protect state, exit reason and timings.
+ * Threads: the lifecycle calls run on any caller thread; start, pause and
+ * resume are serialized by vm->ops_lock. The engine runs vCPU threads; the
+ * devices' queues run on the I/O thread (vm->loop). When the guest ends the
+ * machine, the engine's on_exit (a vCPU thread) only records why and wakes the
+ * VM's monitor thread, which tears the engine down (a vCPU thread cannot join
+ * itself) and marks the VM stopped. vm->lock + vm->cond protect state, exit
+ * reason and timings. vCPU threads take vm->lock (on_exit, the boot timer), so
+ * it is never held while waiting for vCPUs: engine pause waits for every vCPU
+ * to park, and a vCPU powering off in that window must get through. Lock order:
+ * ops_lock, then vm->lock; vCPU threads never take ops_lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,18 +28,25 @@
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
+#include "machine/panic_log.h"
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/fs.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 
-#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1"
+/* panic=-1: a panic resets at once, and the ramoops record it leaves says it
+ * was a panic (check_panic_log); pstore.compress=none keeps that record
+ * readable as text (compressed ones are inflated too). */
+#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1 pstore.compress=none"
 
 struct vmk_vm {
   struct vmk_config *cfg;
   vmk_engine_kind engine_kind;
 
+  pthread_mutex_t ops_lock; /* start/pause/resume, across engine waits */
   pthread_mutex_t lock;
   pthread_cond_t cond;
   vmk_state state;
@@ -82,6 +93,18 @@ static void boot_timer_fired(void *opaque) {
   pthread_mutex_unlock(&vm->lock);
 }
 
+static void engine_exited(void *opaque, vmk_exit_reason reason,
+                          const vmk_error *err);
+
+/* pvpanic callback (vCPU thread): the guest kernel panicked. */
+static void guest_panicked(void *opaque) {
+  vmk_error err;
+  vmk_err(&err, -EFAULT,
+          "the guest kernel panicked (its console shows why); vmkit ended "
+          "the VM");
+  engine_exited(opaque, VMK_EXIT_CRASH, &err);
+}
+
 /* Engine callback (vCPU thread): record the first reason, wake the monitor. */
 static void engine_exited(void *opaque, vmk_exit_reason reason,
                           const vmk_error *err) {
@@ -108,6 +131,32 @@ static void halt_threads(struct vmk_vm *vm) {
     vmk_io_loop_stop(&vm->loop);
 }
 
+/* Monitor thread, vCPUs stopped: a kernel without pvpanic (Debian's) that
+ * panics resets (panic=-1) after writing its log to the ramoops region; a
+ * record there turns that reset (or power-off) into a crash, not a reboot. */
+static void check_panic_log(struct vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  vmk_exit_reason reason = vm->exit_reason;
+  pthread_mutex_unlock(&vm->lock);
+  if (reason != VMK_EXIT_RESET && reason != VMK_EXIT_POWEROFF)
+    return;
+  const uint8_t *log =
+      vmk_gm_ptr(&vm->ram, vm->layout.ramoops_gpa, vm->layout.ramoops_size);
+  struct vmk_panic_log pl;
+  if (!log || !vmk_panic_log_find(log, vm->layout.ramoops_size,
+                                  VMK_RAMOOPS_RECORD_SIZE, &pl))
+    return;
+  pthread_mutex_lock(&vm->lock);
+  vm->exit_reason = VMK_EXIT_CRASH;
+  if (pl.reason[0])
+    vmk_err(&vm->exit_err, -EFAULT, "the guest kernel panicked: %s", pl.reason);
+  else
+    vmk_err(&vm->exit_err, -EFAULT,
+            "the guest kernel panicked (its console shows why); vmkit "
+            "ended the VM");
+  pthread_mutex_unlock(&vm->lock);
+}
+
 static void *monitor_main(void *arg) {
   struct vmk_vm *vm = arg;
   pthread_mutex_lock(&vm->lock);
@@ -115,6 +164,7 @@ static void *monitor_main(void *arg) {
     pthread_cond_wait(&vm->cond, &vm->lock);
   pthread_mutex_unlock(&vm->lock);
   halt_threads(vm);
+  check_panic_log(vm);
   pthread_mutex_lock(&vm->lock);
   vm->state = VMK_STATE_STOPPED;
   pthread_cond_broadcast(&vm->cond);
@@ -165,6 +215,52 @@ static int add_virtio(struct vmk_vm *vm, struct vmk_virtio_device *dev,
   return 0;
 }
 
+/* One virtio-net per configured NIC; forwards go to the first NAT one. */
+static int build_nets(struct vmk_vm *vm, vmk_error *err) {
+  const struct vmk_config *cfg = vm->cfg;
+  bool forwards_placed = false;
+  for (unsigned i = 0; i < cfg->nnets; i++) {
+    const struct vmk_net_config *n = &cfg->nets[i];
+    unsigned mtu = n->mtu ? n->mtu : VMK_NET_DEFAULT_MTU;
+    struct vmk_net_backend *be = NULL;
+    int r;
+    switch (n->kind) {
+    case VMK_NET_NAT: {
+      struct vmk_net_forward fwd[VMK_MAX_FORWARDS];
+      unsigned nf = forwards_placed ? 0 : cfg->nforwards;
+      for (unsigned k = 0; k < nf; k++)
+        fwd[k] =
+            (struct vmk_net_forward){.udp = cfg->forwards[k].udp,
+                                     .host_addr = cfg->forwards[k].host_addr,
+                                     .host_port = cfg->forwards[k].host_port,
+                                     .guest_port = cfg->forwards[k].guest_port};
+      forwards_placed = true;
+      r = vmk_net_slirp_create(fwd, nf, mtu, &be, err);
+      break;
+    }
+    case VMK_NET_SOCKET:
+    case VMK_NET_SOCKET_LISTEN:
+      r = vmk_net_socket_create(n->target, n->kind == VMK_NET_SOCKET_LISTEN,
+                                &be, err);
+      break;
+    case VMK_NET_TAP:
+      r = vmk_net_tap_create(n->target, &be, err);
+      break;
+    default:
+      r = vmk_err(err, -EINVAL, "unknown network kind %d", (int)n->kind);
+    }
+    if (r)
+      return r;
+    uint8_t mac[6];
+    vmk_config_net_mac(cfg, i, mac);
+    struct vmk_virtio_device *dev;
+    r = vmk_virtio_net_create(be, mac, mtu, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  return 0;
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -177,6 +273,9 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
       .boot_timer = cfg->boot_timer,
       .boot_timer_cb = boot_timer_fired,
       .boot_timer_opaque = vm,
+      .pvpanic = true,
+      .pvpanic_cb = guest_panicked,
+      .pvpanic_opaque = vm,
   };
   int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
                                    &vm->loop, &vm->platform, err);
@@ -199,7 +298,32 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    const struct vmk_share_config *s = &cfg->shares[i];
+    r = vmk_virtio_fs_create(s->dir, s->tag, s->read_only, NULL, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  if ((r = build_nets(vm, err)))
+    return r;
   return 0;
+}
+
+/* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
+ * does not list virtio-fs tags in sysfs, so the default guest's init learns
+ * what to mount from here. Tags hold no spaces or commas (config.c). */
+static char *cmdline_with_shares(const struct vmk_config *cfg,
+                                 const char *cmdline) {
+  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    n += strlen(cfg->shares[i].tag) + 1;
+  char *s = malloc(n);
+  if (!s)
+    return NULL;
+  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  return s;
 }
 
 static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
@@ -211,6 +335,7 @@ static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
       .cpus = vm->cfg->cpus,
       .virtio_slots = vm->nvirtio,
       .gpio_power_key = true,
+      .pvpanic = true,
       .boot_timer = vm->cfg->boot_timer,
       .psci_smc = false,
   };
@@ -239,6 +364,7 @@ static void vm_destroy(struct vmk_vm *vm) {
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
+  pthread_mutex_destroy(&vm->ops_lock);
   free(vm);
 }
 
@@ -253,6 +379,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     return vmk_err(err, -ENOMEM, "out of memory creating the VM");
   clock_gettime(CLOCK_MONOTONIC, &vm->created_wall);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &vm->created_cpu);
+  pthread_mutex_init(&vm->ops_lock, NULL);
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
@@ -300,8 +427,17 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
-  if ((r = build_devices(vm, cmdline, err)) ||
-      (r = load_boot_payload(vm, cmdline, err)))
+  char *full = NULL;
+  if (vm->cfg->nshares &&
+      !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
+    r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
+    goto fail;
+  }
+  r = build_devices(vm, cmdline, err);
+  if (!r)
+    r = load_boot_payload(vm, cmdline, err);
+  free(full);
+  if (r)
     goto fail;
   *out = vm;
   return 0;
@@ -312,6 +448,7 @@ fail:
 
 int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   int r = 0;
   if (vm->state != VMK_STATE_CREATED) {
@@ -337,37 +474,59 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
     vmk_error copy = err ? *err : (vmk_error){0};
     engine_exited(vm, VMK_EXIT_ERROR, &copy);
   }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 out:
   pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_RUNNING) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
-    vm->state = VMK_STATE_PAUSED;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_RUNNING) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+    /* Without vm->lock: see the header comment. The guest may have ended
+     * the VM meanwhile; then the stop wins and the vCPUs are let go. */
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    if (state == VMK_STATE_RUNNING)
+      vm->state = VMK_STATE_PAUSED;
+    pthread_mutex_unlock(&vm->lock);
+    if (state != VMK_STATE_RUNNING) {
+      vm->engine->ops->resume(vm->engine, NULL);
+      r = vmk_err(err, -EINVAL, "the VM ended (%s) while it was being paused",
+                  vmk_state_name(state));
+    }
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_PAUSED) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
-    vm->state = VMK_STATE_RUNNING;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_PAUSED) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_PAUSED)
+      vm->state = VMK_STATE_RUNNING;
+    pthread_mutex_unlock(&vm->lock);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 

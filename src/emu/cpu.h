@@ -20,7 +20,8 @@
  *      conventions mix freely: the dispatcher keeps calling while it gets
  *      a non-NULL insn back.
  *   3. Handlers are small functions, one per instruction (group), in the
- *      files of their instruction class (int_*.c, ldst_*.c, fp_*.c, simd_*.c).
+ *      files of their instruction class (int_*.c, ldst*.c, branch.c,
+ *      system.c; fp_*.c and simd_*.c in fpsimd/).
  *
  * Register operands are resolved at decode time so handlers never test for
  * register 31: an operand index is one of

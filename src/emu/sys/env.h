@@ -3,7 +3,7 @@
  * exception and sysreg_* callbacks call, plus TLB maintenance on the
  * core's soft TLB and interrupt delivery between blocks.
  *
- * Conventions of the core this relies on (emucore, cpu.h + mem.h):
+ * Conventions of the core this relies on (src/emu/cpu.h + mem.h):
  *  - tlb_fill returns 0 (entry filled), 1 (MMIO page) or -1 (fault); the
  *    core then raises EMU_EXIT_FAULT with EMU_FAULT_* bits and the va.
  *  - EMU_EXIT_UNDEF carries the raw instruction as syndrome (ERET is not

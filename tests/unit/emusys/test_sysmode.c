@@ -3,7 +3,7 @@
  * with the MMU off; then MMU on with a stage-1 table, a data abort with
  * its real fault code, a drop to EL0 through ERET, an UNDEFINED system
  * register access and an SVC from EL0. This is the contract test between
- * the core (cpu.h, emucore) and src/emu/sys.
+ * the core (src/emu: cpu.h, run.c, block.c) and src/emu/sys.
  * Single-threaded test program.
  */
 #include <setjmp.h>
