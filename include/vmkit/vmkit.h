@@ -55,8 +55,11 @@ typedef enum vmk_exit_reason {
    * same vmk_config (disks keep what the guest wrote); the vmkit command
    * does that unless --on-reboot exit. */
   VMK_EXIT_RESET,
-  /* The guest crashed: its kernel reported a panic through the pvpanic
-   * device (vmk_vm_exit's error says so), or its state is bad. */
+  /* The guest crashed: its kernel panicked (vmk_vm_exit's error says so,
+   * quoting the kernel's panic line when it can), or its state is bad. A
+   * panic is seen through the pvpanic device, or, for kernels without it,
+   * through the panic log the kernel leaves in its ramoops region before it
+   * resets (then the reset or power-off is reported as this crash). */
   VMK_EXIT_CRASH,
   VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
   VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */

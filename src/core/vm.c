@@ -28,6 +28,7 @@
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
+#include "machine/panic_log.h"
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
@@ -36,7 +37,10 @@
 #include "virtio/net.h"
 #include "virtio/rng.h"
 
-#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1"
+/* panic=-1: a panic resets at once, and the ramoops record it leaves says it
+ * was a panic (check_panic_log); pstore.compress=none keeps that record
+ * readable as text (compressed ones are inflated too). */
+#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1 pstore.compress=none"
 
 struct vmk_vm {
   struct vmk_config *cfg;
@@ -127,6 +131,32 @@ static void halt_threads(struct vmk_vm *vm) {
     vmk_io_loop_stop(&vm->loop);
 }
 
+/* Monitor thread, vCPUs stopped: a kernel without pvpanic (Debian's) that
+ * panics resets (panic=-1) after writing its log to the ramoops region; a
+ * record there turns that reset (or power-off) into a crash, not a reboot. */
+static void check_panic_log(struct vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  vmk_exit_reason reason = vm->exit_reason;
+  pthread_mutex_unlock(&vm->lock);
+  if (reason != VMK_EXIT_RESET && reason != VMK_EXIT_POWEROFF)
+    return;
+  const uint8_t *log =
+      vmk_gm_ptr(&vm->ram, vm->layout.ramoops_gpa, vm->layout.ramoops_size);
+  struct vmk_panic_log pl;
+  if (!log || !vmk_panic_log_find(log, vm->layout.ramoops_size,
+                                  VMK_RAMOOPS_RECORD_SIZE, &pl))
+    return;
+  pthread_mutex_lock(&vm->lock);
+  vm->exit_reason = VMK_EXIT_CRASH;
+  if (pl.reason[0])
+    vmk_err(&vm->exit_err, -EFAULT, "the guest kernel panicked: %s", pl.reason);
+  else
+    vmk_err(&vm->exit_err, -EFAULT,
+            "the guest kernel panicked (its console shows why); vmkit "
+            "ended the VM");
+  pthread_mutex_unlock(&vm->lock);
+}
+
 static void *monitor_main(void *arg) {
   struct vmk_vm *vm = arg;
   pthread_mutex_lock(&vm->lock);
@@ -134,6 +164,7 @@ static void *monitor_main(void *arg) {
     pthread_cond_wait(&vm->cond, &vm->lock);
   pthread_mutex_unlock(&vm->lock);
   halt_threads(vm);
+  check_panic_log(vm);
   pthread_mutex_lock(&vm->lock);
   vm->state = VMK_STATE_STOPPED;
   pthread_cond_broadcast(&vm->cond);
