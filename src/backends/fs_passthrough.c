@@ -469,12 +469,31 @@ static int x_init(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
   return put(rp, &o, sizeof(o));
 }
 
+/* A new inode gets exactly the permission bits the guest asked for (its
+ * kernel applied the guest's umask already), not those vmkit's own umask
+ * leaves. */
+static void set_mode(struct vmk_fs *fs, struct fuse_entry_out *e,
+                     uint32_t want) {
+  struct inode *in = inode_get(fs, e->nodeid);
+  want &= 07777;
+  if (!in || in->type == S_IFLNK || (e->attr.mode & 07777) == want)
+    return;
+  char num[16];
+  snprintf(num, sizeof(num), "%d", in->fd);
+  if (fchmodat(fs->proc_fd, num, want, 0) == 0)
+    e->attr.mode = (e->attr.mode & ~07777u) | want;
+}
+
+/* Replies with the entry of `name` beneath parent; want_mode >= 0: the
+ * permission bits it was just created with. */
 static int x_entry(struct vmk_fs *fs, struct inode *parent, const char *name,
-                   struct reply *rp) {
+                   int64_t want_mode, struct reply *rp) {
   struct fuse_entry_out e;
   int r = do_lookup(fs, parent, name, &e);
   if (r < 0)
     return r;
+  if (want_mode >= 0)
+    set_mode(fs, &e, (uint32_t)want_mode);
   if ((r = put(rp, &e, sizeof(e))) < 0)
     inode_forget(fs, e.nodeid, 1);
   return r;
@@ -598,9 +617,16 @@ static int x_create(struct vmk_fs *fs, const struct req *r,
   int res = check_open_flags(fs, a->flags);
   if (res < 0)
     return res;
-  int fd = open_beneath(parent->fd, r->name,
-                        O_CREAT | (a->flags & (OPEN_FLAGS | O_EXCL)),
-                        a->mode & 07777);
+  /* Exclusive first, so we know whether this request made the file (only
+   * then does it get the guest's mode). */
+  bool made = true;
+  int fd =
+      open_beneath(parent->fd, r->name,
+                   O_CREAT | O_EXCL | (a->flags & OPEN_FLAGS), a->mode & 07777);
+  if (fd == -EEXIST && !(a->flags & O_EXCL)) {
+    made = false;
+    fd = open_beneath(parent->fd, r->name, a->flags & OPEN_FLAGS, 0);
+  }
   if (fd < 0)
     return fd;
   /* The inode is the one just opened, not whatever the name means now. */
@@ -614,6 +640,8 @@ static int x_create(struct vmk_fs *fs, const struct req *r,
     close(fd);
     return res;
   }
+  if (made)
+    set_mode(fs, &e, a->mode);
   if ((res = handle_new(fs, fd, false, &fh)) < 0) {
     inode_forget(fs, e.nodeid, 1);
     return res;
@@ -747,7 +775,7 @@ static int x_link(struct vmk_fs *fs, const struct req *r, struct inode *parent,
   snprintf(num, sizeof(num), "%d", old->fd);
   if (linkat(fs->proc_fd, num, parent->fd, r->name, AT_SYMLINK_FOLLOW) < 0)
     return -errno;
-  return x_entry(fs, parent, r->name, rp);
+  return x_entry(fs, parent, r->name, -1, rp);
 }
 
 static int x_mknod(struct vmk_fs *fs, const struct req *r, struct inode *parent,
@@ -759,7 +787,7 @@ static int x_mknod(struct vmk_fs *fs, const struct req *r, struct inode *parent,
     return -ENOTDIR;
   if (mknodat(parent->fd, r->name, type | (r->a.mknod.mode & 07777), 0) < 0)
     return -errno;
-  return x_entry(fs, parent, r->name, rp);
+  return x_entry(fs, parent, r->name, r->a.mknod.mode & 07777, rp);
 }
 
 static int x_rename(struct vmk_fs *fs, const struct req *r,
@@ -834,7 +862,7 @@ static int execute(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
     return -EBADF;
   switch (op) {
   case FUSE_LOOKUP:
-    return x_entry(fs, in, r->name, rp);
+    return x_entry(fs, in, r->name, -1, rp);
   case FUSE_GETATTR:
     return x_attr(in, rp);
   case FUSE_SETATTR:
@@ -846,7 +874,7 @@ static int execute(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
       return -ENOTDIR;
     if (symlinkat(r->name2, in->fd, r->name) < 0)
       return -errno;
-    return x_entry(fs, in, r->name, rp);
+    return x_entry(fs, in, r->name, -1, rp);
   case FUSE_MKNOD:
     return x_mknod(fs, r, in, rp);
   case FUSE_MKDIR:
@@ -854,7 +882,7 @@ static int execute(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
       return -ENOTDIR;
     if (mkdirat(in->fd, r->name, r->a.mkdir.mode & 07777) < 0)
       return -errno;
-    return x_entry(fs, in, r->name, rp);
+    return x_entry(fs, in, r->name, r->a.mkdir.mode & 07777, rp);
   case FUSE_UNLINK:
   case FUSE_RMDIR:
     if (in->type != S_IFDIR)

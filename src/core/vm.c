@@ -34,6 +34,7 @@
 #include "virtio/console.h"
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 
 /* panic=-1: a panic resets at once, and the ramoops record it leaves says it
@@ -214,6 +215,52 @@ static int add_virtio(struct vmk_vm *vm, struct vmk_virtio_device *dev,
   return 0;
 }
 
+/* One virtio-net per configured NIC; forwards go to the first NAT one. */
+static int build_nets(struct vmk_vm *vm, vmk_error *err) {
+  const struct vmk_config *cfg = vm->cfg;
+  bool forwards_placed = false;
+  for (unsigned i = 0; i < cfg->nnets; i++) {
+    const struct vmk_net_config *n = &cfg->nets[i];
+    unsigned mtu = n->mtu ? n->mtu : VMK_NET_DEFAULT_MTU;
+    struct vmk_net_backend *be = NULL;
+    int r;
+    switch (n->kind) {
+    case VMK_NET_NAT: {
+      struct vmk_net_forward fwd[VMK_MAX_FORWARDS];
+      unsigned nf = forwards_placed ? 0 : cfg->nforwards;
+      for (unsigned k = 0; k < nf; k++)
+        fwd[k] =
+            (struct vmk_net_forward){.udp = cfg->forwards[k].udp,
+                                     .host_addr = cfg->forwards[k].host_addr,
+                                     .host_port = cfg->forwards[k].host_port,
+                                     .guest_port = cfg->forwards[k].guest_port};
+      forwards_placed = true;
+      r = vmk_net_slirp_create(fwd, nf, mtu, &be, err);
+      break;
+    }
+    case VMK_NET_SOCKET:
+    case VMK_NET_SOCKET_LISTEN:
+      r = vmk_net_socket_create(n->target, n->kind == VMK_NET_SOCKET_LISTEN,
+                                &be, err);
+      break;
+    case VMK_NET_TAP:
+      r = vmk_net_tap_create(n->target, &be, err);
+      break;
+    default:
+      r = vmk_err(err, -EINVAL, "unknown network kind %d", (int)n->kind);
+    }
+    if (r)
+      return r;
+    uint8_t mac[6];
+    vmk_config_net_mac(cfg, i, mac);
+    struct vmk_virtio_device *dev;
+    r = vmk_virtio_net_create(be, mac, mtu, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  return 0;
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -257,6 +304,8 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if ((r = build_nets(vm, err)))
+    return r;
   return 0;
 }
 

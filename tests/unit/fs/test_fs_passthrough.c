@@ -126,7 +126,8 @@ static int call(struct t *t, uint32_t op, uint64_t nodeid, const void *arg,
                 size_t arglen, const char *n1, const char *n2, const void *data,
                 size_t dlen) {
   size_t len = sizeof(struct fuse_in_header);
-  memcpy(t->req + len, arg, arglen);
+  if (arglen)
+    memcpy(t->req + len, arg, arglen);
   len += arglen;
   if (n1) {
     memcpy(t->req + len, n1, strlen(n1) + 1);
@@ -572,6 +573,38 @@ static int list_dir(struct t *t, uint64_t dir, bool plus, uint32_t size,
   return n;
 }
 
+static mode_t host_mode(struct t *t, const char *rel) {
+  char p[256];
+  struct stat st;
+  path_in(p, sizeof(p), t->share, rel);
+  assert_int_equal(lstat(p, &st), 0);
+  return st.st_mode & 07777;
+}
+
+/* New inodes get the guest's mode, whatever vmkit's own umask. */
+static void test_modes(void **state) {
+  struct t *t = *state;
+  init_fs(t);
+  mode_t old = umask(022);
+  struct fuse_mkdir_in md = {.mode = 0777};
+  assert_int_equal(call(t, FUSE_MKDIR, 1, &md, sizeof(md), "d", 0, 0, 0), 0);
+  struct fuse_entry_out e;
+  memcpy(&e, body(t), sizeof(e));
+  assert_int_equal(e.attr.mode & 07777, 0777);
+  assert_int_equal(host_mode(t, "d"), 0777);
+  struct fuse_create_in cr = {.flags = O_WRONLY, .mode = S_IFREG | 0666};
+  assert_int_equal(call(t, FUSE_CREATE, 1, &cr, sizeof(cr), "f", 0, 0, 0), 0);
+  assert_int_equal(host_mode(t, "f"), 0666);
+  /* O_CREAT of an existing file opens it and leaves its mode alone. */
+  cr.mode = S_IFREG | 0600;
+  assert_int_equal(call(t, FUSE_CREATE, 1, &cr, sizeof(cr), "f", 0, 0, 0), 0);
+  assert_int_equal(host_mode(t, "f"), 0666);
+  struct fuse_mknod_in mk = {.mode = S_IFIFO | 0666};
+  assert_int_equal(call(t, FUSE_MKNOD, 1, &mk, sizeof(mk), "p", 0, 0, 0), 0);
+  assert_int_equal(host_mode(t, "p"), 0666);
+  umask(old);
+}
+
 static void test_readdir(void **state) {
   struct t *t = *state;
   init_fs(t);
@@ -839,6 +872,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_namespace, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_readdir, setup, teardown),
       cmocka_unit_test_setup_teardown(test_forget_and_bounds, setup, teardown),
       cmocka_unit_test_setup_teardown(test_escape_symlinks, setup, teardown),
