@@ -62,6 +62,7 @@ struct slirp_be {
   unsigned nw, wcap;
   struct stimer *timers;
   bool round_soon; /* the timerfd is armed to run a round at once */
+  unsigned guest_errors;
   struct rxframe rxq[RXQ_MAX];
   unsigned rxq_head, rxq_len;
 };
@@ -106,9 +107,12 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque) {
 }
 
 static void cb_guest_error(const char *msg, void *opaque) {
-  (void)opaque;
-  fprintf(stderr, "vmkit: virtio-net (nat): the guest sent a bad packet: %s\n",
-          msg);
+  struct slirp_be *s = opaque;
+  /* A few lines, not one per packet: the guest must not flood stderr. */
+  if (s->guest_errors < 5 && ++s->guest_errors)
+    fprintf(stderr,
+            "vmkit: virtio-net (nat): the guest sent a bad packet: %s%s\n", msg,
+            s->guest_errors == 5 ? " (further ones are not shown)" : "");
 }
 
 static int64_t cb_clock_get_ns(void *opaque) {
