@@ -497,7 +497,8 @@ static void nets(void **state) {
   assert_int_equal(m0[0], 0x52);
   assert_int_equal(m0[0] & 1, 0);
   assert_memory_equal(m1, mac, 6);
-  for (int round = 0; round < 2; round++) {
+  /* Building the NAT interface needs libslirp (-Dslirp=disabled: none). */
+  for (int round = 0; round < 2 * VMK_HAVE_SLIRP; round++) {
     vmk_vm *vm;
     if (vmk_vm_create(cfg, &vm, &err))
       fail_msg("round %d: %s", round, err.msg);
