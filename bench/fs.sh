@@ -52,15 +52,17 @@ echo "bench-size $(wc -c <big)"
 cmd = ("console=ttyAMA0 quiet vmkit.quiet vmkit.shares=bench vmkit.cmd64=" +
        base64.b64encode(work.encode()).decode())
 
-def run(argv, share):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=3600)
-    out = p.stdout
+def run(argv, share, why=lambda: ""):
+    try:
+        out = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=1800).stdout
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"") + b"\n(timed out)"
     res = {m[0]: float(m[2]) - float(m[1])
            for m in re.findall(rb"bench (\w+) ([\d.]+) ([\d.]+)", out)}
     if len(res) != 3 or b"bench-size 33554432" not in out:
-        sys.exit("the guest did not finish the workloads under %s:\n%s" %
-                 (argv[0], out[-3000:].decode(errors="replace")))
+        sys.exit("the guest did not finish the workloads under %s:\n%s%s" %
+                 (argv[0], out[-3000:].decode(errors="replace"), why()))
     if os.listdir(share) != ["big"]:
         sys.exit("unexpected files left in the share: %r" % os.listdir(share))
     return res
@@ -72,22 +74,31 @@ try:
     v = run([vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory", mem + "M",
              "--kernel", kernel, "--initrd", initrd, "--share", s1 + ",tag=bench",
              "--console", "stdio", "--cmdline", cmd], s1)
+    print("vmkit/emu: " + ", ".join("%s %.2fs" % (k.decode(), t) for k, t in v.items()),
+          flush=True)
     sock = tmp + "/vfsd.sock"
+    log = open(tmp + "/virtiofsd.log", "w+")
     d = subprocess.Popen([vfsd, "--socket-path=" + sock, "-o", "source=" + s2,
                           "-o", "sandbox=chroot"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=log, stderr=subprocess.STDOUT)
+    def vfsd_log():
+        log.seek(0)
+        return "\n---- %s ----\n%s" % (vfsd, log.read()[-2000:])
     for _ in range(100):
         if os.path.exists(sock):
             break
         time.sleep(0.1)
     try:
+        # virtio-mmio is legacy by default in QEMU; vhost-user wants modern.
         q = run([qemu, "-M", "virt,gic-version=3,memory-backend=mem", "-cpu", "cortex-a57",
+                 "-global", "virtio-mmio.force-legacy=false",
                  "-smp", cpus, "-m", mem,
                  "-object", "memory-backend-memfd,id=mem,size=%sM,share=on" % mem,
                  "-chardev", "socket,id=vfs,path=" + sock,
                  "-device", "vhost-user-fs-device,chardev=vfs,tag=bench",
                  "-kernel", kernel, "-initrd", initrd, "-append", cmd,
-                 "-nographic", "-no-reboot"], s2)
+                 "-nodefaults", "-serial", "stdio", "-display", "none",
+                 "-no-reboot"], s2, vfsd_log)
     finally:
         d.kill(); d.wait()
 finally:
