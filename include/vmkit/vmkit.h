@@ -80,6 +80,12 @@ int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd);
 /* Opt-in boot-timer device (one MMIO byte the guest writes once at init). */
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
+/* virtio-vsock with guest CID cid (3 .. 4294967294; VMK_VSOCK_DEFAULT_CID)
+ * joined to host Unix sockets in Firecracker's convention: host programs
+ * connect to path and write "CONNECT <port>\n"; guest connections to CID 2
+ * port P reach the socket "path_P". path NULL removes the device. */
+int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid);
+#define VMK_VSOCK_DEFAULT_CID 3
 
 /* 0 when the configuration can start a VM on this host; else a negative
  * errno with err filled. */

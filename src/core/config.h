@@ -23,6 +23,8 @@ struct vmk_config {
   vmk_console_kind console;
   int console_in, console_out;
   bool boot_timer;
+  char *vsock_path; /* NULL: no vsock device */
+  uint64_t vsock_cid;
   /* Tests only: run on this engine instead of the kind's (see
    * vmk_config_set_engine_ops). */
   const struct vmk_engine_ops *engine_ops;

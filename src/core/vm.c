@@ -29,6 +29,7 @@
 #include "virtio/console.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 
 #define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1"
 
@@ -196,6 +197,11 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     return r;
   if (cfg->entropy) {
     r = vmk_virtio_rng_create(&dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  if (cfg->vsock_path) {
+    r = vmk_virtio_vsock_create(cfg->vsock_path, cfg->vsock_cid, &dev, err);
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
