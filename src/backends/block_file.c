@@ -37,7 +37,9 @@ int vmk_block_file_open(struct vmk_block_file *bf, const char *path,
   memset(bf, 0, sizeof(*bf));
   bf->fd = -1;
   bf->read_only = read_only;
-  int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block the open; it is refused below and
+   * the flag is cleared once the file is known to be a file or device. */
+  int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
     if (e == EROFS || (e == EACCES && !read_only))
@@ -68,6 +70,7 @@ int vmk_block_file_open(struct vmk_block_file *bf, const char *path,
     return vmk_err(err, -EINVAL,
                    "disk image %s is not a regular file or block device", path);
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
     int e = errno;
     close(fd);

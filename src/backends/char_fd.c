@@ -4,11 +4,14 @@
 #include "backends/char_fd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,4 +74,22 @@ ssize_t vmk_char_write(int fd, const void *buf, size_t len) {
   if (r < 0)
     return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
   return r;
+}
+
+int vmk_char_dup_output(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0)
+    return -errno;
+  if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+    char path[32];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int nfd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (nfd >= 0)
+      return nfd;
+    /* ENXIO: a pipe without a reader, where every write fails with EPIPE
+     * anyway; other failures (no /proc, a device that refuses a second
+     * open) fall back to the shared description, polled before writing. */
+  }
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  return nfd < 0 ? -errno : nfd;
 }

@@ -21,4 +21,14 @@ ssize_t vmk_char_read(int fd, void *buf, size_t len);
  * errno (-EPIPE: the reader went away). */
 ssize_t vmk_char_write(int fd, const void *buf, size_t len);
 
+/* A private output handle on fd whose writes never block: pipes, FIFOs and
+ * ttys are reopened through /proc/self/fd with O_NONBLOCK, which gives this
+ * process its own open file description (the shell's stdout keeps its
+ * flags); regular files, sockets and anything that cannot be reopened get
+ * a plain duplicate (files do not block, sockets are written with
+ * MSG_DONTWAIT). Without this a second writer on the same pipe (another
+ * console device) could fill it between our poll and our write. Returns
+ * the new fd (close-on-exec, the caller closes it) or a negative errno. */
+int vmk_char_dup_output(int fd);
+
 #endif

@@ -330,6 +330,9 @@ static int cmd_run(int argc, char **argv) {
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  /* A console reader that goes away (`vmkit run | head`) makes the output
+   * a sink; the VM runs on and the terminal is restored at its end. */
+  signal(SIGPIPE, SIG_IGN);
   if (in_fd == STDIN_FILENO)
     make_tty_raw();
 

@@ -142,9 +142,23 @@ fail:
   return NULL;
 }
 
-/* A regular, readable file, or a sentence saying what is wrong with it. */
+static const char *file_kind(mode_t m) {
+  if (S_ISFIFO(m))
+    return "a FIFO";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISCHR(m))
+    return "a character device";
+  if (S_ISBLK(m))
+    return "a block device";
+  return "not a regular file";
+}
+
+/* A regular, readable file (or, where block_ok, a block device), or a
+ * sentence saying what is wrong with it. Anything else is refused here,
+ * before any open(2): opening a FIFO would wait for a writer forever. */
 static int check_file(const char *what, const char *path, bool writable,
-                      vmk_error *err) {
+                      bool block_ok, vmk_error *err) {
   struct stat st;
   if (stat(path, &st) < 0)
     return vmk_err(err, -errno, "cannot use %s '%s': %s", what, path,
@@ -152,6 +166,10 @@ static int check_file(const char *what, const char *path, bool writable,
   if (S_ISDIR(st.st_mode))
     return vmk_err(err, -EISDIR, "%s '%s' is a directory; give a file", what,
                    path);
+  if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode)))
+    return vmk_err(err, -EINVAL, "%s '%s' is %s; give a regular file%s", what,
+                   path, file_kind(st.st_mode),
+                   block_ok ? " or a block device" : "");
   if (access(path, writable ? R_OK | W_OK : R_OK) < 0)
     return vmk_err(err, -errno, "cannot %s %s '%s': %s",
                    writable ? "read and write" : "read", what, path,
@@ -195,14 +213,14 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
     return vmk_err(err, -EINVAL,
                    "no kernel given; pass --kernel PATH to an arm64 Linux "
                    "Image");
-  int r = check_file("kernel", cfg->kernel, false, err);
+  int r = check_file("kernel", cfg->kernel, false, false, err);
   if (r)
     return r;
-  if (cfg->initrd && (r = check_file("initrd", cfg->initrd, false, err)))
+  if (cfg->initrd && (r = check_file("initrd", cfg->initrd, false, false, err)))
     return r;
   for (unsigned i = 0; i < cfg->ndisks; i++) {
     if ((r = check_file("disk", cfg->disks[i].path, !cfg->disks[i].read_only,
-                        err)))
+                        true, err)))
       return r;
     for (unsigned j = 0; j < i; j++)
       if (strcmp(cfg->disks[i].path, cfg->disks[j].path) == 0)

@@ -1,12 +1,16 @@
 /* vm.c — a VM's lifecycle: build the machine from a config (RAM, kernel,
  * devices, device tree, engine), start, pause, resume, stop, and observe.
  *
- * Threads: the lifecycle calls run on any caller thread, serialized by
- * vm->lock. The engine runs vCPU threads; the devices' queues run on the I/O
- * thread (vm->loop). When the guest ends the machine, the engine's on_exit
- * (a vCPU thread) only records why and wakes the VM's monitor thread, which
- * tears the engine down (a vCPU thread cannot join itself) and marks the VM
- * stopped. vm->lock + vm->cond protect state, exit reason and timings.
+ * Threads: the lifecycle calls run on any caller thread; start, pause and
+ * resume are serialized by vm->ops_lock. The engine runs vCPU threads; the
+ * devices' queues run on the I/O thread (vm->loop). When the guest ends the
+ * machine, the engine's on_exit (a vCPU thread) only records why and wakes the
+ * VM's monitor thread, which tears the engine down (a vCPU thread cannot join
+ * itself) and marks the VM stopped. vm->lock + vm->cond protect state, exit
+ * reason and timings. vCPU threads take vm->lock (on_exit, the boot timer), so
+ * it is never held while waiting for vCPUs: engine pause waits for every vCPU
+ * to park, and a vCPU powering off in that window must get through. Lock order:
+ * ops_lock, then vm->lock; vCPU threads never take ops_lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +41,7 @@ struct vmk_vm {
   struct vmk_config *cfg;
   vmk_engine_kind engine_kind;
 
+  pthread_mutex_t ops_lock; /* start/pause/resume, across engine waits */
   pthread_mutex_t lock;
   pthread_cond_t cond;
   vmk_state state;
@@ -245,6 +250,7 @@ static void vm_destroy(struct vmk_vm *vm) {
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
+  pthread_mutex_destroy(&vm->ops_lock);
   free(vm);
 }
 
@@ -259,6 +265,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     return vmk_err(err, -ENOMEM, "out of memory creating the VM");
   clock_gettime(CLOCK_MONOTONIC, &vm->created_wall);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &vm->created_cpu);
+  pthread_mutex_init(&vm->ops_lock, NULL);
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
@@ -318,6 +325,7 @@ fail:
 
 int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   int r = 0;
   if (vm->state != VMK_STATE_CREATED) {
@@ -343,37 +351,59 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
     vmk_error copy = err ? *err : (vmk_error){0};
     engine_exited(vm, VMK_EXIT_ERROR, &copy);
   }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 out:
   pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_RUNNING) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
-    vm->state = VMK_STATE_PAUSED;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_RUNNING) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+    /* Without vm->lock: see the header comment. The guest may have ended
+     * the VM meanwhile; then the stop wins and the vCPUs are let go. */
+    pthread_mutex_lock(&vm->lock);
+    state = vm->state;
+    if (state == VMK_STATE_RUNNING)
+      vm->state = VMK_STATE_PAUSED;
+    pthread_mutex_unlock(&vm->lock);
+    if (state != VMK_STATE_RUNNING) {
+      vm->engine->ops->resume(vm->engine, NULL);
+      r = vmk_err(err, -EINVAL, "the VM ended (%s) while it was being paused",
+                  vmk_state_name(state));
+    }
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
 int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r;
-  if (vm->state != VMK_STATE_PAUSED) {
-    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
-                vmk_state_name(vm->state));
-  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
-    vm->state = VMK_STATE_RUNNING;
-  }
+  vmk_state state = vm->state;
   pthread_mutex_unlock(&vm->lock);
+  int r;
+  if (state != VMK_STATE_PAUSED) {
+    r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
+                vmk_state_name(state));
+  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_PAUSED)
+      vm->state = VMK_STATE_RUNNING;
+    pthread_mutex_unlock(&vm->lock);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 

@@ -1,12 +1,17 @@
-/* pl011.c — ARM PrimeCell PL011 UART (console). Transmit is instant: each
- * byte the guest writes goes straight to out_fd. Receive reads in_fd on the
- * I/O thread into a 32-byte FIFO; when the FIFO is full the fd is taken off
- * the loop (no busy polling) and put back once the guest has drained half.
+/* pl011.c — ARM PrimeCell PL011 UART (console). Transmit never blocks the
+ * vCPU: each byte the guest writes goes straight to a private non-blocking
+ * handle on out_fd when it can take it; while it cannot (a reader that
+ * stopped draining), bytes wait in a bounded buffer that the I/O thread
+ * flushes on EPOLLOUT, and once that is full further output is dropped and
+ * counted. A closed output (EPIPE) discards everything after it. Receive
+ * reads in_fd on the I/O thread into a 32-byte FIFO; when the FIFO is full
+ * the fd is taken off the loop (no busy polling) and put back once the
+ * guest has drained half.
  *
- * Threads: vCPU threads call the MMIO ops, the I/O thread calls rx_ready.
- * u->lock protects every field below it. Lock order: u->lock, then the I/O
- * loop's lock (taken inside vmk_io_loop_add/del); the loop never calls us
- * with its lock held. */
+ * Threads: vCPU threads call the MMIO ops, the I/O thread calls rx_ready
+ * and tx_ready. u->lock protects every field below it. Lock order: u->lock,
+ * then the I/O loop's lock (taken inside vmk_io_loop_add/del); the loop
+ * never calls us with its lock held. */
 #include "pl011.h"
 
 #include <errno.h>
@@ -17,6 +22,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include "backends/char_fd.h"
 
 enum {
   REG_DR = 0x000,
@@ -65,7 +72,11 @@ struct vmk_pl011 {
   bool watching; /* in_fd is on the I/O loop */
   bool rx_eof;   /* in_fd ended or failed: never watched again */
   bool irq_level;
-  bool tx_stalled;  /* out_fd stayed full: drop output until it drains */
+  uint8_t txbuf[VMK_PL011_TXBUF]; /* output out_fd could not take yet */
+  unsigned tx_head, tx_len;
+  bool tx_watching; /* out_fd is on the I/O loop for EPOLLOUT */
+  bool tx_closed;   /* out_fd failed (reader gone): output is discarded */
+  uint64_t tx_dropped;
   uint32_t latched; /* edge-style RIS bits (TX), cleared by ICR */
   uint32_t ilpr, ibrd, fbrd, lcr_h, cr, ifls, imsc, dmacr;
 };
@@ -165,32 +176,79 @@ static uint32_t dr_read(struct vmk_pl011 *u) {
   return c;
 }
 
+/* Writes buffered output while out_fd takes it; never waits. */
+static void tx_flush(struct vmk_pl011 *u) {
+  while (u->tx_len && !u->tx_closed) {
+    unsigned chunk = VMK_PL011_TXBUF - u->tx_head;
+    if (chunk > u->tx_len)
+      chunk = u->tx_len;
+    ssize_t n = vmk_char_write(u->out_fd, u->txbuf + u->tx_head, chunk);
+    if (n == 0)
+      return;
+    if (n < 0) {
+      u->tx_closed = true;
+      u->tx_len = 0;
+      return;
+    }
+    u->tx_head = (u->tx_head + (unsigned)n) % VMK_PL011_TXBUF;
+    u->tx_len -= (unsigned)n;
+  }
+}
+
+static void tx_ready(void *opaque, uint32_t events);
+
+/* If this fails (no loop, or an fd epoll refuses), the buffer is flushed by
+ * the next byte the guest writes instead. */
+static void tx_start_watching(struct vmk_pl011 *u) {
+  if (u->tx_watching || !u->loop)
+    return;
+  if (vmk_io_loop_add(u->loop, u->out_fd, EPOLLOUT, tx_ready, u) == 0)
+    u->tx_watching = true;
+}
+
+/* I/O thread only (or after the loop stopped), as for stop_watching. */
+static void tx_stop_watching(struct vmk_pl011 *u) {
+  if (u->tx_watching) {
+    vmk_io_loop_del(u->loop, u->out_fd);
+    u->tx_watching = false;
+  }
+}
+
+/* I/O thread: out_fd can take more (or failed). */
+static void tx_ready(void *opaque, uint32_t events) {
+  struct vmk_pl011 *u = opaque;
+  (void)events;
+  pthread_mutex_lock(&u->lock);
+  tx_flush(u);
+  if (!u->tx_len)
+    tx_stop_watching(u);
+  pthread_mutex_unlock(&u->lock);
+}
+
 static void tx_byte(struct vmk_pl011 *u, uint8_t c) {
   if (u->cr & CR_LBE) { /* loopback: the byte comes back as input */
     rx_push(u, &c, 1);
     return;
   }
-  if (u->out_fd < 0)
+  if (u->out_fd < 0 || u->tx_closed)
     return;
-  for (;;) {
-    ssize_t n = write(u->out_fd, &c, 1);
-    if (n == 1) {
-      u->tx_stalled = false;
+  tx_flush(u); /* older bytes first */
+  if (!u->tx_len) {
+    ssize_t n = vmk_char_write(u->out_fd, &c, 1);
+    if (n == 1)
+      return;
+    if (n < 0) {
+      u->tx_closed = true;
       return;
     }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !u->tx_stalled) {
-      /* Wait a little for a slow reader, once; if it stays full the output
-       * is dropped without waiting until a write gets through again, so a
-       * stalled reader loses output rather than stalling the guest. */
-      struct pollfd pfd = {.fd = u->out_fd, .events = POLLOUT};
-      if (poll(&pfd, 1, 100) > 0)
-        continue;
-      u->tx_stalled = true;
-    }
+  }
+  if (u->tx_len == VMK_PL011_TXBUF) {
+    u->tx_dropped++;
     return;
   }
+  u->txbuf[(u->tx_head + u->tx_len) % VMK_PL011_TXBUF] = c;
+  u->tx_len++;
+  tx_start_watching(u);
 }
 
 static uint32_t reg_read(struct vmk_pl011 *u, uint64_t reg) {
@@ -320,11 +378,17 @@ int vmk_pl011_create(int in_fd, int out_fd, struct vmk_irq_line irq,
   if (!u)
     return vmk_err(err, -ENOMEM, "out of memory creating the PL011 console");
   u->in_fd = in_fd;
-  u->out_fd = out_fd;
+  u->out_fd = -1;
   u->loop = loop;
   u->irq = irq;
   u->cr = 0x300; /* reset: TXE | RXE */
   u->ifls = 0x12;
+  if (out_fd >= 0 && (u->out_fd = vmk_char_dup_output(out_fd)) < 0) {
+    int rc = u->out_fd;
+    free(u);
+    return vmk_err(err, rc, "cannot use fd %d as the PL011 console output: %s",
+                   out_fd, strerror(-rc));
+  }
   pthread_mutex_init(&u->lock, NULL);
   if (in_fd >= 0) {
     int rc = vmk_io_loop_add(loop, in_fd, EPOLLIN, rx_ready, u);
@@ -335,6 +399,8 @@ int vmk_pl011_create(int in_fd, int out_fd, struct vmk_irq_line irq,
       rc = 0;
     } else if (rc) {
       pthread_mutex_destroy(&u->lock);
+      if (u->out_fd >= 0)
+        close(u->out_fd);
       free(u);
       return vmk_err(err, rc, "cannot watch the console input: %s",
                      strerror(-rc));
@@ -349,6 +415,16 @@ void vmk_pl011_destroy(struct vmk_pl011 *u) {
   if (!u)
     return;
   stop_watching(u);
+  tx_stop_watching(u);
+  if (u->out_fd >= 0)
+    close(u->out_fd);
   pthread_mutex_destroy(&u->lock);
   free(u);
+}
+
+uint64_t vmk_pl011_tx_dropped(struct vmk_pl011 *u) {
+  pthread_mutex_lock(&u->lock);
+  uint64_t n = u->tx_dropped;
+  pthread_mutex_unlock(&u->lock);
+  return n;
 }

@@ -326,6 +326,8 @@ static void kick_all_locked(struct emu_engine *e) {
     kick_locked(&e->vcpus[i]);
 }
 
+/* on_exit runs without e->lock: it takes the VM's lock, which a pause
+ * must not need while it waits for this vCPU (engine.h). */
 void emu_engine_end(struct emu_engine *e, vmk_exit_reason why,
                     const vmk_error *err) {
   if (!__atomic_exchange_n(&e->exit_reported, true, __ATOMIC_SEQ_CST) &&

@@ -5,9 +5,12 @@
  * an interrupt chip (GICv3: in-kernel for kvm, emulated for emu) whose SPIs
  * devices raise. It knows no specific device.
  *
- * Threads: create/start/pause/resume/stop/destroy are called by the VM's
- * owner thread under the VM lock; on_exit is called on a vCPU thread (at most
- * once per start). irq_chip.set_level may be called from any thread.
+ * Threads: create/start/pause/resume/stop/destroy are serialized by the VM
+ * (stop may also come from its monitor thread) and are never called with a
+ * lock a vCPU thread takes: pause waits for every vCPU to park, and a vCPU
+ * may meanwhile be in on_exit (which takes the VM lock) or in a device.
+ * on_exit is called on a vCPU thread (at most once per start).
+ * irq_chip.set_level may be called from any thread.
  */
 #ifndef VMK_ENGINE_ENGINE_H
 #define VMK_ENGINE_ENGINE_H
@@ -60,7 +63,8 @@ struct vmk_engine_ops {
                        uint64_t datamatch, int fd, vmk_error *err);
   int (*start)(struct vmk_engine *e, const struct vmk_boot_regs *boot,
                vmk_error *err);
-  /* Returns once every vCPU is parked outside guest code. */
+  /* Returns once every vCPU is parked outside guest code, or has left
+   * because the machine ended meanwhile (on_exit was called). */
   int (*pause)(struct vmk_engine *e, vmk_error *err);
   int (*resume)(struct vmk_engine *e, vmk_error *err);
   /* Stops every vCPU and joins the threads. Safe to call twice. */

@@ -7,10 +7,11 @@
  * Every MMIO access that is not RAM exits KVM_RUN and is handed to the bus.
  *
  * Threads: create/start/pause/resume/stop/destroy run on the VM's owner
- * thread (serialized by the VM lock). Each vCPU has its own thread running
- * KVM_RUN in a loop (vcpu_thread); it runs the bus callbacks and, once,
- * cfg.on_exit. set_level (KVM_IRQ_LINE) and add_ioeventfd are plain ioctls
- * on the VM fd and may run on any thread.
+ * thread (serialized by the VM, never under a lock a vCPU takes: see
+ * engine.h; report_exit calls on_exit without e->lock for the same reason).
+ * Each vCPU has its own thread running KVM_RUN in a loop (vcpu_thread); it runs
+ * the bus callbacks and, once, cfg.on_exit. set_level (KVM_IRQ_LINE) and
+ * add_ioeventfd are plain ioctls on the VM fd and may run on any thread.
  *
  * Locking: kvm_engine.lock protects pause/stop requests and the counts of
  * parked and live vCPU threads; the vCPU threads read the request word

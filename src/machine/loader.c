@@ -54,7 +54,8 @@ static int read_at(int fd, void *dst, uint64_t len, uint64_t off) {
 
 static int open_file(const char *what, const char *path, int *fd,
                      uint64_t *size, vmk_error *err) {
-  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
+  *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (*fd < 0)
     return vmk_err(err, -errno, "cannot open the %s '%s': %s; check the path",
                    what, path, strerror(errno));

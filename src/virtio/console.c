@@ -5,7 +5,9 @@
  * device's own fd events (input readable, output writable again) take the
  * transport lock with vmk_virtio_lock, which protects all state here.
  * A transmit chain that the host fd cannot take yet stays in flight (not
- * returned to the guest) until EPOLLOUT says the fd drained.
+ * returned to the guest) until EPOLLOUT says the fd drained; out_fd is a
+ * private non-blocking handle (vmk_char_dup_output), so no write blocks the
+ * I/O thread. A reader that went away turns the output into a sink.
  */
 #include "virtio/console.h"
 
@@ -114,6 +116,8 @@ static void on_writable(void *opaque, uint32_t events) {
 
 static void out_failed(struct console *c, int e) {
   c->out_broken = true;
+  if (e == EPIPE)
+    return; /* the reader left (`vmkit run | head`): a sink from now on */
   fprintf(stderr,
           "vmkit: virtio-console: cannot write guest output (%s); further "
           "output is discarded\n",
@@ -238,8 +242,12 @@ int vmk_virtio_console_create(int in_fd, int out_fd,
     return vmk_err(err, -e, "cannot use fd %d as console input: %s", in_fd,
                    strerror(e));
   }
-  if (out_fd >= 0 && (c->out_fd = fcntl(out_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-    int e = errno;
+  /* Output gets a non-blocking description of its own, so the I/O thread
+   * never blocks in write(2) even when another writer (the PL011) shares
+   * the pipe or tty. */
+  if (out_fd >= 0 && (c->out_fd = vmk_char_dup_output(out_fd)) < 0) {
+    int e = -c->out_fd;
+    c->out_fd = -1;
     console_free(&c->dev);
     return vmk_err(err, -e, "cannot use fd %d as console output: %s", out_fd,
                    strerror(e));

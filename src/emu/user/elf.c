@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "emu/user/user.h"
@@ -36,6 +37,11 @@ static int read_image(int fd, struct image *im, bool *host_elf, char *msg,
     return -errno;
   if (!S_ISREG(st.st_mode)) {
     snprintf(msg, msglen, "%s is not a regular file", path);
+    return -EACCES;
+  }
+  struct statfs sf; /* /proc/self/mem is a "regular file" too */
+  if (fstatfs(fd, &sf) == 0 && sf.f_type == 0x9fa0 /* PROC_SUPER_MAGIC */) {
+    snprintf(msg, msglen, "%s is a /proc file, not a program", path);
     return -EACCES;
   }
   im->fsize = st.st_size;
@@ -94,7 +100,8 @@ static int read_image(int fd, struct image *im, bool *host_elf, char *msg,
 
 int emu_ur_check(const char *path, bool *host_elf, char *msg, size_t msglen) {
   struct image im;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block; read_image refuses it. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = -errno;
     snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-e));
@@ -121,7 +128,8 @@ int emu_ur_load(struct urun *u, const char *path, char *const argv[],
                 char *const envp[], char *msg, size_t msglen) {
   struct image im;
   bool host_elf;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO must not block; read_image refuses it. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = -errno;
     snprintf(msg, msglen, "cannot open %s: %s", path, strerror(-e));
@@ -238,6 +246,10 @@ int emu_ur_load(struct urun *u, const char *path, char *const argv[],
       {AT_NULL, 0},
   };
   size_t naux = sizeof aux / sizeof aux[0];
+  _Static_assert(sizeof aux <= sizeof u->auxv, "auxv copy too small");
+  memcpy(u->auxv, aux, sizeof aux); /* /proc/self/auxv reads this copy */
+  u->auxv_len = sizeof aux;
+  u->image_lo = (lo + bias) & ~(US_PAGE - 1);
   size_t words = 1 + argc + 1 + envc + 1 + 2 * naux;
   sp = (sp - 8 * words) & ~15ull;
   uint64_t *w = (uint64_t *)(us->base + sp);

@@ -72,9 +72,11 @@ enum {
   A_munmap = 215,
   A_mremap = 216,
   A_clone = 220,
+  A_clone3 = 435,
   A_execve = 221,
   A_mmap = 222,
   A_mprotect = 226,
+  A_msync = 227,
   A_madvise = 233,
   A_rt_sigreturn = 139,
   A_preadv = 69,
@@ -265,13 +267,11 @@ static void *gptr(struct urun *u, uint64_t va, uint64_t len, unsigned need,
   return p;
 }
 
-/* Maps a guest path that names this program's executable. */
+/* Maps an absolute guest path that names this program's exe link to the
+ * program (relative ones in the table's calls are left alone: their
+ * directory fd is not known here). */
 static const char *fix_path(struct urun *u, const char *p) {
-  if (p && (strcmp(p, "/proc/self/exe") == 0 ||
-            (strncmp(p, "/proc/", 6) == 0 && atoi(p + 6) == getpid() &&
-             strstr(p, "/exe") && strlen(strstr(p, "/exe")) == 4)))
-    return u->exe_path;
-  return p;
+  return p && p[0] == '/' ? emu_ur_fix_path(u, AT_FDCWD, p) : p;
 }
 
 static long do_pass(struct urun *u, const struct pass *d, const uint64_t *x) {
@@ -441,7 +441,9 @@ static long sys_stat(struct urun *u, int dirfd, uint64_t path, uint64_t buf,
     const char *p = emu_us_str(&u->us, path, PATH_MAXLEN);
     if (!p)
       return -EFAULT;
-    r = fstatat(dirfd, fix_path(u, p), &st, flags);
+    if (!(flags & AT_SYMLINK_NOFOLLOW))
+      p = emu_ur_fix_path(u, dirfd, p);
+    r = fstatat(dirfd, p, &st, flags);
   }
   if (r < 0)
     return -errno;
@@ -554,23 +556,38 @@ static long sys_readlinkat(struct urun *u, const uint64_t *x) {
   char *buf = emu_us_ptr(&u->us, x[2], x[3], US_W);
   if (!p || (!buf && x[3]))
     return -EFAULT;
-  if (fix_path(u, p) == u->exe_path) {
-    size_t n = strlen(u->exe_path);
-    if (n > x[3])
-      n = x[3];
-    memcpy(buf, u->exe_path, n);
-    return (long)n;
-  }
-  long r = readlinkat((int)x[0], p, buf, x[3]);
-  return r < 0 ? -errno : r;
+  return emu_ur_readlink(u, (int)x[0], p, buf, x[3]);
+}
+
+/* A program whose pthread_create fails may go on without its threads and
+ * misbehave quietly: say why, once per process. */
+static void warn_threads(struct urun *u) {
+  if (u->thread_warned)
+    return;
+  u->thread_warned = true;
+  fflush(stdout);
+  fprintf(stderr, "vmkit exec: threads (clone with CLONE_THREAD) are not "
+                  "supported yet; pthread_create will fail\n");
+}
+
+/* clone3: ENOSYS sends libc to clone, which handles a fork; a thread is
+ * reported here for a libc that has no fallback. */
+static long sys_clone3(struct urun *u, const uint64_t *x) {
+  const uint64_t *flags = emu_us_ptr(&u->us, x[0], 8, US_R);
+  if (flags && x[1] >= 8 && (*flags & CLONE_THREAD))
+    warn_threads(u);
+  return -ENOSYS;
 }
 
 static long sys_clone(struct urun *u, const uint64_t *x) {
   uint64_t flags = x[0];
   /* Threads cannot be emulated by a fork; report them as unsupported so
    * the guest's libc takes its single-threaded fallback, if any. */
-  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS))
+  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_FILES | CLONE_FS)) {
+    if (flags & CLONE_THREAD)
+      warn_threads(u);
     return -ENOSYS;
+  }
   if ((flags & 0xff) != SIGCHLD && (flags & 0xff) != 0)
     return -EINVAL;
   fflush(NULL);
@@ -788,15 +805,22 @@ static bool had_exec(struct urun *u, uint64_t va, uint64_t len) {
 /* After a mapping change of [va, va+len): drop the TLB entries of those
  * pages (all of them for a large range), and the translated code only if
  * executable pages were involved (malloc's mmap/munmap of data must not
- * throw away every decoded block). */
+ * throw away every decoded block). Every permission reduction must come
+ * here, or the next access through a stale entry reaches a host page that
+ * is gone (a host SIGSEGV instead of the guest's). */
 static void map_changed(struct urun *u, uint64_t va, uint64_t len,
                         uint64_t prot) {
-  uint64_t pages = (len + US_PAGE - 1) / US_PAGE;
+  if (va >= US_SPACE)
+    return;
+  if (len > US_SPACE - va)
+    len = US_SPACE - va;
+  uint64_t start = va & ~(US_PAGE - 1);
+  uint64_t pages = (va + len - start + US_PAGE - 1) / US_PAGE;
   if (pages > EMU_TLB_SIZE) {
     emu_tlb_flush(&u->cpu);
   } else {
     for (uint64_t i = 0; i < pages; i++)
-      emu_tlb_flush_page(&u->cpu, (va & ~(US_PAGE - 1)) + i * US_PAGE);
+      emu_tlb_flush_page(&u->cpu, start + i * US_PAGE);
   }
   if (prot & PROT_EXEC)
     emu_flush_code(&u->cpu);
@@ -808,9 +832,7 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     const char *p = emu_us_str(&u->us, x[1], PATH_MAXLEN);
     if (!p)
       return -EFAULT;
-    long r = openat((int)x[0], fix_path(u, p), open_flags_to_host(x[2]),
-                    (mode_t)x[3]);
-    return r < 0 ? -errno : r;
+    return emu_ur_open(u, (int)x[0], p, open_flags_to_host(x[2]), (mode_t)x[3]);
   }
   case A_getcwd: {
     char *b = emu_us_ptr(&u->us, x[0], x[1], US_W);
@@ -930,8 +952,13 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
       return prctl((int)x[0], p) < 0 ? -errno : 0;
     }
     return -EINVAL;
-  case A_brk:
-    return (long)emu_us_brk(&u->us, x[0]);
+  case A_brk: {
+    uint64_t old = u->us.brk_cur;
+    uint64_t r = emu_us_brk(&u->us, x[0]);
+    if (r < old) /* the heap shrank: its top pages are gone */
+      map_changed(u, r, old - r, 0);
+    return (long)r;
+  }
   case A_mmap: {
     /* a fixed mapping may replace code */
     bool x_before = (x[3] & MAP_FIXED) &&
@@ -940,6 +967,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
         emu_us_mmap(&u->us, x[0], x[1], (int)x[2], (int)x[3], (int)x[4], x[5]);
     if (r >= 0)
       map_changed(u, (uint64_t)r, x[1], x[2] | (x_before ? PROT_EXEC : 0));
+    else if (x[3] & MAP_FIXED) /* a failed fixed mapping unmaps the range */
+      map_changed(u, x[0], x[1], x_before ? PROT_EXEC : 0);
     return r;
   }
   case A_munmap: {
@@ -954,9 +983,17 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     uint64_t len = x[1] > US_SPACE ? US_SPACE : x[1];
     bool x_before = had_exec(u, x[0], len);
     int r = emu_us_mprotect(&u->us, x[0], x[1], (int)x[2]);
-    if (r == 0)
-      map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
+    /* even a failed mprotect may have changed the pages before the error */
+    map_changed(u, x[0], len, x[2] | (x_before ? PROT_EXEC : 0));
     return r;
+  }
+  case A_msync: {
+    if (x[0] % US_PAGE)
+      return -EINVAL;
+    uint64_t len = (x[1] + US_PAGE - 1) & ~(US_PAGE - 1);
+    if (x[1] > US_SPACE || !emu_us_ptr(&u->us, x[0], len, 0))
+      return -ENOMEM; /* Linux: part of the range is not mapped */
+    return msync(u->us.base + x[0], len, (int)x[2]) < 0 ? -errno : 0;
   }
   case A_mremap:
     return -ENOMEM; /* libc falls back to copy */
@@ -970,6 +1007,8 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     return 0;
   case A_clone:
     return sys_clone(u, x);
+  case A_clone3:
+    return sys_clone3(u, x);
   case A_execve:
     return sys_execve(u, x);
   default:

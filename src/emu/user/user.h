@@ -8,7 +8,9 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "emu/cpu.h"
 #include "emu/user/uspace.h"
@@ -19,6 +21,10 @@ struct urun {
   struct emu_cpu cpu;
   struct uspace us;
   char exe_path[PATH_MAX];     /* what /proc/self/exe means to the guest */
+  uint64_t image_lo;           /* the program's image: [image_lo, brk_start) */
+  uint64_t auxv[2 * 24];       /* what /proc/self/auxv reads */
+  size_t auxv_len;             /* bytes */
+  bool thread_warned;          /* the "no threads" line was printed */
   uint64_t sigact[UR_NSIG][4]; /* guest handler, flags, restorer, mask */
   uint64_t sigmask;
   uint64_t saved_mask; /* rt_sigsuspend: mask to restore after the handler */
@@ -52,6 +58,16 @@ bool emu_ur_sig_deliver(struct urun *u);
 long emu_ur_sigreturn(struct urun *u);
 /* rt_sigsuspend: waits with the guest mask at maskva; returns -EINTR. */
 long emu_ur_sigsuspend(struct urun *u, uint64_t maskva, uint64_t size);
+
+/* The program's own /proc/self (procfs.c). emu_ur_open opens (dirfd,
+ * path) with host flags for the guest: an fd, or -errno (EACCES for a mem
+ * file). emu_ur_readlink is readlinkat. emu_ur_fix_path returns the
+ * program's path if (dirfd, path) names its exe link, else path. */
+int emu_ur_open(struct urun *u, int dirfd, const char *path, int hflags,
+                mode_t mode);
+long emu_ur_readlink(struct urun *u, int dirfd, const char *path, char *buf,
+                     size_t len);
+const char *emu_ur_fix_path(struct urun *u, int dirfd, const char *path);
 
 /* Handles the system call in x8 with arguments x0..x5; writes x0. */
 void emu_ur_syscall(struct urun *u);

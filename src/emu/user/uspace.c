@@ -112,21 +112,43 @@ static bool range_free(struct uspace *us, uint64_t va, uint64_t len) {
   return true;
 }
 
-uint64_t emu_us_find_free(struct uspace *us, uint64_t len) {
+/* Highest free range of len bytes below top and above the image's 4 GiB. */
+static uint64_t find_below(struct uspace *us, uint64_t top, uint64_t len) {
   const uint64_t floor = 1ull << 32; /* the low 4 GiB stay for the image */
-  uint64_t top = us->mmap_next;      /* candidate: [top - len, top) */
-  while (top >= floor + len) {
+  while (top >= floor + len) {       /* candidate: [top - len, top) */
     uint64_t va = top - len;
+    const uint64_t lo = va / US_PAGE;
     uint64_t p = top / US_PAGE; /* find the highest used page in range */
-    while (p > va / US_PAGE && !us->perm[p - 1])
+    while (p > lo) {
+      uint64_t w;
+      if (p % 8 == 0 && p - lo >= 8) { /* 8 free pages a step */
+        memcpy(&w, us->perm + p - 8, 8);
+        if (!w) {
+          p -= 8;
+          continue;
+        }
+      }
+      if (us->perm[p - 1])
+        break;
       p--;
-    if (p == va / US_PAGE) {
-      us->mmap_next = va;
-      return va;
     }
+    if (p == lo)
+      return va;
     top = (p - 1) * US_PAGE; /* continue below the used page */
   }
   return 0;
+}
+
+/* Top-down, like Linux: from the cursor, which munmap raises again over
+ * the space it frees (so a map/unmap loop reuses the same range), then,
+ * when that fails, once more from the top for holes the cursor passed. */
+uint64_t emu_us_find_free(struct uspace *us, uint64_t len) {
+  uint64_t va = find_below(us, us->mmap_next, len);
+  if (!va && us->mmap_next < US_MMAP_TOP)
+    va = find_below(us, US_MMAP_TOP, len);
+  if (va)
+    us->mmap_next = va;
+  return va;
 }
 
 long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
@@ -162,7 +184,10 @@ long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
       emu_us_munmap(us, va, len);
     return e;
   }
-  set_perm(us, va, len, prot_bits(prot));
+  uint8_t v = prot_bits(prot);
+  if ((flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS))
+    v |= US_SHARED_FILE;
+  set_perm(us, va, len, v);
   return (long)va;
 }
 
@@ -177,6 +202,9 @@ int emu_us_munmap(struct uspace *us, uint64_t va, uint64_t len) {
            0) == MAP_FAILED)
     return -errno;
   set_perm(us, va, len, 0);
+  uint64_t end = va + len < US_MMAP_TOP ? va + len : US_MMAP_TOP;
+  if (end > us->mmap_next) /* freed space above the cursor: reuse it */
+    us->mmap_next = end;
   return 0;
 }
 
@@ -188,10 +216,29 @@ int emu_us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
   len = (len + US_PAGE - 1) & ~(US_PAGE - 1);
   if (!range_ok(va, len))
     return -ENOMEM;
-  for (uint64_t p = va / US_PAGE; p < (va + len) / US_PAGE; p++)
+  const uint64_t first = va / US_PAGE, end = (va + len) / US_PAGE;
+  for (uint64_t p = first; p < end; p++)
     if (!(us->perm[p] & US_MAPPED))
       return -ENOMEM;
-  set_perm(us, va, len, prot_bits(prot));
+  /* Shared file pages: the host mapping must allow what the guest may
+   * do, or a guest store the emulator lets through faults in vmkit. The
+   * host refuses PROT_WRITE for a file opened read-only (EACCES, which
+   * Linux gives the guest too). Runs are changed in address order; after
+   * a failure the pages before it keep their new permissions, consistent
+   * between host and guest (Linux's mprotect may also stop half way). */
+  const int hprot = PROT_READ | (prot & PROT_WRITE);
+  const uint8_t v = prot_bits(prot);
+  for (uint64_t p = first; p < end;) {
+    const uint8_t shared = us->perm[p] & US_SHARED_FILE;
+    uint64_t e = p + 1;
+    while (e < end && (us->perm[e] & US_SHARED_FILE) == shared)
+      e++;
+    if (shared &&
+        mprotect(us->base + p * US_PAGE, (e - p) * US_PAGE, hprot) < 0)
+      return -errno;
+    memset(us->perm + p, v | shared, e - p);
+    p = e;
+  }
   return 0;
 }
 

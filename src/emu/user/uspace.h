@@ -26,6 +26,7 @@
 #define US_W 2
 #define US_X 4
 #define US_MAPPED 8
+#define US_SHARED_FILE 16 /* MAP_SHARED of a file: host protection follows */
 
 struct uspace {
   uint8_t *base; /* host address of guest VA 0 */

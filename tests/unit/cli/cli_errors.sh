@@ -6,6 +6,7 @@ vmkit=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf 'not a kernel' >"$tmp/notkernel"
+mkfifo "$tmp/fifo"
 : >"$tmp/disk.img"
 fails=0
 
@@ -13,7 +14,8 @@ fails=0
 # stderr line must match.
 expect() {
   local want=$1 pat=$2; shift 3
-  "$vmkit" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  # timeout: a hang (an open(2) waiting on a FIFO) fails as status 124
+  timeout 10 "$vmkit" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
   local got=$?
   local lines; lines=$(wc -l <"$tmp/err")
   if [ "$got" != "$want" ] || ! grep -Eq -- "$pat" "$tmp/err" || [ "$lines" -ne 1 ]; then
@@ -40,6 +42,13 @@ expect 2 "cannot use disk '$tmp/nodisk.img'" -- run --kernel "$tmp/notkernel" --
 expect 2 "is a directory" -- run --kernel "$tmp"
 expect 2 "'rx' is not an option" -- run --kernel "$tmp/notkernel" --disk "$tmp/disk.img,rx"
 expect 2 "given twice" -- run --kernel "$tmp/notkernel" --disk "$tmp/disk.img" --disk "$tmp/disk.img"
+# Anything that is not a regular file is refused at once (a FIFO used to
+# hang vmkit in open(2), waiting for a writer).
+expect 2 "kernel '$tmp/fifo' is a FIFO; give a regular file" -- run --kernel "$tmp/fifo"
+expect 2 "initrd '$tmp/fifo' is a FIFO; give a regular file" -- run --kernel "$tmp/notkernel" --initrd "$tmp/fifo"
+expect 2 "disk '$tmp/fifo' is a FIFO; give a regular file or a block device" -- run --kernel "$tmp/notkernel" --disk "$tmp/fifo"
+expect 2 "kernel '/dev/null' is a character device" -- run --kernel /dev/null
+expect 126 "$tmp/fifo is not a regular file" -- exec "$tmp/fifo"
 expect 2 "unexpected argument 'extra'" -- run extra
 # --vsock: CID range, options, socket path length and place.
 k=(--kernel "$tmp/notkernel")

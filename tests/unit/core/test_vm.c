@@ -34,6 +34,7 @@ struct fake_engine {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   bool stop, paused, parked, poweroff;
+  bool poweroff_on_pause; /* the guest powers off as a pause arrives */
   struct vmk_boot_regs boot;
   int fdt_ok;         /* 1: x0 pointed at a valid FDT */
   char bootargs[256]; /* /chosen/bootargs read back from it */
@@ -90,6 +91,13 @@ static void *fake_vcpu(void *arg) {
       pthread_mutex_lock(&e->lock);
       e->poweroff = false;
       continue; /* a stop may have come while the lock was dropped */
+    }
+    if (e->paused && e->poweroff_on_pause) {
+      /* PSCI SYSTEM_OFF reached between the pause request and parking:
+       * on_exit runs while vmk_vm_pause waits for this vCPU to park. */
+      e->poweroff_on_pause = false;
+      e->poweroff = true;
+      continue;
     }
     e->parked = e->paused;
     pthread_cond_broadcast(&e->cond);
@@ -297,6 +305,95 @@ static void stop_pause_resume(void **state) {
   vmk_vm_free(vm);
 }
 
+/* A guest that powers off while vmk_vm_pause waits for its vCPUs to park
+ * (review item: pause held the VM lock that on_exit needs, a deadlock; the
+ * alarm ends the process if it comes back). Pause/resume cycles first, then
+ * the power-off in the window; the stop wins and pause says so. */
+static void pause_against_poweroff(void **state) {
+  (void)state;
+  for (int i = 0; i < 20; i++) {
+    vmk_vm *vm = make_vm(-1);
+    struct fake_engine *e = engine_of(vm);
+    vmk_error err;
+    assert_int_equal(vmk_vm_start(vm, &err), 0);
+    alarm(30);
+    for (int k = 0; k < i; k++) {
+      assert_int_equal(vmk_vm_pause(vm, &err), 0);
+      assert_int_equal(vmk_vm_resume(vm, &err), 0);
+    }
+    pthread_mutex_lock(&e->lock);
+    e->poweroff_on_pause = true;
+    pthread_mutex_unlock(&e->lock);
+    assert_int_equal(vmk_vm_pause(vm, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "while it was being paused"));
+    assert_int_equal(vmk_vm_wait(vm, -1), 0);
+    alarm(0);
+    assert_int_equal(vmk_vm_state(vm), VMK_STATE_STOPPED);
+    assert_int_equal(vmk_vm_exit(vm, NULL), VMK_EXIT_POWEROFF);
+    assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+    vmk_vm_free(vm);
+  }
+}
+
+/* The same on the real emu engine: a tiny guest counts down and powers
+ * off (PSCI SYSTEM_OFF over HVC) while the test pauses and resumes it as
+ * fast as it can, so the power-off lands in pause windows. */
+static void emu_pause_resume_loop_against_poweroff(void **state) {
+  (void)state;
+  char path[160];
+  snprintf(path, sizeof(path), "%s/countdown", tmpdir);
+  static const uint32_t code[] = {
+      0xD2880001, /* movz x1, #0x4000 */
+      0xF1000421, /* 1: subs x1, x1, #1 */
+      0x54FFFFE1, /* b.ne 1b */
+      0x52800100, /* movz w0, #8 */
+      0x72B08000, /* movk w0, #0x8400, lsl #16: PSCI SYSTEM_OFF */
+      0xD4000002, /* hvc #0 */
+      0x14000000, /* b . */
+  };
+  uint8_t img[4096] = {0};
+  uint32_t b64 = 0x14000010; /* b +64: over the Image header */
+  uint64_t image_size = sizeof(img), flags = 0xA;
+  memcpy(img, &b64, 4);
+  memcpy(img + 16, &image_size, 8);
+  memcpy(img + 24, &flags, 8);
+  memcpy(img + 56, "ARM\x64", 4);
+  memcpy(img + 64, code, sizeof(code));
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(img, 1, sizeof(img), f), sizeof(img));
+  fclose(f);
+  unsigned ended_in_pause = 0;
+  for (int i = 0; i < 30; i++) {
+    vmk_config *cfg = vmk_config_new();
+    assert_int_equal(vmk_config_set_kernel(cfg, path), 0);
+    assert_int_equal(vmk_config_set_engine(cfg, VMK_ENGINE_EMU), 0);
+    assert_int_equal(vmk_config_set_cpus(cfg, 2), 0);
+    assert_int_equal(vmk_config_set_memory(cfg, 64ull << 20), 0);
+    assert_int_equal(vmk_config_set_entropy(cfg, false), 0);
+    vmk_vm *vm;
+    vmk_error err;
+    if (vmk_vm_create(cfg, &vm, &err))
+      fail_msg("vmk_vm_create: %s", err.msg);
+    vmk_config_free(cfg);
+    alarm(60);
+    assert_int_equal(vmk_vm_start(vm, &err), 0);
+    for (;;) {
+      if (vmk_vm_pause(vm, &err)) {
+        ended_in_pause += strstr(err.msg, "while it was being paused") != 0;
+        break;
+      }
+      assert_int_equal(vmk_vm_resume(vm, &err), 0);
+    }
+    assert_int_equal(vmk_vm_wait(vm, -1), 0);
+    alarm(0);
+    assert_int_equal(vmk_vm_exit(vm, &err), VMK_EXIT_POWEROFF);
+    vmk_vm_free(vm);
+  }
+  print_message("power-off during a pause: %u of 30 runs\n", ended_in_pause);
+  unlink(path);
+}
+
 static void several_vms_in_one_process(void **state) {
   (void)state;
   enum { N = 4 };
@@ -358,6 +455,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
+      cmocka_unit_test(pause_against_poweroff),
+      cmocka_unit_test(emu_pause_resume_loop_against_poweroff),
       cmocka_unit_test(several_vms_in_one_process),
       cmocka_unit_test(free_unstarted_vm),
       cmocka_unit_test(validate_errors),

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -70,7 +71,8 @@ static int teardown(void **state) {
   for (int i = 0; i < 2; i++) {
     if (f->in[i] >= 0)
       close(f->in[i]);
-    close(f->out[i]);
+    if (f->out[i] >= 0)
+      close(f->out[i]);
   }
   free(f);
   return 0;
@@ -164,23 +166,70 @@ static void test_tx(void **state) {
   assert_int_equal(rd(f, RIS) & INT_TX, 0);
 }
 
-/* A console reader that stops reading loses output; the guest goes on
- * (without the drop, 10000 bytes would wait 100 ms each: a test timeout). */
-static void test_tx_stalled_reader(void **state) {
-  struct fx *f = *state;
-  fcntl(f->out[1], F_SETFL, O_NONBLOCK);
+/* Fills the pipe behind fd without touching fd's own flags. */
+static void fill_pipe(int fd) {
+  char path[32];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  int nb = open(path, O_WRONLY | O_NONBLOCK);
+  assert_true(nb >= 0);
   char junk[4096];
   memset(junk, '.', sizeof(junk));
-  while (write(f->out[1], junk, sizeof(junk)) > 0)
+  while (write(nb, junk, sizeof(junk)) > 0)
     ;
-  for (int i = 0; i < 10000; i++)
+  close(nb);
+}
+
+/* A console reader that stops reading (`vmkit run | sleep 20`) must not
+ * block the vCPU even though the pipe is in blocking mode: output waits in
+ * a bounded buffer, the rest is dropped and counted, and the I/O thread
+ * flushes the buffer once the reader drains. Before, write(2) blocked
+ * forever here (the alarm ends the test). */
+static void test_tx_stalled_reader(void **state) {
+  struct fx *f = *state;
+  assert_false(fcntl(f->out[1], F_GETFL) & O_NONBLOCK);
+  fill_pipe(f->out[1]);
+  alarm(30);
+  enum { N = VMK_PL011_TXBUF + 5000 };
+  for (int i = 0; i < N; i++)
     wr(f, DR, 'L');
-  while (read(f->out[0], junk, sizeof(junk)) > 0)
+  alarm(0);
+  assert_int_equal(vmk_pl011_tx_dropped(f->u), N - VMK_PL011_TXBUF);
+  /* the shell's description of the pipe is left blocking */
+  assert_false(fcntl(f->out[1], F_GETFL) & O_NONBLOCK);
+  char junk[4096];
+  while (read(f->out[0], junk, sizeof(junk)) == (ssize_t)sizeof(junk) &&
+         junk[sizeof(junk) - 1] == '.')
     ;
+  /* The reader drained: the I/O thread (driven by hand) flushes. */
+  for (int i = 0; i < 10; i++)
+    vmk_io_loop_run_once(&f->loop, 100);
+  size_t ls = 0;
+  ssize_t n;
+  while ((n = read(f->out[0], junk, sizeof(junk))) > 0)
+    for (ssize_t k = 0; k < n; k++)
+      ls += junk[k] == 'L';
+  assert_int_equal(ls, VMK_PL011_TXBUF);
+  /* and output flows straight through again */
   wr(f, DR, '!');
   char c = 0;
   assert_int_equal(read(f->out[0], &c, 1), 1);
   assert_int_equal(c, '!');
+  assert_int_equal(vmk_pl011_tx_dropped(f->u), N - VMK_PL011_TXBUF);
+}
+
+/* A reader that went away (`vmkit run | head -c 10`) makes the output a
+ * sink: no SIGPIPE (which used to kill the process), no error, no block. */
+static void test_tx_reader_gone(void **state) {
+  struct fx *f = *state;
+  wr(f, DR, 'a');
+  char c = 0;
+  assert_int_equal(read(f->out[0], &c, 1), 1);
+  close(f->out[0]);
+  f->out[0] = -1;
+  for (int i = 0; i < 100000; i++)
+    wr(f, DR, 'x');
+  assert_int_equal(vmk_pl011_tx_dropped(f->u), 0);
+  assert_true(rd(f, FR) & FR_TXFE);
 }
 
 static void test_loopback(void **state) {
@@ -365,6 +414,7 @@ int main(void) {
       T(test_16bit_access_like_linux),
       T(test_tx),
       T(test_tx_stalled_reader),
+      T(test_tx_reader_gone),
       T(test_loopback),
       T(test_rx_and_interrupts),
       T(test_rx_flow_control),

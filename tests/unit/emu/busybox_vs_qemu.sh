@@ -1,14 +1,19 @@
 #!/bin/sh
 # Runs Debian's arm64 busybox-static under vmkit-exec and qemu-aarch64 on
-# the same applet script; every output must be byte-identical. Skips (77)
-# without qemu-aarch64 or an arm64 busybox: set VMK_BUSYBOX_ARM64, or get
-# one with: dpkg --add-architecture arm64 && apt-get update &&
-#   apt-get download busybox-static:arm64 && dpkg-deb -x busybox-static_*.deb d
+# the same applet script; every output must be byte-identical. The busybox
+# is VMK_BUSYBOX_ARM64 when set, else Debian's busybox-static:arm64 fetched
+# by tools/emu/fetch_busybox.sh (as tests/emu/busybox.sh does). Fails, never
+# skips, when qemu-aarch64 or the busybox cannot be had: tools/deps.sh
+# installs qemu-user, and a test that skips on a fresh machine tests nothing.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
 runner=$(realpath "$1")
-bb=${VMK_BUSYBOX_ARM64:-/tmp/bb/x/bin/busybox}
-command -v qemu-aarch64 >/dev/null || { echo "no qemu-aarch64"; exit 77; }
-[ -x "$bb" ] || { echo "no arm64 busybox at $bb"; exit 77; }
+command -v qemu-aarch64 >/dev/null || {
+  echo "qemu-aarch64 is missing; run tools/deps.sh (package qemu-user)"; exit 1; }
+bb=${VMK_BUSYBOX_ARM64:-$("$repo/tools/emu/fetch_busybox.sh" arm64)} || {
+  echo "cannot fetch Debian's busybox-static:arm64 (tools/emu/fetch_busybox.sh)"; exit 1; }
+[ -x "$bb" ] || { echo "no arm64 busybox at $bb"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # deterministic input data

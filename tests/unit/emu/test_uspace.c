@@ -4,6 +4,7 @@
  * and brk update permissions, and lengths near 2^64 cannot wrap.
  * Single-threaded.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,11 +85,48 @@ static void test_mmap_brk(void **state) {
   assert_null(emu_us_ptr(us, 0x800000, 1, US_R));
 }
 
+/* Freed address space is found again: a hole between live mappings, and
+ * one above the allocation cursor. Before, the cursor only moved down and
+ * mmap ran out of space with nothing mapped. */
+static void test_mmap_reuse(void **state) {
+  struct uspace *us = *state;
+  const uint64_t big = 16ull << 30;
+  const int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  long m[32];
+  int n = 0;
+  for (;;) { /* fill the mmap area */
+    long a = emu_us_mmap(us, 0, big, PROT_READ | PROT_WRITE, fl, -1, 0);
+    if (a < 0) {
+      assert_int_equal(a, -ENOMEM);
+      break;
+    }
+    assert_true(n < 32);
+    m[n++] = a;
+  }
+  assert_true(n >= 8);
+  assert_int_equal(emu_us_munmap(us, (uint64_t)m[3], big), 0);
+  assert_int_equal(emu_us_mmap(us, 0, big, PROT_READ, fl, -1, 0), m[3]);
+  assert_int_equal(emu_us_mmap(us, 0, big, PROT_READ, fl, -1, 0), -ENOMEM);
+  /* a hole above the cursor (which mmap moved far below it) */
+  assert_int_equal(emu_us_munmap(us, (uint64_t)m[1], big), 0);
+  us->mmap_next = (1ull << 32) + big;
+  assert_int_equal(emu_us_mmap(us, 0, big, PROT_READ, fl, -1, 0), m[1]);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(emu_us_munmap(us, (uint64_t)m[i], big), 0);
+  /* with everything unmapped, a map/unmap loop runs in one place */
+  long first = emu_us_mmap(us, 0, 1 << 20, PROT_READ, fl, -1, 0);
+  for (int i = 0; i < 1000; i++) {
+    assert_int_equal(emu_us_munmap(us, (uint64_t)first, 1 << 20), 0);
+    assert_int_equal(emu_us_mmap(us, 0, 1 << 20, PROT_READ, fl, -1, 0), first);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_ptr_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mmap_brk, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mmap_reuse, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

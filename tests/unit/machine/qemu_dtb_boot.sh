@@ -27,8 +27,10 @@ eval "$layout"
 # where vmkit's loader chose. With firmware QEMU still writes its own tree
 # at the RAM base, so the guest's RAM (the tree's /memory) starts 2 MiB up.
 # acpi=off: with firmware and ACPI, QEMU leaves the PL061 out.
+# -nodefaults: no default NIC (its option ROM comes from a package that
+# tools/deps.sh does not install) nor any other device the tree lacks.
 timeout 300 qemu-system-aarch64 -M virt,gic-version=3,acpi=off -cpu cortex-a57 \
-  -smp 2 -m 512 -nographic -no-reboot -bios "$tmp/virt.dtb.boot" \
+  -nodefaults -serial stdio -smp 2 -m 512 -display none -no-reboot -bios "$tmp/virt.dtb.boot" \
   -device loader,file="$guest/Image",addr="$kernel_gpa",force-raw=on \
   -device loader,file="$guest/initrd",addr="$initrd_gpa",force-raw=on \
   -device loader,file="$tmp/virt.dtb",addr="$fdt_gpa",force-raw=on \

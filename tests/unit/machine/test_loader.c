@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/le.h"
@@ -188,6 +189,18 @@ static void test_missing_files(void **state) {
   strcpy(f->kernel, f->dir);
   expect_error(f, NULL, -EINVAL, f->dir, "regular file");
   strcpy(f->kernel, saved);
+  /* Nor is a FIFO, and open(2) must not wait for its writer (the alarm
+   * ends the test if it does, as it did before). */
+  char fifo[160];
+  snprintf(fifo, sizeof(fifo), "%s/fifo", f->dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  alarm(10);
+  expect_error(f, fifo, -EINVAL, fifo, "regular file");
+  strcpy(f->kernel, fifo);
+  expect_error(f, NULL, -EINVAL, fifo, "regular file");
+  alarm(0);
+  strcpy(f->kernel, saved);
+  unlink(fifo);
 }
 
 static void test_wrong_formats(void **state) {

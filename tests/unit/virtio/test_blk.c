@@ -494,6 +494,20 @@ static void test_missing_file(void **state) {
       -ENOENT);
   assert_non_null(strstr(err.msg, "/nonexistent/disk.img"));
   assert_int_equal(vmk_virtio_blk_create("/tmp", false, &dev, &err) < 0, 1);
+  /* A FIFO is refused at once; open(2) used to wait for a writer (the
+   * alarm ends the test if it does). */
+  char fifo[] = "/tmp/vmkit-test-blk-fifo-XXXXXX";
+  int t = mkstemp(fifo);
+  assert_true(t >= 0);
+  close(t);
+  unlink(fifo);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  alarm(10);
+  assert_int_equal(vmk_virtio_blk_create(fifo, false, &dev, &err), -EINVAL);
+  assert_int_equal(vmk_virtio_blk_create(fifo, true, &dev, &err), -EINVAL);
+  alarm(0);
+  assert_non_null(strstr(err.msg, "not a regular file or block device"));
+  unlink(fifo);
 }
 
 int main(void) {
