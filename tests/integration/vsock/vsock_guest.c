@@ -20,7 +20,6 @@
  * Prints "vsock-guest: <what> ok|FAIL ..." lines for the host to check.
  */
 #include <errno.h>
-#include <linux/vm_sockets.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +29,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* After sys/socket.h, which it needs. */
+#include <linux/vm_sockets.h>
 
 static uint32_t crc_table[256];
 
