@@ -7,7 +7,7 @@ aarch64-linux-gnu-gcc) reaches the guest as a read-only disk (/dev/vda
 holds the binary). In that boot:
   guest -> host (host listeners at PATH_6000 echo, PATH_6001 sink):
     /dev/vsock exists; echo; a port with no listener is refused (RST);
-    100 concurrent connections each echoed; 64 MiB with CRC-32 both ends.
+    100 concurrent connections each echoed; 16 MiB with CRC-32 both ends.
   host -> guest (Firecracker's "CONNECT 5000\\n" / "OK <port>\\n"):
     echo; CONNECT to a port nothing listens on -> closed without OK;
     a bad handshake line -> closed; 64 MiB with CRC-32 checked by the guest;
@@ -31,7 +31,12 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+# host -> guest carries 64 MiB; guest -> host 16 MiB (64 times the 256 KiB
+# credit window, enough to exercise buffering and credit updates) to keep
+# the emulated guest's share of CI time down. VMK_VSOCK_TEST_G2H_MIB=64 for
+# the full size both ways.
 BIG = 64 << 20
+G2H = int(os.environ.get("VMK_VSOCK_TEST_G2H_MIB", "16")) << 20
 MANY = 100
 fails = 0
 
@@ -174,7 +179,7 @@ up start
 up many
 /tmp/vt many 6000 {MANY}
 up source
-/tmp/vt source 6001 {BIG}
+/tmp/vt source 6001 {G2H}
 up serve
 /tmp/vt serve 5000
 """
@@ -270,9 +275,9 @@ up serve
               "vsock-guest: refused ok" in con)
         check(f"{MANY} concurrent guest -> host connections echoed",
               f"vsock-guest: many ok {MANY}/{MANY}" in con)
-        check("guest -> host 64 MiB, CRC-32 matches on the host",
+        check(f"guest -> host {G2H >> 20} MiB, CRC-32 matches on the host",
               "vsock-guest: source ok" in con and
-              any(n == BIG for _, n in sink_results))
+              any(n == G2H for _, n in sink_results))
         check("guest's vsock server ended on quit", "vsock-guest: serve ok" in con)
         check("vmkit's socket file is removed at exit", not os.path.exists(vsock))
         for ln in con.splitlines():
