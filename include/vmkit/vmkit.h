@@ -50,8 +50,14 @@ typedef enum vmk_state {
 typedef enum vmk_exit_reason {
   VMK_EXIT_NONE = 0, /* has not ended */
   VMK_EXIT_POWEROFF, /* the guest powered off (PSCI SYSTEM_OFF) */
-  VMK_EXIT_RESET,    /* the guest asked for a reset and reboot was off */
-  VMK_EXIT_CRASH,    /* the guest crashed (panic without reboot, bad state) */
+  /* The guest rebooted (PSCI SYSTEM_RESET). A VM does not restart itself:
+   * to reboot as QEMU does, free it and create and start a new VM from the
+   * same vmk_config (disks keep what the guest wrote); the vmkit command
+   * does that unless --on-reboot exit. */
+  VMK_EXIT_RESET,
+  /* The guest crashed: its kernel reported a panic through the pvpanic
+   * device (vmk_vm_exit's error says so), or its state is bad. */
+  VMK_EXIT_CRASH,
   VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
   VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
 } vmk_exit_reason;
@@ -78,6 +84,12 @@ int vmk_config_set_entropy(vmk_config *cfg, bool enabled);
  * The fds are borrowed, not closed by vmkit. */
 int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd);
+/* Shares the host directory dir with the guest (virtio-fs) under tag, the
+ * name the guest mounts (NULL: the directory's base name); read_only: the
+ * guest can change nothing in it. The default guest mounts it at /mnt/TAG.
+ * -EINVAL for an empty dir, -ENOSPC beyond VMK_MAX_SHARES. */
+int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
+                         bool read_only);
 /* Opt-in boot-timer device (one MMIO byte the guest writes once at init). */
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
 /* virtio-vsock with guest CID cid (3 .. 4294967294; VMK_VSOCK_DEFAULT_CID)
@@ -96,6 +108,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
 #define VMK_MIN_MEMORY (64ull << 20)
 #define VMK_MAX_MEMORY (64ull << 30)
 #define VMK_MAX_DISKS 8
+#define VMK_MAX_SHARES 8
+#define VMK_SHARE_TAG_MAX 36 /* bytes */
 
 /* ---- VM lifecycle ----------------------------------------------------- */
 

@@ -11,13 +11,16 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/size.h"
@@ -58,6 +61,12 @@ static const char main_help[] =
     "  vmkit run --help        the flags of run\n"
     "  vmkit --version         the version\n";
 
+/* The console escape keys (interactive console only). */
+#define ESCAPE_HELP                                                            \
+  "  Ctrl-a x       stop the VM and quit (exit status 1)\n"                    \
+  "  Ctrl-a Ctrl-a  send one Ctrl-a to the guest\n"                            \
+  "  Ctrl-a h       print this help\n"
+
 static const char run_help[] =
     "usage: vmkit run [FLAGS]\n"
     "\n"
@@ -75,6 +84,12 @@ static const char run_help[] =
     "                         (default: console=hvc0 earlycon)\n"
     "  --disk PATH[,ro]       attach a raw disk image as virtio-blk; repeat\n"
     "                         for more disks (/dev/vda, /dev/vdb, ...)\n"
+    "  --share HOSTDIR[,tag=NAME][,ro]\n"
+    "                         share a host folder with the guest (virtio-fs);\n"
+    "                         the tag defaults to the folder's name and the\n"
+    "                         default guest mounts it at /mnt/TAG; ro: the\n"
+    "                         guest cannot change it. Repeat for more (up to\n"
+    "                         8); the guest can never reach outside HOSTDIR\n"
     "  --console stdio|none|PATH\n"
     "                         where the guest console goes (default stdio;\n"
     "                         PATH: output appended to a file, no input)\n"
@@ -89,10 +104,23 @@ static const char run_help[] =
     "                         guest's boot-timer write (the default guest's\n"
     "                         init does it when the cmdline has\n"
     "                         vmkit.boottimer)\n"
+    "  --on-reboot restart|exit\n"
+    "                         what a guest reboot does (default restart: the\n"
+    "                         VM boots again with the same flags, disks\n"
+    "                         kept; exit: the VM ends, exit status 0)\n"
+    "  --stop-timeout SECONDS after SIGINT/SIGTERM pressed the guest's power\n"
+    "                         button, how long the guest has to power off\n"
+    "                         before vmkit stops it (default 10)\n"
     "  --help                 this text\n"
     "\n"
-    "exit status: 0 when the guest powers off or reboots, 1 when the guest\n"
-    "crashes or vmkit fails while it runs, 2 for a usage error.\n";
+    "SIGINT/SIGTERM: the first presses the guest's power button, a second\n"
+    "one (or --stop-timeout passing) stops the VM at once.\n"
+    "\n"
+    "When stdin is a terminal, Ctrl-a is an escape key on the "
+    "console:\n" ESCAPE_HELP "\n"
+    "exit status: 0 when the guest powers off (or reboots, with --on-reboot\n"
+    "exit), 1 when the guest crashes or panics, vmkit fails, or the VM is\n"
+    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
@@ -131,6 +159,200 @@ static void on_stop_signal(int sig) {
   stop_signals++;
 }
 
+struct run_opts {
+  bool boot_timer;
+  bool restart_on_reboot;  /* --on-reboot restart */
+  unsigned stop_timeout_s; /* --stop-timeout */
+  int escape_in;           /* the terminal read for escapes, or -1 */
+  int relay_out;           /* where typed keys go (the console pipe) */
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* What the user did, across reads and across the VM's reboots. */
+struct console_state {
+  bool escape;      /* the last key was Ctrl-a */
+  bool quit;        /* Ctrl-a x */
+  bool eof;         /* the terminal went away: stop reading it */
+  int handled;      /* stop signals acted on */
+  double button_at; /* when the first one pressed the power button */
+  char why[192];    /* why vmkit stopped the VM, if it did */
+};
+
+/* Reads what the terminal has and forwards it to the guest, acting on
+ * Ctrl-a sequences (as QEMU's -serial mon:stdio does: Ctrl-a then x, h or
+ * Ctrl-a; any other key after Ctrl-a is dropped). */
+static void relay_keys(const struct run_opts *ro, struct console_state *cs) {
+  unsigned char in[256], out[256];
+  ssize_t n = read(ro->escape_in, in, sizeof(in));
+  if (n <= 0) {
+    if (n == 0 || (errno != EINTR && errno != EAGAIN))
+      cs->eof = true;
+    return;
+  }
+  size_t m = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    unsigned char c = in[i];
+    if (!cs->escape && c == 0x01) {
+      cs->escape = true;
+      continue;
+    }
+    if (!cs->escape) {
+      out[m++] = c;
+      continue;
+    }
+    cs->escape = false;
+    if (c == 'x' || c == 'X') {
+      cs->quit = true;
+      break;
+    } else if (c == 'h' || c == 'H' || c == '?') {
+      fputs("\nvmkit console escapes:\n" ESCAPE_HELP, stderr);
+    } else if (c == 0x01) {
+      out[m++] = c;
+    }
+  }
+  /* Keys typed while the guest does not read are dropped, not queued
+   * forever (the pipe is non-blocking). */
+  if (m && write(ro->relay_out, out, m) < 0 && errno != EAGAIN)
+    cs->eof = true;
+}
+
+/* Runs one boot of the VM: returns when it has ended. cs->why gets a
+ * sentence when vmkit itself ended it. */
+static void supervise(vmk_vm *vm, const struct run_opts *ro,
+                      struct console_state *cs) {
+  while (vmk_vm_wait(vm, 0) == -ETIMEDOUT) {
+    struct pollfd pfd = {.fd = ro->escape_in, .events = POLLIN};
+    bool watch = ro->escape_in >= 0 && !cs->eof;
+    int r = poll(&pfd, watch ? 1 : 0, 100);
+    if (r > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+      relay_keys(ro, cs);
+    if (cs->quit) {
+      snprintf(cs->why, sizeof(cs->why), "Ctrl-a x: vmkit stopped the VM");
+      vmk_vm_stop(vm, NULL);
+      continue;
+    }
+    if (stop_signals > cs->handled) {
+      cs->handled = stop_signals;
+      if (cs->handled == 1) {
+        cs->button_at = now_s();
+        vmk_vm_request_stop(vm, NULL);
+      } else {
+        snprintf(cs->why, sizeof(cs->why),
+                 "a second stop signal: vmkit stopped the VM");
+        vmk_vm_stop(vm, NULL);
+      }
+    }
+    if (cs->handled == 1 && now_s() - cs->button_at >= ro->stop_timeout_s) {
+      snprintf(cs->why, sizeof(cs->why),
+               "the guest did not power off within %u s of the power "
+               "button (--stop-timeout); vmkit stopped the VM",
+               ro->stop_timeout_s);
+      vmk_vm_stop(vm, NULL);
+    }
+  }
+}
+
+/* Boots the VM, again after each guest reboot with --on-reboot restart,
+ * until it ends; returns the exit status. */
+static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
+  struct console_state cs = {0};
+  for (;;) {
+    vmk_error err;
+    vmk_vm *vm;
+    int r = vmk_vm_create(cfg, &vm, &err);
+    if (r) {
+      restore_tty();
+      fprintf(stderr, "vmkit: %s\n", err.msg);
+      return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
+    }
+    if (vmk_vm_start(vm, &err)) {
+      restore_tty();
+      fprintf(stderr, "vmkit: %s\n", err.msg);
+      vmk_vm_free(vm);
+      return 1;
+    }
+    cs.why[0] = '\0';
+    supervise(vm, ro, &cs);
+    vmk_exit_reason reason = vmk_vm_exit(vm, &err);
+    uint64_t wall_us, cpu_us;
+    if (ro->boot_timer) {
+      if (vmk_vm_boot_time(vm, &wall_us, &cpu_us) == 0)
+        fprintf(stderr, "vmkit: boot-timer: wall %.3f ms, cpu %.3f ms\n",
+                wall_us / 1000.0, cpu_us / 1000.0);
+      else
+        fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
+                        "boot-timer byte\n");
+    }
+    vmk_vm_free(vm);
+    /* A reboot after the power button was pressed ends the VM: the user
+     * asked for it to stop. */
+    if (reason == VMK_EXIT_RESET && ro->restart_on_reboot && !cs.handled)
+      continue;
+    restore_tty();
+    switch (reason) {
+    case VMK_EXIT_POWEROFF:
+      return 0;
+    case VMK_EXIT_RESET:
+      fprintf(stderr, "vmkit: the guest rebooted; vmkit ended the VM\n");
+      return 0;
+    case VMK_EXIT_STOPPED:
+      fprintf(stderr, "vmkit: %s\n", cs.why[0] ? cs.why : "the VM was stopped");
+      return 1;
+    case VMK_EXIT_CRASH:
+      fprintf(stderr, "vmkit: %s\n",
+              err.msg[0] ? err.msg : "the guest crashed");
+      return 1;
+    default:
+      fprintf(stderr, "vmkit: %s\n",
+              err.msg[0] ? err.msg : "the VM ended for an unknown reason");
+      return 1;
+    }
+  }
+}
+
+/* --share HOSTDIR[,tag=NAME][,ro]: the folder first, then options. */
+static void add_share(vmk_config *cfg, const char *arg) {
+  char buf[4096];
+  snprintf(buf, sizeof(buf), "%s", arg);
+  const char *tag = NULL;
+  bool ro = false;
+  char *save = NULL;
+  char *dir = strtok_r(buf, ",", &save);
+  if (!dir || buf[0] == ',')
+    usage_error("--share needs a folder, as in --share ./src,tag=src");
+  for (char *o; (o = strtok_r(NULL, ",", &save));) {
+    if (!strcmp(o, "ro") || !strcmp(o, "rw"))
+      ro = !strcmp(o, "ro");
+    else if (!strncmp(o, "tag=", 4))
+      tag = o + 4;
+    else
+      usage_error("--share takes HOSTDIR[,tag=NAME][,ro]; '%s' is not an "
+                  "option",
+                  o);
+  }
+  int r = vmk_config_add_share(cfg, dir, tag, ro);
+  if (r == -ENOSPC)
+    usage_error("at most %d folders can be shared", VMK_MAX_SHARES);
+  if (r)
+    usage_error("out of memory");
+}
+
+/* Each share holds an fd per inode the guest uses: lift the soft limit on
+ * open files to the hard one (the CLI owns the process; the library never
+ * changes process-wide limits). */
+static void raise_nofile_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 static int cmd_run(int argc, char **argv) {
   enum {
     OPT_ENGINE = 256,
@@ -140,9 +362,12 @@ static int cmd_run(int argc, char **argv) {
     OPT_INITRD,
     OPT_CMDLINE,
     OPT_DISK,
+    OPT_SHARE,
     OPT_CONSOLE,
     OPT_NO_ENTROPY,
     OPT_BOOT_TIMER,
+    OPT_ON_REBOOT,
+    OPT_STOP_TIMEOUT,
     OPT_VSOCK,
     OPT_HELP
   };
@@ -154,9 +379,12 @@ static int cmd_run(int argc, char **argv) {
       {"initrd", required_argument, NULL, OPT_INITRD},
       {"cmdline", required_argument, NULL, OPT_CMDLINE},
       {"disk", required_argument, NULL, OPT_DISK},
+      {"share", required_argument, NULL, OPT_SHARE},
       {"console", required_argument, NULL, OPT_CONSOLE},
       {"no-entropy", no_argument, NULL, OPT_NO_ENTROPY},
       {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
+      {"on-reboot", required_argument, NULL, OPT_ON_REBOOT},
+      {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
       {"vsock", required_argument, NULL, OPT_VSOCK},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
@@ -165,7 +393,9 @@ static int cmd_run(int argc, char **argv) {
   if (!cfg)
     usage_error("out of memory");
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
-  bool initrd_given = false, boot_timer = false, vsock_given = false;
+  bool initrd_given = false;
+  struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
+  bool vsock_given = false;
   int c;
   opterr = 0;
   optind = 1;
@@ -230,6 +460,9 @@ static int cmd_run(int argc, char **argv) {
         usage_error("at most %d disks can be attached", VMK_MAX_DISKS);
       break;
     }
+    case OPT_SHARE:
+      add_share(cfg, optarg);
+      break;
     case OPT_CONSOLE:
       console = optarg;
       break;
@@ -237,9 +470,26 @@ static int cmd_run(int argc, char **argv) {
       vmk_config_set_entropy(cfg, false);
       break;
     case OPT_BOOT_TIMER:
-      boot_timer = true;
+      ro.boot_timer = true;
       vmk_config_set_boot_timer(cfg, true);
       break;
+    case OPT_ON_REBOOT:
+      if (!strcmp(optarg, "restart") || !strcmp(optarg, "exit"))
+        ro.restart_on_reboot = !strcmp(optarg, "restart");
+      else
+        usage_error("--on-reboot takes restart or exit, not '%s'", optarg);
+      break;
+    case OPT_STOP_TIMEOUT: {
+      char *end;
+      errno = 0;
+      unsigned long n = strtoul(optarg, &end, 10);
+      if (errno || *end || end == optarg || optarg[0] == '-' || n > 86400)
+        usage_error("--stop-timeout takes whole seconds from 0 to 86400, "
+                    "not '%s'",
+                    optarg);
+      ro.stop_timeout_s = (unsigned)n;
+      break;
+    }
     case OPT_VSOCK: {
       char path[4096];
       snprintf(path, sizeof(path), "%s", optarg);
@@ -315,17 +565,10 @@ static int cmd_run(int argc, char **argv) {
     vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd);
   }
 
+  raise_nofile_limit();
   vmk_error err;
   if (vmk_config_validate(cfg, &err))
     usage_error("%s", err.msg);
-  vmk_vm *vm;
-  int r = vmk_vm_create(cfg, &vm, &err);
-  vmk_config_free(cfg);
-  run_cfg = cfg = NULL;
-  if (r) {
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
-  }
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
@@ -333,55 +576,30 @@ static int cmd_run(int argc, char **argv) {
   /* A console reader that goes away (`vmkit run | head`) makes the output
    * a sink; the VM runs on and the terminal is restored at its end. */
   signal(SIGPIPE, SIG_IGN);
+  /* An interactive console goes through a pipe so that vmkit sees the
+   * escape key first; anything else reaches the guest directly. */
+  int relay[2] = {-1, -1};
+  if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
+    if (pipe2(relay, O_CLOEXEC) < 0)
+      usage_error("cannot create the console pipe: %s", strerror(errno));
+    /* A guest that stops reading must not block the keyboard loop. */
+    fcntl(relay[1], F_SETFL, O_NONBLOCK);
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, relay[0], out_fd);
+    ro.escape_in = STDIN_FILENO;
+    ro.relay_out = relay[1];
+  }
   if (in_fd == STDIN_FILENO)
     make_tty_raw();
 
-  if (vmk_vm_start(vm, &err)) {
-    restore_tty();
-    fprintf(stderr, "vmkit: %s\n", err.msg);
-    vmk_vm_free(vm);
-    return 1;
-  }
-  /* First signal: ask the guest to shut down; second: pull the plug. */
-  int handled = 0;
-  while (vmk_vm_wait(vm, 200) == -ETIMEDOUT) {
-    if (stop_signals > handled) {
-      handled = stop_signals;
-      if (handled == 1)
-        vmk_vm_request_stop(vm, NULL);
-      else
-        vmk_vm_stop(vm, NULL);
-    }
-  }
+  int status = run_until_end(cfg, &ro);
   restore_tty();
-  vmk_exit_reason reason = vmk_vm_exit(vm, &err);
-  uint64_t wall_us, cpu_us;
-  if (boot_timer) {
-    if (vmk_vm_boot_time(vm, &wall_us, &cpu_us) == 0)
-      fprintf(stderr, "vmkit: boot-timer: wall %.3f ms, cpu %.3f ms\n",
-              wall_us / 1000.0, cpu_us / 1000.0);
-    else
-      fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
-                      "boot-timer byte\n");
+  vmk_config_free(cfg);
+  run_cfg = NULL;
+  if (relay[0] >= 0) {
+    close(relay[0]);
+    close(relay[1]);
   }
-  vmk_vm_free(vm);
-  switch (reason) {
-  case VMK_EXIT_POWEROFF:
-    return 0;
-  case VMK_EXIT_RESET:
-    fprintf(stderr, "vmkit: the guest rebooted; vmkit ended the VM\n");
-    return 0;
-  case VMK_EXIT_STOPPED:
-    fprintf(stderr, "vmkit: the VM was stopped\n");
-    return 1;
-  case VMK_EXIT_CRASH:
-    fprintf(stderr, "vmkit: the guest crashed\n");
-    return 1;
-  default:
-    fprintf(stderr, "vmkit: %s\n",
-            err.msg[0] ? err.msg : "the VM ended for an unknown reason");
-    return 1;
-  }
+  return status;
 }
 
 int main(int argc, char **argv) {

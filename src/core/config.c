@@ -36,6 +36,10 @@ void vmk_config_free(vmk_config *cfg) {
   free(cfg->vsock_path);
   for (unsigned i = 0; i < cfg->ndisks; i++)
     free(cfg->disks[i].path);
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    free(cfg->shares[i].dir);
+    free(cfg->shares[i].tag);
+  }
   free(cfg);
 }
 
@@ -94,6 +98,35 @@ int vmk_config_add_disk(vmk_config *cfg, const char *path, bool read_only) {
   return 0;
 }
 
+int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
+                         bool read_only) {
+  if (!dir || !*dir)
+    return -EINVAL;
+  if (cfg->nshares == VMK_MAX_SHARES)
+    return -ENOSPC;
+  char *d = strdup(dir), *t = NULL;
+  if (d && tag) {
+    t = strdup(tag);
+  } else if (d) {
+    /* The base name, trailing slashes ignored ("/srv/data/" -> "data"). */
+    size_t end = strlen(d);
+    while (end > 1 && d[end - 1] == '/')
+      end--;
+    size_t start = end;
+    while (start > 0 && d[start - 1] != '/')
+      start--;
+    t = strndup(d + start, end - start);
+  }
+  if (!d || !t) {
+    free(d);
+    free(t);
+    return -ENOMEM;
+  }
+  cfg->shares[cfg->nshares++] =
+      (struct vmk_share_config){.dir = d, .tag = t, .read_only = read_only};
+  return 0;
+}
+
 int vmk_config_set_entropy(vmk_config *cfg, bool enabled) {
   cfg->entropy = enabled;
   return 0;
@@ -129,12 +162,17 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->kernel = c->initrd = c->cmdline = NULL;
   c->ndisks = 0;
   c->vsock_path = NULL;
+  c->nshares = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
       set_str(&c->cmdline, cfg->cmdline) ||
       set_str(&c->vsock_path, cfg->vsock_path))
     goto fail;
   for (unsigned i = 0; i < cfg->ndisks; i++)
     if (vmk_config_add_disk(c, cfg->disks[i].path, cfg->disks[i].read_only))
+      goto fail;
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    if (vmk_config_add_share(c, cfg->shares[i].dir, cfg->shares[i].tag,
+                             cfg->shares[i].read_only))
       goto fail;
   return c;
 fail:
@@ -174,6 +212,42 @@ static int check_file(const char *what, const char *path, bool writable,
     return vmk_err(err, -errno, "cannot %s %s '%s': %s",
                    writable ? "read and write" : "read", what, path,
                    strerror(errno));
+  return 0;
+}
+
+/* A directory to share, with a tag the guest can mount: 1..36 bytes of
+ * printable characters without spaces, quotes or commas (the tags travel
+ * to the guest's init on the kernel command line), given once. */
+static int check_share(const struct vmk_config *cfg, unsigned i,
+                       vmk_error *err) {
+  const struct vmk_share_config *s = &cfg->shares[i];
+  struct stat st;
+  if (stat(s->dir, &st) < 0)
+    return vmk_err(err, -errno, "cannot share folder '%s': %s", s->dir,
+                   strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return vmk_err(err, -ENOTDIR,
+                   "cannot share '%s': it is not a directory; give a folder",
+                   s->dir);
+  size_t n = strlen(s->tag);
+  if (n == 0 || n > VMK_SHARE_TAG_MAX)
+    return vmk_err(err, -EINVAL,
+                   "share tag '%s' is %zu bytes; give tag=NAME of 1 to %d "
+                   "bytes",
+                   s->tag, n, VMK_SHARE_TAG_MAX);
+  for (const char *p = s->tag; *p; p++)
+    if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\'' ||
+        *p == ',' || *p == '/' || *p == '\\')
+      return vmk_err(err, -EINVAL,
+                     "share tag '%s' has a space, quote, comma, slash or "
+                     "control character; give tag=NAME without them",
+                     s->tag);
+  for (unsigned j = 0; j < i; j++)
+    if (strcmp(cfg->shares[j].tag, s->tag) == 0)
+      return vmk_err(err, -EINVAL,
+                     "share tag '%s' is given twice; give each share its own "
+                     "tag=NAME",
+                     s->tag);
   return 0;
 }
 
@@ -228,6 +302,9 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
                        "disk '%s' is given twice; attach each file once",
                        cfg->disks[i].path);
   }
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    if ((r = check_share(cfg, i, err)))
+      return r;
   if (cfg->cmdline && strlen(cfg->cmdline) > 2048)
     return vmk_err(err, -E2BIG,
                    "the kernel command line is %zu bytes; at most 2048 fit",

@@ -10,6 +10,12 @@ struct vmk_disk_config {
   bool read_only;
 };
 
+struct vmk_share_config {
+  char *dir;
+  char *tag;
+  bool read_only;
+};
+
 struct vmk_config {
   vmk_engine_kind engine;
   unsigned cpus;
@@ -20,6 +26,8 @@ struct vmk_config {
   struct vmk_disk_config disks[VMK_MAX_DISKS];
   unsigned ndisks;
   bool entropy;
+  struct vmk_share_config shares[VMK_MAX_SHARES];
+  unsigned nshares;
   vmk_console_kind console;
   int console_in, console_out;
   bool boot_timer;

@@ -31,6 +31,7 @@
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
@@ -86,6 +87,18 @@ static void boot_timer_fired(void *opaque) {
     vm->boot_cpu_us = ts_diff_us(&vm->created_cpu, &cpu);
   }
   pthread_mutex_unlock(&vm->lock);
+}
+
+static void engine_exited(void *opaque, vmk_exit_reason reason,
+                          const vmk_error *err);
+
+/* pvpanic callback (vCPU thread): the guest kernel panicked. */
+static void guest_panicked(void *opaque) {
+  vmk_error err;
+  vmk_err(&err, -EFAULT,
+          "the guest kernel panicked (its console shows why); vmkit ended "
+          "the VM");
+  engine_exited(opaque, VMK_EXIT_CRASH, &err);
 }
 
 /* Engine callback (vCPU thread): record the first reason, wake the monitor. */
@@ -183,6 +196,9 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
       .boot_timer = cfg->boot_timer,
       .boot_timer_cb = boot_timer_fired,
       .boot_timer_opaque = vm,
+      .pvpanic = true,
+      .pvpanic_cb = guest_panicked,
+      .pvpanic_opaque = vm,
   };
   int r = vmk_virt_platform_create(&pcfg, &vm->bus, &vm->engine->irq_chip,
                                    &vm->loop, &vm->platform, err);
@@ -205,12 +221,35 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  for (unsigned i = 0; i < cfg->nshares; i++) {
+    const struct vmk_share_config *s = &cfg->shares[i];
+    r = vmk_virtio_fs_create(s->dir, s->tag, s->read_only, NULL, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   if (cfg->vsock_path) {
     r = vmk_virtio_vsock_create(cfg->vsock_path, cfg->vsock_cid, &dev, err);
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
   return 0;
+}
+
+/* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
+ * does not list virtio-fs tags in sysfs, so the default guest's init learns
+ * what to mount from here. Tags hold no spaces or commas (config.c). */
+static char *cmdline_with_shares(const struct vmk_config *cfg,
+                                 const char *cmdline) {
+  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    n += strlen(cfg->shares[i].tag) + 1;
+  char *s = malloc(n);
+  if (!s)
+    return NULL;
+  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  for (unsigned i = 0; i < cfg->nshares; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  return s;
 }
 
 static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
@@ -222,6 +261,7 @@ static int load_boot_payload(struct vmk_vm *vm, const char *cmdline,
       .cpus = vm->cfg->cpus,
       .virtio_slots = vm->nvirtio,
       .gpio_power_key = true,
+      .pvpanic = true,
       .boot_timer = vm->cfg->boot_timer,
       .psci_smc = false,
   };
@@ -313,8 +353,17 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
-  if ((r = build_devices(vm, cmdline, err)) ||
-      (r = load_boot_payload(vm, cmdline, err)))
+  char *full = NULL;
+  if (vm->cfg->nshares &&
+      !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
+    r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
+    goto fail;
+  }
+  r = build_devices(vm, cmdline, err);
+  if (!r)
+    r = load_boot_payload(vm, cmdline, err);
+  free(full);
+  if (r)
     goto fail;
   *out = vm;
   return 0;

@@ -18,6 +18,14 @@
 #define CHUNK_SIZE (1u << 20)
 #define ARENA_MAX (256u << 20) /* flush everything beyond this much code */
 
+/* Generous (a block holds at most EMU_BLOCK_MAX + 1 insns): the kept
+ * chunk must hold any one block (see emu_block_cache_new). */
+_Static_assert(sizeof(struct emu_block) +
+                       (2 * EMU_BLOCK_MAX + 1) * sizeof(struct emu_insn) +
+                       sizeof(struct emu_block *) + 15 <=
+                   CHUNK_SIZE,
+               "a block must fit in the kept chunk");
+
 struct chunk {
   struct chunk *next;
   size_t used;
@@ -36,20 +44,39 @@ static inline unsigned hash_pc(uint64_t pc) {
   return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS))) & (HASH_SIZE - 1);
 }
 
+/* The cache always owns at least one chunk, allocated here: after a drop
+ * one block always fits, so running out of host memory never leaves the
+ * CPU unable to make progress (and the library never aborts). */
 int emu_block_cache_new(struct emu_cpu *cpu) {
   cpu->blocks = calloc(1, sizeof *cpu->blocks);
-  return cpu->blocks ? 0 : -ENOMEM;
+  if (!cpu->blocks)
+    return -ENOMEM;
+  struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
+  if (!ch) {
+    free(cpu->blocks);
+    cpu->blocks = NULL;
+    return -ENOMEM;
+  }
+  ch->next = NULL;
+  ch->used = 0;
+  cpu->blocks->chunks = ch;
+  cpu->blocks->total = CHUNK_SIZE;
+  return 0;
 }
 
+/* Frees every chunk but the last (the first allocated), which is emptied
+ * and kept for reuse. */
 static void drop_all(struct emu_block_cache *c) {
   struct chunk *ch = c->chunks;
-  while (ch) {
+  while (ch && ch->next) {
     struct chunk *next = ch->next;
     free(ch);
     ch = next;
   }
-  c->chunks = NULL;
-  c->total = 0;
+  c->chunks = ch;
+  if (ch)
+    ch->used = 0;
+  c->total = ch ? CHUNK_SIZE : 0;
   memset(c->hash, 0, sizeof c->hash);
   c->flush_pending = false;
   c->gen++;
@@ -59,6 +86,7 @@ void emu_block_cache_free(struct emu_cpu *cpu) {
   if (!cpu->blocks)
     return;
   drop_all(cpu->blocks);
+  free(cpu->blocks->chunks);
   free(cpu->blocks);
   cpu->blocks = NULL;
 }
@@ -90,17 +118,26 @@ static void *arena_alloc(struct emu_block_cache *c, size_t size) {
   return p;
 }
 
+/* Raises the instruction fetch fault unless code at pc may run at the
+ * current level: the exec TLB decides (refilled on a miss), for blocks
+ * being built and for cached ones alike, since a block decoded for one
+ * level or mapping is found by address alone. */
+static struct emu_tlb_entry *exec_check(struct emu_cpu *cpu, uint64_t pc) {
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
+  if (e->tag_exec != emu_exec_tag(cpu, pc)) {
+    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
+    if (r != 0 || e->tag_exec != emu_exec_tag(cpu, pc))
+      emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
+                pc);
+  }
+  return e;
+}
+
 static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
   if (pc & 3)
     emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
-  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
-  if (e->tag_exec != (pc & EMU_PAGE_MASK)) {
-    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
-    if (r != 0 || e->tag_exec != (pc & EMU_PAGE_MASK))
-      emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
-                pc);
-  }
+  struct emu_tlb_entry *e = exec_check(cpu, pc);
   const unsigned char *code =
       (const unsigned char *)(uintptr_t)(pc + e->addend);
   unsigned max = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
@@ -127,11 +164,9 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc) {
   size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
                 sizeof(struct emu_block *);
   struct emu_block *b = arena_alloc(c, size);
-  if (!b) { /* out of host memory: start over with an empty cache */
+  if (!b) { /* out of host memory: start over in the kept chunk */
     drop_all(c);
     b = arena_alloc(c, size);
-    if (!b)
-      abort(); /* cannot make progress without memory for one block */
   }
   b->pc = pc;
   b->n = n;
@@ -186,6 +221,10 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
     b->link_pc[k] = pc;
     b->link_next = k ^ 1;
   }
+  /* Blocks and links are keyed by address only: the dispatcher re-checks
+   * (or faults) when the current level may not run this page now. */
+  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
+    return NULL;
   return nb->insn[0].fn(cpu, nb->insn);
 }
 
@@ -194,5 +233,9 @@ struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   if (EMU_UNLIKELY(c->flush_pending))
     drop_all(c);
   struct emu_block *b = lookup(c, pc);
-  return b ? b : build(cpu, pc);
+  if (!b)
+    return build(cpu, pc);
+  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
+    exec_check(cpu, pc);
+  return b;
 }

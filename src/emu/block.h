@@ -26,7 +26,8 @@ struct emu_block {
 };
 
 /* Returns the block for pc, decoding it if needed; performs a pending
- * flush first. May raise (instruction fetch fault). */
+ * flush first. May raise (instruction fetch fault): also for a cached
+ * block, when the exec TLB says the current level may not run pc. */
 struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc);
 /* True when a flush was requested and not yet performed. */
 bool emu_block_flush_pending(struct emu_cpu *cpu);

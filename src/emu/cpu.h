@@ -7,7 +7,9 @@
  *      (handler pointer + pre-extracted operands), a block at a time: a block
  *      runs from its first instruction up to and including the first one that
  *      may change control flow or system state, at most EMU_BLOCK_MAX insns,
- *      never crossing a 4 KiB page. Blocks are cached by address.
+ *      never crossing a 4 KiB page. Blocks are cached by address; every
+ *      entry into one (dispatch or chaining) re-checks the exec TLB, so
+ *      execute permission (EL, UXN/PXN) is that of the current level.
  *   2. The dispatcher runs a block by calling handlers in turn: each handler
  *      returns the next insn to run (in + 1 for straight-line code), or NULL
  *      after it has set cpu->pc to leave the block (branches, exceptions,
@@ -18,7 +20,8 @@
  *      conventions mix freely: the dispatcher keeps calling while it gets
  *      a non-NULL insn back.
  *   3. Handlers are small functions, one per instruction (group), in the
- *      files of their instruction class (int_*.c, ldst_*.c, fp_*.c, simd_*.c).
+ *      files of their instruction class (int_*.c, ldst*.c, branch.c,
+ *      system.c; fp_*.c and simd_*.c in fpsimd/).
  *
  * Register operands are resolved at decode time so handlers never test for
  * register 31: an operand index is one of
@@ -101,7 +104,12 @@ struct emu_insn {
 #define EMU_PAGE_BITS 12
 #define EMU_PAGE_SIZE (1ull << EMU_PAGE_BITS)
 #define EMU_PAGE_MASK (~(EMU_PAGE_SIZE - 1))
-#define EMU_TLB_INVALID 1ull /* never equals a page-aligned VA */
+#define EMU_TLB_INVALID 1ull  /* never equals a page-aligned VA */
+#define EMU_EXEC_KEY_EL0 2ull /* exec tag key of code EL0 may run */
+
+/* emu_cpu.insn_traps */
+#define EMU_TRAP_DC_ZVA 1u /* DC ZVA */
+#define EMU_TRAP_DC_CMO 2u /* DC CVAC/CVAU/CIVAC */
 
 struct emu_tlb_entry {
   uint64_t tag_read;
@@ -180,6 +188,17 @@ struct emu_cpu {
   unsigned excl_size; /* 0: monitor open (no reservation) */
 
   struct emu_tlb_entry tlb[EMU_TLB_SIZE];
+  /* Or-ed into the page address of every exec tag (EMU_EXEC_KEY_*): an
+   * environment with several privilege levels fills exec tags with the
+   * key of the level that may run the page, so a page filled for one
+   * level never passes the other's check. Decoded blocks are re-checked
+   * against the exec tag each time they are entered, so cached code runs
+   * only where the current level may execute. 0 in user mode. */
+  uint64_t exec_key;
+  /* EMU_TRAP_* bits: instructions that usually run inline but must ask
+   * env->sysreg_write first because the current level may not use them
+   * (system mode: EL0 with SCTLR_EL1.DZE/UCI clear). 0 in user mode. */
+  uint32_t insn_traps;
 
   /* Run control. exit_request is set by other threads (atomic). */
   volatile int exit_request;

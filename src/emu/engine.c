@@ -76,7 +76,7 @@ static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
   int r = emu_sys_tlb_fill(&v->sys, va, acc, size);
   if (r == 0 && v->sys.el == 0 &&
       cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)].tag_exec ==
-          (va & EMU_PAGE_MASK))
+          ((va & EMU_PAGE_MASK) | cpu->exec_key))
     bloom_set(v, va); /* user code may be decoded from this page */
   return r;
 }
@@ -281,8 +281,9 @@ static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_sys *sys = &v->sys;
   if (why != EMU_REGIME_EL)
     unpriv_cache_clear(v);
-  if (why == EMU_REGIME_EL && sys->el == 1) {
-    emu_sys_tlb_drop_exec(sys);
+  if (why == EMU_REGIME_EL) {
+    if (sys->el == 0)
+      emu_sys_tlb_drop_data(sys);
   } else if (why == EMU_REGIME_ASID) {
     emu_sys_tlb_flush_asid(sys);
   } else {

@@ -18,18 +18,24 @@ static inline uint64_t tag_of(const struct emu_tlb_entry *e,
                             : e->tag_exec;
 }
 
+/* The tag an entry allowing acc at va holds now. */
+static inline uint64_t want_tag(const struct emu_cpu *cpu, uint64_t va,
+                                enum emu_access acc) {
+  return acc == EMU_EXEC ? emu_exec_tag(cpu, va) : va & EMU_PAGE_MASK;
+}
+
 /* Makes the TLB entry for va valid for acc. Returns the entry, or NULL
  * when the page is MMIO. Raises the fault if the access is not allowed. */
 static struct emu_tlb_entry *fill(struct emu_cpu *cpu,
                                   const struct emu_insn *in, uint64_t va,
                                   enum emu_access acc, unsigned size) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
-  if (tag_of(e, acc) == (va & EMU_PAGE_MASK))
+  if (tag_of(e, acc) == want_tag(cpu, va, acc))
     return e;
   int r = cpu->env->tlb_fill(cpu, va, acc, size);
   if (r == 1 && acc != EMU_EXEC)
     return NULL;
-  if (r != 0 || tag_of(e, acc) != (va & EMU_PAGE_MASK))
+  if (r != 0 || tag_of(e, acc) != want_tag(cpu, va, acc))
     emu_raise(cpu, in, EMU_EXIT_FAULT, fault_syndrome(acc), va);
   return e;
 }
@@ -121,7 +127,7 @@ void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   if (e->tag_read == (va & EMU_PAGE_MASK) ||
       e->tag_write == (va & EMU_PAGE_MASK) ||
-      e->tag_exec == (va & EMU_PAGE_MASK)) {
+      (e->tag_exec & EMU_PAGE_MASK) == (va & EMU_PAGE_MASK)) {
     e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
   }
 }

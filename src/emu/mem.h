@@ -61,6 +61,17 @@ static inline struct emu_tlb_entry *emu_tlb_lookup(struct emu_cpu *cpu,
   return &cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
 }
 
+/* The exec tag that lets code at pc run at the current level. */
+static inline uint64_t emu_exec_tag(const struct emu_cpu *cpu, uint64_t pc) {
+  return (pc & EMU_PAGE_MASK) | cpu->exec_key;
+}
+
+/* True when the soft TLB says code at pc may run now (a miss is not a
+ * fault: the slow path refills the entry and decides). */
+static inline bool emu_exec_ok(struct emu_cpu *cpu, uint64_t pc) {
+  return emu_tlb_lookup(cpu, pc)->tag_exec == emu_exec_tag(cpu, pc);
+}
+
 /* True when [va, va+size) does not cross a page boundary. */
 static inline bool emu_in_page(uint64_t va, unsigned size) {
   return (va & ~EMU_PAGE_MASK) <= EMU_PAGE_SIZE - size;

@@ -1,9 +1,9 @@
 /* system.c — A64 system instructions: hints (NOP, YIELD, WFE, WFI, SEV,
  * SEVL and the rest of the hint space as NOP), barriers (CLREX, DSB, DMB,
  * ISB), MSR (immediate), SYS (DC ZVA, IC IVAU, DC C* as no-ops; the rest to
- * the environment), MRS/MSR (register) for the EL0-visible registers;
- * everything else goes to env->sysreg_read/sysreg_write (system mode) or
- * is undefined.
+ * the environment, and these too when cpu->insn_traps says so), MRS/MSR
+ * (register) for the EL0-visible registers; everything else goes to
+ * env->sysreg_read/sysreg_write (system mode) or is undefined.
  *
  * Memory ordering: the host (x86-64) keeps loads and stores in order except
  * store->load, so DMB/DSB that order stores before loads need a full fence;
@@ -155,7 +155,18 @@ static EMU_HANDLER(h_msr_other) {
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
   return emu_chain(cpu, in, in->pc + 4);
 }
+/* SYS instructions that run inline unless cpu->insn_traps says the
+ * current level may not use them: then the environment decides (system
+ * mode: EL0 with SCTLR_EL1.DZE/UCI clear traps to EL1, EC 0x18). */
+static void sys_insn_check(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (cpu->env->sysreg_write &&
+      !cpu->env->sysreg_write(cpu, (uint32_t)in->imm, cpu->r[in->rd]))
+    emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
+}
+
 static EMU_HANDLER(h_dc_zva) {
+  if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_ZVA))
+    sys_insn_check(cpu, in);
   uint64_t va = cpu->r[in->rd] & ~(uint64_t)(EMU_DCZ_BYTES - 1);
   void *p = emu_host_range(cpu, in, va, EMU_DCZ_BYTES, EMU_WRITE);
   if (p) {
@@ -164,6 +175,21 @@ static EMU_HANDLER(h_dc_zva) {
     for (unsigned i = 0; i < EMU_DCZ_BYTES; i += 8)
       emu_st64(cpu, in, va + i, 0);
   }
+  return EMU_NEXT;
+}
+/* DC CVAC/CVAU/CIVAC: memory is coherent, so only the EL0 access
+ * check (SCTLR_EL1.UCI) remains; otherwise a compiler barrier. */
+static EMU_HANDLER(h_dc_cmo) {
+  if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_CMO))
+    sys_insn_check(cpu, in);
+  __asm__ volatile("" ::: "memory");
+  return EMU_NEXT;
+}
+/* DC CVAP (ARMv8.2 DPB): a no-op in user mode, as on the qemu-aarch64
+ * CPU the differential tests compare with; in system mode the
+ * environment decides (UNDEFINED there: the ID registers promise no DPB). */
+static EMU_HANDLER(h_dc_cvap) {
+  sys_insn_check(cpu, in);
   return EMU_NEXT;
 }
 /* IC IVAU: code at that address may have changed; drop translations (the
@@ -235,11 +261,13 @@ int emu_dec_system(struct emu_insn *o, uint32_t raw) {
     case SYS_IC_IVAU:
       o->fn = h_ic_ivau;
       return DEC_END;
+    case SYS_DC_CVAP:
+      o->fn = h_dc_cvap;
+      return DEC_OK;
     case SYS_DC_CVAC:
     case SYS_DC_CVAU:
-    case SYS_DC_CVAP:
     case SYS_DC_CIVAC:
-      o->fn = h_barrier_compiler;
+      o->fn = h_dc_cmo;
       return DEC_OK;
     default:
       o->fn = h_msr_other;

@@ -248,6 +248,14 @@ static void add_boot_timer(struct fdt_w *w) {
   end(w);
 }
 
+/* Linux's pvpanic-mmio driver binds this compatible. */
+static void add_pvpanic(struct fdt_w *w) {
+  begin_at(w, "pvpanic", VMK_PVPANIC_BASE);
+  prop_str(w, "compatible", "qemu,pvpanic-mmio");
+  prop_reg(w, VMK_PVPANIC_BASE, VMK_PVPANIC_SIZE);
+  end(w);
+}
+
 static void add_virtio(struct fdt_w *w, unsigned slots) {
   /* Lowest address first, the order QEMU's finished tree has. */
   for (unsigned i = 0; i < slots; i++) {
@@ -334,6 +342,8 @@ int vmk_fdt_build(const struct vmk_fdt_params *p, void *buf, size_t bufsize,
     add_gpio(&w);
   if (p->boot_timer)
     add_boot_timer(&w);
+  if (p->pvpanic)
+    add_pvpanic(&w);
   add_virtio(&w, p->virtio_slots);
   end(&w); /* root */
   if (!w.rc)

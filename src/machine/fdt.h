@@ -18,6 +18,7 @@ struct vmk_fdt_params {
   unsigned virtio_slots;             /* virtio-mmio nodes for slots 0..n-1 */
   bool boot_timer;                   /* add the boot-timer node (opt-in) */
   bool gpio_power_key;               /* PL061 + gpio-keys power button */
+  bool pvpanic;                      /* qemu,pvpanic-mmio */
   bool psci_smc;                     /* false: method = "hvc" */
 };
 

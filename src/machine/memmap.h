@@ -22,6 +22,9 @@
 /* Opt-in boot-timer byte (not in QEMU's map; a free slot of it). */
 #define VMK_BOOT_TIMER_BASE 0x090F0000ull
 #define VMK_BOOT_TIMER_SIZE 0x1000ull
+/* pvpanic-mmio (QEMU's virt has none; a free slot of its platform range). */
+#define VMK_PVPANIC_BASE 0x090C0000ull
+#define VMK_PVPANIC_SIZE 0x1000ull
 
 #define VMK_VIRTIO_MMIO_BASE 0x0A000000ull
 #define VMK_VIRTIO_MMIO_STRIDE 0x200ull

@@ -14,6 +14,7 @@ void vmk_virt_platform_destroy(struct vmk_virt_platform *p) {
   vmk_pl031_destroy(p->rtc);
   vmk_pl061_destroy(p->gpio);
   vmk_boot_timer_destroy(p->boot_timer);
+  vmk_pvpanic_destroy(p->pvpanic);
   memset(p, 0, sizeof(*p));
 }
 
@@ -42,6 +43,9 @@ int vmk_virt_platform_create(const struct vmk_virt_platform_cfg *cfg,
   if (!rc && cfg->boot_timer)
     rc = vmk_boot_timer_create(cfg->boot_timer_cb, cfg->boot_timer_opaque,
                                &out->boot_timer, err);
+  if (!rc && cfg->pvpanic)
+    rc = vmk_pvpanic_create(cfg->pvpanic_cb, cfg->pvpanic_opaque, &out->pvpanic,
+                            err);
   if (!rc)
     rc = vmk_bus_add(bus, "pl011", VMK_UART_BASE, VMK_UART_SIZE, &vmk_pl011_ops,
                      out->uart, err);
@@ -55,6 +59,9 @@ int vmk_virt_platform_create(const struct vmk_virt_platform_cfg *cfg,
     rc =
         vmk_bus_add(bus, "boot-timer", VMK_BOOT_TIMER_BASE, VMK_BOOT_TIMER_SIZE,
                     &vmk_boot_timer_ops, out->boot_timer, err);
+  if (!rc && out->pvpanic)
+    rc = vmk_bus_add(bus, "pvpanic", VMK_PVPANIC_BASE, VMK_PVPANIC_SIZE,
+                     &vmk_pvpanic_ops, out->pvpanic, err);
   if (rc) {
     bus->count = saved;
     vmk_virt_platform_destroy(out);
@@ -78,6 +85,7 @@ int vmk_virt_boot_prepare(const struct vmk_guest_mem *gm,
       .virtio_slots = cfg->virtio_slots,
       .boot_timer = cfg->boot_timer,
       .gpio_power_key = cfg->gpio_power_key,
+      .pvpanic = cfg->pvpanic,
       .psci_smc = cfg->psci_smc,
   };
   void *dst = vmk_gm_ptr(gm, out->fdt_gpa, out->fdt_max);

@@ -19,6 +19,7 @@
 #include "devices/pl011.h"
 #include "devices/pl031.h"
 #include "devices/pl061.h"
+#include "devices/pvpanic.h"
 #include "machine/loader.h"
 
 struct vmk_virt_platform_cfg {
@@ -27,6 +28,9 @@ struct vmk_virt_platform_cfg {
   bool boot_timer;                   /* the opt-in boot-timer byte */
   void (*boot_timer_cb)(void *opaque);
   void *boot_timer_opaque;
+  bool pvpanic; /* the pvpanic-mmio device */
+  void (*pvpanic_cb)(void *opaque);
+  void *pvpanic_opaque;
 };
 
 struct vmk_virt_platform {
@@ -34,6 +38,7 @@ struct vmk_virt_platform {
   struct vmk_pl031 *rtc;
   struct vmk_pl061 *gpio;            /* NULL unless gpio_power_key */
   struct vmk_boot_timer *boot_timer; /* NULL unless boot_timer */
+  struct vmk_pvpanic *pvpanic;       /* NULL unless pvpanic */
 };
 
 /* Creates the PL011, PL031 and the optional PL061 and boot timer, wired to
@@ -57,6 +62,7 @@ struct vmk_virt_boot_cfg {
   unsigned cpus;
   unsigned virtio_slots; /* virtio-mmio nodes for slots 0..n-1 */
   bool gpio_power_key, boot_timer, psci_smc; /* must match the platform */
+  bool pvpanic;                              /* likewise */
 };
 
 /* Loads the kernel and initrd into gm and writes the device tree at

@@ -126,7 +126,7 @@ uint64_t case_test_va(uint32_t k) { return case_code_va(k) + LOAD_LEN * 4; }
 
 /* Branch case: b L0; K x {add x28,x28,#16; b Lend}; L0: insn; K x add #1;
  * Lend. The generator picks targets with the same arithmetic (see
- * gen_branch.c, which relies on this exact layout). */
+ * gen_branch in gen_int.c, which relies on this exact layout). */
 static void emit_branch(struct emit *e, const struct tcase *c) {
   uint64_t l0 = here(e) + 4 + BR_PADS * 8;
   uint64_t lend = l0 + 4 + BR_PADS * 4;

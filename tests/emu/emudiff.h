@@ -75,7 +75,7 @@ struct cpu_state {
 /* How the instructions of a case are laid out in its code slot. */
 enum case_kind {
   KIND_PLAIN = 0, /* insn[0..n) run straight through */
-  KIND_BRANCH,    /* insn[0] is a branch; see gen_branch.c */
+  KIND_BRANCH,    /* insn[0] is a branch; see gen_branch in gen_int.c */
 };
 
 #define BR_PADS 8  /* landing pads on each side of a branch under test */

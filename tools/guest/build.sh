@@ -23,9 +23,9 @@ set -euo pipefail
 # name. Most of virtio is built into Debian's arm64 kernel (virtio,
 # virtio_ring, rng-core) but the MMIO transport and the device drivers are
 # modules.
-GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev"
+GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev virtiofs"
 # busybox applets /init and the tests rely on.
-REQUIRED_APPLETS="sh mount insmod setsid cttyhack poweroff sync devmem base64 cat hostname ip sleep"
+REQUIRED_APPLETS="sh mount mkdir tr insmod setsid cttyhack init poweroff reboot sync devmem base64 cat hostname ip sleep"
 SUITE=bookworm
 MIRROR=${VMKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${VMKIT_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -304,6 +304,10 @@ echo vmkit >"$stage/etc/hostname"
 cat >"$stage/etc/profile" <<'EOF'
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export PS1='vmkit:\w\$ '
+# halt powers off, as Debian's sysvinit did by default: an arm64 Linux halt
+# spins every CPU forever, which for a VM only burns a host CPU. (A
+# function: this busybox runs its applets without a PATH search.)
+halt() { poweroff "$@"; }
 EOF
 cat >"$stage/etc/vmkit/version" <<EOF
 kernel_release=$krel
@@ -328,7 +332,7 @@ mv -f "$tmp/initrd" "$out/initrd"
 	echo "virtio_builtin=$(grep -E 'virtio|vsock|rng' "$moddir/modules.builtin" |
 		sed 's|.*/||; s|\.ko.*||' | sort | tr '\n' ' ' | sed 's/ $//')"
 	echo "modules_loaded=$(sed 's|.*/||; s|\.ko$||' "$stage/etc/vmkit/modules" | tr '\n' ' ' | sed 's/ $//')"
-	echo "init_keys=vmkit.cmd vmkit.cmd64 vmkit.boottimer vmkit.quiet"
+	echo "init_keys=vmkit.cmd vmkit.cmd64 vmkit.boottimer vmkit.quiet vmkit.shares"
 } >"$out/info"
 echo "$key" >"$out/stamp"
 echo "guest: built $out/Image, $out/initrd ($summary, ${#order[@]} modules) in $(($(date +%s) - start))s$note"

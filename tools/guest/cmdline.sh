@@ -9,6 +9,9 @@
 #   vmkit_cmd64_bad  1 if vmkit.cmd64 was given but is not valid base64
 #   vmkit_boottimer  1 if the bare word vmkit.boottimer is present
 #   vmkit_quiet      1 if the bare word vmkit.quiet is present
+#   vmkit_shares     the virtio-fs tags to mount, space-separated, from
+#                    vmkit.shares=TAG,TAG (vmkit appends it last when
+#                    --share is given; the last occurrence counts)
 #
 # Forms of vmkit.cmd (the kernel has no escape for a quote inside a value,
 # so a quoted value ends at the next double quote):
@@ -27,6 +30,7 @@ vmkit_parse_cmdline() {
 	vmkit_cmd64_bad=0
 	vmkit_boottimer=0
 	vmkit_quiet=0
+	vmkit_shares=
 
 	case "$_vp" in
 	*" vmkit.boottimer "*) vmkit_boottimer=1 ;;
@@ -78,6 +82,13 @@ vmkit_parse_cmdline() {
 			vmkit_cmd=
 			vmkit_cmd64_bad=1
 		fi
+		;;
+	esac
+	case "$_vp" in
+	*' vmkit.shares='*)
+		_vrest=${_vp##*' vmkit.shares='}
+		_vrest=${_vrest%%' '*}
+		vmkit_shares=$(printf '%s' "$_vrest" | tr ',' ' ')
 		;;
 	esac
 	unset _vp _vbest _vform _vf _vpre _vrest _vdec

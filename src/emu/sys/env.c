@@ -4,13 +4,16 @@
  * ERET, which the core leaves undecoded), system register traps, TLB
  * maintenance and interrupt delivery.
  *
- * The soft TLB (cpu.h) is tagged by VA only — no ASID, no EL — so a side
+ * The soft TLB (cpu.h) is tagged by VA only — no ASID — so a side
  * array (emu_sys.tlb_user) remembers which slots hold non-global or
  * TTBR0-half translations: an ASID/TTBR change or TLBI by ASID drops just
- * those; SCTLR/TCR/MAIR writes drop everything; an EL change drops what
- * the new EL may not use. TLBI by VA drops the single 4 KiB entry unless
- * a block mapping of that VA half is cached, in which case everything goes
- * (a block's other pages sit in other slots).
+ * those; SCTLR/TCR/MAIR writes drop everything. Exec tags carry the EL
+ * they were filled at (emu_sys_exec_key), so they survive EL changes;
+ * load/store tags do not: a return to EL0 drops them (EL1's are
+ * broader), an entry to EL1 keeps EL0's (a subset of EL1's, no PAN). TLBI by VA
+ * drops the single 4 KiB entry unless a block mapping of that VA half is
+ * cached, in which case everything goes (a block's other pages sit in other
+ * slots).
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).
@@ -24,6 +27,7 @@
 #include "emu/sys/gicv3.h"
 #include "emu/sys/mmu.h"
 #include "emu/sys/sysregs.h"
+#include "emu/sys/timer.h"
 
 #define ERET_INSN 0xd69f03e0u
 #define FSC_SYNC_EXT_ABORT 0x10
@@ -69,7 +73,8 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
   uint8_t prot = res.prot[sys->el ? 1 : 0];
   e->tag_read = (prot & EMU_PROT_R) ? page : EMU_TLB_INVALID;
   e->tag_write = (prot & EMU_PROT_W) ? page : EMU_TLB_INVALID;
-  e->tag_exec = (prot & EMU_PROT_X) ? page : EMU_TLB_INVALID;
+  e->tag_exec =
+      (prot & EMU_PROT_X) ? page | emu_sys_exec_key(sys->el) : EMU_TLB_INVALID;
   e->addend = (uintptr_t)host - (uintptr_t)page;
   if (res.page_bits > EMU_PAGE_BITS)
     sys->tlb_blocks[(va >> 55) & 1] = true;
@@ -162,6 +167,18 @@ bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
   }
 }
 
+/* Gets the core out of its block chain at the next block boundary when
+ * an interrupt can be taken now (the engine's loop then delivers it):
+ * without this a guest would only see it at WFI or at the end of its
+ * time slice. */
+static void request_if_deliverable(struct emu_sys *sys) {
+  if (sys->gic && ((emu_gicv3_irq_line(sys->gic, sys->cpu_index) &&
+                    emu_exc_unmasked(sys, EMU_EXC_IRQ)) ||
+                   (emu_gicv3_fiq_line(sys->gic, sys->cpu_index) &&
+                    emu_exc_unmasked(sys, EMU_EXC_FIQ))))
+    __atomic_store_n(&sys->cpu->exit_request, 1, __ATOMIC_RELAXED);
+}
+
 static void note_trap(struct emu_sys *sys, uint32_t enc,
                       enum emu_sysreg_result r) {
   if (r == EMU_SYSREG_TRAP || r == EMU_SYSREG_FP_TRAP) {
@@ -183,12 +200,12 @@ bool emu_sys_sysreg_write(struct emu_sys *sys, uint32_t enc, uint64_t val) {
   note_trap(sys, enc, r);
   if (r != EMU_SYSREG_OK)
     return false;
-  /* DAIF, ICC_PMR, EOI...: an interrupt may be deliverable now. */
-  if (sys->gic && ((emu_gicv3_irq_line(sys->gic, sys->cpu_index) &&
-                    emu_exc_unmasked(sys, EMU_EXC_IRQ)) ||
-                   (emu_gicv3_fiq_line(sys->gic, sys->cpu_index) &&
-                    emu_exc_unmasked(sys, EMU_EXC_FIQ))))
-    __atomic_store_n(&sys->cpu->exit_request, 1, __ATOMIC_RELAXED);
+  /* DAIF, ICC_PMR, ICC_IGRPEN, EOI...: an interrupt may be deliverable
+   * now, a timer one too if its deadline passed since the last poll. */
+  if (sys->timer && (emu_exc_unmasked(sys, EMU_EXC_IRQ) ||
+                     emu_exc_unmasked(sys, EMU_EXC_FIQ)))
+    emu_timer_poll_due(sys->timer);
+  request_if_deliverable(sys);
   return true;
 }
 
@@ -215,8 +232,12 @@ bool emu_sys_wfi_wakeup(const struct emu_sys *sys) {
 
 void emu_sys_timer_output(void *opaque, unsigned intid, bool level) {
   struct emu_sys *sys = opaque;
-  if (sys->gic)
-    emu_gicv3_set_ppi(sys->gic, sys->cpu_index, intid, level);
+  if (!sys->gic)
+    return;
+  emu_gicv3_set_ppi(sys->gic, sys->cpu_index, intid, level);
+  /* Risen inside a timer register access: take it right after. */
+  if (level && sys->cpu)
+    request_if_deliverable(sys);
 }
 
 void emu_sys_tlb_flush(struct emu_sys *sys) {
@@ -239,6 +260,12 @@ void emu_sys_tlb_flush_asid(struct emu_sys *sys) {
     }
   }
   sys->tlb_blocks[0] = false;
+  sys->mmio_valid = false;
+}
+
+void emu_sys_tlb_drop_data(struct emu_sys *sys) {
+  for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+    sys->cpu->tlb[i].tag_read = sys->cpu->tlb[i].tag_write = EMU_TLB_INVALID;
   sys->mmio_valid = false;
 }
 

@@ -3,7 +3,7 @@
  * exception and sysreg_* callbacks call, plus TLB maintenance on the
  * core's soft TLB and interrupt delivery between blocks.
  *
- * Conventions of the core this relies on (emucore, cpu.h + mem.h):
+ * Conventions of the core this relies on (src/emu/cpu.h + mem.h):
  *  - tlb_fill returns 0 (entry filled), 1 (MMIO page) or -1 (fault); the
  *    core then raises EMU_EXIT_FAULT with EMU_FAULT_* bits and the va.
  *  - EMU_EXIT_UNDEF carries the raw instruction as syndrome (ERET is not
@@ -46,9 +46,9 @@
 
 /* env->tlb_fill: translates va at the current EL (no alignment checks
  * except for MMIO), fills the soft TLB entry with every access kind the
- * page allows, and returns 0; returns 1 for a non-RAM page (MMIO; its PA
- * is kept for emu_sys_mmio_pa), or -1 for a fault (kept for
- * emu_sys_exception). An instruction fetch from non-RAM is a fault
+ * page allows (the exec tag keyed by the EL), and returns 0; returns 1 for a
+ * non-RAM page (MMIO; its PA is kept for emu_sys_mmio_pa), or -1 for a fault
+ * (kept for emu_sys_exception). An instruction fetch from non-RAM is a fault
  * (synchronous external abort). */
 int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
                      unsigned size);
@@ -88,8 +88,9 @@ void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
  * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
  * operations, has every other vCPU do the same before it runs again);
  * emu_sys_ops.regime_changed calls, by reason:
- *   EMU_REGIME_EL: emu_sys_tlb_drop_exec when sys->el is now 1, else
- *     emu_sys_tlb_flush;
+ *   EMU_REGIME_EL: emu_sys_tlb_drop_data when sys->el is now 0, else
+ *     nothing (exec tags carry their EL, see emu_sys_exec_key; EL0's
+ *     load/store permissions are a subset of EL1's);
  *   EMU_REGIME_ASID: emu_sys_tlb_flush_asid (decoded blocks of TTBR0-half
  *     addresses are stale too: another process may have other code there);
  *   EMU_REGIME_TRANSLATION: emu_sys_tlb_flush (and every decoded block).
@@ -101,10 +102,13 @@ void emu_sys_tlb_flush(struct emu_sys *sys);
  * and everything in the TTBR0 half. */
 void emu_sys_tlb_flush_asid(struct emu_sys *sys);
 
-/* For EMU_REGIME_EL when EL0 -> EL1 (sys->el is 1 again): entries filled
- * at EL0 never allow a load or store that EL1 may not do (no PAN), only
- * their execute permission can be too broad, so dropping exec tags is
- * enough. EL1 -> EL0 needs emu_sys_tlb_flush. */
+/* For EMU_REGIME_EL when EL1 -> EL0: drops every load/store tag (EL1
+ * may access more than EL0) and keeps the exec tags, which are keyed by
+ * the EL they were filled at. */
+void emu_sys_tlb_drop_data(struct emu_sys *sys);
+
+/* Drops every exec tag (kept for callers that change execute permission
+ * without a TLBI). */
 void emu_sys_tlb_drop_exec(struct emu_sys *sys);
 
 #endif

@@ -32,6 +32,7 @@ void emu_sys_reset(struct emu_sys *sys, struct emu_cpu *cpu, unsigned cpu_index,
   sys->regs.sctlr = SCTLR_RES1;
   /* OS lock is set at cold reset (OSLSR_EL1.OSLK = 1, OSLM = 0b10). */
   sys->regs.oslsr = 0xa;
+  emu_sys_sync_core(sys);
 }
 
 void emu_sys_set_el_sp(struct emu_sys *sys, unsigned el, unsigned spsel) {
@@ -40,6 +41,8 @@ void emu_sys_set_el_sp(struct emu_sys *sys, unsigned el, unsigned spsel) {
   sys->el = (uint8_t)el;
   sys->spsel = el ? (uint8_t)(spsel & 1) : 0;
   sys->cpu->r[EMU_SP] = *emu_sys_sp_bank(sys, sys->el, sys->spsel);
+  if (el_changed)
+    emu_sys_sync_core(sys);
   if (el_changed && sys->ops && sys->ops->regime_changed)
     sys->ops->regime_changed(sys->opaque, EMU_REGIME_EL);
 }

@@ -159,6 +159,26 @@ struct emu_sys {
 #define EMU_SCTLR_EE (1ull << 25)
 #define EMU_SCTLR_UCI (1ull << 26)
 
+/* The exec tag key (cpu.h) of code running at el. */
+static inline uint64_t emu_sys_exec_key(unsigned el) {
+  return el ? 0 : EMU_EXEC_KEY_EL0;
+}
+
+/* Copies into struct emu_cpu what its inline paths need from PSTATE.EL
+ * and SCTLR_EL1: the exec tag key and which EL0 cache maintenance
+ * instructions must ask sysreg_write first (DZE, UCI clear). Called
+ * whenever the EL or SCTLR_EL1 changes. */
+static inline void emu_sys_sync_core(struct emu_sys *sys) {
+  struct emu_cpu *cpu = sys->cpu;
+  bool el0 = sys->el == 0;
+  uint64_t sctlr = sys->regs.sctlr;
+  if (!cpu)
+    return;
+  cpu->exec_key = emu_sys_exec_key(sys->el);
+  cpu->insn_traps = (el0 && !(sctlr & EMU_SCTLR_DZE) ? EMU_TRAP_DC_ZVA : 0) |
+                    (el0 && !(sctlr & EMU_SCTLR_UCI) ? EMU_TRAP_DC_CMO : 0);
+}
+
 /* Sets up a CPU in its reset state: EL1h, DAIF masked, MMU off,
  * SCTLR_EL1 at its architectural reset value (RES1 bits set). Keeps the
  * ram, gic and timer pointers already in *sys. */

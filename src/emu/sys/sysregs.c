@@ -336,6 +336,7 @@ static bool wr_tlbi(struct emu_sys *sys, const struct sysreg *r, uint64_t v) {
 static bool wr_sctlr(struct emu_sys *sys, const struct sysreg *r, uint64_t v) {
   (void)r;
   sys->regs.sctlr = (v & SCTLR_RW) | SCTLR_RES1;
+  emu_sys_sync_core(sys); /* DZE, UCI */
   return true;
 }
 static bool rd_sctlr(struct emu_sys *sys, const struct sysreg *r, uint64_t *v) {

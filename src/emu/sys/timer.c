@@ -99,9 +99,23 @@ static int which(uint32_t enc) {
   return -1;
 }
 
+void emu_timer_poll_due(struct emu_timer *t) {
+  if (t->deadline_ns == UINT64_MAX)
+    return;
+  uint64_t now = t->now_ns(t->clock_opaque);
+  if (now >= t->deadline_ns)
+    evaluate(t, now);
+}
+
 bool emu_timer_read(struct emu_timer *t, uint32_t enc, uint64_t *val) {
-  uint64_t count = emu_timer_count(t);
+  uint64_t now = t->now_ns(t->clock_opaque);
+  uint64_t count = count_at(t, now);
   int i = which(enc);
+  /* A read that can show the condition met (ISTATUS, TVAL <= 0, the
+   * count past CVAL) raises the output now rather than at the next poll:
+   * a guest spinning on it must take the interrupt as soon as it sees it. */
+  if (now >= t->deadline_ns)
+    evaluate(t, now);
   switch (enc) {
   case CNTFRQ:
     *val = t->frq;

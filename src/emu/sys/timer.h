@@ -7,7 +7,8 @@
  * Threads: a struct emu_timer belongs to its vCPU thread. Time moves on
  * without it: the engine calls emu_timer_poll() between blocks when
  * emu_timer_deadline_ns() has passed, and sleeps in WFI no longer than that
- * deadline. The output callback runs on the same thread.
+ * deadline; a register read or write past the deadline raises the output
+ * at once. The output callback runs on the same thread.
  */
 #ifndef VMK_EMU_SYS_TIMER_H
 #define VMK_EMU_SYS_TIMER_H
@@ -52,12 +53,18 @@ void emu_timer_init(struct emu_timer *t, uint64_t (*now_ns)(void *opaque),
 uint64_t emu_timer_count(const struct emu_timer *t);
 
 /* CNTFRQ, CNTPCT, CNTVCT, CNTP_xxx, CNTV_xxx (enc as EMU_SYSREG). false: not a
- * timer register, or a write to a read-only one. No EL0 checks here. */
+ * timer register, or a write to a read-only one. No EL0 checks here.
+ * Both re-evaluate the outputs when a deadline has passed, so the output
+ * callback may run inside them. */
 bool emu_timer_read(struct emu_timer *t, uint32_t enc, uint64_t *val);
 bool emu_timer_write(struct emu_timer *t, uint32_t enc, uint64_t val);
 
 /* Re-evaluates both outputs at the current time (calls output on change). */
 void emu_timer_poll(struct emu_timer *t);
+
+/* emu_timer_poll, but only reads the clock when an output is armed to
+ * rise and only re-evaluates when that time has come. */
+void emu_timer_poll_due(struct emu_timer *t);
 
 /* Absolute host time (emu_timer.now_ns units) at which an output will
  * next rise, UINT64_MAX if none is armed. */

@@ -8,8 +8,15 @@
 #      in the image on the host.
 #   2. stress.sh in the guest with 2 vCPUs: sha256sum of 64 MiB, a gzip
 #      round trip and a shell loop on every vCPU at once, outputs checked.
-#   3. A guest that reboots (`reboot -f`: PSCI SYSTEM_RESET) makes vmkit
-#      end the VM with its "rebooted" message and exit status 0.
+#   3. Reboot (`reboot -f`: PSCI SYSTEM_RESET). By default vmkit restarts
+#      the VM with the same flags and disk: a command that reboots when
+#      its disk has no marker and writes the marker first runs twice; the
+#      second time it finds the marker and reports a panic through the
+#      pvpanic register, as Linux's pvpanic-mmio driver would (Debian's
+#      arm64 kernel lacks that driver, so devmem writes it): vmkit ends the
+#      VM with exit status 1 and says the guest kernel panicked. With
+#      `--on-reboot exit` vmkit ends the VM with its "rebooted" message and
+#      exit status 0.
 # A failing check prints the guest console. Exit 77 (skip) when the
 # default guest is not built.
 #
@@ -105,15 +112,39 @@ check "every stress job's output was right" \
 [ "$fails" -eq "$before" ] || show_console stress
 
 # ---- 3. reboot --------------------------------------------------------------
+truncate -s 1M "$tmp/marker.img"
+cmd='if [ "$(head -c 6 /dev/vda)" = booted ]; then echo guest-boot-2;
+ devmem 0x090C0000 8 1; sleep 600;
+ else printf booted | dd of=/dev/vda conv=notrunc 2>/dev/null; sync;
+ echo guest-boot-1; reboot -f; fi'
 start=$(date +%s)
 timeout "$limit" "$vmkit" run --engine emu --cpus 1 \
+  --disk "$tmp/marker.img" --console "$tmp/restart.console" \
+  --cmdline "console=hvc0 vmkit.cmd64=$(printf %s "$cmd" | base64 -w0)" \
+  >"$tmp/restart.out" 2>&1
+status=$?
+echo "restart run took $(($(date +%s) - start)) s, exit status $status"
+before=$fails
+inits=$(grep -c "vmkit-init: started" "$tmp/restart.console")
+check "vmkit exited 1 after the second boot's panic report" test "$status" -eq 1
+check "vmkit said the guest kernel panicked" \
+  grep -q "the guest kernel panicked" "$tmp/restart.out"
+check "the guest booted twice (init started $inits times)" test "$inits" -eq 2
+check "the first boot rebooted" grep -q "^guest-boot-1" "$tmp/restart.console"
+check "the second boot found the first one's disk marker" \
+  grep -q "^guest-boot-2" "$tmp/restart.console"
+[ "$fails" -eq "$before" ] || show_console restart
+
+start=$(date +%s)
+timeout "$limit" "$vmkit" run --engine emu --cpus 1 --on-reboot exit \
   --console "$tmp/reboot.console" \
   --cmdline 'console=hvc0 vmkit.cmd="reboot -f"' >"$tmp/reboot.out" 2>&1
 status=$?
-echo "reboot run took $(($(date +%s) - start)) s, exit status $status"
+echo "reboot (--on-reboot exit) run took $(($(date +%s) - start)) s, exit status $status"
 before=$fails
 check "vmkit exited 0 after the guest rebooted" test "$status" -eq 0
 check "vmkit said the guest rebooted" grep -q "rebooted" "$tmp/reboot.out"
+check "the guest booted once" test "$(grep -c "vmkit-init: started" "$tmp/reboot.console")" -eq 1
 [ "$fails" -eq "$before" ] || show_console reboot
 
 if [ "$fails" -ne 0 ]; then

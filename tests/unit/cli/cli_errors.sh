@@ -49,6 +49,16 @@ expect 2 "initrd '$tmp/fifo' is a FIFO; give a regular file" -- run --kernel "$t
 expect 2 "disk '$tmp/fifo' is a FIFO; give a regular file or a block device" -- run --kernel "$tmp/notkernel" --disk "$tmp/fifo"
 expect 2 "kernel '/dev/null' is a character device" -- run --kernel /dev/null
 expect 126 "$tmp/fifo is not a regular file" -- exec "$tmp/fifo"
+mkdir -p "$tmp/sharedir"
+longtag=0123456789012345678901234567890123456
+expect 2 "cannot share folder '$tmp/noshare'" -- run --kernel "$tmp/notkernel" --share "$tmp/noshare"
+expect 2 "is not a directory" -- run --kernel "$tmp/notkernel" --share "$tmp/disk.img"
+expect 2 "share tag 'x' is given twice" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=x" --share "$tmp,tag=x"
+expect 2 "share tag 'sharedir' is given twice" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir" --share "$tmp/sharedir/"
+expect 2 "share tag '$longtag' is 37 bytes" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=$longtag"
+expect 2 "has a space, quote" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,tag=a b"
+expect 2 "'rx' is not an option" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,rx"
+expect 2 "--share needs a folder" -- run --kernel "$tmp/notkernel" --share ",ro"
 expect 2 "unexpected argument 'extra'" -- run extra
 # --vsock: CID range, options, socket path length and place.
 k=(--kernel "$tmp/notkernel")
@@ -69,10 +79,13 @@ for _ in $(seq 50); do [ -S "$tmp/live.sock" ] && break; sleep 0.1; done
 expect 2 "vsock socket '$tmp/live.sock' is in use by another program" -- run "${k[@]}" --vsock "$tmp/live.sock"
 kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 expect 2 "exec needs a program" -- exec
+expect 2 "--on-reboot takes restart or exit, not 'again'" -- run --on-reboot again
+expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not 'soon'" -- run --stop-timeout soon
+expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not '-1'" -- run --stop-timeout -1
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --console --no-entropy --boot-timer --vsock --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout --vsock "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -451,8 +452,69 @@ static void validate_errors(void **state) {
   vmk_config_free(cfg);
 }
 
+/* Shares: the default tag, the limits, validation sentences, and the tags
+ * handed to the guest's init on the command line. */
+static void shares(void **state) {
+  (void)state;
+  vmk_error err;
+  char dir[160], file[160];
+  snprintf(dir, sizeof(dir), "%s/shared-dir", tmpdir);
+  snprintf(file, sizeof(file), "%s/not-a-dir", tmpdir);
+  assert_int_equal(mkdir(dir, 0755), 0);
+  vmk_config *cfg = fake_config(-1);
+  assert_int_equal(vmk_config_add_share(cfg, "", NULL, false), -EINVAL);
+  assert_int_equal(vmk_config_add_share(cfg, NULL, NULL, false), -EINVAL);
+  char slashed[170];
+  snprintf(slashed, sizeof(slashed), "%s//", dir);
+  assert_int_equal(vmk_config_add_share(cfg, slashed, NULL, false), 0);
+  assert_string_equal(cfg->shares[0].tag, "shared-dir");
+  assert_int_equal(vmk_config_validate(cfg, &err), 0);
+  assert_int_equal(vmk_config_add_share(cfg, dir, "shared-dir", true), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "given twice"));
+  free(cfg->shares[1].tag);
+  cfg->shares[1].tag = strdup("0123456789012345678901234567890123456");
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "37 bytes"));
+  free(cfg->shares[1].tag);
+  cfg->shares[1].tag = strdup("a,b");
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  free(cfg->shares[1].tag);
+  cfg->shares[1].tag = strdup("ro");
+  assert_int_equal(vmk_config_validate(cfg, &err), 0);
+  /* The copy a VM keeps has the shares too. */
+  vmk_vm *vm;
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  struct fake_engine *e = engine_of(vm);
+  guest_poweroff(e);
+  assert_int_equal(vmk_vm_wait(vm, 5000), 0);
+  assert_string_equal(e->bootargs,
+                      "console=hvc0 quiet vmkit.shares=shared-dir,ro");
+  vmk_vm_free(vm);
+  for (unsigned i = 2; i < VMK_MAX_SHARES; i++)
+    assert_int_equal(vmk_config_add_share(cfg, dir, NULL, false), 0);
+  assert_int_equal(vmk_config_add_share(cfg, dir, NULL, false), -ENOSPC);
+  vmk_config_free(cfg);
+  /* Not a folder, or missing. */
+  FILE *f = fopen(file, "w");
+  fclose(f);
+  cfg = fake_config(-1);
+  assert_int_equal(vmk_config_add_share(cfg, file, NULL, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -ENOTDIR);
+  assert_non_null(strstr(err.msg, "not a directory"));
+  vmk_config_free(cfg);
+  unlink(file);
+  cfg = fake_config(-1);
+  assert_int_equal(vmk_config_add_share(cfg, file, NULL, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -ENOENT);
+  vmk_config_free(cfg);
+  rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(shares),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
       cmocka_unit_test(pause_against_poweroff),

@@ -179,8 +179,17 @@ static void test_fill_el0(void **state) {
   f->sys.el = 0;
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_WRITE, 8), 0);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, KVA + 0x1000);
-  /* Back at EL1 the EL0 entry keeps its loads/stores, not its exec. */
+  /* Its exec tag says "EL0 may run this": never what EL1 looks for. */
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec,
+                   (KVA + 0x1000) | EMU_EXEC_KEY_EL0);
+  /* Back to EL0 from EL1: loads/stores go, exec tags (keyed) stay. */
+  emu_sys_tlb_drop_data(&f->sys);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_read, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec,
+                   (KVA + 0x1000) | EMU_EXEC_KEY_EL0);
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_WRITE, 8), 0);
+  /* Back at EL1 the EL0 entry keeps its loads/stores; drop_exec. */
   f->sys.el = 1;
   emu_sys_tlb_drop_exec(&f->sys);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);

@@ -3,7 +3,7 @@
  * with the MMU off; then MMU on with a stage-1 table, a data abort with
  * its real fault code, a drop to EL0 through ERET, an UNDEFINED system
  * register access and an SVC from EL0. This is the contract test between
- * the core (cpu.h, emucore) and src/emu/sys.
+ * the core (src/emu: cpu.h, run.c, block.c) and src/emu/sys.
  * Single-threaded test program.
  */
 #include <setjmp.h>
@@ -20,6 +20,7 @@
 #include "emu/sys/env.h"
 #include "emu/sys/exception.h"
 #include "emu/sys/gicv3.h"
+#include "emu/sys/sysregs.h"
 #include "emu/sys/timer.h"
 #include "machine/memmap.h"
 
@@ -34,6 +35,7 @@ struct machine {
   struct emu_gicv3 gic;
   struct emu_timer timer;
   uint64_t now;
+  uint64_t step; /* fake clock: ns added by every read */
 };
 
 /* A tiny bus: the GIC frames of the virt memory map, nothing else. */
@@ -102,9 +104,10 @@ static void sys_ic(void *opaque, bool broadcast) {
 }
 static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_sys *sys = opaque;
-  if (why == EMU_REGIME_EL && sys->el == 1)
-    emu_sys_tlb_drop_exec(sys);
-  else if (why == EMU_REGIME_ASID)
+  if (why == EMU_REGIME_EL) {
+    if (sys->el == 0)
+      emu_sys_tlb_drop_data(sys);
+  } else if (why == EMU_REGIME_ASID)
     emu_sys_tlb_flush_asid(sys);
   else
     emu_sys_tlb_flush(sys);
@@ -254,8 +257,158 @@ static void test_mmu_el0(void **state) {
   assert_int_equal(m->mmio, 0);
 }
 
+/* Turns the MMU on (39-bit VAs through TTBR0, Normal memory) and falls
+ * through to the code loaded at RAM_BASE + PROLOGUE. VBAR_EL1 is
+ * RAM_BASE + 0x800. Four 1 GiB aliases of RAM:
+ *   VA 0x040000000: EL1 only (AP=00), UXN: the kernel;
+ *   VA 0x080000000: EL0 RW (AP=01), PXN: user data and code;
+ *   VA 0x0c0000000: read-only at both ELs (AP=11), executable at both;
+ *   VA 0x100000000: read-only at both ELs, PXN: user code. */
+#define PROLOGUE 0x40
+static void mmu_prologue(struct machine *m) {
+  static const uint32_t code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91200000, /* add x0, x0, #0x800 */
+      0xd518c000, /* msr vbar_el1, x0 */
+      0xd2a80200, /* mov x0, #0x40100000 */
+      0xd5182000, /* msr ttbr0_el1, x0 */
+      0xd2801fe0, /* mov x0, #0xff */
+      0xd518a200, /* msr mair_el1, x0 */
+      0xd2800320, /* mov x0, #25 (T0SZ) */
+      0xf2a01000, /* movk x0, #0x80, lsl #16 (EPD1) */
+      0xf2c000a0, /* movk x0, #5, lsl #32 (IPS 48 bits) */
+      0xd5182040, /* msr tcr_el1, x0 */
+      0xd5033fdf, /* isb */
+      0xd5381000, /* mrs x0, sctlr_el1 */
+      0xb2400000, /* orr x0, x0, #1 */
+      0xd5181000, /* msr sctlr_el1, x0 */
+      0xd5033fdf, /* isb */
+  };
+  _Static_assert(sizeof(code) == PROLOGUE, "prologue size");
+  load(m, RAM_BASE, code, sizeof(code) / 4);
+  uint8_t *l1 = m->ram.host + 0x100000;
+  vmk_put_le64(l1 + 8, RAM_BASE | 0x401 | 1ull << 54);
+  vmk_put_le64(l1 + 16, RAM_BASE | 0x441 | 1ull << 53);
+  vmk_put_le64(l1 + 24, RAM_BASE | 0x4c1);
+  vmk_put_le64(l1 + 32, RAM_BASE | 0x4c1 | 1ull << 53);
+}
+
+/* ESR_EL1 of an instruction abort: permission fault at level 1. */
+#define IABT_LOWER_PERM_L1 0x8200000du
+#define IABT_SAME_PERM_L1 0x8600000du
+
+/* Kernel code K is run at EL1 (twice, through a trampoline page both ELs
+ * may execute, so the trampoline's block is linked to K's). Then EL0
+ * enters the trampoline with the same target: the chained jump into K's
+ * cached block must fault as a fetch from a UXN page does; the exception
+ * handler then returns to K at EL0 directly (the dispatcher's path),
+ * which must fault too. Cached kernel code never runs at EL0, and EL0
+ * cannot tell which kernel addresses are cached. */
+static void test_el0_cannot_run_cached_kernel_block(void **state) {
+  struct machine *m = *state;
+  static const uint32_t main_code[] = {
+      0xd2a80000, /* mov x0, #0x40000000 */
+      0x91180000, /* add x0, x0, #0x600: K */
+      0xd2b80001, /* mov x1, #0xc0000000 */
+      0xf282e001, /* movk x1, #0x1700: the trampoline */
+      0xd63f0020, /* blr x1 */
+      0xd63f0020, /* blr x1 */
+      0xd5184021, /* msr elr_el1, x1 */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret */
+  };
+  static const uint32_t k[] = {
+      0x910004a5, /* add x5, x5, #1 */
+      0xd65f03c0, /* ret */
+  };
+  static const uint32_t trampoline[] = {
+      0xd61f0000, /* br x0 */
+  };
+  static const uint32_t cur_sync[] = {
+      0xd5385214, /* mrs x20, esr_el1 */
+      0xd5384035, /* mrs x21, elr_el1 */
+      0xd5386016, /* mrs x22, far_el1 */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t lower_sync[] = {
+      0xd5385209, /* mrs x9, esr_el1 */
+      0xd538402a, /* mrs x10, elr_el1 */
+      0xd538600b, /* mrs x11, far_el1 */
+      0xb50000f7, /* cbnz x23, 1f */
+      0xaa0903f7, /* mov x23, x9 */
+      0xaa0a03f8, /* mov x24, x10 */
+      0xaa0b03f9, /* mov x25, x11 */
+      0xd5184020, /* msr elr_el1, x0: K */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret */
+      0xaa0903fa, /* 1: mov x26, x9 */
+      0xaa0a03fb, /* mov x27, x10 */
+      0xaa0b03fc, /* mov x28, x11 */
+      0xd4000002, /* hvc #0 */
+  };
+  mmu_prologue(m);
+  load(m, RAM_BASE + PROLOGUE, main_code, sizeof(main_code) / 4);
+  load(m, RAM_BASE + 0x600, k, sizeof(k) / 4);
+  load(m, RAM_BASE + 0x1700, trampoline, sizeof(trampoline) / 4);
+  load(m, RAM_BASE + 0xa00, cur_sync, sizeof(cur_sync) / 4);
+  load(m, RAM_BASE + 0xc00, lower_sync, sizeof(lower_sync) / 4);
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  assert_int_equal(m->cpu.r[20], 0); /* no exception at EL1 */
+  assert_int_equal(m->cpu.r[5], 2);  /* K ran twice, at EL1 only */
+  /* Chained from the trampoline at EL0: instruction abort from EL0. */
+  assert_int_equal(m->cpu.r[23], IABT_LOWER_PERM_L1);
+  assert_int_equal(m->cpu.r[24], RAM_BASE + 0x600);
+  assert_int_equal(m->cpu.r[25], RAM_BASE + 0x600);
+  /* Entered by ERET at EL0: the same. */
+  assert_int_equal(m->cpu.r[26], IABT_LOWER_PERM_L1);
+  assert_int_equal(m->cpu.r[27], RAM_BASE + 0x600);
+  assert_int_equal(m->cpu.r[28], RAM_BASE + 0x600);
+}
+
+/* EL0 runs code from a PXN page (its block is cached), then the kernel
+ * jumps to it from the SVC handler: an instruction abort at EL1, not the
+ * cached user block run with kernel privileges. */
+static void test_el1_cannot_run_cached_pxn_block(void **state) {
+  struct machine *m = *state;
+  static const uint32_t main_code[] = {
+      0xd2c00021, /* mov x1, #0x100000000 */
+      0xf2830001, /* movk x1, #0x1800: U, on the PXN alias */
+      0xd5184021, /* msr elr_el1, x1 */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret */
+  };
+  static const uint32_t user[] = {
+      0x910005ad, /* add x13, x13, #1 */
+      0xd4000001, /* svc #0 */
+  };
+  static const uint32_t cur_sync[] = {
+      0xd5385214, /* mrs x20, esr_el1 */
+      0xd5384035, /* mrs x21, elr_el1 */
+      0xd5386016, /* mrs x22, far_el1 */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t lower_sync[] = {
+      0xd5385217, /* mrs x23, esr_el1 */
+      0xd61f0020, /* br x1: U, at EL1 */
+  };
+  mmu_prologue(m);
+  load(m, RAM_BASE + PROLOGUE, main_code, sizeof(main_code) / 4);
+  load(m, RAM_BASE + 0x1800, user, sizeof(user) / 4);
+  load(m, RAM_BASE + 0xa00, cur_sync, sizeof(cur_sync) / 4);
+  load(m, RAM_BASE + 0xc00, lower_sync, sizeof(lower_sync) / 4);
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  assert_int_equal(m->cpu.r[13], 1);           /* U ran once, at EL0 */
+  assert_int_equal(m->cpu.r[23], 0x56000000u); /* its SVC */
+  assert_int_equal(m->cpu.r[20], IABT_SAME_PERM_L1);
+  assert_int_equal(m->cpu.r[21], 0x100001800ull);
+  assert_int_equal(m->cpu.r[22], 0x100001800ull);
+}
+
 static uint64_t fake_now(void *opaque) {
-  return ((struct machine *)opaque)->now;
+  struct machine *m = opaque;
+  uint64_t t = m->now;
+  m->now += m->step;
+  return t;
 }
 
 /* Timer -> GIC PPI 27 -> IRQ line -> vector, with WFI in between: the
@@ -330,11 +483,282 @@ static void test_timer_irq_wfi(void **state) {
   assert_true(m->mmio >= 4);
 }
 
+/* ISS of a trapped MSR/MRS/SYS (EC 0x18), laid out as the Arm ARM's
+ * ISS encoding for exceptions from MSR, MRS or System instructions. */
+static uint32_t esr_sys(unsigned op0, unsigned op1, unsigned crn, unsigned crm,
+                        unsigned op2, unsigned rt, bool read) {
+  return 0x18u << 26 | 1u << 25 | op0 << 20 | op2 << 17 | op1 << 14 |
+         crn << 10 | rt << 5 | crm << 1 | (read ? 1u : 0);
+}
+
+/* EL0 cache maintenance and cache-information accesses, first with
+ * SCTLR_EL1.DZE/UCI/UCT clear (each traps to EL1 with its syndrome; the
+ * handler logs ESR_EL1 and skips the instruction), then with them set
+ * (they run). DC CVAP is UNDEFINED either way: the ID registers promise
+ * no DPB. */
+static void test_el0_cache_ops_trap(void **state) {
+  struct machine *m = *state;
+  static const uint32_t main_code[] = {
+      0xd2a8001a, /* mov x26, #0x40000000 */
+      0xf284001a, /* movk x26, #0x2000: the log (EL1 VA) */
+      0xd2b00002, /* mov x2, #0x80000000 */
+      0xf2820002, /* movk x2, #0x1000: the DC target (EL0 VA) */
+      0xd2b00000, /* mov x0, #0x80000000 */
+      0xf2808000, /* movk x0, #0x400: the user code */
+      0xd5184020, /* msr elr_el1, x0 */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret */
+  };
+  static const uint32_t user[] = {
+      0xd53b00e1, /* mrs x1, dczid_el0 */
+      0xd50b7422, /* dc zva, x2 */
+      0xd50b7a22, /* dc cvac, x2 */
+      0xd50b7b22, /* dc cvau, x2 */
+      0xd50b7e22, /* dc civac, x2 */
+      0xd50b7522, /* ic ivau, x2 */
+      0xd53b0023, /* mrs x3, ctr_el0 */
+      0xd50b7c22, /* dc cvap, x2 */
+      0xd4000001, /* svc #0 */
+  };
+  static const uint32_t lower_sync[] = {
+      0xd5385209, /* mrs x9, esr_el1 */
+      0xd35afd2a, /* lsr x10, x9, #26 */
+      0xf100555f, /* cmp x10, #0x15 */
+      0x540000c0, /* b.eq 1f */
+      0xf8008749, /* str x9, [x26], #8 */
+      0xd538402a, /* mrs x10, elr_el1 */
+      0x9100114a, /* add x10, x10, #4 */
+      0xd518402a, /* msr elr_el1, x10 */
+      0xd69f03e0, /* eret */
+      0xd4000002, /* 1: hvc #0 */
+      0xd538100a, /* mrs x10, sctlr_el1 */
+      0xaa0e014a, /* orr x10, x10, x14: DZE | UCT | UCI */
+      0xd518100a, /* msr sctlr_el1, x10 */
+      0xaa1f03e1, /* mov x1, xzr */
+      0xd5184020, /* msr elr_el1, x0 */
+      0xd518401f, /* msr spsr_el1, xzr (EL0t) */
+      0xd69f03e0, /* eret: the user code again */
+  };
+  mmu_prologue(m);
+  load(m, RAM_BASE + PROLOGUE, main_code, sizeof(main_code) / 4);
+  load(m, RAM_BASE + 0x400, user, sizeof(user) / 4);
+  load(m, RAM_BASE + 0xc00, lower_sync, sizeof(lower_sync) / 4);
+  memset(m->ram.host + 0x1000, 0xff, 128);
+  m->cpu.r[3] = 0x3333;
+  m->cpu.r[14] = EMU_SCTLR_DZE | EMU_SCTLR_UCT | EMU_SCTLR_UCI;
+  const uint8_t *log = m->ram.host + 0x2000;
+  const uint32_t undef = 0x02000000u; /* EC 0, IL */
+  const uint32_t traps[] = {
+      esr_sys(1, 3, 7, 4, 1, 2, false),  /* DC ZVA, X2 */
+      esr_sys(1, 3, 7, 10, 1, 2, false), /* DC CVAC */
+      esr_sys(1, 3, 7, 11, 1, 2, false), /* DC CVAU */
+      esr_sys(1, 3, 7, 14, 1, 2, false), /* DC CIVAC */
+      esr_sys(1, 3, 7, 5, 1, 2, false),  /* IC IVAU */
+      esr_sys(3, 3, 0, 0, 1, 3, true),   /* MRS X3, CTR_EL0 */
+      undef,                             /* DC CVAP */
+  };
+  const unsigned ntraps = sizeof(traps) / sizeof(traps[0]);
+
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  assert_int_equal(m->cpu.r[26], RAM_BASE + 0x2000 + 8 * ntraps);
+  for (unsigned i = 0; i < ntraps; i++)
+    assert_int_equal(vmk_le64(log + 8 * i), traps[i]);
+  assert_int_equal(m->cpu.r[1], 1u << 4 | EMU_DCZID_BS); /* DZP set */
+  assert_int_equal(m->cpu.r[3], 0x3333);
+  for (unsigned i = 0; i < 128; i++)
+    assert_int_equal(m->ram.host[0x1000 + i], 0xff); /* not zeroed */
+
+  /* Allowed: only DC CVAP (UNDEFINED) reaches EL1. */
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  assert_int_equal(m->cpu.r[26], RAM_BASE + 0x2000 + 8 * (ntraps + 1));
+  assert_int_equal(vmk_le64(log + 8 * ntraps), undef);
+  assert_int_equal(m->cpu.r[1], EMU_DCZID_BS); /* DZP clear */
+  assert_int_equal(m->cpu.r[3], EMU_CTR_EL0);
+  for (unsigned i = 0; i < 128; i++)
+    assert_int_equal(m->ram.host[0x1000 + i], i < 64 ? 0 : 0xff);
+}
+
+/* The GICv3 and the generic timer of a one-CPU machine, with the fake
+ * clock (time moves only when the test says, or by m->step per read). */
+static void timer_machine(struct machine *m) {
+  vmk_error err;
+  assert_int_equal(emu_gicv3_init(&m->gic, 1, 64, NULL, NULL, &err), 0);
+  m->sys.gic = &m->gic;
+  emu_timer_init(&m->timer, fake_now, m, 0, emu_sys_timer_output, &m->sys);
+  m->sys.timer = &m->timer;
+}
+
+/* VBAR_EL1 = RAM_BASE + 0x800, GICD and redistributor 0 awake with both
+ * timer PPIs (27, 30) enabled in Group 1; x6 = 0xf0, x8 = 1. */
+static const uint32_t gic_setup[] = {
+    0xd2a80000, /* mov x0, #0x40000000 */
+    0x91200000, /* add x0, x0, #0x800 */
+    0xd518c000, /* msr vbar_el1, x0 */
+    0xd2a10001, /* mov x1, #0x08000000 (GICD) */
+    0x52800042, /* mov w2, #2 */
+    0xb9000022, /* str w2, [x1] (GICD_CTLR.EnableGrp1) */
+    0xd2a10143, /* mov x3, #0x080a0000 (GICR 0) */
+    0xb900147f, /* str wzr, [x3, #0x14] (GICR_WAKER) */
+    0x91404064, /* add x4, x3, #0x10000 (SGI_base) */
+    0x12800005, /* mov w5, #-1 */
+    0xb9008085, /* str w5, [x4, #0x80] (IGROUPR0) */
+    0x52a90005, /* mov w5, #0x48000000: PPIs 27 and 30 */
+    0xb9010085, /* str w5, [x4, #0x100] (ISENABLER0) */
+    0xd2801e06, /* mov x6, #0xf0 */
+    0xd2800028, /* mov x8, #1 */
+};
+#define I_PMR 0xd5184606u     /* msr icc_pmr_el1, x6 */
+#define I_IGRPEN1 0xd518cce8u /* msr icc_igrpen1_el1, x8 */
+#define I_DAIFCLR 0xd50342ffu /* msr daifclr, #2 */
+#define I_HVC 0xd4000002u     /* hvc #0 */
+
+/* The accesses to one timer (virtual or physical) the programs use. */
+struct timer_insns {
+  unsigned intid;
+  uint32_t tval_x7, ctl_x8, mrs_ctl_x1, ctl_zero;
+};
+static const struct timer_insns vtimer = {
+    EMU_GIC_INTID_VTIMER, 0xd51be307, /* msr cntv_tval_el0, x7 */
+    0xd51be328,                       /* msr cntv_ctl_el0, x8 */
+    0xd53be321,                       /* mrs x1, cntv_ctl_el0 */
+    0xd51be33f,                       /* msr cntv_ctl_el0, xzr */
+};
+static const struct timer_insns ptimer = {
+    EMU_GIC_INTID_PTIMER, 0xd51be207, /* msr cntp_tval_el0, x7 */
+    0xd51be228,                       /* msr cntp_ctl_el0, x8 */
+    0xd53be221,                       /* mrs x1, cntp_ctl_el0 */
+    0xd51be23f,                       /* msr cntp_ctl_el0, xzr */
+};
+
+struct prog {
+  uint32_t w[64];
+  unsigned n;
+};
+static void emit(struct prog *p, const uint32_t *w, unsigned n) {
+  assert_true(p->n + n <= 64);
+  memcpy(p->w + p->n, w, 4 * n);
+  p->n += n;
+}
+static void emit1(struct prog *p, uint32_t w) { emit(p, &w, 1); }
+
+/* The IRQ handler at VBAR + 0x280: x20 = the INTID, timer disabled. */
+static void load_irq_handler(struct machine *m, const struct timer_insns *t) {
+  const uint32_t irq[] = {
+      0xd538cc14,              /* mrs x20, icc_iar1_el1 */
+      t->ctl_zero, 0xd518cc34, /* msr icc_eoir1_el1, x20 */
+      0xd69f03e0,              /* eret */
+  };
+  load(m, RAM_BASE + 0xa80, irq, 4);
+}
+
+/* Runs to the HVC the way the engine does, minus the host's timer tick:
+ * between runs interrupts are delivered, the timer is never polled. */
+static void run_to_hvc(struct machine *m) {
+  unsigned rounds = 0;
+  while (emu_run(&m->cpu, 10000) != EMU_EXIT_HVC) {
+    assert_true(++rounds < 100);
+    emu_sys_poll_interrupts(&m->sys);
+  }
+}
+
+/* A guest enables a timer with interrupts unmasked and spins until its
+ * ISTATUS reads 1 (time moves one tick per clock read). The interrupt
+ * must be taken before the first instruction after the loop: x22 counts
+ * the instructions-long window iterations that ran without the handler. */
+static void spin_on_istatus(struct machine *m, const struct timer_insns *t) {
+  timer_machine(m);
+  m->step = EMU_TIMER_NS_PER_TICK;
+  struct prog p = {0};
+  emit(&p, gic_setup, sizeof(gic_setup) / 4);
+  const uint32_t arm[] = {
+      I_PMR,      I_IGRPEN1, I_DAIFCLR,     0xd2800c87, /* mov x7, #100 */
+      t->tval_x7, t->ctl_x8, t->mrs_ctl_x1,             /* loop: */
+      0x3617ffe1,                                       /* tbz w1, #2, loop */
+      0xb5000094, /* window: cbnz x20, done */
+      0x910006d6, /* add x22, x22, #1 */
+      0xf10102df, /* cmp x22, #64 */
+      0x54ffffa1, /* b.ne window */
+      I_HVC,      /* done: */
+  };
+  emit(&p, arm, sizeof(arm) / 4);
+  load(m, RAM_BASE, p.w, p.n);
+  load_irq_handler(m, t);
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], t->intid);
+  assert_int_equal(m->cpu.r[1] & 5, 5); /* the loop saw ENABLE | ISTATUS */
+  assert_int_equal(m->cpu.r[22], 0);
+  assert_int_equal(m->sys.regs.elr, RAM_BASE + 4 * (p.n - 5)); /* window */
+}
+
+static void test_timer_irq_spin_virtual(void **state) {
+  spin_on_istatus(*state, &vtimer);
+}
+static void test_timer_irq_spin_physical(void **state) {
+  spin_on_istatus(*state, &ptimer);
+}
+
+/* The timer's deadline passes while its interrupt is masked, without any
+ * timer access or poll; the instruction that unmasks it (PSTATE.I, the
+ * priority mask, the group enable) must be followed by the handler. */
+static void unmask_pending_timer(struct machine *m, const uint32_t *before,
+                                 uint32_t unmask) {
+  timer_machine(m);
+  struct prog p = {0};
+  emit(&p, gic_setup, sizeof(gic_setup) / 4);
+  emit(&p, before, 2);
+  const uint32_t arm[] = {
+      0xd2800c87, /* mov x7, #100 */
+      vtimer.tval_x7,
+      vtimer.ctl_x8,
+      I_HVC,
+  };
+  emit(&p, arm, 4);
+  emit1(&p, unmask);
+  emit1(&p, 0xaa1403f5); /* mov x21, x20: did the handler run? */
+  emit1(&p, I_HVC);
+  load(m, RAM_BASE, p.w, p.n);
+  load_irq_handler(m, &vtimer);
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], 0);
+  m->now = emu_timer_deadline_ns(&m->timer); /* due, not polled */
+  run_to_hvc(m);
+  assert_int_equal(m->cpu.r[20], EMU_GIC_INTID_VTIMER);
+  assert_int_equal(m->cpu.r[21], EMU_GIC_INTID_VTIMER);
+}
+
+static void test_timer_irq_on_daif_unmask(void **state) {
+  const uint32_t before[] = {I_PMR, I_IGRPEN1};
+  unmask_pending_timer(*state, before, I_DAIFCLR);
+}
+static void test_timer_irq_on_pmr_write(void **state) {
+  const uint32_t before[] = {I_IGRPEN1, I_DAIFCLR};
+  unmask_pending_timer(*state, before, I_PMR);
+}
+static void test_timer_irq_on_igrpen1_write(void **state) {
+  const uint32_t before[] = {I_PMR, I_DAIFCLR};
+  unmask_pending_timer(*state, before, I_IGRPEN1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_svc_eret_mmu_off, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mmu_el0, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timer_irq_wfi, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_el0_cannot_run_cached_kernel_block,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_el1_cannot_run_cached_pxn_block,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_el0_cache_ops_trap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_spin_virtual, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_spin_physical, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_daif_unmask, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_pmr_write, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_timer_irq_on_igrpen1_write, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

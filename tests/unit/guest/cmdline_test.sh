@@ -67,5 +67,20 @@ check "cmd64 invalid length" 'vmkit.cmd64=ZWNob' 1 '' 0 0 1
 check "cmd64 padding in the middle" 'vmkit.cmd64=ZW==ZWNo' 1 '' 0 0 1
 check "cmd64 padded" 'vmkit.cmd64=dHJ1ZQ==' 1 'true' 0 0
 
+# shares NAME CMDLINE TAGS: vmkit_shares after parsing CMDLINE.
+shares() {
+	vmkit_parse_cmdline "$2"
+	if [ "$vmkit_shares" = "$3" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $1: got shares=[$vmkit_shares]"
+	fi
+}
+shares "no shares" 'console=hvc0' ''
+shares "one share" 'console=hvc0 vmkit.shares=src' 'src'
+shares "two shares after a command" \
+	'vmkit.cmd="ls vmkit.shares=x" vmkit.shares=a.b,c-d' 'a.b c-d'
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -353,6 +353,23 @@ static void test_boot_timer_opt_in(void **state) {
   free(fdt);
 }
 
+static void test_pvpanic_node(void **state) {
+  (void)state;
+  struct vmk_fdt_params p = base_params();
+  void *fdt = build(&p);
+  assert_int_equal(fdt_node_offset_by_compatible(fdt, -1, "qemu,pvpanic-mmio"),
+                   -FDT_ERR_NOTFOUND);
+  free(fdt);
+  p.pvpanic = true;
+  fdt = build(&p);
+  /* The compatible Linux's pvpanic-mmio driver binds. */
+  int off = fdt_node_offset_by_compatible(fdt, -1, "qemu,pvpanic-mmio");
+  assert_true(off >= 0);
+  assert_int_equal(off, node(fdt, "/pvpanic@90c0000"));
+  assert_reg(fdt, "/pvpanic@90c0000", VMK_PVPANIC_BASE, VMK_PVPANIC_SIZE);
+  free(fdt);
+}
+
 static void test_errors(void **state) {
   (void)state;
   char small[256];
@@ -453,6 +470,7 @@ int main(void) {
       cmocka_unit_test(test_gpio_power_key),
       cmocka_unit_test(test_virtio_nodes),
       cmocka_unit_test(test_boot_timer_opt_in),
+      cmocka_unit_test(test_pvpanic_node),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_dtc_decompiles),
   };

@@ -41,7 +41,7 @@ static void test_platform_on_bus(void **state) {
   int out[2];
   assert_int_equal(pipe(out), 0);
   fcntl(out[0], F_SETFL, O_NONBLOCK);
-  int fired = 0;
+  int fired = 0, panicked = 0;
   struct vmk_virt_platform_cfg cfg = {
       .console_in_fd = -1,
       .console_out_fd = out[1],
@@ -49,13 +49,16 @@ static void test_platform_on_bus(void **state) {
       .boot_timer = true,
       .boot_timer_cb = bump,
       .boot_timer_opaque = &fired,
+      .pvpanic = true,
+      .pvpanic_cb = bump,
+      .pvpanic_opaque = &panicked,
   };
   struct vmk_virt_platform p;
   vmk_error err = {0};
   int rc = vmk_virt_platform_create(&cfg, &bus, &chip, NULL, &p, &err);
   if (rc)
     fail_msg("%s", err.msg);
-  assert_int_equal(bus.count, 4);
+  assert_int_equal(bus.count, 5);
 
   /* UART output through the bus */
   assert_int_equal(vmk_bus_write(&bus, VMK_UART_BASE, 1, 'K'), 0);
@@ -85,6 +88,13 @@ static void test_platform_on_bus(void **state) {
   assert_int_equal(vmk_bus_write(&bus, VMK_BOOT_TIMER_BASE, 1, 123), 0);
   assert_int_equal(fired, 1);
 
+  /* pvpanic: offers its events, reports a panic */
+  assert_int_equal(vmk_bus_read(&bus, VMK_PVPANIC_BASE, 1, &v), 0);
+  assert_int_equal(v, VMK_PVPANIC_EVENTS);
+  assert_int_equal(panicked, 0);
+  assert_int_equal(vmk_bus_write(&bus, VMK_PVPANIC_BASE, 1, 1), 0);
+  assert_int_equal(panicked, 1);
+
   vmk_virt_platform_destroy(&p);
   close(out[0]);
   close(out[1]);
@@ -104,6 +114,7 @@ static void test_platform_minimal_and_rollback(void **state) {
   assert_int_equal(bus.count, 2);
   assert_null(p.gpio);
   assert_null(p.boot_timer);
+  assert_null(p.pvpanic);
   uint64_t v;
   assert_int_equal(vmk_bus_read(&bus, VMK_GPIO_BASE, 4, &v), -ENOENT);
 
