@@ -55,8 +55,11 @@ typedef enum vmk_exit_reason {
    * same vmk_config (disks keep what the guest wrote); the vmkit command
    * does that unless --on-reboot exit. */
   VMK_EXIT_RESET,
-  /* The guest crashed: its kernel reported a panic through the pvpanic
-   * device (vmk_vm_exit's error says so), or its state is bad. */
+  /* The guest crashed: its kernel panicked (vmk_vm_exit's error says so,
+   * quoting the kernel's panic line when it can), or its state is bad. A
+   * panic is seen through the pvpanic device, or, for kernels without it,
+   * through the panic log the kernel leaves in its ramoops region before it
+   * resets (then the reset or power-off is reported as this crash). */
   VMK_EXIT_CRASH,
   VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
   VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
@@ -99,6 +102,24 @@ int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
 int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid);
 #define VMK_VSOCK_DEFAULT_CID 3
 
+/* Network interfaces (virtio-net). A new config has none; the CLI adds
+ * one NAT interface unless told --net none. */
+typedef enum vmk_net_kind {
+  VMK_NET_NAT = 0, /* user-mode NAT (libslirp), 10.0.2.0/24 */
+  VMK_NET_SOCKET,  /* connect to a Unix stream socket (passt's protocol) */
+  VMK_NET_SOCKET_LISTEN, /* listen on that socket for one peer at a time */
+  VMK_NET_TAP,           /* a host tap interface */
+} vmk_net_kind;
+/* target: the socket path or tap name (NULL for NAT); mac: 6 bytes, or
+ * NULL for a stable default derived from the NIC's index and target;
+ * mtu: 0 for 1500. */
+int vmk_config_add_net(vmk_config *cfg, vmk_net_kind kind, const char *target,
+                       const uint8_t *mac, unsigned mtu);
+/* A host port forwarded to the guest (10.0.2.15) through the first NAT
+ * interface. host_addr: dotted IPv4, or NULL for 127.0.0.1. */
+int vmk_config_add_forward(vmk_config *cfg, bool udp, const char *host_addr,
+                           unsigned host_port, unsigned guest_port);
+
 /* 0 when the configuration can start a VM on this host; else a negative
  * errno with err filled. */
 int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
@@ -110,6 +131,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
 #define VMK_MAX_DISKS 8
 #define VMK_MAX_SHARES 8
 #define VMK_SHARE_TAG_MAX 36 /* bytes */
+#define VMK_MAX_NETS 4
+#define VMK_MAX_FORWARDS 32
 
 /* ---- VM lifecycle ----------------------------------------------------- */
 

@@ -81,7 +81,9 @@ static const char run_help[] =
     "  --kernel PATH          arm64 Linux Image (uncompressed)\n"
     "  --initrd PATH          initial ramdisk\n"
     "  --cmdline STRING       kernel command line\n"
-    "                         (default: console=hvc0 earlycon)\n"
+    "                         (default: console=hvc0 earlycon panic=-1\n"
+    "                         pstore.compress=none; keep panic=-1 in yours\n"
+    "                         so that a guest kernel panic ends the VM)\n"
     "  --disk PATH[,ro]       attach a raw disk image as virtio-blk; repeat\n"
     "                         for more disks (/dev/vda, /dev/vdb, ...)\n"
     "  --share HOSTDIR[,tag=NAME][,ro]\n"
@@ -93,6 +95,19 @@ static const char run_help[] =
     "  --console stdio|none|PATH\n"
     "                         where the guest console goes (default stdio;\n"
     "                         PATH: output appended to a file, no input)\n"
+    "  --net nat|none|socket=PATH[,listen]|tap=IFNAME[,mac=XX:XX:..][,mtu=N]\n"
+    "                         a network interface (virtio-net); repeat for\n"
+    "                         more. Default: one nat interface (10.0.2.15 by\n"
+    "                         DHCP, gateway 10.0.2.2 = the host's loopback,\n"
+    "                         DNS 10.0.2.3); none: no network. socket: frames\n"
+    "                         with a 4-byte big-endian length over a Unix\n"
+    "                         stream socket (passt, QEMU -netdev stream);\n"
+    "                         ,listen creates it and waits for a peer (two\n"
+    "                         VMs: one listens, one connects)\n"
+    "  --forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT\n"
+    "                         forward a host port (HOSTADDR default\n"
+    "                         127.0.0.1) to the guest through the nat\n"
+    "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
     "  --vsock PATH[,cid=N]   attach virtio-vsock (guest CID N, default 3),\n"
     "                         Firecracker's convention: a host program\n"
@@ -129,6 +144,103 @@ static const char *default_guest_file(const char *name) {
     dir = VMK_DEFAULT_GUEST_DIR;
   snprintf(buf, sizeof(buf), "%s/%s", dir, name);
   return buf;
+}
+
+/* --net KIND[,mac=..][,mtu=N][,listen]: one sentence and exit 2 when it
+ * does not parse. */
+static void parse_net(vmk_config *cfg, const char *arg) {
+  char buf[4096];
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+    usage_error("--net value is too long");
+  char *save = NULL, *kind = strtok_r(buf, ",", &save);
+  if (!kind)
+    usage_error("--net needs a value: nat, none, socket=PATH or tap=IFNAME");
+  vmk_net_kind k;
+  const char *target = NULL;
+  if (!strcmp(kind, "nat")) {
+    k = VMK_NET_NAT;
+  } else if (!strncmp(kind, "socket=", 7) && kind[7]) {
+    k = VMK_NET_SOCKET;
+    target = kind + 7;
+  } else if (!strncmp(kind, "tap=", 4) && kind[4]) {
+    k = VMK_NET_TAP;
+    target = kind + 4;
+  } else {
+    usage_error("--net takes nat, none, socket=PATH or tap=IFNAME, not '%s'",
+                kind);
+  }
+  uint8_t mac[6];
+  bool have_mac = false;
+  unsigned long mtu = 0;
+  for (char *o; (o = strtok_r(NULL, ",", &save));) {
+    if (!strncmp(o, "mac=", 4)) {
+      unsigned v[6];
+      char end;
+      if (sscanf(o + 4, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+                 &v[4], &v[5], &end) != 6 ||
+          strlen(o + 4) != 17)
+        usage_error("--net mac= takes six hex bytes such as "
+                    "52:54:00:12:34:56, not '%s'",
+                    o + 4);
+      for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+      have_mac = true;
+    } else if (!strncmp(o, "mtu=", 4)) {
+      char *end;
+      errno = 0;
+      mtu = strtoul(o + 4, &end, 10);
+      if (errno || *end || end == o + 4 || mtu < 68 || mtu > 65500)
+        usage_error("--net mtu= takes a number from 68 to 65500, not '%s'",
+                    o + 4);
+    } else if (!strcmp(o, "listen") && k == VMK_NET_SOCKET) {
+      k = VMK_NET_SOCKET_LISTEN;
+    } else {
+      usage_error("--net %s: unknown option '%s'; use mac=, mtu=%s", kind, o,
+                  k == VMK_NET_SOCKET ? " or listen" : "");
+    }
+  }
+  int r =
+      vmk_config_add_net(cfg, k, target, have_mac ? mac : NULL, (unsigned)mtu);
+  if (r == -ENOSPC)
+    usage_error("at most %d network interfaces can be attached", VMK_MAX_NETS);
+  if (r)
+    usage_error("--net '%s' is not valid", arg);
+}
+
+/* --forward tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT */
+static void parse_forward(vmk_config *cfg, const char *arg) {
+  static const char form[] = "tcp:[HOSTADDR:]HOSTPORT:GUESTPORT (or udp:)";
+  char buf[256];
+  if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+    usage_error("--forward takes %s, not '%s'", form, arg);
+  char *f[4];
+  int n = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(buf, ":", &save); t; t = strtok_r(NULL, ":", &save))
+    if (n < 4)
+      f[n++] = t;
+    else
+      usage_error("--forward takes %s, not '%s'", form, arg);
+  if (n < 3 || (strcmp(f[0], "tcp") && strcmp(f[0], "udp")))
+    usage_error("--forward takes %s, not '%s'", form, arg);
+  const char *addr = n == 4 ? f[1] : NULL;
+  unsigned long port[2];
+  for (int i = 0; i < 2; i++) {
+    const char *p = f[n - 2 + i];
+    char *end;
+    errno = 0;
+    port[i] = strtoul(p, &end, 10);
+    if (errno || *end || end == p || *p == '-' || port[i] < 1 ||
+        port[i] > 65535)
+      usage_error("--forward: '%s' is not a port number from 1 to 65535", p);
+  }
+  int r = vmk_config_add_forward(cfg, !strcmp(f[0], "udp"), addr,
+                                 (unsigned)port[0], (unsigned)port[1]);
+  if (r == -ENOSPC)
+    usage_error("at most %d ports can be forwarded", VMK_MAX_FORWARDS);
+  if (r)
+    usage_error("--forward: '%s' is not an IPv4 address such as 127.0.0.1",
+                addr ? addr : "");
 }
 
 static struct termios saved_tty;
@@ -268,7 +380,13 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
     if (r) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
-      return r == -EINVAL || r == -ENOENT || r == -ENOEXEC ? EXIT_USAGE : 1;
+      /* Errors that name a bad flag value (a port in use, a socket with no
+       * listener, a tap that cannot be opened) are the user's to fix. */
+      bool usage = r == -EINVAL || r == -ENOENT || r == -ENOEXEC ||
+                   r == -EADDRINUSE || r == -EADDRNOTAVAIL ||
+                   r == -ECONNREFUSED || r == -ENAMETOOLONG || r == -EPERM ||
+                   r == -EACCES || r == -EBUSY || r == -ENOTSOCK;
+      return usage ? EXIT_USAGE : 1;
     }
     if (vmk_vm_start(vm, &err)) {
       restore_tty();
@@ -368,6 +486,8 @@ static int cmd_run(int argc, char **argv) {
     OPT_BOOT_TIMER,
     OPT_ON_REBOOT,
     OPT_STOP_TIMEOUT,
+    OPT_NET,
+    OPT_FORWARD,
     OPT_VSOCK,
     OPT_HELP
   };
@@ -385,6 +505,8 @@ static int cmd_run(int argc, char **argv) {
       {"boot-timer", no_argument, NULL, OPT_BOOT_TIMER},
       {"on-reboot", required_argument, NULL, OPT_ON_REBOOT},
       {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+      {"net", required_argument, NULL, OPT_NET},
+      {"forward", required_argument, NULL, OPT_FORWARD},
       {"vsock", required_argument, NULL, OPT_VSOCK},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
@@ -395,6 +517,8 @@ static int cmd_run(int argc, char **argv) {
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
   bool initrd_given = false;
   struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
+  bool net_none = false, net_given = false;
+  unsigned nets = 0;
   bool vsock_given = false;
   int c;
   opterr = 0;
@@ -469,6 +593,16 @@ static int cmd_run(int argc, char **argv) {
     case OPT_NO_ENTROPY:
       vmk_config_set_entropy(cfg, false);
       break;
+    case OPT_NET:
+      if (!strcmp(optarg, "none"))
+        net_none = true;
+      else if (++nets)
+        parse_net(cfg, optarg);
+      net_given = true;
+      break;
+    case OPT_FORWARD:
+      parse_forward(cfg, optarg);
+      break;
     case OPT_BOOT_TIMER:
       ro.boot_timer = true;
       vmk_config_set_boot_timer(cfg, true);
@@ -534,6 +668,10 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  if (net_none && nets)
+    usage_error("--net none cannot be combined with other --net flags");
+  if (!net_given)
+    vmk_config_add_net(cfg, VMK_NET_NAT, NULL, NULL, 0);
 
   if (!kernel) {
     static char kbuf[4096];

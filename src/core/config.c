@@ -2,11 +2,14 @@
  * Runs on the caller's thread; a config is not shared between threads. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "backends/vsock_unix.h"
@@ -36,6 +39,8 @@ void vmk_config_free(vmk_config *cfg) {
   free(cfg->vsock_path);
   for (unsigned i = 0; i < cfg->ndisks; i++)
     free(cfg->disks[i].path);
+  for (unsigned i = 0; i < cfg->nnets; i++)
+    free(cfg->nets[i].target);
   for (unsigned i = 0; i < cfg->nshares; i++) {
     free(cfg->shares[i].dir);
     free(cfg->shares[i].tag);
@@ -154,6 +159,68 @@ int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid) {
   return set_str(&cfg->vsock_path, path);
 }
 
+int vmk_config_add_net(vmk_config *cfg, vmk_net_kind kind, const char *target,
+                       const uint8_t *mac, unsigned mtu) {
+  if (kind != VMK_NET_NAT && kind != VMK_NET_SOCKET &&
+      kind != VMK_NET_SOCKET_LISTEN && kind != VMK_NET_TAP)
+    return -EINVAL;
+  if ((kind == VMK_NET_NAT) != (target == NULL) || (target && !*target))
+    return -EINVAL;
+  if (cfg->nnets == VMK_MAX_NETS)
+    return -ENOSPC;
+  char *copy = NULL;
+  if (target && !(copy = strdup(target)))
+    return -ENOMEM;
+  struct vmk_net_config *n = &cfg->nets[cfg->nnets++];
+  *n = (struct vmk_net_config){.kind = kind, .target = copy, .mtu = mtu};
+  if (mac) {
+    memcpy(n->mac, mac, 6);
+    n->mac_set = true;
+  }
+  return 0;
+}
+
+int vmk_config_add_forward(vmk_config *cfg, bool udp, const char *host_addr,
+                           unsigned host_port, unsigned guest_port) {
+  struct in_addr a = {.s_addr = htonl(INADDR_LOOPBACK)};
+  if (host_addr && inet_pton(AF_INET, host_addr, &a) != 1)
+    return -EINVAL;
+  if (host_port < 1 || host_port > 65535 || guest_port < 1 ||
+      guest_port > 65535)
+    return -EINVAL;
+  if (cfg->nforwards == VMK_MAX_FORWARDS)
+    return -ENOSPC;
+  cfg->forwards[cfg->nforwards++] =
+      (struct vmk_forward_config){.udp = udp,
+                                  .host_addr = ntohl(a.s_addr),
+                                  .host_port = (uint16_t)host_port,
+                                  .guest_port = (uint16_t)guest_port};
+  return 0;
+}
+
+void vmk_config_net_mac(const struct vmk_config *cfg, unsigned i,
+                        uint8_t mac[6]) {
+  const struct vmk_net_config *n = &cfg->nets[i];
+  if (n->mac_set) {
+    memcpy(mac, n->mac, 6);
+    return;
+  }
+  /* FNV-1a: the same NIC of the same command line keeps its MAC (and so
+   * its DHCP lease) from run to run; two NICs differ. */
+  uint32_t h = 2166136261u;
+  uint8_t head[2] = {(uint8_t)i, (uint8_t)n->kind};
+  for (unsigned k = 0; k < sizeof(head); k++)
+    h = (h ^ head[k]) * 16777619u;
+  for (const char *p = n->target ? n->target : ""; *p; p++)
+    h = (h ^ (uint8_t)*p) * 16777619u;
+  mac[0] = 0x52;
+  mac[1] = 0x54;
+  mac[2] = 0x00;
+  mac[3] = (uint8_t)(h >> 16);
+  mac[4] = (uint8_t)(h >> 8);
+  mac[5] = (uint8_t)h;
+}
+
 struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   struct vmk_config *c = vmk_config_new();
   if (!c)
@@ -161,6 +228,7 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   *c = *cfg;
   c->kernel = c->initrd = c->cmdline = NULL;
   c->ndisks = 0;
+  c->nnets = 0;
   c->vsock_path = NULL;
   c->nshares = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
@@ -170,6 +238,12 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   for (unsigned i = 0; i < cfg->ndisks; i++)
     if (vmk_config_add_disk(c, cfg->disks[i].path, cfg->disks[i].read_only))
       goto fail;
+  for (unsigned i = 0; i < cfg->nnets; i++) {
+    const struct vmk_net_config *n = &cfg->nets[i];
+    if (vmk_config_add_net(c, n->kind, n->target, n->mac_set ? n->mac : NULL,
+                           n->mtu))
+      goto fail;
+  }
   for (unsigned i = 0; i < cfg->nshares; i++)
     if (vmk_config_add_share(c, cfg->shares[i].dir, cfg->shares[i].tag,
                              cfg->shares[i].read_only))
@@ -212,6 +286,55 @@ static int check_file(const char *what, const char *path, bool writable,
     return vmk_err(err, -errno, "cannot %s %s '%s': %s",
                    writable ? "read and write" : "read", what, path,
                    strerror(errno));
+  return 0;
+}
+
+static int check_nets(const struct vmk_config *cfg, vmk_error *err) {
+  bool nat = false;
+  for (unsigned i = 0; i < cfg->nnets; i++) {
+    const struct vmk_net_config *n = &cfg->nets[i];
+    nat |= n->kind == VMK_NET_NAT;
+    if (n->mtu && (n->mtu < 68 || n->mtu > 65500))
+      return vmk_err(err, -EINVAL,
+                     "network MTU %u is out of range; use 68 to 65500", n->mtu);
+    if (n->mac_set && (n->mac[0] & 1))
+      return vmk_err(err, -EINVAL,
+                     "MAC %02x:%02x:%02x:%02x:%02x:%02x is a multicast "
+                     "address; the first byte must be even (e.g. 52:54:00:...)",
+                     n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+                     n->mac[5]);
+    if ((n->kind == VMK_NET_SOCKET || n->kind == VMK_NET_SOCKET_LISTEN) &&
+        strlen(n->target) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+      return vmk_err(err, -ENAMETOOLONG,
+                     "socket path '%s' is %zu bytes; at most %zu fit in a "
+                     "Unix socket address, so use a shorter path",
+                     n->target, strlen(n->target),
+                     sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    if (n->kind == VMK_NET_TAP && strlen(n->target) >= IFNAMSIZ)
+      return vmk_err(err, -EINVAL,
+                     "tap interface name '%s' is longer than %d characters",
+                     n->target, IFNAMSIZ - 1);
+    for (unsigned j = 0; j < i; j++)
+      if (n->kind != VMK_NET_NAT && cfg->nets[j].kind != VMK_NET_NAT &&
+          strcmp(n->target, cfg->nets[j].target) == 0)
+        return vmk_err(err, -EINVAL,
+                       "network '%s' is given twice; attach each once",
+                       n->target);
+  }
+  if (cfg->nforwards && !nat)
+    return vmk_err(err, -EINVAL,
+                   "port forwards need a NAT network; add --net nat");
+  for (unsigned i = 0; i < cfg->nforwards; i++)
+    for (unsigned j = 0; j < i; j++) {
+      const struct vmk_forward_config *a = &cfg->forwards[i],
+                                      *b = &cfg->forwards[j];
+      if (a->udp == b->udp && a->host_port == b->host_port &&
+          (a->host_addr == b->host_addr || !a->host_addr || !b->host_addr))
+        return vmk_err(err, -EINVAL,
+                       "host port %u (%s) is forwarded twice; forward each "
+                       "host port once",
+                       a->host_port, a->udp ? "udp" : "tcp");
+    }
   return 0;
 }
 
@@ -314,6 +437,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
        (cfg->console_out >= 0 && fcntl(cfg->console_out, F_GETFD) < 0)))
     return vmk_err(err, -EBADF, "the console file descriptors are not open");
   if (cfg->vsock_path && (r = vmk_vsock_unix_check_path(cfg->vsock_path, err)))
+    return r;
+  if ((r = check_nets(cfg, err)))
     return r;
   vmk_engine_kind kind;
   return vmk_config_resolve_engine(cfg, &kind, err);

@@ -16,6 +16,20 @@ struct vmk_share_config {
   bool read_only;
 };
 
+struct vmk_net_config {
+  vmk_net_kind kind;
+  char *target; /* socket path or tap name; NULL for NAT */
+  uint8_t mac[6];
+  bool mac_set;
+  unsigned mtu;
+};
+
+struct vmk_forward_config {
+  bool udp;
+  uint32_t host_addr; /* IPv4, host byte order */
+  uint16_t host_port, guest_port;
+};
+
 struct vmk_config {
   vmk_engine_kind engine;
   unsigned cpus;
@@ -31,6 +45,10 @@ struct vmk_config {
   vmk_console_kind console;
   int console_in, console_out;
   bool boot_timer;
+  struct vmk_net_config nets[VMK_MAX_NETS];
+  unsigned nnets;
+  struct vmk_forward_config forwards[VMK_MAX_FORWARDS];
+  unsigned nforwards;
   char *vsock_path; /* NULL: no vsock device */
   uint64_t vsock_cid;
   /* Tests only: run on this engine instead of the kind's (see
@@ -42,6 +60,11 @@ struct vmk_engine_ops;
 /* Internal, for tests: a VM created from cfg runs on ops (a fake engine). */
 void vmk_config_set_engine_ops(struct vmk_config *cfg,
                                const struct vmk_engine_ops *ops);
+
+/* NIC i's MAC: the configured one, or a stable default (52:54:00 and
+ * three bytes hashed from the NIC's index, kind and target). */
+void vmk_config_net_mac(const struct vmk_config *cfg, unsigned i,
+                        uint8_t mac[6]);
 
 /* Deep copy; NULL on allocation failure. */
 struct vmk_config *vmk_config_dup(const struct vmk_config *cfg);

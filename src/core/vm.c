@@ -28,15 +28,20 @@
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
+#include "machine/panic_log.h"
 #include "machine/virt.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
-#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1"
+/* panic=-1: a panic resets at once, and the ramoops record it leaves says it
+ * was a panic (check_panic_log); pstore.compress=none keeps that record
+ * readable as text (compressed ones are inflated too). */
+#define DEFAULT_CMDLINE "console=hvc0 earlycon panic=-1 pstore.compress=none"
 
 struct vmk_vm {
   struct vmk_config *cfg;
@@ -127,6 +132,32 @@ static void halt_threads(struct vmk_vm *vm) {
     vmk_io_loop_stop(&vm->loop);
 }
 
+/* Monitor thread, vCPUs stopped: a kernel without pvpanic (Debian's) that
+ * panics resets (panic=-1) after writing its log to the ramoops region; a
+ * record there turns that reset (or power-off) into a crash, not a reboot. */
+static void check_panic_log(struct vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  vmk_exit_reason reason = vm->exit_reason;
+  pthread_mutex_unlock(&vm->lock);
+  if (reason != VMK_EXIT_RESET && reason != VMK_EXIT_POWEROFF)
+    return;
+  const uint8_t *log =
+      vmk_gm_ptr(&vm->ram, vm->layout.ramoops_gpa, vm->layout.ramoops_size);
+  struct vmk_panic_log pl;
+  if (!log || !vmk_panic_log_find(log, vm->layout.ramoops_size,
+                                  VMK_RAMOOPS_RECORD_SIZE, &pl))
+    return;
+  pthread_mutex_lock(&vm->lock);
+  vm->exit_reason = VMK_EXIT_CRASH;
+  if (pl.reason[0])
+    vmk_err(&vm->exit_err, -EFAULT, "the guest kernel panicked: %s", pl.reason);
+  else
+    vmk_err(&vm->exit_err, -EFAULT,
+            "the guest kernel panicked (its console shows why); vmkit "
+            "ended the VM");
+  pthread_mutex_unlock(&vm->lock);
+}
+
 static void *monitor_main(void *arg) {
   struct vmk_vm *vm = arg;
   pthread_mutex_lock(&vm->lock);
@@ -134,6 +165,7 @@ static void *monitor_main(void *arg) {
     pthread_cond_wait(&vm->cond, &vm->lock);
   pthread_mutex_unlock(&vm->lock);
   halt_threads(vm);
+  check_panic_log(vm);
   pthread_mutex_lock(&vm->lock);
   vm->state = VMK_STATE_STOPPED;
   pthread_cond_broadcast(&vm->cond);
@@ -184,6 +216,52 @@ static int add_virtio(struct vmk_vm *vm, struct vmk_virtio_device *dev,
   return 0;
 }
 
+/* One virtio-net per configured NIC; forwards go to the first NAT one. */
+static int build_nets(struct vmk_vm *vm, vmk_error *err) {
+  const struct vmk_config *cfg = vm->cfg;
+  bool forwards_placed = false;
+  for (unsigned i = 0; i < cfg->nnets; i++) {
+    const struct vmk_net_config *n = &cfg->nets[i];
+    unsigned mtu = n->mtu ? n->mtu : VMK_NET_DEFAULT_MTU;
+    struct vmk_net_backend *be = NULL;
+    int r;
+    switch (n->kind) {
+    case VMK_NET_NAT: {
+      struct vmk_net_forward fwd[VMK_MAX_FORWARDS];
+      unsigned nf = forwards_placed ? 0 : cfg->nforwards;
+      for (unsigned k = 0; k < nf; k++)
+        fwd[k] =
+            (struct vmk_net_forward){.udp = cfg->forwards[k].udp,
+                                     .host_addr = cfg->forwards[k].host_addr,
+                                     .host_port = cfg->forwards[k].host_port,
+                                     .guest_port = cfg->forwards[k].guest_port};
+      forwards_placed = true;
+      r = vmk_net_slirp_create(fwd, nf, mtu, &be, err);
+      break;
+    }
+    case VMK_NET_SOCKET:
+    case VMK_NET_SOCKET_LISTEN:
+      r = vmk_net_socket_create(n->target, n->kind == VMK_NET_SOCKET_LISTEN,
+                                &be, err);
+      break;
+    case VMK_NET_TAP:
+      r = vmk_net_tap_create(n->target, &be, err);
+      break;
+    default:
+      r = vmk_err(err, -EINVAL, "unknown network kind %d", (int)n->kind);
+    }
+    if (r)
+      return r;
+    uint8_t mac[6];
+    vmk_config_net_mac(cfg, i, mac);
+    struct vmk_virtio_device *dev;
+    r = vmk_virtio_net_create(be, mac, mtu, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  return 0;
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -227,6 +305,8 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if ((r = build_nets(vm, err)))
+    return r;
   if (cfg->vsock_path) {
     r = vmk_virtio_vsock_create(cfg->vsock_path, cfg->vsock_cid, &dev, err);
     if (r || (r = add_virtio(vm, dev, err)))

@@ -256,6 +256,26 @@ static void add_pvpanic(struct fdt_w *w) {
   end(w);
 }
 
+/* Documentation/devicetree/bindings/reserved-memory/ramoops.yaml; Linux
+ * makes a platform device of a "ramoops" child of /reserved-memory. Only
+ * panics are dumped (max-reason 1 = KMSG_DUMP_PANIC), so a record means the
+ * kernel panicked. mem-type 2 maps it cached, as the host reads it (kernels
+ * that ignore it use write-combine, fine on the emulator). */
+static void add_ramoops(struct fdt_w *w, const struct vmk_fdt_params *p) {
+  begin(w, "reserved-memory");
+  prop_u32(w, "#address-cells", 2);
+  prop_u32(w, "#size-cells", 2);
+  prop(w, "ranges", NULL, 0);
+  begin_at(w, "ramoops", p->ramoops_base);
+  prop_str(w, "compatible", "ramoops");
+  prop_reg(w, p->ramoops_base, p->ramoops_size);
+  prop_u32(w, "record-size", (uint32_t)p->ramoops_record_size);
+  prop_u32(w, "max-reason", 1);
+  prop_u32(w, "mem-type", 2);
+  end(w);
+  end(w);
+}
+
 static void add_virtio(struct fdt_w *w, unsigned slots) {
   /* Lowest address first, the order QEMU's finished tree has. */
   for (unsigned i = 0; i < slots; i++) {
@@ -298,6 +318,17 @@ static int check_params(const struct vmk_fdt_params *p, vmk_error *err) {
                    "the initrd range 0x%" PRIx64 "-0x%" PRIx64
                    " is not inside guest RAM; this is a vmkit bug",
                    p->initrd_start, p->initrd_end);
+  uint64_t rs = p->ramoops_size, rr = p->ramoops_record_size;
+  if (rs && (p->ramoops_base < p->ram_base ||
+             p->ramoops_base - p->ram_base > p->ram_size ||
+             rs > p->ram_size - (p->ramoops_base - p->ram_base) || rr == 0 ||
+             rr > rs || (rr & (rr - 1)) || rr > UINT32_MAX))
+    return vmk_err(err, -EINVAL,
+                   "the panic log 0x%" PRIx64 "+0x%" PRIx64
+                   " (records of 0x%" PRIx64
+                   ") is not inside guest RAM or not a whole number of "
+                   "records; this is a vmkit bug",
+                   p->ramoops_base, rs, rr);
   return 0;
 }
 
@@ -344,6 +375,8 @@ int vmk_fdt_build(const struct vmk_fdt_params *p, void *buf, size_t bufsize,
     add_boot_timer(&w);
   if (p->pvpanic)
     add_pvpanic(&w);
+  if (p->ramoops_size)
+    add_ramoops(&w, p);
   add_virtio(&w, p->virtio_slots);
   end(&w); /* root */
   if (!w.rc)

@@ -20,6 +20,9 @@ struct vmk_fdt_params {
   bool gpio_power_key;               /* PL061 + gpio-keys power button */
   bool pvpanic;                      /* qemu,pvpanic-mmio */
   bool psci_smc;                     /* false: method = "hvc" */
+  /* /reserved-memory/ramoops@...: the guest kernel's panic log; size 0 =
+   * none. Must lie inside RAM; record_size a power of two <= size. */
+  uint64_t ramoops_base, ramoops_size, ramoops_record_size;
 };
 
 /* The most CPUs the redistributor region of memmap.h has room for. */

@@ -236,10 +236,13 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
   uint64_t fdt_gpa = 0;
   if (ram_end >= gm->base + VMK_FDT_MAX_SIZE)
     fdt_gpa = (ram_end - VMK_FDT_MAX_SIZE) & ~(VMK_KERNEL_ALIGN - 1);
-  if (ram_end < gm->base + VMK_FDT_MAX_SIZE || fdt_gpa < iend ||
-      fdt_gpa < gm->base) {
+  /* The panic log goes just below it, above the kernel and initrd. */
+  if (ram_end < gm->base + VMK_FDT_MAX_SIZE || fdt_gpa < gm->base ||
+      fdt_gpa - gm->base < VMK_RAMOOPS_SIZE ||
+      fdt_gpa - VMK_RAMOOPS_SIZE < iend) {
     uint64_t need =
-        align_up(iend - gm->base, VMK_KERNEL_ALIGN) + VMK_FDT_MAX_SIZE;
+        align_up(iend - gm->base + VMK_RAMOOPS_SIZE, VMK_KERNEL_ALIGN) +
+        VMK_FDT_MAX_SIZE;
     if (initrd_path)
       rc = vmk_err(err, -ENOMEM,
                    "the kernel '%s' (%" PRIu64 " MiB) and initrd '%s' (%" PRIu64
@@ -290,12 +293,20 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
     }
   }
 
+  /* A record left from an earlier boot in this RAM would be reported as
+   * this boot's panic. */
+  uint8_t *log = vmk_gm_ptr(gm, fdt_gpa - VMK_RAMOOPS_SIZE, VMK_RAMOOPS_SIZE);
+  if (log)
+    memset(log, 0, VMK_RAMOOPS_SIZE);
+
   out->kernel_gpa = kgpa;
   out->kernel_size = image_size;
   out->initrd_gpa = igpa;
   out->initrd_size = isize;
   out->fdt_gpa = fdt_gpa;
   out->fdt_max = VMK_FDT_MAX_SIZE;
+  out->ramoops_gpa = fdt_gpa - VMK_RAMOOPS_SIZE;
+  out->ramoops_size = VMK_RAMOOPS_SIZE;
   out->entry = kgpa;
   rc = 0;
 out:

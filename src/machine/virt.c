@@ -87,6 +87,9 @@ int vmk_virt_boot_prepare(const struct vmk_guest_mem *gm,
       .gpio_power_key = cfg->gpio_power_key,
       .pvpanic = cfg->pvpanic,
       .psci_smc = cfg->psci_smc,
+      .ramoops_base = out->ramoops_gpa,
+      .ramoops_size = out->ramoops_size,
+      .ramoops_record_size = VMK_RAMOOPS_RECORD_SIZE,
   };
   void *dst = vmk_gm_ptr(gm, out->fdt_gpa, out->fdt_max);
   if (!dst) /* the loader placed it inside RAM; a guard, not a path */

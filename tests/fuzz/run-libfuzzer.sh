@@ -4,7 +4,10 @@
 # New interesting inputs go to $WORK/corpus; crashes to $WORK/crash-*.
 # Replay a crash with any build: build/tests/fuzz/fuzz_virtio_smoke FILE
 # TARGET=fs fuzzes the virtio-fs FUSE server instead (fuzz_fs.c, corpus-fs/;
-# replay with fuzz_fs_smoke); TARGET=vsock fuzzes virtio-vsock (fuzz_vsock.c,
+# replay with fuzz_fs_smoke); TARGET=net fuzzes virtio-net (fuzz_net.c,
+# corpus-net/; replay with fuzz_net_smoke); TARGET=panic_log the ramoops
+# panic-log reader (fuzz_panic_log.c, corpus-panic_log/; replay with
+# fuzz_panic_log_smoke); TARGET=vsock virtio-vsock (fuzz_vsock.c,
 # corpus-vsock/; replay with fuzz_vsock_smoke).
 set -eu
 SECONDS_TO_RUN=${1:-600}

@@ -22,10 +22,11 @@ set -euo pipefail
 # Modules the guest loads (in addition to their dependencies), by module file
 # name. Most of virtio is built into Debian's arm64 kernel (virtio,
 # virtio_ring, rng-core) but the MMIO transport and the device drivers are
-# modules.
-GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev virtiofs"
+# modules. ramoops: the kernel writes its panic log into the RAM region the
+# device tree reserves, where vmkit reads it (the kernel has no pvpanic).
+GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev virtiofs ramoops"
 # busybox applets /init and the tests rely on.
-REQUIRED_APPLETS="sh mount mkdir tr insmod setsid cttyhack init poweroff reboot sync devmem base64 cat hostname ip sleep"
+REQUIRED_APPLETS="sh mount mkdir tr insmod setsid cttyhack init poweroff reboot sync devmem base64 cat hostname ip sleep udhcpc wget httpd nc"
 SUITE=bookworm
 MIRROR=${VMKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${VMKIT_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -140,6 +141,7 @@ busybox-static $bbver
 modules $GUEST_MODULES
 init $(sha256sum <"$here/init" | cut -d' ' -f1)
 cmdline.sh $(sha256sum <"$here/cmdline.sh" | cut -d' ' -f1)
+udhcpc.sh $(sha256sum <"$here/udhcpc.sh" | cut -d' ' -f1)
 build.sh $(sha256sum <"$here/build.sh" | cut -d' ' -f1)"
 
 summary="kernel $kpkg $kver, busybox-static $bbver"
@@ -285,7 +287,9 @@ while read -r a; do
 	ln -sf /bin/busybox "$stage/$a"
 done <<<"$applets"
 for a in $REQUIRED_APPLETS; do
-	printf '%s\n' "$applets" | grep -q "/$a\$" ||
+	# A here-string, not a pipe: grep -q stops reading early, and under
+	# pipefail the writer's SIGPIPE would fail the check.
+	grep -q "/$a\$" <<<"$applets" ||
 		die "busybox-static $bbver has no '$a' applet, which /init needs."
 done
 
@@ -294,6 +298,8 @@ cp "$here/init" "$stage/init"
 chmod 0755 "$stage/init"
 mkdir -p "$stage/lib/vmkit"
 cp "$here/cmdline.sh" "$stage/lib/vmkit/cmdline.sh"
+cp "$here/udhcpc.sh" "$stage/lib/vmkit/udhcpc.sh"
+chmod 0755 "$stage/lib/vmkit/udhcpc.sh"
 mkdir -p "$stage/proc" "$stage/sys" "$stage/dev" "$stage/tmp" "$stage/run" \
 	"$stage/root" "$stage/mnt"
 chmod 1777 "$stage/tmp"

@@ -10,10 +10,10 @@
  * those; SCTLR/TCR/MAIR writes drop everything. Exec tags carry the EL
  * they were filled at (emu_sys_exec_key), so they survive EL changes;
  * load/store tags do not: a return to EL0 drops them (EL1's are
- * broader), an entry to EL1 keeps EL0's (a subset of EL1's, no PAN). TLBI by VA
- * drops the single 4 KiB entry unless a block mapping of that VA half is
- * cached, in which case everything goes (a block's other pages sit in other
- * slots).
+ * broader), an entry to EL1 keeps EL0's (a subset of EL1's, no PAN).
+ * TLBI by VA drops the single 4 KiB entry unless a block mapping of that
+ * VA half is cached, in which case everything goes (a block's other
+ * pages sit in other slots).
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).

@@ -68,7 +68,10 @@ bool emu_sys_exception(struct emu_sys *sys, enum emu_exit kind,
 /* env->sysreg_read / sysreg_write: false means "raise UNDEF"; a trap to
  * EL1 (EC 0x18) or an FP access trap (EC 0x07) is remembered and turned
  * into the right exception by emu_sys_exception. A write that unmasks a
- * pending interrupt sets cpu->exit_request so the engine delivers it. */
+ * pending interrupt (a timer's too when its deadline passed since the
+ * last poll) sets cpu->exit_request so the engine delivers it at the next
+ * block boundary; so does a timer register read that finds the timer
+ * fired (see emu_sys_timer_output). */
 bool emu_sys_sysreg_read(struct emu_sys *sys, uint32_t enc, uint64_t *val);
 bool emu_sys_sysreg_write(struct emu_sys *sys, uint32_t enc, uint64_t val);
 
@@ -81,7 +84,9 @@ bool emu_sys_poll_interrupts(struct emu_sys *sys);
 bool emu_sys_wfi_wakeup(const struct emu_sys *sys);
 
 /* Output callback for emu_timer_init (opaque = the emu_sys): drives this
- * CPU's timer PPI on sys->gic. */
+ * CPU's timer PPI on sys->gic; when it rises and the interrupt can be
+ * taken, sets cpu->exit_request (a guest spinning on ISTATUS takes the
+ * interrupt right after the read that showed it). */
 void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
 
 /* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi

@@ -83,9 +83,38 @@ expect 2 "--on-reboot takes restart or exit, not 'again'" -- run --on-reboot aga
 expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not 'soon'" -- run --stop-timeout soon
 expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not '-1'" -- run --stop-timeout -1
 
+# Networking flags (--net, --forward).
+k=(run --kernel "$tmp/notkernel")
+expect 2 "--net takes nat, none, socket=PATH or tap=IFNAME, not 'bogus'" -- "${k[@]}" --net bogus
+expect 2 "--net mtu= takes a number from 68 to 65500, not '9'" -- "${k[@]}" --net nat,mtu=9
+expect 2 "--net mac= takes six hex bytes" -- "${k[@]}" --net nat,mac=52:54:00:zz:00:01
+expect 2 "multicast" -- "${k[@]}" --net nat,mac=01:00:5e:00:00:01
+expect 2 "unknown option 'listen'" -- "${k[@]}" --net nat,listen
+expect 2 "--net none cannot be combined" -- "${k[@]}" --net none --net nat
+expect 2 "cannot connect to socket '$tmp/nosock'" -- "${k[@]}" --net "socket=$tmp/nosock"
+long=$tmp/$(printf 'x%.0s' $(seq 120))
+expect 2 "at most 107 fit in a Unix socket address" -- "${k[@]}" --net "socket=$long"
+expect 2 "tap interface name 'averyveryverylongname' is longer than 15" -- "${k[@]}" --net tap=averyveryverylongname
+expect 2 "network '$tmp/s' is given twice" -- "${k[@]}" --net "socket=$tmp/s,listen" --net "socket=$tmp/s,listen"
+expect 2 "--forward takes tcp:\\[HOSTADDR:\\]HOSTPORT:GUESTPORT" -- "${k[@]}" --forward tcp:80
+expect 2 "--forward takes tcp:" -- "${k[@]}" --forward sctp:1:2
+expect 2 "'70000' is not a port number from 1 to 65535" -- "${k[@]}" --forward tcp:1:70000
+expect 2 "'nothost' is not an IPv4 address" -- "${k[@]}" --forward tcp:nothost:1:2
+expect 2 "port forwards need a NAT network" -- "${k[@]}" --net none --forward tcp:2222:22
+expect 2 "host port 2222 \\(tcp\\) is forwarded twice" -- "${k[@]}" --forward tcp:2222:22 --forward tcp:2222:23
+# A host port someone already listens on is named in the sentence.
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$tmp/port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+busy=$(cat "$tmp/port")
+expect 2 "host port 127.0.0.1:$busy \\(tcp\\) of --forward is already in use" -- "${k[@]}" --forward "tcp:$busy:80"
+kill "$holder" 2>/dev/null
+
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout --vsock "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }

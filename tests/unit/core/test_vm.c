@@ -4,8 +4,10 @@
  * in one process, the boot CPU gets a valid device tree, and the guest's
  * UART output reaches the console fd. Test thread + the fake vCPU threads.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -454,6 +457,62 @@ static void validate_errors(void **state) {
 
 /* Shares: the default tag, the limits, validation sentences, and the tags
  * handed to the guest's init on the command line. */
+/* Network interfaces in a config: checks, the copy a VM keeps, stable
+ * default MACs, and a VM built and freed twice with the same forward (a
+ * restart binds the port again). */
+static void nets(void **state) {
+  (void)state;
+  vmk_error err;
+  vmk_config *cfg = fake_config(-1);
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_NAT, "x", NULL, 0), -EINVAL);
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_TAP, NULL, NULL, 0),
+                   -EINVAL);
+  assert_int_equal(vmk_config_add_forward(cfg, false, "1.2.3", 80, 80),
+                   -EINVAL);
+  assert_int_equal(vmk_config_add_forward(cfg, false, NULL, 0, 80), -EINVAL);
+  /* A forward with no NAT interface is refused. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  socklen_t sl = sizeof(sa);
+  getsockname(fd, (struct sockaddr *)&sa, &sl);
+  close(fd);
+  unsigned port = ntohs(sa.sin_port);
+  assert_int_equal(vmk_config_add_forward(cfg, false, NULL, port, 80), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "NAT"));
+  char sock[160];
+  snprintf(sock, sizeof(sock), "%s/wire.sock", tmpdir);
+  static const uint8_t mac[6] = {0x52, 0x54, 0, 0xaa, 0xbb, 0xcc};
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_NAT, NULL, NULL, 0), 0);
+  assert_int_equal(
+      vmk_config_add_net(cfg, VMK_NET_SOCKET_LISTEN, sock, mac, 9000), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), 0);
+  uint8_t m0[6], m0b[6], m1[6];
+  vmk_config_net_mac(cfg, 0, m0);
+  vmk_config_net_mac(cfg, 0, m0b);
+  vmk_config_net_mac(cfg, 1, m1);
+  assert_memory_equal(m0, m0b, 6);
+  assert_int_equal(m0[0], 0x52);
+  assert_int_equal(m0[0] & 1, 0);
+  assert_memory_equal(m1, mac, 6);
+  for (int round = 0; round < 2; round++) {
+    vmk_vm *vm;
+    if (vmk_vm_create(cfg, &vm, &err))
+      fail_msg("round %d: %s", round, err.msg);
+    assert_int_equal(vmk_vm_start(vm, &err), 0);
+    guest_poweroff(engine_of(vm));
+    assert_int_equal(vmk_vm_wait(vm, 5000), 0);
+    vmk_vm_free(vm);
+  }
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_SOCKET, "/a", NULL, 0), 0);
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_SOCKET, "/b", NULL, 0), 0);
+  assert_int_equal(vmk_config_add_net(cfg, VMK_NET_SOCKET, "/c", NULL, 0),
+                   -ENOSPC);
+  vmk_config_free(cfg);
+}
+
 static void shares(void **state) {
   (void)state;
   vmk_error err;
@@ -515,6 +574,7 @@ static void shares(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(shares),
+      cmocka_unit_test(nets),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
       cmocka_unit_test(pause_against_poweroff),

@@ -370,6 +370,56 @@ static void test_pvpanic_node(void **state) {
   free(fdt);
 }
 
+static void test_ramoops_node(void **state) {
+  (void)state;
+  struct vmk_fdt_params p = base_params();
+  void *fdt = build(&p);
+  assert_int_equal(fdt_node_offset_by_compatible(fdt, -1, "ramoops"),
+                   -FDT_ERR_NOTFOUND);
+  free(fdt);
+  p.ramoops_base = 0x5fdf0000;
+  p.ramoops_size = 0x10000;
+  p.ramoops_record_size = 0x4000;
+  fdt = build(&p);
+  /* The shape Linux's early reserved-memory scan and drivers/of/platform.c
+   * (a "ramoops" child of /reserved-memory becomes a device) expect. */
+  const char *rm = "/reserved-memory";
+  assert_int_equal(cell(fdt, rm, "#address-cells"), 2);
+  assert_int_equal(cell(fdt, rm, "#size-cells"), 2);
+  int len;
+  getprop(fdt, rm, "ranges", &len);
+  assert_int_equal(len, 0);
+  const char *ro = "/reserved-memory/ramoops@5fdf0000";
+  int off = fdt_node_offset_by_compatible(fdt, -1, "ramoops");
+  assert_int_equal(off, node(fdt, ro));
+  assert_reg(fdt, ro, 0x5fdf0000, 0x10000);
+  assert_int_equal(cell(fdt, ro, "record-size"), 0x4000);
+  assert_int_equal(cell(fdt, ro, "max-reason"), 1); /* KMSG_DUMP_PANIC */
+  assert_int_equal(cell(fdt, ro, "mem-type"), 2);   /* cached */
+  free(fdt);
+
+  /* outside RAM, past its end, records that do not divide it */
+  char buf[BUF_SIZE];
+  vmk_error err = {0};
+  struct vmk_fdt_params bad = p;
+  bad.ramoops_base = VMK_RAM_BASE - 0x1000;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "panic log"));
+  bad = p;
+  bad.ramoops_base = VMK_RAM_BASE + p.ram_size - 0x8000;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+  bad = p;
+  bad.ramoops_base = UINT64_MAX - 0x1000;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+  bad = p;
+  bad.ramoops_record_size = 0x3000;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+  bad.ramoops_record_size = 0;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+  bad.ramoops_record_size = 0x20000;
+  assert_int_equal(vmk_fdt_build(&bad, buf, sizeof(buf), &err), -EINVAL);
+}
+
 static void test_errors(void **state) {
   (void)state;
   char small[256];
@@ -471,6 +521,7 @@ int main(void) {
       cmocka_unit_test(test_virtio_nodes),
       cmocka_unit_test(test_boot_timer_opt_in),
       cmocka_unit_test(test_pvpanic_node),
+      cmocka_unit_test(test_ramoops_node),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_dtc_decompiles),
   };

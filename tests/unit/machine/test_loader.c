@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,17 @@ static void check_layout(struct fx *f, const struct vmk_boot_layout *l) {
   /* nothing overlaps the kernel (with its BSS) */
   assert_true(l->fdt_gpa >= l->kernel_gpa + l->kernel_size ||
               l->fdt_gpa + l->fdt_max <= l->kernel_gpa);
+  /* the panic log: inside RAM, below the device tree's 2 MiB block (not
+   * sharing it), above kernel and initrd, and zeroed (RAM was 0xAA) */
+  assert_int_equal(l->ramoops_size, VMK_RAMOOPS_SIZE);
+  assert_true(l->ramoops_gpa >= l->kernel_gpa + l->kernel_size);
+  assert_true(l->ramoops_gpa + l->ramoops_size <=
+              (l->fdt_gpa & ~(VMK_KERNEL_ALIGN - 1)));
+  assert_true(l->ramoops_gpa >= l->initrd_gpa + l->initrd_size);
+  const uint8_t *log = gpa(f, l->ramoops_gpa);
+  for (uint64_t i = 0; i < l->ramoops_size; i++)
+    if (log[i])
+      fail_msg("panic log byte %" PRIu64 " is 0x%x, not 0", i, log[i]);
   if (l->initrd_size) {
     assert_true(l->initrd_gpa >= l->kernel_gpa + l->kernel_size);
     assert_true(l->initrd_gpa + l->initrd_size <= end);
@@ -275,7 +287,18 @@ static void test_too_large(void **state) {
   struct fx *f = *state;
   /* image_size (with BSS) beyond RAM: the file itself is small */
   make_image(f->kernel, 0, 100 * MIB, 0, 4096);
-  expect_error(f, NULL, -ENOMEM, "at least 102 MiB", "more memory");
+  /* the device tree's slot and the panic log below it need 2 MiB more */
+  expect_error(f, NULL, -ENOMEM, "at least 104 MiB", "more memory");
+  set_ram(f, 102 * MIB);
+  expect_error(f, NULL, -ENOMEM, "at least 104 MiB", "more memory");
+  set_ram(f, 104 * MIB);
+  {
+    struct vmk_boot_layout l;
+    vmk_error err = {0};
+    assert_int_equal(vmk_load_linux(&f->gm, f->kernel, NULL, &l, &err), 0);
+    check_layout(f, &l);
+  }
+  set_ram(f, 64 * MIB);
 
   /* kernel fits, kernel + initrd + device tree do not */
   make_image(f->kernel, 0, 30 * MIB, 0, 4096);
