@@ -95,6 +95,12 @@ int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
                          bool read_only);
 /* Opt-in boot-timer device (one MMIO byte the guest writes once at init). */
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
+/* virtio-vsock with guest CID cid (3 .. 4294967294; VMK_VSOCK_DEFAULT_CID)
+ * joined to host Unix sockets in Firecracker's convention: host programs
+ * connect to path and write "CONNECT <port>\n"; guest connections to CID 2
+ * port P reach the socket "path_P". path NULL removes the device. */
+int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid);
+#define VMK_VSOCK_DEFAULT_CID 3
 
 /* Network interfaces (virtio-net). A new config has none; the CLI adds
  * one NAT interface unless told --net none. */

@@ -109,6 +109,12 @@ static const char run_help[] =
     "                         127.0.0.1) to the guest through the nat\n"
     "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
+    "  --vsock PATH[,cid=N]   attach virtio-vsock (guest CID N, default 3),\n"
+    "                         Firecracker's convention: a host program\n"
+    "                         connects to the Unix socket PATH, writes\n"
+    "                         'CONNECT PORT\\n', reads 'OK HOSTPORT\\n' and\n"
+    "                         talks to guest port PORT; a guest connection\n"
+    "                         to CID 2 port P goes to the socket PATH_P\n"
     "  --boot-timer           report the time from VM creation to the\n"
     "                         guest's boot-timer write (the default guest's\n"
     "                         init does it when the cmdline has\n"
@@ -483,6 +489,7 @@ static int cmd_run(int argc, char **argv) {
     OPT_STOP_TIMEOUT,
     OPT_NET,
     OPT_FORWARD,
+    OPT_VSOCK,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -501,6 +508,7 @@ static int cmd_run(int argc, char **argv) {
       {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
       {"net", required_argument, NULL, OPT_NET},
       {"forward", required_argument, NULL, OPT_FORWARD},
+      {"vsock", required_argument, NULL, OPT_VSOCK},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -512,6 +520,7 @@ static int cmd_run(int argc, char **argv) {
   struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
   bool net_none = false, net_given = false;
   unsigned nets = 0;
+  bool vsock_given = false;
   int c;
   opterr = 0;
   optind = 1;
@@ -614,6 +623,35 @@ static int cmd_run(int argc, char **argv) {
                     "not '%s'",
                     optarg);
       ro.stop_timeout_s = (unsigned)n;
+      break;
+    }
+    case OPT_VSOCK: {
+      char path[4096];
+      snprintf(path, sizeof(path), "%s", optarg);
+      unsigned long long cid = VMK_VSOCK_DEFAULT_CID;
+      char *comma = strrchr(path, ',');
+      if (comma) {
+        char *end;
+        const char *v = comma + 1;
+        if (strncmp(v, "cid=", 4))
+          usage_error("--vsock takes PATH or PATH,cid=N; '%s' is not an "
+                      "option",
+                      v);
+        errno = 0;
+        cid = strtoull(v + 4, &end, 10);
+        if (errno || *end || end == v + 4 || v[4] == '-' || cid < 3 ||
+            cid > 0xfffffffeull)
+          usage_error("--vsock cid= takes a guest CID from 3 to 4294967294 "
+                      "(0-2 are reserved), not '%s'",
+                      v + 4);
+        *comma = '\0';
+      }
+      if (!*path)
+        usage_error("--vsock needs a socket path, as in --vsock /tmp/vm.sock");
+      if (vsock_given)
+        usage_error("--vsock is given twice; a VM has one vsock device");
+      vsock_given = true;
+      vmk_config_set_vsock(cfg, path, cid);
       break;
     }
     case OPT_HELP:

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backends/vsock_unix.h"
 #include "base/error.h"
 #include "engine/engine.h"
 
@@ -35,6 +36,7 @@ void vmk_config_free(vmk_config *cfg) {
   free(cfg->kernel);
   free(cfg->initrd);
   free(cfg->cmdline);
+  free(cfg->vsock_path);
   for (unsigned i = 0; i < cfg->ndisks; i++)
     free(cfg->disks[i].path);
   for (unsigned i = 0; i < cfg->nnets; i++)
@@ -150,6 +152,13 @@ int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled) {
   return 0;
 }
 
+int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid) {
+  if (path && (cid < 3 || cid > 0xfffffffeu))
+    return -EINVAL;
+  cfg->vsock_cid = cid;
+  return set_str(&cfg->vsock_path, path);
+}
+
 int vmk_config_add_net(vmk_config *cfg, vmk_net_kind kind, const char *target,
                        const uint8_t *mac, unsigned mtu) {
   if (kind != VMK_NET_NAT && kind != VMK_NET_SOCKET &&
@@ -220,9 +229,11 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->kernel = c->initrd = c->cmdline = NULL;
   c->ndisks = 0;
   c->nnets = 0;
+  c->vsock_path = NULL;
   c->nshares = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
-      set_str(&c->cmdline, cfg->cmdline))
+      set_str(&c->cmdline, cfg->cmdline) ||
+      set_str(&c->vsock_path, cfg->vsock_path))
     goto fail;
   for (unsigned i = 0; i < cfg->ndisks; i++)
     if (vmk_config_add_disk(c, cfg->disks[i].path, cfg->disks[i].read_only))
@@ -425,6 +436,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
       ((cfg->console_in >= 0 && fcntl(cfg->console_in, F_GETFD) < 0) ||
        (cfg->console_out >= 0 && fcntl(cfg->console_out, F_GETFD) < 0)))
     return vmk_err(err, -EBADF, "the console file descriptors are not open");
+  if (cfg->vsock_path && (r = vmk_vsock_unix_check_path(cfg->vsock_path, err)))
+    return r;
   if ((r = check_nets(cfg, err)))
     return r;
   vmk_engine_kind kind;

@@ -49,6 +49,8 @@ struct vmk_config {
   unsigned nnets;
   struct vmk_forward_config forwards[VMK_MAX_FORWARDS];
   unsigned nforwards;
+  char *vsock_path; /* NULL: no vsock device */
+  uint64_t vsock_cid;
   /* Tests only: run on this engine instead of the kind's (see
    * vmk_config_set_engine_ops). */
   const struct vmk_engine_ops *engine_ops;

@@ -36,6 +36,7 @@
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 #include "virtio/rng.h"
+#include "virtio/vsock.h"
 
 /* panic=-1: a panic resets at once, and the ramoops record it leaves says it
  * was a panic (check_panic_log); pstore.compress=none keeps that record
@@ -306,6 +307,11 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
   }
   if ((r = build_nets(vm, err)))
     return r;
+  if (cfg->vsock_path) {
+    r = vmk_virtio_vsock_create(cfg->vsock_path, cfg->vsock_cid, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   return 0;
 }
 

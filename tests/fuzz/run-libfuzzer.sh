@@ -7,7 +7,8 @@
 # replay with fuzz_fs_smoke); TARGET=net fuzzes virtio-net (fuzz_net.c,
 # corpus-net/; replay with fuzz_net_smoke); TARGET=panic_log the ramoops
 # panic-log reader (fuzz_panic_log.c, corpus-panic_log/; replay with
-# fuzz_panic_log_smoke).
+# fuzz_panic_log_smoke); TARGET=vsock virtio-vsock (fuzz_vsock.c,
+# corpus-vsock/; replay with fuzz_vsock_smoke).
 set -eu
 SECONDS_TO_RUN=${1:-600}
 TARGET=${TARGET:-virtio}

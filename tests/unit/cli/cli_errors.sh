@@ -60,6 +60,24 @@ expect 2 "has a space, quote" -- run --kernel "$tmp/notkernel" --share "$tmp/sha
 expect 2 "'rx' is not an option" -- run --kernel "$tmp/notkernel" --share "$tmp/sharedir,rx"
 expect 2 "--share needs a folder" -- run --kernel "$tmp/notkernel" --share ",ro"
 expect 2 "unexpected argument 'extra'" -- run extra
+# --vsock: CID range, options, socket path length and place.
+k=(--kernel "$tmp/notkernel")
+expect 2 "--vsock cid= takes a guest CID from 3 to 4294967294 .* not '2'" -- run "${k[@]}" --vsock "$tmp/v.sock,cid=2"
+expect 2 "not '4294967295'" -- run "${k[@]}" --vsock "$tmp/v.sock,cid=4294967295"
+expect 2 "not '99999999999999999999'" -- run "${k[@]}" --vsock "$tmp/v.sock,cid=99999999999999999999"
+expect 2 "not 'x3'" -- run "${k[@]}" --vsock "$tmp/v.sock,cid=x3"
+expect 2 "--vsock takes PATH or PATH,cid=N; 'port=5' is not an option" -- run "${k[@]}" --vsock "$tmp/v.sock,port=5"
+expect 2 "--vsock needs a socket path" -- run "${k[@]}" --vsock ",cid=5"
+long=/tmp/$(printf 'v%.0s' $(seq 100)).sock
+expect 2 "vsock socket path '$long' is ${#long} bytes; at most 96 fit" -- run "${k[@]}" --vsock "$long"
+expect 2 "folder of the vsock socket path '$tmp/nodir/v.sock' does not exist" -- run "${k[@]}" --vsock "$tmp/nodir/v.sock"
+expect 2 "'$tmp/disk.img' is an existing file that is not a socket" -- run "${k[@]}" --vsock "$tmp/disk.img"
+expect 2 "--vsock is given twice" -- run "${k[@]}" --vsock "$tmp/a.sock" --vsock "$tmp/b.sock"
+python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); time.sleep(60)' "$tmp/live.sock" >/dev/null 2>&1 &
+live=$!
+for _ in $(seq 50); do [ -S "$tmp/live.sock" ] && break; sleep 0.1; done
+expect 2 "vsock socket '$tmp/live.sock' is in use by another program" -- run "${k[@]}" --vsock "$tmp/live.sock"
+kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 expect 2 "exec needs a program" -- exec
 expect 2 "--on-reboot takes restart or exit, not 'again'" -- run --on-reboot again
 expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not 'soon'" -- run --stop-timeout soon
@@ -96,7 +114,7 @@ kill "$holder" 2>/dev/null
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }
