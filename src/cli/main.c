@@ -385,7 +385,8 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
       bool usage = r == -EINVAL || r == -ENOENT || r == -ENOEXEC ||
                    r == -EADDRINUSE || r == -EADDRNOTAVAIL ||
                    r == -ECONNREFUSED || r == -ENAMETOOLONG || r == -EPERM ||
-                   r == -EACCES || r == -EBUSY || r == -ENOTSOCK;
+                   r == -EACCES || r == -EBUSY || r == -ENOTSOCK ||
+                   r == -ENOTSUP;
       return usage ? EXIT_USAGE : 1;
     }
     if (vmk_vm_start(vm, &err)) {
@@ -670,7 +671,8 @@ static int cmd_run(int argc, char **argv) {
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
   if (net_none && nets)
     usage_error("--net none cannot be combined with other --net flags");
-  if (!net_given)
+  /* A build without libslirp has no NAT: its default is no network. */
+  if (!net_given && VMK_HAVE_SLIRP)
     vmk_config_add_net(cfg, VMK_NET_NAT, NULL, NULL, 0);
 
   if (!kernel) {

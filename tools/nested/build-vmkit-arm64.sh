@@ -29,15 +29,21 @@ if [ $need_apt_update = 1 ] || ! apt-cache show libfdt-dev:arm64 >/dev/null 2>&1
   apt-get update >&2
 fi
 
-if [ ! -f "$SYSROOT/.done" ]; then
+# The arm64 libraries vmkit links statically: libfdt, and zlib (the panic-log
+# reader inflates deflated pstore records). libslirp has no static library
+# in Debian, so this build has no NAT (-Dslirp=disabled). .done names the
+# list, so a changed list rebuilds the sysroot.
+SYSROOT_PKGS="libfdt-dev:arm64 zlib1g-dev:arm64 zlib1g:arm64"
+if [ "$(cat "$SYSROOT/.done" 2>/dev/null)" != "$SYSROOT_PKGS" ]; then
   rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
   mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
-  (cd "$CACHE/sysroot-debs" && apt-get download libfdt-dev:arm64 >&2) || {
-    echo "build-vmkit-arm64: cannot download libfdt-dev:arm64" >&2
+  # shellcheck disable=SC2086
+  (cd "$CACHE/sysroot-debs" && apt-get download $SYSROOT_PKGS >&2) || {
+    echo "build-vmkit-arm64: cannot download $SYSROOT_PKGS" >&2
     exit 77
   }
   for d in "$CACHE"/sysroot-debs/*.deb; do dpkg-deb -x "$d" "$SYSROOT"; done
-  touch "$SYSROOT/.done"
+  echo "$SYSROOT_PKGS" >"$SYSROOT/.done"
 fi
 
 # A second machine file with this checkout's sysroot paths; it extends the
@@ -59,7 +65,9 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" "$ROOT" \
     --cross-file "$ROOT/tools/nested/aarch64-cross.ini" \
     --cross-file "$CACHE/sysroot.ini" \
-    -Dtests=false -Dbuildtype=release >&2
+    -Dtests=false -Dslirp=disabled -Dbuildtype=release >&2
+else
+  meson configure "$BUILD" -Dslirp=disabled >&2
 fi
 ninja -C "$BUILD" -j2 >&2
 
@@ -68,7 +76,7 @@ ninja -C "$BUILD" -j2 >&2
 aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
   -I"$ROOT/include" -I"$ROOT/src" \
   -o "$BUILD/kvm_engine_test" "$ROOT/tests/integration/nested/kvm_engine_test.c" \
-  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lpthread >&2
+  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -lpthread >&2
 
 # The same test built with ASan+UBSan (dynamic: the sanitizers cannot link
 # statically), with the arm64 runtime libraries it loads in sanlibs/ for the
