@@ -181,7 +181,10 @@ bool disasm(csh h, uint32_t insn, uint64_t pc, char *buf, size_t len) {
     snprintf(buf, len, "(unknown to capstone)");
     return false;
   }
-  snprintf(buf, len, "%s %s", ci->mnemonic, ci->op_str);
+  /* A disassembly too long for buf is cut, and says so. */
+  if (snprintf(buf, len, "%s %s", ci->mnemonic, ci->op_str) >= (int)len &&
+      len > 4)
+    memcpy(buf + len - 4, "...", 4);
   cs_free(ci, 1);
   return true;
 }

@@ -377,7 +377,7 @@ static void test_files(void **state) {
   init_fs(t);
   /* Read a host file. */
   uint64_t hello = lookup_ok(t, 1, "hello");
-  uint64_t fh;
+  uint64_t fh = 0;
   assert_int_equal(open_file(t, hello, O_RDONLY, &fh), 0);
   assert_int_equal(read_fh(t, hello, fh, 0, 4096), 0);
   assert_int_equal(t->rep_len, 13);
@@ -388,7 +388,7 @@ static void test_files(void **state) {
   assert_int_equal(release(t, hello, fh, false), -EBADF);
 
   /* Create, write, fsync, flush, read back on the host. */
-  uint64_t node;
+  uint64_t node = 0;
   assert_int_equal(create(t, 1, "new", O_RDWR | O_EXCL, &node, &fh), 0);
   assert_int_equal(write_fh(t, node, fh, 0, "written by the guest"), 0);
   struct fuse_write_out wo;
@@ -467,7 +467,7 @@ static void test_namespace(void **state) {
   memcpy(&e, body(t), sizeof(e));
   uint64_t dir = e.nodeid;
   assert_true(S_ISDIR(e.attr.mode));
-  uint64_t node, fh;
+  uint64_t node = 0, fh = 0;
   assert_int_equal(create(t, dir, "a", O_WRONLY, &node, &fh), 0);
   assert_int_equal(release(t, node, fh, false), 0);
   assert_int_equal(mkdir_(t, 1, "dir"), -EEXIST);
@@ -628,7 +628,7 @@ static void test_readdir(void **state) {
   /* READDIRPLUS took references, and the FORGETs gave them back. */
   assert_int_equal(vmk_fs_inode_count(t->fs), 1);
   /* A file handle is not a directory handle and vice versa. */
-  uint64_t hello = lookup_ok(t, 1, "hello"), fh;
+  uint64_t hello = lookup_ok(t, 1, "hello"), fh = 0;
   assert_int_equal(open_file(t, hello, O_RDONLY, &fh), 0);
   struct fuse_read_in rd = {.fh = fh, .size = 4096};
   assert_int_equal(call(t, FUSE_READDIR, 1, &rd, sizeof(rd), 0, 0, 0, 0),
@@ -704,7 +704,7 @@ static void test_escape_symlinks(void **state) {
   struct fuse_entry_out e;
   assert_int_equal(lookup(t, 1, "to-secret", &e), 0);
   assert_true(S_ISLNK(e.attr.mode)); /* the link itself, not its target */
-  uint64_t fh;
+  uint64_t fh = 0;
   assert_int_equal(open_file(t, e.nodeid, O_RDONLY, &fh), -EINVAL);
   assert_int_equal(open_file(t, e.nodeid, O_WRONLY | O_TRUNC, &fh), -EINVAL);
   struct fuse_setattr_in sa = {.valid = FATTR_SIZE, .size = 0};
@@ -764,7 +764,7 @@ static void test_escape_names(void **state) {
   const char *bad[] = {"..",        ".",         "../outside",
                        "../../etc", "a/../../b", "/etc/passwd"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    uint64_t n, fh;
+    uint64_t n = 0, fh = 0;
     assert_int_equal(lookup(t, sub, bad[i], &e), -EINVAL);
     assert_int_equal(create(t, sub, bad[i], O_WRONLY, &n, &fh), -EINVAL);
     assert_int_equal(mkdir_(t, sub, bad[i]), -EINVAL);
@@ -802,7 +802,7 @@ static void test_escape_swap_race(void **state) {
   assert_int_equal(rename(p, q), 0);
   assert_int_equal(symlink(t->outside, p), 0);
   uint64_t s = lookup_ok(t, d, "secret");
-  uint64_t fh;
+  uint64_t fh = 0;
   assert_int_equal(open_file(t, s, O_RDONLY, &fh), 0);
   assert_int_equal(read_fh(t, s, fh, 0, 100), 0);
   assert_memory_equal(body(t), "inside\n", 7);
@@ -827,7 +827,7 @@ static void test_read_only(void **state) {
   path_in(p, sizeof(p), t->share, "sub");
   assert_int_equal(mkdir(p, 0755), 0);
   uint64_t hello = lookup_ok(t, 1, "hello"), sub = lookup_ok(t, 1, "sub");
-  uint64_t fh, n;
+  uint64_t fh = 0, n = 0;
   /* Reading works. */
   assert_int_equal(open_file(t, hello, O_RDONLY, &fh), 0);
   assert_int_equal(read_fh(t, hello, fh, 0, 100), 0);

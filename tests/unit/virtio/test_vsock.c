@@ -130,7 +130,7 @@ static void send_raw(struct fx *f, const uint8_t *bytes, uint32_t chain_len) {
 static void send_pkt(struct fx *f, struct vmk_vsock_hdr h, const void *data) {
   uint8_t *p = vdrv_ptr(&f->d, f->txbuf);
   vmk_vsock_hdr_encode(&h, p);
-  if (h.len)
+  if (h.len && data)
     memcpy(p + VMK_VSOCK_HDR_LEN, data, h.len);
   struct vdrv_seg s = {f->txbuf, VMK_VSOCK_HDR_LEN + h.len, false};
   vdrv_chain(&f->d, TXQ, &s, 1);
