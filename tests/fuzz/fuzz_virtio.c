@@ -26,29 +26,13 @@
 #include "virtio/mmio.h"
 #include "virtio/rng.h"
 
+#include "fuzz_input.h"
+
 #define RAM_BASE 0x40000000ull
 #define RAM_SIZE 0x10000u
 #define IMG_SIZE 0x10000
 #define DATA_OFF 0x6000u
 #define MAX_OPS 4096
-
-struct input {
-  const uint8_t *p;
-  size_t n;
-};
-
-static uint8_t u8(struct input *in) {
-  if (!in->n)
-    return 0;
-  in->n--;
-  return *in->p++;
-}
-static uint16_t u16(struct input *in) {
-  return (uint16_t)(u8(in) | u8(in) << 8);
-}
-static uint32_t u32(struct input *in) {
-  return (uint32_t)u16(in) | (uint32_t)u16(in) << 16;
-}
 
 struct fz {
   uint8_t *ram;
