@@ -97,12 +97,21 @@ static void boot_timer_fired(void *opaque) {
 static void engine_exited(void *opaque, vmk_exit_reason reason,
                           const vmk_error *err);
 
+/* The sentence for a guest kernel panic, quoting the kernel's panic line
+ * when the panic log gave one (pvpanic gives none). */
+static void panicked_error(vmk_error *err, const char *line) {
+  if (line && line[0])
+    vmk_err(err, -EFAULT, "the guest kernel panicked: %s", line);
+  else
+    vmk_err(err, -EFAULT,
+            "the guest kernel panicked (its console shows why); vmkit ended "
+            "the VM");
+}
+
 /* pvpanic callback (vCPU thread): the guest kernel panicked. */
 static void guest_panicked(void *opaque) {
   vmk_error err;
-  vmk_err(&err, -EFAULT,
-          "the guest kernel panicked (its console shows why); vmkit ended "
-          "the VM");
+  panicked_error(&err, NULL);
   engine_exited(opaque, VMK_EXIT_CRASH, &err);
 }
 
@@ -149,12 +158,7 @@ static void check_panic_log(struct vmk_vm *vm) {
     return;
   pthread_mutex_lock(&vm->lock);
   vm->exit_reason = VMK_EXIT_CRASH;
-  if (pl.reason[0])
-    vmk_err(&vm->exit_err, -EFAULT, "the guest kernel panicked: %s", pl.reason);
-  else
-    vmk_err(&vm->exit_err, -EFAULT,
-            "the guest kernel panicked (its console shows why); vmkit "
-            "ended the VM");
+  panicked_error(&vm->exit_err, pl.reason);
   pthread_mutex_unlock(&vm->lock);
 }
 
