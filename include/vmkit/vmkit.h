@@ -170,6 +170,25 @@ void vmk_vm_free(vmk_vm *vm);
  * byte: wall and process-CPU microseconds from vmk_vm_create. */
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us);
 
+/* ---- host-wide VM slots ------------------------------------------------ */
+
+/* An operator caps how many VMs a user runs at once with VMKIT_MAX_VMS in
+ * the environment or a number in /etc/vmkit/max-vms (when both are set the
+ * lower wins: a user may lower the operator's limit, never raise it). A
+ * program that runs a VM takes a slot first and releases it when the VM has
+ * ended; slots are flock()ed files in the user's runtime folder
+ * ($XDG_RUNTIME_DIR/vmkit/slots, else /run/user/UID/vmkit/slots, else
+ * /tmp/vmkit-UID/slots), so a process that dies in any way (kill -9 too)
+ * frees its slot. */
+typedef struct vmk_slot vmk_slot;
+/* Takes a slot for a VM named label (NULL: "pid N"): 0 with *out set, or
+ * 0 with *out NULL when no limit is set; -EUSERS when every slot is in use
+ * (err: "N of N VM slots are in use (a, b); stop one or raise the limit
+ * ..."); -EINVAL for a limit that is not a number from 1 to 1024. */
+int vmk_slot_acquire(const char *label, vmk_slot **out, vmk_error *err);
+/* Frees the slot (NULL: nothing). */
+void vmk_slot_release(vmk_slot *slot);
+
 /* ---- misc ------------------------------------------------------------- */
 
 const char *vmk_engine_name(vmk_engine_kind kind);
