@@ -130,9 +130,9 @@ static uint64_t chain1(struct fz *f, unsigned q, uint32_t off, uint32_t len,
 static void ctrl_msg(struct fz *f, struct input *in) {
   uint8_t sel = u8(in);
   uint8_t msg[VMK_PORTS_CTRL_LEN];
-  static const uint16_t events[] = {
-      VMK_PORTS_DEVICE_READY, VMK_PORTS_PORT_READY, VMK_PORTS_PORT_OPEN,
-      VMK_PORTS_PORT_OPEN, VMK_PORTS_PORT_READY};
+  static const uint16_t events[] = {VMK_PORTS_DEVICE_READY,
+                                    VMK_PORTS_PORT_READY, VMK_PORTS_PORT_OPEN,
+                                    VMK_PORTS_PORT_OPEN, VMK_PORTS_PORT_READY};
   vmk_put_le32(msg, sel & 1 ? u32(in) : u8(in) % (NPORTS + 1));
   vmk_put_le16(msg + 4, sel & 2 ? u16(in) : events[u8(in) % 5]);
   vmk_put_le16(msg + 6, sel & 4 ? u16(in) : u8(in) % 2);
