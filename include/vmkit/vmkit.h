@@ -37,6 +37,8 @@ typedef enum vmk_engine_kind {
 typedef enum vmk_console_kind {
   VMK_CONSOLE_NONE = 0, /* guest console output is discarded */
   VMK_CONSOLE_FDS,      /* read input from in_fd, write output to out_fd */
+  VMK_CONSOLE_FILE,     /* output appended to a file (no input): see
+                           vmk_config_set_console_file */
 } vmk_console_kind;
 
 typedef enum vmk_state {
@@ -61,8 +63,8 @@ typedef enum vmk_exit_reason {
    * through the panic log the kernel leaves in its ramoops region before it
    * resets (then the reset or power-off is reported as this crash). */
   VMK_EXIT_CRASH,
-  VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
-  VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
+  VMK_EXIT_STOPPED, /* the host stopped it (vmk_vm_stop) */
+  VMK_EXIT_ERROR,   /* vmkit failed; vmk_vm_exit() has the error */
 } vmk_exit_reason;
 
 /* ---- configuration ---------------------------------------------------- */
@@ -87,6 +89,10 @@ int vmk_config_set_entropy(vmk_config *cfg, bool enabled);
  * The fds are borrowed, not closed by vmkit. */
 int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd);
+/* The console's output appended to the file path (created 0600 when
+ * missing) by the VM, which opens it at create and closes it at free; no
+ * console input. */
+int vmk_config_set_console_file(vmk_config *cfg, const char *path);
 /* Shares the host directory dir with the guest (virtio-fs) under tag, the
  * name the guest mounts (NULL: the directory's base name); read_only: the
  * guest can change nothing in it. The default guest mounts it at /mnt/TAG.
@@ -123,6 +129,25 @@ int vmk_config_add_forward(vmk_config *cfg, bool udp, const char *host_addr,
 /* 0 when the configuration can start a VM on this host; else a negative
  * errno with err filled. */
 int vmk_config_validate(const vmk_config *cfg, vmk_error *err);
+
+/* ---- configuration as JSON (docs/config.md) ---------------------------
+ * One JSON object, the same one `vmkit run --config`, `vmkit validate`, the
+ * REST API's PUT /v1/vm/config and snapshots use. Any thread; the config
+ * belongs to the caller. */
+
+/* *out gets a malloc'd, NUL-terminated, pretty-printed JSON document (free
+ * it with free()). A VMK_CONSOLE_FDS console is written as "stdio": file
+ * descriptors mean nothing outside this process. */
+int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err);
+/* Parses len bytes of JSON into a new config (*out; free it with
+ * vmk_config_free). Every field is checked for type and range and unknown
+ * keys are refused; err names the field. Files are not looked at: call
+ * vmk_config_validate for that. "console": "stdio" means fds 0 and 1. */
+int vmk_config_from_json(const char *json, size_t len, vmk_config **out,
+                         vmk_error *err);
+/* The same, reading the file path (at most VMK_CONFIG_JSON_MAX bytes). */
+int vmk_config_load_json(const char *path, vmk_config **out, vmk_error *err);
+#define VMK_CONFIG_JSON_MAX (1u << 20)
 
 /* Limits the setters and validate enforce. */
 #define VMK_MAX_CPUS 8

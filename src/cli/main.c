@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli/size.h"
+#include "core/config.h"
 #include "emu/user/exec.h"
 #include "vmkit/vmkit.h"
 
@@ -54,6 +55,7 @@ static const char main_help[] =
     "\n"
     "commands:\n"
     "  run [FLAGS]             boot a VM (the default guest unless --kernel)\n"
+    "  validate CONFIG.json    check a VM config file (exit 0, or 2 and why)\n"
     "  exec PROGRAM [ARGS...]  run a static arm64 Linux program on vmkit's\n"
     "                          emulator, like qemu-aarch64\n"
     "\n"
@@ -74,6 +76,10 @@ static const char run_help[] =
     "With no --kernel it boots the default guest (make guest builds it).\n"
     "\n"
     "flags:\n"
+    "  --config FILE.json     start from this config (docs/config.md); the\n"
+    "                         other flags change or add to it\n"
+    "  --print-config         print the config of the given flags as JSON\n"
+    "                         and exit (a starting point for --config)\n"
     "  --engine auto|kvm|emu  CPU engine (default auto: kvm when /dev/kvm\n"
     "                         works on an arm64 host, else emu)\n"
     "  --cpus N               virtual CPUs, 1-8 (default 1)\n"
@@ -490,6 +496,8 @@ static int cmd_run(int argc, char **argv) {
     OPT_NET,
     OPT_FORWARD,
     OPT_VSOCK,
+    OPT_CONFIG,
+    OPT_PRINT_CONFIG,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -509,12 +517,29 @@ static int cmd_run(int argc, char **argv) {
       {"net", required_argument, NULL, OPT_NET},
       {"forward", required_argument, NULL, OPT_FORWARD},
       {"vsock", required_argument, NULL, OPT_VSOCK},
+      {"config", required_argument, NULL, OPT_CONFIG},
+      {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
-  vmk_config *cfg = run_cfg = vmk_config_new();
-  if (!cfg)
+  /* --config first, wherever it is: the other flags change what it says. */
+  const char *config_file = NULL;
+  for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+    if (!strcmp(argv[i], "--config") && i + 1 < argc)
+      config_file = argv[i + 1];
+    else if (!strncmp(argv[i], "--config=", 9))
+      config_file = argv[i] + 9;
+  }
+  vmk_config *cfg = NULL;
+  if (config_file) {
+    vmk_error cerr;
+    if (vmk_config_load_json(config_file, &cfg, &cerr))
+      usage_error("%s", cerr.msg);
+    run_cfg = cfg;
+  } else if (!(cfg = run_cfg = vmk_config_new())) {
     usage_error("out of memory");
+  }
+  bool print_config = false, console_given = false;
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
   bool initrd_given = false;
   struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
@@ -590,6 +615,12 @@ static int cmd_run(int argc, char **argv) {
       break;
     case OPT_CONSOLE:
       console = optarg;
+      console_given = true;
+      break;
+    case OPT_CONFIG:
+      break; /* read above */
+    case OPT_PRINT_CONFIG:
+      print_config = true;
       break;
     case OPT_NO_ENTROPY:
       vmk_config_set_entropy(cfg, false);
@@ -671,10 +702,17 @@ static int cmd_run(int argc, char **argv) {
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
   if (net_none && nets)
     usage_error("--net none cannot be combined with other --net flags");
+  if (net_none && config_file && cfg->nnets)
+    usage_error("--net none cannot remove the networks of %s; edit the file",
+                config_file);
   /* A build without libslirp has no NAT: its default is no network. */
-  if (!net_given && VMK_HAVE_SLIRP)
+  if (!net_given && !config_file && VMK_HAVE_SLIRP)
     vmk_config_add_net(cfg, VMK_NET_NAT, NULL, NULL, 0);
 
+  if (!kernel && config_file && cfg->kernel) {
+    kernel = cfg->kernel; /* the config's own, initrd and all */
+    initrd_given = true;
+  }
   if (!kernel) {
     static char kbuf[4096];
     snprintf(kbuf, sizeof(kbuf), "%s", default_guest_file("Image"));
@@ -686,23 +724,39 @@ static int cmd_run(int argc, char **argv) {
                   "or pass --kernel PATH",
                   kernel);
   }
-  vmk_config_set_kernel(cfg, kernel);
+  if (kernel != cfg->kernel)
+    vmk_config_set_kernel(cfg, kernel);
   if (initrd)
     vmk_config_set_initrd(cfg, initrd);
 
   int out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
-  if (!strcmp(console, "none")) {
+  /* A config file's console stays unless --console says otherwise. */
+  if (config_file && !console_given)
+    console = cfg->console == VMK_CONSOLE_NONE   ? "none"
+              : cfg->console == VMK_CONSOLE_FILE ? NULL
+                                                 : "stdio";
+  if (!console) {
+    in_fd = -1;
+  } else if (!strcmp(console, "none")) {
     vmk_config_set_console(cfg, VMK_CONSOLE_NONE, -1, -1);
     in_fd = -1;
   } else if (!strcmp(console, "stdio")) {
     vmk_config_set_console(cfg, VMK_CONSOLE_FDS, in_fd, out_fd);
   } else {
-    out_fd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out_fd < 0)
-      usage_error("cannot open console file '%s': %s", console,
-                  strerror(errno));
+    /* The VM opens (and creates) it; validate says what is wrong first. */
+    vmk_config_set_console_file(cfg, console);
     in_fd = -1;
-    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, -1, out_fd);
+  }
+  if (print_config) {
+    char *json;
+    vmk_error jerr;
+    if (vmk_config_to_json(cfg, &json, &jerr))
+      usage_error("%s", jerr.msg);
+    printf("%s\n", json);
+    free(json);
+    vmk_config_free(cfg);
+    run_cfg = NULL;
+    return 0;
   }
 
   raise_nofile_limit();
@@ -742,6 +796,29 @@ static int cmd_run(int argc, char **argv) {
   return status;
 }
 
+/* vmkit validate FILE.json: parse and check a config; exit 0 or 2. */
+static int cmd_validate(int argc, char **argv) {
+  if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    puts("usage: vmkit validate CONFIG.json\n\nChecks a VM config file "
+         "(the JSON of vmkit run --config, docs/config.md):\nits fields, and "
+         "that its files exist. Exit 0 when a VM can start from it,\n2 with "
+         "one sentence saying what is wrong.");
+    return 0;
+  }
+  if (argc != 2)
+    usage_error("validate takes one config file, as in vmkit validate vm.json");
+  vmk_config *cfg;
+  vmk_error err;
+  if (vmk_config_load_json(argv[1], &cfg, &err))
+    usage_error("%s", err.msg);
+  int r = vmk_config_validate(cfg, &err);
+  vmk_config_free(cfg);
+  if (r)
+    usage_error("%s: %s", argv[1], err.msg);
+  printf("%s: valid\n", argv[1]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(main_help, stderr);
@@ -758,6 +835,8 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "run"))
     return cmd_run(argc - 1, argv + 1);
+  if (!strcmp(cmd, "validate"))
+    return cmd_validate(argc - 1, argv + 1);
   if (!strcmp(cmd, "exec")) {
     if (argc < 3)
       usage_error("exec needs a program, as in vmkit exec ./hello-arm64");

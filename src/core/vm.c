@@ -13,6 +13,7 @@
  * ops_lock, then vm->lock; vCPU threads never take ops_lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,8 @@ struct vmk_vm {
   bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
+
+  int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
 
   struct timespec created_wall, created_cpu;
   bool boot_timed;
@@ -371,6 +374,8 @@ static void vm_destroy(struct vmk_vm *vm) {
     vmk_io_loop_destroy(&vm->loop);
   if (vm->ram.host)
     munmap(vm->ram.host, vm->ram.size);
+  if (vm->console_file_fd >= 0)
+    close(vm->console_file_fd);
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
@@ -393,10 +398,21 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
+  vm->console_file_fd = -1;
   vmk_bus_init(&vm->bus);
   if (!(vm->cfg = vmk_config_dup(cfg))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
+  }
+  if (vm->cfg->console == VMK_CONSOLE_FILE) {
+    vm->console_file_fd = open(vm->cfg->console_file,
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (vm->console_file_fd < 0) {
+      r = vmk_err(err, -errno, "cannot open console file '%s': %s",
+                  vm->cfg->console_file, strerror(errno));
+      goto fail;
+    }
+    vm->cfg->console_out = vm->console_file_fd;
   }
   if ((r = vmk_config_resolve_engine(vm->cfg, &vm->engine_kind, err)))
     goto fail;
