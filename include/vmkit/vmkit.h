@@ -41,12 +41,26 @@ typedef enum vmk_console_kind {
                            vmk_config_set_console_file */
 } vmk_console_kind;
 
+/* A VM's lifecycle (the names Apple's Virtualization framework uses).
+ * created --start--> starting -> running
+ * running --pause--> pausing -> paused --resume--> resuming -> running
+ * paused --save--> saving -> paused;  restoring -> paused | running
+ * any live state --stop / guest power-off--> stopping -> stopped | error
+ * stopped and error are final; error: the VM ended because vmkit failed
+ * (VMK_EXIT_ERROR). The values below stay stable: new states are added at
+ * the end. */
 typedef enum vmk_state {
   VMK_STATE_CREATED = 0,
   VMK_STATE_RUNNING,
   VMK_STATE_PAUSED,
-  VMK_STATE_STOPPING, /* a stop was requested, the guest is shutting down */
-  VMK_STATE_STOPPED,  /* the VM has ended; see vmk_vm_exit() */
+  VMK_STATE_STOPPING,  /* a stop was requested, the guest is shutting down */
+  VMK_STATE_STOPPED,   /* the VM has ended; see vmk_vm_exit() */
+  VMK_STATE_STARTING,  /* vmk_vm_start is starting the vCPUs */
+  VMK_STATE_PAUSING,   /* vmk_vm_pause waits for the vCPUs to park */
+  VMK_STATE_RESUMING,  /* vmk_vm_resume is letting them go */
+  VMK_STATE_SAVING,    /* a paused VM being written to a snapshot */
+  VMK_STATE_RESTORING, /* a VM being read from a snapshot */
+  VMK_STATE_ERROR,     /* ended because vmkit failed; see vmk_vm_exit() */
 } vmk_state;
 
 typedef enum vmk_exit_reason {
@@ -177,6 +191,31 @@ vmk_state vmk_vm_state(vmk_vm *vm);
 /* Waits until the VM has stopped, or timeout_ms passes (-1: forever).
  * Returns 0 when stopped, -ETIMEDOUT otherwise. */
 int vmk_vm_wait(vmk_vm *vm, int timeout_ms);
+/* Which operations the VM's state allows now (a snapshot of a moving
+ * state: the operation itself checks again and fails with a sentence, the
+ * VM unchanged, when the state no longer allows it). stop is allowed in
+ * every state but the final ones (on a stopped VM it does nothing and
+ * returns 0). */
+bool vmk_vm_can_start(vmk_vm *vm);
+bool vmk_vm_can_pause(vmk_vm *vm);
+bool vmk_vm_can_resume(vmk_vm *vm);
+bool vmk_vm_can_stop(vmk_vm *vm);
+bool vmk_vm_can_request_stop(vmk_vm *vm);
+bool vmk_vm_can_save(vmk_vm *vm);
+/* True for stopped and error, the states a VM never leaves. */
+bool vmk_state_is_final(vmk_state state);
+
+/* Called on every state change, from the thread that made it: the caller
+ * of start/pause/resume/stop, a vCPU thread (the guest powered off or
+ * crashed: -> stopping) or the VM's monitor thread (-> stopped/error). It
+ * runs with the VM's internal lock held, so changes arrive in order: it
+ * must be quick and must not call any vmk_vm_* function of this VM (hand
+ * the news to another thread instead). Set it before vmk_vm_start; NULL
+ * removes it. */
+typedef void (*vmk_state_cb)(void *opaque, vmk_vm *vm, vmk_state from,
+                             vmk_state to);
+void vmk_vm_set_state_callback(vmk_vm *vm, vmk_state_cb cb, void *opaque);
+
 /* Why the VM ended; err (may be NULL) gets the error for VMK_EXIT_ERROR. */
 vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err);
 /* Stops the VM if it runs, then frees it. */
