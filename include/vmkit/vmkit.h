@@ -225,6 +225,26 @@ void vmk_vm_free(vmk_vm *vm);
  * byte: wall and process-CPU microseconds from vmk_vm_create. */
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us);
 
+/* The engine the VM runs on (auto resolved). */
+vmk_engine_kind vmk_vm_engine(vmk_vm *vm);
+
+/* A device of the VM with its counters (a snapshot; any thread). */
+typedef struct vmk_device_info {
+  char type[32];  /* "virtio-blk", "virtio-net", ... */
+  char label[64]; /* what it serves (an image file, a share tag), or "" */
+  uint64_t mmio_base;
+  unsigned spi;
+  uint64_t notifies;   /* queue notifications served */
+  uint64_t interrupts; /* interrupts raised */
+  uint64_t requests;   /* requests (descriptor chains) taken */
+  uint64_t bytes_out;  /* bytes the guest gave in them */
+  uint64_t bytes_in;   /* bytes the device wrote back */
+  uint64_t errors;     /* bad requests (device put in NEEDS_RESET) */
+} vmk_device_info;
+/* Fills out[0..max) with the VM's virtio devices, in slot order; returns
+ * how many it has (which may exceed max). */
+unsigned vmk_vm_devices(vmk_vm *vm, vmk_device_info *out, unsigned max);
+
 /* ---- misc ------------------------------------------------------------- */
 
 const char *vmk_engine_name(vmk_engine_kind kind);

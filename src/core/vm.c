@@ -722,6 +722,30 @@ void vmk_vm_set_state_callback(vmk_vm *vm, vmk_state_cb cb, void *opaque) {
   pthread_mutex_unlock(&vm->lock);
 }
 
+vmk_engine_kind vmk_vm_engine(vmk_vm *vm) { return vm->engine_kind; }
+
+/* vm->virtio is fixed from create to free, and the counters are atomics. */
+unsigned vmk_vm_devices(vmk_vm *vm, vmk_device_info *out, unsigned max) {
+  for (unsigned i = 0; i < vm->nvirtio && i < max; i++) {
+    struct vmk_virtio_device *dev = vmk_virtio_mmio_device(vm->virtio[i]);
+    struct vmk_virtio_counters c;
+    vmk_virtio_mmio_counters(vm->virtio[i], &c);
+    vmk_device_info *d = &out[i];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->type, sizeof(d->type), "%s", dev->ops->name);
+    snprintf(d->label, sizeof(d->label), "%s", dev->label);
+    d->mmio_base = VMK_VIRTIO_MMIO_BASE + i * VMK_VIRTIO_MMIO_STRIDE;
+    d->spi = VMK_VIRTIO_MMIO_SPI0 + i;
+    d->notifies = c.notifies;
+    d->interrupts = c.interrupts;
+    d->requests = c.requests;
+    d->bytes_out = c.bytes_out;
+    d->bytes_in = c.bytes_in;
+    d->errors = c.errors;
+  }
+  return vm->nvirtio;
+}
+
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
   pthread_mutex_lock(&vm->lock);
   int r = vm->boot_timed ? 0 : -EAGAIN;
