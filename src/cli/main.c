@@ -19,12 +19,16 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/control.h"
 #include "cli/size.h"
+#include "core/api.h"
 #include "core/config.h"
+#include "core/runtime.h"
 #include "emu/user/exec.h"
 #include "vmkit/vmkit.h"
 
@@ -56,6 +60,17 @@ static const char main_help[] =
     "commands:\n"
     "  run [FLAGS]             boot a VM (the default guest unless --kernel)\n"
     "  validate CONFIG.json    check a VM config file (exit 0, or 2 and why)\n"
+    "  list [--json]           the running named VMs\n"
+    "  pause|resume|stop|request-stop NAME\n"
+    "                          drive a running VM through its API socket\n"
+    "  inspect NAME            a VM's state, config and device counters\n"
+    "  console NAME            attach to the console of a VM run with -d\n"
+    "  save NAME DIR           save a paused VM (needs snapshot support)\n"
+    "  restore DIR [--engine emu|kvm] [--paused]\n"
+    "                          start a VM from a snapshot (needs snapshot "
+    "support)\n"
+    "  serve --api-socket PATH an empty VMM configured and started through\n"
+    "                          the REST API (docs/api.md)\n"
     "  exec PROGRAM [ARGS...]  run a static arm64 Linux program on vmkit's\n"
     "                          emulator, like qemu-aarch64\n"
     "\n"
@@ -76,6 +91,14 @@ static const char run_help[] =
     "With no --kernel it boots the default guest (make guest builds it).\n"
     "\n"
     "flags:\n"
+    "  --name NAME            name the VM (default: a generated one, e.g.\n"
+    "                         brisk-otter-3f); its runtime folder is\n"
+    "                         $XDG_RUNTIME_DIR/vmkit/NAME (api.sock, pid,\n"
+    "                         config.json) and vmkit list/stop/... NAME\n"
+    "                         drive it. A name a live VM holds is refused\n"
+    "  -d, --detach           run in the background: prints the name and\n"
+    "                         returns; the console goes to console.log in the\n"
+    "                         runtime folder (vmkit console NAME attaches)\n"
     "  --config FILE.json     start from this config (docs/config.md); the\n"
     "                         other flags change or add to it\n"
     "  --print-config         print the config of the given flags as JSON\n"
@@ -278,6 +301,7 @@ static void on_stop_signal(int sig) {
 }
 
 struct run_opts {
+  struct vmk_api *api; /* the VM's REST API, or NULL */
   bool boot_timer;
   bool restart_on_reboot;  /* --on-reboot restart */
   unsigned stop_timeout_s; /* --stop-timeout */
@@ -383,6 +407,8 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
     vmk_error err;
     vmk_vm *vm;
     int r = vmk_vm_create(cfg, &vm, &err);
+    if (!r && ro->api)
+      vmk_api_set_vm(ro->api, vm, cfg);
     if (r) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
@@ -398,6 +424,8 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
     if (vmk_vm_start(vm, &err)) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
+      if (ro->api)
+        vmk_api_set_vm(ro->api, NULL, NULL);
       vmk_vm_free(vm);
       return 1;
     }
@@ -413,6 +441,8 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
         fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
                         "boot-timer byte\n");
     }
+    if (ro->api)
+      vmk_api_set_vm(ro->api, NULL, NULL);
     vmk_vm_free(vm);
     /* A reboot after the power button was pressed ends the VM: the user
      * asked for it to stop. */
@@ -467,6 +497,164 @@ static void add_share(vmk_config *cfg, const char *arg) {
     usage_error("out of memory");
 }
 
+/* A named VM's runtime entry, API and (detached) console. */
+struct named_vm {
+  struct vmk_instance inst;
+  bool claimed;
+  struct vmk_api *api;
+  struct vmk_console_relay *relay;
+  int guest_in[2], guest_out[2]; /* -d: the console's pipes */
+};
+
+/* -d: forks; the parent waits for the child to say it is up (a byte 0x06
+ * on the pipe that is the child's stderr until then), prints the name and
+ * exits 0, or relays the child's error and exit status. Returns in the
+ * child, which runs the VM in its own session. */
+static int detach_fork(struct named_vm *nv) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0)
+    usage_error("cannot create a pipe: %s", strerror(errno));
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0)
+    usage_error("cannot fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(p[0]);
+    setsid();
+    vmk_instance_set_pid(&nv->inst, getpid());
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(p[1], STDERR_FILENO);
+    close(null);
+    close(p[1]);
+    return 0;
+  }
+  close(p[1]);
+  char buf[1024];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(p[0], buf + n, sizeof(buf) - 1 - n);
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+    if (memchr(buf, 0x06, n) || n == sizeof(buf) - 1)
+      break;
+  }
+  buf[n] = '\0';
+  if (memchr(buf, 0x06, n)) {
+    printf("%s\n", nv->inst.name);
+    _exit(0);
+  }
+  fputs(buf, stderr);
+  int status = 1;
+  if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+    _exit(WEXITSTATUS(status));
+  _exit(1);
+}
+
+static void teardown_named(struct named_vm *nv) {
+  vmk_console_relay_stop(nv->relay);
+  nv->relay = NULL;
+  vmk_api_stop(nv->api);
+  nv->api = NULL;
+  for (int i = 0; i < 2; i++) {
+    if (nv->guest_in[i] >= 0)
+      close(nv->guest_in[i]);
+    if (nv->guest_out[i] >= 0)
+      close(nv->guest_out[i]);
+    nv->guest_in[i] = nv->guest_out[i] = -1;
+  }
+  if (nv->claimed)
+    vmk_instance_release(&nv->inst);
+  nv->claimed = false;
+}
+
+/* Claims the name (a generated one when none is given), writes
+ * config.json, serves the API on api.sock and, with -d, detaches with the
+ * console relayed to console.log and console.sock. An unnamed VM whose
+ * runtime folder cannot be made runs on without them. */
+static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
+                        bool detach) {
+  memset(nv, 0, sizeof(*nv));
+  nv->guest_in[0] = nv->guest_in[1] = nv->guest_out[0] = nv->guest_out[1] = -1;
+  vmk_error err;
+  int r = -EEXIST;
+  if (name) {
+    r = vmk_instance_claim(name, &nv->inst, &err);
+  } else {
+    for (int i = 0; i < 16 && r == -EEXIST; i++) {
+      char gen[VMK_NAME_MAX + 1];
+      vmk_name_generate(gen, sizeof(gen));
+      r = vmk_instance_claim(gen, &nv->inst, &err);
+    }
+  }
+  if (r) {
+    if (name || detach)
+      usage_error("%s", err.msg);
+    fprintf(stderr, "vmkit: %s; the VM runs without a name or API\n", err.msg);
+    return;
+  }
+  nv->claimed = true;
+  if (detach)
+    detach_fork(nv);
+
+  char path[VMK_RUNTIME_PATH_MAX];
+  char *json;
+  if (!vmk_instance_path(nv->inst.dir, "config.json", path, sizeof(path)) &&
+      !vmk_config_to_json(cfg, &json, NULL)) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      if (write(fd, json, strlen(json)) < 0) {
+        /* informational only: GET /v1/vm has the config too */
+      }
+      close(fd);
+    }
+    free(json);
+  }
+  if (detach) {
+    char log[VMK_RUNTIME_PATH_MAX], sock[VMK_RUNTIME_PATH_MAX];
+    vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
+    vmk_instance_path(nv->inst.dir, "console.sock", sock, sizeof(sock));
+    if (pipe2(nv->guest_in, O_CLOEXEC) < 0 ||
+        pipe2(nv->guest_out, O_CLOEXEC) < 0)
+      usage_error("cannot create the console pipes: %s", strerror(errno));
+    if (vmk_console_relay_start(nv->guest_out[0], nv->guest_in[1], log, sock,
+                                &nv->relay, &err))
+      usage_error("%s", err.msg);
+    /* The guest side never blocks: a full pipe loses output, as a
+     * stalled console reader does. */
+    fcntl(nv->guest_out[1], F_SETFL, O_NONBLOCK);
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, nv->guest_in[0],
+                           nv->guest_out[1]);
+  }
+  if (!vmk_instance_path(nv->inst.dir, "api.sock", path, sizeof(path))) {
+    int fd = vmk_cli_listen(path, &err);
+    if (fd < 0)
+      usage_error("%s", err.msg);
+    struct vmk_api_opts o = {.listen_fd = fd, .name = nv->inst.name};
+    if (vmk_api_start(&o, &nv->api, &err)) {
+      close(fd);
+      unlink(path);
+      if (detach)
+        usage_error("%s", err.msg); /* a detached VM needs its API */
+    }
+  }
+  if (detach) {
+    /* Up: tell the parent, then vmkit's own messages go to the log. */
+    if (write(STDERR_FILENO, "\x06", 1) < 0) {
+      /* the parent is gone; run on */
+    }
+    char log[VMK_RUNTIME_PATH_MAX];
+    vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
+    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dup2(fd, STDERR_FILENO);
+      close(fd);
+    }
+  }
+}
+
 /* Each share holds an fd per inode the guest uses: lift the soft limit on
  * open files to the hard one (the CLI owns the process; the library never
  * changes process-wide limits). */
@@ -498,6 +686,7 @@ static int cmd_run(int argc, char **argv) {
     OPT_VSOCK,
     OPT_CONFIG,
     OPT_PRINT_CONFIG,
+    OPT_NAME,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -519,6 +708,8 @@ static int cmd_run(int argc, char **argv) {
       {"vsock", required_argument, NULL, OPT_VSOCK},
       {"config", required_argument, NULL, OPT_CONFIG},
       {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+      {"name", required_argument, NULL, OPT_NAME},
+      {"detach", no_argument, NULL, 'd'},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -539,17 +730,22 @@ static int cmd_run(int argc, char **argv) {
   } else if (!(cfg = run_cfg = vmk_config_new())) {
     usage_error("out of memory");
   }
-  bool print_config = false, console_given = false;
+  bool print_config = false, console_given = false, detach = false;
+  const char *name = NULL;
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
   bool initrd_given = false;
-  struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
+  struct run_opts ro = {.restart_on_reboot = true,
+                        .stop_timeout_s = 10,
+                        .escape_in = -1,
+                        .relay_out = -1};
+  vmk_error err0;
   bool net_none = false, net_given = false;
   unsigned nets = 0;
   bool vsock_given = false;
   int c;
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:d", opts, NULL)) != -1) {
     switch (c) {
     case OPT_ENGINE:
       if (!strcmp(optarg, "auto"))
@@ -621,6 +817,14 @@ static int cmd_run(int argc, char **argv) {
       break; /* read above */
     case OPT_PRINT_CONFIG:
       print_config = true;
+      break;
+    case OPT_NAME:
+      if (vmk_name_check(optarg, &err0))
+        usage_error("%s", err0.msg);
+      name = optarg;
+      break;
+    case 'd':
+      detach = true;
       break;
     case OPT_NO_ENTROPY:
       vmk_config_set_entropy(cfg, false);
@@ -700,6 +904,10 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  if (detach && console_given && strcmp(console, "stdio"))
+    usage_error("-d puts the console in the runtime folder; drop --console");
+  if (detach && print_config)
+    usage_error("-d and --print-config do not go together; drop one");
   if (net_none && nets)
     usage_error("--net none cannot be combined with other --net flags");
   if (net_none && config_file && cfg->nnets)
@@ -764,6 +972,12 @@ static int cmd_run(int argc, char **argv) {
   if (vmk_config_validate(cfg, &err))
     usage_error("%s", err.msg);
 
+  struct named_vm nv;
+  if (detach)
+    in_fd = -1;
+  setup_named(&nv, cfg, name, detach);
+  ro.api = nv.api;
+
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
@@ -786,6 +1000,7 @@ static int cmd_run(int argc, char **argv) {
     make_tty_raw();
 
   int status = run_until_end(cfg, &ro);
+  teardown_named(&nv);
   restore_tty();
   vmk_config_free(cfg);
   run_cfg = NULL;
@@ -837,6 +1052,21 @@ int main(int argc, char **argv) {
     return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "validate"))
     return cmd_validate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "list"))
+    return vmk_cmd_list(argc - 1, argv + 1);
+  if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "stop") ||
+      !strcmp(cmd, "request-stop"))
+    return vmk_cmd_vm_verb(cmd, argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect"))
+    return vmk_cmd_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "save"))
+    return vmk_cmd_save(argc - 1, argv + 1);
+  if (!strcmp(cmd, "restore"))
+    return vmk_cmd_restore(argc - 1, argv + 1);
+  if (!strcmp(cmd, "console"))
+    return vmk_cmd_console(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve"))
+    return vmk_cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "exec")) {
     if (argc < 3)
       usage_error("exec needs a program, as in vmkit exec ./hello-arm64");
