@@ -676,14 +676,35 @@ static int emu_pause(struct vmk_engine *base, vmk_error *err) {
   kick_all_locked(e);
   while (e->parked < e->live)
     pthread_cond_wait(&e->cond, &e->lock);
+  e->paused_at_ns = now_ns();
   pthread_mutex_unlock(&e->lock);
   return 0;
+}
+
+/* Every vCPU is parked (e->lock held): the counter's zero, and with it
+ * every armed deadline, moves by delta_ns. The timers belong to their
+ * vCPU threads, which wait on e->lock and see the change when they wake. */
+static void shift_counter_locked(struct emu_engine *e, uint64_t delta_ns) {
+  e->base_ns += delta_ns;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_timer *t = &e->vcpus[i].timer;
+    t->base_ns += delta_ns;
+    if (t->deadline_ns != UINT64_MAX)
+      t->deadline_ns = t->deadline_ns > UINT64_MAX - delta_ns
+                           ? UINT64_MAX
+                           : t->deadline_ns + delta_ns;
+  }
 }
 
 static int emu_resume(struct vmk_engine *base, vmk_error *err) {
   struct emu_engine *e = (struct emu_engine *)base;
   (void)err;
   pthread_mutex_lock(&e->lock);
+  if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_PAUSE) {
+    uint64_t now = now_ns();
+    if (now > e->paused_at_ns)
+      shift_counter_locked(e, now - e->paused_at_ns);
+  }
   __atomic_fetch_and(&e->req, ~ENGINE_REQ_PAUSE, __ATOMIC_SEQ_CST);
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->lock);
