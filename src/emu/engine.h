@@ -82,6 +82,7 @@ struct emu_engine {
   unsigned req;          /* ENGINE_REQ_* bits, atomic */
   unsigned live, parked; /* under lock */
   bool started;
+  bool restored;          /* load_state ran: start keeps the vCPUs' state */
   bool exit_reported;     /* atomic */
   int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
   struct emu_vcpu *vcpus; /* cfg.cpus entries */
