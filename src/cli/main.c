@@ -300,8 +300,10 @@ static void on_stop_signal(int sig) {
   stop_signals++;
 }
 
+struct named_vm;
 struct run_opts {
-  struct vmk_api *api; /* the VM's REST API, or NULL */
+  struct vmk_api *api;       /* the VM's REST API, or NULL */
+  struct named_vm *detached; /* -d: told once the first VM runs */
   bool boot_timer;
   bool restart_on_reboot;  /* --on-reboot restart */
   unsigned stop_timeout_s; /* --stop-timeout */
@@ -401,7 +403,9 @@ static void supervise(vmk_vm *vm, const struct run_opts *ro,
 
 /* Boots the VM, again after each guest reboot with --on-reboot restart,
  * until it ends; returns the exit status. */
-static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
+static void detach_ready(struct named_vm *nv);
+
+static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
   struct console_state cs = {0};
   for (;;) {
     vmk_error err;
@@ -428,6 +432,10 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
         vmk_api_set_vm(ro->api, NULL, NULL);
       vmk_vm_free(vm);
       return 1;
+    }
+    if (ro->detached) {
+      detach_ready(ro->detached);
+      ro->detached = NULL;
     }
     cs.why[0] = '\0';
     supervise(vm, ro, &cs);
@@ -544,9 +552,11 @@ static int detach_fork(struct named_vm *nv) {
   buf[n] = '\0';
   if (memchr(buf, 0x06, n)) {
     printf("%s\n", nv->inst.name);
+    fflush(stdout);
     _exit(0);
   }
   fputs(buf, stderr);
+  fflush(stderr);
   int status = 1;
   if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
     _exit(WEXITSTATUS(status));
@@ -640,18 +650,20 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
         usage_error("%s", err.msg); /* a detached VM needs its API */
     }
   }
-  if (detach) {
-    /* Up: tell the parent, then vmkit's own messages go to the log. */
-    if (write(STDERR_FILENO, "\x06", 1) < 0) {
-      /* the parent is gone; run on */
-    }
-    char log[VMK_RUNTIME_PATH_MAX];
-    vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      dup2(fd, STDERR_FILENO);
-      close(fd);
-    }
+}
+
+/* -d, the VM runs: tell the parent (which then returns), and vmkit's own
+ * messages go to the log from here on. */
+static void detach_ready(struct named_vm *nv) {
+  if (write(STDERR_FILENO, "\x06", 1) < 0) {
+    /* the parent is gone; run on */
+  }
+  char log[VMK_RUNTIME_PATH_MAX];
+  vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    dup2(fd, STDERR_FILENO);
+    close(fd);
   }
 }
 
@@ -977,6 +989,7 @@ static int cmd_run(int argc, char **argv) {
     in_fd = -1;
   setup_named(&nv, cfg, name, detach);
   ro.api = nv.api;
+  ro.detached = detach ? &nv : NULL;
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);

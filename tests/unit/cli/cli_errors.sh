@@ -137,9 +137,26 @@ else
   echo "FAIL: --print-config round trip"; cat "$tmp/p1.json" "$tmp/err"; fails=$((fails+1))
 fi
 
+# Named VMs: bad names, verbs without a VM, usage of the verbs.
+export XDG_RUNTIME_DIR=$tmp/xdg
+mkdir -p "$XDG_RUNTIME_DIR"
+expect 2 "VM name 'a/b' may hold only letters" -- run --name a/b
+expect 2 "VM name 'slots' is reserved" -- run --name slots
+expect 2 "-d puts the console in the runtime folder" -- run -d --console none
+expect 2 "no VM named 'ghost' is running" -- pause ghost
+expect 2 "no VM named 'ghost' is running" -- stop ghost
+expect 2 "no VM named 'ghost' is running" -- inspect ghost
+expect 2 "no VM named 'ghost' is running" -- console ghost
+expect 2 "pause takes one VM name" -- pause
+expect 2 "list takes only --json" -- list --yaml
+expect 2 "serve needs --api-socket PATH" -- serve
+expect 2 "save takes a VM name and a folder" -- save web
+"$vmkit" list --json >"$tmp/list" 2>&1 && [ "$(cat "$tmp/list")" = "[]" ] &&
+  echo "ok: list --json with no VMs" || { echo "FAIL: list --json: $(cat "$tmp/list")"; fails=$((fails+1)); }
+
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --config --print-config --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --config --print-config --name --detach --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }
