@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "core/runtime.h"
 
 #define LABEL_MAX 64
 #define NAMES_SHOWN 8
@@ -69,52 +70,6 @@ int vmk_slots_limit(const char *env, const char *file, unsigned *max,
   if (!*max || v < *max)
     *max = v; /* a user may lower the operator's limit, never raise it */
   return 0;
-}
-
-/* The per-user folder of slot files, created 0700 when missing: the
- * runtime folder's "slots" (XDG_RUNTIME_DIR/vmkit, else /run/user/UID/vmkit
- * when that is ours, else /tmp/vmkit-UID), the same rule as named VMs'. */
-static int private_dir(const char *path, vmk_error *err) {
-  if (mkdir(path, 0700) < 0 && errno != EEXIST)
-    return vmk_err(err, -errno, "cannot create the folder '%s': %s", path,
-                   strerror(errno));
-  struct stat st;
-  if (lstat(path, &st) < 0)
-    return vmk_err(err, -errno, "cannot use the folder '%s': %s", path,
-                   strerror(errno));
-  if (!S_ISDIR(st.st_mode) || st.st_uid != getuid())
-    return vmk_err(err, -EPERM,
-                   "'%s' is not a folder of yours; remove it or set "
-                   "XDG_RUNTIME_DIR to a folder of yours",
-                   path);
-  if ((st.st_mode & 077) && chmod(path, 0700) < 0)
-    return vmk_err(err, -errno, "cannot make '%s' private: %s", path,
-                   strerror(errno));
-  return 0;
-}
-
-static int slots_dir(char *buf, size_t len, vmk_error *err) {
-  const char *xdg = getenv("XDG_RUNTIME_DIR");
-  char run_user[64];
-  struct stat st;
-  snprintf(run_user, sizeof(run_user), "/run/user/%u", (unsigned)getuid());
-  int n;
-  if (xdg && xdg[0] == '/')
-    n = snprintf(buf, len, "%s/vmkit", xdg);
-  else if (stat(run_user, &st) == 0 && S_ISDIR(st.st_mode) &&
-           st.st_uid == getuid())
-    n = snprintf(buf, len, "%s/vmkit", run_user);
-  else
-    n = snprintf(buf, len, "/tmp/vmkit-%u", (unsigned)getuid());
-  if (n < 0 || (size_t)n + sizeof("/slots") > len)
-    return vmk_err(err, -ENAMETOOLONG,
-                   "the runtime folder path is too long; set XDG_RUNTIME_DIR "
-                   "to a shorter path");
-  int r = private_dir(buf, err);
-  if (r)
-    return r;
-  strcat(buf, "/slots");
-  return private_dir(buf, err);
 }
 
 /* Slot number of a file name "slot-N", or -1. */
@@ -223,8 +178,8 @@ int vmk_slot_acquire(const char *label, vmk_slot **out, vmk_error *err) {
   int r = vmk_slots_limit(getenv("VMKIT_MAX_VMS"), VMK_SLOTS_FILE, &max, err);
   if (r || max == 0)
     return r;
-  char dir[PATH_MAX];
-  if ((r = slots_dir(dir, sizeof(dir), err)))
+  char dir[VMK_RUNTIME_PATH_MAX];
+  if ((r = vmk_runtime_subdir("slots", dir, sizeof(dir), err)))
     return r;
   char own[32];
   if (!label || !*label) {

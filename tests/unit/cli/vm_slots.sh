@@ -42,9 +42,9 @@ image "$tmp/off.img" d2800100 f2b08000 d4000002 14000000 # x0=SYSTEM_OFF; hvc #0
 export XDG_RUNTIME_DIR=$tmp/run
 mkdir -p "$XDG_RUNTIME_DIR"
 slots=$XDG_RUNTIME_DIR/vmkit/slots
-vm() { # vm IMAGE: a cheap VM's command line
+vm() { # vm IMAGE [FLAGS]: a cheap VM's command line
   echo "$vmkit" run --engine emu --kernel "$1" --memory 64M --net none \
-    --no-entropy --console none --cmdline x
+    --no-entropy --console none --cmdline x "${@:2}"
 }
 
 # held N: true when N slot files are locked by running VMs.
@@ -62,10 +62,10 @@ wait_held() {
 }
 
 export VMKIT_MAX_VMS=2
-$(vm "$tmp/sleep.img") </dev/null >"$tmp/vm1.out" 2>&1 &
+$(vm "$tmp/sleep.img" --name web) </dev/null >"$tmp/vm1.out" 2>&1 &
 pids+=($!)
 vm1=$!
-$(vm "$tmp/sleep.img") </dev/null >"$tmp/vm2.out" 2>&1 &
+$(vm "$tmp/sleep.img" --name db) </dev/null >"$tmp/vm2.out" 2>&1 &
 pids+=($!)
 if wait_held 2; then ok "two VMs hold the two slots"; else bad "two VMs never held two slots"; fi
 
@@ -73,10 +73,21 @@ timeout 60 $(vm "$tmp/off.img") </dev/null >"$tmp/vm3.out" 2>"$tmp/vm3.err"
 st=$?
 lines=$(wc -l <"$tmp/vm3.err")
 if [ "$st" -eq 3 ] && [ "$lines" -eq 1 ] &&
-  grep -Eq "^vmkit: 2 of 2 VM slots are in use \(pid [0-9]+, pid [0-9]+\); stop one or raise the limit" "$tmp/vm3.err"; then
+  grep -Eq "^vmkit: 2 of 2 VM slots are in use \((web, db|db, web)\); stop one or raise the limit" "$tmp/vm3.err"; then
   ok "a third VM is refused: $(cat "$tmp/vm3.err")"
 else
   bad "a third VM: status $st (want 3), stderr: $(cat "$tmp/vm3.err")"
+fi
+
+# Detached (-d): the refusal reaches the caller with the same status.
+timeout 60 "$vmkit" run -d --name third --engine emu --kernel "$tmp/off.img" \
+  --memory 64M --net none --no-entropy --cmdline x </dev/null \
+  >"$tmp/vm3d.out" 2>"$tmp/vm3d.err"
+st=$?
+if [ "$st" -eq 3 ] && grep -q "2 of 2 VM slots are in use" "$tmp/vm3d.err"; then
+  ok "a third VM with -d is refused too (exit 3)"
+else
+  bad "a third VM with -d: status $st (want 3), stderr: $(cat "$tmp/vm3d.err")"
 fi
 
 kill -9 "$vm1"
