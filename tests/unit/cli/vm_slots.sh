@@ -90,6 +90,26 @@ else
   bad "a third VM with -d: status $st (want 3), stderr: $(cat "$tmp/vm3d.err")"
 fi
 
+# vmkit serve: starting its VM through the API is refused with 409.
+if command -v curl >/dev/null && "$vmkit" serve --api-socket "$tmp/serve.sock" \
+  </dev/null >"$tmp/serve.out" 2>&1 & then
+  spid=$!
+  pids+=("$spid")
+  for _ in $(seq 100); do [ -S "$tmp/serve.sock" ] && break; sleep 0.1; done
+  api() { curl -s -o "$tmp/body" -w '%{http_code}' --unix-socket "$tmp/serve.sock" -X PUT -d "$2" "http://localhost$1"; }
+  c1=$(api /v1/vm/config "{\"engine\": \"emu\", \"kernel\": \"$tmp/off.img\", \"memory\": \"64M\", \"entropy\": false, \"cmdline\": \"x\"}")
+  c2=$(api /v1/vm/state '{"state": "running"}')
+  if [ "$c1" = 200 ] && [ "$c2" = 409 ] && grep -q "2 of 2 VM slots are in use" "$tmp/body"; then
+    ok "vmkit serve's VM is refused (409): $(cat "$tmp/body")"
+  elif grep -q "without the REST API" "$tmp/serve.out"; then
+    ok "vmkit serve: skipped (built without the REST API)"
+  else
+    bad "vmkit serve: config $c1, start $c2 (want 200, 409): $(cat "$tmp/body" "$tmp/serve.out")"
+  fi
+  kill "$spid" 2>/dev/null
+  wait "$spid" 2>/dev/null
+fi
+
 kill -9 "$vm1"
 wait "$vm1" 2>/dev/null
 if wait_held 1; then ok "SIGKILL freed a slot"; else bad "the killed VM's slot is still held"; fi
