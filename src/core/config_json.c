@@ -154,17 +154,6 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
       oom = true;
   }
   put(o, "forwards", a, &oom);
-  a = json_array();
-  for (unsigned i = 0; a && i < cfg->nports; i++) {
-    json_t *j = json_object();
-    if (j) {
-      put(j, "name", json_string(cfg->ports[i].name), &oom);
-      put(j, "path", json_string(cfg->ports[i].path), &oom);
-    }
-    if (!j || json_array_append_new(a, j))
-      oom = true;
-  }
-  put(o, "ports", a, &oom);
   put(o, "boot_timer", json_boolean(cfg->boot_timer), &oom);
   char *s = oom ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(o);
@@ -474,31 +463,6 @@ static int parse_forwards(json_t *a, vmk_config *cfg, vmk_error *err) {
   return r;
 }
 
-static int parse_ports(json_t *a, vmk_config *cfg, vmk_error *err) {
-  static const char *const keys[] = {"name", "path", NULL};
-  int r = get_array(a, "ports", VMK_MAX_PORTS, err);
-  size_t i;
-  json_t *p;
-  json_array_foreach(a, i, p) {
-    char where[32];
-    snprintf(where, sizeof(where), "ports[%zu]", i);
-    if (r || (r = want(p, JSON_OBJECT, where, "an object", err)) ||
-        (r = check_keys(p, keys, where, err)))
-      return r;
-    json_t *n = json_object_get(p, "name"), *s = json_object_get(p, "path");
-    const char *name, *path;
-    if (!n || !s)
-      return vmk_err(err, -EINVAL,
-                     "config field '%s' needs \"name\" and \"path\"", where);
-    if ((r = get_str(n, "ports[].name", &name, err)) ||
-        (r = get_str(s, "ports[].path", &path, err)))
-      return r;
-    if ((r = vmk_config_add_port(cfg, name, path)))
-      return vmk_err(err, r, "cannot add port '%.64s'", name);
-  }
-  return r;
-}
-
 static int parse_console(json_t *v, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {"file", NULL};
   if (json_is_string(v)) {
@@ -544,9 +508,9 @@ static int parse_vsock(json_t *v, vmk_config *cfg, vmk_error *err) {
 
 static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {
-      "engine",   "cpus",    "memory",     "kernel", "initrd", "cmdline",
-      "disks",    "entropy", "console",    "shares", "vsock",  "nets",
-      "forwards", "ports",   "boot_timer", NULL};
+      "engine",  "cpus",  "memory",   "kernel",     "initrd",
+      "cmdline", "disks", "entropy",  "console",    "shares",
+      "vsock",   "nets",  "forwards", "boot_timer", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -616,9 +580,6 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
         return r;
     } else if (!strcmp(key, "forwards")) {
       if ((r = parse_forwards(v, cfg, err)))
-        return r;
-    } else if (!strcmp(key, "ports")) {
-      if ((r = parse_ports(v, cfg, err)))
         return r;
     } else if (!strcmp(key, "console")) {
       if ((r = parse_console(v, cfg, err)))

@@ -52,8 +52,6 @@ static void test_round_trip(void **state) {
   assert_int_equal(vmk_config_add_forward(a, false, NULL, 8080, 80), 0);
   assert_int_equal(vmk_config_add_forward(a, true, "0.0.0.0", 53, 5353), 0);
   assert_int_equal(vmk_config_set_boot_timer(a, true), 0);
-  assert_int_equal(vmk_config_add_port(a, "org.test.1", "/tmp/p1.sock"), 0);
-  assert_int_equal(vmk_config_add_port(a, "log", "/tmp/p2.sock"), 0);
 
   char *j1, *j2;
   vmk_error err;
@@ -97,9 +95,6 @@ static void test_round_trip(void **state) {
   assert_int_equal(b->forwards[1].guest_port, 5353);
   assert_int_equal(b->forwards[0].host_addr, 0x7f000001);
   assert_true(b->boot_timer);
-  assert_int_equal(b->nports, 2);
-  assert_string_equal(b->ports[0].name, "org.test.1");
-  assert_string_equal(b->ports[1].path, "/tmp/p2.sock");
   free(j1);
   free(j2);
   vmk_config_free(a);
@@ -193,11 +188,6 @@ static const struct bad {
     {"{\"nets\": [{\"kind\": \"nat\", \"mtu\": 67}]}", "'nets[].mtu' is 67"},
     {"{\"nets\": [{\"kind\": \"nat\", \"vlan\": 1}]}",
      "unknown key 'vlan' in nets[0]"},
-    {"{\"ports\": [{\"name\": \"x\"}]}", "needs \"name\" and \"path\""},
-    {"{\"ports\": [{\"name\": \"x\", \"path\": \"/p\", \"id\": 1}]}",
-     "unknown key 'id' in ports[0]"},
-    {"{\"ports\": [{\"name\": 1, \"path\": \"/p\"}]}",
-     "'ports[].name' must be a string"},
     {"{\"forwards\": [{\"host_port\": 1}]}",
      "needs \"host_port\" and \"guest_port\""},
     {"{\"forwards\": [{\"host_port\": 0, \"guest_port\": 80}]}",
