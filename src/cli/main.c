@@ -639,7 +639,8 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
   if (r) {
     if (name || detach)
       usage_error("%s", err.msg);
-    fprintf(stderr, "vmkit: %s; the VM runs without a name or API\n", err.msg);
+    /* Unnamed, the VM needs no runtime entry: it runs on without one
+     * (and without an API), as vmkit did before named VMs. */
     return;
   }
   nv->claimed = true;
