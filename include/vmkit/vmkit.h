@@ -61,8 +61,8 @@ typedef enum vmk_exit_reason {
    * through the panic log the kernel leaves in its ramoops region before it
    * resets (then the reset or power-off is reported as this crash). */
   VMK_EXIT_CRASH,
-  VMK_EXIT_STOPPED,  /* the host stopped it (vmk_vm_stop) */
-  VMK_EXIT_ERROR,    /* vmkit failed; vmk_vm_exit() has the error */
+  VMK_EXIT_STOPPED, /* the host stopped it (vmk_vm_stop) */
+  VMK_EXIT_ERROR,   /* vmkit failed; vmk_vm_exit() has the error */
 } vmk_exit_reason;
 
 /* ---- configuration ---------------------------------------------------- */
@@ -160,6 +160,31 @@ void vmk_vm_free(vmk_vm *vm);
 /* Boot-timer readings, valid once the guest has written the boot-timer
  * byte: wall and process-CPU microseconds from vmk_vm_create. */
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us);
+
+/* ---- snapshots (docs/snapshot.md) ------------------------------------ */
+
+/* Saves a paused VM (as Apple's framework, only a paused VM can be saved)
+ * into the directory dir (created if missing; its snapshot files are
+ * replaced): the config, every vCPU's and device's state, and guest memory
+ * as a sparse file. The VM stays paused; resume or stop it after. Refused
+ * with a sentence for a VM that is not paused, an engine or a device that
+ * cannot be saved yet (virtio-fs shares), or a write that fails. */
+int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err);
+/* Creates a VM from the snapshot in dir, started and paused: call
+ * vmk_vm_resume to let it run. cfg NULL: the config saved in the
+ * snapshot (no console: see vmk_snapshot_config to set one); else cfg,
+ * which must describe the same machine (vCPUs, memory, device set, MACs)
+ * and may change host-side things (console fds, engine, disk paths). A
+ * snapshot that is damaged, whose disks are missing or changed since the
+ * save (size, content of the first/last MiB, modification time), or that
+ * does not match is refused with the reason. A snapshot can be restored
+ * any number of times; its disks are the user's business (a restored VM
+ * writes to them: keep a copy per restore). */
+int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
+                   vmk_error *err);
+/* The config saved in the snapshot in dir (a new vmk_config the caller
+ * frees), to adjust before vmk_vm_restore. */
+int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);
 
 /* ---- misc ------------------------------------------------------------- */
 
