@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@ void vmk_config_free(vmk_config *cfg) {
   free(cfg->initrd);
   free(cfg->cmdline);
   free(cfg->vsock_path);
+  free(cfg->console_file);
   for (unsigned i = 0; i < cfg->ndisks; i++)
     free(cfg->disks[i].path);
   for (unsigned i = 0; i < cfg->nnets; i++)
@@ -141,9 +143,22 @@ int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd) {
   if (kind != VMK_CONSOLE_NONE && kind != VMK_CONSOLE_FDS)
     return -EINVAL;
+  free(cfg->console_file);
+  cfg->console_file = NULL;
   cfg->console = kind;
   cfg->console_in = kind == VMK_CONSOLE_FDS ? in_fd : -1;
   cfg->console_out = kind == VMK_CONSOLE_FDS ? out_fd : -1;
+  return 0;
+}
+
+int vmk_config_set_console_file(vmk_config *cfg, const char *path) {
+  if (!path || !*path)
+    return -EINVAL;
+  int r = set_str(&cfg->console_file, path);
+  if (r)
+    return r;
+  cfg->console = VMK_CONSOLE_FILE;
+  cfg->console_in = cfg->console_out = -1;
   return 0;
 }
 
@@ -230,8 +245,10 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->ndisks = 0;
   c->nnets = 0;
   c->vsock_path = NULL;
+  c->console_file = NULL;
   c->nshares = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
+      set_str(&c->console_file, cfg->console_file) ||
       set_str(&c->cmdline, cfg->cmdline) ||
       set_str(&c->vsock_path, cfg->vsock_path))
     goto fail;
@@ -374,6 +391,37 @@ static int check_share(const struct vmk_config *cfg, unsigned i,
   return 0;
 }
 
+/* The console file must be appendable, or creatable in its folder; it is
+ * not created here (validate changes nothing). */
+static int check_console_file(const struct vmk_config *cfg, vmk_error *err) {
+  const char *path = cfg->console_file;
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return vmk_err(
+          err, -EINVAL, "console file '%s' is %s; give a regular file", path,
+          S_ISDIR(st.st_mode) ? "a directory" : file_kind(st.st_mode));
+    if (access(path, W_OK) < 0)
+      return vmk_err(err, -errno, "cannot write console file '%s': %s", path,
+                     strerror(errno));
+    return 0;
+  }
+  char dir[4096];
+  snprintf(dir, sizeof(dir), "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir)
+    dir[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof(dir), ".");
+  if (access(dir, W_OK | X_OK) < 0)
+    return vmk_err(err, -errno,
+                   "cannot create console file '%s': its folder '%s': %s", path,
+                   dir, strerror(errno));
+  return 0;
+}
+
 void vmk_config_set_engine_ops(struct vmk_config *cfg,
                                const struct vmk_engine_ops *ops) {
   cfg->engine_ops = ops;
@@ -436,6 +484,8 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
       ((cfg->console_in >= 0 && fcntl(cfg->console_in, F_GETFD) < 0) ||
        (cfg->console_out >= 0 && fcntl(cfg->console_out, F_GETFD) < 0)))
     return vmk_err(err, -EBADF, "the console file descriptors are not open");
+  if (cfg->console == VMK_CONSOLE_FILE && (r = check_console_file(cfg, err)))
+    return r;
   if (cfg->vsock_path && (r = vmk_vsock_unix_check_path(cfg->vsock_path, err)))
     return r;
   if ((r = check_nets(cfg, err)))

@@ -44,6 +44,7 @@ struct vmk_config {
   unsigned nshares;
   vmk_console_kind console;
   int console_in, console_out;
+  char *console_file; /* VMK_CONSOLE_FILE: appended to by the VM */
   bool boot_timer;
   struct vmk_net_config nets[VMK_MAX_NETS];
   unsigned nnets;
