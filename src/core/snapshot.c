@@ -2,7 +2,9 @@
  * (docs/snapshot.md): manifest.json (for people and tools), state.bin
  * (tagged sections: the config with its disks' identities, the boot
  * layout, every vCPU, the GIC, the counter, every device) and memory.raw
- * (guest RAM as a sparse file: pages of zeros are holes).
+ * (guest RAM as a sparse file: pages of zeros are holes), and config.json
+ * (the config as docs/config.md writes it, for people; state.bin holds
+ * the copy vmkit reads).
  *
  * Everything read back is untrusted: the container checks lengths and
  * checksums (snapshot_file.c), each section's decoder checks its values,
@@ -16,7 +18,6 @@
  * written, so the I/O thread serves no queue in between. Restore builds a
  * new VM and starts it paused. No state of its own.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -77,58 +78,42 @@ int vmk_snap_disk_identify(const char *path, struct vmk_snap_disk_id *id,
 
 /* ---- the config section ---- */
 
+/* The config as the JSON document of docs/config.md (console: none; every
+ * NIC's MAC written out, so the guest keeps its MACs whatever paths a
+ * restore gives), then each disk's identity. */
 #define CONF_VERSION 1
 
-static void put_config(struct vmk_sbuf *b, const struct vmk_config *c,
-                       const struct vmk_snap_disk_id *ids) {
-  vmk_sbuf_u32(b, (uint32_t)c->engine);
-  vmk_sbuf_u32(b, c->cpus);
-  vmk_sbuf_u64(b, c->memory);
-  vmk_sbuf_str(b, c->kernel);
-  vmk_sbuf_str(b, c->initrd);
-  vmk_sbuf_str(b, c->cmdline);
+static int put_config(struct vmk_sbuf *b, const struct vmk_config *c,
+                      const struct vmk_snap_disk_id *ids, char **json_out,
+                      vmk_error *err) {
+  struct vmk_config *d = vmk_config_dup(c);
+  if (!d)
+    return vmk_err(err, -ENOMEM, "out of memory saving the VM");
+  d->console = VMK_CONSOLE_NONE;
+  d->console_in = d->console_out = -1;
+  for (unsigned i = 0; i < d->nnets; i++) {
+    vmk_config_net_mac(c, i, d->nets[i].mac);
+    d->nets[i].mac_set = true;
+  }
+  char *json = NULL;
+  int r = vmk_config_to_json(d, &json, err);
+  vmk_config_free(d);
+  if (r)
+    return r;
+  vmk_sbuf_str(b, json);
   vmk_sbuf_u32(b, c->ndisks);
   for (unsigned i = 0; i < c->ndisks; i++) {
-    vmk_sbuf_str(b, c->disks[i].path);
-    vmk_sbuf_u8(b, c->disks[i].read_only);
     vmk_sbuf_u64(b, ids[i].size);
     vmk_sbuf_u64(b, ids[i].mtime_ns);
     vmk_sbuf_u32(b, ids[i].crc[0]);
     vmk_sbuf_u32(b, ids[i].crc[1]);
   }
-  vmk_sbuf_u8(b, c->entropy);
-  vmk_sbuf_u32(b, c->nshares);
-  for (unsigned i = 0; i < c->nshares; i++) {
-    vmk_sbuf_str(b, c->shares[i].dir);
-    vmk_sbuf_str(b, c->shares[i].tag);
-    vmk_sbuf_u8(b, c->shares[i].read_only);
-  }
-  vmk_sbuf_u8(b, c->boot_timer);
-  vmk_sbuf_u32(b, c->nnets);
-  for (unsigned i = 0; i < c->nnets; i++) {
-    const struct vmk_net_config *n = &c->nets[i];
-    vmk_sbuf_u32(b, (uint32_t)n->kind);
-    vmk_sbuf_str(b, n->target);
-    uint8_t mac[6];
-    vmk_config_net_mac(c, i, mac); /* the MAC the guest saw */
-    vmk_sbuf_bytes(b, mac, 6);
-    vmk_sbuf_u32(b, n->mtu);
-  }
-  vmk_sbuf_u32(b, c->nforwards);
-  for (unsigned i = 0; i < c->nforwards; i++) {
-    vmk_sbuf_u8(b, c->forwards[i].udp);
-    vmk_sbuf_u32(b, c->forwards[i].host_addr);
-    vmk_sbuf_u16(b, c->forwards[i].host_port);
-    vmk_sbuf_u16(b, c->forwards[i].guest_port);
-  }
-  vmk_sbuf_str(b, c->vsock_path);
-  vmk_sbuf_u64(b, c->vsock_cid);
+  *json_out = json;
+  return 0;
 }
 
-#define STR_MAX 65536u
-
-/* Decodes the config section into a new config (built with the public
- * setters, which check each value's form) and the disks' identities. */
+/* Decodes the config section (untrusted: the JSON parser checks every
+ * field) into a new config and the disks' identities. */
 static int get_config(const struct vmk_snap_section *s, vmk_config **out,
                       struct vmk_snap_disk_id ids[VMK_MAX_DISKS],
                       vmk_error *err) {
@@ -138,82 +123,36 @@ static int get_config(const struct vmk_snap_section *s, vmk_config **out,
                    "the snapshot's config has version %u; this vmkit reads "
                    "version %u",
                    s->version, CONF_VERSION);
-  vmk_config *c = vmk_config_new();
-  if (!c)
-    return vmk_err(err, -ENOMEM, "out of memory reading the snapshot");
   struct vmk_sreader r = vmk_sreader_of(s->data, s->len);
-  bool ok = true, sok;
-  char *str = NULL, *str2 = NULL;
-  uint32_t engine = vmk_sr_u32(&r);
-  ok &= engine <= VMK_ENGINE_EMU && !vmk_config_set_engine(c, engine);
-  ok &= !vmk_config_set_cpus(c, vmk_sr_u32(&r));
-  ok &= !vmk_config_set_memory(c, vmk_sr_u64(&r));
-  for (int k = 0; k < 3 && ok; k++) {
-    str = vmk_sr_str(&r, STR_MAX, &sok);
-    ok &= sok;
-    if (ok && str)
-      ok &= !(k == 0   ? vmk_config_set_kernel(c, str)
-              : k == 1 ? vmk_config_set_initrd(c, str)
-                       : vmk_config_set_cmdline(c, str));
-    free(str);
+  bool ok;
+  char *json = vmk_sr_str(&r, VMK_CONFIG_JSON_MAX, &ok);
+  if (!ok || !json) {
+    free(json);
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's config is damaged; take "
+                   "the snapshot again");
   }
+  vmk_config *c;
+  vmk_error e2;
+  int rc = vmk_config_from_json(json, strlen(json), &c, &e2);
+  free(json);
+  if (rc)
+    return vmk_err(err, -EINVAL, "the snapshot's config is damaged (%s)",
+                   e2.msg);
   uint32_t n = vmk_sr_u32(&r);
-  ok &= n <= VMK_MAX_DISKS;
-  for (uint32_t i = 0; ok && i < n; i++) {
-    str = vmk_sr_str(&r, STR_MAX, &sok);
-    bool ro = vmk_sr_bool(&r);
-    ok &= sok && str && !vmk_config_add_disk(c, str, ro);
-    free(str);
+  if (n != c->ndisks)
+    r.bad = true;
+  for (uint32_t i = 0; i < n && !r.bad; i++) {
     ids[i].size = vmk_sr_u64(&r);
     ids[i].mtime_ns = vmk_sr_u64(&r);
     ids[i].crc[0] = vmk_sr_u32(&r);
     ids[i].crc[1] = vmk_sr_u32(&r);
   }
-  ok &= !vmk_config_set_entropy(c, vmk_sr_bool(&r));
-  n = vmk_sr_u32(&r);
-  ok &= n <= VMK_MAX_SHARES;
-  for (uint32_t i = 0; ok && i < n; i++) {
-    str = vmk_sr_str(&r, STR_MAX, &sok);
-    ok &= sok;
-    str2 = ok ? vmk_sr_str(&r, STR_MAX, &sok) : NULL;
-    ok &= sok && str && !vmk_config_add_share(c, str, str2, vmk_sr_bool(&r));
-    free(str);
-    free(str2);
-  }
-  ok &= !vmk_config_set_boot_timer(c, vmk_sr_bool(&r));
-  n = vmk_sr_u32(&r);
-  ok &= n <= VMK_MAX_NETS;
-  for (uint32_t i = 0; ok && i < n; i++) {
-    uint32_t kind = vmk_sr_u32(&r);
-    str = vmk_sr_str(&r, STR_MAX, &sok);
-    uint8_t mac[6];
-    vmk_sr_bytes(&r, mac, 6);
-    uint32_t mtu = vmk_sr_u32(&r);
-    ok &= sok && kind <= VMK_NET_TAP &&
-          !vmk_config_add_net(c, (vmk_net_kind)kind, str, mac, mtu);
-    free(str);
-  }
-  n = vmk_sr_u32(&r);
-  ok &= n <= VMK_MAX_FORWARDS;
-  for (uint32_t i = 0; ok && i < n; i++) {
-    bool udp = vmk_sr_bool(&r);
-    struct in_addr a = {.s_addr = htonl(vmk_sr_u32(&r))};
-    uint16_t hp = vmk_sr_u16(&r), gp = vmk_sr_u16(&r);
-    char addr[INET_ADDRSTRLEN];
-    ok &= inet_ntop(AF_INET, &a, addr, sizeof addr) &&
-          !vmk_config_add_forward(c, udp, addr, hp, gp);
-  }
-  str = ok ? vmk_sr_str(&r, STR_MAX, &sok) : NULL;
-  ok &= sok;
-  uint64_t cid = vmk_sr_u64(&r);
-  if (ok && str)
-    ok &= !vmk_config_set_vsock(c, str, cid);
-  free(str);
-  if (!ok || !vmk_sr_done(&r)) {
+  if (!vmk_sr_done(&r)) {
     vmk_config_free(c);
     return vmk_err(err, -EINVAL,
-                   "the snapshot's config is damaged; take the snapshot "
-                   "again");
+                   "the snapshot's config is damaged; take "
+                   "the snapshot again");
   }
   *out = c;
   return 0;
@@ -760,8 +699,14 @@ int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err) {
   if ((r = p.engine->ops->save_state(p.engine, &arch, err)))
     goto out;
 
-  put_config(&b, cfg, ids);
+  char *json = NULL;
+  if ((r = put_config(&b, cfg, ids, &json, err)))
+    goto out;
   add_sbuf(&w, "CONF", 0, CONF_VERSION, &b);
+  r = write_file(dir, "config.json", json, strlen(json), err);
+  free(json);
+  if (r)
+    goto out;
   put_layout(&b, p.layout);
   add_sbuf(&w, "BOOT", 0, BOOT_VERSION, &b);
   for (unsigned i = 0; i < arch.ncpus; i++) {

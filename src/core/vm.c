@@ -579,6 +579,10 @@ int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
   r = vm->engine->ops->pause(vm->engine, err);
   if (!r)
     r = vm->engine->ops->start(vm->engine, &boot, err);
+  /* Paused before its threads existed; wait until they have parked, so
+   * the VM is as paused as any other (it may be saved at once). */
+  if (!r)
+    r = vm->engine->ops->pause(vm->engine, err);
   if (r) {
     vmk_error copy = err ? *err : (vmk_error){0};
     vm->engine->ops->resume(vm->engine, NULL);
