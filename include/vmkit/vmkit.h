@@ -122,6 +122,13 @@ int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
 int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid);
 #define VMK_VSOCK_DEFAULT_CID 3
 
+/* A named console port (virtio-console, multiport): the guest sees
+ * /dev/virtio-ports/NAME (the default guest's init makes the link), and
+ * vmkit listens on the Unix socket path for one host client at a time.
+ * name: 1..VMK_PORT_NAME_MAX bytes of letters, digits, '.', '_' and '-'.
+ * -EINVAL for an empty name or path, -ENOSPC beyond VMK_MAX_PORTS. */
+int vmk_config_add_port(vmk_config *cfg, const char *name, const char *path);
+
 /* Network interfaces (virtio-net). A new config has none; the CLI adds
  * one NAT interface unless told --net none. */
 typedef enum vmk_net_kind {
@@ -172,6 +179,8 @@ int vmk_config_load_json(const char *path, vmk_config **out, vmk_error *err);
 #define VMK_SHARE_TAG_MAX 36 /* bytes */
 #define VMK_MAX_NETS 4
 #define VMK_MAX_FORWARDS 32
+#define VMK_MAX_PORTS 16
+#define VMK_PORT_NAME_MAX 63 /* bytes */
 
 /* ---- VM lifecycle ----------------------------------------------------- */
 

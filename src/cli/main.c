@@ -144,6 +144,13 @@ static const char run_help[] =
     "                         'CONNECT PORT\\n', reads 'OK HOSTPORT\\n' and\n"
     "                         talks to guest port PORT; a guest connection\n"
     "                         to CID 2 port P goes to the socket PATH_P\n"
+    "  --port NAME=PATH       a named console port (virtio-console,\n"
+    "                         multiport): the guest sees\n"
+    "                         /dev/virtio-ports/NAME, and vmkit listens on\n"
+    "                         the Unix socket PATH for one host client at a\n"
+    "                         time (the guest is told when one connects);\n"
+    "                         repeat for more (up to 16). NAME: letters,\n"
+    "                         digits, '.', '_', '-'\n"
     "  --boot-timer           report the time from VM creation to the\n"
     "                         guest's boot-timer write (the default guest's\n"
     "                         init does it when the cmdline has\n"
@@ -478,6 +485,30 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
   }
 }
 
+/* --port NAME=PATH: the name up to the first '='; the path is the rest. */
+static void add_port(vmk_config *cfg, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (!eq)
+    usage_error("--port takes NAME=PATH, as in --port agent=/tmp/agent.sock; "
+                "'%s' has no '='",
+                arg);
+  if (eq == arg || !eq[1])
+    usage_error("--port takes NAME=PATH with both parts given, as in --port "
+                "agent=/tmp/agent.sock, not '%s'",
+                arg);
+  char name[VMK_PORT_NAME_MAX + 2];
+  size_t n = (size_t)(eq - arg);
+  if (n >= sizeof(name))
+    n = sizeof(name) - 1; /* too long either way: validation says so */
+  memcpy(name, arg, n);
+  name[n] = '\0';
+  int r = vmk_config_add_port(cfg, name, eq + 1);
+  if (r == -ENOSPC)
+    usage_error("at most %d console ports can be attached", VMK_MAX_PORTS);
+  if (r)
+    usage_error("out of memory");
+}
+
 /* --share HOSTDIR[,tag=NAME][,ro]: the folder first, then options. */
 static void add_share(vmk_config *cfg, const char *arg) {
   char buf[4096];
@@ -699,6 +730,7 @@ static int cmd_run(int argc, char **argv) {
     OPT_CONFIG,
     OPT_PRINT_CONFIG,
     OPT_NAME,
+    OPT_PORT,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -722,6 +754,7 @@ static int cmd_run(int argc, char **argv) {
       {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
       {"name", required_argument, NULL, OPT_NAME},
       {"detach", no_argument, NULL, 'd'},
+      {"port", required_argument, NULL, OPT_PORT},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -901,6 +934,9 @@ static int cmd_run(int argc, char **argv) {
       vmk_config_set_vsock(cfg, path, cid);
       break;
     }
+    case OPT_PORT:
+      add_port(cfg, optarg);
+      break;
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);

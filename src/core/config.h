@@ -30,6 +30,10 @@ struct vmk_forward_config {
   uint16_t host_port, guest_port;
 };
 
+struct vmk_port_config {
+  char *name, *path;
+};
+
 struct vmk_config {
   vmk_engine_kind engine;
   unsigned cpus;
@@ -50,6 +54,8 @@ struct vmk_config {
   unsigned nnets;
   struct vmk_forward_config forwards[VMK_MAX_FORWARDS];
   unsigned nforwards;
+  struct vmk_port_config ports[VMK_MAX_PORTS];
+  unsigned nports;
   char *vsock_path; /* NULL: no vsock device */
   uint64_t vsock_cid;
   /* Tests only: run on this engine instead of the kind's (see

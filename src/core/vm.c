@@ -44,6 +44,7 @@
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/ports.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
@@ -346,23 +347,44 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if (cfg->nports) { /* a second virtio-console: see virtio/ports.c */
+    struct vmk_port_spec specs[VMK_MAX_PORTS];
+    for (unsigned i = 0; i < cfg->nports; i++)
+      specs[i] = (struct vmk_port_spec){.name = cfg->ports[i].name,
+                                        .path = cfg->ports[i].path};
+    r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   return 0;
 }
 
 /* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
  * does not list virtio-fs tags in sysfs, so the default guest's init learns
- * what to mount from here. Tags hold no spaces or commas (config.c). */
+ * what to mount from here. Tags hold no spaces or commas (config.c).
+ * Likewise " vmkit.ports=NAME,NAME": the console port names init waits for
+ * to link /dev/virtio-ports/NAME (the names arrive a little after the
+ * driver loads). */
 static char *cmdline_with_shares(const struct vmk_config *cfg,
                                  const char *cmdline) {
-  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  size_t n =
+      strlen(cmdline) + sizeof(" vmkit.shares=") + sizeof(" vmkit.ports=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     n += strlen(cfg->shares[i].tag) + 1;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    n += strlen(cfg->ports[i].name) + 1;
   char *s = malloc(n);
   if (!s)
     return NULL;
-  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  char *p = s + sprintf(s, "%s", cmdline);
+  if (cfg->nshares)
+    p += sprintf(p, " vmkit.shares=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  if (cfg->nports)
+    p += sprintf(p, " vmkit.ports=");
+  for (unsigned i = 0; i < cfg->nports; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->ports[i].name);
   return s;
 }
 
@@ -485,7 +507,7 @@ static int vm_create(const vmk_config *cfg,
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   char *full = NULL;
-  if (vm->cfg->nshares &&
+  if ((vm->cfg->nshares || vm->cfg->nports) &&
       !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
