@@ -734,6 +734,12 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
 
 int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  /* A save in progress reads the parked vCPUs (and holds ops_lock until it
+   * is done): let it finish rather than run the vCPUs under it. */
+  if (vmk_vm_state(vm) == VMK_STATE_SAVING) {
+    pthread_mutex_lock(&vm->ops_lock);
+    pthread_mutex_unlock(&vm->ops_lock);
+  }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {
