@@ -273,6 +273,31 @@ int vmk_slot_acquire(const char *label, vmk_slot **out, vmk_error *err);
 /* Frees the slot (NULL: nothing). */
 void vmk_slot_release(vmk_slot *slot);
 
+/* ---- snapshots (docs/snapshot.md) ------------------------------------ */
+
+/* Saves a paused VM (as Apple's framework, only a paused VM can be saved)
+ * into the directory dir (created if missing; its snapshot files are
+ * replaced): the config, every vCPU's and device's state, and guest memory
+ * as a sparse file. The VM stays paused; resume or stop it after. Refused
+ * with a sentence for a VM that is not paused, an engine or a device that
+ * cannot be saved yet (virtio-fs shares), or a write that fails. */
+int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err);
+/* Creates a VM from the snapshot in dir, started and paused: call
+ * vmk_vm_resume to let it run. cfg NULL: the config saved in the
+ * snapshot (no console: see vmk_snapshot_config to set one); else cfg,
+ * which must describe the same machine (vCPUs, memory, device set, MACs)
+ * and may change host-side things (console fds, engine, disk paths). A
+ * snapshot that is damaged, whose disks are missing or changed since the
+ * save (size, content of the first/last MiB, modification time), or that
+ * does not match is refused with the reason. A snapshot can be restored
+ * any number of times; its disks are the user's business (a restored VM
+ * writes to them: keep a copy per restore). */
+int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
+                   vmk_error *err);
+/* The config saved in the snapshot in dir (a new vmk_config the caller
+ * frees), to adjust before vmk_vm_restore. */
+int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);
+
 /* ---- misc ------------------------------------------------------------- */
 
 const char *vmk_engine_name(vmk_engine_kind kind);
