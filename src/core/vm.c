@@ -11,8 +11,16 @@
  * it is never held while waiting for vCPUs: engine pause waits for every vCPU
  * to park, and a vCPU powering off in that window must get through. Lock order:
  * ops_lock, then vm->lock; vCPU threads never take ops_lock.
+ *
+ * States (vmkit.h draws the graph) change only in set_state, under vm->lock,
+ * which calls the user's state callback there: so it sees every change in
+ * order, on whichever thread made it. The transient states (starting,
+ * pausing, resuming) cover the engine waits done without vm->lock; a guest
+ * power-off in such a window moves the VM to stopping and the operation
+ * that was waiting leaves it there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +43,7 @@
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/ports.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
@@ -50,7 +59,9 @@ struct vmk_vm {
   pthread_mutex_t ops_lock; /* start/pause/resume, across engine waits */
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  vmk_state state;
+  vmk_state state; /* changed only by set_state */
+  vmk_state_cb state_cb;
+  void *state_cb_opaque;
   vmk_exit_reason exit_reason;
   vmk_error exit_err;
   bool exit_pending; /* on_exit ran; the monitor has not torn down yet */
@@ -69,10 +80,28 @@ struct vmk_vm {
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
 
+  int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
+
   struct timespec created_wall, created_cpu;
   bool boot_timed;
   uint64_t boot_wall_us, boot_cpu_us;
 };
+
+/* vm->lock held: the one place the state changes, so every change reaches
+ * the callback, in order. */
+static void set_state(struct vmk_vm *vm, vmk_state to) {
+  vmk_state from = vm->state;
+  if (from == to)
+    return;
+  vm->state = to;
+  if (vm->state_cb)
+    vm->state_cb(vm->state_cb_opaque, vm, from, to);
+  pthread_cond_broadcast(&vm->cond);
+}
+
+bool vmk_state_is_final(vmk_state s) {
+  return s == VMK_STATE_STOPPED || s == VMK_STATE_ERROR;
+}
 
 static uint64_t ts_diff_us(const struct timespec *a, const struct timespec *b) {
   return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u +
@@ -125,8 +154,8 @@ static void engine_exited(void *opaque, vmk_exit_reason reason,
     if (err)
       vm->exit_err = *err;
     vm->exit_pending = true;
-    if (vm->state != VMK_STATE_STOPPED)
-      vm->state = VMK_STATE_STOPPING;
+    if (!vmk_state_is_final(vm->state))
+      set_state(vm, VMK_STATE_STOPPING);
     pthread_cond_broadcast(&vm->cond);
   }
   pthread_mutex_unlock(&vm->lock);
@@ -171,7 +200,8 @@ static void *monitor_main(void *arg) {
   halt_threads(vm);
   check_panic_log(vm);
   pthread_mutex_lock(&vm->lock);
-  vm->state = VMK_STATE_STOPPED;
+  set_state(vm, vm->exit_reason == VMK_EXIT_ERROR ? VMK_STATE_ERROR
+                                                  : VMK_STATE_STOPPED);
   pthread_cond_broadcast(&vm->cond);
   pthread_mutex_unlock(&vm->lock);
   return NULL;
@@ -316,23 +346,44 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if (cfg->nports) { /* a second virtio-console: see virtio/ports.c */
+    struct vmk_port_spec specs[VMK_MAX_PORTS];
+    for (unsigned i = 0; i < cfg->nports; i++)
+      specs[i] = (struct vmk_port_spec){.name = cfg->ports[i].name,
+                                        .path = cfg->ports[i].path};
+    r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
   return 0;
 }
 
 /* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
  * does not list virtio-fs tags in sysfs, so the default guest's init learns
- * what to mount from here. Tags hold no spaces or commas (config.c). */
+ * what to mount from here. Tags hold no spaces or commas (config.c).
+ * Likewise " vmkit.ports=NAME,NAME": the console port names init waits for
+ * to link /dev/virtio-ports/NAME (the names arrive a little after the
+ * driver loads). */
 static char *cmdline_with_shares(const struct vmk_config *cfg,
                                  const char *cmdline) {
-  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  size_t n =
+      strlen(cmdline) + sizeof(" vmkit.shares=") + sizeof(" vmkit.ports=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     n += strlen(cfg->shares[i].tag) + 1;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    n += strlen(cfg->ports[i].name) + 1;
   char *s = malloc(n);
   if (!s)
     return NULL;
-  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  char *p = s + sprintf(s, "%s", cmdline);
+  if (cfg->nshares)
+    p += sprintf(p, " vmkit.shares=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  if (cfg->nports)
+    p += sprintf(p, " vmkit.ports=");
+  for (unsigned i = 0; i < cfg->nports; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->ports[i].name);
   return s;
 }
 
@@ -371,6 +422,8 @@ static void vm_destroy(struct vmk_vm *vm) {
     vmk_io_loop_destroy(&vm->loop);
   if (vm->ram.host)
     munmap(vm->ram.host, vm->ram.size);
+  if (vm->console_file_fd >= 0)
+    close(vm->console_file_fd);
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
@@ -393,10 +446,21 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
+  vm->console_file_fd = -1;
   vmk_bus_init(&vm->bus);
   if (!(vm->cfg = vmk_config_dup(cfg))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
+  }
+  if (vm->cfg->console == VMK_CONSOLE_FILE) {
+    vm->console_file_fd = open(vm->cfg->console_file,
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (vm->console_file_fd < 0) {
+      r = vmk_err(err, -errno, "cannot open console file '%s': %s",
+                  vm->cfg->console_file, strerror(errno));
+      goto fail;
+    }
+    vm->cfg->console_out = vm->console_file_fd;
   }
   if ((r = vmk_config_resolve_engine(vm->cfg, &vm->engine_kind, err)))
     goto fail;
@@ -438,7 +502,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   char *full = NULL;
-  if (vm->cfg->nshares &&
+  if ((vm->cfg->nshares || vm->cfg->nports) &&
       !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
@@ -477,12 +541,18 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   vm->monitor_running = true;
   struct vmk_boot_regs boot = {.pc = vm->layout.entry,
                                .x0 = vm->layout.fdt_gpa};
-  vm->state = VMK_STATE_RUNNING;
+  set_state(vm, VMK_STATE_STARTING);
   pthread_mutex_unlock(&vm->lock);
   r = vm->engine->ops->start(vm->engine, &boot, err);
   if (r) {
     vmk_error copy = err ? *err : (vmk_error){0};
     engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  } else {
+    /* The guest may have ended the VM already: then it stays stopping. */
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_STARTING)
+      set_state(vm, VMK_STATE_RUNNING);
+    pthread_mutex_unlock(&vm->lock);
   }
   pthread_mutex_unlock(&vm->ops_lock);
   return r;
@@ -497,20 +567,27 @@ int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
+  if (state == VMK_STATE_RUNNING)
+    set_state(vm, VMK_STATE_PAUSING);
   pthread_mutex_unlock(&vm->lock);
   int r;
   if (state != VMK_STATE_RUNNING) {
     r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
                 vmk_state_name(state));
-  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+  } else if ((r = vm->engine->ops->pause(vm->engine, err))) {
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_PAUSING)
+      set_state(vm, VMK_STATE_RUNNING);
+    pthread_mutex_unlock(&vm->lock);
+  } else {
     /* Without vm->lock: see the header comment. The guest may have ended
      * the VM meanwhile; then the stop wins and the vCPUs are let go. */
     pthread_mutex_lock(&vm->lock);
     state = vm->state;
-    if (state == VMK_STATE_RUNNING)
-      vm->state = VMK_STATE_PAUSED;
+    if (state == VMK_STATE_PAUSING)
+      set_state(vm, VMK_STATE_PAUSED);
     pthread_mutex_unlock(&vm->lock);
-    if (state != VMK_STATE_RUNNING) {
+    if (state != VMK_STATE_PAUSING) {
       vm->engine->ops->resume(vm->engine, NULL);
       r = vmk_err(err, -EINVAL, "the VM ended (%s) while it was being paused",
                   vmk_state_name(state));
@@ -525,15 +602,18 @@ int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_RESUMING);
   pthread_mutex_unlock(&vm->lock);
   int r;
   if (state != VMK_STATE_PAUSED) {
     r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
                 vmk_state_name(state));
-  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+  } else {
+    r = vm->engine->ops->resume(vm->engine, err);
     pthread_mutex_lock(&vm->lock);
-    if (vm->state == VMK_STATE_PAUSED)
-      vm->state = VMK_STATE_RUNNING;
+    if (vm->state == VMK_STATE_RESUMING)
+      set_state(vm, r ? VMK_STATE_PAUSED : VMK_STATE_RUNNING);
     pthread_mutex_unlock(&vm->lock);
   }
   pthread_mutex_unlock(&vm->ops_lock);
@@ -559,14 +639,14 @@ int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {
-    vm->state = VMK_STATE_STOPPED;
     vm->exit_reason = VMK_EXIT_STOPPED;
+    set_state(vm, VMK_STATE_STOPPED);
   }
   pthread_mutex_unlock(&vm->lock);
-  if (state == VMK_STATE_CREATED)
+  if (state == VMK_STATE_CREATED || vmk_state_is_final(state))
     return 0;
   /* Parked vCPUs must run again to see the stop. */
-  if (state == VMK_STATE_PAUSED)
+  if (state == VMK_STATE_PAUSED || state == VMK_STATE_SAVING)
     vm->engine->ops->resume(vm->engine, NULL);
   engine_exited(vm, VMK_EXIT_STOPPED, NULL);
   vmk_vm_wait(vm, -1);
@@ -593,7 +673,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
   }
   int r = 0;
   pthread_mutex_lock(&vm->lock);
-  while (vm->state != VMK_STATE_STOPPED) {
+  while (!vmk_state_is_final(vm->state)) {
     if (vm->state == VMK_STATE_CREATED) {
       r = -EINVAL;
       break;
@@ -603,7 +683,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
     } else if (timeout_ms == 0 ||
                pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) ==
                    ETIMEDOUT) {
-      r = vm->state == VMK_STATE_STOPPED ? 0 : -ETIMEDOUT;
+      r = vmk_state_is_final(vm->state) ? 0 : -ETIMEDOUT;
       break;
     }
   }
@@ -614,7 +694,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
 vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->lock);
   vmk_exit_reason reason =
-      vm->state == VMK_STATE_STOPPED ? vm->exit_reason : VMK_EXIT_NONE;
+      vmk_state_is_final(vm->state) ? vm->exit_reason : VMK_EXIT_NONE;
   if (err)
     *err = vm->exit_err;
   pthread_mutex_unlock(&vm->lock);
@@ -624,6 +704,68 @@ vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err) {
 void vmk_vm_free(vmk_vm *vm) {
   if (vm)
     vm_destroy(vm);
+}
+
+/* Which operation each state allows; one table for the can_* calls, so
+ * they cannot disagree with each other. */
+enum vm_op { OP_START, OP_PAUSE, OP_RESUME, OP_STOP, OP_REQUEST_STOP, OP_SAVE };
+
+static bool op_allowed(enum vm_op op, vmk_state s) {
+  switch (op) {
+  case OP_START:
+    return s == VMK_STATE_CREATED;
+  case OP_PAUSE:
+    return s == VMK_STATE_RUNNING;
+  case OP_RESUME:
+  case OP_SAVE:
+    return s == VMK_STATE_PAUSED;
+  case OP_STOP:
+    return !vmk_state_is_final(s);
+  case OP_REQUEST_STOP:
+    return s == VMK_STATE_RUNNING || s == VMK_STATE_STOPPING;
+  }
+  return false;
+}
+
+static bool can(vmk_vm *vm, enum vm_op op) {
+  return op_allowed(op, vmk_vm_state(vm));
+}
+bool vmk_vm_can_start(vmk_vm *vm) { return can(vm, OP_START); }
+bool vmk_vm_can_pause(vmk_vm *vm) { return can(vm, OP_PAUSE); }
+bool vmk_vm_can_resume(vmk_vm *vm) { return can(vm, OP_RESUME); }
+bool vmk_vm_can_stop(vmk_vm *vm) { return can(vm, OP_STOP); }
+bool vmk_vm_can_request_stop(vmk_vm *vm) { return can(vm, OP_REQUEST_STOP); }
+bool vmk_vm_can_save(vmk_vm *vm) { return can(vm, OP_SAVE); }
+
+void vmk_vm_set_state_callback(vmk_vm *vm, vmk_state_cb cb, void *opaque) {
+  pthread_mutex_lock(&vm->lock);
+  vm->state_cb = cb;
+  vm->state_cb_opaque = opaque;
+  pthread_mutex_unlock(&vm->lock);
+}
+
+vmk_engine_kind vmk_vm_engine(vmk_vm *vm) { return vm->engine_kind; }
+
+/* vm->virtio is fixed from create to free, and the counters are atomics. */
+unsigned vmk_vm_devices(vmk_vm *vm, vmk_device_info *out, unsigned max) {
+  for (unsigned i = 0; i < vm->nvirtio && i < max; i++) {
+    struct vmk_virtio_device *dev = vmk_virtio_mmio_device(vm->virtio[i]);
+    struct vmk_virtio_counters c;
+    vmk_virtio_mmio_counters(vm->virtio[i], &c);
+    vmk_device_info *d = &out[i];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->type, sizeof(d->type), "%s", dev->ops->name);
+    snprintf(d->label, sizeof(d->label), "%s", dev->label);
+    d->mmio_base = VMK_VIRTIO_MMIO_BASE + i * VMK_VIRTIO_MMIO_STRIDE;
+    d->spi = VMK_VIRTIO_MMIO_SPI0 + i;
+    d->notifies = c.notifies;
+    d->interrupts = c.interrupts;
+    d->requests = c.requests;
+    d->bytes_out = c.bytes_out;
+    d->bytes_in = c.bytes_in;
+    d->errors = c.errors;
+  }
+  return vm->nvirtio;
 }
 
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
@@ -638,8 +780,9 @@ int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
 }
 
 const char *vmk_state_name(vmk_state s) {
-  static const char *const names[] = {"created", "running", "paused",
-                                      "stopping", "stopped"};
+  static const char *const names[] = {
+      "created", "running",  "paused", "stopping",  "stopped", "starting",
+      "pausing", "resuming", "saving", "restoring", "error"};
   return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 

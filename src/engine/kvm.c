@@ -66,6 +66,11 @@ struct kvm_engine {
   unsigned parked; /* vCPU threads waiting in park() */
   unsigned live;   /* vCPU threads that have not left their loop */
   bool started;
+  /* The guest's counter (KVM_REG_ARM_TIMER_CNT) when the last pause
+   * completed, written back on resume so the paused time does not count
+   * (owner thread only). */
+  uint64_t paused_cnt;
+  bool paused_cnt_valid;
 
   atomic_bool exit_reported;   /* cfg.on_exit has been called */
   atomic_bool unmapped_logged; /* an unmapped MMIO access was logged */
@@ -622,12 +627,29 @@ static int kvm_pause(struct vmk_engine *base, vmk_error *err) {
   while (e->parked < e->live)
     pthread_cond_wait(&e->cond, &e->lock);
   pthread_mutex_unlock(&e->lock);
+  /* As QEMU does: remember the counter; resume writes it back, which
+   * moves the VM's counter offset (CNTVOFF) by the time paused. */
+  struct kvm_one_reg reg = {.id = KVM_REG_ARM_TIMER_CNT,
+                            .addr = (uint64_t)(uintptr_t)&e->paused_cnt};
+  e->paused_cnt_valid =
+      e->vcpus[0].fd >= 0 && ioctl(e->vcpus[0].fd, KVM_GET_ONE_REG, &reg) == 0;
   return 0;
 }
 
 static int kvm_resume(struct vmk_engine *base, vmk_error *err) {
   struct kvm_engine *e = (struct kvm_engine *)base;
   (void)err;
+  if (e->paused_cnt_valid) {
+    /* Older kernels keep one offset per vCPU, newer ones one per VM:
+     * writing every vCPU is right for both. */
+    for (unsigned i = 0; i < e->cfg.cpus; i++) {
+      struct kvm_one_reg reg = {.id = KVM_REG_ARM_TIMER_CNT,
+                                .addr = (uint64_t)(uintptr_t)&e->paused_cnt};
+      if (e->vcpus[i].fd >= 0)
+        ioctl(e->vcpus[i].fd, KVM_SET_ONE_REG, &reg);
+    }
+    e->paused_cnt_valid = false;
+  }
   pthread_mutex_lock(&e->lock);
   atomic_fetch_and(&e->req, ~REQ_PAUSE);
   pthread_cond_broadcast(&e->cond);

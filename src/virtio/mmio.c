@@ -46,10 +46,19 @@ struct vmk_virtio_mmio {
   int notify_fd[VMK_VIRTIO_MAX_QUEUES];
   struct notify_ctx nctx[VMK_VIRTIO_MAX_QUEUES];
   bool attached;
+  /* Statistics for the control API: written under lock (or irq_lock for
+   * interrupts), read by any thread with relaxed atomics (a snapshot, not
+   * a consistent set). */
+  struct vmk_virtio_counters counters;
 };
+
+static void count(uint64_t *c, uint64_t n) {
+  __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
 
 static void raise_int(struct vmk_virtio_mmio *t, uint32_t bits) {
   pthread_mutex_lock(&t->irq_lock);
+  count(&t->counters.interrupts, 1);
   t->int_status |= bits;
   vmk_irq_set(&t->irq, t->int_status != 0);
   pthread_mutex_unlock(&t->irq_lock);
@@ -99,14 +108,20 @@ int vmk_virtio_pop(struct vmk_virtio_device *dev, unsigned q,
   int r = vmk_vq_pop(vq, t->gm, c);
   if (r < 0)
     vmk_virtio_device_error(dev, "queue %u: %s", q, vq->errmsg);
+  if (r > 0) {
+    count(&t->counters.requests, 1);
+    count(&t->counters.bytes_out, c->out_len);
+  }
   return r;
 }
 
 void vmk_virtio_push(struct vmk_virtio_device *dev, unsigned q, uint16_t head,
                      uint32_t len) {
   struct vmk_virtio_mmio *t = dev->transport;
-  if (q < dev->num_queues && t->vq[q].ready)
+  if (q < dev->num_queues && t->vq[q].ready) {
     vmk_vq_push(&t->vq[q], head, len);
+    count(&t->counters.bytes_in, len);
+  }
 }
 
 void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
@@ -115,6 +130,7 @@ void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
   if (t->status & VMK_VIRTIO_S_NEEDS_RESET)
     return; /* one line per incident, not one per kick */
   t->status |= VMK_VIRTIO_S_NEEDS_RESET;
+  count(&t->counters.errors, 1);
   char msg[160];
   va_list ap;
   va_start(ap, fmt);
@@ -149,6 +165,7 @@ static void on_notify(void *opaque, uint32_t events) {
   if (read(t->notify_fd[n->q], &v, sizeof(v)) < 0 && errno == EAGAIN)
     return;
   pthread_mutex_lock(&t->lock);
+  count(&t->counters.notifies, 1);
   if (running(t) && t->vq[n->q].ready && t->dev->ops->queue_notify)
     t->dev->ops->queue_notify(t->dev, n->q);
   flush_used(t);
@@ -482,6 +499,17 @@ unsigned vmk_virtio_mmio_num_queues(const struct vmk_virtio_mmio *t) {
 int vmk_virtio_mmio_queue_notify_fd(const struct vmk_virtio_mmio *t,
                                     unsigned q) {
   return q < t->dev->num_queues ? t->notify_fd[q] : -1;
+}
+
+void vmk_virtio_mmio_counters(const struct vmk_virtio_mmio *t,
+                              struct vmk_virtio_counters *out) {
+  const struct vmk_virtio_counters *c = &t->counters;
+  out->notifies = __atomic_load_n(&c->notifies, __ATOMIC_RELAXED);
+  out->interrupts = __atomic_load_n(&c->interrupts, __ATOMIC_RELAXED);
+  out->requests = __atomic_load_n(&c->requests, __ATOMIC_RELAXED);
+  out->bytes_out = __atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
+  out->bytes_in = __atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
+  out->errors = __atomic_load_n(&c->errors, __ATOMIC_RELAXED);
 }
 
 struct vmk_virtio_device *vmk_virtio_mmio_device(struct vmk_virtio_mmio *t) {

@@ -72,6 +72,18 @@ unsigned vmk_virtio_mmio_num_queues(const struct vmk_virtio_mmio *t);
 /* The eventfd that wakes the I/O thread for queue q, or -1. */
 int vmk_virtio_mmio_queue_notify_fd(const struct vmk_virtio_mmio *t,
                                     unsigned q);
+/* Per-device statistics, counted by the transport for the control API. */
+struct vmk_virtio_counters {
+  uint64_t notifies;   /* queue notifications served (I/O thread wakeups) */
+  uint64_t interrupts; /* interrupts raised (used buffers, config changes) */
+  uint64_t requests;   /* descriptor chains taken from the driver */
+  uint64_t bytes_out;  /* bytes in those chains' driver-written buffers */
+  uint64_t bytes_in;   /* bytes the device wrote back (used lengths) */
+  uint64_t errors;     /* bad requests that put the device in NEEDS_RESET */
+};
+/* A snapshot of t's counters; any thread. */
+void vmk_virtio_mmio_counters(const struct vmk_virtio_mmio *t,
+                              struct vmk_virtio_counters *out);
 /* The device behind the transport (e.g. for test hooks). */
 struct vmk_virtio_device *vmk_virtio_mmio_device(struct vmk_virtio_mmio *t);
 /* Destroys the transport and its device. Call after vmk_io_loop_stop and

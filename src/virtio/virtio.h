@@ -41,8 +41,9 @@
 
 #define VMK_VIRTIO_BIT(b) (1ull << (b))
 
-/* Every device offers at most this many queues and this queue size. */
-#define VMK_VIRTIO_MAX_QUEUES 8
+/* Every device offers at most this many queues and this queue size (34:
+ * console ports, 2 per port for 16 ports and 2 control queues). */
+#define VMK_VIRTIO_MAX_QUEUES 34
 #define VMK_VIRTIO_QUEUE_MAX 256
 
 struct vmk_virtio_device;

@@ -97,5 +97,21 @@ shares "one share" 'console=hvc0 vmkit.shares=src' 'src'
 shares "two shares after a command" \
 	'vmkit.cmd="ls vmkit.shares=x" vmkit.shares=a.b,c-d' 'a.b c-d'
 
+# ports NAME CMDLINE NAMES: vmkit_ports after parsing CMDLINE.
+ports() {
+	vmkit_parse_cmdline "$2"
+	if [ "$vmkit_ports" = "$3" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $1: got ports=[$vmkit_ports]"
+	fi
+}
+ports "no ports" 'console=hvc0 vmkit.shares=a' ''
+ports "one port" 'console=hvc0 vmkit.ports=agent' 'agent'
+ports "ports after shares and a command" \
+	'vmkit.cmd="ls vmkit.ports=x" vmkit.shares=s vmkit.ports=org.qemu.0,b_c-d' \
+	'org.qemu.0 b_c-d'
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
