@@ -6,12 +6,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backends/unix_listen.h"
 #include "backends/vsock_unix.h"
 #include "base/error.h"
 #include "engine/engine.h"
@@ -24,6 +26,7 @@ vmk_config *vmk_config_new(void) {
   cfg->cpus = 1;
   cfg->memory = 512ull << 20;
   cfg->entropy = true;
+  cfg->balloon = true;
   cfg->console = VMK_CONSOLE_NONE;
   cfg->console_in = -1;
   cfg->console_out = -1;
@@ -37,6 +40,7 @@ void vmk_config_free(vmk_config *cfg) {
   free(cfg->initrd);
   free(cfg->cmdline);
   free(cfg->vsock_path);
+  free(cfg->console_file);
   for (unsigned i = 0; i < cfg->ndisks; i++)
     free(cfg->disks[i].path);
   for (unsigned i = 0; i < cfg->nnets; i++)
@@ -44,6 +48,10 @@ void vmk_config_free(vmk_config *cfg) {
   for (unsigned i = 0; i < cfg->nshares; i++) {
     free(cfg->shares[i].dir);
     free(cfg->shares[i].tag);
+  }
+  for (unsigned i = 0; i < cfg->nports; i++) {
+    free(cfg->ports[i].name);
+    free(cfg->ports[i].path);
   }
   free(cfg);
 }
@@ -132,6 +140,21 @@ int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
   return 0;
 }
 
+int vmk_config_add_port(vmk_config *cfg, const char *name, const char *path) {
+  if (!name || !*name || !path || !*path)
+    return -EINVAL;
+  if (cfg->nports == VMK_MAX_PORTS)
+    return -ENOSPC;
+  char *n = strdup(name), *p = strdup(path);
+  if (!n || !p) {
+    free(n);
+    free(p);
+    return -ENOMEM;
+  }
+  cfg->ports[cfg->nports++] = (struct vmk_port_config){.name = n, .path = p};
+  return 0;
+}
+
 int vmk_config_set_entropy(vmk_config *cfg, bool enabled) {
   cfg->entropy = enabled;
   return 0;
@@ -141,14 +164,37 @@ int vmk_config_set_console(vmk_config *cfg, vmk_console_kind kind, int in_fd,
                            int out_fd) {
   if (kind != VMK_CONSOLE_NONE && kind != VMK_CONSOLE_FDS)
     return -EINVAL;
+  free(cfg->console_file);
+  cfg->console_file = NULL;
   cfg->console = kind;
   cfg->console_in = kind == VMK_CONSOLE_FDS ? in_fd : -1;
   cfg->console_out = kind == VMK_CONSOLE_FDS ? out_fd : -1;
   return 0;
 }
 
+int vmk_config_set_console_file(vmk_config *cfg, const char *path) {
+  if (!path || !*path)
+    return -EINVAL;
+  int r = set_str(&cfg->console_file, path);
+  if (r)
+    return r;
+  cfg->console = VMK_CONSOLE_FILE;
+  cfg->console_in = cfg->console_out = -1;
+  return 0;
+}
+
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled) {
   cfg->boot_timer = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon(vmk_config *cfg, bool enabled) {
+  cfg->balloon = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon_target(vmk_config *cfg, uint64_t bytes) {
+  cfg->balloon_target = bytes;
   return 0;
 }
 
@@ -230,8 +276,11 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->ndisks = 0;
   c->nnets = 0;
   c->vsock_path = NULL;
+  c->console_file = NULL;
   c->nshares = 0;
+  c->nports = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
+      set_str(&c->console_file, cfg->console_file) ||
       set_str(&c->cmdline, cfg->cmdline) ||
       set_str(&c->vsock_path, cfg->vsock_path))
     goto fail;
@@ -247,6 +296,9 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   for (unsigned i = 0; i < cfg->nshares; i++)
     if (vmk_config_add_share(c, cfg->shares[i].dir, cfg->shares[i].tag,
                              cfg->shares[i].read_only))
+      goto fail;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    if (vmk_config_add_port(c, cfg->ports[i].name, cfg->ports[i].path))
       goto fail;
   return c;
 fail:
@@ -374,6 +426,78 @@ static int check_share(const struct vmk_config *cfg, unsigned i,
   return 0;
 }
 
+/* The console file must be appendable, or creatable in its folder; it is
+ * not created here (validate changes nothing). */
+static int check_console_file(const struct vmk_config *cfg, vmk_error *err) {
+  const char *path = cfg->console_file;
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return vmk_err(
+          err, -EINVAL, "console file '%s' is %s; give a regular file", path,
+          S_ISDIR(st.st_mode) ? "a directory" : file_kind(st.st_mode));
+    if (access(path, W_OK) < 0)
+      return vmk_err(err, -errno, "cannot write console file '%s': %s", path,
+                     strerror(errno));
+    return 0;
+  }
+  char dir[4096];
+  snprintf(dir, sizeof(dir), "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == dir)
+    dir[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof(dir), ".");
+  if (access(dir, W_OK | X_OK) < 0)
+    return vmk_err(err, -errno,
+                   "cannot create console file '%s': its folder '%s': %s", path,
+                   dir, strerror(errno));
+  return 0;
+}
+
+/* A console port: a name the guest can use as a file name (it travels to
+ * the default guest's init on the kernel command line too), given once,
+ * and a socket path vmkit can listen on, used once. */
+static int check_port(const struct vmk_config *cfg, unsigned i,
+                      vmk_error *err) {
+  const struct vmk_port_config *p = &cfg->ports[i];
+  size_t n = strlen(p->name);
+  if (n == 0 || n > VMK_PORT_NAME_MAX)
+    return vmk_err(err, -EINVAL,
+                   "console port name '%s' is %zu bytes; give a NAME of 1 to "
+                   "%d bytes",
+                   p->name, n, VMK_PORT_NAME_MAX);
+  for (const char *c = p->name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+      return vmk_err(err, -EINVAL,
+                     "console port name '%s' may hold only letters, digits, "
+                     "'.', '_' and '-'; pick another NAME",
+                     p->name);
+  if (!strcmp(p->name, ".") || !strcmp(p->name, ".."))
+    return vmk_err(err, -EINVAL,
+                   "console port name '%s' is not a file name; pick another "
+                   "NAME",
+                   p->name);
+  for (unsigned j = 0; j < i; j++) {
+    if (!strcmp(cfg->ports[j].name, p->name))
+      return vmk_err(err, -EINVAL,
+                     "console port '%s' is given twice; give each port its "
+                     "own NAME",
+                     p->name);
+    if (!strcmp(cfg->ports[j].path, p->path))
+      return vmk_err(err, -EINVAL,
+                     "socket '%s' is given to console ports '%s' and '%s'; "
+                     "give each port its own socket",
+                     p->path, cfg->ports[j].name, p->name);
+  }
+  char what[VMK_PORT_NAME_MAX + 32];
+  snprintf(what, sizeof(what), "the socket of console port '%s'", p->name);
+  return vmk_unix_listen_check(what, p->path, err);
+}
+
 void vmk_config_set_engine_ops(struct vmk_config *cfg,
                                const struct vmk_engine_ops *ops) {
   cfg->engine_ops = ops;
@@ -436,10 +560,28 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
       ((cfg->console_in >= 0 && fcntl(cfg->console_in, F_GETFD) < 0) ||
        (cfg->console_out >= 0 && fcntl(cfg->console_out, F_GETFD) < 0)))
     return vmk_err(err, -EBADF, "the console file descriptors are not open");
+  if (cfg->console == VMK_CONSOLE_FILE && (r = check_console_file(cfg, err)))
+    return r;
   if (cfg->vsock_path && (r = vmk_vsock_unix_check_path(cfg->vsock_path, err)))
     return r;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    if ((r = check_port(cfg, i, err)))
+      return r;
   if ((r = check_nets(cfg, err)))
     return r;
+  if (cfg->balloon_target && !cfg->balloon)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target needs the balloon; drop --balloon off "
+                   "or --balloon-target");
+  if (cfg->balloon_target && (cfg->balloon_target > cfg->memory ||
+                              cfg->balloon_target < VMK_MIN_MEMORY))
+    return vmk_err(err, -EINVAL,
+                   "the balloon target (%llu MiB) must be between %llu MiB and "
+                   "the guest's memory (%llu MiB); give --balloon-target a "
+                   "size within --memory",
+                   (unsigned long long)(cfg->balloon_target >> 20),
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(cfg->memory >> 20));
   vmk_engine_kind kind;
   return vmk_config_resolve_engine(cfg, &kind, err);
 }

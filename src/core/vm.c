@@ -11,8 +11,16 @@
  * it is never held while waiting for vCPUs: engine pause waits for every vCPU
  * to park, and a vCPU powering off in that window must get through. Lock order:
  * ops_lock, then vm->lock; vCPU threads never take ops_lock.
+ *
+ * States (vmkit.h draws the graph) change only in set_state, under vm->lock,
+ * which calls the user's state callback there: so it sees every change in
+ * order, on whichever thread made it. The transient states (starting,
+ * pausing, resuming) cover the engine waits done without vm->lock; a guest
+ * power-off in such a window moves the VM to stopping and the operation
+ * that was waiting leaves it there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +33,19 @@
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
 #include "core/config.h"
+#include "core/vm_internal.h"
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
 #include "machine/panic_log.h"
 #include "machine/virt.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/ports.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
@@ -50,7 +61,9 @@ struct vmk_vm {
   pthread_mutex_t ops_lock; /* start/pause/resume, across engine waits */
   pthread_mutex_t lock;
   pthread_cond_t cond;
-  vmk_state state;
+  vmk_state state; /* changed only by set_state */
+  vmk_state_cb state_cb;
+  void *state_cb_opaque;
   vmk_exit_reason exit_reason;
   vmk_error exit_err;
   bool exit_pending; /* on_exit ran; the monitor has not torn down yet */
@@ -68,11 +81,31 @@ struct vmk_vm {
   bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
+  /* Owned by its transport in virtio[]; NULL without a balloon. */
+  struct vmk_virtio_device *balloon;
+
+  int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
 
   struct timespec created_wall, created_cpu;
   bool boot_timed;
   uint64_t boot_wall_us, boot_cpu_us;
 };
+
+/* vm->lock held: the one place the state changes, so every change reaches
+ * the callback, in order. */
+static void set_state(struct vmk_vm *vm, vmk_state to) {
+  vmk_state from = vm->state;
+  if (from == to)
+    return;
+  vm->state = to;
+  if (vm->state_cb)
+    vm->state_cb(vm->state_cb_opaque, vm, from, to);
+  pthread_cond_broadcast(&vm->cond);
+}
+
+bool vmk_state_is_final(vmk_state s) {
+  return s == VMK_STATE_STOPPED || s == VMK_STATE_ERROR;
+}
 
 static uint64_t ts_diff_us(const struct timespec *a, const struct timespec *b) {
   return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u +
@@ -125,8 +158,8 @@ static void engine_exited(void *opaque, vmk_exit_reason reason,
     if (err)
       vm->exit_err = *err;
     vm->exit_pending = true;
-    if (vm->state != VMK_STATE_STOPPED)
-      vm->state = VMK_STATE_STOPPING;
+    if (!vmk_state_is_final(vm->state))
+      set_state(vm, VMK_STATE_STOPPING);
     pthread_cond_broadcast(&vm->cond);
   }
   pthread_mutex_unlock(&vm->lock);
@@ -171,7 +204,8 @@ static void *monitor_main(void *arg) {
   halt_threads(vm);
   check_panic_log(vm);
   pthread_mutex_lock(&vm->lock);
-  vm->state = VMK_STATE_STOPPED;
+  set_state(vm, vm->exit_reason == VMK_EXIT_ERROR ? VMK_STATE_ERROR
+                                                  : VMK_STATE_STOPPED);
   pthread_cond_broadcast(&vm->cond);
   pthread_mutex_unlock(&vm->lock);
   return NULL;
@@ -266,6 +300,14 @@ static int build_nets(struct vmk_vm *vm, vmk_error *err) {
   return 0;
 }
 
+/* The balloon size (4 KiB pages) that leaves the guest `keep` bytes. */
+static uint32_t balloon_pages(const struct vmk_config *cfg, uint64_t keep) {
+  if (!keep || keep >= cfg->memory)
+    return 0;
+  return (uint32_t)((cfg->memory - keep + VMK_BALLOON_PAGE - 1) /
+                    VMK_BALLOON_PAGE);
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -316,23 +358,51 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if (cfg->nports) { /* a second virtio-console: see virtio/ports.c */
+    struct vmk_port_spec specs[VMK_MAX_PORTS];
+    for (unsigned i = 0; i < cfg->nports; i++)
+      specs[i] = (struct vmk_port_spec){.name = cfg->ports[i].name,
+                                        .path = cfg->ports[i].path};
+    r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  if (cfg->balloon) {
+    r = vmk_virtio_balloon_create(balloon_pages(cfg, cfg->balloon_target), &dev,
+                                  err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+    vm->balloon = dev;
+  }
   return 0;
 }
 
 /* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
  * does not list virtio-fs tags in sysfs, so the default guest's init learns
- * what to mount from here. Tags hold no spaces or commas (config.c). */
+ * what to mount from here. Tags hold no spaces or commas (config.c).
+ * Likewise " vmkit.ports=NAME,NAME": the console port names init waits for
+ * to link /dev/virtio-ports/NAME (the names arrive a little after the
+ * driver loads). */
 static char *cmdline_with_shares(const struct vmk_config *cfg,
                                  const char *cmdline) {
-  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  size_t n =
+      strlen(cmdline) + sizeof(" vmkit.shares=") + sizeof(" vmkit.ports=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     n += strlen(cfg->shares[i].tag) + 1;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    n += strlen(cfg->ports[i].name) + 1;
   char *s = malloc(n);
   if (!s)
     return NULL;
-  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  char *p = s + sprintf(s, "%s", cmdline);
+  if (cfg->nshares)
+    p += sprintf(p, " vmkit.shares=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  if (cfg->nports)
+    p += sprintf(p, " vmkit.ports=");
+  for (unsigned i = 0; i < cfg->nports; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->ports[i].name);
   return s;
 }
 
@@ -371,6 +441,8 @@ static void vm_destroy(struct vmk_vm *vm) {
     vmk_io_loop_destroy(&vm->loop);
   if (vm->ram.host)
     munmap(vm->ram.host, vm->ram.size);
+  if (vm->console_file_fd >= 0)
+    close(vm->console_file_fd);
   vmk_config_free(vm->cfg);
   pthread_cond_destroy(&vm->cond);
   pthread_mutex_destroy(&vm->lock);
@@ -378,7 +450,11 @@ static void vm_destroy(struct vmk_vm *vm) {
   free(vm);
 }
 
-int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+/* restore: the VM is built for a snapshot (snapshot.c): no boot payload,
+ * the guest's memory and layout come from the snapshot. */
+static int vm_create(const vmk_config *cfg,
+                     const struct vmk_boot_layout *restore, vmk_vm **out,
+                     vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   int r = vmk_config_validate(cfg, err);
@@ -393,10 +469,21 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   pthread_mutex_init(&vm->lock, NULL);
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
+  vm->console_file_fd = -1;
   vmk_bus_init(&vm->bus);
   if (!(vm->cfg = vmk_config_dup(cfg))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
+  }
+  if (vm->cfg->console == VMK_CONSOLE_FILE) {
+    vm->console_file_fd = open(vm->cfg->console_file,
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (vm->console_file_fd < 0) {
+      r = vmk_err(err, -errno, "cannot open console file '%s': %s",
+                  vm->cfg->console_file, strerror(errno));
+      goto fail;
+    }
+    vm->cfg->console_out = vm->console_file_fd;
   }
   if ((r = vmk_config_resolve_engine(vm->cfg, &vm->engine_kind, err)))
     goto fail;
@@ -438,13 +525,15 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   char *full = NULL;
-  if (vm->cfg->nshares &&
+  if ((vm->cfg->nshares || vm->cfg->nports) &&
       !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
   }
   r = build_devices(vm, cmdline, err);
-  if (!r)
+  if (!r && restore)
+    vm->layout = *restore;
+  else if (!r)
     r = load_boot_payload(vm, cmdline, err);
   free(full);
   if (r)
@@ -453,6 +542,97 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   return 0;
 fail:
   vm_destroy(vm);
+  return r;
+}
+
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+  return vm_create(cfg, NULL, out, err);
+}
+
+/* ---- for snapshot.c (vm_internal.h) ---- */
+
+int vmk_vm_create_restoring(const vmk_config *cfg,
+                            const struct vmk_boot_layout *layout, vmk_vm **out,
+                            vmk_error *err) {
+  return vm_create(cfg, layout, out, err);
+}
+
+void vmk_vm_get_parts(vmk_vm *vm, struct vmk_vm_parts *p) {
+  *p = (struct vmk_vm_parts){.cfg = vm->cfg,
+                             .ram = &vm->ram,
+                             .engine = vm->engine,
+                             .platform = &vm->platform,
+                             .virtio = vm->virtio,
+                             .nvirtio = vm->nvirtio,
+                             .layout = &vm->layout};
+}
+
+int vmk_vm_begin_save(vmk_vm *vm, vmk_error *err) {
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_SAVING);
+  pthread_mutex_unlock(&vm->lock);
+  if (state == VMK_STATE_PAUSED)
+    return 0;
+  pthread_mutex_unlock(&vm->ops_lock);
+  return vmk_err(err, -EINVAL,
+                 "the VM is %s; only a paused VM can be saved (pause it "
+                 "first)",
+                 vmk_state_name(state));
+}
+
+void vmk_vm_end_save(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_SAVING)
+    set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
+}
+
+/* As vmk_vm_start, but the vCPUs park before they run a single
+ * instruction and the VM is paused: vmk_vm_resume lets them go. */
+int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_CREATED) {
+    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
+                vmk_state_name(vm->state));
+    goto out;
+  }
+  if ((r = vmk_io_loop_start(&vm->loop, err)))
+    goto out;
+  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  if (r) {
+    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
+                strerror(r));
+    goto out;
+  }
+  vm->monitor_running = true;
+  set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  struct vmk_boot_regs boot = {.pc = vm->layout.entry,
+                               .x0 = vm->layout.fdt_gpa};
+  r = vm->engine->ops->pause(vm->engine, err);
+  if (!r)
+    r = vm->engine->ops->start(vm->engine, &boot, err);
+  /* Paused before its threads existed; wait until they have parked, so
+   * the VM is as paused as any other (it may be saved at once). */
+  if (!r)
+    r = vm->engine->ops->pause(vm->engine, err);
+  if (r) {
+    vmk_error copy = err ? *err : (vmk_error){0};
+    vm->engine->ops->resume(vm->engine, NULL);
+    engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
+  return r;
+out:
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
@@ -477,12 +657,18 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   vm->monitor_running = true;
   struct vmk_boot_regs boot = {.pc = vm->layout.entry,
                                .x0 = vm->layout.fdt_gpa};
-  vm->state = VMK_STATE_RUNNING;
+  set_state(vm, VMK_STATE_STARTING);
   pthread_mutex_unlock(&vm->lock);
   r = vm->engine->ops->start(vm->engine, &boot, err);
   if (r) {
     vmk_error copy = err ? *err : (vmk_error){0};
     engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  } else {
+    /* The guest may have ended the VM already: then it stays stopping. */
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_STARTING)
+      set_state(vm, VMK_STATE_RUNNING);
+    pthread_mutex_unlock(&vm->lock);
   }
   pthread_mutex_unlock(&vm->ops_lock);
   return r;
@@ -497,20 +683,27 @@ int vmk_vm_pause(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
+  if (state == VMK_STATE_RUNNING)
+    set_state(vm, VMK_STATE_PAUSING);
   pthread_mutex_unlock(&vm->lock);
   int r;
   if (state != VMK_STATE_RUNNING) {
     r = vmk_err(err, -EINVAL, "the VM is %s; only a running VM can be paused",
                 vmk_state_name(state));
-  } else if (!(r = vm->engine->ops->pause(vm->engine, err))) {
+  } else if ((r = vm->engine->ops->pause(vm->engine, err))) {
+    pthread_mutex_lock(&vm->lock);
+    if (vm->state == VMK_STATE_PAUSING)
+      set_state(vm, VMK_STATE_RUNNING);
+    pthread_mutex_unlock(&vm->lock);
+  } else {
     /* Without vm->lock: see the header comment. The guest may have ended
      * the VM meanwhile; then the stop wins and the vCPUs are let go. */
     pthread_mutex_lock(&vm->lock);
     state = vm->state;
-    if (state == VMK_STATE_RUNNING)
-      vm->state = VMK_STATE_PAUSED;
+    if (state == VMK_STATE_PAUSING)
+      set_state(vm, VMK_STATE_PAUSED);
     pthread_mutex_unlock(&vm->lock);
-    if (state != VMK_STATE_RUNNING) {
+    if (state != VMK_STATE_PAUSING) {
       vm->engine->ops->resume(vm->engine, NULL);
       r = vmk_err(err, -EINVAL, "the VM ended (%s) while it was being paused",
                   vmk_state_name(state));
@@ -525,15 +718,18 @@ int vmk_vm_resume(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_RESUMING);
   pthread_mutex_unlock(&vm->lock);
   int r;
   if (state != VMK_STATE_PAUSED) {
     r = vmk_err(err, -EINVAL, "the VM is %s; only a paused VM can be resumed",
                 vmk_state_name(state));
-  } else if (!(r = vm->engine->ops->resume(vm->engine, err))) {
+  } else {
+    r = vm->engine->ops->resume(vm->engine, err);
     pthread_mutex_lock(&vm->lock);
-    if (vm->state == VMK_STATE_PAUSED)
-      vm->state = VMK_STATE_RUNNING;
+    if (vm->state == VMK_STATE_RESUMING)
+      set_state(vm, r ? VMK_STATE_PAUSED : VMK_STATE_RUNNING);
     pthread_mutex_unlock(&vm->lock);
   }
   pthread_mutex_unlock(&vm->ops_lock);
@@ -556,17 +752,23 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
 
 int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  /* A save in progress reads the parked vCPUs (and holds ops_lock until it
+   * is done): let it finish rather than run the vCPUs under it. */
+  if (vmk_vm_state(vm) == VMK_STATE_SAVING) {
+    pthread_mutex_lock(&vm->ops_lock);
+    pthread_mutex_unlock(&vm->ops_lock);
+  }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {
-    vm->state = VMK_STATE_STOPPED;
     vm->exit_reason = VMK_EXIT_STOPPED;
+    set_state(vm, VMK_STATE_STOPPED);
   }
   pthread_mutex_unlock(&vm->lock);
-  if (state == VMK_STATE_CREATED)
+  if (state == VMK_STATE_CREATED || vmk_state_is_final(state))
     return 0;
   /* Parked vCPUs must run again to see the stop. */
-  if (state == VMK_STATE_PAUSED)
+  if (state == VMK_STATE_PAUSED || state == VMK_STATE_SAVING)
     vm->engine->ops->resume(vm->engine, NULL);
   engine_exited(vm, VMK_EXIT_STOPPED, NULL);
   vmk_vm_wait(vm, -1);
@@ -593,7 +795,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
   }
   int r = 0;
   pthread_mutex_lock(&vm->lock);
-  while (vm->state != VMK_STATE_STOPPED) {
+  while (!vmk_state_is_final(vm->state)) {
     if (vm->state == VMK_STATE_CREATED) {
       r = -EINVAL;
       break;
@@ -603,7 +805,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
     } else if (timeout_ms == 0 ||
                pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) ==
                    ETIMEDOUT) {
-      r = vm->state == VMK_STATE_STOPPED ? 0 : -ETIMEDOUT;
+      r = vmk_state_is_final(vm->state) ? 0 : -ETIMEDOUT;
       break;
     }
   }
@@ -614,7 +816,7 @@ int vmk_vm_wait(vmk_vm *vm, int timeout_ms) {
 vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->lock);
   vmk_exit_reason reason =
-      vm->state == VMK_STATE_STOPPED ? vm->exit_reason : VMK_EXIT_NONE;
+      vmk_state_is_final(vm->state) ? vm->exit_reason : VMK_EXIT_NONE;
   if (err)
     *err = vm->exit_err;
   pthread_mutex_unlock(&vm->lock);
@@ -624,6 +826,68 @@ vmk_exit_reason vmk_vm_exit(vmk_vm *vm, vmk_error *err) {
 void vmk_vm_free(vmk_vm *vm) {
   if (vm)
     vm_destroy(vm);
+}
+
+/* Which operation each state allows; one table for the can_* calls, so
+ * they cannot disagree with each other. */
+enum vm_op { OP_START, OP_PAUSE, OP_RESUME, OP_STOP, OP_REQUEST_STOP, OP_SAVE };
+
+static bool op_allowed(enum vm_op op, vmk_state s) {
+  switch (op) {
+  case OP_START:
+    return s == VMK_STATE_CREATED;
+  case OP_PAUSE:
+    return s == VMK_STATE_RUNNING;
+  case OP_RESUME:
+  case OP_SAVE:
+    return s == VMK_STATE_PAUSED;
+  case OP_STOP:
+    return !vmk_state_is_final(s);
+  case OP_REQUEST_STOP:
+    return s == VMK_STATE_RUNNING || s == VMK_STATE_STOPPING;
+  }
+  return false;
+}
+
+static bool can(vmk_vm *vm, enum vm_op op) {
+  return op_allowed(op, vmk_vm_state(vm));
+}
+bool vmk_vm_can_start(vmk_vm *vm) { return can(vm, OP_START); }
+bool vmk_vm_can_pause(vmk_vm *vm) { return can(vm, OP_PAUSE); }
+bool vmk_vm_can_resume(vmk_vm *vm) { return can(vm, OP_RESUME); }
+bool vmk_vm_can_stop(vmk_vm *vm) { return can(vm, OP_STOP); }
+bool vmk_vm_can_request_stop(vmk_vm *vm) { return can(vm, OP_REQUEST_STOP); }
+bool vmk_vm_can_save(vmk_vm *vm) { return can(vm, OP_SAVE); }
+
+void vmk_vm_set_state_callback(vmk_vm *vm, vmk_state_cb cb, void *opaque) {
+  pthread_mutex_lock(&vm->lock);
+  vm->state_cb = cb;
+  vm->state_cb_opaque = opaque;
+  pthread_mutex_unlock(&vm->lock);
+}
+
+vmk_engine_kind vmk_vm_engine(vmk_vm *vm) { return vm->engine_kind; }
+
+/* vm->virtio is fixed from create to free, and the counters are atomics. */
+unsigned vmk_vm_devices(vmk_vm *vm, vmk_device_info *out, unsigned max) {
+  for (unsigned i = 0; i < vm->nvirtio && i < max; i++) {
+    struct vmk_virtio_device *dev = vmk_virtio_mmio_device(vm->virtio[i]);
+    struct vmk_virtio_counters c;
+    vmk_virtio_mmio_counters(vm->virtio[i], &c);
+    vmk_device_info *d = &out[i];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->type, sizeof(d->type), "%s", dev->ops->name);
+    snprintf(d->label, sizeof(d->label), "%s", dev->label);
+    d->mmio_base = VMK_VIRTIO_MMIO_BASE + i * VMK_VIRTIO_MMIO_STRIDE;
+    d->spi = VMK_VIRTIO_MMIO_SPI0 + i;
+    d->notifies = c.notifies;
+    d->interrupts = c.interrupts;
+    d->requests = c.requests;
+    d->bytes_out = c.bytes_out;
+    d->bytes_in = c.bytes_in;
+    d->errors = c.errors;
+  }
+  return vm->nvirtio;
 }
 
 int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
@@ -637,9 +901,50 @@ int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
   return r;
 }
 
+int vmk_vm_set_balloon_target(vmk_vm *vm, uint64_t bytes, vmk_error *err) {
+  vmk_err_clear(err);
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  if (bytes > vm->cfg->memory || bytes < VMK_MIN_MEMORY)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target must be between %llu MiB and the "
+                   "guest's memory (%llu MiB), not %llu MiB",
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(vm->cfg->memory >> 20),
+                   (unsigned long long)(bytes >> 20));
+  if (vmk_vm_state(vm) == VMK_STATE_STOPPED)
+    return vmk_err(err, -EINVAL, "the VM is stopped; its balloon is gone");
+  vmk_virtio_balloon_set_target(vm->balloon, balloon_pages(vm->cfg, bytes));
+  return 0;
+}
+
+int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err) {
+  vmk_err_clear(err);
+  memset(out, 0, sizeof(*out));
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  struct vmk_balloon_info bi;
+  vmk_virtio_balloon_info(vm->balloon, vmk_vm_state(vm) == VMK_STATE_RUNNING,
+                          &bi);
+  uint64_t held = (uint64_t)bi.target_pages * VMK_BALLOON_PAGE;
+  out->target_bytes = held < vm->cfg->memory ? vm->cfg->memory - held : 0;
+  out->balloon_bytes = (uint64_t)bi.actual_pages * VMK_BALLOON_PAGE;
+  out->reported_bytes = bi.reported_bytes;
+  out->stats_updates = bi.stats_updates;
+  out->stats_age_ms = bi.stats_age_ms;
+  out->valid = bi.stats.valid;
+  for (unsigned i = 0; i < VMK_BALLOON_STAT_COUNT && i < VMK_BALLOON_NSTATS;
+       i++)
+    out->stat[i] = bi.stats.val[i];
+  return 0;
+}
+
 const char *vmk_state_name(vmk_state s) {
-  static const char *const names[] = {"created", "running", "paused",
-                                      "stopping", "stopped"};
+  static const char *const names[] = {
+      "created", "running",  "paused", "stopping",  "stopped", "starting",
+      "pausing", "resuming", "saving", "restoring", "error"};
   return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 

@@ -72,8 +72,32 @@ unsigned vmk_virtio_mmio_num_queues(const struct vmk_virtio_mmio *t);
 /* The eventfd that wakes the I/O thread for queue q, or -1. */
 int vmk_virtio_mmio_queue_notify_fd(const struct vmk_virtio_mmio *t,
                                     unsigned q);
+/* Per-device statistics, counted by the transport for the control API. */
+struct vmk_virtio_counters {
+  uint64_t notifies;   /* queue notifications served (I/O thread wakeups) */
+  uint64_t interrupts; /* interrupts raised (used buffers, config changes) */
+  uint64_t requests;   /* descriptor chains taken from the driver */
+  uint64_t bytes_out;  /* bytes in those chains' driver-written buffers */
+  uint64_t bytes_in;   /* bytes the device wrote back (used lengths) */
+  uint64_t errors;     /* bad requests that put the device in NEEDS_RESET */
+};
+/* A snapshot of t's counters; any thread. */
+void vmk_virtio_mmio_counters(const struct vmk_virtio_mmio *t,
+                              struct vmk_virtio_counters *out);
 /* The device behind the transport (e.g. for test hooks). */
 struct vmk_virtio_device *vmk_virtio_mmio_device(struct vmk_virtio_mmio *t);
+/* Snapshots. freeze takes the transport's lock and holds it until thaw,
+ * so no queue is served while the VM's state is written (the VM is
+ * paused; the I/O thread waits). save (frozen) appends the transport's
+ * and the device's state; load (before the VM starts) takes it back from
+ * an untrusted snapshot, checking it against this device. */
+void vmk_virtio_mmio_freeze(struct vmk_virtio_mmio *t);
+void vmk_virtio_mmio_thaw(struct vmk_virtio_mmio *t);
+int vmk_virtio_mmio_save(struct vmk_virtio_mmio *t, struct vmk_sbuf *out,
+                         vmk_error *err);
+int vmk_virtio_mmio_load(struct vmk_virtio_mmio *t, const void *data,
+                         size_t len, vmk_error *err);
+
 /* Destroys the transport and its device. Call after vmk_io_loop_stop and
  * before vmk_io_loop_destroy (it unregisters its fds from the loop). */
 void vmk_virtio_mmio_destroy(struct vmk_virtio_mmio *t);

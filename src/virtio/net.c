@@ -289,6 +289,10 @@ static const struct vmk_virtio_device_ops net_ops = {
     .detach = net_detach,
     .queue_notify = net_notify,
     .free = net_free,
+    /* Frames are handled whole under the lock; the backend's own state (NAT
+     * connections) is not saved: a restored guest sees them reset. */
+    .save = vmk_virtio_save_none,
+    .load = vmk_virtio_load_none,
 };
 
 int vmk_virtio_net_create(struct vmk_net_backend *be, const uint8_t mac[6],

@@ -31,9 +31,11 @@ fi
 
 # The arm64 libraries vmkit links statically: libfdt, and zlib (the panic-log
 # reader inflates deflated pstore records). libslirp has no static library
-# in Debian, so this build has no NAT (-Dslirp=disabled). .done names the
+# in Debian, so this build has no NAT (-Dslirp=disabled); jansson for the
+# config JSON; libmicrohttpd would need a static gnutls, so no REST API
+# (-Dapi=disabled). .done names the
 # list, so a changed list rebuilds the sysroot.
-SYSROOT_PKGS="libfdt-dev:arm64 zlib1g-dev:arm64 zlib1g:arm64"
+SYSROOT_PKGS="libfdt-dev:arm64 zlib1g-dev:arm64 zlib1g:arm64 libjansson-dev:arm64 libjansson4:arm64"
 if [ "$(cat "$SYSROOT/.done" 2>/dev/null)" != "$SYSROOT_PKGS" ]; then
   rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
   mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
@@ -65,9 +67,9 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" "$ROOT" \
     --cross-file "$ROOT/tools/nested/aarch64-cross.ini" \
     --cross-file "$CACHE/sysroot.ini" \
-    -Dtests=false -Dslirp=disabled -Dbuildtype=release >&2
+    -Dtests=false -Dslirp=disabled -Dapi=disabled -Dbuildtype=release >&2
 else
-  meson configure "$BUILD" -Dslirp=disabled >&2
+  meson configure "$BUILD" -Dslirp=disabled -Dapi=disabled >&2
 fi
 ninja -C "$BUILD" -j2 >&2
 
@@ -76,7 +78,12 @@ ninja -C "$BUILD" -j2 >&2
 aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
   -I"$ROOT/include" -I"$ROOT/src" \
   -o "$BUILD/kvm_engine_test" "$ROOT/tests/integration/nested/kvm_engine_test.c" \
-  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -lpthread >&2
+  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -ljansson -lpthread >&2
+# Snapshot state across the kvm and emu engines (kvm_snapshot_test.c).
+aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
+  -I"$ROOT/include" -I"$ROOT/src" \
+  -o "$BUILD/kvm_snapshot_test" "$ROOT/tests/integration/nested/kvm_snapshot_test.c" \
+  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -ljansson -lpthread -lm -latomic >&2
 
 # The same test built with ASan+UBSan (dynamic: the sanitizers cannot link
 # statically), with the arm64 runtime libraries it loads in sanlibs/ for the
@@ -85,6 +92,7 @@ aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
   -fsanitize=address,undefined -fno-omit-frame-pointer \
   -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
   "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
+  "$ROOT/src/engine/kvm_state.c" "$ROOT/src/engine/arch_state.c" \
   "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" -lpthread >&2
 rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
 for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <libfdt.h>
 
+#include "base/error.h"
 #include "base/guest_mem.h"
 #include "core/config.h"
 #include "engine/engine.h"
@@ -111,10 +112,16 @@ static void *fake_vcpu(void *arg) {
   return NULL;
 }
 
+/* The next engine start fails (tests of the error state). */
+static bool fake_fail_start;
+
 static int fake_start(struct vmk_engine *base, const struct vmk_boot_regs *b,
                       vmk_error *err) {
-  (void)err;
   struct fake_engine *e = (struct fake_engine *)base;
+  if (fake_fail_start) {
+    fake_fail_start = false;
+    return vmk_err(err, -EIO, "the fake engine cannot start");
+  }
   e->boot = *b;
   e->started = pthread_create(&e->thread, NULL, fake_vcpu, e) == 0;
   return e->started ? 0 : -EAGAIN;
@@ -306,6 +313,158 @@ static void stop_pause_resume(void **state) {
   assert_int_equal(vmk_vm_state(vm), VMK_STATE_STOPPED);
   assert_int_equal(vmk_vm_exit(vm, NULL), VMK_EXIT_STOPPED);
   assert_int_equal(vmk_vm_stop(vm, &err), 0); /* twice is fine */
+  vmk_vm_free(vm);
+}
+
+/* ---- lifecycle states and the state callback ---- */
+
+struct transitions {
+  pthread_mutex_t lock;
+  int n;
+  vmk_state from[32], to[32];
+  pthread_t thread[32];
+};
+
+static void record_state(void *opaque, vmk_vm *vm, vmk_state from,
+                         vmk_state to) {
+  (void)vm;
+  struct transitions *t = opaque;
+  pthread_mutex_lock(&t->lock);
+  if (t->n < 32) {
+    t->from[t->n] = from;
+    t->to[t->n] = to;
+    t->thread[t->n] = pthread_self();
+    t->n++;
+  }
+  pthread_mutex_unlock(&t->lock);
+}
+
+/* The transitions recorded since *seen, as "from>to from>to". */
+static const char *took(struct transitions *t, int *seen) {
+  static char buf[512];
+  size_t n = 0;
+  buf[0] = '\0';
+  pthread_mutex_lock(&t->lock);
+  for (; *seen < t->n; (*seen)++)
+    n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s>%s", n ? " " : "",
+                          vmk_state_name(t->from[*seen]),
+                          vmk_state_name(t->to[*seen]));
+  pthread_mutex_unlock(&t->lock);
+  return buf;
+}
+
+/* can_start, can_pause, can_resume, can_stop, can_request_stop, can_save */
+static void expect_can(vmk_vm *vm, const char *want) {
+  char got[7] = {vmk_vm_can_start(vm) ? 'S' : '-',
+                 vmk_vm_can_pause(vm) ? 'P' : '-',
+                 vmk_vm_can_resume(vm) ? 'R' : '-',
+                 vmk_vm_can_stop(vm) ? 'X' : '-',
+                 vmk_vm_can_request_stop(vm) ? 'Q' : '-',
+                 vmk_vm_can_save(vm) ? 'V' : '-',
+                 0};
+  assert_string_equal(got, want);
+}
+
+static void lifecycle_states(void **state) {
+  (void)state;
+  struct transitions t = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  int seen = 0;
+  vmk_vm *vm = make_vm(-1);
+  vmk_vm_set_state_callback(vm, record_state, &t);
+  vmk_error err;
+
+  /* devices: the console, then entropy and the balloon (on by default) */
+  vmk_device_info devs[4];
+  assert_int_equal(vmk_vm_devices(vm, devs, 4), 3);
+  assert_string_equal(devs[0].type, "virtio-console");
+  assert_string_equal(devs[1].type, "virtio-rng");
+  assert_int_equal(devs[1].mmio_base, VMK_VIRTIO_MMIO_BASE + 0x200);
+  assert_int_equal(devs[1].requests, 0);
+  assert_string_equal(devs[2].type, "virtio-balloon");
+  assert_int_equal(vmk_vm_devices(vm, devs, 1), 3);
+  assert_int_equal(vmk_vm_engine(vm), VMK_ENGINE_AUTO);
+
+  /* created: only start (and stop) */
+  expect_can(vm, "S--X--");
+  assert_int_equal(vmk_vm_pause(vm, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "the VM is created; only a running VM"));
+  assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_request_stop(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_CREATED);
+  assert_string_equal(took(&t, &seen), "");
+
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  assert_string_equal(took(&t, &seen), "created>starting starting>running");
+  expect_can(vm, "-P-XQ-");
+  assert_int_equal(vmk_vm_start(vm, &err), -EBUSY);
+  assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "only a paused VM can be resumed"));
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_RUNNING);
+
+  assert_int_equal(vmk_vm_pause(vm, &err), 0);
+  assert_string_equal(took(&t, &seen), "running>pausing pausing>paused");
+  expect_can(vm, "--RX-V");
+  /* wrong-state operations leave a paused VM paused, its vCPUs parked */
+  assert_int_equal(vmk_vm_pause(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_start(vm, &err), -EBUSY);
+  assert_int_equal(vmk_vm_request_stop(vm, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "the VM is paused"));
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_PAUSED);
+  assert_true(engine_of(vm)->parked);
+  assert_string_equal(took(&t, &seen), "");
+
+  assert_int_equal(vmk_vm_resume(vm, &err), 0);
+  assert_string_equal(took(&t, &seen), "paused>resuming resuming>running");
+
+  /* the guest powers off: running>stopping on its vCPU thread, then the
+   * monitor thread ends it */
+  pthread_t test_thread = pthread_self();
+  guest_poweroff(engine_of(vm));
+  assert_int_equal(vmk_vm_wait(vm, -1), 0);
+  assert_string_equal(took(&t, &seen), "running>stopping stopping>stopped");
+  assert_false(pthread_equal(t.thread[t.n - 1], test_thread));
+  assert_false(pthread_equal(t.thread[t.n - 2], test_thread));
+  expect_can(vm, "------");
+  assert_true(vmk_state_is_final(vmk_vm_state(vm)));
+  /* stop on a stopped VM does nothing */
+  assert_int_equal(vmk_vm_stop(vm, &err), 0);
+  assert_int_equal(vmk_vm_pause(vm, &err), -EINVAL);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_STOPPED);
+  assert_string_equal(took(&t, &seen), "");
+  vmk_vm_free(vm);
+
+  /* vmk_vm_stop from paused: paused>stopping>stopped */
+  vm = make_vm(-1);
+  vmk_vm_set_state_callback(vm, record_state, &t);
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  assert_int_equal(vmk_vm_pause(vm, &err), 0);
+  took(&t, &seen);
+  assert_int_equal(vmk_vm_stop(vm, &err), 0);
+  assert_string_equal(took(&t, &seen), "paused>stopping stopping>stopped");
+  vmk_vm_free(vm);
+}
+
+/* An engine that fails to start ends the VM in the error state, with the
+ * engine's sentence as the exit error. */
+static void error_state(void **state) {
+  (void)state;
+  struct transitions t = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  int seen = 0;
+  vmk_vm *vm = make_vm(-1);
+  vmk_vm_set_state_callback(vm, record_state, &t);
+  vmk_error err;
+  fake_fail_start = true;
+  assert_int_equal(vmk_vm_start(vm, &err), -EIO);
+  assert_int_equal(vmk_vm_wait(vm, -1), 0);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_ERROR);
+  assert_string_equal(vmk_state_name(VMK_STATE_ERROR), "error");
+  assert_string_equal(took(&t, &seen),
+                      "created>starting starting>stopping stopping>error");
+  assert_int_equal(vmk_vm_exit(vm, &err), VMK_EXIT_ERROR);
+  assert_string_equal(err.msg, "the fake engine cannot start");
+  expect_can(vm, "------");
+  assert_int_equal(vmk_vm_resume(vm, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "the VM is error"));
   vmk_vm_free(vm);
 }
 
@@ -572,12 +731,55 @@ static void shares(void **state) {
   rmdir(dir);
 }
 
+/* The balloon's C API: a target within RAM is kept and read back, one
+ * outside is refused, a VM without a balloon says so. */
+static void balloon_api(void **state) {
+  (void)state;
+  vmk_error err;
+  vmk_balloon_stats st;
+  vmk_config *cfg = fake_config(-1);
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 96ull << 20), 0);
+  vmk_vm *vm;
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 96ull << 20);
+  assert_int_equal(st.balloon_bytes, 0);
+  assert_int_equal(st.stats_updates, 0);
+  assert_true(st.stats_age_ms == UINT64_MAX);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 100ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 128ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 128ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 129ull << 20, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "guest's memory (128 MiB)"));
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 32ull << 20, &err), -EINVAL);
+  vmk_vm_free(vm);
+  /* Validation: above the memory, or a target with no balloon. */
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 256ull << 20), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "balloon target (256 MiB)"));
+  assert_int_equal(vmk_config_set_balloon(cfg, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "needs the balloon"));
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 0), 0);
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), -ENODEV);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), -ENODEV);
+  vmk_vm_free(vm);
+  vmk_config_free(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(shares),
+      cmocka_unit_test(balloon_api),
       cmocka_unit_test(nets),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
+      cmocka_unit_test(lifecycle_states),
+      cmocka_unit_test(error_state),
       cmocka_unit_test(pause_against_poweroff),
       cmocka_unit_test(emu_pause_resume_loop_against_poweroff),
       cmocka_unit_test(several_vms_in_one_process),

@@ -91,6 +91,36 @@ static void test_many_requests(void **state) {
   assert_int_equal(vdrv_used_idx(d, 0), 80);
 }
 
+/* The transport counts what the control API reports per device. */
+static void test_counters(void **state) {
+  struct vdrv *d = *state;
+  struct vmk_virtio_counters c;
+  vmk_virtio_mmio_counters(d->t, &c);
+  assert_int_equal(c.requests, 0);
+  assert_int_equal(c.bytes_in, 0);
+  struct vdrv_seg w = {vdrv_alloc(d, 256), 256, true};
+  struct vdrv_seg r = {vdrv_alloc(d, 64), 64, false};
+  vdrv_chain(d, 0, &w, 1);
+  vdrv_chain(d, 0, &r, 1);
+  vdrv_kick(d, 0);
+  assert_int_equal(vdrv_used_idx(d, 0), 2);
+  vmk_virtio_mmio_counters(d->t, &c);
+  assert_int_equal(c.requests, 2);
+  assert_int_equal(c.bytes_out, 64);
+  assert_int_equal(c.bytes_in, 256);
+  assert_true(c.notifies >= 1);
+  assert_true(c.interrupts >= 1);
+  assert_int_equal(c.errors, 0);
+  /* a chain pointing outside RAM: one error, the device needs a reset */
+  struct vdrv_seg bad = {1ull << 40, 16, true};
+  vdrv_chain(d, 0, &bad, 1);
+  vdrv_kick(d, 0);
+  assert_true(vdrv_needs_reset(d));
+  vmk_virtio_mmio_counters(d->t, &c);
+  assert_int_equal(c.errors, 1);
+  assert_int_equal(c.requests, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -98,6 +128,7 @@ int main(void) {
       T(test_readable_only),
       T(test_large_request_capped),
       T(test_many_requests),
+      T(test_counters),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
