@@ -7,6 +7,15 @@
 # counts them and times first byte to end. Prints MB/s and the ratio;
 # asserts nothing.
 #
+# What bounds it (profiled with perf on the vmkit process, and the guest's
+# /proc/net/dev and /proc/interrupts): busybox nc writes about 1 KiB per
+# syscall and each write leaves at once as one frame, acknowledged by
+# libslirp at once (~1 interrupt per frame), so the guest's per-write CPU
+# cost under the emulator decides; vmkit's I/O thread (virtio-net and
+# libslirp) is 1-3% of its CPU. On a host loaded by other jobs the ratio
+# swings with the load (0.5-4x in one hour on a 2-core host): compare
+# several interleaved runs, or vmkit's CPU time for the transfer.
+#
 # Usage: bench/net.sh [VMKIT]   (default build/src/cli/vmkit)
 # Env: VMKIT_GUEST_DIR, CPUS (1), MEM (512), SIZE (MiB, 16),
 #      QEMU (qemu-system-aarch64).
