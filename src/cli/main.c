@@ -139,6 +139,12 @@ static const char run_help[] =
     "                         127.0.0.1) to the guest through the nat\n"
     "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
+    "  --balloon on|off       the memory balloon (virtio-balloon, default\n"
+    "                         on): memory the guest frees goes back to the\n"
+    "                         host by itself (free page reporting)\n"
+    "  --balloon-target SIZE  guest memory to keep, e.g. 256M: the guest\n"
+    "                         gives the rest of --memory back to the host\n"
+    "                         (and takes it back under memory pressure)\n"
     "  --vsock PATH[,cid=N]   attach virtio-vsock (guest CID N, default 3),\n"
     "                         Firecracker's convention: a host program\n"
     "                         connects to the Unix socket PATH, writes\n"
@@ -639,7 +645,8 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
   if (r) {
     if (name || detach)
       usage_error("%s", err.msg);
-    fprintf(stderr, "vmkit: %s; the VM runs without a name or API\n", err.msg);
+    /* Unnamed, the VM needs no runtime entry: it runs on without one
+     * (and without an API), as vmkit did before named VMs. */
     return;
   }
   nv->claimed = true;
@@ -737,6 +744,8 @@ static int cmd_run(int argc, char **argv) {
     OPT_PRINT_CONFIG,
     OPT_NAME,
     OPT_PORT,
+    OPT_BALLOON,
+    OPT_BALLOON_TARGET,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -761,6 +770,8 @@ static int cmd_run(int argc, char **argv) {
       {"name", required_argument, NULL, OPT_NAME},
       {"detach", no_argument, NULL, 'd'},
       {"port", required_argument, NULL, OPT_PORT},
+      {"balloon", required_argument, NULL, OPT_BALLOON},
+      {"balloon-target", required_argument, NULL, OPT_BALLOON_TARGET},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -943,6 +954,22 @@ static int cmd_run(int argc, char **argv) {
     case OPT_PORT:
       add_port(cfg, optarg);
       break;
+    case OPT_BALLOON:
+      if (!strcmp(optarg, "on"))
+        vmk_config_set_balloon(cfg, true);
+      else if (!strcmp(optarg, "off") || !strcmp(optarg, "none"))
+        vmk_config_set_balloon(cfg, false);
+      else
+        usage_error("--balloon takes on or off, not '%s'", optarg);
+      break;
+    case OPT_BALLOON_TARGET: {
+      uint64_t bytes;
+      if (vmk_parse_size(optarg, &bytes) < 0 || bytes == 0)
+        usage_error("--balloon-target takes a size such as 256M, not '%s'",
+                    optarg);
+      vmk_config_set_balloon_target(cfg, bytes);
+      break;
+    }
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);

@@ -32,7 +32,7 @@
 #endif
 
 #define EVENT_RING 128
-#define EVENT_LINE 192
+#define EVENT_LINE 1024
 
 struct vmk_api {
   struct vmk_api_opts opts;
@@ -480,10 +480,14 @@ void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg) {
     vmk_exit_reason why = vmk_vm_exit(old, &err);
     vmk_vm_set_state_callback(old, NULL, NULL);
     if (why != VMK_EXIT_NONE) {
+      /* Cut before encoding, so the line stays whole JSON: 140 bytes
+       * escape to at most 840, within EVENT_LINE with the other fields
+       * (a cut inside a UTF-8 sequence makes json_string fail: ""). */
+      err.msg[140] = '\0';
       json_t *m = json_string(err.msg[0] ? err.msg : "");
       char *msg = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
       pthread_mutex_lock(&api->ev_lock);
-      post_locked(api, "\"event\":\"exit\",\"reason\":\"%s\",\"error\":%.100s}",
+      post_locked(api, "\"event\":\"exit\",\"reason\":\"%s\",\"error\":%s}",
                   vmk_exit_reason_name(why), msg ? msg : "\"\"");
       pthread_mutex_unlock(&api->ev_lock);
       free(msg);
