@@ -39,6 +39,7 @@
 #include "machine/memmap.h"
 #include "machine/panic_log.h"
 #include "machine/virt.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/fs.h"
@@ -80,6 +81,8 @@ struct vmk_vm {
   bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
+  /* Owned by its transport in virtio[]; NULL without a balloon. */
+  struct vmk_virtio_device *balloon;
 
   int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
 
@@ -297,6 +300,14 @@ static int build_nets(struct vmk_vm *vm, vmk_error *err) {
   return 0;
 }
 
+/* The balloon size (4 KiB pages) that leaves the guest `keep` bytes. */
+static uint32_t balloon_pages(const struct vmk_config *cfg, uint64_t keep) {
+  if (!keep || keep >= cfg->memory)
+    return 0;
+  return (uint32_t)((cfg->memory - keep + VMK_BALLOON_PAGE - 1) /
+                    VMK_BALLOON_PAGE);
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -355,6 +366,13 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
+  }
+  if (cfg->balloon) {
+    r = vmk_virtio_balloon_create(balloon_pages(cfg, cfg->balloon_target), &dev,
+                                  err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+    vm->balloon = dev;
   }
   return 0;
 }
@@ -881,6 +899,46 @@ int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
   }
   pthread_mutex_unlock(&vm->lock);
   return r;
+}
+
+int vmk_vm_set_balloon_target(vmk_vm *vm, uint64_t bytes, vmk_error *err) {
+  vmk_err_clear(err);
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  if (bytes > vm->cfg->memory || bytes < VMK_MIN_MEMORY)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target must be between %llu MiB and the "
+                   "guest's memory (%llu MiB), not %llu MiB",
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(vm->cfg->memory >> 20),
+                   (unsigned long long)(bytes >> 20));
+  if (vmk_vm_state(vm) == VMK_STATE_STOPPED)
+    return vmk_err(err, -EINVAL, "the VM is stopped; its balloon is gone");
+  vmk_virtio_balloon_set_target(vm->balloon, balloon_pages(vm->cfg, bytes));
+  return 0;
+}
+
+int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err) {
+  vmk_err_clear(err);
+  memset(out, 0, sizeof(*out));
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  struct vmk_balloon_info bi;
+  vmk_virtio_balloon_info(vm->balloon, vmk_vm_state(vm) == VMK_STATE_RUNNING,
+                          &bi);
+  uint64_t held = (uint64_t)bi.target_pages * VMK_BALLOON_PAGE;
+  out->target_bytes = held < vm->cfg->memory ? vm->cfg->memory - held : 0;
+  out->balloon_bytes = (uint64_t)bi.actual_pages * VMK_BALLOON_PAGE;
+  out->reported_bytes = bi.reported_bytes;
+  out->stats_updates = bi.stats_updates;
+  out->stats_age_ms = bi.stats_age_ms;
+  out->valid = bi.stats.valid;
+  for (unsigned i = 0; i < VMK_BALLOON_STAT_COUNT && i < VMK_BALLOON_NSTATS;
+       i++)
+    out->stat[i] = bi.stats.val[i];
+  return 0;
 }
 
 const char *vmk_state_name(vmk_state s) {

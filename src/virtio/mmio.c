@@ -39,6 +39,7 @@ struct vmk_virtio_mmio {
   uint64_t driver_features;
   uint32_t queue_sel;
   uint32_t shm_sel;
+  uint32_t config_gen; /* bumped by vmk_virtio_config_changed */
   struct vmk_vq vq[VMK_VIRTIO_MAX_QUEUES];
   /* under irq_lock */
   uint32_t int_status;
@@ -145,6 +146,13 @@ void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
     raise_int(t, VMK_VIRTIO_MMIO_INT_CONFIG);
 }
 
+void vmk_virtio_config_changed(struct vmk_virtio_device *dev) {
+  struct vmk_virtio_mmio *t = dev->transport;
+  t->config_gen++;
+  if (t->status & VMK_VIRTIO_S_DRIVER_OK)
+    raise_int(t, VMK_VIRTIO_MMIO_INT_CONFIG);
+}
+
 void vmk_virtio_lock(struct vmk_virtio_device *dev) {
   pthread_mutex_lock(&dev->transport->lock);
 }
@@ -246,15 +254,30 @@ static void write_queue_ready(struct vmk_virtio_mmio *t, struct vmk_vq *vq,
     vmk_virtio_device_error(t->dev, "queue %u: %s", t->queue_sel, vq->errmsg);
 }
 
+/* Under the lock: a device may change its config space meanwhile. */
 static uint64_t config_read(struct vmk_virtio_mmio *t, uint64_t off,
                             unsigned size) {
   const struct vmk_virtio_device *d = t->dev;
   if (off >= d->config_len || size > d->config_len - off)
     return 0;
   uint64_t v = 0;
+  pthread_mutex_lock(&t->lock);
   for (unsigned i = 0; i < size; i++)
     v |= (uint64_t)d->config[off + i] << (8 * i);
+  pthread_mutex_unlock(&t->lock);
   return v;
+}
+
+static void config_write(struct vmk_virtio_mmio *t, uint64_t off, unsigned size,
+                         uint64_t val) {
+  struct vmk_virtio_device *d = t->dev;
+  if (!d->ops->config_write || (size != 1 && size != 2 && size != 4) ||
+      off >= d->config_len || size > d->config_len - off)
+    return;
+  pthread_mutex_lock(&t->lock);
+  d->ops->config_write(d, (uint32_t)off, size, (uint32_t)val);
+  flush_used(t);
+  pthread_mutex_unlock(&t->lock);
 }
 
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size) {
@@ -327,7 +350,7 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size) {
     v = 0xffffffffu; /* no shared memory regions (§4.2.2) */
     break;
   case VMK_VIRTIO_MMIO_CONFIG_GENERATION:
-    v = 0; /* config spaces here never change */
+    v = t->config_gen;
     break;
   default:
     v = 0;
@@ -346,8 +369,10 @@ static void set_hi(uint64_t *r, uint32_t v) {
 static void mmio_write(void *opaque, uint64_t off, unsigned size,
                        uint64_t val64) {
   struct vmk_virtio_mmio *t = opaque;
-  if (off >= VMK_VIRTIO_MMIO_CONFIG)
-    return; /* no device here has writable config fields */
+  if (off >= VMK_VIRTIO_MMIO_CONFIG) {
+    config_write(t, off - VMK_VIRTIO_MMIO_CONFIG, size, val64);
+    return;
+  }
   if (size != 4 || (off & 3))
     return;
   uint32_t val = (uint32_t)val64;

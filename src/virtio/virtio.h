@@ -76,6 +76,11 @@ struct vmk_virtio_device_ops {
               unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err);
   int (*load)(struct vmk_virtio_device *dev, struct vmk_sreader *in,
               vmk_error *err);
+  /* Optional: the driver wrote size bytes (1, 2 or 4) at offset off of the
+   * config space (vCPU thread, lock held). Without it writes are ignored.
+   * Devices whose config changes keep `config` up to date under the lock. */
+  void (*config_write)(struct vmk_virtio_device *dev, uint32_t off,
+                       unsigned size, uint32_t val);
 };
 
 /* Embedded at the start of each device's private struct. */
@@ -125,6 +130,9 @@ bool vmk_virtio_running(struct vmk_virtio_device *dev);
 void vmk_virtio_kick(struct vmk_virtio_device *dev, unsigned q);
 void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
                              ...) __attribute__((format(printf, 2, 3)));
+/* The device changed its config space: bump the config generation and
+ * raise the configuration-change interrupt (§2.5.1). Lock held. */
+void vmk_virtio_config_changed(struct vmk_virtio_device *dev);
 /* For events a device receives itself (I/O thread): take the transport lock;
  * unlock raises the used-buffer interrupt if buffers were returned. */
 void vmk_virtio_lock(struct vmk_virtio_device *dev);
