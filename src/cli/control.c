@@ -673,6 +673,14 @@ int vmk_cmd_serve(int argc, char **argv) {
   }
   if (!path)
     return say(EXIT_USAGE, "serve needs --api-socket PATH");
+  /* SIGINT/SIGTERM are taken by sigtimedwait below: blocked before any
+   * thread starts, so every thread (the API's, the VM's) inherits it. */
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
   vmk_error err;
   int fd = vmk_cli_listen(path, &err);
   if (fd < 0)
@@ -684,21 +692,13 @@ int vmk_cmd_serve(int argc, char **argv) {
     unlink(path);
     return say(1, "%s", err.msg);
   }
-  signal(SIGPIPE, SIG_IGN);
-  /* SIGINT/SIGTERM end the wait below through the default action's
-   * absence: block them and poll. */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
   vmk_vm *vm = NULL;
   struct timespec zero = {0, 0};
   int status = 0;
   while (!vm) {
     vm = vmk_api_wait_started(api, 200);
     if (!vm && sigtimedwait(&set, NULL, &zero) > 0) {
-      status = 1;
+      status = say(1, "a signal ended vmkit serve before a VM was started");
       break;
     }
   }

@@ -199,5 +199,14 @@ wait "$spid"; rc=$?
 [ "$rc" = 1 ] && grep -q "the VM was stopped" "$tmp/serve.err" && [ ! -e "$tmp/serve.sock" ] &&
   ok "serve: exits when its VM is stopped" || fail "serve exit: $rc $(cat "$tmp/serve.err")"
 
+# SIGTERM before any VM: exit 1 with a sentence, the socket removed.
+"$vmkit" serve --api-socket "$tmp/serve2.sock" 2>"$tmp/serve2.err" &
+spid=$!
+wait_for 10 test -S "$tmp/serve2.sock" || fail "serve 2: no socket"
+kill -TERM "$spid"
+wait "$spid"; rc=$?
+[ "$rc" = 1 ] && grep -q "a signal ended vmkit serve" "$tmp/serve2.err" && [ ! -e "$tmp/serve2.sock" ] &&
+  ok "serve: SIGTERM before a VM" || fail "serve SIGTERM: $rc $(cat "$tmp/serve2.err")"
+
 [ "$fails" -eq 0 ] && echo "all API checks passed"
 exit $(( fails > 0 ))
