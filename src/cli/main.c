@@ -33,6 +33,7 @@
 #include "vmkit/vmkit.h"
 
 #define EXIT_USAGE 2
+#define EXIT_NO_SLOT 3 /* every VM slot is in use (VMKIT_MAX_VMS) */
 
 /* The configuration being built, freed by usage_error so an early exit
  * leaks nothing (the sanitizer build checks). */
@@ -138,6 +139,12 @@ static const char run_help[] =
     "                         127.0.0.1) to the guest through the nat\n"
     "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
+    "  --balloon on|off       the memory balloon (virtio-balloon, default\n"
+    "                         on): memory the guest frees goes back to the\n"
+    "                         host by itself (free page reporting)\n"
+    "  --balloon-target SIZE  guest memory to keep, e.g. 256M: the guest\n"
+    "                         gives the rest of --memory back to the host\n"
+    "                         (and takes it back under memory pressure)\n"
     "  --vsock PATH[,cid=N]   attach virtio-vsock (guest CID N, default 3),\n"
     "                         Firecracker's convention: a host program\n"
     "                         connects to the Unix socket PATH, writes\n"
@@ -171,7 +178,12 @@ static const char run_help[] =
     "console:\n" ESCAPE_HELP "\n"
     "exit status: 0 when the guest powers off (or reboots, with --on-reboot\n"
     "exit), 1 when the guest crashes or panics, vmkit fails, or the VM is\n"
-    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error.\n";
+    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error, 3\n"
+    "when every VM slot is in use.\n"
+    "\n"
+    "VM slots: VMKIT_MAX_VMS=N (or N in /etc/vmkit/max-vms; the lower wins)\n"
+    "caps how many VMs this user runs at once; a VM beyond it is refused\n"
+    "with a sentence naming the limit and the VMs holding the slots.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
@@ -732,6 +744,8 @@ static int cmd_run(int argc, char **argv) {
     OPT_PRINT_CONFIG,
     OPT_NAME,
     OPT_PORT,
+    OPT_BALLOON,
+    OPT_BALLOON_TARGET,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -756,6 +770,8 @@ static int cmd_run(int argc, char **argv) {
       {"name", required_argument, NULL, OPT_NAME},
       {"detach", no_argument, NULL, 'd'},
       {"port", required_argument, NULL, OPT_PORT},
+      {"balloon", required_argument, NULL, OPT_BALLOON},
+      {"balloon-target", required_argument, NULL, OPT_BALLOON_TARGET},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
@@ -938,6 +954,22 @@ static int cmd_run(int argc, char **argv) {
     case OPT_PORT:
       add_port(cfg, optarg);
       break;
+    case OPT_BALLOON:
+      if (!strcmp(optarg, "on"))
+        vmk_config_set_balloon(cfg, true);
+      else if (!strcmp(optarg, "off") || !strcmp(optarg, "none"))
+        vmk_config_set_balloon(cfg, false);
+      else
+        usage_error("--balloon takes on or off, not '%s'", optarg);
+      break;
+    case OPT_BALLOON_TARGET: {
+      uint64_t bytes;
+      if (vmk_parse_size(optarg, &bytes) < 0 || bytes == 0)
+        usage_error("--balloon-target takes a size such as 256M, not '%s'",
+                    optarg);
+      vmk_config_set_balloon_target(cfg, bytes);
+      break;
+    }
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);
@@ -1027,6 +1059,21 @@ static int cmd_run(int argc, char **argv) {
   setup_named(&nv, cfg, name, detach);
   ro.api = nv.api;
   ro.detached = detach ? &nv : NULL;
+  /* One slot for the whole run, reboots included (each boot is a new
+   * vmk_vm, and another vmkit must not take the slot in between); taken
+   * after the name (it names the VM to whoever is refused) and, with -d,
+   * in the detached child, which holds it while the VM runs. */
+  vmk_slot *slot = NULL;
+  int sr = vmk_slot_acquire(nv.claimed ? nv.inst.name : NULL, &slot, &err);
+  if (sr) {
+    teardown_named(&nv);
+    if (sr != -EUSERS)
+      usage_error("%s", err.msg);
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    vmk_config_free(cfg);
+    run_cfg = NULL;
+    return EXIT_NO_SLOT;
+  }
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
@@ -1050,6 +1097,7 @@ static int cmd_run(int argc, char **argv) {
     make_tty_raw();
 
   int status = run_until_end(cfg, &ro);
+  vmk_slot_release(slot);
   teardown_named(&nv);
   restore_tty();
   vmk_config_free(cfg);

@@ -26,6 +26,7 @@ vmk_config *vmk_config_new(void) {
   cfg->cpus = 1;
   cfg->memory = 512ull << 20;
   cfg->entropy = true;
+  cfg->balloon = true;
   cfg->console = VMK_CONSOLE_NONE;
   cfg->console_in = -1;
   cfg->console_out = -1;
@@ -184,6 +185,16 @@ int vmk_config_set_console_file(vmk_config *cfg, const char *path) {
 
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled) {
   cfg->boot_timer = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon(vmk_config *cfg, bool enabled) {
+  cfg->balloon = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon_target(vmk_config *cfg, uint64_t bytes) {
+  cfg->balloon_target = bytes;
   return 0;
 }
 
@@ -558,6 +569,19 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
       return r;
   if ((r = check_nets(cfg, err)))
     return r;
+  if (cfg->balloon_target && !cfg->balloon)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target needs the balloon; drop --balloon off "
+                   "or --balloon-target");
+  if (cfg->balloon_target && (cfg->balloon_target > cfg->memory ||
+                              cfg->balloon_target < VMK_MIN_MEMORY))
+    return vmk_err(err, -EINVAL,
+                   "the balloon target (%llu MiB) must be between %llu MiB and "
+                   "the guest's memory (%llu MiB); give --balloon-target a "
+                   "size within --memory",
+                   (unsigned long long)(cfg->balloon_target >> 20),
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(cfg->memory >> 20));
   vmk_engine_kind kind;
   return vmk_config_resolve_engine(cfg, &kind, err);
 }

@@ -58,6 +58,8 @@ struct vmk_config {
   unsigned nports;
   char *vsock_path; /* NULL: no vsock device */
   uint64_t vsock_cid;
+  bool balloon;
+  uint64_t balloon_target; /* bytes to keep; 0: all of memory */
   /* Tests only: run on this engine instead of the kind's (see
    * vmk_config_set_engine_ops). */
   const struct vmk_engine_ops *engine_ops;

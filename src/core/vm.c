@@ -33,11 +33,13 @@
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
 #include "core/config.h"
+#include "core/vm_internal.h"
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
 #include "machine/panic_log.h"
 #include "machine/virt.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/fs.h"
@@ -79,6 +81,8 @@ struct vmk_vm {
   bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
+  /* Owned by its transport in virtio[]; NULL without a balloon. */
+  struct vmk_virtio_device *balloon;
 
   int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
 
@@ -296,6 +300,14 @@ static int build_nets(struct vmk_vm *vm, vmk_error *err) {
   return 0;
 }
 
+/* The balloon size (4 KiB pages) that leaves the guest `keep` bytes. */
+static uint32_t balloon_pages(const struct vmk_config *cfg, uint64_t keep) {
+  if (!keep || keep >= cfg->memory)
+    return 0;
+  return (uint32_t)((cfg->memory - keep + VMK_BALLOON_PAGE - 1) /
+                    VMK_BALLOON_PAGE);
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -354,6 +366,13 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
+  }
+  if (cfg->balloon) {
+    r = vmk_virtio_balloon_create(balloon_pages(cfg, cfg->balloon_target), &dev,
+                                  err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+    vm->balloon = dev;
   }
   return 0;
 }
@@ -431,7 +450,11 @@ static void vm_destroy(struct vmk_vm *vm) {
   free(vm);
 }
 
-int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+/* restore: the VM is built for a snapshot (snapshot.c): no boot payload,
+ * the guest's memory and layout come from the snapshot. */
+static int vm_create(const vmk_config *cfg,
+                     const struct vmk_boot_layout *restore, vmk_vm **out,
+                     vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   int r = vmk_config_validate(cfg, err);
@@ -508,7 +531,9 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
   }
   r = build_devices(vm, cmdline, err);
-  if (!r)
+  if (!r && restore)
+    vm->layout = *restore;
+  else if (!r)
     r = load_boot_payload(vm, cmdline, err);
   free(full);
   if (r)
@@ -517,6 +542,97 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   return 0;
 fail:
   vm_destroy(vm);
+  return r;
+}
+
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+  return vm_create(cfg, NULL, out, err);
+}
+
+/* ---- for snapshot.c (vm_internal.h) ---- */
+
+int vmk_vm_create_restoring(const vmk_config *cfg,
+                            const struct vmk_boot_layout *layout, vmk_vm **out,
+                            vmk_error *err) {
+  return vm_create(cfg, layout, out, err);
+}
+
+void vmk_vm_get_parts(vmk_vm *vm, struct vmk_vm_parts *p) {
+  *p = (struct vmk_vm_parts){.cfg = vm->cfg,
+                             .ram = &vm->ram,
+                             .engine = vm->engine,
+                             .platform = &vm->platform,
+                             .virtio = vm->virtio,
+                             .nvirtio = vm->nvirtio,
+                             .layout = &vm->layout};
+}
+
+int vmk_vm_begin_save(vmk_vm *vm, vmk_error *err) {
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_SAVING);
+  pthread_mutex_unlock(&vm->lock);
+  if (state == VMK_STATE_PAUSED)
+    return 0;
+  pthread_mutex_unlock(&vm->ops_lock);
+  return vmk_err(err, -EINVAL,
+                 "the VM is %s; only a paused VM can be saved (pause it "
+                 "first)",
+                 vmk_state_name(state));
+}
+
+void vmk_vm_end_save(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_SAVING)
+    set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
+}
+
+/* As vmk_vm_start, but the vCPUs park before they run a single
+ * instruction and the VM is paused: vmk_vm_resume lets them go. */
+int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_CREATED) {
+    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
+                vmk_state_name(vm->state));
+    goto out;
+  }
+  if ((r = vmk_io_loop_start(&vm->loop, err)))
+    goto out;
+  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  if (r) {
+    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
+                strerror(r));
+    goto out;
+  }
+  vm->monitor_running = true;
+  set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  struct vmk_boot_regs boot = {.pc = vm->layout.entry,
+                               .x0 = vm->layout.fdt_gpa};
+  r = vm->engine->ops->pause(vm->engine, err);
+  if (!r)
+    r = vm->engine->ops->start(vm->engine, &boot, err);
+  /* Paused before its threads existed; wait until they have parked, so
+   * the VM is as paused as any other (it may be saved at once). */
+  if (!r)
+    r = vm->engine->ops->pause(vm->engine, err);
+  if (r) {
+    vmk_error copy = err ? *err : (vmk_error){0};
+    vm->engine->ops->resume(vm->engine, NULL);
+    engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
+  return r;
+out:
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
@@ -636,6 +752,12 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
 
 int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  /* A save in progress reads the parked vCPUs (and holds ops_lock until it
+   * is done): let it finish rather than run the vCPUs under it. */
+  if (vmk_vm_state(vm) == VMK_STATE_SAVING) {
+    pthread_mutex_lock(&vm->ops_lock);
+    pthread_mutex_unlock(&vm->ops_lock);
+  }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {
@@ -777,6 +899,46 @@ int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
   }
   pthread_mutex_unlock(&vm->lock);
   return r;
+}
+
+int vmk_vm_set_balloon_target(vmk_vm *vm, uint64_t bytes, vmk_error *err) {
+  vmk_err_clear(err);
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  if (bytes > vm->cfg->memory || bytes < VMK_MIN_MEMORY)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target must be between %llu MiB and the "
+                   "guest's memory (%llu MiB), not %llu MiB",
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(vm->cfg->memory >> 20),
+                   (unsigned long long)(bytes >> 20));
+  if (vmk_vm_state(vm) == VMK_STATE_STOPPED)
+    return vmk_err(err, -EINVAL, "the VM is stopped; its balloon is gone");
+  vmk_virtio_balloon_set_target(vm->balloon, balloon_pages(vm->cfg, bytes));
+  return 0;
+}
+
+int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err) {
+  vmk_err_clear(err);
+  memset(out, 0, sizeof(*out));
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  struct vmk_balloon_info bi;
+  vmk_virtio_balloon_info(vm->balloon, vmk_vm_state(vm) == VMK_STATE_RUNNING,
+                          &bi);
+  uint64_t held = (uint64_t)bi.target_pages * VMK_BALLOON_PAGE;
+  out->target_bytes = held < vm->cfg->memory ? vm->cfg->memory - held : 0;
+  out->balloon_bytes = (uint64_t)bi.actual_pages * VMK_BALLOON_PAGE;
+  out->reported_bytes = bi.reported_bytes;
+  out->stats_updates = bi.stats_updates;
+  out->stats_age_ms = bi.stats_age_ms;
+  out->valid = bi.stats.valid;
+  for (unsigned i = 0; i < VMK_BALLOON_STAT_COUNT && i < VMK_BALLOON_NSTATS;
+       i++)
+    out->stat[i] = bi.stats.val[i];
+  return 0;
 }
 
 const char *vmk_state_name(vmk_state s) {

@@ -171,9 +171,16 @@ many=()
 for i in $(seq 17); do many+=(--port "p$i=$tmp/p$i.sock"); done
 expect 2 "at most 16 console ports can be attached" -- "${k[@]}" "${many[@]}"
 
+# The balloon flags.
+expect 2 "--balloon takes on or off, not 'maybe'" -- "${k[@]}" --balloon maybe
+expect 2 "--balloon-target takes a size such as 256M, not 'lots'" -- "${k[@]}" --balloon-target lots
+expect 2 "balloon target \\(1024 MiB\\) must be between 64 MiB and the guest's memory \\(512 MiB\\)" -- "${k[@]}" --balloon-target 1G
+expect 2 "balloon target \\(32 MiB\\) must be between" -- "${k[@]}" --memory 256M --balloon-target 32M
+expect 2 "a balloon target needs the balloon" -- "${k[@]}" --balloon off --balloon-target 128M
+
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }

@@ -730,9 +730,50 @@ static void shares(void **state) {
   rmdir(dir);
 }
 
+/* The balloon's C API: a target within RAM is kept and read back, one
+ * outside is refused, a VM without a balloon says so. */
+static void balloon_api(void **state) {
+  (void)state;
+  vmk_error err;
+  vmk_balloon_stats st;
+  vmk_config *cfg = fake_config(-1);
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 96ull << 20), 0);
+  vmk_vm *vm;
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 96ull << 20);
+  assert_int_equal(st.balloon_bytes, 0);
+  assert_int_equal(st.stats_updates, 0);
+  assert_true(st.stats_age_ms == UINT64_MAX);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 100ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 128ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 128ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 129ull << 20, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "guest's memory (128 MiB)"));
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 32ull << 20, &err), -EINVAL);
+  vmk_vm_free(vm);
+  /* Validation: above the memory, or a target with no balloon. */
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 256ull << 20), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "balloon target (256 MiB)"));
+  assert_int_equal(vmk_config_set_balloon(cfg, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "needs the balloon"));
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 0), 0);
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), -ENODEV);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), -ENODEV);
+  vmk_vm_free(vm);
+  vmk_config_free(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(shares),
+      cmocka_unit_test(balloon_api),
       cmocka_unit_test(nets),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
