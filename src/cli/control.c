@@ -552,15 +552,6 @@ int vmk_cmd_save(int argc, char **argv) {
   return r;
 }
 
-int vmk_cmd_restore(int argc, char **argv) {
-  (void)argv;
-  if (argc < 2)
-    return say(EXIT_USAGE, "restore takes a snapshot folder, as in vmkit "
-                           "restore /srv/snap [--engine emu|kvm] [--paused]");
-  return say(1, "this vmkit cannot restore snapshots yet (snapshots are not "
-                "built in)");
-}
-
 /* ---- vmkit console NAME ----------------------------------------------- */
 
 static struct termios console_saved;
