@@ -675,8 +675,8 @@ static int kvm_save_state(struct vmk_engine *base, struct vmk_arch_state *st,
     return vmk_err(err, -EINVAL, "the state holds %u vCPUs, the engine %u",
                    st->ncpus, e->cfg.cpus);
   pthread_mutex_lock(&e->lock);
-  bool paused = !e->started || ((atomic_load(&e->req) & REQ_PAUSE) &&
-                                e->parked == e->live);
+  bool paused = !e->started ||
+                ((atomic_load(&e->req) & REQ_PAUSE) && e->parked == e->live);
   pthread_mutex_unlock(&e->lock);
   if (!paused)
     return vmk_err(err, -EBUSY, "the VM must be paused to save its state");

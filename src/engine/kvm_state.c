@@ -250,8 +250,8 @@ int vmk_kvm_load_vcpu(int fd, unsigned idx, const struct vmk_vcpu_state *v,
     return vmk_err(err, r,
                    "KVM refused system register S%u_%u_C%u_C%u_%u of vCPU %u "
                    "(%s)",
-                   enc >> 14, (enc >> 11) & 7, (enc >> 7) & 15,
-                   (enc >> 3) & 15, enc & 7, idx, strerror(-r));
+                   enc >> 14, (enc >> 11) & 7, (enc >> 7) & 15, (enc >> 3) & 15,
+                   enc & 7, idx, strerror(-r));
   }
   struct kvm_mp_state mp = {.mp_state = v->power == VMK_VCPU_OFF
                                             ? KVM_MP_STATE_STOPPED
@@ -430,7 +430,7 @@ int vmk_kvm_save_gic(int gic_fd, unsigned ncpus, unsigned nr_spis,
     if ((r = bank_save(gic_fd, (int)c, 0, g->irq)))
       break;
     uint64_t v[8];
-    const uint32_t regs[8] = {ICC_PMR,  ICC_BPR0, ICC_BPR1,    ICC_AP0R0,
+    const uint32_t regs[8] = {ICC_PMR,   ICC_BPR0, ICC_BPR1,    ICC_AP0R0,
                               ICC_AP1R0, ICC_CTLR, ICC_IGRPEN0, ICC_IGRPEN1};
     for (int k = 0; k < 8 && !r; k++)
       r = icc(gic_fd, false, c, regs[k], &v[k]);
@@ -468,10 +468,10 @@ int vmk_kvm_load_gic(int gic_fd, unsigned ncpus, unsigned nr_spis,
     uint64_t kctlr;
     if ((r = icc(gic_fd, false, c, ICC_CTLR, &kctlr)))
       break;
-    uint64_t v[8] = {g->pmr,  g->bpr0, g->bpr1,           g->ap0r,
-                     g->ap1r, (kctlr & ~3ull) | (g->ctlr & 3),
+    uint64_t v[8] = {g->pmr,     g->bpr0,   g->bpr1,
+                     g->ap0r,    g->ap1r,   (kctlr & ~3ull) | (g->ctlr & 3),
                      g->igrpen0, g->igrpen1};
-    const uint32_t regs[8] = {ICC_PMR,  ICC_BPR0, ICC_BPR1,    ICC_AP0R0,
+    const uint32_t regs[8] = {ICC_PMR,   ICC_BPR0, ICC_BPR1,    ICC_AP0R0,
                               ICC_AP1R0, ICC_CTLR, ICC_IGRPEN0, ICC_IGRPEN1};
     for (int k = 0; k < 8 && !r; k++)
       r = icc(gic_fd, true, c, regs[k], &v[k]);

@@ -99,8 +99,8 @@ static void destroy(struct eng *g) {
 
 /* g runs (or ran) the loop: pause it, move its state into a new engine of
  * kind `to`, run that; returns the new engine in *out. */
-static int move(struct eng *g, const struct vmk_engine_ops *to,
-                struct eng *out, const char *what) {
+static int move(struct eng *g, const struct vmk_engine_ops *to, struct eng *out,
+                const char *what) {
   vmk_error err;
   struct vmk_arch_state st;
   vmk_arch_state_alloc(&st, 1);
