@@ -48,7 +48,7 @@ wait_for() {
 ticks() { grep -ao 'tick-[0-9]*' "$rt/t1/console.log" 2>/dev/null | tail -1; }
 
 loop='i=0; while true; do echo tick-$i; i=$((i+1)); if read -t 1 l; then echo got-$l; fi; done'
-out=$("$vmkit" run -d --name t1 --engine emu --net none --balloon off \
+out=$("$vmkit" run -d --name t1 --engine emu --net none \
   --cmdline "console=hvc0 panic=-1 pstore.compress=none vmkit.quiet vmkit.cmd=\"$loop\"" 2>"$tmp/err")
 rc=$?
 [ "$rc" = 0 ] && [ "$out" = t1 ] && ok "run -d printed the name" ||
@@ -131,8 +131,7 @@ c = con["counters"]
 assert c["requests"] > 0 and c["bytes_out"] > 0 and c["notifies"] > 0, c
 PY
 
-# Save while paused (vmkit save NAME DIR, through PUT /v1/vm/save; t1 has
-# no balloon: snapshots do not save one yet), then
+# Save while paused (vmkit save NAME DIR, through PUT /v1/vm/save), then
 # resume: the snapshot is restored below, after t1 is gone.
 "$vmkit" pause t1 || fail "pause for save"
 saved=$(ticks | sed 's/tick-//')
