@@ -505,8 +505,8 @@ int vmk_cmd_vm_verb(const char *verb, int argc, char **argv) {
 int vmk_cmd_inspect(int argc, char **argv) {
   if (argc != 2 || !strcmp(argv[1], "--help")) {
     if (argc == 2)
-      return puts("usage: vmkit inspect NAME\n\nThe VM's state, config and "
-                  "devices with their counters, as JSON.") < 0;
+      return puts("usage: vmkit inspect NAME\n\nThe VM's state, config, "
+                  "devices with their counters and balloon, as JSON.") < 0;
     return say(EXIT_USAGE,
                "inspect takes one VM name, as in vmkit inspect web");
   }
@@ -519,6 +519,15 @@ int vmk_cmd_inspect(int argc, char **argv) {
     return r;
   }
   json_object_set(vm, "devices", json_object_get(counters, "devices"));
+  /* The balloon's numbers when the VM has one (quietly absent if not). */
+  char sock[VMK_RUNTIME_PATH_MAX], *resp = NULL;
+  if (!api_socket_of(argv[1], sock, sizeof(sock)) &&
+      vmk_cli_http(sock, "GET", "/v1/vm/balloon", NULL, &resp, NULL) == 200) {
+    json_t *b = json_loads(resp, 0, NULL);
+    if (b)
+      json_object_set_new(vm, "balloon", b);
+  }
+  free(resp);
   char *s = json_dumps(vm, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                JSON_REAL_PRECISION(9));
   puts(s ? s : "{}");

@@ -129,7 +129,12 @@ assert v["config"]["cpus"] == 1 and v["config"]["nets"] == [], v["config"]
 con = [d for d in v["devices"] if d["type"] == "virtio-console"][0]
 c = con["counters"]
 assert c["requests"] > 0 and c["bytes_out"] > 0 and c["notifies"] > 0, c
+assert v["balloon"]["target_bytes"] == 512 << 20, v["balloon"]
 PY
+st=$(api -X PUT -d '{"target":"384M"}' -w ' %{http_code}' http://localhost/v1/vm/balloon)
+[ "$st" = '{"target_bytes":402653184} 200' ] && ok "PUT balloon target" || fail "balloon target: $st"
+api http://localhost/v1/vm/balloon | grep -q '"target_bytes":402653184' && ok "GET balloon" ||
+  fail "GET balloon: $(api http://localhost/v1/vm/balloon)"
 
 # Save while paused (vmkit save NAME DIR, through PUT /v1/vm/save), then
 # resume: the snapshot is restored below, after t1 is gone.
