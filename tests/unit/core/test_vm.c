@@ -373,14 +373,15 @@ static void lifecycle_states(void **state) {
   vmk_vm_set_state_callback(vm, record_state, &t);
   vmk_error err;
 
-  /* devices: the console, then entropy (on by default) */
+  /* devices: the console, then entropy and the balloon (on by default) */
   vmk_device_info devs[4];
-  assert_int_equal(vmk_vm_devices(vm, devs, 4), 2);
+  assert_int_equal(vmk_vm_devices(vm, devs, 4), 3);
   assert_string_equal(devs[0].type, "virtio-console");
   assert_string_equal(devs[1].type, "virtio-rng");
   assert_int_equal(devs[1].mmio_base, VMK_VIRTIO_MMIO_BASE + 0x200);
   assert_int_equal(devs[1].requests, 0);
-  assert_int_equal(vmk_vm_devices(vm, devs, 1), 2);
+  assert_string_equal(devs[2].type, "virtio-balloon");
+  assert_int_equal(vmk_vm_devices(vm, devs, 1), 3);
   assert_int_equal(vmk_vm_engine(vm), VMK_ENGINE_AUTO);
 
   /* created: only start (and stop) */
