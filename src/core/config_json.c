@@ -85,6 +85,10 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
   }
   put(o, "disks", a, &oom);
   put(o, "entropy", json_boolean(cfg->entropy), &oom);
+  put(o, "balloon", json_boolean(cfg->balloon), &oom);
+  put(o, "balloon_target",
+      cfg->balloon_target ? memory_json(cfg->balloon_target) : json_null(),
+      &oom);
   if (cfg->console == VMK_CONSOLE_FILE) {
     json_t *c = json_object();
     if (c)
@@ -166,10 +170,6 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
   }
   put(o, "forwards", a, &oom);
   put(o, "boot_timer", json_boolean(cfg->boot_timer), &oom);
-  put(o, "balloon", json_boolean(cfg->balloon), &oom);
-  put(o, "balloon_target",
-      cfg->balloon_target ? memory_json(cfg->balloon_target) : json_integer(0),
-      &oom);
   char *s = oom ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(o);
   if (!s)
@@ -270,8 +270,8 @@ static int get_bool(json_t *v, const char *field, bool *out, vmk_error *err) {
   return r;
 }
 
-/* A size (field "memory", "balloon_target"): bytes, or a string "512M",
- * "2G", "65536K"; from VMK_MIN_MEMORY to VMK_MAX_MEMORY. */
+/* A memory size (field "memory" or "balloon_target"): bytes, or a string
+ * "512M", "2G", "65536K". */
 static int get_size(json_t *v, const char *field, uint64_t *out,
                     vmk_error *err) {
   if (json_is_integer(v))
@@ -551,10 +551,10 @@ static int parse_vsock(json_t *v, vmk_config *cfg, vmk_error *err) {
 
 static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {
-      "engine",  "cpus",           "memory",   "kernel",     "initrd",
-      "cmdline", "disks",          "entropy",  "console",    "shares",
-      "vsock",   "nets",           "forwards", "boot_timer", "ports",
-      "balloon", "balloon_target", NULL};
+      "engine",         "cpus",  "memory",   "kernel",     "initrd",
+      "cmdline",        "disks", "entropy",  "console",    "shares",
+      "vsock",          "nets",  "forwards", "boot_timer", "balloon",
+      "balloon_target", "ports", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -606,27 +606,24 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
                                    : vmk_config_set_cmdline(cfg, s);
       if (r)
         return vmk_err(err, r, "out of memory reading the config");
-    } else if (!strcmp(key, "balloon")) {
-      if ((r = get_bool(v, key, &b, err)))
-        return r;
-      vmk_config_set_balloon(cfg, b);
-    } else if (!strcmp(key, "balloon_target")) {
-      /* 0: keep all of memory; else a size, as "memory" takes */
-      if (!(json_is_integer(v) && json_integer_value(v) == 0) &&
-          (r = get_size(v, "balloon_target", &n, err)))
-        return r;
-      if (json_is_integer(v) && json_integer_value(v) == 0)
-        n = 0;
-      if (vmk_config_set_balloon_target(cfg, n))
-        return vmk_err(err, -EINVAL,
-                       "config field 'balloon_target' is not a valid size");
-    } else if (!strcmp(key, "entropy") || !strcmp(key, "boot_timer")) {
+    } else if (!strcmp(key, "entropy") || !strcmp(key, "boot_timer") ||
+               !strcmp(key, "balloon")) {
       if ((r = get_bool(v, key, &b, err)))
         return r;
       if (!strcmp(key, "entropy"))
         vmk_config_set_entropy(cfg, b);
+      else if (!strcmp(key, "balloon"))
+        vmk_config_set_balloon(cfg, b);
       else
         vmk_config_set_boot_timer(cfg, b);
+    } else if (!strcmp(key, "balloon_target")) {
+      n = 0;
+      /* null or 0: no target (the guest keeps all of its memory) */
+      bool none =
+          json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0);
+      if (!none && (r = get_size(v, key, &n, err)))
+        return r;
+      vmk_config_set_balloon_target(cfg, n);
     } else if (!strcmp(key, "disks")) {
       if ((r = parse_disks(v, cfg, err)))
         return r;
