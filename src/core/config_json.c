@@ -480,7 +480,7 @@ static int parse_forwards(json_t *a, vmk_config *cfg, vmk_error *err) {
            *hp = json_object_get(f, "host_port"),
            *gp = json_object_get(f, "guest_port");
     const char *proto = "tcp", *addr = NULL;
-    uint64_t hport, gport;
+    uint64_t hport = 0, gport = 0;
     if (!hp || !gp)
       return vmk_err(err, -EINVAL,
                      "config field '%s' needs \"host_port\" and \"guest_port\"",

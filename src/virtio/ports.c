@@ -575,7 +575,7 @@ int vmk_virtio_ports_create(const struct vmk_port_spec *specs, unsigned n,
                     VMK_VIRTIO_BIT(VMK_VIRTIO_CONSOLE_F_MULTIPORT);
   d->dev.config = d->config;
   d->dev.config_len = CFG_LEN;
-  snprintf(d->dev.label, sizeof(d->dev.label), "console port '%.40s'%s",
+  snprintf(d->dev.label, sizeof(d->dev.label), "console port '%.36s'%s",
            d->port[0].name, n > 1 ? " and others" : "");
   *out = &d->dev;
   return 0;

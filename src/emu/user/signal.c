@@ -46,8 +46,8 @@ static siginfo_t sig_info[UR_NSIG];
 #define F_MC_PSTATE (F_MC + 272)
 #define F_MC_RESERVED (F_MC + 288)
 #define F_SIZE (F_MC_RESERVED + 4096)
-#define FPSIMD_MAGIC 0x46508001u
-#define FPSIMD_SIZE 528u
+#define GUEST_FPSIMD_MAGIC 0x46508001u
+#define GUEST_FPSIMD_SIZE 528u
 #define TRAMPOLINE_VA (US_SPACE - 0x8000)
 
 static void host_handler(int sig, siginfo_t *si, void *ctx) {
@@ -136,7 +136,7 @@ static bool setup_frame(struct urun *u, int sig) {
   put64(f, F_MC_PC, cpu->pc);
   put64(f, F_MC_PSTATE, cpu->nzcv);
   uint8_t *fp = f + F_MC_RESERVED;
-  uint32_t hdr[2] = {FPSIMD_MAGIC, FPSIMD_SIZE};
+  uint32_t hdr[2] = {GUEST_FPSIMD_MAGIC, GUEST_FPSIMD_SIZE};
   memcpy(fp, hdr, 8);
   memcpy(fp + 8, &cpu->fpsr, 4);
   memcpy(fp + 12, &cpu->fpcr, 4);
@@ -214,7 +214,7 @@ long emu_ur_sigreturn(struct urun *u) {
   const uint8_t *fp = f + F_MC_RESERVED;
   uint32_t hdr[2];
   memcpy(hdr, fp, 8);
-  if (hdr[0] == FPSIMD_MAGIC && hdr[1] == FPSIMD_SIZE) {
+  if (hdr[0] == GUEST_FPSIMD_MAGIC && hdr[1] == GUEST_FPSIMD_SIZE) {
     memcpy(&cpu->fpsr, fp + 8, 4);
     memcpy(&cpu->fpcr, fp + 12, 4);
     memcpy(cpu->v, fp + 16, sizeof cpu->v);
