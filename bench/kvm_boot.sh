@@ -39,6 +39,8 @@ QB=$("$ROOT/tools/nested/build-qemu-bundle.sh" 2>"$WORK/qemu.log" | tail -1) ||
 P=$WORK/payload
 mkdir -p "$P/payload/guest" "$P/scenarios" "$P/qemu"
 cp "$A64/src/cli/vmkit" "$P/payload/"
+# vmkit is linked dynamically (libslirp): its libraries and loader go to /lib.
+mkdir -p "$P/lib" && cp "$A64"/runlibs/* "$P/lib/"
 cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
 cp -r "$QB/bin" "$QB/lib" "$P/qemu/"
 
@@ -62,7 +64,7 @@ i=1
 while [ $i -le RUNS ]; do
   echo "bench-start vmkit $(up)"
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M --kernel $G/Image \
-    --initrd $G/initrd --console stdio --boot-timer --cmdline "$CMD" \
+    --initrd $G/initrd --net none --console stdio --boot-timer --cmdline "$CMD" \
     <&3 2>&1 | stamp vmkit
   echo "bench-end vmkit $(up)"
   echo "bench-start qemu $(up)"
