@@ -122,6 +122,20 @@ int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled);
 int vmk_config_set_vsock(vmk_config *cfg, const char *path, uint64_t cid);
 #define VMK_VSOCK_DEFAULT_CID 3
 
+/* A named console port (virtio-console, multiport): the guest sees
+ * /dev/virtio-ports/NAME (the default guest's init makes the link), and
+ * vmkit listens on the Unix socket path for one host client at a time.
+ * name: 1..VMK_PORT_NAME_MAX bytes of letters, digits, '.', '_' and '-'.
+ * -EINVAL for an empty name or path, -ENOSPC beyond VMK_MAX_PORTS. */
+int vmk_config_add_port(vmk_config *cfg, const char *name, const char *path);
+/* The memory balloon (virtio-balloon with free page reporting: memory the
+ * guest frees goes back to the host) is on by default. */
+int vmk_config_set_balloon(vmk_config *cfg, bool enabled);
+/* Guest memory to keep, in bytes: the balloon asks the guest to give back
+ * the rest of its memory at boot (0: keep all of it). Validate refuses a
+ * target above the memory size or below VMK_MIN_MEMORY. */
+int vmk_config_set_balloon_target(vmk_config *cfg, uint64_t bytes);
+
 /* Network interfaces (virtio-net). A new config has none; the CLI adds
  * one NAT interface unless told --net none. */
 typedef enum vmk_net_kind {
@@ -172,6 +186,8 @@ int vmk_config_load_json(const char *path, vmk_config **out, vmk_error *err);
 #define VMK_SHARE_TAG_MAX 36 /* bytes */
 #define VMK_MAX_NETS 4
 #define VMK_MAX_FORWARDS 32
+#define VMK_MAX_PORTS 16
+#define VMK_PORT_NAME_MAX 63 /* bytes */
 
 /* ---- VM lifecycle ----------------------------------------------------- */
 
@@ -244,6 +260,98 @@ typedef struct vmk_device_info {
 /* Fills out[0..max) with the VM's virtio devices, in slot order; returns
  * how many it has (which may exceed max). */
 unsigned vmk_vm_devices(vmk_vm *vm, vmk_device_info *out, unsigned max);
+/* ---- memory balloon --------------------------------------------------- */
+
+/* Asks the guest to keep only `bytes` of its memory (4 KiB granularity) and
+ * give the rest back to the host; the memory size itself gives everything
+ * back to the guest. The guest inflates or deflates its balloon soon after;
+ * under memory pressure it deflates on its own (it is never OOM-killed for
+ * the balloon). Any thread, any state but stopped; -ENODEV without a
+ * balloon, -EINVAL for a size above the memory or below VMK_MIN_MEMORY. A
+ * VM created again after a guest reboot starts from its config's target. */
+int vmk_vm_set_balloon_target(vmk_vm *vm, uint64_t bytes, vmk_error *err);
+
+/* Statistics tags (virtio 1.2 §5.5.6.3, and Linux's later additions). */
+enum {
+  VMK_BALLOON_STAT_SWAP_IN = 0,  /* bytes swapped in */
+  VMK_BALLOON_STAT_SWAP_OUT = 1, /* bytes swapped out */
+  VMK_BALLOON_STAT_MAJFLT = 2,   /* major page faults */
+  VMK_BALLOON_STAT_MINFLT = 3,   /* minor page faults */
+  VMK_BALLOON_STAT_MEMFREE = 4,  /* bytes of unused memory */
+  VMK_BALLOON_STAT_MEMTOT = 5,   /* bytes of memory the guest can use */
+  VMK_BALLOON_STAT_AVAIL = 6,    /* bytes available without swapping */
+  VMK_BALLOON_STAT_CACHES = 7,   /* bytes of reclaimable disk caches */
+  VMK_BALLOON_STAT_HTLB_PGALLOC = 8,
+  VMK_BALLOON_STAT_HTLB_PGFAIL = 9,
+  VMK_BALLOON_STAT_OOM_KILL = 10,
+  VMK_BALLOON_STAT_ALLOC_STALL = 11,
+  VMK_BALLOON_STAT_ASYNC_SCAN = 12,
+  VMK_BALLOON_STAT_DIRECT_SCAN = 13,
+  VMK_BALLOON_STAT_ASYNC_RECLAIM = 14,
+  VMK_BALLOON_STAT_DIRECT_RECLAIM = 15,
+  VMK_BALLOON_STAT_COUNT = 16
+};
+
+typedef struct vmk_balloon_stats {
+  uint64_t target_bytes;   /* guest memory to keep, as last set */
+  uint64_t balloon_bytes;  /* memory the guest has given back (its balloon) */
+  uint64_t reported_bytes; /* freed memory the guest reported and vmkit
+                              returned to the host, since the VM started */
+  uint64_t stats_updates;  /* statistics received; 0: none yet */
+  uint64_t stats_age_ms;   /* since the last statistics; UINT64_MAX: none */
+  uint32_t valid;          /* bit n set: stat[n] holds a reported value */
+  uint64_t stat[VMK_BALLOON_STAT_COUNT]; /* VMK_BALLOON_STAT_* */
+} vmk_balloon_stats;
+
+/* The balloon's state and the guest's last memory statistics (the guest
+ * sends them every 5 s; this call also asks for fresh ones, which a later
+ * call sees). Each value was checked (memory sizes above the guest's RAM
+ * are dropped). Any thread; -ENODEV without a balloon. */
+int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err);
+
+/* ---- host-wide VM slots ------------------------------------------------ */
+
+/* An operator caps how many VMs a user runs at once with VMKIT_MAX_VMS in
+ * the environment or a number in /etc/vmkit/max-vms (when both are set the
+ * lower wins: a user may lower the operator's limit, never raise it). A
+ * program that runs a VM takes a slot first and releases it when the VM has
+ * ended; slots are flock()ed files in the user's runtime folder
+ * ($XDG_RUNTIME_DIR/vmkit/slots, else /run/user/UID/vmkit/slots, else
+ * /tmp/vmkit-UID/slots), so a process that dies in any way (kill -9 too)
+ * frees its slot. */
+typedef struct vmk_slot vmk_slot;
+/* Takes a slot for a VM named label (NULL: "pid N"): 0 with *out set, or
+ * 0 with *out NULL when no limit is set; -EUSERS when every slot is in use
+ * (err: "N of N VM slots are in use (a, b); stop one or raise the limit
+ * ..."); -EINVAL for a limit that is not a number from 1 to 1024. */
+int vmk_slot_acquire(const char *label, vmk_slot **out, vmk_error *err);
+/* Frees the slot (NULL: nothing). */
+void vmk_slot_release(vmk_slot *slot);
+
+/* ---- snapshots (docs/snapshot.md) ------------------------------------ */
+
+/* Saves a paused VM (as Apple's framework, only a paused VM can be saved)
+ * into the directory dir (created if missing; its snapshot files are
+ * replaced): the config, every vCPU's and device's state, and guest memory
+ * as a sparse file. The VM stays paused; resume or stop it after. Refused
+ * with a sentence for a VM that is not paused, an engine or a device that
+ * cannot be saved yet (virtio-fs shares), or a write that fails. */
+int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err);
+/* Creates a VM from the snapshot in dir, started and paused: call
+ * vmk_vm_resume to let it run. cfg NULL: the config saved in the
+ * snapshot (no console: see vmk_snapshot_config to set one); else cfg,
+ * which must describe the same machine (vCPUs, memory, device set, MACs)
+ * and may change host-side things (console fds, engine, disk paths). A
+ * snapshot that is damaged, whose disks are missing or changed since the
+ * save (size, content of the first/last MiB, modification time), or that
+ * does not match is refused with the reason. A snapshot can be restored
+ * any number of times; its disks are the user's business (a restored VM
+ * writes to them: keep a copy per restore). */
+int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
+                   vmk_error *err);
+/* The config saved in the snapshot in dir (a new vmk_config the caller
+ * frees), to adjust before vmk_vm_restore. */
+int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);
 
 /* ---- misc ------------------------------------------------------------- */
 

@@ -19,16 +19,21 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/control.h"
 #include "cli/size.h"
+#include "core/api.h"
 #include "core/config.h"
+#include "core/runtime.h"
 #include "emu/user/exec.h"
 #include "vmkit/vmkit.h"
 
 #define EXIT_USAGE 2
+#define EXIT_NO_SLOT 3 /* every VM slot is in use (VMKIT_MAX_VMS) */
 
 /* The configuration being built, freed by usage_error so an early exit
  * leaks nothing (the sanitizer build checks). */
@@ -56,6 +61,17 @@ static const char main_help[] =
     "commands:\n"
     "  run [FLAGS]             boot a VM (the default guest unless --kernel)\n"
     "  validate CONFIG.json    check a VM config file (exit 0, or 2 and why)\n"
+    "  list [--json]           the running named VMs\n"
+    "  pause|resume|stop|request-stop NAME\n"
+    "                          drive a running VM through its API socket\n"
+    "  inspect NAME            a VM's state, config and device counters\n"
+    "  console NAME            attach to the console of a VM run with -d\n"
+    "  save NAME DIR           save a paused VM (needs snapshot support)\n"
+    "  restore DIR [--engine emu|kvm] [--paused]\n"
+    "                          start a VM from a snapshot (needs snapshot "
+    "support)\n"
+    "  serve --api-socket PATH an empty VMM configured and started through\n"
+    "                          the REST API (docs/api.md)\n"
     "  exec PROGRAM [ARGS...]  run a static arm64 Linux program on vmkit's\n"
     "                          emulator, like qemu-aarch64\n"
     "\n"
@@ -76,6 +92,18 @@ static const char run_help[] =
     "With no --kernel it boots the default guest (make guest builds it).\n"
     "\n"
     "flags:\n"
+    "  --name NAME            name the VM (default: a generated one, e.g.\n"
+    "                         brisk-otter-3f); its runtime folder is\n"
+    "                         $XDG_RUNTIME_DIR/vmkit/NAME (api.sock, pid,\n"
+    "                         config.json) and vmkit list/stop/... NAME\n"
+    "                         drive it. A name a live VM holds is refused\n"
+    "  -d, --detach           run in the background: prints the name and\n"
+    "                         returns; the console goes to console.log in the\n"
+    "                         runtime folder (vmkit console NAME attaches)\n"
+    "  --restore DIR          start from the snapshot in DIR (vmkit save),\n"
+    "                         where it was saved; vmkit restore DIR is the\n"
+    "                         same. --engine may change, the machine may not\n"
+    "  --paused               with --restore: stay paused (vmkit resume NAME)\n"
     "  --config FILE.json     start from this config (docs/config.md); the\n"
     "                         other flags change or add to it\n"
     "  --print-config         print the config of the given flags as JSON\n"
@@ -115,12 +143,25 @@ static const char run_help[] =
     "                         127.0.0.1) to the guest through the nat\n"
     "                         interface; repeatable\n"
     "  --no-entropy           do not attach virtio-rng\n"
+    "  --balloon on|off       the memory balloon (virtio-balloon, default\n"
+    "                         on): memory the guest frees goes back to the\n"
+    "                         host by itself (free page reporting)\n"
+    "  --balloon-target SIZE  guest memory to keep, e.g. 256M: the guest\n"
+    "                         gives the rest of --memory back to the host\n"
+    "                         (and takes it back under memory pressure)\n"
     "  --vsock PATH[,cid=N]   attach virtio-vsock (guest CID N, default 3),\n"
     "                         Firecracker's convention: a host program\n"
     "                         connects to the Unix socket PATH, writes\n"
     "                         'CONNECT PORT\\n', reads 'OK HOSTPORT\\n' and\n"
     "                         talks to guest port PORT; a guest connection\n"
     "                         to CID 2 port P goes to the socket PATH_P\n"
+    "  --port NAME=PATH       a named console port (virtio-console,\n"
+    "                         multiport): the guest sees\n"
+    "                         /dev/virtio-ports/NAME, and vmkit listens on\n"
+    "                         the Unix socket PATH for one host client at a\n"
+    "                         time (the guest is told when one connects);\n"
+    "                         repeat for more (up to 16). NAME: letters,\n"
+    "                         digits, '.', '_', '-'\n"
     "  --boot-timer           report the time from VM creation to the\n"
     "                         guest's boot-timer write (the default guest's\n"
     "                         init does it when the cmdline has\n"
@@ -141,7 +182,12 @@ static const char run_help[] =
     "console:\n" ESCAPE_HELP "\n"
     "exit status: 0 when the guest powers off (or reboots, with --on-reboot\n"
     "exit), 1 when the guest crashes or panics, vmkit fails, or the VM is\n"
-    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error.\n";
+    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error, 3\n"
+    "when every VM slot is in use.\n"
+    "\n"
+    "VM slots: VMKIT_MAX_VMS=N (or N in /etc/vmkit/max-vms; the lower wins)\n"
+    "caps how many VMs this user runs at once; a VM beyond it is refused\n"
+    "with a sentence naming the limit and the VMs holding the slots.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
@@ -277,7 +323,12 @@ static void on_stop_signal(int sig) {
   stop_signals++;
 }
 
+struct named_vm;
 struct run_opts {
+  struct vmk_api *api;       /* the VM's REST API, or NULL */
+  struct named_vm *detached; /* -d: told once the first VM runs */
+  const char *restore_dir;   /* the first VM comes from this snapshot */
+  bool restore_paused;       /* ... and stays paused */
   bool boot_timer;
   bool restart_on_reboot;  /* --on-reboot restart */
   unsigned stop_timeout_s; /* --stop-timeout */
@@ -377,12 +428,19 @@ static void supervise(vmk_vm *vm, const struct run_opts *ro,
 
 /* Boots the VM, again after each guest reboot with --on-reboot restart,
  * until it ends; returns the exit status. */
-static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
+static void detach_ready(struct named_vm *nv);
+
+static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
   struct console_state cs = {0};
   for (;;) {
     vmk_error err;
     vmk_vm *vm;
-    int r = vmk_vm_create(cfg, &vm, &err);
+    const char *snap = ro->restore_dir;
+    ro->restore_dir = NULL; /* a guest reboot boots afresh */
+    int r = snap ? vmk_vm_restore(snap, cfg, &vm, &err)
+                 : vmk_vm_create(cfg, &vm, &err);
+    if (!r && ro->api)
+      vmk_api_set_vm(ro->api, vm, cfg);
     if (r) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
@@ -395,11 +453,19 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
                    r == -ENOTSUP;
       return usage ? EXIT_USAGE : 1;
     }
-    if (vmk_vm_start(vm, &err)) {
+    /* A restored VM is started and paused: resume it unless --paused. */
+    if (snap ? !ro->restore_paused && vmk_vm_resume(vm, &err)
+             : vmk_vm_start(vm, &err)) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
+      if (ro->api)
+        vmk_api_set_vm(ro->api, NULL, NULL);
       vmk_vm_free(vm);
       return 1;
+    }
+    if (ro->detached) {
+      detach_ready(ro->detached);
+      ro->detached = NULL;
     }
     cs.why[0] = '\0';
     supervise(vm, ro, &cs);
@@ -413,6 +479,8 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
         fprintf(stderr, "vmkit: boot-timer: the guest never wrote the "
                         "boot-timer byte\n");
     }
+    if (ro->api)
+      vmk_api_set_vm(ro->api, NULL, NULL);
     vmk_vm_free(vm);
     /* A reboot after the power button was pressed ends the VM: the user
      * asked for it to stop. */
@@ -440,6 +508,30 @@ static int run_until_end(const vmk_config *cfg, const struct run_opts *ro) {
   }
 }
 
+/* --port NAME=PATH: the name up to the first '='; the path is the rest. */
+static void add_port(vmk_config *cfg, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  if (!eq)
+    usage_error("--port takes NAME=PATH, as in --port agent=/tmp/agent.sock; "
+                "'%s' has no '='",
+                arg);
+  if (eq == arg || !eq[1])
+    usage_error("--port takes NAME=PATH with both parts given, as in --port "
+                "agent=/tmp/agent.sock, not '%s'",
+                arg);
+  char name[VMK_PORT_NAME_MAX + 2];
+  size_t n = (size_t)(eq - arg);
+  if (n >= sizeof(name))
+    n = sizeof(name) - 1; /* too long either way: validation says so */
+  memcpy(name, arg, n);
+  name[n] = '\0';
+  int r = vmk_config_add_port(cfg, name, eq + 1);
+  if (r == -ENOSPC)
+    usage_error("at most %d console ports can be attached", VMK_MAX_PORTS);
+  if (r)
+    usage_error("out of memory");
+}
+
 /* --share HOSTDIR[,tag=NAME][,ro]: the folder first, then options. */
 static void add_share(vmk_config *cfg, const char *arg) {
   char buf[4096];
@@ -465,6 +557,169 @@ static void add_share(vmk_config *cfg, const char *arg) {
     usage_error("at most %d folders can be shared", VMK_MAX_SHARES);
   if (r)
     usage_error("out of memory");
+}
+
+/* A named VM's runtime entry, API and (detached) console. */
+struct named_vm {
+  struct vmk_instance inst;
+  bool claimed;
+  struct vmk_api *api;
+  struct vmk_console_relay *relay;
+  int guest_in[2], guest_out[2]; /* -d: the console's pipes */
+};
+
+/* -d: forks; the parent waits for the child to say it is up (a byte 0x06
+ * on the pipe that is the child's stderr until then), prints the name and
+ * exits 0, or relays the child's error and exit status. Returns in the
+ * child, which runs the VM in its own session. */
+static int detach_fork(struct named_vm *nv) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0)
+    usage_error("cannot create a pipe: %s", strerror(errno));
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0)
+    usage_error("cannot fork: %s", strerror(errno));
+  if (pid == 0) {
+    close(p[0]);
+    setsid();
+    vmk_instance_set_pid(&nv->inst, getpid());
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, STDIN_FILENO);
+    dup2(null, STDOUT_FILENO);
+    dup2(p[1], STDERR_FILENO);
+    close(null);
+    close(p[1]);
+    return 0;
+  }
+  close(p[1]);
+  char buf[1024];
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(p[0], buf + n, sizeof(buf) - 1 - n);
+    if (r <= 0)
+      break;
+    n += (size_t)r;
+    if (memchr(buf, 0x06, n) || n == sizeof(buf) - 1)
+      break;
+  }
+  buf[n] = '\0';
+  if (memchr(buf, 0x06, n)) {
+    printf("%s\n", nv->inst.name);
+    fflush(stdout);
+    _exit(0);
+  }
+  fputs(buf, stderr);
+  fflush(stderr);
+  int status = 1;
+  if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+    _exit(WEXITSTATUS(status));
+  _exit(1);
+}
+
+static void teardown_named(struct named_vm *nv) {
+  vmk_console_relay_stop(nv->relay);
+  nv->relay = NULL;
+  vmk_api_stop(nv->api);
+  nv->api = NULL;
+  for (int i = 0; i < 2; i++) {
+    if (nv->guest_in[i] >= 0)
+      close(nv->guest_in[i]);
+    if (nv->guest_out[i] >= 0)
+      close(nv->guest_out[i]);
+    nv->guest_in[i] = nv->guest_out[i] = -1;
+  }
+  if (nv->claimed)
+    vmk_instance_release(&nv->inst);
+  nv->claimed = false;
+}
+
+/* Claims the name (a generated one when none is given), writes
+ * config.json, serves the API on api.sock and, with -d, detaches with the
+ * console relayed to console.log and console.sock. An unnamed VM whose
+ * runtime folder cannot be made runs on without them. */
+static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
+                        bool detach) {
+  memset(nv, 0, sizeof(*nv));
+  nv->guest_in[0] = nv->guest_in[1] = nv->guest_out[0] = nv->guest_out[1] = -1;
+  vmk_error err;
+  int r = -EEXIST;
+  if (name) {
+    r = vmk_instance_claim(name, &nv->inst, &err);
+  } else {
+    for (int i = 0; i < 16 && r == -EEXIST; i++) {
+      char gen[VMK_NAME_MAX + 1];
+      vmk_name_generate(gen, sizeof(gen));
+      r = vmk_instance_claim(gen, &nv->inst, &err);
+    }
+  }
+  if (r) {
+    if (name || detach)
+      usage_error("%s", err.msg);
+    /* Unnamed, the VM needs no runtime entry: it runs on without one
+     * (and without an API), as vmkit did before named VMs. */
+    return;
+  }
+  nv->claimed = true;
+  if (detach)
+    detach_fork(nv);
+
+  char path[VMK_RUNTIME_PATH_MAX];
+  char *json;
+  if (!vmk_instance_path(nv->inst.dir, "config.json", path, sizeof(path)) &&
+      !vmk_config_to_json(cfg, &json, NULL)) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      if (write(fd, json, strlen(json)) < 0) {
+        /* informational only: GET /v1/vm has the config too */
+      }
+      close(fd);
+    }
+    free(json);
+  }
+  if (detach) {
+    char log[VMK_RUNTIME_PATH_MAX], sock[VMK_RUNTIME_PATH_MAX];
+    vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
+    vmk_instance_path(nv->inst.dir, "console.sock", sock, sizeof(sock));
+    if (pipe2(nv->guest_in, O_CLOEXEC) < 0 ||
+        pipe2(nv->guest_out, O_CLOEXEC) < 0)
+      usage_error("cannot create the console pipes: %s", strerror(errno));
+    if (vmk_console_relay_start(nv->guest_out[0], nv->guest_in[1], log, sock,
+                                &nv->relay, &err))
+      usage_error("%s", err.msg);
+    /* The guest side never blocks: a full pipe loses output, as a
+     * stalled console reader does. */
+    fcntl(nv->guest_out[1], F_SETFL, O_NONBLOCK);
+    vmk_config_set_console(cfg, VMK_CONSOLE_FDS, nv->guest_in[0],
+                           nv->guest_out[1]);
+  }
+  if (!vmk_instance_path(nv->inst.dir, "api.sock", path, sizeof(path))) {
+    int fd = vmk_cli_listen(path, &err);
+    if (fd < 0)
+      usage_error("%s", err.msg);
+    struct vmk_api_opts o = {.listen_fd = fd, .name = nv->inst.name};
+    if (vmk_api_start(&o, &nv->api, &err)) {
+      close(fd);
+      unlink(path);
+      if (detach)
+        usage_error("%s", err.msg); /* a detached VM needs its API */
+    }
+  }
+}
+
+/* -d, the VM runs: tell the parent (which then returns), and vmkit's own
+ * messages go to the log from here on. */
+static void detach_ready(struct named_vm *nv) {
+  if (write(STDERR_FILENO, "\x06", 1) < 0) {
+    /* the parent is gone; run on */
+  }
+  char log[VMK_RUNTIME_PATH_MAX];
+  vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log));
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+  }
 }
 
 /* Each share holds an fd per inode the guest uses: lift the soft limit on
@@ -498,6 +753,12 @@ static int cmd_run(int argc, char **argv) {
     OPT_VSOCK,
     OPT_CONFIG,
     OPT_PRINT_CONFIG,
+    OPT_NAME,
+    OPT_PORT,
+    OPT_BALLOON,
+    OPT_BALLOON_TARGET,
+    OPT_RESTORE,
+    OPT_PAUSED,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -519,19 +780,39 @@ static int cmd_run(int argc, char **argv) {
       {"vsock", required_argument, NULL, OPT_VSOCK},
       {"config", required_argument, NULL, OPT_CONFIG},
       {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
+      {"name", required_argument, NULL, OPT_NAME},
+      {"detach", no_argument, NULL, 'd'},
+      {"restore", required_argument, NULL, OPT_RESTORE},
+      {"paused", no_argument, NULL, OPT_PAUSED},
+      {"port", required_argument, NULL, OPT_PORT},
+      {"balloon", required_argument, NULL, OPT_BALLOON},
+      {"balloon-target", required_argument, NULL, OPT_BALLOON_TARGET},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
-  /* --config first, wherever it is: the other flags change what it says. */
-  const char *config_file = NULL;
+  /* --config (or --restore: the snapshot's config) first, wherever it
+   * is: the other flags change what it says. */
+  const char *config_file = NULL, *restore_dir = NULL;
   for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
     if (!strcmp(argv[i], "--config") && i + 1 < argc)
       config_file = argv[i + 1];
     else if (!strncmp(argv[i], "--config=", 9))
       config_file = argv[i] + 9;
+    else if (!strcmp(argv[i], "--restore") && i + 1 < argc)
+      restore_dir = argv[i + 1];
+    else if (!strncmp(argv[i], "--restore=", 10))
+      restore_dir = argv[i] + 10;
   }
   vmk_config *cfg = NULL;
-  if (config_file) {
+  if (restore_dir && config_file)
+    usage_error("--restore takes the snapshot's own config; drop --config");
+  if (restore_dir) {
+    vmk_error cerr;
+    if (vmk_snapshot_config(restore_dir, &cfg, &cerr))
+      usage_error("%s", cerr.msg);
+    run_cfg = cfg;
+    config_file = restore_dir; /* a config is given: no defaults added */
+  } else if (config_file) {
     vmk_error cerr;
     if (vmk_config_load_json(config_file, &cfg, &cerr))
       usage_error("%s", cerr.msg);
@@ -539,17 +820,22 @@ static int cmd_run(int argc, char **argv) {
   } else if (!(cfg = run_cfg = vmk_config_new())) {
     usage_error("out of memory");
   }
-  bool print_config = false, console_given = false;
+  bool print_config = false, console_given = false, detach = false;
+  const char *name = NULL;
   const char *kernel = NULL, *initrd = NULL, *console = "stdio";
   bool initrd_given = false;
-  struct run_opts ro = {.restart_on_reboot = true, .stop_timeout_s = 10};
+  struct run_opts ro = {.restart_on_reboot = true,
+                        .stop_timeout_s = 10,
+                        .escape_in = -1,
+                        .relay_out = -1};
+  vmk_error err0;
   bool net_none = false, net_given = false;
   unsigned nets = 0;
   bool vsock_given = false;
   int c;
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:d", opts, NULL)) != -1) {
     switch (c) {
     case OPT_ENGINE:
       if (!strcmp(optarg, "auto"))
@@ -618,9 +904,21 @@ static int cmd_run(int argc, char **argv) {
       console_given = true;
       break;
     case OPT_CONFIG:
+    case OPT_RESTORE:
       break; /* read above */
+    case OPT_PAUSED:
+      ro.restore_paused = true;
+      break;
     case OPT_PRINT_CONFIG:
       print_config = true;
+      break;
+    case OPT_NAME:
+      if (vmk_name_check(optarg, &err0))
+        usage_error("%s", err0.msg);
+      name = optarg;
+      break;
+    case 'd':
+      detach = true;
       break;
     case OPT_NO_ENTROPY:
       vmk_config_set_entropy(cfg, false);
@@ -685,6 +983,25 @@ static int cmd_run(int argc, char **argv) {
       vmk_config_set_vsock(cfg, path, cid);
       break;
     }
+    case OPT_PORT:
+      add_port(cfg, optarg);
+      break;
+    case OPT_BALLOON:
+      if (!strcmp(optarg, "on"))
+        vmk_config_set_balloon(cfg, true);
+      else if (!strcmp(optarg, "off") || !strcmp(optarg, "none"))
+        vmk_config_set_balloon(cfg, false);
+      else
+        usage_error("--balloon takes on or off, not '%s'", optarg);
+      break;
+    case OPT_BALLOON_TARGET: {
+      uint64_t bytes;
+      if (vmk_parse_size(optarg, &bytes) < 0 || bytes == 0)
+        usage_error("--balloon-target takes a size such as 256M, not '%s'",
+                    optarg);
+      vmk_config_set_balloon_target(cfg, bytes);
+      break;
+    }
     case OPT_HELP:
       fputs(run_help, stdout);
       vmk_config_free(cfg);
@@ -700,6 +1017,12 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  if (ro.restore_paused && !restore_dir)
+    usage_error("--paused goes with --restore (vmkit restore DIR --paused)");
+  if (detach && console_given && strcmp(console, "stdio"))
+    usage_error("-d puts the console in the runtime folder; drop --console");
+  if (detach && print_config)
+    usage_error("-d and --print-config do not go together; drop one");
   if (net_none && nets)
     usage_error("--net none cannot be combined with other --net flags");
   if (net_none && config_file && cfg->nnets)
@@ -731,7 +1054,8 @@ static int cmd_run(int argc, char **argv) {
 
   int out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
   /* A config file's console stays unless --console says otherwise. */
-  if (config_file && !console_given)
+  /* A snapshot keeps no console: it gets the one run gives (stdio). */
+  if (config_file && !console_given && !restore_dir)
     console = cfg->console == VMK_CONSOLE_NONE   ? "none"
               : cfg->console == VMK_CONSOLE_FILE ? NULL
                                                  : "stdio";
@@ -764,6 +1088,29 @@ static int cmd_run(int argc, char **argv) {
   if (vmk_config_validate(cfg, &err))
     usage_error("%s", err.msg);
 
+  struct named_vm nv;
+  if (detach)
+    in_fd = -1;
+  setup_named(&nv, cfg, name, detach);
+  ro.api = nv.api;
+  ro.detached = detach ? &nv : NULL;
+  ro.restore_dir = restore_dir;
+  /* One slot for the whole run, reboots included (each boot is a new
+   * vmk_vm, and another vmkit must not take the slot in between); taken
+   * after the name (it names the VM to whoever is refused) and, with -d,
+   * in the detached child, which holds it while the VM runs. */
+  vmk_slot *slot = NULL;
+  int sr = vmk_slot_acquire(nv.claimed ? nv.inst.name : NULL, &slot, &err);
+  if (sr) {
+    teardown_named(&nv);
+    if (sr != -EUSERS)
+      usage_error("%s", err.msg);
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    vmk_config_free(cfg);
+    run_cfg = NULL;
+    return EXIT_NO_SLOT;
+  }
+
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
@@ -786,6 +1133,8 @@ static int cmd_run(int argc, char **argv) {
     make_tty_raw();
 
   int status = run_until_end(cfg, &ro);
+  vmk_slot_release(slot);
+  teardown_named(&nv);
   restore_tty();
   vmk_config_free(cfg);
   run_cfg = NULL;
@@ -837,6 +1186,36 @@ int main(int argc, char **argv) {
     return cmd_run(argc - 1, argv + 1);
   if (!strcmp(cmd, "validate"))
     return cmd_validate(argc - 1, argv + 1);
+  if (!strcmp(cmd, "list"))
+    return vmk_cmd_list(argc - 1, argv + 1);
+  if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "stop") ||
+      !strcmp(cmd, "request-stop"))
+    return vmk_cmd_vm_verb(cmd, argc - 1, argv + 1);
+  if (!strcmp(cmd, "inspect"))
+    return vmk_cmd_inspect(argc - 1, argv + 1);
+  if (!strcmp(cmd, "save"))
+    return vmk_cmd_save(argc - 1, argv + 1);
+  if (!strcmp(cmd, "restore")) {
+    /* vmkit restore DIR [FLAGS] is vmkit run --restore DIR [FLAGS]. */
+    if (argc < 3 || argv[2][0] == '-')
+      usage_error("restore takes a snapshot folder first, as in vmkit "
+                  "restore /srv/snap [--engine emu|kvm] [--paused]");
+    char **args = calloc((size_t)argc + 2, sizeof(*args));
+    if (!args)
+      usage_error("out of memory");
+    args[0] = "run";
+    args[1] = "--restore";
+    args[2] = argv[2];
+    for (int i = 3; i < argc; i++)
+      args[i] = argv[i];
+    int st = cmd_run(argc, args);
+    free(args);
+    return st;
+  }
+  if (!strcmp(cmd, "console"))
+    return vmk_cmd_console(argc - 1, argv + 1);
+  if (!strcmp(cmd, "serve"))
+    return vmk_cmd_serve(argc - 1, argv + 1);
   if (!strcmp(cmd, "exec")) {
     if (argc < 3)
       usage_error("exec needs a program, as in vmkit exec ./hello-arm64");

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "backends/unix_listen.h"
 #include "backends/vsock_unix.h"
 #include "base/error.h"
 #include "engine/engine.h"
@@ -25,6 +26,7 @@ vmk_config *vmk_config_new(void) {
   cfg->cpus = 1;
   cfg->memory = 512ull << 20;
   cfg->entropy = true;
+  cfg->balloon = true;
   cfg->console = VMK_CONSOLE_NONE;
   cfg->console_in = -1;
   cfg->console_out = -1;
@@ -46,6 +48,10 @@ void vmk_config_free(vmk_config *cfg) {
   for (unsigned i = 0; i < cfg->nshares; i++) {
     free(cfg->shares[i].dir);
     free(cfg->shares[i].tag);
+  }
+  for (unsigned i = 0; i < cfg->nports; i++) {
+    free(cfg->ports[i].name);
+    free(cfg->ports[i].path);
   }
   free(cfg);
 }
@@ -134,6 +140,21 @@ int vmk_config_add_share(vmk_config *cfg, const char *dir, const char *tag,
   return 0;
 }
 
+int vmk_config_add_port(vmk_config *cfg, const char *name, const char *path) {
+  if (!name || !*name || !path || !*path)
+    return -EINVAL;
+  if (cfg->nports == VMK_MAX_PORTS)
+    return -ENOSPC;
+  char *n = strdup(name), *p = strdup(path);
+  if (!n || !p) {
+    free(n);
+    free(p);
+    return -ENOMEM;
+  }
+  cfg->ports[cfg->nports++] = (struct vmk_port_config){.name = n, .path = p};
+  return 0;
+}
+
 int vmk_config_set_entropy(vmk_config *cfg, bool enabled) {
   cfg->entropy = enabled;
   return 0;
@@ -164,6 +185,16 @@ int vmk_config_set_console_file(vmk_config *cfg, const char *path) {
 
 int vmk_config_set_boot_timer(vmk_config *cfg, bool enabled) {
   cfg->boot_timer = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon(vmk_config *cfg, bool enabled) {
+  cfg->balloon = enabled;
+  return 0;
+}
+
+int vmk_config_set_balloon_target(vmk_config *cfg, uint64_t bytes) {
+  cfg->balloon_target = bytes;
   return 0;
 }
 
@@ -247,6 +278,7 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   c->vsock_path = NULL;
   c->console_file = NULL;
   c->nshares = 0;
+  c->nports = 0;
   if (set_str(&c->kernel, cfg->kernel) || set_str(&c->initrd, cfg->initrd) ||
       set_str(&c->console_file, cfg->console_file) ||
       set_str(&c->cmdline, cfg->cmdline) ||
@@ -264,6 +296,9 @@ struct vmk_config *vmk_config_dup(const struct vmk_config *cfg) {
   for (unsigned i = 0; i < cfg->nshares; i++)
     if (vmk_config_add_share(c, cfg->shares[i].dir, cfg->shares[i].tag,
                              cfg->shares[i].read_only))
+      goto fail;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    if (vmk_config_add_port(c, cfg->ports[i].name, cfg->ports[i].path))
       goto fail;
   return c;
 fail:
@@ -422,6 +457,47 @@ static int check_console_file(const struct vmk_config *cfg, vmk_error *err) {
   return 0;
 }
 
+/* A console port: a name the guest can use as a file name (it travels to
+ * the default guest's init on the kernel command line too), given once,
+ * and a socket path vmkit can listen on, used once. */
+static int check_port(const struct vmk_config *cfg, unsigned i,
+                      vmk_error *err) {
+  const struct vmk_port_config *p = &cfg->ports[i];
+  size_t n = strlen(p->name);
+  if (n == 0 || n > VMK_PORT_NAME_MAX)
+    return vmk_err(err, -EINVAL,
+                   "console port name '%s' is %zu bytes; give a NAME of 1 to "
+                   "%d bytes",
+                   p->name, n, VMK_PORT_NAME_MAX);
+  for (const char *c = p->name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+      return vmk_err(err, -EINVAL,
+                     "console port name '%s' may hold only letters, digits, "
+                     "'.', '_' and '-'; pick another NAME",
+                     p->name);
+  if (!strcmp(p->name, ".") || !strcmp(p->name, ".."))
+    return vmk_err(err, -EINVAL,
+                   "console port name '%s' is not a file name; pick another "
+                   "NAME",
+                   p->name);
+  for (unsigned j = 0; j < i; j++) {
+    if (!strcmp(cfg->ports[j].name, p->name))
+      return vmk_err(err, -EINVAL,
+                     "console port '%s' is given twice; give each port its "
+                     "own NAME",
+                     p->name);
+    if (!strcmp(cfg->ports[j].path, p->path))
+      return vmk_err(err, -EINVAL,
+                     "socket '%s' is given to console ports '%s' and '%s'; "
+                     "give each port its own socket",
+                     p->path, cfg->ports[j].name, p->name);
+  }
+  char what[VMK_PORT_NAME_MAX + 32];
+  snprintf(what, sizeof(what), "the socket of console port '%s'", p->name);
+  return vmk_unix_listen_check(what, p->path, err);
+}
+
 void vmk_config_set_engine_ops(struct vmk_config *cfg,
                                const struct vmk_engine_ops *ops) {
   cfg->engine_ops = ops;
@@ -488,8 +564,24 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
     return r;
   if (cfg->vsock_path && (r = vmk_vsock_unix_check_path(cfg->vsock_path, err)))
     return r;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    if ((r = check_port(cfg, i, err)))
+      return r;
   if ((r = check_nets(cfg, err)))
     return r;
+  if (cfg->balloon_target && !cfg->balloon)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target needs the balloon; drop --balloon off "
+                   "or --balloon-target");
+  if (cfg->balloon_target && (cfg->balloon_target > cfg->memory ||
+                              cfg->balloon_target < VMK_MIN_MEMORY))
+    return vmk_err(err, -EINVAL,
+                   "the balloon target (%llu MiB) must be between %llu MiB and "
+                   "the guest's memory (%llu MiB); give --balloon-target a "
+                   "size within --memory",
+                   (unsigned long long)(cfg->balloon_target >> 20),
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(cfg->memory >> 20));
   vmk_engine_kind kind;
   return vmk_config_resolve_engine(cfg, &kind, err);
 }

@@ -30,6 +30,10 @@ struct vmk_forward_config {
   uint16_t host_port, guest_port;
 };
 
+struct vmk_port_config {
+  char *name, *path;
+};
+
 struct vmk_config {
   vmk_engine_kind engine;
   unsigned cpus;
@@ -50,8 +54,12 @@ struct vmk_config {
   unsigned nnets;
   struct vmk_forward_config forwards[VMK_MAX_FORWARDS];
   unsigned nforwards;
+  struct vmk_port_config ports[VMK_MAX_PORTS];
+  unsigned nports;
   char *vsock_path; /* NULL: no vsock device */
   uint64_t vsock_cid;
+  bool balloon;
+  uint64_t balloon_target; /* bytes to keep; 0: all of memory */
   /* Tests only: run on this engine instead of the kind's (see
    * vmk_config_set_engine_ops). */
   const struct vmk_engine_ops *engine_ops;

@@ -85,6 +85,10 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
   }
   put(o, "disks", a, &oom);
   put(o, "entropy", json_boolean(cfg->entropy), &oom);
+  put(o, "balloon", json_boolean(cfg->balloon), &oom);
+  put(o, "balloon_target",
+      cfg->balloon_target ? memory_json(cfg->balloon_target) : json_null(),
+      &oom);
   if (cfg->console == VMK_CONSOLE_FILE) {
     json_t *c = json_object();
     if (c)
@@ -106,6 +110,17 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
       oom = true;
   }
   put(o, "shares", a, &oom);
+  a = json_array();
+  for (unsigned i = 0; a && i < cfg->nports; i++) {
+    json_t *p = json_object();
+    if (p) {
+      put(p, "name", json_string(cfg->ports[i].name), &oom);
+      put(p, "path", json_string(cfg->ports[i].path), &oom);
+    }
+    if (!p || json_array_append_new(a, p))
+      oom = true;
+  }
+  put(o, "ports", a, &oom);
   if (cfg->vsock_path) {
     json_t *v = json_object();
     if (v) {
@@ -255,15 +270,17 @@ static int get_bool(json_t *v, const char *field, bool *out, vmk_error *err) {
   return r;
 }
 
-/* "memory": bytes, or a string "512M", "2G", "65536K". */
-static int get_memory(json_t *v, uint64_t *out, vmk_error *err) {
+/* A memory size (field "memory" or "balloon_target"): bytes, or a string
+ * "512M", "2G", "65536K". */
+static int get_size(json_t *v, const char *field, uint64_t *out,
+                    vmk_error *err) {
   if (json_is_integer(v))
-    return get_uint(v, "memory", VMK_MIN_MEMORY, VMK_MAX_MEMORY, out, err);
+    return get_uint(v, field, VMK_MIN_MEMORY, VMK_MAX_MEMORY, out, err);
   if (!json_is_string(v))
     return vmk_err(err, -EINVAL,
-                   "config field 'memory' must be a byte count or a size such "
+                   "config field '%s' must be a byte count or a size such "
                    "as \"512M\", not %s",
-                   type_name(v));
+                   field, type_name(v));
   const char *s = json_string_value(v);
   char *end;
   errno = 0;
@@ -280,9 +297,9 @@ static int get_memory(json_t *v, uint64_t *out, vmk_error *err) {
   if (errno || end == s || *end || s[0] == '-' || s[0] == '+' ||
       n > (VMK_MAX_MEMORY >> shift) || (n << shift) < VMK_MIN_MEMORY)
     return vmk_err(err, -EINVAL,
-                   "config field 'memory' is '%.32s'; give a size from %lluM "
+                   "config field '%s' is '%.32s'; give a size from %lluM "
                    "to %lluG such as \"512M\"",
-                   s, VMK_MIN_MEMORY >> 20, VMK_MAX_MEMORY >> 30);
+                   field, s, VMK_MIN_MEMORY >> 20, VMK_MAX_MEMORY >> 30);
   *out = (uint64_t)n << shift;
   return 0;
 }
@@ -347,6 +364,32 @@ static int parse_shares(json_t *a, vmk_config *cfg, vmk_error *err) {
       return r;
     if ((r = vmk_config_add_share(cfg, dir, tag, ro)))
       return vmk_err(err, r, "cannot add share '%s'", dir);
+  }
+  return r;
+}
+
+static int parse_ports(json_t *a, vmk_config *cfg, vmk_error *err) {
+  static const char *const keys[] = {"name", "path", NULL};
+  int r = get_array(a, "ports", VMK_MAX_PORTS, err);
+  size_t i;
+  json_t *p;
+  json_array_foreach(a, i, p) {
+    char where[32];
+    snprintf(where, sizeof(where), "ports[%zu]", i);
+    if (r || (r = want(p, JSON_OBJECT, where, "an object", err)) ||
+        (r = check_keys(p, keys, where, err)))
+      return r;
+    json_t *n = json_object_get(p, "name"), *s = json_object_get(p, "path");
+    if (!n || !s)
+      return vmk_err(err, -EINVAL,
+                     "config field '%s' needs a \"name\" and a \"path\"",
+                     where);
+    const char *name, *path;
+    if ((r = get_str(n, "ports[].name", &name, err)) ||
+        (r = get_str(s, "ports[].path", &path, err)))
+      return r;
+    if ((r = vmk_config_add_port(cfg, name, path)))
+      return vmk_err(err, r, "cannot add console port '%s'", name);
   }
   return r;
 }
@@ -508,9 +551,10 @@ static int parse_vsock(json_t *v, vmk_config *cfg, vmk_error *err) {
 
 static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {
-      "engine",  "cpus",  "memory",   "kernel",     "initrd",
-      "cmdline", "disks", "entropy",  "console",    "shares",
-      "vsock",   "nets",  "forwards", "boot_timer", NULL};
+      "engine",         "cpus",  "memory",   "kernel",     "initrd",
+      "cmdline",        "disks", "entropy",  "console",    "shares",
+      "vsock",          "nets",  "forwards", "boot_timer", "balloon",
+      "balloon_target", "ports", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -538,7 +582,7 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
         return r;
       vmk_config_set_cpus(cfg, (unsigned)n);
     } else if (!strcmp(key, "memory")) {
-      if ((r = get_memory(v, &n, err)))
+      if ((r = get_size(v, "memory", &n, err)))
         return r;
       vmk_config_set_memory(cfg, n);
     } else if (!strcmp(key, "kernel") || !strcmp(key, "initrd") ||
@@ -562,18 +606,32 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
                                    : vmk_config_set_cmdline(cfg, s);
       if (r)
         return vmk_err(err, r, "out of memory reading the config");
-    } else if (!strcmp(key, "entropy") || !strcmp(key, "boot_timer")) {
+    } else if (!strcmp(key, "entropy") || !strcmp(key, "boot_timer") ||
+               !strcmp(key, "balloon")) {
       if ((r = get_bool(v, key, &b, err)))
         return r;
       if (!strcmp(key, "entropy"))
         vmk_config_set_entropy(cfg, b);
+      else if (!strcmp(key, "balloon"))
+        vmk_config_set_balloon(cfg, b);
       else
         vmk_config_set_boot_timer(cfg, b);
+    } else if (!strcmp(key, "balloon_target")) {
+      n = 0;
+      /* null or 0: no target (the guest keeps all of its memory) */
+      bool none =
+          json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0);
+      if (!none && (r = get_size(v, key, &n, err)))
+        return r;
+      vmk_config_set_balloon_target(cfg, n);
     } else if (!strcmp(key, "disks")) {
       if ((r = parse_disks(v, cfg, err)))
         return r;
     } else if (!strcmp(key, "shares")) {
       if ((r = parse_shares(v, cfg, err)))
+        return r;
+    } else if (!strcmp(key, "ports")) {
+      if ((r = parse_ports(v, cfg, err)))
         return r;
     } else if (!strcmp(key, "nets")) {
       if ((r = parse_nets(v, cfg, err)))

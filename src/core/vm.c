@@ -33,16 +33,19 @@
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
 #include "core/config.h"
+#include "core/vm_internal.h"
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
 #include "machine/panic_log.h"
 #include "machine/virt.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/fs.h"
 #include "virtio/mmio.h"
 #include "virtio/net.h"
+#include "virtio/ports.h"
 #include "virtio/rng.h"
 #include "virtio/vsock.h"
 
@@ -78,6 +81,8 @@ struct vmk_vm {
   bool platform_ready;
   struct vmk_virtio_mmio *virtio[VMK_VIRTIO_MMIO_SLOTS];
   unsigned nvirtio;
+  /* Owned by its transport in virtio[]; NULL without a balloon. */
+  struct vmk_virtio_device *balloon;
 
   int console_file_fd; /* VMK_CONSOLE_FILE: opened here, closed at free */
 
@@ -295,6 +300,14 @@ static int build_nets(struct vmk_vm *vm, vmk_error *err) {
   return 0;
 }
 
+/* The balloon size (4 KiB pages) that leaves the guest `keep` bytes. */
+static uint32_t balloon_pages(const struct vmk_config *cfg, uint64_t keep) {
+  if (!keep || keep >= cfg->memory)
+    return 0;
+  return (uint32_t)((cfg->memory - keep + VMK_BALLOON_PAGE - 1) /
+                    VMK_BALLOON_PAGE);
+}
+
 static int build_devices(struct vmk_vm *vm, const char *cmdline,
                          vmk_error *err) {
   const struct vmk_config *cfg = vm->cfg;
@@ -345,23 +358,51 @@ static int build_devices(struct vmk_vm *vm, const char *cmdline,
     if (r || (r = add_virtio(vm, dev, err)))
       return r;
   }
+  if (cfg->nports) { /* a second virtio-console: see virtio/ports.c */
+    struct vmk_port_spec specs[VMK_MAX_PORTS];
+    for (unsigned i = 0; i < cfg->nports; i++)
+      specs[i] = (struct vmk_port_spec){.name = cfg->ports[i].name,
+                                        .path = cfg->ports[i].path};
+    r = vmk_virtio_ports_create(specs, cfg->nports, &dev, err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+  }
+  if (cfg->balloon) {
+    r = vmk_virtio_balloon_create(balloon_pages(cfg, cfg->balloon_target), &dev,
+                                  err);
+    if (r || (r = add_virtio(vm, dev, err)))
+      return r;
+    vm->balloon = dev;
+  }
   return 0;
 }
 
 /* The command line plus " vmkit.shares=TAG,TAG": the guest kernel (6.1)
  * does not list virtio-fs tags in sysfs, so the default guest's init learns
- * what to mount from here. Tags hold no spaces or commas (config.c). */
+ * what to mount from here. Tags hold no spaces or commas (config.c).
+ * Likewise " vmkit.ports=NAME,NAME": the console port names init waits for
+ * to link /dev/virtio-ports/NAME (the names arrive a little after the
+ * driver loads). */
 static char *cmdline_with_shares(const struct vmk_config *cfg,
                                  const char *cmdline) {
-  size_t n = strlen(cmdline) + sizeof(" vmkit.shares=");
+  size_t n =
+      strlen(cmdline) + sizeof(" vmkit.shares=") + sizeof(" vmkit.ports=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     n += strlen(cfg->shares[i].tag) + 1;
+  for (unsigned i = 0; i < cfg->nports; i++)
+    n += strlen(cfg->ports[i].name) + 1;
   char *s = malloc(n);
   if (!s)
     return NULL;
-  char *p = s + sprintf(s, "%s vmkit.shares=", cmdline);
+  char *p = s + sprintf(s, "%s", cmdline);
+  if (cfg->nshares)
+    p += sprintf(p, " vmkit.shares=");
   for (unsigned i = 0; i < cfg->nshares; i++)
     p += sprintf(p, "%s%s", i ? "," : "", cfg->shares[i].tag);
+  if (cfg->nports)
+    p += sprintf(p, " vmkit.ports=");
+  for (unsigned i = 0; i < cfg->nports; i++)
+    p += sprintf(p, "%s%s", i ? "," : "", cfg->ports[i].name);
   return s;
 }
 
@@ -409,7 +450,35 @@ static void vm_destroy(struct vmk_vm *vm) {
   free(vm);
 }
 
-int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+/* Guest RAM starts on a 2 MiB boundary, as guest physical RAM does (and
+ * as QEMU aligns it): only then can the host back it with transparent huge
+ * pages that KVM maps as 2 MiB stage-2 blocks, instead of taking a stage-2
+ * fault for every 4 KiB page the guest touches. Returns MAP_FAILED (errno
+ * set) on failure. */
+static void *map_guest_ram(uint64_t size) {
+  const uint64_t huge = 2ull << 20;
+  uint8_t *p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return MAP_FAILED;
+  uint8_t *start = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(huge - 1));
+  if (start > p)
+    munmap(p, (size_t)(start - p));
+  if (p + size + huge > start + size)
+    munmap(start + size, (size_t)(p + size + huge - (start + size)));
+#ifdef MADV_HUGEPAGE
+  /* A hint: hosts whose THP mode is "madvise" (the default on many
+   * distributions) only use huge pages where asked. */
+  (void)madvise(start, size, MADV_HUGEPAGE);
+#endif
+  return start;
+}
+
+/* restore: the VM is built for a snapshot (snapshot.c): no boot payload,
+ * the guest's memory and layout come from the snapshot. */
+static int vm_create(const vmk_config *cfg,
+                     const struct vmk_boot_layout *restore, vmk_vm **out,
+                     vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   int r = vmk_config_validate(cfg, err);
@@ -445,8 +514,7 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
 
   /* Guest RAM: anonymous, lazily backed, so an idle guest costs only what
    * it touches. */
-  void *host = mmap(NULL, vm->cfg->memory, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *host = map_guest_ram(vm->cfg->memory);
   if (host == MAP_FAILED) {
     r = vmk_err(err, -errno, "cannot reserve %llu MiB of guest memory: %s",
                 (unsigned long long)(vm->cfg->memory >> 20), strerror(errno));
@@ -480,13 +548,15 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   char *full = NULL;
-  if (vm->cfg->nshares &&
+  if ((vm->cfg->nshares || vm->cfg->nports) &&
       !(cmdline = full = cmdline_with_shares(vm->cfg, cmdline))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
     goto fail;
   }
   r = build_devices(vm, cmdline, err);
-  if (!r)
+  if (!r && restore)
+    vm->layout = *restore;
+  else if (!r)
     r = load_boot_payload(vm, cmdline, err);
   free(full);
   if (r)
@@ -495,6 +565,97 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   return 0;
 fail:
   vm_destroy(vm);
+  return r;
+}
+
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+  return vm_create(cfg, NULL, out, err);
+}
+
+/* ---- for snapshot.c (vm_internal.h) ---- */
+
+int vmk_vm_create_restoring(const vmk_config *cfg,
+                            const struct vmk_boot_layout *layout, vmk_vm **out,
+                            vmk_error *err) {
+  return vm_create(cfg, layout, out, err);
+}
+
+void vmk_vm_get_parts(vmk_vm *vm, struct vmk_vm_parts *p) {
+  *p = (struct vmk_vm_parts){.cfg = vm->cfg,
+                             .ram = &vm->ram,
+                             .engine = vm->engine,
+                             .platform = &vm->platform,
+                             .virtio = vm->virtio,
+                             .nvirtio = vm->nvirtio,
+                             .layout = &vm->layout};
+}
+
+int vmk_vm_begin_save(vmk_vm *vm, vmk_error *err) {
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_SAVING);
+  pthread_mutex_unlock(&vm->lock);
+  if (state == VMK_STATE_PAUSED)
+    return 0;
+  pthread_mutex_unlock(&vm->ops_lock);
+  return vmk_err(err, -EINVAL,
+                 "the VM is %s; only a paused VM can be saved (pause it "
+                 "first)",
+                 vmk_state_name(state));
+}
+
+void vmk_vm_end_save(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_SAVING)
+    set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
+}
+
+/* As vmk_vm_start, but the vCPUs park before they run a single
+ * instruction and the VM is paused: vmk_vm_resume lets them go. */
+int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_CREATED) {
+    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
+                vmk_state_name(vm->state));
+    goto out;
+  }
+  if ((r = vmk_io_loop_start(&vm->loop, err)))
+    goto out;
+  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  if (r) {
+    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
+                strerror(r));
+    goto out;
+  }
+  vm->monitor_running = true;
+  set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  struct vmk_boot_regs boot = {.pc = vm->layout.entry,
+                               .x0 = vm->layout.fdt_gpa};
+  r = vm->engine->ops->pause(vm->engine, err);
+  if (!r)
+    r = vm->engine->ops->start(vm->engine, &boot, err);
+  /* Paused before its threads existed; wait until they have parked, so
+   * the VM is as paused as any other (it may be saved at once). */
+  if (!r)
+    r = vm->engine->ops->pause(vm->engine, err);
+  if (r) {
+    vmk_error copy = err ? *err : (vmk_error){0};
+    vm->engine->ops->resume(vm->engine, NULL);
+    engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
+  return r;
+out:
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
@@ -614,6 +775,12 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
 
 int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  /* A save in progress reads the parked vCPUs (and holds ops_lock until it
+   * is done): let it finish rather than run the vCPUs under it. */
+  if (vmk_vm_state(vm) == VMK_STATE_SAVING) {
+    pthread_mutex_lock(&vm->ops_lock);
+    pthread_mutex_unlock(&vm->ops_lock);
+  }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {
@@ -755,6 +922,46 @@ int vmk_vm_boot_time(vmk_vm *vm, uint64_t *wall_us, uint64_t *cpu_us) {
   }
   pthread_mutex_unlock(&vm->lock);
   return r;
+}
+
+int vmk_vm_set_balloon_target(vmk_vm *vm, uint64_t bytes, vmk_error *err) {
+  vmk_err_clear(err);
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  if (bytes > vm->cfg->memory || bytes < VMK_MIN_MEMORY)
+    return vmk_err(err, -EINVAL,
+                   "a balloon target must be between %llu MiB and the "
+                   "guest's memory (%llu MiB), not %llu MiB",
+                   (unsigned long long)(VMK_MIN_MEMORY >> 20),
+                   (unsigned long long)(vm->cfg->memory >> 20),
+                   (unsigned long long)(bytes >> 20));
+  if (vmk_vm_state(vm) == VMK_STATE_STOPPED)
+    return vmk_err(err, -EINVAL, "the VM is stopped; its balloon is gone");
+  vmk_virtio_balloon_set_target(vm->balloon, balloon_pages(vm->cfg, bytes));
+  return 0;
+}
+
+int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err) {
+  vmk_err_clear(err);
+  memset(out, 0, sizeof(*out));
+  if (!vm->balloon)
+    return vmk_err(err, -ENODEV,
+                   "the VM has no balloon; create it without --balloon off");
+  struct vmk_balloon_info bi;
+  vmk_virtio_balloon_info(vm->balloon, vmk_vm_state(vm) == VMK_STATE_RUNNING,
+                          &bi);
+  uint64_t held = (uint64_t)bi.target_pages * VMK_BALLOON_PAGE;
+  out->target_bytes = held < vm->cfg->memory ? vm->cfg->memory - held : 0;
+  out->balloon_bytes = (uint64_t)bi.actual_pages * VMK_BALLOON_PAGE;
+  out->reported_bytes = bi.reported_bytes;
+  out->stats_updates = bi.stats_updates;
+  out->stats_age_ms = bi.stats_age_ms;
+  out->valid = bi.stats.valid;
+  for (unsigned i = 0; i < VMK_BALLOON_STAT_COUNT && i < VMK_BALLOON_NSTATS;
+       i++)
+    out->stat[i] = bi.stats.val[i];
+  return 0;
 }
 
 const char *vmk_state_name(vmk_state s) {

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu/snapshot.h"
 #include "emu/sys/debug.h"
 #include "emu/sys/env.h"
 #include "emu/sys/mmu.h"
@@ -129,7 +130,7 @@ static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
   if (el == 1 && v->sys.el == 0) { /* ERET to EL0 */
     uint64_t ctx = user_ctx_now(&v->sys);
     if (!v->user_ctx_valid || v->user_ctx != ctx) {
-      emu_flush_code(cpu);
+      emu_flush_user_code(cpu);
       memset(v->user_bloom, 0, sizeof v->user_bloom);
       v->user_ctx = ctx;
       v->user_ctx_valid = true;
@@ -644,9 +645,11 @@ static int emu_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
   if (e->started)
     return vmk_err(err, -EALREADY, "the emu engine was already started");
   e->started = true;
-  struct emu_vcpu *b = &e->vcpus[0];
-  power_on(b, boot->pc, boot->x0);
-  b->power = EMU_POWER_ON;
+  if (!e->restored) {
+    struct emu_vcpu *b = &e->vcpus[0];
+    power_on(b, boot->pc, boot->x0);
+    b->power = EMU_POWER_ON;
+  }
   int r = 0;
   for (unsigned i = 0; i < e->cfg.cpus; i++) {
     struct emu_vcpu *v = &e->vcpus[i];
@@ -676,17 +679,120 @@ static int emu_pause(struct vmk_engine *base, vmk_error *err) {
   kick_all_locked(e);
   while (e->parked < e->live)
     pthread_cond_wait(&e->cond, &e->lock);
+  e->paused_at_ns = now_ns();
   pthread_mutex_unlock(&e->lock);
   return 0;
+}
+
+/* Every vCPU is parked (e->lock held): the counter's zero, and with it
+ * every armed deadline, moves by delta_ns. The timers belong to their
+ * vCPU threads, which wait on e->lock and see the change when they wake. */
+static void shift_counter_locked(struct emu_engine *e, uint64_t delta_ns) {
+  e->base_ns += delta_ns;
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_timer *t = &e->vcpus[i].timer;
+    t->base_ns += delta_ns;
+    if (t->deadline_ns != UINT64_MAX)
+      t->deadline_ns = t->deadline_ns > UINT64_MAX - delta_ns
+                           ? UINT64_MAX
+                           : t->deadline_ns + delta_ns;
+  }
 }
 
 static int emu_resume(struct vmk_engine *base, vmk_error *err) {
   struct emu_engine *e = (struct emu_engine *)base;
   (void)err;
   pthread_mutex_lock(&e->lock);
+  if (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_PAUSE) {
+    uint64_t now = now_ns();
+    if (now > e->paused_at_ns)
+      shift_counter_locked(e, now - e->paused_at_ns);
+  }
   __atomic_fetch_and(&e->req, ~ENGINE_REQ_PAUSE, __ATOMIC_SEQ_CST);
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+/* The counter now, or when the VM was paused. Caller holds e->lock. */
+static uint64_t counter_locked(struct emu_engine *e) {
+  const struct emu_timer *t = &e->vcpus[0].timer;
+  uint64_t at = (__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_PAUSE)
+                    ? e->paused_at_ns
+                    : now_ns();
+  return (at > t->base_ns ? (at - t->base_ns) / EMU_TIMER_NS_PER_TICK : 0) +
+         t->offset;
+}
+
+static int emu_save_state(struct vmk_engine *base, struct vmk_arch_state *st,
+                          vmk_error *err) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the state holds %u vCPUs, the engine %u",
+                   st->ncpus, e->cfg.cpus);
+  pthread_mutex_lock(&e->lock);
+  bool paused =
+      !e->started ||
+      ((__atomic_load_n(&e->req, __ATOMIC_SEQ_CST) & ENGINE_REQ_PAUSE) &&
+       e->parked == e->live);
+  if (!paused) {
+    pthread_mutex_unlock(&e->lock);
+    return vmk_err(err, -EBUSY, "the VM must be paused to save its state");
+  }
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *v = &e->vcpus[i];
+    emu_vcpu_state_save(&v->sys, &v->cpu, &v->timer, &st->vcpu[i]);
+    st->vcpu[i].power = (uint32_t)v->power;
+    st->vcpu[i].on_pc = v->on_pc;
+    st->vcpu[i].on_ctx = v->on_ctx;
+  }
+  st->counter = counter_locked(e);
+  st->cntfrq = e->vcpus[0].timer.frq;
+  pthread_mutex_unlock(&e->lock);
+  emu_gicv3_save(&e->gic, &st->gicd, st->gicr);
+  return 0;
+}
+
+static int emu_load_state(struct vmk_engine *base,
+                          const struct vmk_arch_state *st, vmk_error *err) {
+  struct emu_engine *e = (struct emu_engine *)base;
+  if (e->started)
+    return vmk_err(err, -EBUSY, "the emu engine already runs");
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the snapshot has %u vCPUs; this VM has %u",
+                   st->ncpus, e->cfg.cpus);
+  if (st->cntfrq != EMU_TIMER_FREQ)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's counter runs at %llu Hz; the emu engine's "
+                   "at %llu Hz",
+                   (unsigned long long)st->cntfrq,
+                   (unsigned long long)EMU_TIMER_FREQ);
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *v = &e->vcpus[i];
+    const struct vmk_vcpu_state *s = &st->vcpu[i];
+    if (s->power > EMU_POWER_PENDING)
+      return vmk_err(err, -EINVAL,
+                     "vCPU %u of the snapshot has an unknown power state %u", i,
+                     s->power);
+    int r = emu_vcpu_state_load(&v->sys, &v->cpu, &v->timer, i, s, err);
+    if (r)
+      return r;
+    unpriv_cache_clear(v);
+    v->user_ctx_valid = false;
+    v->power = (enum emu_power)s->power;
+    v->on_pc = s->on_pc;
+    v->on_ctx = s->on_ctx;
+  }
+  int r = emu_gicv3_load(&e->gic, &st->gicd, st->gicr, err);
+  if (r)
+    return r;
+  /* The counter goes on from the saved count (not from the host's). */
+  e->base_ns = now_ns();
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    e->vcpus[i].timer.base_ns = e->base_ns;
+    e->vcpus[i].timer.offset = st->counter;
+  }
+  e->restored = true;
   return 0;
 }
 
@@ -734,6 +840,8 @@ const struct vmk_engine_ops vmk_engine_emu_ops = {
     .start = emu_start,
     .pause = emu_pause,
     .resume = emu_resume,
+    .save_state = emu_save_state,
+    .load_state = emu_load_state,
     .stop = emu_stop,
     .destroy = emu_destroy,
 };

@@ -73,11 +73,16 @@ struct emu_engine {
   struct emu_gicv3 gic;
   bool gic_ready;
   uint64_t base_ns; /* system counter zero, shared by every vCPU */
+  /* Host time the last pause completed (under lock): resume moves the
+   * counter's zero forward by the time paused, so the guest's clocks do
+   * not jump (as a laptop's suspend would not). */
+  uint64_t paused_at_ns;
   pthread_mutex_t lock;
   pthread_cond_t cond;   /* pause acknowledgements */
   unsigned req;          /* ENGINE_REQ_* bits, atomic */
   unsigned live, parked; /* under lock */
   bool started;
+  bool restored;          /* load_state ran: start keeps the vCPUs' state */
   bool exit_reported;     /* atomic */
   int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
   struct emu_vcpu *vcpus; /* cfg.cpus entries */

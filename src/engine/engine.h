@@ -21,6 +21,7 @@
 #include "base/guest_mem.h"
 #include "devices/bus.h"
 #include "devices/irq.h"
+#include "engine/arch_state.h"
 #include "vmkit/vmkit.h"
 
 struct vmk_engine_config {
@@ -67,6 +68,15 @@ struct vmk_engine_ops {
    * because the machine ended meanwhile (on_exit was called). */
   int (*pause)(struct vmk_engine *e, vmk_error *err);
   int (*resume)(struct vmk_engine *e, vmk_error *err);
+  /* Optional (NULL: the engine cannot save). With the engine paused,
+   * fills st (allocated by the caller for cfg.cpus vCPUs) with every
+   * vCPU's, the GIC's and the counter's state. */
+  int (*save_state)(struct vmk_engine *e, struct vmk_arch_state *st,
+                    vmk_error *err);
+  /* Optional. Before start: takes st (untrusted: checked); start then
+   * runs the vCPUs from it and ignores its boot registers. */
+  int (*load_state)(struct vmk_engine *e, const struct vmk_arch_state *st,
+                    vmk_error *err);
   /* Stops every vCPU and joins the threads. Safe to call twice. */
   void (*stop)(struct vmk_engine *e);
   void (*destroy)(struct vmk_engine *e);

@@ -11,7 +11,11 @@
  * engine.h; report_exit calls on_exit without e->lock for the same reason).
  * Each vCPU has its own thread running KVM_RUN in a loop (vcpu_thread); it runs
  * the bus callbacks and, once, cfg.on_exit. set_level (KVM_IRQ_LINE) and
- * add_ioeventfd are plain ioctls on the VM fd and may run on any thread.
+ * add_ioeventfd are plain ioctls on the VM fd and may run on any thread;
+ * so is edge (virtio-mmio's edge-triggered lines), a write to the SPI's
+ * irqfd, which KVM injects without the caller entering KVM_IRQ_LINE and
+ * with no second call to lower the line. An SPI's irqfd is made on its
+ * first edge under irqfd_lock; after that the fd is read atomically.
  *
  * Locking: kvm_engine.lock protects pause/stop requests and the counts of
  * parked and live vCPU threads; the vCPU threads read the request word
@@ -30,11 +34,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/kvm_state.h"
 
 #define KVM_GICR_STRIDE 0x20000ull /* RD_base + SGI_base frames per vCPU */
 #define KVM_MAX_VCPUS VMK_MAX_CPUS
@@ -66,10 +72,21 @@ struct kvm_engine {
   unsigned parked; /* vCPU threads waiting in park() */
   unsigned live;   /* vCPU threads that have not left their loop */
   bool started;
+  /* The guest's counter (KVM_REG_ARM_TIMER_CNT) when the last pause
+   * completed, written back on resume so the paused time does not count
+   * (owner thread only). */
+  uint64_t paused_cnt;
+  bool paused_cnt_valid;
+  bool restored; /* load_state ran: start keeps the vCPUs' registers */
 
   atomic_bool exit_reported;   /* cfg.on_exit has been called */
   atomic_bool unmapped_logged; /* an unmapped MMIO access was logged */
   atomic_bool irq_err_logged;  /* a failed KVM_IRQ_LINE was logged */
+
+  /* One irqfd per SPI that has had an edge: -1 none yet, -2 KVM refused
+   * one (fall back to KVM_IRQ_LINE); set under irqfd_lock. */
+  pthread_mutex_t irqfd_lock;
+  _Atomic int *irqfd; /* cfg.nr_spis entries */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -184,6 +201,47 @@ static void kvm_set_level(void *opaque, unsigned spi, bool level) {
       !atomic_exchange(&e->irq_err_logged, true))
     fprintf(stderr, "vmkit: kvm: raising SPI %u failed: %s\n", spi,
             strerror(errno));
+}
+
+/* The SPI's irqfd, made on first use; -1 when KVM has none for it. */
+static int spi_irqfd(struct kvm_engine *e, unsigned spi) {
+  int fd = atomic_load(&e->irqfd[spi]);
+  if (fd != -1)
+    return fd >= 0 ? fd : -1;
+  pthread_mutex_lock(&e->irqfd_lock);
+  fd = atomic_load(&e->irqfd[spi]);
+  if (fd == -1) {
+    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* Default routing on arm64: GSI n is SPI n (INTID 32 + n). */
+    struct kvm_irqfd a = {.fd = (uint32_t)fd, .gsi = spi};
+    if (fd >= 0 && ioctl(e->vm_fd, KVM_IRQFD, &a) < 0) {
+      int x = errno;
+      close(fd);
+      fd = -1;
+      if (!atomic_exchange(&e->irq_err_logged, true))
+        fprintf(stderr,
+                "vmkit: kvm: no irqfd for SPI %u (%s); using KVM_IRQ_LINE\n",
+                spi, strerror(x));
+    }
+    atomic_store(&e->irqfd[spi], fd >= 0 ? fd : -2);
+  }
+  pthread_mutex_unlock(&e->irqfd_lock);
+  return fd >= 0 ? fd : -1;
+}
+
+static void kvm_edge(void *opaque, unsigned spi) {
+  struct kvm_engine *e = opaque;
+  if (spi >= e->cfg.nr_spis)
+    return;
+  int fd = spi_irqfd(e, spi);
+  uint64_t one = 1;
+  if (fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+    return;
+  /* No irqfd: a rising edge through KVM_IRQ_LINE, which an edge-configured
+   * vGIC line latches; lowering it again keeps a misconfigured (level)
+   * line from staying asserted. */
+  kvm_set_level(e, spi, true);
+  kvm_set_level(e, spi, false);
 }
 
 static int kvm_add_ioeventfd(struct vmk_engine *base, uint64_t gpa,
@@ -306,6 +364,17 @@ static int kvm_create(const struct vmk_engine_config *cfg,
     e->vcpus[i].fd = -1;
   pthread_mutex_init(&e->lock, NULL);
   pthread_cond_init(&e->cond, NULL);
+  pthread_mutex_init(&e->irqfd_lock, NULL);
+  e->irqfd = calloc(cfg->nr_spis ? cfg->nr_spis : 1, sizeof(*e->irqfd));
+  if (!e->irqfd) {
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->irqfd_lock);
+    free(e);
+    return vmk_err(err, -ENOMEM, "Out of memory creating the kvm engine.");
+  }
+  for (unsigned i = 0; i < cfg->nr_spis; i++)
+    atomic_init(&e->irqfd[i], -1);
 
   int r = install_kick_handler(err);
   if (r < 0)
@@ -355,6 +424,8 @@ static int kvm_create(const struct vmk_engine_config *cfg,
   r = create_vgic(e, err);
   if (r < 0)
     goto fail;
+  if (ioctl(e->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0)
+    e->base.irq_chip.edge = kvm_edge;
 
   struct kvm_vcpu_init tmpl;
   memset(&tmpl, 0, sizeof(tmpl));
@@ -570,6 +641,8 @@ static int kvm_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
     return vmk_err(err, -EALREADY, "The kvm engine was already started.");
 
   int fd = e->vcpus[0].fd;
+  if (e->restored)
+    goto threads;
   const uint64_t pstate = PSR_MODE_EL1h | PSR_A_BIT | PSR_I_BIT | PSR_F_BIT |
                           PSR_D_BIT; /* EL1h, DAIF masked */
   int r = set_core_reg(fd, offsetof(struct kvm_regs, regs.pc), boot->pc);
@@ -583,6 +656,7 @@ static int kvm_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
     return vmk_err(err, r, "KVM could not set the boot CPU's registers: %s.",
                    strerror(-r));
 
+threads:;
   /* Threads start with the kick signal blocked so none is lost before the
    * thread unblocks it; run->immediate_exit covers that window. */
   sigset_t set, old;
@@ -622,16 +696,96 @@ static int kvm_pause(struct vmk_engine *base, vmk_error *err) {
   while (e->parked < e->live)
     pthread_cond_wait(&e->cond, &e->lock);
   pthread_mutex_unlock(&e->lock);
+  /* As QEMU does: remember the counter; resume writes it back, which
+   * moves the VM's counter offset (CNTVOFF) by the time paused. */
+  struct kvm_one_reg reg = {.id = KVM_REG_ARM_TIMER_CNT,
+                            .addr = (uint64_t)(uintptr_t)&e->paused_cnt};
+  e->paused_cnt_valid =
+      e->vcpus[0].fd >= 0 && ioctl(e->vcpus[0].fd, KVM_GET_ONE_REG, &reg) == 0;
   return 0;
 }
 
 static int kvm_resume(struct vmk_engine *base, vmk_error *err) {
   struct kvm_engine *e = (struct kvm_engine *)base;
   (void)err;
+  if (e->paused_cnt_valid) {
+    /* Older kernels keep one offset per vCPU, newer ones one per VM:
+     * writing every vCPU is right for both. */
+    for (unsigned i = 0; i < e->cfg.cpus; i++) {
+      struct kvm_one_reg reg = {.id = KVM_REG_ARM_TIMER_CNT,
+                                .addr = (uint64_t)(uintptr_t)&e->paused_cnt};
+      if (e->vcpus[i].fd >= 0)
+        ioctl(e->vcpus[i].fd, KVM_SET_ONE_REG, &reg);
+    }
+    e->paused_cnt_valid = false;
+  }
   pthread_mutex_lock(&e->lock);
   atomic_fetch_and(&e->req, ~REQ_PAUSE);
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->lock);
+  return 0;
+}
+
+static uint64_t host_cntfrq(void) {
+  uint64_t f;
+  __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+  return f;
+}
+
+static int kvm_save_state(struct vmk_engine *base, struct vmk_arch_state *st,
+                          vmk_error *err) {
+  struct kvm_engine *e = (struct kvm_engine *)base;
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the state holds %u vCPUs, the engine %u",
+                   st->ncpus, e->cfg.cpus);
+  pthread_mutex_lock(&e->lock);
+  bool paused = !e->started ||
+                ((atomic_load(&e->req) & REQ_PAUSE) && e->parked == e->live);
+  pthread_mutex_unlock(&e->lock);
+  if (!paused)
+    return vmk_err(err, -EBUSY, "the VM must be paused to save its state");
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    int r = vmk_kvm_save_vcpu(e->vcpus[i].fd, i, &st->vcpu[i], err);
+    if (r)
+      return r;
+  }
+  /* The count when the pause began: the time paused never reaches the
+   * guest (kvm_resume), so it does not reach the snapshot either. */
+  if (e->paused_cnt_valid)
+    st->counter = e->paused_cnt;
+  else if (vmk_kvm_get_counter(e->vcpus[0].fd, &st->counter))
+    return vmk_err(err, -errno, "KVM could not read the guest's counter");
+  st->cntfrq = host_cntfrq();
+  return vmk_kvm_save_gic(e->gic_fd, e->cfg.cpus, e->cfg.nr_spis, st, err);
+}
+
+static int kvm_load_state(struct vmk_engine *base,
+                          const struct vmk_arch_state *st, vmk_error *err) {
+  struct kvm_engine *e = (struct kvm_engine *)base;
+  if (e->started)
+    return vmk_err(err, -EBUSY, "the kvm engine already runs");
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the snapshot has %u vCPUs; this VM has %u",
+                   st->ncpus, e->cfg.cpus);
+  if (st->cntfrq != host_cntfrq())
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's counter runs at %llu Hz; this host's at "
+                   "%llu Hz (KVM cannot change it)",
+                   (unsigned long long)st->cntfrq,
+                   (unsigned long long)host_cntfrq());
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    int r = vmk_kvm_load_vcpu(e->vcpus[i].fd, i, &st->vcpu[i], err);
+    if (r)
+      return r;
+  }
+  int r = vmk_kvm_load_gic(e->gic_fd, e->cfg.cpus, e->cfg.nr_spis, st, err);
+  if (r)
+    return r;
+  for (unsigned i = 0; i < e->cfg.cpus; i++)
+    if (vmk_kvm_set_counter(e->vcpus[i].fd, st->counter))
+      return vmk_err(err, -errno, "KVM refused the guest's counter: %s",
+                     strerror(errno));
+  e->restored = true;
   return 0;
 }
 
@@ -663,6 +817,14 @@ static void kvm_destroy(struct vmk_engine *base) {
     if (v->fd >= 0)
       close(v->fd);
   }
+  /* After the vCPUs (and, by the engine contract, the devices' threads)
+   * stopped: nothing signals an irqfd any more. */
+  for (unsigned i = 0; e->irqfd && i < e->cfg.nr_spis; i++) {
+    int fd = atomic_load(&e->irqfd[i]);
+    if (fd >= 0)
+      close(fd);
+  }
+  free(e->irqfd);
   if (e->gic_fd >= 0)
     close(e->gic_fd);
   if (e->vm_fd >= 0)
@@ -671,6 +833,7 @@ static void kvm_destroy(struct vmk_engine *base) {
     close(e->kvm_fd);
   pthread_cond_destroy(&e->cond);
   pthread_mutex_destroy(&e->lock);
+  pthread_mutex_destroy(&e->irqfd_lock);
   free(e);
 }
 
@@ -682,6 +845,8 @@ const struct vmk_engine_ops vmk_engine_kvm_ops = {
     .start = kvm_start,
     .pause = kvm_pause,
     .resume = kvm_resume,
+    .save_state = kvm_save_state,
+    .load_state = kvm_load_state,
     .stop = kvm_stop,
     .destroy = kvm_destroy,
 };

@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
+#include "base/sbuf.h"
 
 /* Device IDs (virtio 1.2 §5). */
 #define VMK_VIRTIO_ID_BLOCK 2
@@ -41,8 +42,9 @@
 
 #define VMK_VIRTIO_BIT(b) (1ull << (b))
 
-/* Every device offers at most this many queues and this queue size. */
-#define VMK_VIRTIO_MAX_QUEUES 8
+/* Every device offers at most this many queues and this queue size (34:
+ * console ports, 2 per port for 16 ports and 2 control queues). */
+#define VMK_VIRTIO_MAX_QUEUES 34
 #define VMK_VIRTIO_QUEUE_MAX 256
 
 struct vmk_virtio_device;
@@ -62,6 +64,23 @@ struct vmk_virtio_device_ops {
   /* Forget all in-flight state (lock held; vCPU or I/O thread). */
   void (*reset)(struct vmk_virtio_device *dev);
   void (*free)(struct vmk_virtio_device *dev);
+  /* Snapshots (transport lock held, vCPUs paused). save: the device's
+   * state beyond its queues into out, and in rewind[q] how many chains of
+   * queue q it has taken and not returned (the restored device takes them
+   * again); 0, or -errno with err saying why it cannot be saved now. A
+   * device without save cannot be saved (a snapshot of its VM is refused
+   * with its name), so a new device is never saved half. load: takes
+   * what save wrote (untrusted input: check it) after the transport's
+   * state was restored. */
+  int (*save)(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+              unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err);
+  int (*load)(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+              vmk_error *err);
+  /* Optional: the driver wrote size bytes (1, 2 or 4) at offset off of the
+   * config space (vCPU thread, lock held). Without it writes are ignored.
+   * Devices whose config changes keep `config` up to date under the lock. */
+  void (*config_write)(struct vmk_virtio_device *dev, uint32_t off,
+                       unsigned size, uint32_t val);
 };
 
 /* Embedded at the start of each device's private struct. */
@@ -78,6 +97,14 @@ struct vmk_virtio_device {
   const struct vmk_guest_mem *gm;
   struct vmk_io_loop *loop;
 };
+
+/* save/load for devices whose whole state is in their queues (every
+ * request is served and returned before the transport lock is let go). */
+int vmk_virtio_save_none(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                         unsigned rewind[VMK_VIRTIO_MAX_QUEUES],
+                         vmk_error *err);
+int vmk_virtio_load_none(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                         vmk_error *err);
 
 /* Frees a device that was never attached to a transport. */
 void vmk_virtio_device_free(struct vmk_virtio_device *dev);
@@ -103,6 +130,9 @@ bool vmk_virtio_running(struct vmk_virtio_device *dev);
 void vmk_virtio_kick(struct vmk_virtio_device *dev, unsigned q);
 void vmk_virtio_device_error(struct vmk_virtio_device *dev, const char *fmt,
                              ...) __attribute__((format(printf, 2, 3)));
+/* The device changed its config space: bump the config generation and
+ * raise the configuration-change interrupt (§2.5.1). Lock held. */
+void vmk_virtio_config_changed(struct vmk_virtio_device *dev);
 /* For events a device receives itself (I/O thread): take the transport lock;
  * unlock raises the used-buffer interrupt if buffers were returned. */
 void vmk_virtio_lock(struct vmk_virtio_device *dev);

@@ -8,7 +8,11 @@
 # corpus-net/; replay with fuzz_net_smoke); TARGET=panic_log the ramoops
 # panic-log reader (fuzz_panic_log.c, corpus-panic_log/; replay with
 # fuzz_panic_log_smoke); TARGET=vsock virtio-vsock (fuzz_vsock.c,
-# corpus-vsock/; replay with fuzz_vsock_smoke).
+# corpus-vsock/; replay with fuzz_vsock_smoke); TARGET=api the REST API's
+# request handling and the config JSON parser (fuzz_api.c, corpus-api/;
+# replay with fuzz_api_smoke); TARGET=ports console ports (fuzz_ports.c,
+# corpus-ports/; replay with fuzz_ports_smoke); TARGET=balloon virtio-balloon
+# (fuzz_balloon.c, corpus-balloon/; replay with fuzz_balloon_smoke).
 set -eu
 SECONDS_TO_RUN=${1:-600}
 TARGET=${TARGET:-virtio}

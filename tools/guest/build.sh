@@ -24,7 +24,7 @@ set -euo pipefail
 # virtio_ring, rng-core) but the MMIO transport and the device drivers are
 # modules. ramoops: the kernel writes its panic log into the RAM region the
 # device tree reserves, where vmkit reads it (the kernel has no pvpanic).
-GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev virtiofs ramoops"
+GUEST_MODULES="virtio_mmio virtio_blk virtio_console virtio-rng virtio_net vmw_vsock_virtio_transport gpio_keys evdev virtiofs ramoops virtio_balloon"
 # busybox applets /init and the tests rely on.
 REQUIRED_APPLETS="sh mount mkdir tr insmod setsid cttyhack init poweroff reboot sync devmem base64 cat hostname ip sleep udhcpc wget httpd nc"
 SUITE=bookworm

@@ -9,9 +9,13 @@
 #   vmkit_cmd64_bad  1 if vmkit.cmd64 was given but is not valid base64
 #   vmkit_boottimer  1 if the bare word vmkit.boottimer is present
 #   vmkit_quiet      1 if the bare word vmkit.quiet is present
+#   vmkit_uptime     1 if the bare word vmkit.uptime is present
 #   vmkit_shares     the virtio-fs tags to mount, space-separated, from
 #                    vmkit.shares=TAG,TAG (vmkit appends it last when
 #                    --share is given; the last occurrence counts)
+#   vmkit_ports      console port names, space-separated, from
+#                    vmkit.ports=NAME,NAME (vmkit appends it when --port is
+#                    given; the last occurrence counts)
 #
 # Forms of vmkit.cmd (the kernel has no escape for a quote inside a value,
 # so a quoted value ends at the next double quote):
@@ -30,13 +34,18 @@ vmkit_parse_cmdline() {
 	vmkit_cmd64_bad=0
 	vmkit_boottimer=0
 	vmkit_quiet=0
+	vmkit_uptime=0
 	vmkit_shares=
+	vmkit_ports=
 
 	case "$_vp" in
 	*" vmkit.boottimer "*) vmkit_boottimer=1 ;;
 	esac
 	case "$_vp" in
 	*" vmkit.quiet "*) vmkit_quiet=1 ;;
+	esac
+	case "$_vp" in
+	*" vmkit.uptime "*) vmkit_uptime=1 ;;
 	esac
 
 	# The earliest of the three vmkit.cmd forms wins: compare what precedes
@@ -89,6 +98,13 @@ vmkit_parse_cmdline() {
 		_vrest=${_vp##*' vmkit.shares='}
 		_vrest=${_vrest%%' '*}
 		vmkit_shares=$(printf '%s' "$_vrest" | tr ',' ' ')
+		;;
+	esac
+	case "$_vp" in
+	*' vmkit.ports='*)
+		_vrest=${_vp##*' vmkit.ports='}
+		_vrest=${_vrest%%' '*}
+		vmkit_ports=$(printf '%s' "$_vrest" | tr ',' ' ')
 		;;
 	esac
 	unset _vp _vbest _vform _vf _vpre _vrest _vdec

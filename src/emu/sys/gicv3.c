@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "emu/sys/sys.h"
+#include "engine/arch_state.h"
 
 #define PRIO_MASK 0xf8 /* 5 implemented priority bits */
 #define IDLE_PRIO 0x100u
@@ -769,4 +770,99 @@ bool emu_gicv3_icc_write(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
     update_cpu(gic, cpu);
   unlock(gic);
   return ok;
+}
+
+/* ---- snapshot state ---- */
+
+static void irq_save(const struct emu_gic_irq *q, struct vmk_gic_irq_state *o) {
+  *o = (struct vmk_gic_irq_state){.priority = q->priority,
+                                  .group = q->group,
+                                  .enabled = q->enabled,
+                                  .pending = q->pending,
+                                  .active = q->active,
+                                  .edge = q->edge,
+                                  .level = q->level};
+}
+
+static void irq_load(struct emu_gic_irq *q, const struct vmk_gic_irq_state *o) {
+  q->priority = o->priority & PRIO_MASK;
+  q->group = o->group ? 1 : 0;
+  q->enabled = o->enabled;
+  q->pending = o->pending;
+  q->active = o->active;
+  q->edge = o->edge;
+  q->level = o->level;
+}
+
+void emu_gicv3_save(struct emu_gicv3 *gic, struct vmk_gic_state *gicd,
+                    struct vmk_gic_cpu_state *gicr) {
+  lock(gic);
+  memset(gicd, 0, sizeof *gicd);
+  gicd->ctlr = gic->ctlr & (GICD_CTLR_GRP0 | GICD_CTLR_GRP1);
+  gicd->nr_spis =
+      gic->nr_spis < VMK_ARCH_MAX_SPIS ? gic->nr_spis : VMK_ARCH_MAX_SPIS;
+  for (unsigned n = 0; n < gicd->nr_spis; n++) {
+    irq_save(&gic->spi[n], &gicd->spi[n]);
+    gicd->irouter[n] = gic->irouter[n];
+  }
+  for (unsigned c = 0; c < gic->ncpus; c++) {
+    const struct emu_gic_cpu *cc = &gic->cpu[c];
+    struct vmk_gic_cpu_state *o = &gicr[c];
+    memset(o, 0, sizeof *o);
+    for (unsigned i = 0; i < 32; i++)
+      irq_save(&cc->priv[i], &o->irq[i]);
+    o->waker = cc->waker;
+    o->pmr = cc->pmr;
+    o->bpr0 = cc->bpr0;
+    o->bpr1 = cc->bpr1;
+    o->ap0r = cc->ap0r;
+    o->ap1r = cc->ap1r;
+    o->ctlr = cc->ctlr;
+    o->igrpen0 = cc->igrpen0;
+    o->igrpen1 = cc->igrpen1;
+  }
+  unlock(gic);
+}
+
+int emu_gicv3_load(struct emu_gicv3 *gic, const struct vmk_gic_state *gicd,
+                   const struct vmk_gic_cpu_state *gicr, vmk_error *err) {
+  if (gicd->nr_spis > gic->nr_spis || gicd->nr_spis > VMK_ARCH_MAX_SPIS)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's GIC has %u SPIs; this machine's has %u",
+                   gicd->nr_spis, gic->nr_spis);
+  lock(gic);
+  gic->ctlr = (gicd->ctlr & (GICD_CTLR_GRP0 | GICD_CTLR_GRP1)) |
+              (gic->ctlr & ~(GICD_CTLR_GRP0 | GICD_CTLR_GRP1));
+  for (unsigned n = 0; n < gic->nr_spis; n++) {
+    if (n < gicd->nr_spis) {
+      irq_load(&gic->spi[n], &gicd->spi[n]);
+      /* IRM and Aff3..Aff0, as IROUTER keeps them. */
+      gic->irouter[n] = gicd->irouter[n] & ((1ull << 31) | 0xff00ffffffull);
+    } else {
+      gic->spi[n] = (struct emu_gic_irq){0};
+      gic->irouter[n] = 0;
+    }
+  }
+  for (unsigned c = 0; c < gic->ncpus; c++) {
+    struct emu_gic_cpu *cc = &gic->cpu[c];
+    const struct vmk_gic_cpu_state *o = &gicr[c];
+    for (unsigned i = 0; i < 32; i++) {
+      irq_load(&cc->priv[i], &o->irq[i]);
+      if (i < 16)
+        cc->priv[i].edge = true; /* SGIs are always edge-triggered */
+    }
+    cc->waker = o->waker & (WAKER_SLEEP | WAKER_CHILDREN);
+    cc->pmr = o->pmr & PRIO_MASK;
+    /* The minimum binary points this GIC implements (as a write gives). */
+    cc->bpr0 = (uint8_t)((o->bpr0 & 7) < 2 ? 2 : (o->bpr0 & 7));
+    cc->bpr1 = (uint8_t)((o->bpr1 & 7) < 3 ? 3 : (o->bpr1 & 7));
+    cc->ap0r = o->ap0r;
+    cc->ap1r = o->ap1r;
+    cc->ctlr = o->ctlr & (ICC_CTLR_CBPR | ICC_CTLR_EOIMODE);
+    cc->igrpen0 = o->igrpen0;
+    cc->igrpen1 = o->igrpen1;
+  }
+  update_all(gic);
+  unlock(gic);
+  return 0;
 }

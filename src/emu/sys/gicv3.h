@@ -99,6 +99,17 @@ bool emu_gicv3_icc_read(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
 bool emu_gicv3_icc_write(struct emu_gicv3 *gic, unsigned cpu, uint32_t enc,
                          uint64_t val);
 
+struct vmk_gic_state;
+struct vmk_gic_cpu_state;
+/* The whole GIC in the engine-neutral form of engine/arch_state.h
+ * (gicr: ncpus entries). The VM is paused: the vCPUs touch no ICC_*. */
+void emu_gicv3_save(struct emu_gicv3 *gic, struct vmk_gic_state *gicd,
+                    struct vmk_gic_cpu_state *gicr);
+/* Takes that state (from an untrusted snapshot: values are masked to
+ * what this GIC implements); -EINVAL with err when it has more SPIs. */
+int emu_gicv3_load(struct emu_gicv3 *gic, const struct vmk_gic_state *gicd,
+                   const struct vmk_gic_cpu_state *gicr, vmk_error *err);
+
 /* MPIDR_EL1 affinity of vCPU n, the same numbering KVM gives its vCPUs
  * (so both engines share one device tree): Aff0 = n % 16, Aff1 = n / 16.
  * Returns Aff3 << 32 | Aff2 << 16 | Aff1 << 8 | Aff0. */

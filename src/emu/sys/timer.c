@@ -46,7 +46,8 @@ void emu_timer_init(struct emu_timer *t, uint64_t (*now_ns)(void *opaque),
 }
 
 static uint64_t count_at(const struct emu_timer *t, uint64_t ns) {
-  return ns > t->base_ns ? (ns - t->base_ns) / EMU_TIMER_NS_PER_TICK : 0;
+  return (ns > t->base_ns ? (ns - t->base_ns) / EMU_TIMER_NS_PER_TICK : 0) +
+         t->offset;
 }
 
 uint64_t emu_timer_count(const struct emu_timer *t) {
@@ -55,6 +56,9 @@ uint64_t emu_timer_count(const struct emu_timer *t) {
 
 /* Host time at which the counter reaches cval (saturating). */
 static uint64_t ns_of(const struct emu_timer *t, uint64_t cval) {
+  if (cval <= t->offset)
+    return t->base_ns; /* reached before the counter's base: due now */
+  cval -= t->offset;
   if (cval > (UINT64_MAX - t->base_ns) / EMU_TIMER_NS_PER_TICK)
     return UINT64_MAX;
   return t->base_ns + cval * EMU_TIMER_NS_PER_TICK;

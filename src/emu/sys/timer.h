@@ -28,7 +28,10 @@ enum { EMU_TIMER_PHYS = 0, EMU_TIMER_VIRT = 1 };
 struct emu_timer {
   uint64_t (*now_ns)(void *opaque); /* monotonic nanoseconds */
   void *clock_opaque;
-  uint64_t base_ns; /* host time of counter value 0 (shared by the VM) */
+  uint64_t base_ns; /* host time of counter value `offset` (shared) */
+  /* The count at base_ns: 0 for a booted VM, the saved count for a
+   * restored one (a snapshot's counter need not fit the host's clock). */
+  uint64_t offset;
   /* Output level change: intid 30 (phys) or 27 (virt). */
   void (*output)(void *opaque, unsigned intid, bool level);
   void *output_opaque;

@@ -137,9 +137,54 @@ else
   echo "FAIL: --print-config round trip"; cat "$tmp/p1.json" "$tmp/err"; fails=$((fails+1))
 fi
 
+# Named VMs: bad names, verbs without a VM, usage of the verbs.
+export XDG_RUNTIME_DIR=$tmp/xdg
+mkdir -p "$XDG_RUNTIME_DIR"
+expect 2 "VM name 'a/b' may hold only letters" -- run --name a/b
+expect 2 "VM name 'slots' is reserved" -- run --name slots
+expect 2 "-d puts the console in the runtime folder" -- run -d --console none
+expect 2 "no VM named 'ghost' is running" -- pause ghost
+expect 2 "no VM named 'ghost' is running" -- stop ghost
+expect 2 "no VM named 'ghost' is running" -- inspect ghost
+expect 2 "no VM named 'ghost' is running" -- console ghost
+expect 2 "pause takes one VM name" -- pause
+expect 2 "list takes only --json" -- list --yaml
+expect 2 "serve needs --api-socket PATH" -- serve
+expect 2 "save takes a VM name and a folder" -- save web
+expect 2 "restore takes a snapshot folder first" -- restore
+expect 2 "cannot read the snapshot $tmp/nosnap/state.bin" -- restore "$tmp/nosnap"
+expect 2 "--paused goes with --restore" -- run --paused
+expect 2 "--restore takes the snapshot's own config" -- run --restore "$tmp" --config "$tmp/good.json"
+"$vmkit" list --json >"$tmp/list" 2>&1 && [ "$(cat "$tmp/list")" = "[]" ] &&
+  echo "ok: list --json with no VMs" || { echo "FAIL: list --json: $(cat "$tmp/list")"; fails=$((fails+1)); }
+
+# --port NAME=PATH: form, names, socket paths.
+expect 2 "--port takes NAME=PATH, as in --port agent=/tmp/agent.sock; 'agent' has no '='" -- "${k[@]}" --port agent
+expect 2 "--port takes NAME=PATH with both parts given" -- "${k[@]}" --port "=$tmp/p.sock"
+expect 2 "--port takes NAME=PATH with both parts given" -- "${k[@]}" --port "agent="
+expect 2 "console port 'agent' is given twice; give each port its own NAME" -- "${k[@]}" --port "agent=$tmp/a.sock" --port "agent=$tmp/b.sock"
+expect 2 "socket '$tmp/a.sock' is given to console ports 'a' and 'b'" -- "${k[@]}" --port "a=$tmp/a.sock" --port "b=$tmp/a.sock"
+expect 2 "socket of console port 'agent' '$long' is ${#long} bytes; at most 107 fit" -- "${k[@]}" --port "agent=$long"
+expect 2 "console port name 'a/b' may hold only letters, digits" -- "${k[@]}" --port "a/b=$tmp/a.sock"
+expect 2 "console port name '..' is not a file name" -- "${k[@]}" --port "..=$tmp/a.sock"
+longname=$(printf 'n%.0s' $(seq 64))
+expect 2 "console port name '$longname' is 64 bytes; give a NAME of 1 to 63" -- "${k[@]}" --port "$longname=$tmp/a.sock"
+expect 2 "folder of the socket of console port 'agent' '$tmp/nodir/a.sock' does not exist" -- "${k[@]}" --port "agent=$tmp/nodir/a.sock"
+expect 2 "socket of console port 'agent' '$tmp/disk.img' is an existing file that is not a socket" -- "${k[@]}" --port "agent=$tmp/disk.img"
+many=()
+for i in $(seq 17); do many+=(--port "p$i=$tmp/p$i.sock"); done
+expect 2 "at most 16 console ports can be attached" -- "${k[@]}" "${many[@]}"
+
+# The balloon flags.
+expect 2 "--balloon takes on or off, not 'maybe'" -- "${k[@]}" --balloon maybe
+expect 2 "--balloon-target takes a size such as 256M, not 'lots'" -- "${k[@]}" --balloon-target lots
+expect 2 "balloon target \\(1024 MiB\\) must be between 64 MiB and the guest's memory \\(512 MiB\\)" -- "${k[@]}" --balloon-target 1G
+expect 2 "balloon target \\(32 MiB\\) must be between" -- "${k[@]}" --memory 256M --balloon-target 32M
+expect 2 "a balloon target needs the balloon" -- "${k[@]}" --balloon off --balloon-target 128M
+
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --config --print-config --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --restore --paused --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }

@@ -45,6 +45,9 @@ static void test_round_trip(void **state) {
   assert_int_equal(vmk_config_add_share(a, "/srv/data", NULL, true), 0);
   assert_int_equal(vmk_config_add_share(a, "/src", "code", false), 0);
   assert_int_equal(vmk_config_set_vsock(a, "/tmp/v.sock", 42), 0);
+  assert_int_equal(vmk_config_add_port(a, "org.example.agent", "/tmp/a.sock"),
+                   0);
+  assert_int_equal(vmk_config_add_port(a, "log", "/tmp/log.sock"), 0);
   assert_int_equal(vmk_config_add_net(a, VMK_NET_NAT, NULL, NULL, 0), 0);
   assert_int_equal(
       vmk_config_add_net(a, VMK_NET_SOCKET_LISTEN, "/tmp/wire", mac, 9000), 0);
@@ -52,6 +55,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(vmk_config_add_forward(a, false, NULL, 8080, 80), 0);
   assert_int_equal(vmk_config_add_forward(a, true, "0.0.0.0", 53, 5353), 0);
   assert_int_equal(vmk_config_set_boot_timer(a, true), 0);
+  assert_int_equal(vmk_config_set_balloon(a, false), 0);
+  assert_int_equal(vmk_config_set_balloon_target(a, 384ull << 20), 0);
 
   char *j1, *j2;
   vmk_error err;
@@ -79,6 +84,9 @@ static void test_round_trip(void **state) {
   assert_true(b->shares[0].read_only);
   assert_string_equal(b->shares[1].tag, "code");
   assert_string_equal(b->vsock_path, "/tmp/v.sock");
+  assert_int_equal(b->nports, 2);
+  assert_string_equal(b->ports[0].name, "org.example.agent");
+  assert_string_equal(b->ports[1].path, "/tmp/log.sock");
   assert_int_equal(b->vsock_cid, 42);
   assert_int_equal(b->nnets, 3);
   assert_int_equal(b->nets[1].kind, VMK_NET_SOCKET_LISTEN);
@@ -95,6 +103,8 @@ static void test_round_trip(void **state) {
   assert_int_equal(b->forwards[1].guest_port, 5353);
   assert_int_equal(b->forwards[0].host_addr, 0x7f000001);
   assert_true(b->boot_timer);
+  assert_false(b->balloon);
+  assert_int_equal(b->balloon_target, 384ull << 20);
   free(j1);
   free(j2);
   vmk_config_free(a);
@@ -111,6 +121,8 @@ static void test_defaults_and_sizes(void **state) {
   assert_int_equal(c->cpus, d->cpus);
   assert_int_equal(c->memory, d->memory);
   assert_int_equal(c->entropy, d->entropy);
+  assert_true(c->balloon && d->balloon);
+  assert_int_equal(c->balloon_target, 0);
   assert_int_equal(c->engine, d->engine);
   assert_int_equal(c->nnets, 0);
   vmk_config_free(c);
@@ -129,6 +141,11 @@ static void test_defaults_and_sizes(void **state) {
   c = parse("{\"memory\": 134217728}", &err);
   assert_non_null(c);
   assert_int_equal(c->memory, 128ull << 20);
+  vmk_config_free(c);
+  c = parse("{\"balloon_target\": 0, \"balloon\": true}", &err);
+  assert_non_null(c);
+  assert_int_equal(c->balloon_target, 0);
+  assert_true(c->balloon);
   vmk_config_free(c);
 }
 
@@ -157,7 +174,13 @@ static const struct bad {
     {"{\"kernel\": \"a\\u0000b\"}", "is not allowed"},
     {"{\"cmdline\": []}", "'cmdline' must be a string or null"},
     {"{\"entropy\": 1}", "'entropy' must be true or false"},
+    {"{\"balloon\": \"on\"}", "'balloon' must be true or false"},
+    {"{\"balloon_target\": \"1M\"}", "'balloon_target' is '1M'"},
+    {"{\"balloon_target\": -5}", "'balloon_target' is -5"},
     {"{\"boot_timer\": \"yes\"}", "'boot_timer' must be true or false"},
+    {"{\"balloon\": \"off\"}", "'balloon' must be true or false"},
+    {"{\"balloon_target\": \"lots\"}", "'balloon_target' is 'lots'"},
+    {"{\"balloon_target\": []}", "'balloon_target' must be a byte count"},
     {"{\"disks\": {}}", "'disks' must be an array"},
     {"{\"disks\": [\"a.img\"]}", "'disks[0]' must be an object"},
     {"{\"disks\": [{}]}", "'disks[0]' needs a \"path\""},
@@ -176,6 +199,13 @@ static const struct bad {
     {"{\"console\": {\"path\": \"x\"}}", "unknown key 'path' in console"},
     {"{\"console\": {}}", "'console' needs a \"file\""},
     {"{\"vsock\": {\"cid\": 3}}", "'vsock' needs a \"path\""},
+    {"{\"ports\": [{\"name\": \"a\"}]}",
+     "'ports[0]' needs a \"name\" and a \"path\""},
+    {"{\"ports\": [{\"name\": 1, \"path\": \"/p\"}]}",
+     "'ports[].name' must be a string"},
+    {"{\"ports\": [{\"name\": \"a\", \"path\": \"/p\", \"mode\": 1}]}",
+     "unknown key 'mode' in ports[0]"},
+    {"{\"ports\": {}}", "'ports' must be an array"},
     {"{\"vsock\": {\"path\": \"/v\", \"cid\": 2}}", "'vsock.cid' is 2"},
     {"{\"vsock\": \"/v\"}", "'vsock' must be an object or null"},
     {"{\"nets\": [{\"kind\": \"bridge\"}]}", "'nets[].kind' is 'bridge'"},

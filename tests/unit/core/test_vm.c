@@ -41,8 +41,9 @@ struct fake_engine {
   bool stop, paused, parked, poweroff;
   bool poweroff_on_pause; /* the guest powers off as a pause arrives */
   struct vmk_boot_regs boot;
-  int fdt_ok;         /* 1: x0 pointed at a valid FDT */
-  char bootargs[256]; /* /chosen/bootargs read back from it */
+  int fdt_ok;          /* 1: x0 pointed at a valid FDT */
+  bool ram_2m_aligned; /* guest RAM's host mapping starts on 2 MiB */
+  char bootargs[256];  /* /chosen/bootargs read back from it */
 };
 
 static void fake_set_level(void *opaque, unsigned spi, bool level) {
@@ -63,6 +64,7 @@ static int fake_create(const struct vmk_engine_config *cfg,
   (void)err;
   struct fake_engine *e = calloc(1, sizeof(*e));
   e->cfg = *cfg;
+  e->ram_2m_aligned = ((uintptr_t)cfg->ram->host & ((2u << 20) - 1)) == 0;
   e->base.ops = &fake_ops;
   e->base.irq_chip.set_level = fake_set_level;
   e->base.irq_chip.opaque = e;
@@ -262,6 +264,27 @@ static struct fake_engine *engine_of(vmk_vm *vm) {
 
 /* ---- tests ------------------------------------------------------------- */
 
+/* Guest RAM's host mapping starts on 2 MiB (THP, 2 MiB stage-2 blocks),
+ * whatever its size: 129 MiB is a size a plain mmap does not align. */
+static void guest_ram_is_2m_aligned(void **state) {
+  (void)state;
+  int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  assert_true(nul >= 0);
+  for (unsigned mib = 128; mib <= 131; mib++) {
+    vmk_config *cfg = fake_config(nul);
+    assert_int_equal(vmk_config_set_memory(cfg, (uint64_t)mib << 20), 0);
+    vmk_vm *vm = NULL;
+    vmk_error err;
+    int r = vmk_vm_create(cfg, &vm, &err);
+    if (r)
+      fail_msg("vmk_vm_create: %s", err.msg);
+    vmk_config_free(cfg);
+    assert_true(engine_of(vm)->ram_2m_aligned);
+    vmk_vm_free(vm);
+  }
+  close(nul);
+}
+
 static void start_returns_and_poweroff_stops(void **state) {
   (void)state;
   int pipefd[2];
@@ -373,14 +396,15 @@ static void lifecycle_states(void **state) {
   vmk_vm_set_state_callback(vm, record_state, &t);
   vmk_error err;
 
-  /* devices: the console, then entropy (on by default) */
+  /* devices: the console, then entropy and the balloon (on by default) */
   vmk_device_info devs[4];
-  assert_int_equal(vmk_vm_devices(vm, devs, 4), 2);
+  assert_int_equal(vmk_vm_devices(vm, devs, 4), 3);
   assert_string_equal(devs[0].type, "virtio-console");
   assert_string_equal(devs[1].type, "virtio-rng");
   assert_int_equal(devs[1].mmio_base, VMK_VIRTIO_MMIO_BASE + 0x200);
   assert_int_equal(devs[1].requests, 0);
-  assert_int_equal(vmk_vm_devices(vm, devs, 1), 2);
+  assert_string_equal(devs[2].type, "virtio-balloon");
+  assert_int_equal(vmk_vm_devices(vm, devs, 1), 3);
   assert_int_equal(vmk_vm_engine(vm), VMK_ENGINE_AUTO);
 
   /* created: only start (and stop) */
@@ -730,10 +754,52 @@ static void shares(void **state) {
   rmdir(dir);
 }
 
+/* The balloon's C API: a target within RAM is kept and read back, one
+ * outside is refused, a VM without a balloon says so. */
+static void balloon_api(void **state) {
+  (void)state;
+  vmk_error err;
+  vmk_balloon_stats st;
+  vmk_config *cfg = fake_config(-1);
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 96ull << 20), 0);
+  vmk_vm *vm;
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 96ull << 20);
+  assert_int_equal(st.balloon_bytes, 0);
+  assert_int_equal(st.stats_updates, 0);
+  assert_true(st.stats_age_ms == UINT64_MAX);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 100ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 128ull << 20, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), 0);
+  assert_int_equal(st.target_bytes, 128ull << 20);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 129ull << 20, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "guest's memory (128 MiB)"));
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 32ull << 20, &err), -EINVAL);
+  vmk_vm_free(vm);
+  /* Validation: above the memory, or a target with no balloon. */
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 256ull << 20), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "balloon target (256 MiB)"));
+  assert_int_equal(vmk_config_set_balloon(cfg, false), 0);
+  assert_int_equal(vmk_config_validate(cfg, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "needs the balloon"));
+  assert_int_equal(vmk_config_set_balloon_target(cfg, 0), 0);
+  assert_int_equal(vmk_vm_create(cfg, &vm, &err), 0);
+  assert_int_equal(vmk_vm_balloon_stats(vm, &st, &err), -ENODEV);
+  assert_int_equal(vmk_vm_set_balloon_target(vm, 100ull << 20, &err), -ENODEV);
+  vmk_vm_free(vm);
+  vmk_config_free(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(shares),
+      cmocka_unit_test(balloon_api),
       cmocka_unit_test(nets),
+      cmocka_unit_test(guest_ram_is_2m_aligned),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
       cmocka_unit_test(lifecycle_states),

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -22,9 +23,10 @@ static void irq_set(void *opaque, unsigned spi, bool level) {
 
 void vdrv_open(struct vdrv *d, struct vmk_virtio_device *dev) {
   memset(d, 0, sizeof(*d));
-  d->ram = aligned_alloc(4096, VDRV_RAM_SIZE);
-  assert_non_null(d->ram);
-  memset(d->ram, 0, VDRV_RAM_SIZE);
+  /* Mapped as vmkit maps guest RAM, so that devices may madvise it. */
+  d->ram = mmap(NULL, VDRV_RAM_SIZE, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(d->ram != MAP_FAILED);
   d->gm = (struct vmk_guest_mem){
       .base = VDRV_RAM_BASE, .size = VDRV_RAM_SIZE, .host = d->ram};
   vmk_error err;
@@ -41,7 +43,7 @@ void vdrv_open(struct vdrv *d, struct vmk_virtio_device *dev) {
 void vdrv_close(struct vdrv *d) {
   vmk_virtio_mmio_destroy(d->t);
   vmk_io_loop_destroy(&d->loop);
-  free(d->ram);
+  munmap(d->ram, VDRV_RAM_SIZE);
 }
 
 uint32_t vdrv_read(struct vdrv *d, uint64_t off) {

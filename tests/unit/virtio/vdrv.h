@@ -17,14 +17,16 @@
 #define VDRV_RAM_BASE 0x40000000ull
 #define VDRV_RAM_SIZE (4u << 20)
 #define VDRV_QSIZE 16
-/* Per-queue ring area: desc +0, avail +0x1000, used +0x2000. */
-#define VDRV_RING(q) (VDRV_RAM_BASE + 0x10000ull * (q))
+/* Per-queue ring area: desc +0, avail +0x1000, used +0x2000 (64 queues
+ * fit below VDRV_DATA). */
+#define VDRV_RING(q) (VDRV_RAM_BASE + 0x4000ull * (q))
 #define VDRV_DATA (VDRV_RAM_BASE + 0x100000ull)
 
 struct vdrv_irq {
   struct vmk_irq_chip chip;
   bool level;
   unsigned raises; /* low-to-high transitions */
+  unsigned edges;  /* chip.edge calls, when a test sets chip.edge */
 };
 
 struct vdrv_queue {
