@@ -453,9 +453,19 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
                    r == -ENOTSUP;
       return usage ? EXIT_USAGE : 1;
     }
+    /* A stop asked through the API while there was no VM (between a
+     * guest reboot's two VMs) ends the run here. */
+    bool stop_asked = ro->api && vmk_api_take_stop(ro->api);
+    if (stop_asked) {
+      vmk_vm_stop(vm, NULL);
+      snprintf(cs.why, sizeof(cs.why),
+               "a stop through the API ended the VM as it rebooted");
+    }
     /* A restored VM is started and paused: resume it unless --paused. */
-    if (snap ? !ro->restore_paused && vmk_vm_resume(vm, &err)
-             : vmk_vm_start(vm, &err)) {
+    if (stop_asked) {
+      /* ends below as a stopped VM */
+    } else if (snap ? !ro->restore_paused && vmk_vm_resume(vm, &err)
+                    : vmk_vm_start(vm, &err)) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
       if (ro->api)
@@ -467,7 +477,8 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
       detach_ready(ro->detached);
       ro->detached = NULL;
     }
-    cs.why[0] = '\0';
+    if (!stop_asked)
+      cs.why[0] = '\0';
     supervise(vm, ro, &cs);
     vmk_exit_reason reason = vmk_vm_exit(vm, &err);
     uint64_t wall_us, cpu_us;

@@ -50,6 +50,7 @@ struct vmk_api {
   vmk_config *serve_cfg; /* serve mode: PUT /v1/vm/config, before start */
   struct timespec started;
   bool has_started;
+  bool stop_asked; /* run mode: stopped while there was no VM */
 
   pthread_mutex_t ev_lock;
   pthread_cond_t ev_cond;
@@ -283,6 +284,12 @@ static int put_state(struct vmk_api *api, const char *body, size_t len,
     r = vm ? vmk_vm_pause(vm, &err)
            : vmk_err(&err, -EINVAL, "there is no VM to pause");
   } else if (!strcmp(want, "stopped")) {
+    if (!vm && !api->opts.serve) {
+      /* Between two VMs of a reboot: the owner stops the next one. */
+      api->stop_asked = true;
+      json_decref(o);
+      return reply(resp, 200, json_pack("{s:s}", "state", "stopping"));
+    }
     if (vm && !vmk_vm_can_stop(vm))
       r = vmk_err(&err, -EINVAL, "the VM is %s already",
                   vmk_state_name(vmk_vm_state(vm)));
@@ -628,6 +635,14 @@ void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg) {
   }
   pthread_cond_broadcast(&api->vm_cond);
   pthread_mutex_unlock(&api->vm_lock);
+}
+
+bool vmk_api_take_stop(struct vmk_api *api) {
+  pthread_mutex_lock(&api->vm_lock);
+  bool asked = api->stop_asked;
+  api->stop_asked = false;
+  pthread_mutex_unlock(&api->vm_lock);
+  return asked;
 }
 
 vmk_vm *vmk_api_wait_started(struct vmk_api *api, int timeout_ms) {

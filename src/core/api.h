@@ -48,6 +48,11 @@ void vmk_api_stop(struct vmk_api *api);
  * the stream sees every state change. */
 void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg);
 
+/* Run mode: true once if a client asked to stop (PUT /v1/vm/state
+ * stopped) while there was no VM, e.g. between a guest reboot's two VMs;
+ * the owner then ends the run. */
+bool vmk_api_take_stop(struct vmk_api *api);
+
 /* Serve mode: waits until a client started a VM through the API (PUT
  * /v1/vm/state running) or timeout_ms passes (-1: forever); returns the
  * VM (owned by the API) or NULL. */

@@ -466,6 +466,25 @@ static void test_slow_client(void **state) {
   vmk_api_stop(api);
 }
 
+/* run mode, no VM (a reboot's gap): a stop is kept for the owner. */
+static void test_stop_between_vms(void **state) {
+  (void)state;
+  struct vmk_api_opts o = {.name = "gap"};
+  struct vmk_api *api = vmk_api_new_detached(&o);
+  char *b;
+  assert_false(vmk_api_take_stop(api));
+  int st = vmk_api_handle(api, "PUT", "/v1/vm/state", "{\"state\":\"paused\"}",
+                          18, &b);
+  EXPECT(st, 409, b, "no VM to pause");
+  assert_false(vmk_api_take_stop(api));
+  st = vmk_api_handle(api, "PUT", "/v1/vm/state", "{\"state\":\"stopped\"}", 19,
+                      &b);
+  EXPECT(st, 200, b, "stopping");
+  assert_true(vmk_api_take_stop(api));
+  assert_false(vmk_api_take_stop(api)); /* taken once */
+  vmk_api_free_detached(api);
+}
+
 /* serve: PUT /v1/vm/config checks the config; starting needs one. */
 static void test_serve_config(void **state) {
   (void)state;
@@ -495,8 +514,11 @@ static void test_serve_config(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_routes),       cmocka_unit_test(test_events),
-      cmocka_unit_test(test_exit_event),   cmocka_unit_test(test_slow_client),
+      cmocka_unit_test(test_routes),
+      cmocka_unit_test(test_events),
+      cmocka_unit_test(test_exit_event),
+      cmocka_unit_test(test_slow_client),
+      cmocka_unit_test(test_stop_between_vms),
       cmocka_unit_test(test_serve_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
