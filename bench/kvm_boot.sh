@@ -75,6 +75,8 @@ else
   P=$WORK/payload
   mkdir -p "$P/payload/guest" "$P/scenarios" "$P/qemu"
   cp "$A64/src/cli/vmkit" "$P/payload/"
+  # vmkit is linked dynamically (libslirp): its libraries and loader go to /lib.
+  mkdir -p "$P/lib" && cp "$A64"/runlibs/* "$P/lib/"
   if [ -n "${VMKIT_BASE:-}" ]; then
     cp "$VMKIT_BASE" "$P/payload/vmkit-base"
     VARIANTS="vmkit-base ${VARIANTS:-}"

@@ -1,6 +1,12 @@
 #!/bin/bash
-# build-vmkit-arm64.sh — cross-build vmkit (static) for arm64 Linux on this
-# x86-64 Debian host, for the nested KVM host (tests/integration/nested).
+# build-vmkit-arm64.sh — cross-build vmkit for arm64 Linux on this x86-64
+# Debian host, for the nested KVM host (tests/integration/nested).
+#
+# The vmkit CLI is linked dynamically, because Debian ships libslirp (NAT)
+# only as a shared library; the arm64 libraries it loads (libslirp, glib,
+# pcre2, libfdt, zlib, jansson, glibc and its loader) are collected into
+# BUILD/runlibs/, which the nested host must have as /lib (the interpreter
+# is /lib/ld-linux-aarch64.so.1). kvm_engine_test stays static.
 #
 # The arm64 -dev packages vmkit links (libfdt) are not co-installable with
 # their amd64 twins, so rather than installing them through multiarch (which
@@ -29,13 +35,13 @@ if [ $need_apt_update = 1 ] || ! apt-cache show libfdt-dev:arm64 >/dev/null 2>&1
   apt-get update >&2
 fi
 
-# The arm64 libraries vmkit links statically: libfdt, and zlib (the panic-log
-# reader inflates deflated pstore records). libslirp has no static library
-# in Debian, so this build has no NAT (-Dslirp=disabled); jansson for the
-# config JSON; libmicrohttpd would need a static gnutls, so no REST API
-# (-Dapi=disabled). .done names the
+# The arm64 packages vmkit builds against: libfdt, zlib (the panic-log
+# reader inflates deflated pstore records), jansson (config JSON), libslirp
+# (NAT) with the libraries it loads (glib, pcre2). kvm_engine_test links
+# libfdt, zlib and jansson statically. libmicrohttpd would drag in gnutls
+# and its closure, so no REST API here (-Dapi=disabled). .done names the
 # list, so a changed list rebuilds the sysroot.
-SYSROOT_PKGS="libfdt-dev:arm64 zlib1g-dev:arm64 zlib1g:arm64 libjansson-dev:arm64 libjansson4:arm64"
+SYSROOT_PKGS="libfdt-dev:arm64 libfdt1:arm64 zlib1g-dev:arm64 zlib1g:arm64 libjansson-dev:arm64 libjansson4:arm64 libslirp-dev:arm64 libslirp0:arm64 libglib2.0-0:arm64 libpcre2-8-0:arm64"
 if [ "$(cat "$SYSROOT/.done" 2>/dev/null)" != "$SYSROOT_PKGS" ]; then
   rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
   mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
@@ -52,7 +58,8 @@ fi
 # committed cross file. pkg-config is pointed at an empty directory so the
 # build falls back to find_library('fdt') in the sysroot.
 # -latomic: the emulator uses 16-byte atomics, which on arm64 gcc leaves to
-# libatomic.
+# libatomic. -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
+# found in the sysroot at link time.
 mkdir -p "$CACHE/empty-pc"
 cat >"$CACHE/sysroot.ini" <<INI
 [properties]
@@ -60,16 +67,23 @@ pkg_config_libdir = ['$CACHE/empty-pc']
 
 [built-in options]
 c_args = ['-I$SYSROOT/usr/include']
-c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-static', '-latomic']
+c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/lib/aarch64-linux-gnu', '-latomic']
 INI
 
+# A build folder set up by the older static script keeps '-static' in its
+# link flags (meson reads machine files only at setup): start it afresh.
+LINK_MODE="dynamic slirp"
+if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.vmkit-arm64-link" 2>/dev/null)" != "$LINK_MODE" ]; then
+  rm -rf "$BUILD"
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" "$ROOT" \
     --cross-file "$ROOT/tools/nested/aarch64-cross.ini" \
     --cross-file "$CACHE/sysroot.ini" \
-    -Dtests=false -Dslirp=disabled -Dapi=disabled -Dbuildtype=release >&2
+    -Dtests=false -Dslirp=enabled -Dapi=disabled -Dbuildtype=release >&2
+  echo "$LINK_MODE" >"$BUILD/.vmkit-arm64-link"
 else
-  meson configure "$BUILD" -Dslirp=disabled -Dapi=disabled >&2
+  meson configure "$BUILD" -Dslirp=enabled -Dapi=disabled >&2
 fi
 ninja -C "$BUILD" -j2 >&2
 
@@ -98,5 +112,34 @@ rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
 for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
   libasan.so.8 libubsan.so.1; do
   cp -L "/usr/aarch64-linux-gnu/lib/$l" "$BUILD/sanlibs/"
+done
+
+# The vmkit CLI's shared-library closure (DT_NEEDED, followed with
+# binutils' readelf), for the nested host's /lib. glibc and libatomic come
+# from the cross toolchain vmkit was linked against, the rest from the
+# sysroot's Debian packages.
+libdirs=(/usr/aarch64-linux-gnu/lib "$SYSROOT/usr/lib/aarch64-linux-gnu"
+  "$SYSROOT/lib/aarch64-linux-gnu")
+find_lib() {
+  local d
+  for d in "${libdirs[@]}"; do
+    [ -e "$d/$1" ] && { echo "$d/$1"; return 0; }
+  done
+  return 1
+}
+rm -rf "$BUILD/runlibs" && mkdir -p "$BUILD/runlibs"
+cp -L /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 "$BUILD/runlibs/"
+queue=("$BUILD/src/cli/vmkit")
+declare -A seen=()
+while [ ${#queue[@]} -gt 0 ]; do
+  f=${queue[0]}
+  queue=("${queue[@]:1}")
+  for n in $(aarch64-linux-gnu-readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    [ -n "${seen[$n]:-}" ] && continue
+    seen[$n]=1
+    p=$(find_lib "$n") || { echo "build-vmkit-arm64: $n (needed by ${f##*/}) is not in the sysroot" >&2; exit 1; }
+    cp -L "$p" "$BUILD/runlibs/$n"
+    queue+=("$BUILD/runlibs/$n")
+  done
 done
 echo "$BUILD"

@@ -83,7 +83,15 @@ if [ "${VMKIT_NESTED_E2E:-1}" = 1 ] && [ -x "$A64/src/cli/vmkit" ]; then
     e2e=1
     mkdir -p "$P/payload/guest"
     cp "$A64/src/cli/vmkit" "$P/payload/"
+    # vmkit is linked dynamically (libslirp): its libraries and loader
+    # go to the nested host's /lib.
+    cp "$A64"/runlibs/* "$P/lib/"
     cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
+    for prog in tests/integration/vsock/vsock_guest tests/integration/nested/nested_peer; do
+      aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -static \
+        -o "$P/payload/${prog##*/}" "$ROOT/$prog.c" 2>>"$WORK/build.log" ||
+        { cat "$WORK/build.log"; log "FAIL: cross-building ${prog##*/}.c failed"; exit 1; }
+    done
   fi
 fi
 [ $e2e = 1 ] || log "NOTE: no arm64 vmkit CLI or default guest yet; running the engine test only"
@@ -93,11 +101,27 @@ fi
 # repeated to 4 KiB, at 1 MiB into its disk.
 nonce=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 nonce="vmkit$nonce"   # 29 characters
+# Fresh tokens for the issue-8 devices, for the same reason.
+tok() { echo "$1-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"; }
+page=$(tok page) fwd_host=$(tok fwdhost) fwd_guest=$(tok fwdguest)
+g2h=$(tok g2h) h2g=$(tok h2g) sh_host=$(tok sharehost) sh_guest=$(tok shareguest)
+sh_late=$(tok sharelate)
 guest_cmd="p=''; i=0; while [ \$i -lt 256 ]; do p=\"\${p}$nonce-\"; i=\$((i+1)); done;
 printf '%s' \"\$p\" | head -c 4096 >/tmp/pat;
 dd if=/tmp/pat of=/dev/vda bs=4096 seek=256 count=1 conv=fsync 2>/dev/null && sync && echo guest-wrote=ok;
 echo guest-nproc=\$(nproc);
-echo guest-entropy=\$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+echo guest-entropy=\$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n');
+echo guest-addr=\$(ip -4 addr show eth0 | grep -o 'inet [0-9./]*');
+wget -q -O - http://10.0.2.2:8000/page.txt | sed 's/^/guest-got=/';
+sed 's/^/guest-share-read=/' /mnt/nshare/from-host.txt;
+echo $sh_guest >/mnt/nshare/from-guest.txt && sync;
+cp /mnt/nshare/vsock_guest /tmp/vg && chmod +x /tmp/vg;
+/tmp/vg echo 6000 $g2h;
+/tmp/vg serve 5000 &
+echo guest-listening;
+echo $fwd_guest | nc -l -p 8080 | sed 's/^/guest-recv=/';
+sed 's/^/guest-share-late=/' /mnt/nshare/late.txt;
+wait; echo guest-done"
 b64=$(printf '%s' "$guest_cmd" | base64 -w0)
 
 cat >"$P/scenarios/integration.sh" <<EOF
@@ -112,6 +136,16 @@ echo "snapshot-test: start"
 /payload/kvm_snapshot_test
 echo "snapshot-test: exit=\$?"
 if [ -x /payload/vmkit ]; then
+  # The peers of the guest's devices: busybox httpd on the loopback (the
+  # guest's 10.0.2.2), a folder to share, a listener for vsock port 6000.
+  busybox ip link set lo up
+  mkdir -p /tmp/www /tmp/share
+  echo $page >/tmp/www/page.txt
+  busybox httpd -p 127.0.0.1:8000 -h /tmp/www
+  echo $sh_host >/tmp/share/from-host.txt
+  cp /payload/vsock_guest /tmp/share/
+  /payload/nested_peer listen /tmp/v.sock_6000 >/tmp/listen.log 2>&1 &
+  listener=\$!
   # Console input: a FIFO nobody writes (vmkit polls its console input, and
   # /dev/null cannot be polled).
   mkfifo /tmp/console-in && exec 3<>/tmp/console-in
@@ -119,9 +153,57 @@ if [ -x /payload/vmkit ]; then
   /payload/vmkit run --engine kvm --cpus 2 --memory 256M \\
     --kernel /payload/guest/Image --initrd /payload/guest/initrd \\
     --disk /dev/vdb --console stdio \\
-    --cmdline "console=hvc0 earlycon=pl011,0x09000000 vmkit.cmd64=$b64" <&3
+    --forward tcp:127.0.0.1:8081:8080 --vsock /tmp/v.sock \\
+    --share /tmp/share,tag=nshare \\
+    --cmdline "console=hvc0 earlycon=pl011,0x09000000 vmkit.cmd64=$b64" \\
+    <&3 >/tmp/guest.log 2>&1 &
+  vm=\$!
+  echo "scenario: vmkit started at \$t0 s (uptime)"
+  # The guest's console goes to the nested host's as it comes, so a run cut
+  # short by the outer timeout still shows how far the guest got.
+  tail -f /tmp/guest.log &
+  tailer=\$!
+  # wait_line PATTERN SECONDS: until the guest's console has the line (0)
+  # or vmkit is gone or the time is up (1).
+  wait_line() {
+    i=0
+    while [ \$i -lt \$2 ]; do
+      grep -q "\$1" /tmp/guest.log && return 0
+      kill -0 \$vm 2>/dev/null || return 1
+      sleep 1; i=\$((i + 1))
+      [ \$((i % 120)) = 0 ] &&
+        echo "scenario: \$i s waiting for \$1; guest console \$(wc -c </tmp/guest.log) bytes"
+    done
+    return 1
+  }
+  # retry TIMES CMD...: while CMD says its peer is not there yet (3).
+  retry() {
+    n=\$1; shift; i=0
+    while [ \$i -lt \$n ]; do
+      "\$@"; r=\$?
+      [ \$r = 3 ] || return \$r
+      sleep 1; i=\$((i + 1))
+    done
+    echo "scenario: gave up on \$*"
+    return 3
+  }
+  if wait_line '^guest-listening' 900; then
+    echo $sh_late >/tmp/share/late.txt
+    retry 120 /payload/nested_peer tcp 127.0.0.1 8081 $fwd_host
+    retry 120 /payload/nested_peer vsock /tmp/v.sock 5000 echo $h2g
+    retry 30 /payload/nested_peer vsock /tmp/v.sock 5000 quit
+  else
+    echo "scenario: the guest never said guest-listening"
+  fi
+  i=0
+  while kill -0 \$vm 2>/dev/null && [ \$i -lt 300 ]; do sleep 1; i=\$((i + 1)); done
+  kill -0 \$vm 2>/dev/null && { echo "scenario: vmkit still running; killing it"; kill -9 \$vm; }
+  wait \$vm
   rc=\$?
   t1=\$(cut -d' ' -f1 /proc/uptime)
+  sleep 1; kill \$tailer \$listener 2>/dev/null
+  cat /tmp/listen.log
+  echo "host-share-got=\$(cat /tmp/share/from-guest.txt 2>/dev/null)"
   echo "vmkit-exit=\$rc"
   echo "vmkit-wall: \$t0 -> \$t1"
 fi
@@ -168,6 +250,24 @@ if [ $e2e = 1 ]; then
   zeros=$(head -c 1048576 /dev/zero | sha256sum)
   first=$(head -c 1048576 "$WORK/disk.img" | sha256sum)
   check "the rest of the disk is untouched" test "$zeros" = "$first"
+  # Issue 8's devices on the kvm engine, each token checked at both ends.
+  check "NAT: DHCP gave the guest 10.0.2.15/24" has "^guest-addr=inet 10.0.2.15/24"
+  check "NAT: the guest fetched the nested host's page via 10.0.2.2" has "^guest-got=$page\$"
+  check "forward: the nested host got the guest server's token" \
+    has "^nested-peer: tcp reply '$fwd_guest'"
+  check "forward: the guest server got the nested host's token" has "^guest-recv=$fwd_host\$"
+  check "vsock guest->host: the nested host's listener echoed the guest's line" \
+    has "^nested-peer: listen echoed '$g2h'"
+  check "vsock guest->host: the guest got its line back" has "^vsock-guest: echo ok '$g2h'"
+  check "vsock host->guest: CONNECT 5000, the guest echoed the host's line" \
+    has "^nested-peer: vsock echo reply '$h2g'"
+  check "vsock host->guest: the guest server quit when asked" has "^vsock-guest: serve ok (quit)"
+  check "share: the guest read the file the host wrote before boot" \
+    has "^guest-share-read=$sh_host\$"
+  check "share: the guest read the file the host wrote while it ran" \
+    has "^guest-share-late=$sh_late\$"
+  check "share: the host read the file the guest wrote" has "^host-share-got=$sh_guest\$"
+  check "the guest's command finished and exited 0" has "^vmkit: exit status 0"
 fi
 
 grep -E '^nested-host: up after|^vmkit-wall|^nested-outer' "$C" | sed 's/^/nested-test: /'
