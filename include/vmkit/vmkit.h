@@ -309,6 +309,50 @@ typedef struct vmk_balloon_stats {
  * are dropped). Any thread; -ENODEV without a balloon. */
 int vmk_vm_balloon_stats(vmk_vm *vm, vmk_balloon_stats *out, vmk_error *err);
 
+/* ---- host-wide VM slots ------------------------------------------------ */
+
+/* An operator caps how many VMs a user runs at once with VMKIT_MAX_VMS in
+ * the environment or a number in /etc/vmkit/max-vms (when both are set the
+ * lower wins: a user may lower the operator's limit, never raise it). A
+ * program that runs a VM takes a slot first and releases it when the VM has
+ * ended; slots are flock()ed files in the user's runtime folder
+ * ($XDG_RUNTIME_DIR/vmkit/slots, else /run/user/UID/vmkit/slots, else
+ * /tmp/vmkit-UID/slots), so a process that dies in any way (kill -9 too)
+ * frees its slot. */
+typedef struct vmk_slot vmk_slot;
+/* Takes a slot for a VM named label (NULL: "pid N"): 0 with *out set, or
+ * 0 with *out NULL when no limit is set; -EUSERS when every slot is in use
+ * (err: "N of N VM slots are in use (a, b); stop one or raise the limit
+ * ..."); -EINVAL for a limit that is not a number from 1 to 1024. */
+int vmk_slot_acquire(const char *label, vmk_slot **out, vmk_error *err);
+/* Frees the slot (NULL: nothing). */
+void vmk_slot_release(vmk_slot *slot);
+
+/* ---- snapshots (docs/snapshot.md) ------------------------------------ */
+
+/* Saves a paused VM (as Apple's framework, only a paused VM can be saved)
+ * into the directory dir (created if missing; its snapshot files are
+ * replaced): the config, every vCPU's and device's state, and guest memory
+ * as a sparse file. The VM stays paused; resume or stop it after. Refused
+ * with a sentence for a VM that is not paused, an engine or a device that
+ * cannot be saved yet (virtio-fs shares), or a write that fails. */
+int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err);
+/* Creates a VM from the snapshot in dir, started and paused: call
+ * vmk_vm_resume to let it run. cfg NULL: the config saved in the
+ * snapshot (no console: see vmk_snapshot_config to set one); else cfg,
+ * which must describe the same machine (vCPUs, memory, device set, MACs)
+ * and may change host-side things (console fds, engine, disk paths). A
+ * snapshot that is damaged, whose disks are missing or changed since the
+ * save (size, content of the first/last MiB, modification time), or that
+ * does not match is refused with the reason. A snapshot can be restored
+ * any number of times; its disks are the user's business (a restored VM
+ * writes to them: keep a copy per restore). */
+int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
+                   vmk_error *err);
+/* The config saved in the snapshot in dir (a new vmk_config the caller
+ * frees), to adjust before vmk_vm_restore. */
+int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);
+
 /* ---- misc ------------------------------------------------------------- */
 
 const char *vmk_engine_name(vmk_engine_kind kind);

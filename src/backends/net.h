@@ -47,9 +47,22 @@ struct vmk_net_backend_ops {
   void (*free)(struct vmk_net_backend *be);
 };
 
+/* What a backend can take beyond plain, checksummed, MTU-sized frames
+ * (struct vmk_net_backend.caps); the device offers the guest the matching
+ * virtio-net offloads only when the backend sets them. */
+/* send() takes an IPv4 TCP packet of up to 64 KiB in one frame (its
+ * checksums complete), as a TCP/IP stack in the backend does: the guest may
+ * then skip segmenting (HOST_TSO4). */
+#define VMK_NET_CAP_TSO4 1u
+/* Every frame handed to rx carries correct checksums made by the backend
+ * itself (not relayed from a wire): the guest may skip checking them
+ * (GUEST_CSUM, DATA_VALID). */
+#define VMK_NET_CAP_CSUM_VALID 2u
+
 /* Embedded at the start of each backend's private struct. */
 struct vmk_net_backend {
   const struct vmk_net_backend_ops *ops;
+  unsigned caps; /* VMK_NET_CAP_*, fixed by create */
   vmk_net_receive_fn rx;
   void *rx_opaque;
   struct vmk_io_loop *loop; /* set by start */

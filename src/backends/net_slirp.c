@@ -446,6 +446,9 @@ int vmk_net_slirp_create(const struct vmk_net_forward *fwd, unsigned nfwd,
   if (!s)
     return vmk_err(err, -ENOMEM, "out of memory creating the NAT network");
   s->be.ops = &slirp_ops;
+  /* slirp_input takes an IP packet of any length and checks its checksums
+   * itself; every frame it sends it built. */
+  s->be.caps = VMK_NET_CAP_TSO4 | VMK_NET_CAP_CSUM_VALID;
   s->tfd = -1;
   s->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (s->epfd < 0 || (s->tfd = timerfd_create(

@@ -33,6 +33,7 @@
 #include "vmkit/vmkit.h"
 
 #define EXIT_USAGE 2
+#define EXIT_NO_SLOT 3 /* every VM slot is in use (VMKIT_MAX_VMS) */
 
 /* The configuration being built, freed by usage_error so an early exit
  * leaks nothing (the sanitizer build checks). */
@@ -177,7 +178,12 @@ static const char run_help[] =
     "console:\n" ESCAPE_HELP "\n"
     "exit status: 0 when the guest powers off (or reboots, with --on-reboot\n"
     "exit), 1 when the guest crashes or panics, vmkit fails, or the VM is\n"
-    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error.\n";
+    "stopped (signals, --stop-timeout, Ctrl-a x), 2 for a usage error, 3\n"
+    "when every VM slot is in use.\n"
+    "\n"
+    "VM slots: VMKIT_MAX_VMS=N (or N in /etc/vmkit/max-vms; the lower wins)\n"
+    "caps how many VMs this user runs at once; a VM beyond it is refused\n"
+    "with a sentence naming the limit and the VMs holding the slots.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
@@ -639,7 +645,8 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
   if (r) {
     if (name || detach)
       usage_error("%s", err.msg);
-    fprintf(stderr, "vmkit: %s; the VM runs without a name or API\n", err.msg);
+    /* Unnamed, the VM needs no runtime entry: it runs on without one
+     * (and without an API), as vmkit did before named VMs. */
     return;
   }
   nv->claimed = true;
@@ -1052,6 +1059,21 @@ static int cmd_run(int argc, char **argv) {
   setup_named(&nv, cfg, name, detach);
   ro.api = nv.api;
   ro.detached = detach ? &nv : NULL;
+  /* One slot for the whole run, reboots included (each boot is a new
+   * vmk_vm, and another vmkit must not take the slot in between); taken
+   * after the name (it names the VM to whoever is refused) and, with -d,
+   * in the detached child, which holds it while the VM runs. */
+  vmk_slot *slot = NULL;
+  int sr = vmk_slot_acquire(nv.claimed ? nv.inst.name : NULL, &slot, &err);
+  if (sr) {
+    teardown_named(&nv);
+    if (sr != -EUSERS)
+      usage_error("%s", err.msg);
+    fprintf(stderr, "vmkit: %s\n", err.msg);
+    vmk_config_free(cfg);
+    run_cfg = NULL;
+    return EXIT_NO_SLOT;
+  }
 
   struct sigaction sa = {.sa_handler = on_stop_signal};
   sigaction(SIGINT, &sa, NULL);
@@ -1075,6 +1097,7 @@ static int cmd_run(int argc, char **argv) {
     make_tty_raw();
 
   int status = run_until_end(cfg, &ro);
+  vmk_slot_release(slot);
   teardown_named(&nv);
   restore_tty();
   vmk_config_free(cfg);

@@ -32,7 +32,7 @@
 #endif
 
 #define EVENT_RING 128
-#define EVENT_LINE 192
+#define EVENT_LINE 1024
 
 struct vmk_api {
   struct vmk_api_opts opts;
@@ -45,6 +45,7 @@ struct vmk_api {
   pthread_cond_t vm_cond; /* a VM started (serve mode) */
   vmk_vm *vm;
   bool own_vm;           /* serve mode: created here, freed at stop */
+  vmk_slot *slot;        /* serve mode: the VM slot it holds (or NULL) */
   char *config_json;     /* the VM's config as JSON (compact), or NULL */
   vmk_config *serve_cfg; /* serve mode: PUT /v1/vm/config, before start */
   struct timespec started;
@@ -232,8 +233,15 @@ static int start_served(struct vmk_api *api, char **resp) {
     return fail(resp, 409, "the VM has no config yet; PUT /v1/vm/config first");
   vmk_error err;
   vmk_vm *vm;
-  if (vmk_vm_create(api->serve_cfg, &vm, &err))
+  /* A served VM counts against the host-wide VM slots as vmkit run's do. */
+  int r = api->slot ? 0 : vmk_slot_acquire(api->name, &api->slot, &err);
+  if (r)
+    return fail(resp, r == -EUSERS ? 409 : 400, "%s", err.msg);
+  if (vmk_vm_create(api->serve_cfg, &vm, &err)) {
+    vmk_slot_release(api->slot);
+    api->slot = NULL;
     return fail(resp, 400, "%s", err.msg);
+  }
   api->vm = vm;
   api->own_vm = true;
   vmk_vm_set_state_callback(vm, on_state, api);
@@ -472,10 +480,14 @@ void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg) {
     vmk_exit_reason why = vmk_vm_exit(old, &err);
     vmk_vm_set_state_callback(old, NULL, NULL);
     if (why != VMK_EXIT_NONE) {
+      /* Cut before encoding, so the line stays whole JSON: 140 bytes
+       * escape to at most 840, within EVENT_LINE with the other fields
+       * (a cut inside a UTF-8 sequence makes json_string fail: ""). */
+      err.msg[140] = '\0';
       json_t *m = json_string(err.msg[0] ? err.msg : "");
       char *msg = m ? json_dumps(m, JSON_ENCODE_ANY) : NULL;
       pthread_mutex_lock(&api->ev_lock);
-      post_locked(api, "\"event\":\"exit\",\"reason\":\"%s\",\"error\":%.100s}",
+      post_locked(api, "\"event\":\"exit\",\"reason\":\"%s\",\"error\":%s}",
                   vmk_exit_reason_name(why), msg ? msg : "\"\"");
       pthread_mutex_unlock(&api->ev_lock);
       free(msg);
@@ -484,6 +496,8 @@ void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg) {
     if (api->own_vm)
       vmk_vm_free(old);
     api->own_vm = false;
+    vmk_slot_release(api->slot);
+    api->slot = NULL;
   }
   api->vm = vm;
   if (vm) {
@@ -529,6 +543,7 @@ vmk_vm *vmk_api_wait_started(struct vmk_api *api, int timeout_ms) {
 
 static void api_free(struct vmk_api *api) {
   vmk_api_set_vm(api, NULL, NULL);
+  vmk_slot_release(api->slot);
   vmk_config_free(api->serve_cfg);
   free(api->config_json);
   pthread_mutex_destroy(&api->vm_lock);

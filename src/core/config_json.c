@@ -110,6 +110,17 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
       oom = true;
   }
   put(o, "shares", a, &oom);
+  a = json_array();
+  for (unsigned i = 0; a && i < cfg->nports; i++) {
+    json_t *p = json_object();
+    if (p) {
+      put(p, "name", json_string(cfg->ports[i].name), &oom);
+      put(p, "path", json_string(cfg->ports[i].path), &oom);
+    }
+    if (!p || json_array_append_new(a, p))
+      oom = true;
+  }
+  put(o, "ports", a, &oom);
   if (cfg->vsock_path) {
     json_t *v = json_object();
     if (v) {
@@ -361,6 +372,32 @@ static int parse_shares(json_t *a, vmk_config *cfg, vmk_error *err) {
   return r;
 }
 
+static int parse_ports(json_t *a, vmk_config *cfg, vmk_error *err) {
+  static const char *const keys[] = {"name", "path", NULL};
+  int r = get_array(a, "ports", VMK_MAX_PORTS, err);
+  size_t i;
+  json_t *p;
+  json_array_foreach(a, i, p) {
+    char where[32];
+    snprintf(where, sizeof(where), "ports[%zu]", i);
+    if (r || (r = want(p, JSON_OBJECT, where, "an object", err)) ||
+        (r = check_keys(p, keys, where, err)))
+      return r;
+    json_t *n = json_object_get(p, "name"), *s = json_object_get(p, "path");
+    if (!n || !s)
+      return vmk_err(err, -EINVAL,
+                     "config field '%s' needs a \"name\" and a \"path\"",
+                     where);
+    const char *name, *path;
+    if ((r = get_str(n, "ports[].name", &name, err)) ||
+        (r = get_str(s, "ports[].path", &path, err)))
+      return r;
+    if ((r = vmk_config_add_port(cfg, name, path)))
+      return vmk_err(err, r, "cannot add console port '%s'", name);
+  }
+  return r;
+}
+
 static int parse_mac(const char *s, uint8_t mac[6], vmk_error *err) {
   unsigned v[6];
   char end;
@@ -518,10 +555,10 @@ static int parse_vsock(json_t *v, vmk_config *cfg, vmk_error *err) {
 
 static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {
-      "engine",         "cpus",  "memory",   "kernel",     "initrd",
-      "cmdline",        "disks", "entropy",  "console",    "shares",
-      "vsock",          "nets",  "forwards", "boot_timer", "balloon",
-      "balloon_target", NULL};
+      "engine",  "cpus",           "memory",   "kernel",     "initrd",
+      "cmdline", "disks",          "entropy",  "console",    "shares",
+      "vsock",   "nets",           "forwards", "boot_timer", "ports",
+      "balloon", "balloon_target", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -593,6 +630,9 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
         return r;
     } else if (!strcmp(key, "shares")) {
       if ((r = parse_shares(v, cfg, err)))
+        return r;
+    } else if (!strcmp(key, "ports")) {
+      if ((r = parse_ports(v, cfg, err)))
         return r;
     } else if (!strcmp(key, "nets")) {
       if ((r = parse_nets(v, cfg, err)))

@@ -7,13 +7,30 @@
 #include <string.h>
 #include <zlib.h>
 
+/* The CRC covers the section's header fields and its data, so no flipped
+ * bit anywhere in a section goes unnoticed. */
+static uint32_t section_crc(const char tag[4], uint32_t instance,
+                            uint32_t version, const void *data, size_t len) {
+  uint8_t h[20];
+  memcpy(h, tag, 4);
+  for (int i = 0; i < 4; i++) {
+    h[4 + i] = (uint8_t)(instance >> (8 * i));
+    h[8 + i] = (uint8_t)(version >> (8 * i));
+  }
+  for (int i = 0; i < 8; i++)
+    h[12 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+  uLong c = crc32(0, h, sizeof h);
+  if (len)
+    c = crc32(c, data, (uInt)len);
+  return (uint32_t)c;
+}
+
 void vmk_snap_add(struct vmk_snap_writer *w, const char *tag, uint32_t instance,
                   uint32_t version, const void *data, size_t len) {
   vmk_sbuf_bytes(&w->body, tag, 4);
   vmk_sbuf_u32(&w->body, instance);
   vmk_sbuf_u32(&w->body, version);
-  vmk_sbuf_u32(&w->body,
-               (uint32_t)crc32(0, data, (uInt)(len ? len : 0)) & 0xffffffffu);
+  vmk_sbuf_u32(&w->body, section_crc(tag, instance, version, data, len));
   vmk_sbuf_u64(&w->body, len);
   vmk_sbuf_bytes(&w->body, data, len);
   w->n++;
@@ -88,7 +105,7 @@ int vmk_snap_parse(const uint8_t *buf, size_t len, struct vmk_snap_file *out,
     s->data = buf + r.off;
     s->len = (size_t)slen;
     r.off += (size_t)slen;
-    if (((uint32_t)crc32(0, s->data, (uInt)s->len) & 0xffffffffu) != crc)
+    if (section_crc(s->tag, s->instance, s->version, s->data, s->len) != crc)
       return vmk_err(err, -EINVAL,
                      "the snapshot's state file is damaged (section %s %u "
                      "fails its checksum); take the snapshot again",

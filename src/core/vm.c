@@ -33,6 +33,7 @@
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
 #include "core/config.h"
+#include "core/vm_internal.h"
 #include "devices/bus.h"
 #include "engine/engine.h"
 #include "machine/memmap.h"
@@ -449,7 +450,11 @@ static void vm_destroy(struct vmk_vm *vm) {
   free(vm);
 }
 
-int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+/* restore: the VM is built for a snapshot (snapshot.c): no boot payload,
+ * the guest's memory and layout come from the snapshot. */
+static int vm_create(const vmk_config *cfg,
+                     const struct vmk_boot_layout *restore, vmk_vm **out,
+                     vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   int r = vmk_config_validate(cfg, err);
@@ -526,7 +531,9 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
     goto fail;
   }
   r = build_devices(vm, cmdline, err);
-  if (!r)
+  if (!r && restore)
+    vm->layout = *restore;
+  else if (!r)
     r = load_boot_payload(vm, cmdline, err);
   free(full);
   if (r)
@@ -535,6 +542,97 @@ int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
   return 0;
 fail:
   vm_destroy(vm);
+  return r;
+}
+
+int vmk_vm_create(const vmk_config *cfg, vmk_vm **out, vmk_error *err) {
+  return vm_create(cfg, NULL, out, err);
+}
+
+/* ---- for snapshot.c (vm_internal.h) ---- */
+
+int vmk_vm_create_restoring(const vmk_config *cfg,
+                            const struct vmk_boot_layout *layout, vmk_vm **out,
+                            vmk_error *err) {
+  return vm_create(cfg, layout, out, err);
+}
+
+void vmk_vm_get_parts(vmk_vm *vm, struct vmk_vm_parts *p) {
+  *p = (struct vmk_vm_parts){.cfg = vm->cfg,
+                             .ram = &vm->ram,
+                             .engine = vm->engine,
+                             .platform = &vm->platform,
+                             .virtio = vm->virtio,
+                             .nvirtio = vm->nvirtio,
+                             .layout = &vm->layout};
+}
+
+int vmk_vm_begin_save(vmk_vm *vm, vmk_error *err) {
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  vmk_state state = vm->state;
+  if (state == VMK_STATE_PAUSED)
+    set_state(vm, VMK_STATE_SAVING);
+  pthread_mutex_unlock(&vm->lock);
+  if (state == VMK_STATE_PAUSED)
+    return 0;
+  pthread_mutex_unlock(&vm->ops_lock);
+  return vmk_err(err, -EINVAL,
+                 "the VM is %s; only a paused VM can be saved (pause it "
+                 "first)",
+                 vmk_state_name(state));
+}
+
+void vmk_vm_end_save(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_SAVING)
+    set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
+}
+
+/* As vmk_vm_start, but the vCPUs park before they run a single
+ * instruction and the VM is paused: vmk_vm_resume lets them go. */
+int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+  vmk_err_clear(err);
+  pthread_mutex_lock(&vm->ops_lock);
+  pthread_mutex_lock(&vm->lock);
+  int r = 0;
+  if (vm->state != VMK_STATE_CREATED) {
+    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
+                vmk_state_name(vm->state));
+    goto out;
+  }
+  if ((r = vmk_io_loop_start(&vm->loop, err)))
+    goto out;
+  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  if (r) {
+    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
+                strerror(r));
+    goto out;
+  }
+  vm->monitor_running = true;
+  set_state(vm, VMK_STATE_PAUSED);
+  pthread_mutex_unlock(&vm->lock);
+  struct vmk_boot_regs boot = {.pc = vm->layout.entry,
+                               .x0 = vm->layout.fdt_gpa};
+  r = vm->engine->ops->pause(vm->engine, err);
+  if (!r)
+    r = vm->engine->ops->start(vm->engine, &boot, err);
+  /* Paused before its threads existed; wait until they have parked, so
+   * the VM is as paused as any other (it may be saved at once). */
+  if (!r)
+    r = vm->engine->ops->pause(vm->engine, err);
+  if (r) {
+    vmk_error copy = err ? *err : (vmk_error){0};
+    vm->engine->ops->resume(vm->engine, NULL);
+    engine_exited(vm, VMK_EXIT_ERROR, &copy);
+  }
+  pthread_mutex_unlock(&vm->ops_lock);
+  return r;
+out:
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
 
@@ -654,6 +752,12 @@ int vmk_vm_request_stop(vmk_vm *vm, vmk_error *err) {
 
 int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   vmk_err_clear(err);
+  /* A save in progress reads the parked vCPUs (and holds ops_lock until it
+   * is done): let it finish rather than run the vCPUs under it. */
+  if (vmk_vm_state(vm) == VMK_STATE_SAVING) {
+    pthread_mutex_lock(&vm->ops_lock);
+    pthread_mutex_unlock(&vm->ops_lock);
+  }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
   if (state == VMK_STATE_CREATED) {

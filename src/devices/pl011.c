@@ -428,3 +428,55 @@ uint64_t vmk_pl011_tx_dropped(struct vmk_pl011 *u) {
   pthread_mutex_unlock(&u->lock);
   return n;
 }
+
+/* ---- snapshots ---- */
+
+#define SAVE_VERSION 1
+
+void vmk_pl011_save(struct vmk_pl011 *u, struct vmk_sbuf *out) {
+  pthread_mutex_lock(&u->lock);
+  vmk_sbuf_u32(out, SAVE_VERSION);
+  uint32_t regs[] = {u->latched, u->ilpr, u->ibrd, u->fbrd, u->lcr_h,
+                     u->cr,      u->ifls, u->imsc, u->dmacr};
+  for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++)
+    vmk_sbuf_u32(out, regs[i]);
+  vmk_sbuf_u32(out, u->count);
+  for (unsigned i = 0; i < u->count; i++)
+    vmk_sbuf_u8(out, u->fifo[(u->head + i) % VMK_PL011_FIFO]);
+  pthread_mutex_unlock(&u->lock);
+}
+
+int vmk_pl011_load(struct vmk_pl011 *u, const void *data, size_t len,
+                   vmk_error *err) {
+  struct vmk_sreader r = vmk_sreader_of(data, len);
+  uint32_t version = vmk_sr_u32(&r);
+  uint32_t regs[9];
+  for (size_t i = 0; i < 9; i++)
+    regs[i] = vmk_sr_u32(&r);
+  uint32_t count = vmk_sr_u32(&r);
+  uint8_t fifo[VMK_PL011_FIFO];
+  if (version != SAVE_VERSION || count > VMK_PL011_FIFO)
+    r.bad = true;
+  else
+    vmk_sr_bytes(&r, fifo, count);
+  if (!vmk_sr_done(&r))
+    return vmk_err(err, -EINVAL, "the snapshot's PL011 state is malformed");
+  pthread_mutex_lock(&u->lock);
+  u->latched = regs[0];
+  u->ilpr = regs[1];
+  u->ibrd = regs[2];
+  u->fbrd = regs[3];
+  u->lcr_h = regs[4];
+  u->cr = regs[5];
+  u->ifls = regs[6];
+  u->imsc = regs[7];
+  u->dmacr = regs[8];
+  memcpy(u->fifo, fifo, count);
+  u->head = 0;
+  u->count = count;
+  u->irq_level = false;
+  vmk_irq_set(&u->irq, false);
+  update_irq(u);
+  pthread_mutex_unlock(&u->lock);
+  return 0;
+}

@@ -13,6 +13,7 @@
 
 #include "base/error.h"
 #include "base/io_loop.h"
+#include "base/sbuf.h"
 #include "devices/bus.h"
 #include "devices/irq.h"
 
@@ -32,5 +33,12 @@ extern const struct vmk_mmio_ops vmk_pl011_ops;
 void vmk_pl011_destroy(struct vmk_pl011 *u);
 /* Bytes of guest output dropped because the reader stalled. Any thread. */
 uint64_t vmk_pl011_tx_dropped(struct vmk_pl011 *u);
+
+/* Snapshots (VM paused): the registers and the guest-visible state;
+ * load takes them from an untrusted snapshot (checked) before the VM runs
+ * and sets the interrupt line to match. */
+void vmk_pl011_save(struct vmk_pl011 *d, struct vmk_sbuf *out);
+int vmk_pl011_load(struct vmk_pl011 *d, const void *data, size_t len,
+                   vmk_error *err);
 
 #endif

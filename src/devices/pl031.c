@@ -228,3 +228,43 @@ void vmk_pl031_destroy(struct vmk_pl031 *rtc) {
   pthread_mutex_destroy(&rtc->lock);
   free(rtc);
 }
+
+/* ---- snapshots ---- */
+
+#define SAVE_VERSION 1
+
+void vmk_pl031_save(struct vmk_pl031 *rtc, struct vmk_sbuf *out) {
+  pthread_mutex_lock(&rtc->lock);
+  update(rtc);
+  vmk_sbuf_u32(out, SAVE_VERSION);
+  vmk_sbuf_u64(out, (uint64_t)rtc->offset);
+  vmk_sbuf_u32(out, rtc->mr);
+  vmk_sbuf_u8(out, rtc->armed);
+  vmk_sbuf_u32(out, rtc->imsc);
+  vmk_sbuf_u32(out, rtc->ris);
+  pthread_mutex_unlock(&rtc->lock);
+}
+
+int vmk_pl031_load(struct vmk_pl031 *rtc, const void *data, size_t len,
+                   vmk_error *err) {
+  struct vmk_sreader r = vmk_sreader_of(data, len);
+  uint32_t version = vmk_sr_u32(&r);
+  int64_t offset = (int64_t)vmk_sr_u64(&r);
+  uint32_t mr = vmk_sr_u32(&r);
+  bool armed = vmk_sr_bool(&r);
+  uint32_t imsc = vmk_sr_u32(&r), ris = vmk_sr_u32(&r);
+  if (version != SAVE_VERSION || !vmk_sr_done(&r))
+    return vmk_err(err, -EINVAL, "the snapshot's PL031 state is malformed");
+  pthread_mutex_lock(&rtc->lock);
+  /* The guest's clock keeps its distance from the host's wall clock, as a
+   * battery-backed RTC would across a power cut. */
+  rtc->offset = offset;
+  rtc->mr = mr;
+  rtc->armed = armed;
+  rtc->imsc = imsc & 1;
+  rtc->ris = ris & 1;
+  update(rtc);
+  arm_timer(rtc);
+  pthread_mutex_unlock(&rtc->lock);
+  return 0;
+}

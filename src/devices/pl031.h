@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/io_loop.h"
+#include "base/sbuf.h"
 #include "devices/bus.h"
 #include "devices/irq.h"
 
@@ -26,5 +27,12 @@ int vmk_pl031_attach_loop(struct vmk_pl031 *rtc, struct vmk_io_loop *loop,
 /* After the vCPUs and the I/O loop have stopped, before the loop is
  * destroyed. */
 void vmk_pl031_destroy(struct vmk_pl031 *rtc);
+
+/* Snapshots (VM paused): the registers and the guest-visible state;
+ * load takes them from an untrusted snapshot (checked) before the VM runs
+ * and sets the interrupt line to match. */
+void vmk_pl031_save(struct vmk_pl031 *d, struct vmk_sbuf *out);
+int vmk_pl031_load(struct vmk_pl031 *d, const void *data, size_t len,
+                   vmk_error *err);
 
 #endif

@@ -209,3 +209,41 @@ void vmk_pl061_destroy(struct vmk_pl061 *g) {
   pthread_mutex_destroy(&g->lock);
   free(g);
 }
+
+/* ---- snapshots ---- */
+
+#define SAVE_VERSION 1
+
+void vmk_pl061_save(struct vmk_pl061 *g, struct vmk_sbuf *out) {
+  pthread_mutex_lock(&g->lock);
+  vmk_sbuf_u32(out, SAVE_VERSION);
+  uint8_t regs[] = {g->in,  g->out, g->dir,   g->is,   g->ibe,
+                    g->iev, g->ie,  g->edges, g->afsel};
+  vmk_sbuf_bytes(out, regs, sizeof regs);
+  pthread_mutex_unlock(&g->lock);
+}
+
+int vmk_pl061_load(struct vmk_pl061 *g, const void *data, size_t len,
+                   vmk_error *err) {
+  struct vmk_sreader r = vmk_sreader_of(data, len);
+  uint32_t version = vmk_sr_u32(&r);
+  uint8_t regs[9];
+  vmk_sr_bytes(&r, regs, sizeof regs);
+  if (version != SAVE_VERSION || !vmk_sr_done(&r))
+    return vmk_err(err, -EINVAL, "the snapshot's PL061 state is malformed");
+  pthread_mutex_lock(&g->lock);
+  g->in = regs[0];
+  g->out = regs[1];
+  g->dir = regs[2];
+  g->is = regs[3];
+  g->ibe = regs[4];
+  g->iev = regs[5];
+  g->ie = regs[6];
+  g->edges = regs[7];
+  g->afsel = regs[8];
+  g->irq_level = false;
+  vmk_irq_set(&g->irq, false);
+  update_irq(g);
+  pthread_mutex_unlock(&g->lock);
+  return 0;
+}

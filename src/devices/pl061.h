@@ -9,6 +9,7 @@
 #define VMK_DEVICES_PL061_H
 
 #include "base/error.h"
+#include "base/sbuf.h"
 #include "devices/bus.h"
 #include "devices/irq.h"
 
@@ -25,5 +26,12 @@ extern const struct vmk_mmio_ops vmk_pl061_ops;
  * (no power key): nothing happens. */
 void vmk_pl061_press_power(struct vmk_pl061 *g);
 void vmk_pl061_destroy(struct vmk_pl061 *g);
+
+/* Snapshots (VM paused): the registers and the guest-visible state;
+ * load takes them from an untrusted snapshot (checked) before the VM runs
+ * and sets the interrupt line to match. */
+void vmk_pl061_save(struct vmk_pl061 *d, struct vmk_sbuf *out);
+int vmk_pl061_load(struct vmk_pl061 *d, const void *data, size_t len,
+                   vmk_error *err);
 
 #endif

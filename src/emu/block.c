@@ -3,6 +3,14 @@
  * them from an arena that is dropped as a whole by emu_flush_code (so no
  * block outlives a flush and successor links never dangle).
  *
+ * Two such sets: blocks in the upper half of the address space (bit 55
+ * set: TTBR1, a kernel's) and in the lower half (TTBR0: user processes,
+ * an idmap). emu_flush_user_code drops only the lower set, so switching
+ * between processes does not make the kernel be decoded again (it was
+ * most of the emulator's time in I/O-heavy guests, which switch often).
+ * A successor link is cached only between blocks of one set, so dropping
+ * one set leaves no link into it.
+ *
  * Runs on the owning CPU's thread; no locks.
  */
 #include <errno.h>
@@ -32,12 +40,21 @@ struct chunk {
   _Alignas(16) unsigned char data[];
 };
 
-struct emu_block_cache {
+struct block_set {
   struct emu_block *hash[HASH_SIZE];
   struct chunk *chunks;
   size_t total;
-  uint64_t gen; /* bumped by every drop */
-  bool flush_pending;
+};
+
+#define SET_LOW 0  /* lower half (TTBR0) */
+#define SET_HIGH 1 /* upper half (TTBR1) */
+#define PEND_ALL 1u
+#define PEND_LOW 2u
+
+struct emu_block_cache {
+  struct block_set set[2];
+  uint64_t gen;     /* bumped by every drop */
+  unsigned pending; /* PEND_* flushes requested, not yet performed */
   /* The one-instruction block of software step: at most a breakpoint
    * check, the instruction, the end insn and the block pointer. */
   _Alignas(16) unsigned char scratch[sizeof(struct emu_block) +
@@ -45,69 +62,87 @@ struct emu_block_cache {
                                      sizeof(struct emu_block *)];
 };
 
+static inline unsigned set_of(uint64_t pc) { return (unsigned)(pc >> 55) & 1; }
+
 static inline unsigned hash_pc(uint64_t pc) {
   return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS))) & (HASH_SIZE - 1);
 }
 
-/* The cache always owns at least one chunk, allocated here: after a drop
+/* Each set always owns at least one chunk, allocated here: after a drop
  * one block always fits, so running out of host memory never leaves the
  * CPU unable to make progress (and the library never aborts). */
 int emu_block_cache_new(struct emu_cpu *cpu) {
   cpu->blocks = calloc(1, sizeof *cpu->blocks);
   if (!cpu->blocks)
     return -ENOMEM;
-  struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
-  if (!ch) {
-    free(cpu->blocks);
-    cpu->blocks = NULL;
-    return -ENOMEM;
+  for (unsigned i = 0; i < 2; i++) {
+    struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
+    if (!ch) {
+      emu_block_cache_free(cpu);
+      return -ENOMEM;
+    }
+    ch->next = NULL;
+    ch->used = 0;
+    cpu->blocks->set[i].chunks = ch;
+    cpu->blocks->set[i].total = CHUNK_SIZE;
   }
-  ch->next = NULL;
-  ch->used = 0;
-  cpu->blocks->chunks = ch;
-  cpu->blocks->total = CHUNK_SIZE;
   return 0;
 }
 
-/* Frees every chunk but the last (the first allocated), which is emptied
- * and kept for reuse. */
-static void drop_all(struct emu_block_cache *c) {
-  struct chunk *ch = c->chunks;
+/* Frees every chunk of the set but the last (the first allocated), which
+ * is emptied and kept for reuse. */
+static void drop_set(struct emu_block_cache *c, struct block_set *s) {
+  struct chunk *ch = s->chunks;
   while (ch && ch->next) {
     struct chunk *next = ch->next;
     free(ch);
     ch = next;
   }
-  c->chunks = ch;
+  s->chunks = ch;
   if (ch)
     ch->used = 0;
-  c->total = ch ? CHUNK_SIZE : 0;
-  memset(c->hash, 0, sizeof c->hash);
-  c->flush_pending = false;
+  s->total = ch ? CHUNK_SIZE : 0;
+  memset(s->hash, 0, sizeof s->hash);
   c->gen++;
+}
+
+/* Performs the pending flushes. */
+static void drop_pending(struct emu_block_cache *c) {
+  drop_set(c, &c->set[SET_LOW]);
+  if (c->pending & PEND_ALL)
+    drop_set(c, &c->set[SET_HIGH]);
+  c->pending = 0;
 }
 
 void emu_block_cache_free(struct emu_cpu *cpu) {
   if (!cpu->blocks)
     return;
-  drop_all(cpu->blocks);
-  free(cpu->blocks->chunks);
+  for (unsigned i = 0; i < 2; i++) {
+    struct block_set *s = &cpu->blocks->set[i];
+    drop_set(cpu->blocks, s);
+    free(s->chunks);
+  }
   free(cpu->blocks);
   cpu->blocks = NULL;
 }
 
 void emu_flush_code(struct emu_cpu *cpu) {
   if (cpu->blocks)
-    cpu->blocks->flush_pending = true;
+    cpu->blocks->pending |= PEND_ALL;
+}
+
+void emu_flush_user_code(struct emu_cpu *cpu) {
+  if (cpu->blocks)
+    cpu->blocks->pending |= PEND_LOW;
 }
 
 bool emu_block_flush_pending(struct emu_cpu *cpu) {
-  return cpu->blocks->flush_pending;
+  return cpu->blocks->pending != 0;
 }
 
 uint64_t emu_block_gen(struct emu_cpu *cpu) { return cpu->blocks->gen; }
 
-static void *arena_alloc(struct emu_block_cache *c, size_t size) {
+static void *arena_alloc(struct block_set *c, size_t size) {
   size = (size + 15) & ~(size_t)15;
   if (!c->chunks || c->chunks->used + size > CHUNK_SIZE) {
     struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
@@ -184,15 +219,16 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
                 sizeof(struct emu_block *);
   struct emu_block *b;
+  struct block_set *set = &c->set[set_of(pc)];
   if (single) {
     b = (struct emu_block *)c->scratch;
   } else {
-    if (c->total >= ARENA_MAX)
-      drop_all(c);
-    b = arena_alloc(c, size);
+    if (set->total >= ARENA_MAX)
+      drop_set(c, set);
+    b = arena_alloc(set, size);
     if (!b) { /* out of host memory: start over in the kept chunk */
-      drop_all(c);
-      b = arena_alloc(c, size);
+      drop_set(c, set);
+      b = arena_alloc(set, size);
     }
   }
   b->pc = pc;
@@ -204,14 +240,15 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   memcpy(&b->insn[ninsn], &b, sizeof b);
   if (!single) {
     unsigned h = hash_pc(pc);
-    b->hnext = c->hash[h];
-    c->hash[h] = b;
+    b->hnext = set->hash[h];
+    set->hash[h] = b;
   }
   return b;
 }
 
 static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc) {
-  for (struct emu_block *b = c->hash[hash_pc(pc)]; b; b = b->hnext)
+  for (struct emu_block *b = c->set[set_of(pc)].hash[hash_pc(pc)]; b;
+       b = b->hnext)
     if (b->pc == pc)
       return b;
   return NULL;
@@ -233,7 +270,7 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
   struct emu_block_cache *c = cpu->blocks;
   cpu->pc = pc;
   cpu->icount += b->n;
-  if (EMU_UNLIKELY(cpu->exit_request | c->flush_pending |
+  if (EMU_UNLIKELY(cpu->exit_request | c->pending |
                    (cpu->icount >= cpu->run_end) |
                    (++cpu->chain_depth > CHAIN_MAX)))
     return NULL;
@@ -244,11 +281,13 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
   } else {
     nb = lookup(c, pc);
     if (!nb)
-      return NULL; /* the dispatcher builds it */
-    unsigned k = b->link_next;
-    b->link[k] = nb;
-    b->link_pc[k] = pc;
-    b->link_next = k ^ 1;
+      return NULL;                     /* the dispatcher builds it */
+    if (set_of(pc) == set_of(b->pc)) { /* see the header */
+      unsigned k = b->link_next;
+      b->link[k] = nb;
+      b->link_pc[k] = pc;
+      b->link_next = k ^ 1;
+    }
   }
   /* Blocks and links are keyed by address only: the dispatcher re-checks
    * (or faults) when the current level may not run this page now. */
@@ -259,8 +298,8 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
 
 struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
-  if (EMU_UNLIKELY(c->flush_pending))
-    drop_all(c);
+  if (EMU_UNLIKELY(c->pending))
+    drop_pending(c);
   struct emu_block *b = lookup(c, pc);
   if (!b)
     return build(cpu, pc, EMU_BLOCK_MAX, false);
@@ -274,8 +313,8 @@ void emu_block_step(struct emu_cpu *cpu) {
   if (esr)
     emu_raise(cpu, NULL, EMU_EXIT_DEBUG, esr, 0);
   struct emu_block_cache *c = cpu->blocks;
-  if (EMU_UNLIKELY(c->flush_pending))
-    drop_all(c);
+  if (EMU_UNLIKELY(c->pending))
+    drop_pending(c);
   struct emu_block *b = build(cpu, cpu->pc, 1, true);
   uint32_t raw = b->insn[b->insn[0].fn == h_bp_check ? 1 : 0].raw;
   /* emu_chain then returns at the end of this block instead of going on

@@ -268,6 +268,11 @@ _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
  * munmap/mprotect in user mode). Only on the CPU's own thread; safe inside
  * a handler (the flush happens before the next block is looked up). */
 void emu_flush_code(struct emu_cpu *cpu);
+/* Drops the cached translations of the lower half of the address space
+ * (TTBR0) only, for a change of user address space: the upper half's
+ * (TTBR1: the kernel's) did not change, and code changes there come with
+ * an IC invalidation (emu_flush_code). Same rules as emu_flush_code. */
+void emu_flush_user_code(struct emu_cpu *cpu);
 void emu_tlb_flush(struct emu_cpu *cpu);
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va);
 

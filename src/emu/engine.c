@@ -130,7 +130,7 @@ static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
   if (el == 1 && v->sys.el == 0) { /* ERET to EL0 */
     uint64_t ctx = user_ctx_now(&v->sys);
     if (!v->user_ctx_valid || v->user_ctx != ctx) {
-      emu_flush_code(cpu);
+      emu_flush_user_code(cpu);
       memset(v->user_bloom, 0, sizeof v->user_bloom);
       v->user_ctx = ctx;
       v->user_ctx_valid = true;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "engine/kvm_state.h"
 
 #define KVM_GICR_STRIDE 0x20000ull /* RD_base + SGI_base frames per vCPU */
 #define KVM_MAX_VCPUS VMK_MAX_CPUS
@@ -71,6 +72,7 @@ struct kvm_engine {
    * (owner thread only). */
   uint64_t paused_cnt;
   bool paused_cnt_valid;
+  bool restored; /* load_state ran: start keeps the vCPUs' registers */
 
   atomic_bool exit_reported;   /* cfg.on_exit has been called */
   atomic_bool unmapped_logged; /* an unmapped MMIO access was logged */
@@ -575,6 +577,8 @@ static int kvm_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
     return vmk_err(err, -EALREADY, "The kvm engine was already started.");
 
   int fd = e->vcpus[0].fd;
+  if (e->restored)
+    goto threads;
   const uint64_t pstate = PSR_MODE_EL1h | PSR_A_BIT | PSR_I_BIT | PSR_F_BIT |
                           PSR_D_BIT; /* EL1h, DAIF masked */
   int r = set_core_reg(fd, offsetof(struct kvm_regs, regs.pc), boot->pc);
@@ -588,6 +592,7 @@ static int kvm_start(struct vmk_engine *base, const struct vmk_boot_regs *boot,
     return vmk_err(err, r, "KVM could not set the boot CPU's registers: %s.",
                    strerror(-r));
 
+threads:;
   /* Threads start with the kick signal blocked so none is lost before the
    * thread unblocks it; run->immediate_exit covers that window. */
   sigset_t set, old;
@@ -657,6 +662,69 @@ static int kvm_resume(struct vmk_engine *base, vmk_error *err) {
   return 0;
 }
 
+static uint64_t host_cntfrq(void) {
+  uint64_t f;
+  __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(f));
+  return f;
+}
+
+static int kvm_save_state(struct vmk_engine *base, struct vmk_arch_state *st,
+                          vmk_error *err) {
+  struct kvm_engine *e = (struct kvm_engine *)base;
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the state holds %u vCPUs, the engine %u",
+                   st->ncpus, e->cfg.cpus);
+  pthread_mutex_lock(&e->lock);
+  bool paused = !e->started ||
+                ((atomic_load(&e->req) & REQ_PAUSE) && e->parked == e->live);
+  pthread_mutex_unlock(&e->lock);
+  if (!paused)
+    return vmk_err(err, -EBUSY, "the VM must be paused to save its state");
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    int r = vmk_kvm_save_vcpu(e->vcpus[i].fd, i, &st->vcpu[i], err);
+    if (r)
+      return r;
+  }
+  /* The count when the pause began: the time paused never reaches the
+   * guest (kvm_resume), so it does not reach the snapshot either. */
+  if (e->paused_cnt_valid)
+    st->counter = e->paused_cnt;
+  else if (vmk_kvm_get_counter(e->vcpus[0].fd, &st->counter))
+    return vmk_err(err, -errno, "KVM could not read the guest's counter");
+  st->cntfrq = host_cntfrq();
+  return vmk_kvm_save_gic(e->gic_fd, e->cfg.cpus, e->cfg.nr_spis, st, err);
+}
+
+static int kvm_load_state(struct vmk_engine *base,
+                          const struct vmk_arch_state *st, vmk_error *err) {
+  struct kvm_engine *e = (struct kvm_engine *)base;
+  if (e->started)
+    return vmk_err(err, -EBUSY, "the kvm engine already runs");
+  if (st->ncpus != e->cfg.cpus)
+    return vmk_err(err, -EINVAL, "the snapshot has %u vCPUs; this VM has %u",
+                   st->ncpus, e->cfg.cpus);
+  if (st->cntfrq != host_cntfrq())
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's counter runs at %llu Hz; this host's at "
+                   "%llu Hz (KVM cannot change it)",
+                   (unsigned long long)st->cntfrq,
+                   (unsigned long long)host_cntfrq());
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    int r = vmk_kvm_load_vcpu(e->vcpus[i].fd, i, &st->vcpu[i], err);
+    if (r)
+      return r;
+  }
+  int r = vmk_kvm_load_gic(e->gic_fd, e->cfg.cpus, e->cfg.nr_spis, st, err);
+  if (r)
+    return r;
+  for (unsigned i = 0; i < e->cfg.cpus; i++)
+    if (vmk_kvm_set_counter(e->vcpus[i].fd, st->counter))
+      return vmk_err(err, -errno, "KVM refused the guest's counter: %s",
+                     strerror(errno));
+  e->restored = true;
+  return 0;
+}
+
 static void kvm_stop(struct vmk_engine *base) {
   struct kvm_engine *e = (struct kvm_engine *)base;
   pthread_mutex_lock(&e->lock);
@@ -704,6 +772,8 @@ const struct vmk_engine_ops vmk_engine_kvm_ops = {
     .start = kvm_start,
     .pause = kvm_pause,
     .resume = kvm_resume,
+    .save_state = kvm_save_state,
+    .load_state = kvm_load_state,
     .stop = kvm_stop,
     .destroy = kvm_destroy,
 };

@@ -353,6 +353,33 @@ static void balloon_free(struct vmk_virtio_device *dev) {
   free(b);
 }
 
+/* Snapshots. The target is the host's setting and comes from the restored
+ * VM's config; what the driver told (actual) goes along, and a statistics
+ * buffer the device holds is taken again by the restored device. */
+static int balloon_save(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                        unsigned rewind[VMK_VIRTIO_MAX_QUEUES],
+                        vmk_error *err) {
+  struct balloon *b = (struct balloon *)dev;
+  (void)err;
+  if (b->stats_held)
+    rewind[b->stats_q] = 1;
+  vmk_sbuf_u32(out, b->actual_pages);
+  return 0;
+}
+
+static int balloon_load(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                        vmk_error *err) {
+  struct balloon *b = (struct balloon *)dev;
+  uint32_t actual = vmk_sr_u32(in);
+  if (in->bad || (uint64_t)actual * VMK_BALLOON_PAGE > dev->gm->size)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's virtio-balloon state is malformed");
+  b->actual_pages = actual;
+  vmk_put_le32(b->config + OFF_ACTUAL, actual);
+  b->stats_held = false;
+  return 0;
+}
+
 static const struct vmk_virtio_device_ops balloon_ops = {
     .name = "virtio-balloon",
     .device_id = VMK_VIRTIO_ID_BALLOON,
@@ -362,6 +389,8 @@ static const struct vmk_virtio_device_ops balloon_ops = {
     .reset = balloon_reset,
     .free = balloon_free,
     .config_write = balloon_config_write,
+    .save = balloon_save,
+    .load = balloon_load,
 };
 
 int vmk_virtio_balloon_create(uint32_t target_pages,

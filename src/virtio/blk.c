@@ -196,6 +196,8 @@ static const struct vmk_virtio_device_ops blk_ops = {
     .device_id = VMK_VIRTIO_ID_BLOCK,
     .queue_notify = blk_notify,
     .free = blk_free,
+    .save = vmk_virtio_save_none, /* requests complete under the lock */
+    .load = vmk_virtio_load_none,
 };
 
 int vmk_virtio_blk_create(const char *path, bool read_only,

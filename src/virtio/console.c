@@ -39,6 +39,7 @@ struct console {
   size_t in_start, in_len;
   bool tx_have; /* tx chain in flight */
   size_t tx_done;
+  uint64_t tx_skip; /* restored: bytes of the first chain already written */
   struct vmk_vq_chain tx, rx;
   uint8_t config[CFG_LEN];
 };
@@ -160,7 +161,8 @@ static void pump_tx(struct console *c) {
       if (vmk_virtio_pop(&c->dev, TXQ, &c->tx) <= 0)
         return;
       c->tx_have = true;
-      c->tx_done = 0;
+      c->tx_done = c->tx_skip < c->tx.out_len ? (size_t)c->tx_skip : 0;
+      c->tx_skip = 0;
     }
     if (!write_chain(c))
       return;
@@ -181,6 +183,7 @@ static void console_notify(struct vmk_virtio_device *dev, unsigned q) {
 static void console_reset(struct vmk_virtio_device *dev) {
   struct console *c = (struct console *)dev;
   c->tx_have = false; /* the guest forgot its buffers; so do we */
+  c->tx_skip = 0;
   c->tx_done = 0;
 }
 
@@ -217,6 +220,37 @@ static void console_free(struct vmk_virtio_device *dev) {
   free(c);
 }
 
+/* A transmit chain the output fd could not take whole is taken again
+ * after a restore, skipping what was written; unread input goes along. */
+static int console_save(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                        unsigned rewind[VMK_VIRTIO_MAX_QUEUES],
+                        vmk_error *err) {
+  struct console *c = (struct console *)dev;
+  (void)err;
+  rewind[TXQ] = c->tx_have ? 1 : 0;
+  vmk_sbuf_u64(out, c->tx_have ? c->tx_done : 0);
+  vmk_sbuf_u32(out, (uint32_t)c->in_len);
+  vmk_sbuf_bytes(out, c->inbuf + c->in_start, c->in_len);
+  return 0;
+}
+
+static int console_load(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                        vmk_error *err) {
+  struct console *c = (struct console *)dev;
+  uint64_t skip = vmk_sr_u64(in);
+  uint32_t n = vmk_sr_u32(in);
+  if (in->bad || n > INBUF || n > in->len - in->off)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's virtio-console state is malformed");
+  vmk_sr_bytes(in, c->inbuf, n);
+  c->in_start = 0;
+  c->in_len = n;
+  c->tx_have = false;
+  c->tx_done = 0;
+  c->tx_skip = skip;
+  return 0;
+}
+
 static const struct vmk_virtio_device_ops console_ops = {
     .name = "virtio-console",
     .device_id = VMK_VIRTIO_ID_CONSOLE,
@@ -225,6 +259,8 @@ static const struct vmk_virtio_device_ops console_ops = {
     .queue_notify = console_notify,
     .reset = console_reset,
     .free = console_free,
+    .save = console_save,
+    .load = console_load,
 };
 
 int vmk_virtio_console_create(int in_fd, int out_fd,

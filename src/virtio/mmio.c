@@ -557,3 +557,173 @@ void vmk_virtio_mmio_destroy(struct vmk_virtio_mmio *t) {
   pthread_mutex_destroy(&t->irq_lock);
   free(t);
 }
+
+/* --- snapshots (owner thread, VM paused) */
+
+#define SAVE_VERSION 1
+
+void vmk_virtio_mmio_freeze(struct vmk_virtio_mmio *t) {
+  pthread_mutex_lock(&t->lock);
+}
+
+void vmk_virtio_mmio_thaw(struct vmk_virtio_mmio *t) {
+  pthread_mutex_unlock(&t->lock);
+}
+
+static const char *dev_name(const struct vmk_virtio_device *d) {
+  return d->label[0] ? d->label : d->ops->name;
+}
+
+int vmk_virtio_mmio_save(struct vmk_virtio_mmio *t, struct vmk_sbuf *out,
+                         vmk_error *err) {
+  struct vmk_virtio_device *d = t->dev;
+  if (!d->ops->save)
+    return vmk_err(err, -ENOTSUP,
+                   "the VM cannot be saved: its %s device does not support "
+                   "snapshots yet",
+                   d->ops->name);
+  unsigned rewind[VMK_VIRTIO_MAX_QUEUES] = {0};
+  struct vmk_sbuf dev_state = {0};
+  int r = d->ops->save(d, &dev_state, rewind, err);
+  if (r) {
+    vmk_sbuf_free(&dev_state);
+    return r;
+  }
+  vmk_sbuf_u32(out, SAVE_VERSION);
+  vmk_sbuf_u32(out, d->ops->device_id);
+  vmk_sbuf_u32(out, d->num_queues);
+  vmk_sbuf_u32(out, t->status);
+  vmk_sbuf_u32(out, t->dev_features_sel);
+  vmk_sbuf_u32(out, t->drv_features_sel);
+  vmk_sbuf_u64(out, t->driver_features);
+  vmk_sbuf_u64(out, d->driver_features);
+  vmk_sbuf_u32(out, t->queue_sel);
+  pthread_mutex_lock(&t->irq_lock);
+  vmk_sbuf_u32(out, t->int_status);
+  pthread_mutex_unlock(&t->irq_lock);
+  for (unsigned q = 0; q < d->num_queues; q++) {
+    const struct vmk_vq *vq = &t->vq[q];
+    vmk_sbuf_u16(out, vq->num);
+    vmk_sbuf_u64(out, vq->desc_gpa);
+    vmk_sbuf_u64(out, vq->avail_gpa);
+    vmk_sbuf_u64(out, vq->used_gpa);
+    vmk_sbuf_u8(out, vq->ready);
+    /* Chains the device holds are taken again after a restore. */
+    vmk_sbuf_u16(out, (uint16_t)(vq->last_avail - rewind[q]));
+    vmk_sbuf_u16(out, vq->used_idx);
+  }
+  vmk_sbuf_u32(out, (uint32_t)dev_state.len);
+  vmk_sbuf_bytes(out, dev_state.p, dev_state.len);
+  bool oom = dev_state.oom;
+  vmk_sbuf_free(&dev_state);
+  if (oom || out->oom)
+    return vmk_err(err, -ENOMEM, "out of memory saving %s", dev_name(d));
+  return 0;
+}
+
+int vmk_virtio_mmio_load(struct vmk_virtio_mmio *t, const void *data,
+                         size_t len, vmk_error *err) {
+  struct vmk_virtio_device *d = t->dev;
+  struct vmk_sreader r = vmk_sreader_of(data, len);
+  uint32_t version = vmk_sr_u32(&r);
+  uint32_t id = vmk_sr_u32(&r);
+  uint32_t nq = vmk_sr_u32(&r);
+  if (r.bad || version != SAVE_VERSION)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's state of %s has version %u; this vmkit "
+                   "reads version %u",
+                   dev_name(d), version, SAVE_VERSION);
+  if (id != d->ops->device_id || nq != d->num_queues)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot has a different device where this VM has "
+                   "%s (virtio device %u with %u queues, not %u with %u)",
+                   dev_name(d), id, nq, d->ops->device_id, d->num_queues);
+  if (!d->ops->load)
+    return vmk_err(err, -ENOTSUP, "%s cannot be restored from a snapshot",
+                   dev_name(d));
+  pthread_mutex_lock(&t->lock);
+  reset(t);
+  int rc = 0;
+  uint32_t status = vmk_sr_u32(&r) & 0xffu;
+  t->dev_features_sel = vmk_sr_u32(&r);
+  t->drv_features_sel = vmk_sr_u32(&r);
+  t->driver_features = vmk_sr_u64(&r);
+  uint64_t accepted = vmk_sr_u64(&r);
+  t->queue_sel = vmk_sr_u32(&r);
+  uint32_t int_status =
+      vmk_sr_u32(&r) & (VMK_VIRTIO_MMIO_INT_VRING | VMK_VIRTIO_MMIO_INT_CONFIG);
+  if (accepted & ~d->features) {
+    rc = vmk_err(err, -EINVAL,
+                 "the snapshot's %s accepted features this device does not "
+                 "offer (0x%llx)",
+                 dev_name(d), (unsigned long long)(accepted & ~d->features));
+    goto out;
+  }
+  d->driver_features = accepted;
+  t->status = status;
+  bool indirect = accepted & VMK_VIRTIO_BIT(VMK_VIRTIO_F_INDIRECT_DESC);
+  for (unsigned q = 0; q < nq && !r.bad; q++) {
+    struct vmk_vq *vq = &t->vq[q];
+    vq->num = vmk_sr_u16(&r);
+    vq->desc_gpa = vmk_sr_u64(&r);
+    vq->avail_gpa = vmk_sr_u64(&r);
+    vq->used_gpa = vmk_sr_u64(&r);
+    bool ready = vmk_sr_bool(&r);
+    uint16_t last_avail = vmk_sr_u16(&r), used_idx = vmk_sr_u16(&r);
+    if (ready && !r.bad) {
+      if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect) < 0) {
+        rc = vmk_err(err, -EINVAL, "the snapshot's %s queue %u is bad: %s",
+                     dev_name(d), q, vq->errmsg);
+        goto out;
+      }
+      vq->last_avail = last_avail;
+      vq->used_idx = used_idx;
+    }
+  }
+  uint32_t dlen = vmk_sr_u32(&r);
+  if (r.bad || dlen != r.len - r.off) {
+    rc = vmk_err(err, -EINVAL, "the snapshot's state of %s is truncated",
+                 dev_name(d));
+    goto out;
+  }
+  struct vmk_sreader dr = vmk_sreader_of(r.p + r.off, dlen);
+  if ((rc = d->ops->load(d, &dr, err)))
+    goto out;
+  if (!vmk_sr_done(&dr)) {
+    rc = vmk_err(err, -EINVAL, "the snapshot's state of %s is malformed",
+                 dev_name(d));
+    goto out;
+  }
+  pthread_mutex_lock(&t->irq_lock);
+  t->int_status |= int_status;
+  vmk_irq_set(&t->irq, t->int_status != 0);
+  pthread_mutex_unlock(&t->irq_lock);
+  /* Buffers the guest posted before the save are looked at again. */
+  if (running(t))
+    for (unsigned q = 0; q < nq; q++)
+      kick(t, q);
+out:
+  if (rc)
+    reset(t);
+  flush_used(t);
+  pthread_mutex_unlock(&t->lock);
+  return rc;
+}
+
+int vmk_virtio_save_none(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                         unsigned rewind[VMK_VIRTIO_MAX_QUEUES],
+                         vmk_error *err) {
+  (void)dev;
+  (void)out;
+  (void)rewind;
+  (void)err;
+  return 0;
+}
+
+int vmk_virtio_load_none(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                         vmk_error *err) {
+  (void)dev;
+  (void)in;
+  (void)err;
+  return 0;
+}

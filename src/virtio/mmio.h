@@ -86,6 +86,18 @@ void vmk_virtio_mmio_counters(const struct vmk_virtio_mmio *t,
                               struct vmk_virtio_counters *out);
 /* The device behind the transport (e.g. for test hooks). */
 struct vmk_virtio_device *vmk_virtio_mmio_device(struct vmk_virtio_mmio *t);
+/* Snapshots. freeze takes the transport's lock and holds it until thaw,
+ * so no queue is served while the VM's state is written (the VM is
+ * paused; the I/O thread waits). save (frozen) appends the transport's
+ * and the device's state; load (before the VM starts) takes it back from
+ * an untrusted snapshot, checking it against this device. */
+void vmk_virtio_mmio_freeze(struct vmk_virtio_mmio *t);
+void vmk_virtio_mmio_thaw(struct vmk_virtio_mmio *t);
+int vmk_virtio_mmio_save(struct vmk_virtio_mmio *t, struct vmk_sbuf *out,
+                         vmk_error *err);
+int vmk_virtio_mmio_load(struct vmk_virtio_mmio *t, const void *data,
+                         size_t len, vmk_error *err);
+
 /* Destroys the transport and its device. Call after vmk_io_loop_stop and
  * before vmk_io_loop_destroy (it unregisters its fds from the loop). */
 void vmk_virtio_mmio_destroy(struct vmk_virtio_mmio *t);

@@ -256,8 +256,7 @@ static void pump_tx(struct ports *d, unsigned i) {
   vmk_virtio_kick(&d->dev, txq(i));
 }
 
-/* --- host clients ----------------------------------------------------------
- */
+/* --- host clients ------------------------------------------------------ */
 
 static void drop_client(struct ports *d, unsigned i) {
   struct port *p = &d->port[i];
@@ -282,8 +281,19 @@ static void on_listen(struct ports *d, unsigned i) {
   if (p->cfd >= 0)
     return;
   int fd = vmk_unix_accept(p->lfd);
-  if (fd < 0)
-    return; /* -EAGAIN: the client gave up; anything else: try next time */
+  if (fd == -EAGAIN)
+    return; /* the client gave up before we came */
+  if (fd < 0) {
+    /* Out of fds or memory: a level-triggered listener that keeps failing
+     * would spin the I/O thread, so this port stops taking clients. */
+    epoll_ctl(d->ep, EPOLL_CTL_DEL, p->lfd, NULL);
+    p->lfd_watched = false;
+    fprintf(stderr,
+            "vmkit: console port '%s': cannot accept a client (%s); the port "
+            "takes no more clients\n",
+            p->name, strerror(-fd));
+    return;
+  }
   p->gen++;
   if (ep_set(d, EPOLL_CTL_ADD, fd, tag(K_CLIENT, i, p->gen),
              EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) < 0) {

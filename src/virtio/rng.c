@@ -48,6 +48,8 @@ static const struct vmk_virtio_device_ops rng_ops = {
     .device_id = VMK_VIRTIO_ID_RNG,
     .queue_notify = rng_notify,
     .free = rng_free,
+    .save = vmk_virtio_save_none, /* requests complete under the lock */
+    .load = vmk_virtio_load_none,
 };
 
 int vmk_virtio_rng_create(struct vmk_virtio_device **out, vmk_error *err) {

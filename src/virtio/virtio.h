@@ -20,6 +20,7 @@
 #include "base/error.h"
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
+#include "base/sbuf.h"
 
 /* Device IDs (virtio 1.2 §5). */
 #define VMK_VIRTIO_ID_BLOCK 2
@@ -63,6 +64,18 @@ struct vmk_virtio_device_ops {
   /* Forget all in-flight state (lock held; vCPU or I/O thread). */
   void (*reset)(struct vmk_virtio_device *dev);
   void (*free)(struct vmk_virtio_device *dev);
+  /* Snapshots (transport lock held, vCPUs paused). save: the device's
+   * state beyond its queues into out, and in rewind[q] how many chains of
+   * queue q it has taken and not returned (the restored device takes them
+   * again); 0, or -errno with err saying why it cannot be saved now. A
+   * device without save cannot be saved (a snapshot of its VM is refused
+   * with its name), so a new device is never saved half. load: takes
+   * what save wrote (untrusted input: check it) after the transport's
+   * state was restored. */
+  int (*save)(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+              unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err);
+  int (*load)(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+              vmk_error *err);
   /* Optional: the driver wrote size bytes (1, 2 or 4) at offset off of the
    * config space (vCPU thread, lock held). Without it writes are ignored.
    * Devices whose config changes keep `config` up to date under the lock. */
@@ -84,6 +97,14 @@ struct vmk_virtio_device {
   const struct vmk_guest_mem *gm;
   struct vmk_io_loop *loop;
 };
+
+/* save/load for devices whose whole state is in their queues (every
+ * request is served and returned before the transport lock is let go). */
+int vmk_virtio_save_none(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                         unsigned rewind[VMK_VIRTIO_MAX_QUEUES],
+                         vmk_error *err);
+int vmk_virtio_load_none(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                         vmk_error *err);
 
 /* Frees a device that was never attached to a transport. */
 void vmk_virtio_device_free(struct vmk_virtio_device *dev);

@@ -788,6 +788,35 @@ static void vsock_free(struct vmk_virtio_device *dev) {
   free(v);
 }
 
+/* Connections are not saved: their host ends belong to this process. As
+ * Firecracker does, the restored device tells the guest its transport was
+ * reset, and the guest drops every socket as after a power loss. */
+static int vsock_save(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                      unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err) {
+  struct vsock *v = (struct vsock *)dev;
+  (void)out;
+  (void)err;
+  rewind[RXQ] = v->rx_have ? 1 : 0; /* nothing was written into it yet */
+  return 0;
+}
+
+#define VSOCK_EVENT_TRANSPORT_RESET 0
+
+static int vsock_load(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                      vmk_error *err) {
+  struct vsock *v = (struct vsock *)dev;
+  (void)in;
+  (void)err;
+  struct vmk_vq_chain *c = &v->tx; /* scratch: nothing is in flight yet */
+  if (vmk_virtio_pop(dev, EVQ, c) > 0) {
+    uint8_t ev[4];
+    vmk_put_le32(ev, VSOCK_EVENT_TRANSPORT_RESET);
+    size_t n = vmk_iov_from_buf(c->iov + c->n_out, c->n_in, 0, ev, sizeof ev);
+    vmk_virtio_push(dev, EVQ, c->head, (uint32_t)n);
+  }
+  return 0;
+}
+
 static const struct vmk_virtio_device_ops vsock_ops = {
     .name = "virtio-vsock",
     .device_id = VMK_VIRTIO_ID_VSOCK,
@@ -796,6 +825,8 @@ static const struct vmk_virtio_device_ops vsock_ops = {
     .queue_notify = vsock_notify,
     .reset = vsock_reset,
     .free = vsock_free,
+    .save = vsock_save,
+    .load = vsock_load,
 };
 
 int vmk_virtio_vsock_create(const char *path, uint64_t cid,

@@ -5,7 +5,9 @@
  * The input is a little program: the first byte picks the backend (a fake
  * one that echoes every frame back at once, as slirp answers ARP inside
  * slirp_input, and also injects host frames; or the real socket backend in
- * listen mode with this harness as its peer). Then each op byte picks an
+ * listen mode with this harness as its peer). The fake backend has the
+ * offload capabilities (TSO4, CSUM_VALID), so checksum completion and TSO
+ * frames beyond the MTU are fuzzed too. Then each op byte picks an
  * action: raw register writes, guest RAM bytes, a driver bring-up,
  * descriptors and avail entries, a transmit with a fuzzed header and
  * length, receive buffers of fuzzed sizes, a host frame, raw peer bytes,
@@ -185,7 +187,8 @@ static uint16_t chain(struct fz *f, unsigned q, const uint64_t *addr,
 static void tx(struct fz *f, struct input *in) {
   uint8_t mode = u8(in);
   uint64_t a = data_addr(in) & ~3ull;
-  uint32_t total = u16(in) % 2200;
+  /* Beyond the MTU sometimes, for TSO frames. */
+  uint32_t total = u16(in) % (mode & 0x40 ? 0x10000 : 2200);
   if (a + total + 16 > RAM_BASE + RAM_SIZE)
     a = RAM_BASE + DATA_OFF;
   uint8_t *p = f->ram + (a - RAM_BASE);
@@ -193,6 +196,16 @@ static void tx(struct fz *f, struct input *in) {
   if (mode & 1 && total >= 2) {
     p[0] = u8(in);
     p[1] = u8(in);
+  }
+  if (mode & 0x20 && total >= 10) { /* checksum start and offset */
+    vmk_put_le16(p + 6, u16(in));
+    vmk_put_le16(p + 8, u16(in));
+  }
+  if (mode & 0x80 && total >= 12 + 34) { /* an IPv4 TCP frame, as TSO needs */
+    p[12 + 12] = 0x08;
+    p[12 + 13] = 0;
+    p[12 + 14] = 0x45;
+    p[12 + 23] = 6;
   }
   unsigned n = 1 + (mode >> 1) % 3;
   uint64_t addr[3];
@@ -282,6 +295,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   f.use_fake = !(u8(&in) & 1);
   if (f.use_fake) {
     f.fake.be.ops = &fake_ops;
+    /* Offloads on (as NAT has them); the socket backend has none. */
+    f.fake.be.caps = VMK_NET_CAP_TSO4 | VMK_NET_CAP_CSUM_VALID;
     be = &f.fake.be;
   } else if (vmk_net_socket_create(path, true, &be, &err)) {
     fprintf(stderr, "fuzz: %s\n", err.msg);

@@ -9,6 +9,7 @@
 #   vmkit_cmd64_bad  1 if vmkit.cmd64 was given but is not valid base64
 #   vmkit_boottimer  1 if the bare word vmkit.boottimer is present
 #   vmkit_quiet      1 if the bare word vmkit.quiet is present
+#   vmkit_uptime     1 if the bare word vmkit.uptime is present
 #   vmkit_shares     the virtio-fs tags to mount, space-separated, from
 #                    vmkit.shares=TAG,TAG (vmkit appends it last when
 #                    --share is given; the last occurrence counts)
@@ -33,6 +34,7 @@ vmkit_parse_cmdline() {
 	vmkit_cmd64_bad=0
 	vmkit_boottimer=0
 	vmkit_quiet=0
+	vmkit_uptime=0
 	vmkit_shares=
 	vmkit_ports=
 
@@ -41,6 +43,9 @@ vmkit_parse_cmdline() {
 	esac
 	case "$_vp" in
 	*" vmkit.quiet "*) vmkit_quiet=1 ;;
+	esac
+	case "$_vp" in
+	*" vmkit.uptime "*) vmkit_uptime=1 ;;
 	esac
 
 	# The earliest of the three vmkit.cmd forms wins: compare what precedes

@@ -79,6 +79,11 @@ aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
   -I"$ROOT/include" -I"$ROOT/src" \
   -o "$BUILD/kvm_engine_test" "$ROOT/tests/integration/nested/kvm_engine_test.c" \
   "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -ljansson -lpthread >&2
+# Snapshot state across the kvm and emu engines (kvm_snapshot_test.c).
+aarch64-linux-gnu-gcc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -static \
+  -I"$ROOT/include" -I"$ROOT/src" \
+  -o "$BUILD/kvm_snapshot_test" "$ROOT/tests/integration/nested/kvm_snapshot_test.c" \
+  "$BUILD/libvmkit.a" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" -lfdt -lz -ljansson -lpthread -lm -latomic >&2
 
 # The same test built with ASan+UBSan (dynamic: the sanitizers cannot link
 # statically), with the arm64 runtime libraries it loads in sanlibs/ for the
@@ -87,6 +92,7 @@ aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
   -fsanitize=address,undefined -fno-omit-frame-pointer \
   -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
   "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
+  "$ROOT/src/engine/kvm_state.c" "$ROOT/src/engine/arch_state.c" \
   "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" -lpthread >&2
 rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
 for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \

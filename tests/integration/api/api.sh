@@ -9,7 +9,9 @@
 #   path / bad body / wrong state get 405 / 404 / 400 / 409; the counters
 #   show the console's requests; vmkit inspect prints config and counters;
 #   vmkit console sends a line the guest echoes; vmkit stop ends it and
-#   frees the name; a VM killed with SIGKILL does not block its name.
+#   frees the name; a VM killed with SIGKILL does not block its name;
+#   vmkit serve is configured and started through the API (on an idle
+#   two-instruction kernel, no second boot) and exits when it is stopped.
 # Exit 77 when the default guest is not built.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -158,6 +160,44 @@ wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
 "$vmkit" run -d --name t1 --engine emu --net none >/dev/null 2>"$tmp/err5" &&
   ok "t1 reused after SIGKILL" || fail "reuse after SIGKILL: $(cat "$tmp/err5")"
 "$vmkit" stop t1 || fail "stop the reused t1"
+
+# vmkit serve: an empty VMM configured and started through the API. Its
+# kernel is an Image header whose first instructions are "wfi; b .-4": the
+# VM idles, so this costs no guest boot.
+python3 - "$tmp/Image" <<'PY'
+import struct, sys
+img = bytearray(65536)
+img[0:8] = struct.pack("<II", 0xd503207f, 0x17ffffff)
+img[16:32] = struct.pack("<QQ", len(img), 0xA)
+img[56:60] = b"ARM\x64"
+open(sys.argv[1], "wb").write(img)
+PY
+"$vmkit" serve --api-socket "$tmp/serve.sock" 2>"$tmp/serve.err" &
+spid=$!
+wait_for 10 test -S "$tmp/serve.sock" || fail "serve: no socket"
+[ "$(stat -c %a "$tmp/serve.sock")" = 600 ] || fail "serve socket mode $(stat -c %a "$tmp/serve.sock")"
+sapi() { curl -s --max-time 30 --unix-socket "$tmp/serve.sock" "$@"; }
+st=$(sapi -w ' %{http_code}' http://localhost/v1/vm)
+case $st in *'"state":"unconfigured"'*" 200") ok "serve: unconfigured";; *) fail "serve GET: $st";; esac
+st=$(sapi -X PUT -d '{"state":"running"}' -w ' %{http_code}' http://localhost/v1/vm/state)
+case $st in *"PUT /v1/vm/config first"*" 409") ok "serve: start before config: 409";; *) fail "serve early start: $st";; esac
+st=$(sapi -X PUT -d '{"cpus":2,"kernal":"x"}' -w ' %{http_code}' http://localhost/v1/vm/config)
+case $st in *"unknown key 'kernal'"*" 400") ok "serve: bad config: 400";; *) fail "serve bad config: $st";; esac
+printf '{"engine":"emu","cpus":2,"memory":"64M","kernel":"%s","console":"none","entropy":false}' "$tmp/Image" >"$tmp/vm.json"
+"$vmkit" validate "$tmp/vm.json" >/dev/null || fail "validate vm.json"
+st=$(sapi -X PUT --data-binary @"$tmp/vm.json" -w ' %{http_code}' http://localhost/v1/vm/config)
+[ "$st" = '{"state":"configured"} 200' ] && ok "serve: PUT config" || fail "serve config: $st"
+st=$(sapi -X PUT -d '{"state":"running"}' -w ' %{http_code}' http://localhost/v1/vm/state)
+[ "$st" = '{"state":"running"} 200' ] && ok "serve: started through the API" || fail "serve start: $st"
+sapi http://localhost/v1/vm >"$tmp/serve.json"
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["state"]=="running" and v["engine"]=="emu" and v["config"]["cpus"]==2, v' \
+  "$tmp/serve.json" && ok "serve: GET /v1/vm" || fail "serve GET: $(cat "$tmp/serve.json")"
+st=$(sapi -X PUT --data-binary @"$tmp/vm.json" -w ' %{http_code}' http://localhost/v1/vm/config)
+case $st in *"has started"*" 409") ok "serve: config after start: 409";; *) fail "serve late config: $st";; esac
+sapi -X PUT -d '{"state":"stopped"}' http://localhost/v1/vm/state >/dev/null
+wait "$spid"; rc=$?
+[ "$rc" = 1 ] && grep -q "the VM was stopped" "$tmp/serve.err" && [ ! -e "$tmp/serve.sock" ] &&
+  ok "serve: exits when its VM is stopped" || fail "serve exit: $rc $(cat "$tmp/serve.err")"
 
 [ "$fails" -eq 0 ] && echo "all API checks passed"
 exit $(( fails > 0 ))

@@ -69,6 +69,7 @@ fi
 P=$WORK/payload
 mkdir -p "$P/payload" "$P/scenarios"
 cp "$A64/kvm_engine_test" "$A64/kvm_engine_test_san" "$P/payload/"
+cp "$A64/kvm_snapshot_test" "$P/payload/"
 mkdir -p "$P/lib" && cp "$A64"/sanlibs/* "$P/lib/"
 
 e2e=0
@@ -107,6 +108,9 @@ echo "engine-test-san: start"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   /payload/kvm_engine_test_san
 echo "engine-test-san: exit=\$?"
+echo "snapshot-test: start"
+/payload/kvm_snapshot_test
+echo "snapshot-test: exit=\$?"
 if [ -x /payload/vmkit ]; then
   # Console input: a FIFO nobody writes (vmkit polls its console input, and
   # /dev/null cannot be polled).
@@ -149,6 +153,7 @@ check "outer QEMU exited cleanly (status $qrc)" test "$qrc" = 0
 check "the nested host has /dev/kvm" has "nested-host: /dev/kvm present"
 check "kvm engine test passed" has "engine-test: exit=0"
 check "kvm engine test passed under ASan+UBSan" has "engine-test-san: exit=0"
+check "snapshot state moves kvm->kvm, kvm->emu, emu->kvm" has "snapshot-test: exit=0"
 check "nested host scenario finished" has "nested-host: scenario integration exit="
 if [ $e2e = 1 ]; then
   check "vmkit exited 0 (guest powered off)" has "^vmkit-exit=0"

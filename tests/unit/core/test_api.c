@@ -22,6 +22,9 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
+#include "base/error.h"
 #include "core/api.h"
 #include "core/config.h"
 #include "engine/engine.h"
@@ -48,9 +51,17 @@ static int fake_create(const struct vmk_engine_config *cfg,
   *out = &f->base;
   return 0;
 }
+static bool fail_start; /* the next start fails with a long sentence */
 static int fake_start(struct vmk_engine *e, const struct vmk_boot_regs *b,
                       vmk_error *err) {
-  (void)e, (void)b, (void)err;
+  (void)e, (void)b;
+  if (fail_start) {
+    fail_start = false;
+    char q[400];
+    memset(q, '"', sizeof(q) - 1);
+    q[sizeof(q) - 1] = '\0';
+    return vmk_err(err, -EIO, "start failed %s", q);
+  }
   return 0;
 }
 static int fake_pause(struct vmk_engine *e, vmk_error *err) {
@@ -346,6 +357,62 @@ static void test_events(void **state) {
   close(fd);
 }
 
+/* The exit event of a VM that failed, with a long error full of quotes:
+ * still one whole JSON line. */
+static void test_exit_event(void **state) {
+  (void)state;
+  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "ex"};
+  struct vmk_api *api;
+  vmk_error err;
+  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
+  vmk_vm *vm = fake_vm();
+  vmk_api_set_vm(api, vm, NULL);
+  int fd = connect_sock();
+  const char req[] = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+  usleep(200000);
+  fail_start = true;
+  assert_int_equal(vmk_vm_start(vm, &err), -EIO);
+  assert_int_equal(vmk_vm_wait(vm, -1), 0);
+  vmk_api_set_vm(api, NULL, NULL);
+  char got[16384] = "";
+  size_t n = 0;
+  for (int i = 0; i < 100 && !strstr(got, "\"event\":\"exit\""); i++) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 100) > 0) {
+      ssize_t r = read(fd, got + n, sizeof(got) - 1 - n);
+      if (r <= 0)
+        break;
+      n += (size_t)r;
+      got[n] = '\0';
+    }
+  }
+  char *line = strstr(got, "{\"seq\"");
+  char *exit_ev = strstr(got, "\"event\":\"exit\"");
+  assert_non_null(line);
+  assert_non_null(exit_ev);
+  while (line && strstr(line + 1, "{\"seq\"") &&
+         strstr(line + 1, "{\"seq\"") < exit_ev)
+    line = strstr(line + 1, "{\"seq\"");
+  char *end = strchr(line, '\n');
+  assert_non_null(end);
+  *end = '\0';
+  json_error_t jerr;
+  json_t *ev = json_loads(line, 0, &jerr);
+  if (!ev)
+    fail_msg("not JSON (%s): %s", jerr.text, line);
+  assert_string_equal(json_string_value(json_object_get(ev, "reason")),
+                      "error");
+  const char *e = json_string_value(json_object_get(ev, "error"));
+  assert_non_null(e);
+  assert_true(strncmp(e, "start failed \"\"", 15) == 0);
+  json_decref(ev);
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_ERROR);
+  vmk_vm_free(vm);
+  vmk_api_stop(api);
+  close(fd);
+}
+
 /* A client that sends half a request and then nothing holds only its own
  * connection: others are answered, and it is dropped once idle. */
 static void test_slow_client(void **state) {
@@ -405,9 +472,8 @@ static void test_serve_config(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_routes),
-      cmocka_unit_test(test_events),
-      cmocka_unit_test(test_slow_client),
+      cmocka_unit_test(test_routes),       cmocka_unit_test(test_events),
+      cmocka_unit_test(test_exit_event),   cmocka_unit_test(test_slow_client),
       cmocka_unit_test(test_serve_config),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -45,6 +45,9 @@ static void test_round_trip(void **state) {
   assert_int_equal(vmk_config_add_share(a, "/srv/data", NULL, true), 0);
   assert_int_equal(vmk_config_add_share(a, "/src", "code", false), 0);
   assert_int_equal(vmk_config_set_vsock(a, "/tmp/v.sock", 42), 0);
+  assert_int_equal(vmk_config_add_port(a, "org.example.agent", "/tmp/a.sock"),
+                   0);
+  assert_int_equal(vmk_config_add_port(a, "log", "/tmp/log.sock"), 0);
   assert_int_equal(vmk_config_add_net(a, VMK_NET_NAT, NULL, NULL, 0), 0);
   assert_int_equal(
       vmk_config_add_net(a, VMK_NET_SOCKET_LISTEN, "/tmp/wire", mac, 9000), 0);
@@ -81,6 +84,9 @@ static void test_round_trip(void **state) {
   assert_true(b->shares[0].read_only);
   assert_string_equal(b->shares[1].tag, "code");
   assert_string_equal(b->vsock_path, "/tmp/v.sock");
+  assert_int_equal(b->nports, 2);
+  assert_string_equal(b->ports[0].name, "org.example.agent");
+  assert_string_equal(b->ports[1].path, "/tmp/log.sock");
   assert_int_equal(b->vsock_cid, 42);
   assert_int_equal(b->nnets, 3);
   assert_int_equal(b->nets[1].kind, VMK_NET_SOCKET_LISTEN);
@@ -185,6 +191,13 @@ static const struct bad {
     {"{\"console\": {\"path\": \"x\"}}", "unknown key 'path' in console"},
     {"{\"console\": {}}", "'console' needs a \"file\""},
     {"{\"vsock\": {\"cid\": 3}}", "'vsock' needs a \"path\""},
+    {"{\"ports\": [{\"name\": \"a\"}]}",
+     "'ports[0]' needs a \"name\" and a \"path\""},
+    {"{\"ports\": [{\"name\": 1, \"path\": \"/p\"}]}",
+     "'ports[].name' must be a string"},
+    {"{\"ports\": [{\"name\": \"a\", \"path\": \"/p\", \"mode\": 1}]}",
+     "unknown key 'mode' in ports[0]"},
+    {"{\"ports\": {}}", "'ports' must be an array"},
     {"{\"vsock\": {\"path\": \"/v\", \"cid\": 2}}", "'vsock.cid' is 2"},
     {"{\"vsock\": \"/v\"}", "'vsock' must be an object or null"},
     {"{\"nets\": [{\"kind\": \"bridge\"}]}", "'nets[].kind' is 'bridge'"},

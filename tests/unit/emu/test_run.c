@@ -288,9 +288,74 @@ static void test_loads_stores_branches(void **state) {
   assert_int_equal(t->cpu.r[30], TV_BASE + 17 * 4);
 }
 
+/* An upper-half page (bit 55 set: a kernel's TTBR1 half) beside the
+ * fake environment's lower-half one, for the split block cache. */
+#define HI_BASE 0xffff800000010000ull
+struct tv2 {
+  struct tv tv; /* first: tv_fill sees a struct tv */
+  _Alignas(4096) uint8_t hi[4096];
+};
+static int tv2_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                    unsigned size) {
+  struct tv2 *t = cpu->env_opaque;
+  if ((va & EMU_PAGE_MASK) != HI_BASE)
+    return tv_fill(cpu, va, acc, size);
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  e->tag_read = e->tag_write = e->tag_exec = va & EMU_PAGE_MASK;
+  e->addend = (uintptr_t)t->hi - HI_BASE;
+  return 0;
+}
+static const struct emu_env_ops tv2_ops = {
+    .tlb_fill = tv2_fill,
+    .mmio_read = tv_mmio_read,
+    .mmio_write = tv_mmio_write,
+};
+
+static uint64_t run_at(struct emu_cpu *cpu, uint64_t pc) {
+  cpu->pc = pc;
+  cpu->r[0] = 0;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  return cpu->r[0];
+}
+
+/* A change of user address space (emu_flush_user_code) drops the lower
+ * half's decoded blocks but keeps the upper half's, so the kernel is not
+ * decoded again on every process switch; emu_flush_code drops both. The
+ * code is changed behind the cache's back (no flush) to see which blocks
+ * were decoded again. */
+static void test_user_flush_keeps_upper_half(void **state) {
+  (void)state;
+  struct tv2 *t = aligned_alloc(4096, sizeof *t);
+  assert_non_null(t);
+  memset(t, 0, sizeof *t);
+  assert_int_equal(emu_cpu_init(&t->tv.cpu, &tv2_ops, t), 0);
+  struct emu_cpu *cpu = &t->tv.cpu;
+  static const uint32_t one[] = {
+      0xd2800020, /* mov x0, #0x1 */
+      0xd4000001, /* svc #0x0 */
+  };
+  memcpy(t->tv.mem, one, sizeof one);
+  memcpy(t->hi, one, sizeof one);
+  assert_int_equal(run_at(cpu, TV_BASE), 1);
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  uint32_t two = 0xd2800040; /* mov x0, #0x2 */
+  memcpy(t->tv.mem, &two, 4);
+  memcpy(t->hi, &two, 4);
+  assert_int_equal(run_at(cpu, TV_BASE), 1); /* both still cached */
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  emu_flush_user_code(cpu);
+  assert_int_equal(run_at(cpu, TV_BASE), 2); /* decoded again */
+  assert_int_equal(run_at(cpu, HI_BASE), 1); /* kept */
+  emu_flush_code(cpu);
+  assert_int_equal(run_at(cpu, HI_BASE), 2);
+  emu_cpu_destroy(cpu);
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_loop_and_flags, setup, teardown),
+      cmocka_unit_test(test_user_flush_keeps_upper_half),
       cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exclusives, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fault_leaves_state, setup, teardown),

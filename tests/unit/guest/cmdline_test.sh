@@ -67,6 +67,21 @@ check "cmd64 invalid length" 'vmkit.cmd64=ZWNob' 1 '' 0 0 1
 check "cmd64 padding in the middle" 'vmkit.cmd64=ZW==ZWNo' 1 '' 0 0 1
 check "cmd64 padded" 'vmkit.cmd64=dHJ1ZQ==' 1 'true' 0 0
 
+# uptime NAME CMDLINE EXPECT: vmkit_uptime after parsing CMDLINE.
+uptime() {
+	vmkit_parse_cmdline "$2"
+	if [ "$vmkit_uptime" = "$3" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $1: got uptime=[$vmkit_uptime]"
+	fi
+}
+uptime "no uptime key" 'console=hvc0 vmkit.quiet' 0
+uptime "uptime key" 'console=ttyAMA0 quiet vmkit.uptime vmkit.cmd=true' 1
+uptime "uptime with value is not the key" 'vmkit.uptime=1' 0
+uptime "uptime inside a command is not the key" 'vmkit.cmd="echo vmkit.uptime"' 0
+
 # shares NAME CMDLINE TAGS: vmkit_shares after parsing CMDLINE.
 shares() {
 	vmkit_parse_cmdline "$2"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -439,6 +440,30 @@ static void test_rx_not_writable(void **state) {
   close(s);
 }
 
+/* accept(2) failing for want of fds: the port stops taking clients rather
+ * than spinning the I/O loop on a listener that stays readable (vdrv_run
+ * fails when the loop never goes idle). */
+static void test_accept_fails(void **state) {
+  struct fx *f = *state;
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path[0]);
+  assert_int_equal(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  struct rlimit old, low;
+  assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+  int probe = dup(0); /* the lowest free fd: none may be left above it */
+  assert_true(probe >= 0);
+  close(probe);
+  low = old;
+  low.rlim_cur = (rlim_t)probe;
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+  vdrv_run(&f->d);
+  assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+  assert_false(state_of(f, 0).host_connected);
+  vdrv_run(&f->d);
+  close(s);
+}
+
 static void test_parse(void **state) {
   (void)state;
   uint8_t b[8];
@@ -513,6 +538,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ctrl_short, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ctrl_rx_too_small, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rx_not_writable, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_accept_fails, setup, teardown),
       cmocka_unit_test(test_parse),
       cmocka_unit_test(test_create_errors),
   };
