@@ -131,12 +131,13 @@ snap() {
   awk -v who="$1" '
     /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anon]" }
     /^Size:/ { sz = $2 }
+    /^AnonHugePages:/ { if (sz == 262144) thp += $2 }
     /^Rss:/ {
       if (sz == 262144) { ram += $2; next }
       osz += sz; orss += $2; by[name] += $2; bysz[name] += sz
     }
     END {
-      printf "bench-mem %s guest-ram-rss-kb %d other-size-kb %d other-rss-kb %d\n", who, ram, osz, orss
+      printf "bench-mem %s guest-ram-rss-kb %d other-size-kb %d other-rss-kb %d guest-ram-thp-kb %d\n", who, ram, osz, orss, thp
       for (k in by) if (by[k] >= 256) printf "bench-memmap %s %s size-kb %d rss-kb %d\n", who, k, bysz[k], by[k]
     }' /proc/$pid/smaps
 }

@@ -505,8 +505,8 @@ int vmk_cmd_vm_verb(const char *verb, int argc, char **argv) {
 int vmk_cmd_inspect(int argc, char **argv) {
   if (argc != 2 || !strcmp(argv[1], "--help")) {
     if (argc == 2)
-      return puts("usage: vmkit inspect NAME\n\nThe VM's state, config and "
-                  "devices with their counters, as JSON.") < 0;
+      return puts("usage: vmkit inspect NAME\n\nThe VM's state, config, "
+                  "devices with their counters and balloon, as JSON.") < 0;
     return say(EXIT_USAGE,
                "inspect takes one VM name, as in vmkit inspect web");
   }
@@ -519,6 +519,15 @@ int vmk_cmd_inspect(int argc, char **argv) {
     return r;
   }
   json_object_set(vm, "devices", json_object_get(counters, "devices"));
+  /* The balloon's numbers when the VM has one (quietly absent if not). */
+  char sock[VMK_RUNTIME_PATH_MAX], *resp = NULL;
+  if (!api_socket_of(argv[1], sock, sizeof(sock)) &&
+      vmk_cli_http(sock, "GET", "/v1/vm/balloon", NULL, &resp, NULL) == 200) {
+    json_t *b = json_loads(resp, 0, NULL);
+    if (b)
+      json_object_set_new(vm, "balloon", b);
+  }
+  free(resp);
   char *s = json_dumps(vm, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
                                JSON_REAL_PRECISION(9));
   puts(s ? s : "{}");
@@ -550,15 +559,6 @@ int vmk_cmd_save(int argc, char **argv) {
                : say(1, "out of memory");
   free(body);
   return r;
-}
-
-int vmk_cmd_restore(int argc, char **argv) {
-  (void)argv;
-  if (argc < 2)
-    return say(EXIT_USAGE, "restore takes a snapshot folder, as in vmkit "
-                           "restore /srv/snap [--engine emu|kvm] [--paused]");
-  return say(1, "this vmkit cannot restore snapshots yet (snapshots are not "
-                "built in)");
 }
 
 /* ---- vmkit console NAME ----------------------------------------------- */
@@ -673,6 +673,14 @@ int vmk_cmd_serve(int argc, char **argv) {
   }
   if (!path)
     return say(EXIT_USAGE, "serve needs --api-socket PATH");
+  /* SIGINT/SIGTERM are taken by sigtimedwait below: blocked before any
+   * thread starts, so every thread (the API's, the VM's) inherits it. */
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
   vmk_error err;
   int fd = vmk_cli_listen(path, &err);
   if (fd < 0)
@@ -684,21 +692,13 @@ int vmk_cmd_serve(int argc, char **argv) {
     unlink(path);
     return say(1, "%s", err.msg);
   }
-  signal(SIGPIPE, SIG_IGN);
-  /* SIGINT/SIGTERM end the wait below through the default action's
-   * absence: block them and poll. */
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, NULL);
   vmk_vm *vm = NULL;
   struct timespec zero = {0, 0};
   int status = 0;
   while (!vm) {
     vm = vmk_api_wait_started(api, 200);
     if (!vm && sigtimedwait(&set, NULL, &zero) > 0) {
-      status = 1;
+      status = say(1, "a signal ended vmkit serve before a VM was started");
       break;
     }
   }

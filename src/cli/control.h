@@ -32,7 +32,6 @@ int vmk_cmd_list(int argc, char **argv);
 int vmk_cmd_vm_verb(const char *verb, int argc, char **argv);
 int vmk_cmd_inspect(int argc, char **argv);
 int vmk_cmd_save(int argc, char **argv);
-int vmk_cmd_restore(int argc, char **argv);
 int vmk_cmd_console(int argc, char **argv);
 int vmk_cmd_serve(int argc, char **argv);
 

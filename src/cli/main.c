@@ -100,6 +100,10 @@ static const char run_help[] =
     "  -d, --detach           run in the background: prints the name and\n"
     "                         returns; the console goes to console.log in the\n"
     "                         runtime folder (vmkit console NAME attaches)\n"
+    "  --restore DIR          start from the snapshot in DIR (vmkit save),\n"
+    "                         where it was saved; vmkit restore DIR is the\n"
+    "                         same. --engine may change, the machine may not\n"
+    "  --paused               with --restore: stay paused (vmkit resume NAME)\n"
     "  --config FILE.json     start from this config (docs/config.md); the\n"
     "                         other flags change or add to it\n"
     "  --print-config         print the config of the given flags as JSON\n"
@@ -323,6 +327,8 @@ struct named_vm;
 struct run_opts {
   struct vmk_api *api;       /* the VM's REST API, or NULL */
   struct named_vm *detached; /* -d: told once the first VM runs */
+  const char *restore_dir;   /* the first VM comes from this snapshot */
+  bool restore_paused;       /* ... and stays paused */
   bool boot_timer;
   bool restart_on_reboot;  /* --on-reboot restart */
   unsigned stop_timeout_s; /* --stop-timeout */
@@ -429,7 +435,10 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
   for (;;) {
     vmk_error err;
     vmk_vm *vm;
-    int r = vmk_vm_create(cfg, &vm, &err);
+    const char *snap = ro->restore_dir;
+    ro->restore_dir = NULL; /* a guest reboot boots afresh */
+    int r = snap ? vmk_vm_restore(snap, cfg, &vm, &err)
+                 : vmk_vm_create(cfg, &vm, &err);
     if (!r && ro->api)
       vmk_api_set_vm(ro->api, vm, cfg);
     if (r) {
@@ -444,7 +453,9 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
                    r == -ENOTSUP;
       return usage ? EXIT_USAGE : 1;
     }
-    if (vmk_vm_start(vm, &err)) {
+    /* A restored VM is started and paused: resume it unless --paused. */
+    if (snap ? !ro->restore_paused && vmk_vm_resume(vm, &err)
+             : vmk_vm_start(vm, &err)) {
       restore_tty();
       fprintf(stderr, "vmkit: %s\n", err.msg);
       if (ro->api)
@@ -746,6 +757,8 @@ static int cmd_run(int argc, char **argv) {
     OPT_PORT,
     OPT_BALLOON,
     OPT_BALLOON_TARGET,
+    OPT_RESTORE,
+    OPT_PAUSED,
     OPT_HELP
   };
   static const struct option opts[] = {
@@ -769,22 +782,37 @@ static int cmd_run(int argc, char **argv) {
       {"print-config", no_argument, NULL, OPT_PRINT_CONFIG},
       {"name", required_argument, NULL, OPT_NAME},
       {"detach", no_argument, NULL, 'd'},
+      {"restore", required_argument, NULL, OPT_RESTORE},
+      {"paused", no_argument, NULL, OPT_PAUSED},
       {"port", required_argument, NULL, OPT_PORT},
       {"balloon", required_argument, NULL, OPT_BALLOON},
       {"balloon-target", required_argument, NULL, OPT_BALLOON_TARGET},
       {"help", no_argument, NULL, OPT_HELP},
       {0},
   };
-  /* --config first, wherever it is: the other flags change what it says. */
-  const char *config_file = NULL;
+  /* --config (or --restore: the snapshot's config) first, wherever it
+   * is: the other flags change what it says. */
+  const char *config_file = NULL, *restore_dir = NULL;
   for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
     if (!strcmp(argv[i], "--config") && i + 1 < argc)
       config_file = argv[i + 1];
     else if (!strncmp(argv[i], "--config=", 9))
       config_file = argv[i] + 9;
+    else if (!strcmp(argv[i], "--restore") && i + 1 < argc)
+      restore_dir = argv[i + 1];
+    else if (!strncmp(argv[i], "--restore=", 10))
+      restore_dir = argv[i] + 10;
   }
   vmk_config *cfg = NULL;
-  if (config_file) {
+  if (restore_dir && config_file)
+    usage_error("--restore takes the snapshot's own config; drop --config");
+  if (restore_dir) {
+    vmk_error cerr;
+    if (vmk_snapshot_config(restore_dir, &cfg, &cerr))
+      usage_error("%s", cerr.msg);
+    run_cfg = cfg;
+    config_file = restore_dir; /* a config is given: no defaults added */
+  } else if (config_file) {
     vmk_error cerr;
     if (vmk_config_load_json(config_file, &cfg, &cerr))
       usage_error("%s", cerr.msg);
@@ -876,7 +904,11 @@ static int cmd_run(int argc, char **argv) {
       console_given = true;
       break;
     case OPT_CONFIG:
+    case OPT_RESTORE:
       break; /* read above */
+    case OPT_PAUSED:
+      ro.restore_paused = true;
+      break;
     case OPT_PRINT_CONFIG:
       print_config = true;
       break;
@@ -985,6 +1017,8 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  if (ro.restore_paused && !restore_dir)
+    usage_error("--paused goes with --restore (vmkit restore DIR --paused)");
   if (detach && console_given && strcmp(console, "stdio"))
     usage_error("-d puts the console in the runtime folder; drop --console");
   if (detach && print_config)
@@ -1020,7 +1054,8 @@ static int cmd_run(int argc, char **argv) {
 
   int out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
   /* A config file's console stays unless --console says otherwise. */
-  if (config_file && !console_given)
+  /* A snapshot keeps no console: it gets the one run gives (stdio). */
+  if (config_file && !console_given && !restore_dir)
     console = cfg->console == VMK_CONSOLE_NONE   ? "none"
               : cfg->console == VMK_CONSOLE_FILE ? NULL
                                                  : "stdio";
@@ -1059,6 +1094,7 @@ static int cmd_run(int argc, char **argv) {
   setup_named(&nv, cfg, name, detach);
   ro.api = nv.api;
   ro.detached = detach ? &nv : NULL;
+  ro.restore_dir = restore_dir;
   /* One slot for the whole run, reboots included (each boot is a new
    * vmk_vm, and another vmkit must not take the slot in between); taken
    * after the name (it names the VM to whoever is refused) and, with -d,
@@ -1159,8 +1195,23 @@ int main(int argc, char **argv) {
     return vmk_cmd_inspect(argc - 1, argv + 1);
   if (!strcmp(cmd, "save"))
     return vmk_cmd_save(argc - 1, argv + 1);
-  if (!strcmp(cmd, "restore"))
-    return vmk_cmd_restore(argc - 1, argv + 1);
+  if (!strcmp(cmd, "restore")) {
+    /* vmkit restore DIR [FLAGS] is vmkit run --restore DIR [FLAGS]. */
+    if (argc < 3 || argv[2][0] == '-')
+      usage_error("restore takes a snapshot folder first, as in vmkit "
+                  "restore /srv/snap [--engine emu|kvm] [--paused]");
+    char **args = calloc((size_t)argc + 2, sizeof(*args));
+    if (!args)
+      usage_error("out of memory");
+    args[0] = "run";
+    args[1] = "--restore";
+    args[2] = argv[2];
+    for (int i = 3; i < argc; i++)
+      args[i] = argv[i];
+    int st = cmd_run(argc, args);
+    free(args);
+    return st;
+  }
   if (!strcmp(cmd, "console"))
     return vmk_cmd_console(argc - 1, argv + 1);
   if (!strcmp(cmd, "serve"))

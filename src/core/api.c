@@ -337,16 +337,112 @@ static int put_save(struct vmk_api *api, const char *body, size_t len,
   json_t *o;
   const char *path;
   int st = parse_body(body, len, &o, resp);
-  if (!st)
-    st = one_string(o, "path", &path, resp);
-  json_decref(o);
   if (st)
     return st;
-  if (!api->vm || !vmk_vm_can_save(api->vm))
+  if ((st = one_string(o, "path", &path, resp))) {
+    json_decref(o);
+    return st;
+  }
+  if (!api->vm || !vmk_vm_can_save(api->vm)) {
+    json_decref(o);
     return fail(resp, 409, "the VM is %s; pause it before saving it",
                 state_name(api));
-  return fail(resp, 501,
-              "this vmkit cannot save VMs yet (snapshots are not built in)");
+  }
+  vmk_error err;
+  int r = vmk_vm_save(api->vm, path, &err);
+  if (r) {
+    json_decref(o);
+    return fail(resp,
+                r == -ENOTSUP  ? 501
+                : r == -EINVAL ? 409
+                               : 400,
+                "%s", err.msg);
+  }
+  st = reply(resp, 200,
+             json_pack("{s:s,s:s}", "state",
+                       vmk_state_name(vmk_vm_state(api->vm)), "path", path));
+  json_decref(o);
+  return st;
+}
+
+static const char *const stat_names[VMK_BALLOON_STAT_COUNT] = {
+    "swap_in",          "swap_out",     "major_faults",
+    "minor_faults",     "free",         "total",
+    "available",        "caches",       "hugetlb_allocs",
+    "hugetlb_failures", "oom_kills",    "alloc_stalls",
+    "async_scans",      "direct_scans", "async_reclaims",
+    "direct_reclaims"};
+
+static int get_balloon(struct vmk_api *api, char **resp) {
+  vmk_balloon_stats b;
+  vmk_error err;
+  if (!api->vm)
+    return fail(resp, 409, "there is no VM yet");
+  if (vmk_vm_balloon_stats(api->vm, &b, &err))
+    return fail(resp, 409, "%s", err.msg);
+  json_t *stats = json_object();
+  for (unsigned i = 0; stats && i < VMK_BALLOON_STAT_COUNT; i++)
+    if (b.valid & (1u << i))
+      json_object_set_new(stats, stat_names[i],
+                          json_integer((json_int_t)b.stat[i]));
+  return reply(resp, 200,
+               json_pack("{s:I,s:I,s:I,s:I,s:o,s:o}", "target_bytes",
+                         (json_int_t)b.target_bytes, "balloon_bytes",
+                         (json_int_t)b.balloon_bytes, "reported_bytes",
+                         (json_int_t)b.reported_bytes, "stats_updates",
+                         (json_int_t)b.stats_updates, "stats_age_ms",
+                         b.stats_age_ms == UINT64_MAX
+                             ? json_null()
+                             : json_integer((json_int_t)b.stats_age_ms),
+                         "stats", stats ? stats : json_object()));
+}
+
+/* {"target": bytes | "256M"}: guest memory to keep. */
+static int put_balloon(struct vmk_api *api, const char *body, size_t len,
+                       char **resp) {
+  json_t *o;
+  int st = parse_body(body, len, &o, resp);
+  if (st)
+    return st;
+  const char *k;
+  json_t *v;
+  json_object_foreach(o, k, v) {
+    if (strcmp(k, "target")) {
+      st = fail(resp, 400,
+                "unknown key '%.64s'; the body takes only "
+                "\"target\"",
+                k);
+      json_decref(o);
+      return st;
+    }
+  }
+  v = json_object_get(o, "target");
+  uint64_t bytes = 0;
+  char *end = NULL;
+  if (json_is_integer(v) && json_integer_value(v) > 0) {
+    bytes = (uint64_t)json_integer_value(v);
+  } else if (json_is_string(v)) {
+    const char *s = json_string_value(v);
+    unsigned long long n = strtoull(s, &end, 10);
+    unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (shift)
+      end++;
+    if (end != s && !*end && s[0] != '-' && n <= (VMK_MAX_MEMORY >> shift))
+      bytes = (uint64_t)n << shift;
+  }
+  json_decref(o);
+  if (!bytes)
+    return fail(resp, 400,
+                "the body needs \"target\": guest memory to keep, in bytes "
+                "or as a size such as \"256M\"");
+  if (!api->vm)
+    return fail(resp, 409, "there is no VM yet");
+  vmk_error err;
+  int r = vmk_vm_set_balloon_target(api->vm, bytes, &err);
+  if (r)
+    return fail(resp, r == -EINVAL ? 400 : 409, "%s", err.msg);
+  return reply(resp, 200,
+               json_pack("{s:I}", "target_bytes", (json_int_t)bytes));
 }
 
 enum route_id {
@@ -357,7 +453,9 @@ enum route_id {
   R_SAVE,
   R_CONFIG,
   R_COUNTERS,
-  R_EVENTS
+  R_EVENTS,
+  R_BALLOON_GET,
+  R_BALLOON_PUT
 };
 
 static const struct {
@@ -371,19 +469,25 @@ static const struct {
     {"/v1/vm/config", "PUT", R_CONFIG},
     {"/v1/vm/counters", "GET", R_COUNTERS},
     {"/v1/events", "GET", R_EVENTS},
+    {"/v1/vm/balloon", "GET", R_BALLOON_GET},
+    {"/v1/vm/balloon", "PUT", R_BALLOON_PUT},
 };
 
-/* The route for url and method; *allow gets the path's method when only
+/* The route for url and method; *allow gets the path's methods when only
  * the method is wrong (405), else NULL (404). */
 static enum route_id find_route(const char *method, const char *url,
                                 const char **allow) {
   *allow = NULL;
+  bool get = false, put = false;
   for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
     if (!strcmp(url, routes[i].path)) {
       if (!strcmp(method, routes[i].method))
         return routes[i].id;
-      *allow = routes[i].method;
+      get |= !strcmp(routes[i].method, "GET");
+      put |= !strcmp(routes[i].method, "PUT");
     }
+  if (get || put)
+    *allow = get && put ? "GET, PUT" : get ? "GET" : "PUT";
   return R_NONE;
 }
 
@@ -401,7 +505,9 @@ static int route(struct vmk_api *api, const char *method, const char *url,
                       "no such endpoint '%.64s'; see docs/api.md (GET "
                       "/v1/vm, PUT /v1/vm/state, ...)",
                       url);
-  if ((id == R_VM || id == R_COUNTERS || id == R_REQUEST_STOP) && len)
+  if ((id == R_VM || id == R_COUNTERS || id == R_REQUEST_STOP ||
+       id == R_BALLOON_GET) &&
+      len)
     return fail(resp, 400, "%s %.64s takes no body", method, url);
   pthread_mutex_lock(&api->vm_lock);
   int st;
@@ -428,6 +534,12 @@ static int route(struct vmk_api *api, const char *method, const char *url,
     break;
   case R_CONFIG:
     st = put_config(api, body, len, resp);
+    break;
+  case R_BALLOON_GET:
+    st = get_balloon(api, resp);
+    break;
+  case R_BALLOON_PUT:
+    st = put_balloon(api, body, len, resp);
     break;
   case R_COUNTERS:
     st = reply(resp, 200,

@@ -304,10 +304,6 @@ static int get_size(json_t *v, const char *field, uint64_t *out,
   return 0;
 }
 
-static int get_memory(json_t *v, uint64_t *out, vmk_error *err) {
-  return get_size(v, "memory", out, err);
-}
-
 static int get_array(json_t *v, const char *field, size_t max, vmk_error *err) {
   int r = want(v, JSON_ARRAY, field, "an array", err);
   if (r)
@@ -555,10 +551,10 @@ static int parse_vsock(json_t *v, vmk_config *cfg, vmk_error *err) {
 
 static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
   static const char *const keys[] = {
-      "engine",  "cpus",           "memory",   "kernel",     "initrd",
-      "cmdline", "disks",          "entropy",  "console",    "shares",
-      "vsock",   "nets",           "forwards", "boot_timer", "ports",
-      "balloon", "balloon_target", NULL};
+      "engine",         "cpus",  "memory",   "kernel",     "initrd",
+      "cmdline",        "disks", "entropy",  "console",    "shares",
+      "vsock",          "nets",  "forwards", "boot_timer", "balloon",
+      "balloon_target", "ports", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -586,7 +582,7 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
         return r;
       vmk_config_set_cpus(cfg, (unsigned)n);
     } else if (!strcmp(key, "memory")) {
-      if ((r = get_memory(v, &n, err)))
+      if ((r = get_size(v, "memory", &n, err)))
         return r;
       vmk_config_set_memory(cfg, n);
     } else if (!strcmp(key, "kernel") || !strcmp(key, "initrd") ||
@@ -622,7 +618,10 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
         vmk_config_set_boot_timer(cfg, b);
     } else if (!strcmp(key, "balloon_target")) {
       n = 0;
-      if (!json_is_null(v) && (r = get_size(v, key, &n, err)))
+      /* null or 0: no target (the guest keeps all of its memory) */
+      bool none =
+          json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0);
+      if (!none && (r = get_size(v, key, &n, err)))
         return r;
       vmk_config_set_balloon_target(cfg, n);
     } else if (!strcmp(key, "disks")) {

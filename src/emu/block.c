@@ -21,8 +21,13 @@
 #include "emu/decode.h"
 #include "emu/mem.h"
 
+/* The upper set lives long (a kernel's code, kept across process
+ * switches) and grows large: a bigger table keeps its chains short. The
+ * lower one is emptied at every process switch, so it stays small. */
 #define HASH_BITS 14
 #define HASH_SIZE (1u << HASH_BITS)
+#define HASH_BITS_HIGH 17
+#define HASH_SIZE_HIGH (1u << HASH_BITS_HIGH)
 #define CHUNK_SIZE (1u << 20)
 #define ARENA_MAX (256u << 20) /* flush everything beyond this much code */
 
@@ -41,7 +46,8 @@ struct chunk {
 };
 
 struct block_set {
-  struct emu_block *hash[HASH_SIZE];
+  struct emu_block **hash;
+  unsigned mask; /* hash entries - 1 */
   struct chunk *chunks;
   size_t total;
 };
@@ -64,8 +70,8 @@ struct emu_block_cache {
 
 static inline unsigned set_of(uint64_t pc) { return (unsigned)(pc >> 55) & 1; }
 
-static inline unsigned hash_pc(uint64_t pc) {
-  return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS))) & (HASH_SIZE - 1);
+static inline unsigned hash_pc(const struct block_set *s, uint64_t pc) {
+  return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS_HIGH))) & s->mask;
 }
 
 /* Each set always owns at least one chunk, allocated here: after a drop
@@ -76,8 +82,12 @@ int emu_block_cache_new(struct emu_cpu *cpu) {
   if (!cpu->blocks)
     return -ENOMEM;
   for (unsigned i = 0; i < 2; i++) {
+    unsigned n = i == SET_HIGH ? HASH_SIZE_HIGH : HASH_SIZE;
+    cpu->blocks->set[i].mask = n - 1;
+    cpu->blocks->set[i].hash = calloc(n, sizeof(struct emu_block *));
     struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
-    if (!ch) {
+    if (!ch || !cpu->blocks->set[i].hash) {
+      free(ch);
       emu_block_cache_free(cpu);
       return -ENOMEM;
     }
@@ -102,7 +112,8 @@ static void drop_set(struct emu_block_cache *c, struct block_set *s) {
   if (ch)
     ch->used = 0;
   s->total = ch ? CHUNK_SIZE : 0;
-  memset(s->hash, 0, sizeof s->hash);
+  if (s->hash)
+    memset(s->hash, 0, (s->mask + 1) * sizeof(*s->hash));
   c->gen++;
 }
 
@@ -121,6 +132,7 @@ void emu_block_cache_free(struct emu_cpu *cpu) {
     struct block_set *s = &cpu->blocks->set[i];
     drop_set(cpu->blocks, s);
     free(s->chunks);
+    free(s->hash);
   }
   free(cpu->blocks);
   cpu->blocks = NULL;
@@ -239,7 +251,7 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
   if (!single) {
-    unsigned h = hash_pc(pc);
+    unsigned h = hash_pc(set, pc);
     b->hnext = set->hash[h];
     set->hash[h] = b;
   }
@@ -247,8 +259,8 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
 }
 
 static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc) {
-  for (struct emu_block *b = c->set[set_of(pc)].hash[hash_pc(pc)]; b;
-       b = b->hnext)
+  const struct block_set *s = &c->set[set_of(pc)];
+  for (struct emu_block *b = s->hash[hash_pc(s, pc)]; b; b = b->hnext)
     if (b->pc == pc)
       return b;
   return NULL;

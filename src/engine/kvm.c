@@ -11,7 +11,11 @@
  * engine.h; report_exit calls on_exit without e->lock for the same reason).
  * Each vCPU has its own thread running KVM_RUN in a loop (vcpu_thread); it runs
  * the bus callbacks and, once, cfg.on_exit. set_level (KVM_IRQ_LINE) and
- * add_ioeventfd are plain ioctls on the VM fd and may run on any thread.
+ * add_ioeventfd are plain ioctls on the VM fd and may run on any thread;
+ * so is edge (virtio-mmio's edge-triggered lines), a write to the SPI's
+ * irqfd, which KVM injects without the caller entering KVM_IRQ_LINE and
+ * with no second call to lower the line. An SPI's irqfd is made on its
+ * first edge under irqfd_lock; after that the fd is read atomically.
  *
  * Locking: kvm_engine.lock protects pause/stop requests and the counts of
  * parked and live vCPU threads; the vCPU threads read the request word
@@ -30,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -77,6 +82,11 @@ struct kvm_engine {
   atomic_bool exit_reported;   /* cfg.on_exit has been called */
   atomic_bool unmapped_logged; /* an unmapped MMIO access was logged */
   atomic_bool irq_err_logged;  /* a failed KVM_IRQ_LINE was logged */
+
+  /* One irqfd per SPI that has had an edge: -1 none yet, -2 KVM refused
+   * one (fall back to KVM_IRQ_LINE); set under irqfd_lock. */
+  pthread_mutex_t irqfd_lock;
+  _Atomic int *irqfd; /* cfg.nr_spis entries */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -191,6 +201,47 @@ static void kvm_set_level(void *opaque, unsigned spi, bool level) {
       !atomic_exchange(&e->irq_err_logged, true))
     fprintf(stderr, "vmkit: kvm: raising SPI %u failed: %s\n", spi,
             strerror(errno));
+}
+
+/* The SPI's irqfd, made on first use; -1 when KVM has none for it. */
+static int spi_irqfd(struct kvm_engine *e, unsigned spi) {
+  int fd = atomic_load(&e->irqfd[spi]);
+  if (fd != -1)
+    return fd >= 0 ? fd : -1;
+  pthread_mutex_lock(&e->irqfd_lock);
+  fd = atomic_load(&e->irqfd[spi]);
+  if (fd == -1) {
+    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* Default routing on arm64: GSI n is SPI n (INTID 32 + n). */
+    struct kvm_irqfd a = {.fd = (uint32_t)fd, .gsi = spi};
+    if (fd >= 0 && ioctl(e->vm_fd, KVM_IRQFD, &a) < 0) {
+      int x = errno;
+      close(fd);
+      fd = -1;
+      if (!atomic_exchange(&e->irq_err_logged, true))
+        fprintf(stderr,
+                "vmkit: kvm: no irqfd for SPI %u (%s); using KVM_IRQ_LINE\n",
+                spi, strerror(x));
+    }
+    atomic_store(&e->irqfd[spi], fd >= 0 ? fd : -2);
+  }
+  pthread_mutex_unlock(&e->irqfd_lock);
+  return fd >= 0 ? fd : -1;
+}
+
+static void kvm_edge(void *opaque, unsigned spi) {
+  struct kvm_engine *e = opaque;
+  if (spi >= e->cfg.nr_spis)
+    return;
+  int fd = spi_irqfd(e, spi);
+  uint64_t one = 1;
+  if (fd >= 0 && write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+    return;
+  /* No irqfd: a rising edge through KVM_IRQ_LINE, which an edge-configured
+   * vGIC line latches; lowering it again keeps a misconfigured (level)
+   * line from staying asserted. */
+  kvm_set_level(e, spi, true);
+  kvm_set_level(e, spi, false);
 }
 
 static int kvm_add_ioeventfd(struct vmk_engine *base, uint64_t gpa,
@@ -313,6 +364,17 @@ static int kvm_create(const struct vmk_engine_config *cfg,
     e->vcpus[i].fd = -1;
   pthread_mutex_init(&e->lock, NULL);
   pthread_cond_init(&e->cond, NULL);
+  pthread_mutex_init(&e->irqfd_lock, NULL);
+  e->irqfd = calloc(cfg->nr_spis ? cfg->nr_spis : 1, sizeof(*e->irqfd));
+  if (!e->irqfd) {
+    pthread_cond_destroy(&e->cond);
+    pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->irqfd_lock);
+    free(e);
+    return vmk_err(err, -ENOMEM, "Out of memory creating the kvm engine.");
+  }
+  for (unsigned i = 0; i < cfg->nr_spis; i++)
+    atomic_init(&e->irqfd[i], -1);
 
   int r = install_kick_handler(err);
   if (r < 0)
@@ -362,6 +424,8 @@ static int kvm_create(const struct vmk_engine_config *cfg,
   r = create_vgic(e, err);
   if (r < 0)
     goto fail;
+  if (ioctl(e->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0)
+    e->base.irq_chip.edge = kvm_edge;
 
   struct kvm_vcpu_init tmpl;
   memset(&tmpl, 0, sizeof(tmpl));
@@ -753,6 +817,14 @@ static void kvm_destroy(struct vmk_engine *base) {
     if (v->fd >= 0)
       close(v->fd);
   }
+  /* After the vCPUs (and, by the engine contract, the devices' threads)
+   * stopped: nothing signals an irqfd any more. */
+  for (unsigned i = 0; e->irqfd && i < e->cfg.nr_spis; i++) {
+    int fd = atomic_load(&e->irqfd[i]);
+    if (fd >= 0)
+      close(fd);
+  }
+  free(e->irqfd);
   if (e->gic_fd >= 0)
     close(e->gic_fd);
   if (e->vm_fd >= 0)
@@ -761,6 +833,7 @@ static void kvm_destroy(struct vmk_engine *base) {
     close(e->kvm_fd);
   pthread_cond_destroy(&e->cond);
   pthread_mutex_destroy(&e->lock);
+  pthread_mutex_destroy(&e->irqfd_lock);
   free(e);
 }
 

@@ -57,18 +57,25 @@ static void count(uint64_t *c, uint64_t n) {
   __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
+/* The line is edge-triggered in the device tree: with a chip that signals
+ * edges (kvm's irqfd) each interrupt is one edge and acks never touch the
+ * line; otherwise the level follows int_status. */
 static void raise_int(struct vmk_virtio_mmio *t, uint32_t bits) {
   pthread_mutex_lock(&t->irq_lock);
   count(&t->counters.interrupts, 1);
   t->int_status |= bits;
-  vmk_irq_set(&t->irq, t->int_status != 0);
+  if (vmk_irq_has_edge(&t->irq))
+    vmk_irq_edge(&t->irq);
+  else
+    vmk_irq_set(&t->irq, t->int_status != 0);
   pthread_mutex_unlock(&t->irq_lock);
 }
 
 static void ack_int(struct vmk_virtio_mmio *t, uint32_t bits) {
   pthread_mutex_lock(&t->irq_lock);
   t->int_status &= ~bits;
-  vmk_irq_set(&t->irq, t->int_status != 0);
+  if (!vmk_irq_has_edge(&t->irq))
+    vmk_irq_set(&t->irq, t->int_status != 0);
   pthread_mutex_unlock(&t->irq_lock);
 }
 
@@ -206,7 +213,8 @@ static void reset(struct vmk_virtio_mmio *t) {
   t->shm_sel = 0;
   pthread_mutex_lock(&t->irq_lock);
   t->int_status = 0;
-  vmk_irq_set(&t->irq, false);
+  if (!vmk_irq_has_edge(&t->irq))
+    vmk_irq_set(&t->irq, false);
   pthread_mutex_unlock(&t->irq_lock);
 }
 

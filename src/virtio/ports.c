@@ -45,6 +45,7 @@
 
 #include "backends/unix_listen.h"
 #include "base/le.h"
+#include "base/sbuf.h"
 #include "virtio/virtqueue.h"
 
 #define CRXQ 2 /* control: device -> driver */
@@ -461,6 +462,59 @@ static void ports_free(struct vmk_virtio_device *dev) {
   free(d);
 }
 
+/* Snapshots: the guest's view of each port (added, ready, open, what it
+ * is owed). Host clients cannot be saved: a port whose client was
+ * connected owes the guest a PORT_OPEN 0 after the restore, and clients
+ * connect to the restored VM's sockets anew. Chains held for a client are
+ * taken again (nothing was written into a receive chain yet; a transmit
+ * chain with no client is discarded). */
+static int ports_save(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                      unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err) {
+  struct ports *d = (struct ports *)dev;
+  (void)err;
+  vmk_sbuf_u32(out, d->n);
+  for (unsigned i = 0; i < d->n; i++) {
+    const struct port *p = &d->port[i];
+    rewind[rxq(i)] = p->rx_have ? 1 : 0;
+    rewind[txq(i)] = p->tx_have ? 1 : 0;
+    vmk_sbuf_u8(out, p->added);
+    vmk_sbuf_u8(out, p->ready);
+    vmk_sbuf_u8(out, p->guest_open);
+    vmk_sbuf_u8(out, p->cfd >= 0);
+    vmk_sbuf_u8(out, (uint8_t)p->pend);
+  }
+  return 0;
+}
+
+static int ports_load(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                      vmk_error *err) {
+  struct ports *d = (struct ports *)dev;
+  uint32_t n = vmk_sr_u32(in);
+  if (in->bad || n != d->n)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's console ports device has %u ports; this "
+                   "VM has %u",
+                   n, d->n);
+  for (unsigned i = 0; i < n; i++) {
+    struct port *p = &d->port[i];
+    p->added = vmk_sr_bool(in);
+    p->ready = vmk_sr_bool(in);
+    p->guest_open = vmk_sr_bool(in);
+    bool had_client = vmk_sr_bool(in);
+    uint8_t pend = vmk_sr_u8(in);
+    if (in->bad || (pend & ~(P_ADD | P_NAME | P_OPEN)) ||
+        (p->ready && !p->added))
+      return vmk_err(err, -EINVAL,
+                     "the snapshot's console ports state is malformed");
+    p->pend = pend;
+    if (p->ready && had_client != (p->cfd >= 0))
+      p->pend |= P_OPEN; /* the guest's view of the client is stale */
+    p->rx_have = p->tx_have = false;
+    p->tx_done = 0;
+  }
+  return 0;
+}
+
 static const struct vmk_virtio_device_ops ports_ops = {
     .name = "virtio-console ports",
     .device_id = VMK_VIRTIO_ID_CONSOLE,
@@ -469,6 +523,8 @@ static const struct vmk_virtio_device_ops ports_ops = {
     .queue_notify = ports_notify,
     .reset = ports_reset,
     .free = ports_free,
+    .save = ports_save,
+    .load = ports_load,
 };
 
 int vmk_virtio_ports_create(const struct vmk_port_spec *specs, unsigned n,

@@ -12,7 +12,9 @@
  * any length), control receive buffers of any size, data buffers on the
  * ports' queues (receive and transmit, writable or not), raw descriptors
  * and avail entries, register writes (resets included), running the I/O
- * loop, and host clients that connect, write, read and close. Only
+ * loop, host clients that connect, write, read and close, and a snapshot
+ * of the device saved, damaged a little and loaded back (the load's checks
+ * of untrusted state). Only
  * crashes, hangs, leaks and sanitizer reports count as failures.
  * Single-threaded: the caller's thread plays vCPU, I/O thread and host.
  */
@@ -27,6 +29,7 @@
 
 #include "base/io_loop.h"
 #include "base/le.h"
+#include "base/sbuf.h"
 #include "virtio/mmio.h"
 #include "virtio/ports.h"
 
@@ -200,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   driver_init(&f, &in);
   for (int op = 0; op < MAX_OPS && in.n; op++) {
-    switch (u8(&in) % 12) {
+    switch (u8(&in) % 13) {
     case 0: /* raw register write (status resets, queue registers) */
       wr(&f, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
       break;
@@ -280,6 +283,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           f.host[i] = -1;
         }
       }
+      run(&f);
+      break;
+    }
+    case 12: { /* a snapshot of the device, damaged a little, loaded back */
+      struct vmk_sbuf sb = {0};
+      vmk_virtio_mmio_freeze(f.t);
+      int r = vmk_virtio_mmio_save(f.t, &sb, &err);
+      vmk_virtio_mmio_thaw(f.t);
+      if (!r && sb.len) {
+        unsigned flips = u8(&in) % 3;
+        for (unsigned k = 0; k < flips; k++) {
+          /* mostly in the device's own part, at the end */
+          size_t at = sb.len - 1 - u8(&in) % (sb.len < 24 ? sb.len : 24);
+          sb.p[at] ^= u8(&in);
+        }
+        vmk_virtio_mmio_load(f.t, sb.p, sb.len, &err);
+      }
+      vmk_sbuf_free(&sb);
       run(&f);
       break;
     }

@@ -8,7 +8,9 @@
 #   ticks go on); the event stream saw the changes; wrong method / unknown
 #   path / bad body / wrong state get 405 / 404 / 400 / 409; the counters
 #   show the console's requests; vmkit inspect prints config and counters;
-#   vmkit console sends a line the guest echoes; vmkit stop ends it and
+#   vmkit console sends a line the guest echoes; vmkit save keeps it while
+#   paused and vmkit restore (twice, once --paused) goes on from there;
+#   vmkit stop ends it and
 #   frees the name; a VM killed with SIGKILL does not block its name;
 #   vmkit serve is configured and started through the API (on an idle
 #   two-instruction kernel, no second boot) and exits when it is stopped.
@@ -26,7 +28,7 @@ export XDG_RUNTIME_DIR=$tmp/xdg
 mkdir -p "$XDG_RUNTIME_DIR"
 rt=$XDG_RUNTIME_DIR/vmkit
 cleanup() {
-  for n in t1; do
+  for n in t1 t2 t3; do
     [ -f "$rt/$n/pid" ] && kill -9 "$(cat "$rt/$n/pid")" 2>/dev/null
   done
   [ -n "${evpid:-}" ] && kill "$evpid" 2>/dev/null
@@ -127,7 +129,23 @@ assert v["config"]["cpus"] == 1 and v["config"]["nets"] == [], v["config"]
 con = [d for d in v["devices"] if d["type"] == "virtio-console"][0]
 c = con["counters"]
 assert c["requests"] > 0 and c["bytes_out"] > 0 and c["notifies"] > 0, c
+assert v["balloon"]["target_bytes"] == 512 << 20, v["balloon"]
 PY
+st=$(api -X PUT -d '{"target":"384M"}' -w ' %{http_code}' http://localhost/v1/vm/balloon)
+[ "$st" = '{"target_bytes":402653184} 200' ] && ok "PUT balloon target" || fail "balloon target: $st"
+api http://localhost/v1/vm/balloon | grep -q '"target_bytes":402653184' && ok "GET balloon" ||
+  fail "GET balloon: $(api http://localhost/v1/vm/balloon)"
+
+# Save while paused (vmkit save NAME DIR, through PUT /v1/vm/save), then
+# resume: the snapshot is restored below, after t1 is gone.
+"$vmkit" pause t1 || fail "pause for save"
+saved=$(ticks | sed 's/tick-//')
+"$vmkit" save t1 "$tmp/snap" 2>"$tmp/save.err" && [ -f "$tmp/snap/state.bin" ] &&
+  ok "vmkit save (at tick-$saved)" || fail "save: $(cat "$tmp/save.err")"
+"$vmkit" save t1 "$tmp/snap2" 2>/dev/null
+"$vmkit" resume t1 || fail "resume after save"
+st=$(api -X PUT -d "{\"path\":\"$tmp/snap3\"}" -w ' %{http_code}' http://localhost/v1/vm/save)
+case $st in *"pause it before saving"*" 409") ok "save while running: 409";; *) fail "save running: $st";; esac
 
 "$vmkit" stop t1; rc=$?
 [ "$rc" = 0 ] && ok "vmkit stop" || fail "stop: status $rc"
@@ -147,6 +165,27 @@ for want in [("running", "pausing"), ("pausing", "paused"), ("paused", "resuming
     assert want in seen, (want, seen)
 assert [e["seq"] for e in ev] == sorted(e["seq"] for e in ev)
 PY
+
+# Restore (vmkit restore DIR -d --name t2): the guest goes on from where
+# it was saved, not from a boot: its first tick is the one after tick-$saved.
+if [ -f "$tmp/snap/state.bin" ]; then
+  out=$("$vmkit" restore "$tmp/snap" -d --name t2 2>"$tmp/restore.err")
+  [ "$out" = t2 ] && ok "vmkit restore -d" || fail "restore: '$out' $(cat "$tmp/restore.err")"
+  first=""
+  wait_for 120 grep -q 'tick-' "$rt/t2/console.log" &&
+    first=$(grep -ao 'tick-[0-9]*' "$rt/t2/console.log" | head -1 | sed 's/tick-//')
+  [ -n "$first" ] && [ "$first" -ge "$saved" ] && [ "$first" -le $((saved + 3)) ] &&
+    ok "restored guest goes on: tick-$first after tick-$saved" ||
+    fail "restored guest: first tick '$first' after tick-$saved: $(tail -c 300 "$rt/t2/console.log")"
+  ! grep -q "Linux version" "$rt/t2/console.log" && ok "restore did not boot" ||
+    fail "restore booted the kernel again"
+  "$vmkit" restore "$tmp/snap" -d --name t3 --paused >/dev/null 2>"$tmp/restore3.err" ||
+    fail "restore twice, paused: $(cat "$tmp/restore3.err")"
+  "$vmkit" list --json | grep -q '"paused"' && ok "restore --paused: paused" ||
+    fail "restore --paused: $("$vmkit" list)"
+  "$vmkit" stop t2 || fail "stop t2"
+  "$vmkit" stop t3 || fail "stop t3"
+fi
 
 # Name reuse after SIGKILL: the dead VM's folder is left behind, and does
 # not block a new t1.
@@ -198,6 +237,15 @@ sapi -X PUT -d '{"state":"stopped"}' http://localhost/v1/vm/state >/dev/null
 wait "$spid"; rc=$?
 [ "$rc" = 1 ] && grep -q "the VM was stopped" "$tmp/serve.err" && [ ! -e "$tmp/serve.sock" ] &&
   ok "serve: exits when its VM is stopped" || fail "serve exit: $rc $(cat "$tmp/serve.err")"
+
+# SIGTERM before any VM: exit 1 with a sentence, the socket removed.
+"$vmkit" serve --api-socket "$tmp/serve2.sock" 2>"$tmp/serve2.err" &
+spid=$!
+wait_for 10 test -S "$tmp/serve2.sock" || fail "serve 2: no socket"
+kill -TERM "$spid"
+wait "$spid"; rc=$?
+[ "$rc" = 1 ] && grep -q "a signal ended vmkit serve" "$tmp/serve2.err" && [ ! -e "$tmp/serve2.sock" ] &&
+  ok "serve: SIGTERM before a VM" || fail "serve SIGTERM: $rc $(cat "$tmp/serve2.err")"
 
 [ "$fails" -eq 0 ] && echo "all API checks passed"
 exit $(( fails > 0 ))

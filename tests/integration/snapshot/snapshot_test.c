@@ -9,6 +9,10 @@
  *   4. refusals with a sentence: a damaged and a truncated state file, a
  *      truncated memory file, another machine's config, a changed disk.
  * Exit 77 (skip) when the default guest is not built.
+ * VMK_SNAPSHOT_ENGINES=BOOT,RESTORE1,RESTORE2 (default emu,emu,emu) picks
+ * each VM's engine: the nested KVM test runs it as kvm,kvm,emu, so a
+ * guest saved under kvm resumes under kvm and under emu.
+ * VMK_SNAPSHOT_WAIT=S: seconds to wait for the guest (default 120).
  * Test thread only; the VMs run their own threads.
  */
 #include <errno.h>
@@ -26,6 +30,9 @@
 
 static int fails;
 static char tmp[256];
+static vmk_engine_kind engines[3] = {VMK_ENGINE_EMU, VMK_ENGINE_EMU,
+                                     VMK_ENGINE_EMU};
+static int wait_s = 120;
 
 #define CHECK(cond, ...)                                                       \
   do {                                                                         \
@@ -126,7 +133,7 @@ static double uptime(struct console *c, int k) {
   type(c, cmd);
   char want[64];
   snprintf(want, sizeof want, "UP%d=", k);
-  double end = now_s() + 120;
+  double end = now_s() + wait_s;
   while (now_s() < end) {
     char *s = slurp(c->path);
     /* The echo of the typed line holds "$(", the answer a number. */
@@ -174,6 +181,18 @@ static vmk_config *config_with(struct console *c, const char *snapshot) {
   return cfg;
 }
 
+static void parse_engines(void) {
+  const char *e = getenv("VMK_SNAPSHOT_ENGINES");
+  for (int i = 0; e && *e && i < 3; i++) {
+    engines[i] = strncmp(e, "kvm", 3) == 0 ? VMK_ENGINE_KVM : VMK_ENGINE_EMU;
+    e = strchr(e, ',');
+    e = e ? e + 1 : NULL;
+  }
+  const char *w = getenv("VMK_SNAPSHOT_WAIT");
+  if (w && atoi(w) > 0)
+    wait_s = atoi(w);
+}
+
 /* Restores from dir, resumes, checks the counter goes on after last_tick
  * and the shell answers. */
 static void restore_and_check(const char *dir, long last_tick, int round) {
@@ -182,17 +201,19 @@ static void restore_and_check(const char *dir, long last_tick, int round) {
   snprintf(name, sizeof name, "restore%d", round);
   console_open(&c, name);
   vmk_config *cfg = config_with(&c, dir);
+  if (cfg)
+    vmk_config_set_engine(cfg, engines[round]);
   vmk_vm *vm = NULL;
   vmk_error err;
   double t0 = now_s();
   int r = cfg ? vmk_vm_restore(dir, cfg, &vm, &err) : -1;
-  CHECK(r == 0, "restore %d (%.2f s): %s", round, now_s() - t0,
-        r ? err.msg : "paused");
+  CHECK(r == 0, "restore %d on %s (%.2f s): %s", round,
+        vmk_engine_name(engines[round]), now_s() - t0, r ? err.msg : "paused");
   if (r == 0) {
     CHECK(vmk_vm_state(vm) == VMK_STATE_PAUSED, "restore %d: the VM is paused",
           round);
     CHECK(vmk_vm_resume(vm, &err) == 0, "restore %d: resume", round);
-    bool going = wait_tick(&c, last_tick + 2, 120);
+    bool going = wait_tick(&c, last_tick + 2, wait_s);
     long first, last;
     ticks(&c, &first, &last);
     CHECK(going && first > last_tick && first <= last_tick + 2,
@@ -203,7 +224,7 @@ static void restore_and_check(const char *dir, long last_tick, int round) {
     snprintf(cmd, sizeof cmd, "echo again-$((%d*7))\n", round + 10);
     snprintf(ans, sizeof ans, "again-%d", (round + 10) * 7);
     type(&c, cmd);
-    CHECK(wait_for(&c, ans, 120), "restore %d: the shell answers", round);
+    CHECK(wait_for(&c, ans, wait_s), "restore %d: the shell answers", round);
     if (!going)
       show(&c);
     vmk_vm_stop(vm, &err);
@@ -257,7 +278,8 @@ int main(int argc, char **argv) {
   struct console c;
   console_open(&c, "boot");
   vmk_config *cfg = vmk_config_new();
-  vmk_config_set_engine(cfg, VMK_ENGINE_EMU);
+  parse_engines();
+  vmk_config_set_engine(cfg, engines[0]);
   vmk_config_set_cpus(cfg, 2);
   vmk_config_set_memory(cfg, 256ull << 20);
   vmk_config_set_kernel(cfg, kernel);
@@ -273,9 +295,10 @@ int main(int argc, char **argv) {
     printf("FAIL: cannot boot: %s\n", err.msg);
     return 1;
   }
-  CHECK(wait_tick(&c, 3, 300), "the guest boots and counts");
+  CHECK(wait_tick(&c, 3, 300 > wait_s ? 300 : wait_s),
+        "the guest boots on %s and counts", vmk_engine_name(engines[0]));
   type(&c, "echo hello-$((6*7))\n");
-  CHECK(wait_for(&c, "hello-42", 120), "the shell answers");
+  CHECK(wait_for(&c, "hello-42", wait_s), "the shell answers");
 
   /* 1. Pause and resume: the clock does not jump. */
   double u1 = uptime(&c, 1);

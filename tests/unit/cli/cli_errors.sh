@@ -151,6 +151,10 @@ expect 2 "pause takes one VM name" -- pause
 expect 2 "list takes only --json" -- list --yaml
 expect 2 "serve needs --api-socket PATH" -- serve
 expect 2 "save takes a VM name and a folder" -- save web
+expect 2 "restore takes a snapshot folder first" -- restore
+expect 2 "cannot read the snapshot $tmp/nosnap/state.bin" -- restore "$tmp/nosnap"
+expect 2 "--paused goes with --restore" -- run --paused
+expect 2 "--restore takes the snapshot's own config" -- run --restore "$tmp" --config "$tmp/good.json"
 "$vmkit" list --json >"$tmp/list" 2>&1 && [ "$(cat "$tmp/list")" = "[]" ] &&
   echo "ok: list --json with no VMs" || { echo "FAIL: list --json: $(cat "$tmp/list")"; fails=$((fails+1)); }
 
@@ -180,7 +184,7 @@ expect 2 "a balloon target needs the balloon" -- "${k[@]}" --balloon off --ballo
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --help; do
+for f in --engine --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --restore --paused --help; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }

@@ -231,8 +231,12 @@ static void test_routes(void **state) {
   assert_int_equal(vmk_vm_state(vm), VMK_STATE_PAUSED);
   st = http("PUT", "/v1/vm/request-stop", NULL, &b);
   EXPECT(st, 409, b, "the VM is paused");
+  /* the fake engine cannot be saved: the library says so, 501 */
   st = http("PUT", "/v1/vm/save", "{\"path\":\"/tmp/x\"}", &b);
-  EXPECT(st, 501, b, "cannot save");
+  EXPECT(st, 501, b, "the fake engine cannot save VMs yet");
+  assert_int_equal(vmk_vm_state(vm), VMK_STATE_PAUSED);
+  st = http("PUT", "/v1/vm/save", "{\"dir\":\"/tmp/x\"}", &b);
+  EXPECT(st, 400, b, "unknown key 'dir'");
   st = http("PUT", "/v1/vm/config", "{}", &b);
   EXPECT(st, 409, b, "only vmkit serve");
   st = http("PUT", "/v1/vm/state", "{\"state\":\"running\"}", &b);
@@ -241,6 +245,19 @@ static void test_routes(void **state) {
   EXPECT(st, 409, b, "pause it before saving");
   st = http("GET", "/v1/vm/counters", NULL, &b);
   EXPECT(st, 200, b, "\"type\":\"virtio-console\"");
+  /* the balloon (on by default; this VM has 64 MiB) */
+  st = http("PUT", "/v1/vm/balloon", "{\"target\":\"1G\"}", &b);
+  EXPECT(st, 400, b, "error");
+  st = http("PUT", "/v1/vm/balloon", "{\"target\":\"lots\"}", &b);
+  EXPECT(st, 400, b, "guest memory to keep");
+  st = http("PUT", "/v1/vm/balloon", "{\"size\":1}", &b);
+  EXPECT(st, 400, b, "unknown key 'size'");
+  st = http("PUT", "/v1/vm/balloon", "{\"target\":\"64M\"}", &b);
+  EXPECT(st, 200, b, "{\"target_bytes\":67108864}");
+  st = http("GET", "/v1/vm/balloon", NULL, &b);
+  EXPECT(st, 200, b, "\"target_bytes\":67108864");
+  st = http("GET", "/v1/vm/balloon", NULL, &b);
+  EXPECT(st, 200, b, "\"stats_age_ms\":null");
   /* bad bodies */
   st = http("PUT", "/v1/vm/state", NULL, &b);
   EXPECT(st, 400, b, "needs a JSON object");
@@ -268,6 +285,12 @@ static void test_routes(void **state) {
            &b, &head);
   EXPECT(st, 405, b, "use PUT");
   assert_non_null(strstr(head, "Allow: PUT"));
+  free(head);
+  st = RAW("DELETE /v1/vm/balloon HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+           "\r\n",
+           &b, &head);
+  EXPECT(st, 405, b, "use GET, PUT");
+  assert_non_null(strstr(head, "Allow: GET, PUT"));
   free(head);
   /* malformed HTTP: 400, or dropped when not even a request line */
   st = RAW("GARBAGE\r\n\r\n", &b, NULL);

@@ -142,6 +142,11 @@ static void test_defaults_and_sizes(void **state) {
   assert_non_null(c);
   assert_int_equal(c->memory, 128ull << 20);
   vmk_config_free(c);
+  c = parse("{\"balloon_target\": 0, \"balloon\": true}", &err);
+  assert_non_null(c);
+  assert_int_equal(c->balloon_target, 0);
+  assert_true(c->balloon);
+  vmk_config_free(c);
 }
 
 static const struct bad {
@@ -169,6 +174,9 @@ static const struct bad {
     {"{\"kernel\": \"a\\u0000b\"}", "is not allowed"},
     {"{\"cmdline\": []}", "'cmdline' must be a string or null"},
     {"{\"entropy\": 1}", "'entropy' must be true or false"},
+    {"{\"balloon\": \"on\"}", "'balloon' must be true or false"},
+    {"{\"balloon_target\": \"1M\"}", "'balloon_target' is '1M'"},
+    {"{\"balloon_target\": -5}", "'balloon_target' is -5"},
     {"{\"boot_timer\": \"yes\"}", "'boot_timer' must be true or false"},
     {"{\"balloon\": \"off\"}", "'balloon' must be true or false"},
     {"{\"balloon_target\": \"lots\"}", "'balloon_target' is 'lots'"},

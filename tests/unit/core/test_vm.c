@@ -41,8 +41,9 @@ struct fake_engine {
   bool stop, paused, parked, poweroff;
   bool poweroff_on_pause; /* the guest powers off as a pause arrives */
   struct vmk_boot_regs boot;
-  int fdt_ok;         /* 1: x0 pointed at a valid FDT */
-  char bootargs[256]; /* /chosen/bootargs read back from it */
+  int fdt_ok;          /* 1: x0 pointed at a valid FDT */
+  bool ram_2m_aligned; /* guest RAM's host mapping starts on 2 MiB */
+  char bootargs[256];  /* /chosen/bootargs read back from it */
 };
 
 static void fake_set_level(void *opaque, unsigned spi, bool level) {
@@ -63,6 +64,7 @@ static int fake_create(const struct vmk_engine_config *cfg,
   (void)err;
   struct fake_engine *e = calloc(1, sizeof(*e));
   e->cfg = *cfg;
+  e->ram_2m_aligned = ((uintptr_t)cfg->ram->host & ((2u << 20) - 1)) == 0;
   e->base.ops = &fake_ops;
   e->base.irq_chip.set_level = fake_set_level;
   e->base.irq_chip.opaque = e;
@@ -261,6 +263,27 @@ static struct fake_engine *engine_of(vmk_vm *vm) {
 }
 
 /* ---- tests ------------------------------------------------------------- */
+
+/* Guest RAM's host mapping starts on 2 MiB (THP, 2 MiB stage-2 blocks),
+ * whatever its size: 129 MiB is a size a plain mmap does not align. */
+static void guest_ram_is_2m_aligned(void **state) {
+  (void)state;
+  int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  assert_true(nul >= 0);
+  for (unsigned mib = 128; mib <= 131; mib++) {
+    vmk_config *cfg = fake_config(nul);
+    assert_int_equal(vmk_config_set_memory(cfg, (uint64_t)mib << 20), 0);
+    vmk_vm *vm = NULL;
+    vmk_error err;
+    int r = vmk_vm_create(cfg, &vm, &err);
+    if (r)
+      fail_msg("vmk_vm_create: %s", err.msg);
+    vmk_config_free(cfg);
+    assert_true(engine_of(vm)->ram_2m_aligned);
+    vmk_vm_free(vm);
+  }
+  close(nul);
+}
 
 static void start_returns_and_poweroff_stops(void **state) {
   (void)state;
@@ -776,6 +799,7 @@ int main(void) {
       cmocka_unit_test(shares),
       cmocka_unit_test(balloon_api),
       cmocka_unit_test(nets),
+      cmocka_unit_test(guest_ram_is_2m_aligned),
       cmocka_unit_test(start_returns_and_poweroff_stops),
       cmocka_unit_test(stop_pause_resume),
       cmocka_unit_test(lifecycle_states),

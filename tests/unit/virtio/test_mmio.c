@@ -177,6 +177,34 @@ static void test_interrupt_ack(void **state) {
   assert_false(d->irq.level);
 }
 
+static void count_edge(void *opaque, unsigned spi) {
+  (void)spi;
+  struct vdrv_irq *i = opaque;
+  i->edges++;
+}
+
+/* With a chip that signals edges (kvm's irqfd), every used-buffer interrupt
+ * is one edge and neither the ack nor a reset touches the line. */
+static void test_interrupt_edges(void **state) {
+  struct vdrv *d = *state;
+  d->irq.chip.edge = count_edge; /* the transport holds a pointer to chip */
+  assert_true(vdrv_setup(d, F_V1, 16) & VMK_VIRTIO_S_DRIVER_OK);
+  struct vdrv_seg seg = {VDRV_DATA, 8, true};
+  vdrv_chain(d, 0, &seg, 1);
+  vdrv_kick(d, 0);
+  assert_int_equal(d->irq.edges, 1);
+  assert_int_equal(vdrv_read(d, VMK_VIRTIO_MMIO_INTERRUPT_STATUS),
+                   VMK_VIRTIO_MMIO_INT_VRING);
+  vdrv_write(d, VMK_VIRTIO_MMIO_INTERRUPT_ACK, VMK_VIRTIO_MMIO_INT_VRING);
+  assert_int_equal(vdrv_read(d, VMK_VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+  vdrv_chain(d, 0, &seg, 1);
+  vdrv_kick(d, 0);
+  assert_int_equal(d->irq.edges, 2);
+  vdrv_write(d, VMK_VIRTIO_MMIO_STATUS, 0);
+  assert_int_equal(d->irq.raises, 0);
+  assert_false(d->irq.level);
+}
+
 static void test_no_interrupt_flag(void **state) {
   struct vdrv *d = *state;
   assert_true(vdrv_setup(d, F_V1, 16) & VMK_VIRTIO_S_DRIVER_OK);
@@ -275,6 +303,7 @@ int main(void) {
       T(test_reset_clears_everything),
       T(test_queue_regs_locked_while_ready),
       T(test_interrupt_ack),
+      T(test_interrupt_edges),
       T(test_no_interrupt_flag),
       T(test_ioeventfd_path),
       T(test_buffers_before_driver_ok),

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "base/le.h"
+#include "base/sbuf.h"
 #include "vdrv.h"
 #include "virtio/ports.h"
 
@@ -464,6 +465,64 @@ static void test_accept_fails(void **state) {
   close(s);
 }
 
+/* Snapshot: the guest's view of the ports is saved; the restored device
+ * tells the guest its client is gone, takes the held receive chain again,
+ * and serves a new client. A state that lies is refused. */
+static void test_snapshot(void **state) {
+  struct fx *f = *state;
+  handshake(f);
+  send_ctrl(f, 0, VMK_PORTS_PORT_OPEN, 1);
+  int s = client(f, 0);
+  expect_ctrl(f, 0, VMK_PORTS_PORT_OPEN, 1);
+  uint16_t rx = post(f, 0, 16, true);
+  vdrv_kick(&f->d, 0); /* taken and held: no input yet */
+  vmk_virtio_mmio_freeze(f->d.t);
+  struct vmk_sbuf sb = {0};
+  vmk_error err;
+  assert_int_equal(vmk_virtio_mmio_save(f->d.t, &sb, &err), 0);
+  vmk_virtio_mmio_thaw(f->d.t);
+
+  void *gs;
+  setup(&gs);
+  struct fx *g = gs;
+  memcpy(g->d.ram, f->d.ram, VDRV_RAM_SIZE);
+  memcpy(g->d.q, f->d.q, sizeof(g->d.q));
+  memcpy(g->gpa, f->gpa, sizeof(g->gpa));
+  g->d.data_next = f->d.data_next;
+  assert_int_equal(vmk_virtio_mmio_load(g->d.t, sb.p, sb.len, &err), 0);
+  vdrv_run(&g->d);
+  expect_ctrl(g, 0, VMK_PORTS_PORT_OPEN, 0);
+  assert_true(state_of(g, 0).ready);
+  assert_true(state_of(g, 0).guest_open);
+  assert_true(state_of(g, 1).ready);
+  int s2 = client(g, 0);
+  expect_ctrl(g, 0, VMK_PORTS_PORT_OPEN, 1);
+  assert_int_equal(write(s2, "after", 5), 5);
+  vdrv_run(&g->d);
+  uint16_t id;
+  uint32_t len;
+  assert_true(vdrv_used(&g->d, 0, &id, &len));
+  assert_int_equal(id, rx);
+  assert_int_equal(len, 5);
+  assert_memory_equal(vdrv_ptr(&g->d, g->gpa[0][rx]), "after", 5);
+  close(s2);
+
+  /* A state whose port count or flags lie is refused. */
+  size_t dev_off = sb.len - (4 + 2 * 5); /* the device's part comes last */
+  uint8_t *dp = sb.p + dev_off;
+  assert_int_equal(vmk_le32(dp), 2);
+  dp[4 + 4] = 8; /* pend of port 0: a bit that does not exist */
+  assert_int_equal(vmk_virtio_mmio_load(g->d.t, sb.p, sb.len, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "console ports state is malformed"));
+  dp[4 + 4] = 0;
+  vmk_put_le32(dp, 3);
+  assert_int_equal(vmk_virtio_mmio_load(g->d.t, sb.p, sb.len, &err), -EINVAL);
+  assert_non_null(strstr(err.msg, "has 3 ports; this VM has 2"));
+  vmk_sbuf_free(&sb);
+  teardown(&gs);
+  close(s);
+}
+
 static void test_parse(void **state) {
   (void)state;
   uint8_t b[8];
@@ -539,6 +598,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ctrl_rx_too_small, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rx_not_writable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_accept_fails, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
       cmocka_unit_test(test_parse),
       cmocka_unit_test(test_create_errors),
   };

@@ -26,6 +26,7 @@ struct vdrv_irq {
   struct vmk_irq_chip chip;
   bool level;
   unsigned raises; /* low-to-high transitions */
+  unsigned edges;  /* chip.edge calls, when a test sets chip.edge */
 };
 
 struct vdrv_queue {
