@@ -18,14 +18,14 @@
 #
 # Usage: balloon.sh [VMKIT_BINARY]
 # Env: VMKIT_GUEST_DIR (default <repo>/.cache/guest),
-#      VMK_EMU_TEST_TIMEOUT seconds for each wait (default 600).
+#      VMK_EMU_TEST_TIMEOUT seconds for each wait (default 1200).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 vmkit=${1:-$repo/build/src/cli/vmkit}
 guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-600}
+limit=${VMK_EMU_TEST_TIMEOUT:-1200}
 
 if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
   echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
