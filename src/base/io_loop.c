@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "thread.h"
+
 struct vmk_io_handler {
   int fd;
   vmk_io_cb cb;
@@ -143,7 +145,7 @@ static void *loop_main(void *arg) {
 
 int vmk_io_loop_start(struct vmk_io_loop *loop, vmk_error *err) {
   __atomic_store_n(&loop->stop, false, __ATOMIC_RELEASE);
-  int r = pthread_create(&loop->thread, NULL, loop_main, loop);
+  int r = vmk_thread_create(&loop->thread, loop_main, loop);
   if (r)
     return vmk_err(err, -r, "cannot start the I/O thread: %s", strerror(r));
   loop->running = true;

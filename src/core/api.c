@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/thread.h"
 
 #if VMK_HAVE_API
 #include <microhttpd.h>
@@ -828,7 +829,8 @@ int vmk_api_start(const struct vmk_api_opts *opts, struct vmk_api **out,
       (MHD_socket)opts->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
       (unsigned)api->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)api->opts.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)(32u << 10), MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+      (size_t)(32u << 10), MHD_OPTION_THREAD_STACK_SIZE,
+      (size_t)VMK_THREAD_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
       MHD_OPTION_END);
   if (!api->mhd) {
     api_free(api);

@@ -32,6 +32,7 @@
 #include "base/error.h"
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
+#include "base/thread.h"
 #include "core/config.h"
 #include "core/vm_internal.h"
 #include "devices/bus.h"
@@ -628,7 +629,7 @@ int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
   }
   if ((r = vmk_io_loop_start(&vm->loop, err)))
     goto out;
-  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  r = vmk_thread_create(&vm->monitor, monitor_main, vm);
   if (r) {
     r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
                 strerror(r));
@@ -671,7 +672,7 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
   }
   if ((r = vmk_io_loop_start(&vm->loop, err)))
     goto out;
-  r = pthread_create(&vm->monitor, NULL, monitor_main, vm);
+  r = vmk_thread_create(&vm->monitor, monitor_main, vm);
   if (r) {
     r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
                 strerror(r));

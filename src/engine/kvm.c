@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/thread.h"
 #include "engine/engine.h"
 #include "engine/kvm_state.h"
 
@@ -668,7 +669,7 @@ threads:;
   for (unsigned i = 0; i < e->cfg.cpus; i++) {
     struct kvm_vcpu *v = &e->vcpus[i];
     pthread_mutex_lock(&e->lock);
-    int x = pthread_create(&v->thread, NULL, vcpu_thread, v);
+    int x = vmk_thread_create(&v->thread, vcpu_thread, v);
     if (x == 0) {
       e->live++;
       v->running = true;
