@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/thread.h"
 #include "core/api.h"
 #include "core/runtime.h"
 
@@ -292,7 +293,7 @@ int vmk_console_relay_start(int out_fd, int in_fd, const char *log_path,
     e = r->listen_fd;
   else if (pipe2(r->stop, O_CLOEXEC) < 0)
     e = vmk_err(err, -errno, "cannot create a pipe: %s", strerror(errno));
-  else if ((e = -pthread_create(&r->thread, NULL, relay_main, r)))
+  else if ((e = -vmk_thread_create(&r->thread, relay_main, r)))
     vmk_err(err, e, "cannot start the console thread");
   if (e) {
     if (r->log_fd >= 0)
