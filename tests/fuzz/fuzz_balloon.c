@@ -20,6 +20,7 @@
 #include "virtio/balloon.h"
 #include "virtio/mmio.h"
 
+#include "fuzz_driver.h"
 #include "fuzz_input.h"
 
 #define RAM_BASE 0x40000000ull
@@ -29,96 +30,17 @@
 #define NQ 4
 
 struct fz {
-  uint8_t *ram;
-  struct vmk_guest_mem gm;
-  struct vmk_io_loop loop;
-  struct vmk_virtio_mmio *t;
+  struct fzd d;
   struct vmk_virtio_device *dev;
-  uint16_t qsize[NQ], avail_idx[NQ], next_desc[NQ];
 };
-
-static void irq_set(void *opaque, unsigned spi, bool level) {
-  (void)opaque;
-  (void)spi;
-  (void)level;
-}
-static const struct vmk_irq_chip chip = {.set_level = irq_set};
-
-static uint64_t ring(unsigned q) { return RAM_BASE + 0x3000ull * q; }
-
-static void wr(struct fz *f, uint64_t off, uint32_t v) {
-  vmk_virtio_mmio_ops.write(f->t, off, 4, v);
-}
-
-static void run(struct fz *f) {
-  for (int i = 0; i < 16; i++)
-    if (vmk_io_loop_run_once(&f->loop, 0) <= 0)
-      return;
-}
-
-/* Negotiates VERSION_1 plus the balloon feature bits the input picks
- * (which renumbers the stats and reporting queues). */
-static void driver_init(struct fz *f, struct input *in) {
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0);
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 3);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES, u8(in) & 0x27u);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xb);
-  for (unsigned q = 0; q < NQ; q++) {
-    uint16_t size = (uint16_t)(1u << (u8(in) % 6 + 2));
-    f->qsize[q] = size;
-    f->avail_idx[q] = f->next_desc[q] = 0;
-    uint64_t r = ring(q);
-    memset(f->ram + (r - RAM_BASE), 0, 0x3000);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_SEL, q);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_NUM, size);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(r + 0x1000));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(r + 0x2000));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_READY, 1);
-  }
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xf);
-}
-
-static void put_desc(struct fz *f, unsigned q, uint16_t i, uint64_t addr,
-                     uint32_t len, uint16_t flags, uint16_t next) {
-  uint8_t *p = f->ram + (ring(q) - RAM_BASE) + 16u * (i & 0xff);
-  vmk_put_le64(p, addr);
-  vmk_put_le32(p + 8, len);
-  vmk_put_le16(p + 12, flags);
-  vmk_put_le16(p + 14, next);
-}
-
-static void put_avail(struct fz *f, unsigned q, uint16_t head) {
-  uint8_t *a = f->ram + (ring(q) - RAM_BASE + 0x1000);
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  vmk_put_le16(a + 4 + 2 * (f->avail_idx[q] % size), head);
-  f->avail_idx[q]++;
-  vmk_put_le16(a + 2, f->avail_idx[q]);
-}
-
-/* A one-descriptor chain at a data offset, clipped to RAM; returns its
- * host pointer and (through len) its length. */
-static uint8_t *chain1(struct fz *f, unsigned q, uint32_t off, uint32_t *len,
-                       bool writable) {
-  off %= RAM_SIZE - DATA_OFF;
-  if (*len > RAM_SIZE - DATA_OFF - off)
-    *len = RAM_SIZE - DATA_OFF - off;
-  uint64_t gpa = RAM_BASE + DATA_OFF + off;
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  uint16_t d = f->next_desc[q]++ % size;
-  put_desc(f, q, d, gpa, *len, writable ? 2 : 0, 0);
-  put_avail(f, q, d);
-  return f->ram + DATA_OFF + off;
-}
 
 /* PFNs mostly in RAM, some just outside it and some anywhere. */
 static void pfn_buffer(struct fz *f, struct input *in, unsigned q) {
   uint32_t n = u8(in) % 64 + 1;
   uint32_t len = 4 * n + (u8(in) % 16 == 0 ? u8(in) % 4 : 0);
-  uint8_t *p = chain1(f, q, u16(in) & ~3u, &len, u8(in) % 32 == 0);
+  uint8_t *p = f->d.ram + (fzd_chain1(&f->d, q, u16(in) & ~3u, len,
+                                      u8(in) % 32 == 0, &len) -
+                           RAM_BASE);
   uint32_t first = (uint32_t)(RAM_BASE / VMK_BALLOON_PAGE);
   uint32_t pages = RAM_SIZE / VMK_BALLOON_PAGE;
   for (uint32_t i = 0; i + 4 <= len; i += 4) {
@@ -129,8 +51,8 @@ static void pfn_buffer(struct fz *f, struct input *in, unsigned q) {
                              : u32(in);
     vmk_put_le32(p + i, pfn);
   }
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
-  run(f);
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
+  fzd_run(&f->d);
 }
 
 static void stats_buffer(struct fz *f, struct input *in, unsigned q) {
@@ -138,33 +60,42 @@ static void stats_buffer(struct fz *f, struct input *in, unsigned q) {
   uint32_t len = n * VMK_BALLOON_STAT_LEN;
   if (u8(in) % 8 == 0)
     len = u16(in) % 1024;
-  uint8_t *p = chain1(f, q, u16(in), &len, u8(in) % 32 == 0);
+  uint8_t *p =
+      f->d.ram +
+      (fzd_chain1(&f->d, q, u16(in), len, u8(in) % 32 == 0, &len) - RAM_BASE);
   for (uint32_t i = 0; i < len; i++)
     p[i] = u8(in);
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
-  run(f);
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
+  fzd_run(&f->d);
 }
 
 static void report_buffer(struct fz *f, struct input *in, unsigned q) {
   unsigned n = u8(in) % 4 + 1;
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  uint16_t head = f->next_desc[q] % size;
+  uint16_t size = f->d.qsize[q] ? f->d.qsize[q] : 1;
+  uint16_t head = f->d.next_desc[q] % size;
   for (unsigned i = 0; i < n; i++) {
-    uint16_t d = f->next_desc[q]++ % size;
+    uint16_t d = f->d.next_desc[q]++ % size;
     uint8_t k = u8(in);
     uint64_t gpa = RAM_BASE + DATA_OFF + u16(in) * 4ull;
     uint32_t len = (u8(in) + 1u) * 256;
     if (k % 16 == 0) /* anywhere at all */
       gpa = (uint64_t)u32(in) << (u8(in) % 16), len = u32(in);
-    put_desc(f, q, d, gpa, len, k & 1 ? 2 : 0,
-             i + 1 < n ? (uint16_t)(f->next_desc[q] % size) : 0);
+    fzd_put_desc(&f->d, q, d, gpa, len, k & 1 ? 2 : 0,
+                 i + 1 < n ? (uint16_t)(f->d.next_desc[q] % size) : 0);
     if (i + 1 < n)
-      vmk_put_le16(f->ram + (ring(q) - RAM_BASE) + 16u * (d & 0xff) + 12,
+      vmk_put_le16(f->d.ram + (fzd_ring(&f->d, q) - RAM_BASE) +
+                       16u * (d & 0xff) + 12,
                    (uint16_t)((k & 1 ? 2 : 0) | 1));
   }
-  put_avail(f, q, head);
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
-  run(f);
+  fzd_put_avail(&f->d, q, head);
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
+  fzd_run(&f->d);
+}
+
+/* Features: VERSION_1 plus the balloon feature bits the input picks
+ * (which renumbers the stats and reporting queues). */
+static void features(struct fzd *d, struct input *in) {
+  fzd_features_low(d, u8(in) & 0x27u);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -172,59 +103,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct vmk_balloon_stat_set s;
   (void)vmk_balloon_stats_parse(data, size, RAM_SIZE, &s);
   struct input in = {data, size};
-  struct fz f = {0};
-  f.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (f.ram == MAP_FAILED)
+  struct fz f = {.d = {.ram_base = RAM_BASE,
+                       .ram_size = RAM_SIZE,
+                       .data_off = DATA_OFF,
+                       .ring_stride = 0x3000,
+                       .used_off = 0x2000,
+                       .nq = NQ,
+                       .rounds = 16,
+                       .size_mod = 6,
+                       .size_shift = 2,
+                       .features = features}};
+  f.d.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (f.d.ram == MAP_FAILED)
     abort();
-  f.gm =
-      (struct vmk_guest_mem){.base = RAM_BASE, .size = RAM_SIZE, .host = f.ram};
+  fzd_start(&f.d);
   vmk_error err;
-  if (vmk_io_loop_init(&f.loop, &err))
-    abort();
   if (vmk_virtio_balloon_create(u16(&in), &f.dev, &err)) {
     fprintf(stderr, "fuzz: %s\n", err.msg);
     abort();
   }
-  struct vmk_irq_line line = {.chip = &chip, .spi = 0};
-  if (vmk_virtio_mmio_create(f.dev, &f.gm, line, &f.loop, &f.t, &err)) {
-    fprintf(stderr, "fuzz: %s\n", err.msg);
-    abort();
-  }
-  driver_init(&f, &in);
+  fzd_attach(&f.d, f.dev);
+  fzd_driver_init(&f.d, &in);
   for (int op = 0; op < MAX_OPS && in.n; op++) {
     switch (u8(&in) % 11) {
     case 0: /* raw register write (status resets, queue registers) */
-      wr(&f, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
+      fzd_wr(&f.d, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
       break;
     case 1: { /* config space access of any size */
       static const unsigned sizes[] = {1, 2, 4, 8};
       unsigned sz = sizes[u8(&in) % 4];
       uint64_t off = VMK_VIRTIO_MMIO_CONFIG + u8(&in) % 24;
       if (u8(&in) & 1)
-        vmk_virtio_mmio_ops.write(f.t, off, sz, u32(&in));
+        vmk_virtio_mmio_ops.write(f.d.t, off, sz, u32(&in));
       else
-        (void)vmk_virtio_mmio_ops.read(f.t, off, sz);
+        (void)vmk_virtio_mmio_ops.read(f.d.t, off, sz);
       break;
     }
-    case 2: { /* a raw descriptor */
-      unsigned q = u8(&in) % NQ;
-      uint16_t i = u8(&in);
-      uint8_t fl = u8(&in);
-      put_desc(&f, q, i, RAM_BASE + DATA_OFF + u16(&in) % 0x8000,
-               fl & 0x40 ? u32(&in) : u16(&in) & 0xfff, fl & 7,
-               u16(&in) & 0x1ff);
+    case 2: /* a raw descriptor */
+      fzd_op_desc(&f.d, &in, 0x8000);
       break;
-    }
-    case 3: { /* an avail entry, and a kick */
-      unsigned q = u8(&in) % NQ;
-      put_avail(&f, q, u16(&in) & 0x1ff);
-      wr(&f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
-      run(&f);
+    case 3: /* an avail entry, and a kick */
+      fzd_op_avail_kick(&f.d, &in);
       break;
-    }
     case 4:
-      driver_init(&f, &in);
+      fzd_driver_init(&f.d, &in);
       break;
     case 5:
     case 6:
@@ -238,19 +161,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     case 9:
       vmk_virtio_balloon_set_target(f.dev, u32(&in));
-      run(&f);
+      fzd_run(&f.d);
       break;
     case 10: {
       struct vmk_balloon_info bi;
       vmk_virtio_balloon_info(f.dev, u8(&in) & 1, &bi);
-      run(&f);
+      fzd_run(&f.d);
       break;
     }
     }
   }
-  run(&f);
-  vmk_virtio_mmio_destroy(f.t);
-  vmk_io_loop_destroy(&f.loop);
-  munmap(f.ram, RAM_SIZE);
+  fzd_run(&f.d);
+  fzd_stop(&f.d);
+  munmap(f.d.ram, RAM_SIZE);
   return 0;
 }

@@ -30,6 +30,7 @@
 #include "virtio/mmio.h"
 #include "virtio/net.h"
 
+#include "fuzz_driver.h"
 #include "fuzz_input.h"
 
 #define RAM_BASE 0x40000000ull
@@ -80,105 +81,25 @@ static const struct vmk_net_backend_ops fake_ops = {
 };
 
 struct fz {
-  uint8_t *ram;
-  struct vmk_guest_mem gm;
-  struct vmk_io_loop loop;
-  struct vmk_virtio_mmio *t;
+  struct fzd d;
   struct fake fake;
   bool use_fake;
   int peer; /* the harness's end of the socket backend, or -1 */
-  uint16_t qsize[2];
-  uint16_t avail_idx[2];
-  uint16_t next_desc[2];
 };
-
-static void irq_set(void *opaque, unsigned spi, bool level) {
-  (void)opaque;
-  (void)spi;
-  (void)level;
-}
-static const struct vmk_irq_chip chip = {.set_level = irq_set};
-
-static uint64_t ring(unsigned q) { return RAM_BASE + 0x3000ull * q; }
-
-static void wr(struct fz *f, uint64_t off, uint32_t v) {
-  vmk_virtio_mmio_ops.write(f->t, off, 4, v);
-}
-static uint32_t rd(struct fz *f, uint64_t off) {
-  return (uint32_t)vmk_virtio_mmio_ops.read(f->t, off, 4);
-}
-
-static void run(struct fz *f) {
-  for (int i = 0; i < 8; i++)
-    if (vmk_io_loop_run_once(&f->loop, 0) <= 0)
-      return;
-}
-
-static void driver_init(struct fz *f, struct input *in) {
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0);
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 3);
-  uint64_t feat = 0;
-  for (uint32_t s = 0; s < 2; s++) {
-    wr(f, VMK_VIRTIO_MMIO_DEVICE_FEATURES_SEL, s);
-    feat |= (uint64_t)rd(f, VMK_VIRTIO_MMIO_DEVICE_FEATURES) << (32 * s);
-  }
-  feat &= ~(uint64_t)u8(in) | (1ull << 32);
-  for (uint32_t s = 0; s < 2; s++) {
-    wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES_SEL, s);
-    wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(feat >> (32 * s)));
-  }
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xb);
-  for (unsigned q = 0; q < 2; q++) {
-    uint16_t size = (uint16_t)(1u << (u8(in) % 9));
-    f->qsize[q] = size;
-    f->avail_idx[q] = 0;
-    f->next_desc[q] = 0;
-    uint64_t r = ring(q);
-    memset(f->ram + (r - RAM_BASE), 0, 0x3000);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_SEL, q);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_NUM, size);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(r + 0x1000));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(r + 0x1400));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_READY, 1);
-  }
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xf);
-}
-
-static void put_desc(struct fz *f, unsigned q, uint16_t i, uint64_t addr,
-                     uint32_t len, uint16_t flags, uint16_t next) {
-  uint8_t *p = f->ram + (ring(q) - RAM_BASE) + 16u * (i & 0xff);
-  vmk_put_le64(p, addr);
-  vmk_put_le32(p + 8, len);
-  vmk_put_le16(p + 12, flags);
-  vmk_put_le16(p + 14, next);
-}
-
-static void put_avail(struct fz *f, unsigned q, uint16_t head) {
-  uint8_t *a = f->ram + (ring(q) - RAM_BASE + 0x1000);
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  vmk_put_le16(a + 4 + 2 * (f->avail_idx[q] % size), head);
-  f->avail_idx[q]++;
-  vmk_put_le16(a + 2, f->avail_idx[q]);
-}
-
-static uint64_t data_addr(struct input *in) {
-  return RAM_BASE + DATA_OFF + u16(in) % (RAM_SIZE - DATA_OFF);
-}
 
 /* A chain of 1-3 segments at consecutive descriptors; returns the head. */
 static uint16_t chain(struct fz *f, unsigned q, const uint64_t *addr,
                       const uint32_t *len, unsigned n, bool write) {
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  uint16_t head = f->next_desc[q] % size;
+  uint16_t size = f->d.qsize[q] ? f->d.qsize[q] : 1;
+  uint16_t head = f->d.next_desc[q] % size;
   for (unsigned i = 0; i < n; i++) {
-    uint16_t idx = (uint16_t)((f->next_desc[q] + i) % size);
-    uint16_t next = (uint16_t)((f->next_desc[q] + i + 1) % size);
-    put_desc(f, q, idx, addr[i], len[i],
-             (uint16_t)((i + 1 < n ? 1 : 0) | (write ? 2 : 0)), next);
+    uint16_t idx = (uint16_t)((f->d.next_desc[q] + i) % size);
+    uint16_t next = (uint16_t)((f->d.next_desc[q] + i + 1) % size);
+    fzd_put_desc(&f->d, q, idx, addr[i], len[i],
+                 (uint16_t)((i + 1 < n ? 1 : 0) | (write ? 2 : 0)), next);
   }
-  f->next_desc[q] = (uint16_t)(f->next_desc[q] + n);
-  put_avail(f, q, head);
+  f->d.next_desc[q] = (uint16_t)(f->d.next_desc[q] + n);
+  fzd_put_avail(&f->d, q, head);
   return head;
 }
 
@@ -186,12 +107,12 @@ static uint16_t chain(struct fz *f, unsigned q, const uint64_t *addr,
  * then a frame of fuzzed length, over 1-3 segments. */
 static void tx(struct fz *f, struct input *in) {
   uint8_t mode = u8(in);
-  uint64_t a = data_addr(in) & ~3ull;
+  uint64_t a = fzd_data_addr(&f->d, in) & ~3ull;
   /* Beyond the MTU sometimes, for TSO frames. */
   uint32_t total = u16(in) % (mode & 0x40 ? 0x10000 : 2200);
   if (a + total + 16 > RAM_BASE + RAM_SIZE)
     a = RAM_BASE + DATA_OFF;
-  uint8_t *p = f->ram + (a - RAM_BASE);
+  uint8_t *p = f->d.ram + (a - RAM_BASE);
   memset(p, 0, 12 < total ? 12 : total);
   if (mode & 1 && total >= 2) {
     p[0] = u8(in);
@@ -219,20 +140,20 @@ static void tx(struct fz *f, struct input *in) {
     left -= k;
   }
   chain(f, 1, addr, len, n, mode & 0x10);
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-  run(f);
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+  fzd_run(&f->d);
 }
 
 static void rx_buffers(struct fz *f, struct input *in) {
   unsigned count = 1 + u8(in) % 4;
   for (unsigned c = 0; c < count; c++) {
     uint8_t mode = u8(in);
-    uint64_t addr[2] = {data_addr(in), data_addr(in)};
+    uint64_t addr[2] = {fzd_data_addr(&f->d, in), fzd_data_addr(&f->d, in)};
     uint32_t len[2] = {u16(in) % 4000, u16(in) % 4000};
     chain(f, 0, addr, len, 1 + (mode & 1), !(mode & 2));
   }
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-  run(f);
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+  fzd_run(&f->d);
 }
 
 static void host_frame(struct fz *f, struct input *in) {
@@ -255,7 +176,7 @@ static void host_frame(struct fz *f, struct input *in) {
     if (send(f->peer, hdr, 4, MSG_DONTWAIT | MSG_NOSIGNAL) == 4)
       (void)!send(f->peer, body, len, MSG_DONTWAIT | MSG_NOSIGNAL);
   }
-  run(f);
+  fzd_run(&f->d);
 }
 
 /* Raw bytes from the peer: any length prefix, any split. */
@@ -267,7 +188,7 @@ static void peer_bytes(struct fz *f, struct input *in) {
     (void)!send(f->peer, in->p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
   in->p += len;
   in->n -= len;
-  run(f);
+  fzd_run(&f->d);
 }
 
 static void drain_peer(struct fz *f) {
@@ -283,14 +204,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!path[0])
     snprintf(path, sizeof(path), "/tmp/vmk-fuzz-net-%d.sock", (int)getpid());
   struct input in = {data, size};
-  struct fz f = {.peer = -1};
-  f.ram = aligned_alloc(4096, RAM_SIZE);
-  memset(f.ram, 0, RAM_SIZE);
-  f.gm =
-      (struct vmk_guest_mem){.base = RAM_BASE, .size = RAM_SIZE, .host = f.ram};
+  struct fz f = {.peer = -1,
+                 .d = {.ram_base = RAM_BASE,
+                       .ram_size = RAM_SIZE,
+                       .data_off = DATA_OFF,
+                       .ring_stride = 0x3000,
+                       .used_off = 0x1400,
+                       .nq = 2,
+                       .rounds = 8,
+                       .size_mod = 9,
+                       .size_shift = 0,
+                       .features = fzd_features_offered}};
+  fzd_start(&f.d);
   vmk_error err;
-  if (vmk_io_loop_init(&f.loop, &err))
-    abort();
   struct vmk_net_backend *be;
   f.use_fake = !(u8(&in) & 1);
   if (f.use_fake) {
@@ -309,27 +235,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fprintf(stderr, "fuzz: %s\n", err.msg);
     abort();
   }
-  struct vmk_irq_line line = {.chip = &chip, .spi = 0};
-  if (vmk_virtio_mmio_create(dev, &f.gm, line, &f.loop, &f.t, &err)) {
-    fprintf(stderr, "fuzz: %s\n", err.msg);
-    abort();
-  }
+  fzd_attach(&f.d, dev);
   if (!f.use_fake) {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     strcpy(sa.sun_path, path);
     f.peer = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (f.peer < 0 || connect(f.peer, (struct sockaddr *)&sa, sizeof(sa)))
       abort();
-    run(&f); /* the backend accepts */
+    fzd_run(&f.d); /* the backend accepts */
   }
   for (int op = 0; op < MAX_OPS && in.n; op++) {
     switch (u8(&in) % 12) {
     case 0:
-      wr(&f, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
+      fzd_wr(&f.d, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
       break;
     case 1: {
       uint16_t off = u16(&in) & 0x1ff;
-      (void)vmk_virtio_mmio_ops.read(f.t, off, 1u << (u8(&in) % 4));
+      (void)vmk_virtio_mmio_ops.read(f.d.t, off, 1u << (u8(&in) % 4));
       break;
     }
     case 2: {
@@ -339,30 +261,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         len = in.n;
       if (off + len > RAM_SIZE)
         len = RAM_SIZE - off;
-      memcpy(f.ram + off, in.p, len);
+      memcpy(f.d.ram + off, in.p, len);
       in.p += len;
       in.n -= len;
       break;
     }
     case 3:
-      driver_init(&f, &in);
+      fzd_driver_init(&f.d, &in);
       break;
     case 4: {
       unsigned q = u8(&in) & 1;
       uint16_t i = u8(&in);
       uint8_t fl = u8(&in);
-      uint64_t addr =
-          fl & 0x80 ? (uint64_t)u32(&in) << 32 | u32(&in) : data_addr(&in);
+      uint64_t addr = fl & 0x80 ? (uint64_t)u32(&in) << 32 | u32(&in)
+                                : fzd_data_addr(&f.d, &in);
       uint32_t len = fl & 0x40 ? u32(&in) : (uint32_t)(u16(&in) & 0xfff);
-      put_desc(&f, q, i, addr, len, fl & 7, u16(&in) & 0x1ff);
+      fzd_put_desc(&f.d, q, i, addr, len, fl & 7, u16(&in) & 0x1ff);
       break;
     }
     case 5:
-      put_avail(&f, u8(&in) & 1, u16(&in) & 0x1ff);
+      fzd_put_avail(&f.d, u8(&in) & 1, u16(&in) & 0x1ff);
       break;
     case 6:
-      wr(&f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, u8(&in) % 3);
-      run(&f);
+      fzd_wr(&f.d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, u8(&in) % 3);
+      fzd_run(&f.d);
       break;
     case 7:
       tx(&f, &in);
@@ -378,17 +300,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       peer_bytes(&f, &in);
       break;
     case 11:
-      wr(&f, VMK_VIRTIO_MMIO_INTERRUPT_ACK,
-         rd(&f, VMK_VIRTIO_MMIO_INTERRUPT_STATUS));
-      run(&f);
+      fzd_wr(&f.d, VMK_VIRTIO_MMIO_INTERRUPT_ACK,
+             fzd_rd(&f.d, VMK_VIRTIO_MMIO_INTERRUPT_STATUS));
+      fzd_run(&f.d);
       break;
     }
   }
-  run(&f);
+  fzd_run(&f.d);
   if (f.peer >= 0)
     close(f.peer);
-  vmk_virtio_mmio_destroy(f.t);
-  vmk_io_loop_destroy(&f.loop);
-  free(f.ram);
+  fzd_stop(&f.d);
+  free(f.d.ram);
   return 0;
 }

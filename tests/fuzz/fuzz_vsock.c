@@ -30,6 +30,7 @@
 #include "virtio/mmio.h"
 #include "virtio/vsock.h"
 
+#include "fuzz_driver.h"
 #include "fuzz_input.h"
 
 #define RAM_BASE 0x40000000ull
@@ -40,85 +41,9 @@
 #define HOSTS 8
 
 struct fz {
-  uint8_t *ram;
-  struct vmk_guest_mem gm;
-  struct vmk_io_loop loop;
-  struct vmk_virtio_mmio *t;
-  uint16_t qsize[NQ], avail_idx[NQ], next_desc[NQ];
+  struct fzd d;
   int host[HOSTS]; /* host-side sockets */
 };
-
-static void irq_set(void *opaque, unsigned spi, bool level) {
-  (void)opaque;
-  (void)spi;
-  (void)level;
-}
-static const struct vmk_irq_chip chip = {.set_level = irq_set};
-
-static uint64_t ring(unsigned q) { return RAM_BASE + 0x3000ull * q; }
-
-static void wr(struct fz *f, uint64_t off, uint32_t v) {
-  vmk_virtio_mmio_ops.write(f->t, off, 4, v);
-}
-
-static void run(struct fz *f) {
-  for (int i = 0; i < 16; i++)
-    if (vmk_io_loop_run_once(&f->loop, 0) <= 0)
-      return;
-}
-
-static void driver_init(struct fz *f, struct input *in) {
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0);
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 3);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-  wr(f, VMK_VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xb);
-  for (unsigned q = 0; q < NQ; q++) {
-    uint16_t size = (uint16_t)(1u << (u8(in) % 6 + 2));
-    f->qsize[q] = size;
-    f->avail_idx[q] = f->next_desc[q] = 0;
-    uint64_t r = ring(q);
-    memset(f->ram + (r - RAM_BASE), 0, 0x3000);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_SEL, q);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_NUM, size);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)r);
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(r + 0x1000));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(r + 0x2000));
-    wr(f, VMK_VIRTIO_MMIO_QUEUE_READY, 1);
-  }
-  wr(f, VMK_VIRTIO_MMIO_STATUS, 0xf);
-}
-
-static void put_desc(struct fz *f, unsigned q, uint16_t i, uint64_t addr,
-                     uint32_t len, uint16_t flags, uint16_t next) {
-  uint8_t *p = f->ram + (ring(q) - RAM_BASE) + 16u * (i & 0xff);
-  vmk_put_le64(p, addr);
-  vmk_put_le32(p + 8, len);
-  vmk_put_le16(p + 12, flags);
-  vmk_put_le16(p + 14, next);
-}
-
-static void put_avail(struct fz *f, unsigned q, uint16_t head) {
-  uint8_t *a = f->ram + (ring(q) - RAM_BASE + 0x1000);
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  vmk_put_le16(a + 4 + 2 * (f->avail_idx[q] % size), head);
-  f->avail_idx[q]++;
-  vmk_put_le16(a + 2, f->avail_idx[q]);
-}
-
-/* One-descriptor chain of len bytes at a data offset; returns the gpa. */
-static uint64_t chain1(struct fz *f, unsigned q, uint32_t off, uint32_t len,
-                       bool writable) {
-  off %= RAM_SIZE - DATA_OFF;
-  if (len > RAM_SIZE - DATA_OFF - off)
-    len = RAM_SIZE - DATA_OFF - off;
-  uint64_t gpa = RAM_BASE + DATA_OFF + off;
-  uint16_t size = f->qsize[q] ? f->qsize[q] : 1;
-  uint16_t d = f->next_desc[q]++ % size;
-  put_desc(f, q, d, gpa, len, writable ? 2 : 0, 0);
-  put_avail(f, q, d);
-  return gpa;
-}
 
 /* A transmit packet with fuzzed, mostly plausible header fields. */
 static void tx_packet(struct fz *f, struct input *in) {
@@ -142,12 +67,12 @@ static void tx_packet(struct fz *f, struct input *in) {
   uint32_t chain = VMK_VSOCK_HDR_LEN + (len > 8192 ? u16(in) % 64 : len);
   if (u8(in) % 16 == 0)
     chain = u8(in) % VMK_VSOCK_HDR_LEN; /* short header */
-  uint64_t gpa = chain1(f, 1, off, chain, false);
+  uint64_t gpa = fzd_chain1(&f->d, 1, off, chain, false, NULL);
   uint64_t room = RAM_BASE + RAM_SIZE - gpa;
   if (room >= VMK_VSOCK_HDR_LEN)
-    vmk_vsock_hdr_encode(&h, f->ram + (gpa - RAM_BASE));
-  wr(f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-  run(f);
+    vmk_vsock_hdr_encode(&h, f->d.ram + (gpa - RAM_BASE));
+  fzd_wr(&f->d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+  fzd_run(&f->d);
 }
 
 static int host_slot(struct fz *f) {
@@ -183,7 +108,7 @@ static void host_connect(struct fz *f, struct input *in) {
   }
   if (send(s, line, (size_t)n, MSG_NOSIGNAL) < 0)
     (void)0;
-  run(f);
+  fzd_run(&f->d);
 }
 
 static void host_accept(struct fz *f, int l) {
@@ -225,63 +150,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     vmk_vsock_hdr_decode(data, &h);
     (void)vmk_vsock_check(&h, size, 3);
   }
-  struct fz f = {0};
+  struct fz f = {.d = {.ram_base = RAM_BASE,
+                       .ram_size = RAM_SIZE,
+                       .data_off = DATA_OFF,
+                       .ring_stride = 0x3000,
+                       .used_off = 0x2000,
+                       .nq = NQ,
+                       .rounds = 16,
+                       .size_mod = 6,
+                       .size_shift = 2,
+                       .features = fzd_features_v1}};
   for (int i = 0; i < HOSTS; i++)
     f.host[i] = -1;
-  f.ram = aligned_alloc(4096, RAM_SIZE);
-  memset(f.ram, 0, RAM_SIZE);
-  f.gm =
-      (struct vmk_guest_mem){.base = RAM_BASE, .size = RAM_SIZE, .host = f.ram};
+  fzd_start(&f.d);
   vmk_error err;
-  if (vmk_io_loop_init(&f.loop, &err))
-    abort();
   struct vmk_virtio_device *dev;
   snprintf(path, sizeof(path), "%s/v.sock", dir);
   if (vmk_virtio_vsock_create(path, 3, &dev, &err)) {
     fprintf(stderr, "fuzz: %s\n", err.msg);
     abort();
   }
-  struct vmk_irq_line line = {.chip = &chip, .spi = 0};
-  if (vmk_virtio_mmio_create(dev, &f.gm, line, &f.loop, &f.t, &err)) {
-    fprintf(stderr, "fuzz: %s\n", err.msg);
-    abort();
-  }
-  driver_init(&f, &in);
+  fzd_attach(&f.d, dev);
+  fzd_driver_init(&f.d, &in);
   for (int op = 0; op < MAX_OPS && in.n; op++) {
     switch (u8(&in) % 12) {
     case 0: /* raw register write (status resets, queue registers) */
-      wr(&f, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
+      fzd_wr(&f.d, (uint64_t)(u8(&in) % 0x40) * 4, u32(&in));
       break;
     case 1: { /* receive buffers */
       unsigned n = u8(&in) % 8 + 1;
       uint8_t small = u8(&in);
       for (unsigned i = 0; i < n; i++)
-        chain1(&f, 0, u16(&in),
-               small % 8 == 0 ? small % 64
-                              : VMK_VSOCK_HDR_LEN + 1u + u16(&in) % 4096,
-               small % 32 != 1);
-      wr(&f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-      run(&f);
+        fzd_chain1(&f.d, 0, u16(&in),
+                   small % 8 == 0 ? small % 64
+                                  : VMK_VSOCK_HDR_LEN + 1u + u16(&in) % 4096,
+                   small % 32 != 1, NULL);
+      fzd_wr(&f.d, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+      fzd_run(&f.d);
       break;
     }
-    case 2: { /* a raw descriptor */
-      unsigned q = u8(&in) % NQ;
-      uint16_t i = u8(&in);
-      uint8_t fl = u8(&in);
-      put_desc(&f, q, i, RAM_BASE + DATA_OFF + u16(&in) % 0x4000,
-               fl & 0x40 ? u32(&in) : u16(&in) & 0xfff, fl & 7,
-               u16(&in) & 0x1ff);
+    case 2: /* a raw descriptor */
+      fzd_op_desc(&f.d, &in, 0x4000);
       break;
-    }
-    case 3: { /* an avail entry, and a kick */
-      unsigned q = u8(&in) % NQ;
-      put_avail(&f, q, u16(&in) & 0x1ff);
-      wr(&f, VMK_VIRTIO_MMIO_QUEUE_NOTIFY, q);
-      run(&f);
+    case 3: /* an avail entry, and a kick */
+      fzd_op_avail_kick(&f.d, &in);
       break;
-    }
     case 4:
-      driver_init(&f, &in);
+      fzd_driver_init(&f.d, &in);
       break;
     case 5:
     case 11:
@@ -296,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       static uint8_t junk[4096];
       if (s >= 0 && send(s, junk, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
         (void)0;
-      run(&f);
+      fzd_run(&f.d);
       break;
     }
     case 8: { /* the host reads */
@@ -304,7 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       static uint8_t sink[65536];
       if (s >= 0 && recv(s, sink, u8(&in) * 256u + 1, MSG_DONTWAIT) < 0)
         (void)0;
-      run(&f);
+      fzd_run(&f.d);
       break;
     }
     case 9: { /* the host closes or half-closes */
@@ -317,19 +232,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           f.host[i] = -1;
         }
       }
-      run(&f);
+      fzd_run(&f.d);
       break;
     }
     case 10:
       host_accept(&f, u8(&in) & 1 ? l1001 : l1000);
-      run(&f);
+      fzd_run(&f.d);
       break;
     }
   }
-  run(&f);
-  vmk_virtio_mmio_destroy(f.t);
-  vmk_io_loop_destroy(&f.loop);
-  free(f.ram);
+  fzd_run(&f.d);
+  fzd_stop(&f.d);
+  free(f.d.ram);
   for (int i = 0; i < HOSTS; i++)
     if (f.host[i] >= 0)
       close(f.host[i]);
