@@ -451,6 +451,13 @@ void xe_cmov(struct xe_buf *b, enum xe_cc cc, unsigned sz, enum xe_reg dst,
     enc(b, f, MAP_0F, (uint8_t)(0x40 + cc), (unsigned)dst, src, NULL, 0);
 }
 
+void xe_cmov_rm(struct xe_buf *b, enum xe_cc cc, unsigned sz, enum xe_reg dst,
+                struct xe_mem m) {
+  unsigned f;
+  if (cc_ok(b, cc) && size_flags(b, sz, SZ_W, &f))
+    enc(b, f, MAP_0F, (uint8_t)(0x40 + cc), (unsigned)dst, 0, &m, 0);
+}
+
 void xe_setcc(struct xe_buf *b, enum xe_cc cc, enum xe_reg dst) {
   if (cc_ok(b, cc))
     enc(b, F_BRM, MAP_0F, (uint8_t)(0x90 + cc), 0, dst, NULL, 0);
@@ -527,6 +534,13 @@ void xe_test_rr(struct xe_buf *b, unsigned sz, enum xe_reg a, enum xe_reg c) {
   if (size_flags(b, sz, SZ_ALL, &f))
     enc(b, f | (sz == 8 ? F_BREG | F_BRM : 0), MAP_1, sz == 8 ? 0x84 : 0x85,
         (unsigned)c, a, NULL, 0);
+}
+
+void xe_test_mr(struct xe_buf *b, unsigned sz, struct xe_mem m, enum xe_reg r) {
+  unsigned f;
+  if (size_flags(b, sz, SZ_ALL, &f))
+    enc(b, f | (sz == 8 ? F_BREG : 0), MAP_1, sz == 8 ? 0x84 : 0x85,
+        (unsigned)r, 0, &m, 0);
 }
 
 void xe_test_ri(struct xe_buf *b, unsigned sz, enum xe_reg r, int32_t imm) {

@@ -305,6 +305,9 @@ void xe_pop(struct xe_buf *b, enum xe_reg r);
 /* dst = cc ? src : dst (sz 16, 32 or 64; 32 zero-extends even if false). */
 void xe_cmov(struct xe_buf *b, enum xe_cc cc, unsigned sz, enum xe_reg dst,
              enum xe_reg src);
+/* dst = cc ? [m] : dst; the load happens (and may fault) either way. */
+void xe_cmov_rm(struct xe_buf *b, enum xe_cc cc, unsigned sz, enum xe_reg dst,
+                struct xe_mem m);
 /* Low byte of dst = cc (the rest unchanged). */
 void xe_setcc(struct xe_buf *b, enum xe_cc cc, enum xe_reg dst);
 
@@ -325,6 +328,8 @@ void xe_alu_mi(struct xe_buf *b, enum xe_alu op, unsigned sz, struct xe_mem m,
                int32_t imm);
 void xe_test_rr(struct xe_buf *b, unsigned sz, enum xe_reg a, enum xe_reg c);
 void xe_test_ri(struct xe_buf *b, unsigned sz, enum xe_reg r, int32_t imm);
+/* test [m], r */
+void xe_test_mr(struct xe_buf *b, unsigned sz, struct xe_mem m, enum xe_reg r);
 void xe_unary(struct xe_buf *b, enum xe_unary op, unsigned sz, enum xe_reg r);
 /* Sign-extends the accumulator into rdx (cwd/cdq/cqo) before IDIV. */
 void xe_sext_acc(struct xe_buf *b, unsigned sz);

@@ -436,6 +436,11 @@ static void test_loads_stores(void **state) {
       EMIT(W("cmp %s, %s", m, r8[r]), xe_alu_mr(b, XE_CMP, 8, am, r));
       for (int s = 0; s < 4; s++) {
         fmt_mem(m, sizeof(m), sizes[s], am, 0);
+        EMIT(W("test %s, %s", m, rn(sizes[s], r)),
+             xe_test_mr(b, sizes[s], am, r));
+        if (sizes[s] > 8)
+          EMIT(W("cmov%s %s, %s", ccs[(r + base) & 15], rn(sizes[s], r), m),
+               xe_cmov_rm(b, (r + base) & 15, sizes[s], r, am));
         EMIT(W("lock cmpxchg %s, %s", m, rn(sizes[s], r)),
              xe_lock_cmpxchg(b, sizes[s], am, r));
         EMIT(W("lock xadd %s, %s", m, rn(sizes[s], r)),
