@@ -253,7 +253,9 @@ traced() {
   done
   hists on
   pcmd="console=ttyAMA0 quiet panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1\""
-  [ "$DMESG" = 1 ] && pcmd="console=ttyAMA0 quiet panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg | sed s/^/dmesg-$1:/\""
+  # DMESG: the guest's kernel log with printk times, and the device tree it
+  # was given (/sys/firmware/fdt, the same route under both VMMs), in hex.
+  [ "$DMESG" = 1 ] && pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg | sed s/^/dmesg-$1:/; od -An -tx1 -v /sys/firmware/fdt | sed s/^/fdt-$1:/\""
   stamp "$1" snap </tmp/con &
   sp=$!
   echo 1 >$T/tracing_on
