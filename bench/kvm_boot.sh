@@ -142,8 +142,12 @@ awk '
     }
   }' "$WORK/console.txt"
 awk '
-  /^bench-mem / { printf "kvm_boot: memory overhead %-12s (not guest RAM, at init): %.2f MiB mapped, %.2f MiB RSS (guest RAM RSS %.1f MiB, %.1f MiB of it huge pages)\n", $2, $6 / 1024, $8 / 1024, $4 / 1024, $10 / 1024 }
-  /^bench-memmap / { printf "kvm_boot:   %-12s %-40s size %7d KiB, RSS %6d KiB\n", $2, $3, $5, $7 }' "$WORK/console.txt"
+  /^bench-mem / {
+    printf "kvm_boot: memory overhead %-12s (not guest RAM, at init): %.2f MiB mapped, %.2f MiB RSS (guest RAM RSS %.1f MiB, %.1f MiB of it huge pages)\n", $2, $6 / 1024, $8 / 1024, $4 / 1024, $10 / 1024
+    if (NF >= 14) printf "kvm_boot:   %-12s of that RSS: %.2f MiB anonymous (the VMM'"'"'s own), PSS %.2f MiB\n", $2, $14 / 1024, $12 / 1024
+  }
+  /^bench-thread / { printf "kvm_boot:   %-12s thread %-8s CPU at init: user %6.2f s, system %6.2f s\n", $2, $3, $5 / 100, $7 / 100 }
+  /^bench-memmap / { printf "kvm_boot:   %-12s %-40s size %7d KiB, RSS %6d KiB, anonymous %6d KiB\n", $2, $3, $5, $7, $9 }' "$WORK/console.txt"
 if [ "${BENCH_DMESG:-0}" = 1 ]; then
   for v in $(sed -n 's/^dmesg-\([a-z-]*\):.*/\1/p' "$WORK/console.txt" | sort -u); do
     sed -n "s/^dmesg-$v://p" "$WORK/console.txt" >"$WORK/dmesg-$v.txt"
