@@ -677,13 +677,6 @@ int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err) {
                 p.engine->ops->name);
     goto out;
   }
-  if (cfg->nshares) {
-    r = vmk_err(err, -ENOTSUP,
-                "the VM cannot be saved: it shares host folders (--share), "
-                "whose open files and FUSE node ids live in this process and "
-                "cannot be saved yet");
-    goto out;
-  }
   if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
     r = vmk_err(err, -errno, "cannot create the snapshot directory %s: %s", dir,
                 strerror(errno));
@@ -814,6 +807,10 @@ static int check_same_machine(const struct vmk_config *a,
   for (unsigned i = 0; !what && i < a->ndisks; i++)
     if (a->disks[i].read_only != b->disks[i].read_only)
       what = "disks' read-only setting";
+  for (unsigned i = 0; !what && i < a->nshares; i++)
+    if (strcmp(a->shares[i].tag, b->shares[i].tag) ||
+        a->shares[i].read_only != b->shares[i].read_only)
+      what = "shared folders' tag or read-only setting";
   for (unsigned i = 0; !what && i < a->nnets; i++) {
     uint8_t ma[6], mb[6];
     vmk_config_net_mac(a, i, ma);
