@@ -437,8 +437,10 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
     vmk_vm *vm;
     const char *snap = ro->restore_dir;
     ro->restore_dir = NULL; /* a guest reboot boots afresh */
-    int r = snap ? vmk_vm_restore(snap, cfg, &vm, &err)
-                 : vmk_vm_create(cfg, &vm, &err);
+    /* Through the API, so its event stream shows restoring -> paused. */
+    int r = snap && ro->api ? vmk_api_restore(ro->api, snap, cfg, &vm, &err)
+            : snap          ? vmk_vm_restore(snap, cfg, &vm, &err)
+                            : vmk_vm_create(cfg, &vm, &err);
     if (!r && ro->api)
       vmk_api_set_vm(ro->api, vm, cfg);
     if (r) {

@@ -874,9 +874,11 @@ static int load_platform(const struct vmk_snap_file *f,
   return s ? vmk_pl061_load(pl->gpio, s->data, s->len, err) : 0;
 }
 
-int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
-                           const vmk_config *cfg, vmk_vm **out,
-                           vmk_error *err) {
+/* cb (may be NULL) watches the new VM from its first change: created ->
+ * restoring -> paused, or restoring -> error before it is freed. */
+static int restore_state(const char *dir, const struct vmk_snap_state *st,
+                         const vmk_config *cfg, vmk_state_cb cb, void *opaque,
+                         vmk_vm **out, vmk_error *err) {
   *out = NULL;
   int r = check_same_machine(st->cfg, cfg, err);
   if (r || (r = check_disks(cfg, st->disk_ids, err)))
@@ -884,6 +886,9 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   vmk_vm *vm;
   if ((r = vmk_vm_create_restoring(cfg, &st->layout, &vm, err)))
     return r;
+  if (cb)
+    vmk_vm_set_state_callback(vm, cb, opaque);
+  vmk_vm_begin_restore(vm);
   struct vmk_vm_parts p;
   vmk_vm_get_parts(vm, &p);
   if (!p.engine->ops->load_state) {
@@ -919,12 +924,25 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   *out = vm;
   return 0;
 fail:
+  vmk_vm_restore_failed(vm, err);
   vmk_vm_free(vm);
   return r;
 }
 
+int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
+                           const vmk_config *cfg, vmk_vm **out,
+                           vmk_error *err) {
+  return restore_state(dir, st, cfg, NULL, NULL, out, err);
+}
+
 int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
                    vmk_error *err) {
+  return vmk_vm_restore_watched(dir, cfg, NULL, NULL, out, err);
+}
+
+int vmk_vm_restore_watched(const char *dir, const vmk_config *cfg,
+                           vmk_state_cb cb, void *opaque, vmk_vm **out,
+                           vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   uint8_t *buf = NULL;
@@ -940,7 +958,7 @@ int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
   }
   if (!(r = vmk_snap_parse(buf, len, f, err)) &&
       !(r = vmk_snap_decode(f, &st, err))) {
-    r = vmk_snap_restore_state(dir, &st, cfg ? cfg : st.cfg, out, err);
+    r = restore_state(dir, &st, cfg ? cfg : st.cfg, cb, opaque, out, err);
     vmk_snap_state_free(&st);
   }
   free(f);

@@ -615,6 +615,24 @@ void vmk_vm_end_save(vmk_vm *vm) {
   pthread_mutex_unlock(&vm->ops_lock);
 }
 
+void vmk_vm_begin_restore(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_CREATED)
+    set_state(vm, VMK_STATE_RESTORING);
+  pthread_mutex_unlock(&vm->lock);
+}
+
+void vmk_vm_restore_failed(vmk_vm *vm, const vmk_error *why) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_RESTORING) {
+    vm->exit_reason = VMK_EXIT_ERROR;
+    if (why)
+      vm->exit_err = *why;
+    set_state(vm, VMK_STATE_ERROR);
+  }
+  pthread_mutex_unlock(&vm->lock);
+}
+
 /* As vmk_vm_start, but the vCPUs park before they run a single
  * instruction and the VM is paused: vmk_vm_resume lets them go. */
 int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
@@ -622,7 +640,7 @@ int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
   int r = 0;
-  if (vm->state != VMK_STATE_CREATED) {
+  if (vm->state != VMK_STATE_CREATED && vm->state != VMK_STATE_RESTORING) {
     r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
                 vmk_state_name(vm->state));
     goto out;
@@ -784,12 +802,14 @@ int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
-  if (state == VMK_STATE_CREATED) {
+  /* Nothing runs yet in a VM being made (or restored). */
+  bool idle = state == VMK_STATE_CREATED || state == VMK_STATE_RESTORING;
+  if (idle) {
     vm->exit_reason = VMK_EXIT_STOPPED;
     set_state(vm, VMK_STATE_STOPPED);
   }
   pthread_mutex_unlock(&vm->lock);
-  if (state == VMK_STATE_CREATED || vmk_state_is_final(state))
+  if (idle || vmk_state_is_final(state))
     return 0;
   /* Parked vCPUs must run again to see the stop. */
   if (state == VMK_STATE_PAUSED || state == VMK_STATE_SAVING)

@@ -9,7 +9,8 @@
 #   path / bad body / wrong state get 405 / 404 / 400 / 409; the counters
 #   show the console's requests; vmkit inspect prints config and counters;
 #   vmkit console sends a line the guest echoes; vmkit save keeps it while
-#   paused and vmkit restore (twice, once --paused) goes on from there;
+#   paused and vmkit restore (twice, once --paused) goes on from there,
+#   its event stream (since=1) showing restoring -> paused (-> running);
 #   vmkit stop ends it and
 #   frees the name; a VM killed with SIGKILL does not block its name;
 #   vmkit serve is configured and started through the API (on an idle
@@ -179,10 +180,31 @@ if [ -f "$tmp/snap/state.bin" ]; then
     fail "restored guest: first tick '$first' after tick-$saved: $(tail -c 300 "$rt/t2/console.log")"
   ! grep -q "Linux version" "$rt/t2/console.log" && ok "restore did not boot" ||
     fail "restore booted the kernel again"
+  # The restored VM's event stream from its start (since=1): the restore's
+  # own transitions, then the resume; t3 (--paused) stays paused.
+  curl -sN --max-time 3 --unix-socket "$rt/t2/api.sock" \
+    'http://localhost/v1/events?since=1' >"$tmp/events2"
+  python3 - "$tmp/events2" <<'PY' && ok "restored VM's events: restoring, paused, resuming, running" ||
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seen = [(e.get("from"), e.get("to")) for e in ev if e["event"] == "state"]
+assert seen[:4] == [("created", "restoring"), ("restoring", "paused"),
+                    ("paused", "resuming"), ("resuming", "running")], seen
+PY
+    fail "restore events: $(cat "$tmp/events2")"
   "$vmkit" restore "$tmp/snap" -d --name t3 --paused >/dev/null 2>"$tmp/restore3.err" ||
     fail "restore twice, paused: $(cat "$tmp/restore3.err")"
   "$vmkit" list --json | grep -q '"paused"' && ok "restore --paused: paused" ||
     fail "restore --paused: $("$vmkit" list)"
+  curl -sN --max-time 3 --unix-socket "$rt/t3/api.sock" \
+    'http://localhost/v1/events?since=1' >"$tmp/events3"
+  python3 - "$tmp/events3" <<'PY' && ok "restore --paused events: restoring, paused" ||
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seen = [(e.get("from"), e.get("to")) for e in ev if e["event"] == "state"]
+assert seen == [("created", "restoring"), ("restoring", "paused")], seen
+PY
+    fail "restore --paused events: $(cat "$tmp/events3")"
   "$vmkit" stop t2 || fail "stop t2"
   "$vmkit" stop t3 || fail "stop t3"
 fi

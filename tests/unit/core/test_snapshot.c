@@ -211,6 +211,63 @@ static void test_save_restore(void **state) {
   vmk_config_free(cfg);
 }
 
+/* The restore's own transitions reach a callback installed with the
+ * restore (vmk_vm_restore_watched): created -> restoring -> paused; a
+ * restore that fails once the VM exists ends restoring -> error. */
+struct seen {
+  int n;
+  vmk_state from[8], to[8];
+};
+
+static void record(void *opaque, vmk_vm *vm, vmk_state from, vmk_state to) {
+  (void)vm;
+  struct seen *s = opaque;
+  if (s->n < 8) {
+    s->from[s->n] = from;
+    s->to[s->n++] = to;
+  }
+}
+
+static void test_restore_watched(void **state) {
+  (void)state;
+  char p[192];
+  snprintf(p, sizeof p, "%s/state.bin", snap);
+  struct stat st;
+  if (stat(p, &st) < 0) /* test_save_restore makes it */
+    skip();
+  struct seen s = {0};
+  vmk_vm *vm;
+  vmk_error err;
+  assert_int_equal(vmk_vm_restore_watched(snap, NULL, record, &s, &vm, &err),
+                   0);
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.from[0], VMK_STATE_CREATED);
+  assert_int_equal(s.to[0], VMK_STATE_RESTORING);
+  assert_int_equal(s.from[1], VMK_STATE_RESTORING);
+  assert_int_equal(s.to[1], VMK_STATE_PAUSED);
+  assert_int_equal(vmk_vm_resume(vm, &err), 0);
+  assert_int_equal(s.to[s.n - 1], VMK_STATE_RUNNING);
+  vmk_vm_stop(vm, &err);
+  vmk_vm_free(vm);
+
+  /* A memory file cut short: found only once the VM exists. */
+  char bad[192], cmd[1024];
+  snprintf(bad, sizeof bad, "%s/cut", tmpdir);
+  snprintf(cmd, sizeof cmd, "cp -r %s %s && truncate -s 4096 %s/memory.raw",
+           snap, bad, bad);
+  assert_int_equal(system(cmd), 0);
+  s = (struct seen){0};
+  vm = (vmk_vm *)&s;
+  assert_int_equal(vmk_vm_restore_watched(bad, NULL, record, &s, &vm, &err),
+                   -EINVAL);
+  assert_null(vm);
+  assert_non_null(strstr(err.msg, "memory"));
+  assert_int_equal(s.n, 2);
+  assert_int_equal(s.to[0], VMK_STATE_RESTORING);
+  assert_int_equal(s.from[1], VMK_STATE_RESTORING);
+  assert_int_equal(s.to[1], VMK_STATE_ERROR);
+}
+
 /* A VM with a shared folder saves and restores (the FUSE server's own
  * state is tested in fs_passthrough); a config whose share has another
  * tag or read-only setting is refused. */
@@ -348,6 +405,7 @@ static void test_decode_refuses(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_save_restore),
+      cmocka_unit_test(test_restore_watched),
       cmocka_unit_test(test_share_saved),
       cmocka_unit_test(test_parse_refuses_damage),
       cmocka_unit_test(test_decode_refuses),
