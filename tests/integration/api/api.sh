@@ -11,6 +11,8 @@
 #   vmkit console sends a line the guest echoes; vmkit save keeps it while
 #   paused and vmkit restore (twice, once --paused) goes on from there,
 #   its event stream (since=1) showing restoring -> paused (-> running);
+#   a restore in the foreground keeps its console on stdout and takes a
+#   vmkit console client too (keys from both reach the guest);
 #   vmkit stop ends it and
 #   frees the name; a VM killed with SIGKILL does not block its name;
 #   vmkit serve is configured and started through the API (on an idle
@@ -29,7 +31,7 @@ export XDG_RUNTIME_DIR=$tmp/xdg
 mkdir -p "$XDG_RUNTIME_DIR"
 rt=$XDG_RUNTIME_DIR/vmkit
 cleanup() {
-  for n in t1 t2 t3; do
+  for n in t1 t2 t3 t4; do
     [ -f "$rt/$n/pid" ] && kill -9 "$(cat "$rt/$n/pid")" 2>/dev/null
   done
   [ -n "${evpid:-}" ] && kill "$evpid" 2>/dev/null
@@ -207,6 +209,26 @@ PY
     fail "restore --paused events: $(cat "$tmp/events3")"
   "$vmkit" stop t2 || fail "stop t2"
   "$vmkit" stop t3 || fail "stop t3"
+  # A VM in the foreground (restore without -d): its console stays on its
+  # stdout, is kept in console.log and takes a vmkit console client; keys
+  # from its stdin and from the client both reach the guest.
+  mkfifo "$tmp/t4.in"
+  "$vmkit" restore "$tmp/snap" --name t4 <"$tmp/t4.in" >"$tmp/t4.out" 2>&1 &
+  t4pid=$!
+  exec 7>"$tmp/t4.in"
+  wait_for 120 grep -q 'tick-' "$tmp/t4.out" && ok "foreground VM: console on its stdout" ||
+    fail "foreground VM: no ticks: $(tail -c 300 "$tmp/t4.out")"
+  echo fromterm >&7
+  wait_for 60 grep -q 'got-fromterm' "$tmp/t4.out" && ok "foreground VM: its stdin reaches the guest" ||
+    fail "foreground VM: stdin: $(tail -c 300 "$tmp/t4.out")"
+  (sleep 1; echo fromclient; sleep 4) | timeout 20 "$vmkit" console t4 >"$tmp/t4.client"
+  grep -q got-fromclient "$tmp/t4.out" && grep -q got-fromclient "$tmp/t4.client" &&
+    grep -q got-fromterm "$tmp/t4.client" && grep -q got-fromclient "$rt/t4/console.log" &&
+    ok "vmkit console on a foreground VM: input reached the guest, output on both sides and in console.log" ||
+    fail "foreground console: client '$(tail -c 200 "$tmp/t4.client")' stdout '$(tail -c 200 "$tmp/t4.out")'"
+  "$vmkit" stop t4 || fail "stop t4"
+  wait "$t4pid"
+  exec 7>&-
 fi
 
 # Name reuse after SIGKILL: the dead VM's folder is left behind, and does
