@@ -134,18 +134,15 @@ DEF_ADDS_BCOND(adds, 0)
 DEF_ADDS_BCOND(subs, 1)
 
 bool emu_fuse_dp_reg(struct emu_insn *cmp) {
-  static const struct {
-    emu_fn from, to;
-  } f[] = {{h_subs_lsl64, h_subs_bcond64},
-           {h_subs_lsl32, h_subs_bcond32},
-           {h_adds_lsl64, h_adds_bcond64},
-           {h_adds_lsl32, h_adds_bcond32}};
-  for (unsigned i = 0; i < sizeof f / sizeof f[0]; i++)
-    if (cmp->fn == f[i].from) {
-      cmp->fn = f[i].to;
-      return true;
-    }
-  return false;
+  if (cmp->c != 0) /* LSL only */
+    return false;
+  if (cmp->op == EMU_OP_SUBS_SH)
+    cmp->fn = cmp->sf ? h_subs_bcond64 : h_subs_bcond32;
+  else if (cmp->op == EMU_OP_ADDS_SH)
+    cmp->fn = cmp->sf ? h_adds_bcond64 : h_adds_bcond32;
+  else
+    return false;
+  return true;
 }
 
 /* ---- add/sub (extended register): a = option, b = shift ---- */
@@ -481,179 +478,198 @@ static EMU_HANDLER(h_cls32) {
   return EMU_NEXT;
 }
 
-/* ---- decoder ---- */
+/* ---- decode functions (patterns: isa/dp_reg.decode) ---- */
 
-int emu_dec_dp_reg(struct emu_insn *o, uint32_t raw) {
-  unsigned sf = bit(raw, 31), rd = bits(raw, 4, 0), rn = bits(raw, 9, 5);
-  unsigned rm = bits(raw, 20, 16);
+static void rrr(struct emu_insn *o, unsigned sf, unsigned rd, unsigned rn,
+                unsigned rm) {
   o->sf = (uint8_t)sf;
   o->rd = reg_dzr(rd);
   o->rn = reg_zr(rn);
   o->rm = reg_zr(rm);
-  if (!bit(raw, 28)) {
-    unsigned shift = bits(raw, 23, 22), imm6 = bits(raw, 15, 10);
-    /* shifted forms: a 32-bit shift amount >= 32 is unallocated (the
-     * extended form has option:imm3 in these bits instead) */
-    if (!sf && imm6 >= 32 && !(bit(raw, 24) && bit(raw, 21)))
-      return DEC_UNDEF;
-    if (!bit(raw, 24)) { /* logical (shifted register) */
-      unsigned opn = (bits(raw, 30, 29) << 1) | bit(raw, 21);
-      o->a = (uint8_t)imm6;
-      if (opn == 2 && rn == 31 && imm6 == 0)
-        o->fn = sf ? h_mov64 : h_mov32;
-      else
-        o->fn = logic_fns[opn][shift][sf];
-      return DEC_OK;
-    }
-    unsigned ops = bits(raw, 30, 29);
-    if (!bit(raw, 21)) { /* add/sub (shifted register) */
-      if (shift == 3)
-        return DEC_UNDEF;
-      o->a = (uint8_t)imm6;
-      o->fn = addsub_fns[ops][shift][sf];
-      return DEC_OK;
-    }
-    /* add/sub (extended register) */
-    unsigned imm3 = bits(raw, 12, 10);
-    if (shift != 0 || imm3 > 4)
-      return DEC_UNDEF;
-    o->rn = reg_sp(rn);
-    if (!(ops & 1))
-      o->rd = reg_sp(rd);
-    o->a = (uint8_t)bits(raw, 15, 13);
-    o->b = (uint8_t)imm3;
-    o->fn = addext_fns[ops][sf];
-    return DEC_OK;
+}
+
+/* a = shift amount, c = shift type (LSL, LSR, ASR, ROR) */
+int emu_dec_logic_sh(struct emu_insn *o, const struct emu_args_logic_r *a) {
+  if (!a->sf && a->imm6 >= 32)
+    return DEC_UNDEF;
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->a = (uint8_t)a->imm6;
+  o->c = (uint8_t)a->shift;
+  if (o->op == EMU_OP_ORR_SH && a->rn == 31 && a->imm6 == 0)
+    o->fn = a->sf ? h_mov64 : h_mov32;
+  else
+    o->fn = logic_fns[a->opn][a->shift][a->sf];
+  return DEC_OK;
+}
+
+static unsigned addsub_index(unsigned op) {
+  switch (op) {
+  case EMU_OP_ADD_SH:
+  case EMU_OP_ADD_EXT:
+  case EMU_OP_ADC:
+    return 0;
+  case EMU_OP_ADDS_SH:
+  case EMU_OP_ADDS_EXT:
+  case EMU_OP_ADCS:
+    return 1;
+  case EMU_OP_SUB_SH:
+  case EMU_OP_SUB_EXT:
+  case EMU_OP_SBC:
+    return 2;
+  default:
+    return 3;
   }
-  unsigned op2 = bits(raw, 24, 21);
-  if (op2 == 0) { /* add/sub with carry (RMIF/SETF are v8.4: undefined) */
-    if (bits(raw, 15, 10) != 0)
-      return DEC_UNDEF;
-    o->fn = adc_fns[bits(raw, 30, 29)][sf];
-    return DEC_OK;
+}
+
+/* a = shift amount, c = shift type (LSL, LSR, ASR) */
+int emu_dec_addsub_sh(struct emu_insn *o, const struct emu_args_addsub_r *a) {
+  if (a->shift == 3 || (!a->sf && a->imm6 >= 32))
+    return DEC_UNDEF;
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->a = (uint8_t)a->imm6;
+  o->c = (uint8_t)a->shift;
+  o->fn = addsub_fns[addsub_index(o->op)][a->shift][a->sf];
+  return DEC_OK;
+}
+
+/* a = extend option, b = left shift (0-4) */
+int emu_dec_addsub_ext(struct emu_insn *o, const struct emu_args_addsub_x *a) {
+  unsigned i = addsub_index(o->op);
+  if (a->imm3 > 4)
+    return DEC_UNDEF;
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->rn = reg_sp(a->rn);
+  if (!(i & 1)) /* ADD/SUB, not the flag-setting forms */
+    o->rd = reg_sp(a->rd);
+  o->a = (uint8_t)a->option;
+  o->b = (uint8_t)a->imm3;
+  o->fn = addext_fns[i][a->sf];
+  return DEC_OK;
+}
+
+int emu_dec_adc(struct emu_insn *o, const struct emu_args_rrr *a) {
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->fn = adc_fns[addsub_index(o->op)][a->sf];
+  return DEC_OK;
+}
+
+/* b = cond, c = NZCV when the condition fails, a = 1 for CCMP (0: CCMN);
+ * imm = the immediate operand, imm2 = 1 for the immediate forms */
+int emu_dec_ccmp(struct emu_insn *o, const struct emu_args_ccmp *a) {
+  rrr(o, a->sf, 31, a->rn, a->rm);
+  o->a = o->op == EMU_OP_CCMP_REG || o->op == EMU_OP_CCMP_IMM;
+  o->b = (uint8_t)a->cond;
+  o->c = (uint8_t)a->nzcv;
+  o->imm = a->rm;
+  o->imm2 = a->imm;
+  o->fn = a->sf ? h_ccmp64 : h_ccmp32;
+  return DEC_OK;
+}
+
+/* b = cond */
+int emu_dec_csel(struct emu_insn *o, const struct emu_args_csel *a) {
+  static const uint16_t ops[4] = {EMU_OP_CSEL, EMU_OP_CSINC, EMU_OP_CSINV,
+                                  EMU_OP_CSNEG};
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->b = (uint8_t)a->cond;
+  for (unsigned i = 0; i < 4; i++)
+    if (o->op == ops[i])
+      o->fn = csel_fns[i][a->sf];
+  return DEC_OK;
+}
+
+int emu_dec_dp2(struct emu_insn *o, const struct emu_args_rrr *a) {
+  unsigned sf = a->sf;
+  rrr(o, sf, a->rd, a->rn, a->rm);
+  switch (o->op) {
+  case EMU_OP_UDIV:
+    o->fn = sf ? h_udiv64 : h_udiv32;
+    break;
+  case EMU_OP_SDIV:
+    o->fn = sf ? h_sdiv64 : h_sdiv32;
+    break;
+  case EMU_OP_LSLV:
+    o->fn = sf ? h_lslv64 : h_lslv32;
+    break;
+  case EMU_OP_LSRV:
+    o->fn = sf ? h_lsrv64 : h_lsrv32;
+    break;
+  case EMU_OP_ASRV:
+    o->fn = sf ? h_asrv64 : h_asrv32;
+    break;
+  default: /* RORV */
+    o->fn = sf ? h_rorv64 : h_rorv32;
+    break;
   }
-  if (op2 == 2) { /* conditional compare */
-    if (bit(raw, 29) == 0 || bit(raw, 10) || bit(raw, 4))
-      return DEC_UNDEF;
-    o->a = (uint8_t)bit(raw, 30);
-    o->b = (uint8_t)bits(raw, 15, 12);
-    o->c = (uint8_t)bits(raw, 3, 0);
-    o->imm = rm;
-    o->imm2 = bit(raw, 11);
-    o->fn = sf ? h_ccmp64 : h_ccmp32;
-    return DEC_OK;
+  return DEC_OK;
+}
+
+/* a = log2(bytes), b = 1 for CRC32C */
+int emu_dec_crc32(struct emu_insn *o, const struct emu_args_crc *a) {
+  if ((a->sz == 3) != (a->sf == 1))
+    return DEC_UNDEF;
+  rrr(o, a->sf, a->rd, a->rn, a->rm);
+  o->a = (uint8_t)a->sz;
+  o->b = (uint8_t)a->c;
+  o->fn = h_crc32;
+  return DEC_OK;
+}
+
+int emu_dec_dp1(struct emu_insn *o, const struct emu_args_rr *a) {
+  unsigned sf = a->sf;
+  rrr(o, sf, a->rd, a->rn, 0);
+  switch (o->op) {
+  case EMU_OP_RBIT:
+    o->fn = sf ? h_rbit64 : h_rbit32;
+    break;
+  case EMU_OP_REV16:
+    o->fn = sf ? h_rev16_64 : h_rev16_32;
+    break;
+  case EMU_OP_REV32: /* REV Wd for sf = 0 */
+    o->fn = sf ? h_rev32_64 : h_rev32;
+    break;
+  case EMU_OP_REV:
+    o->fn = h_rev64;
+    break;
+  case EMU_OP_CLZ:
+    o->fn = sf ? h_clz64 : h_clz32;
+    break;
+  default: /* CLS */
+    o->fn = sf ? h_cls64 : h_cls32;
+    break;
   }
-  if (op2 == 4) { /* conditional select */
-    unsigned op = bit(raw, 30), op2b = bits(raw, 11, 10);
-    if (bit(raw, 29) || op2b > 1)
-      return DEC_UNDEF;
-    o->b = (uint8_t)bits(raw, 15, 12);
-    o->fn = csel_fns[op * 2 + op2b][sf];
-    return DEC_OK;
+  return DEC_OK;
+}
+
+int emu_dec_dp3(struct emu_insn *o, const struct emu_args_rrrr *a) {
+  unsigned sf = a->sf;
+  rrr(o, sf, a->rd, a->rn, a->rm);
+  o->ra = reg_zr(a->ra);
+  switch (o->op) {
+  case EMU_OP_MADD:
+    o->fn = sf ? h_madd64 : h_madd32;
+    break;
+  case EMU_OP_MSUB:
+    o->fn = sf ? h_msub64 : h_msub32;
+    break;
+  case EMU_OP_SMADDL:
+    o->fn = h_smaddl;
+    break;
+  case EMU_OP_SMSUBL:
+    o->fn = h_smsubl;
+    break;
+  case EMU_OP_SMULH:
+    o->fn = h_smulh;
+    break;
+  case EMU_OP_UMADDL:
+    o->fn = h_umaddl;
+    break;
+  case EMU_OP_UMSUBL:
+    o->fn = h_umsubl;
+    break;
+  default: /* UMULH */
+    o->fn = h_umulh;
+    break;
   }
-  if (op2 == 6) {
-    unsigned opcode = bits(raw, 15, 10);
-    if (bit(raw, 29))
-      return DEC_UNDEF;
-    if (!bit(raw, 30)) { /* 2-source */
-      switch (opcode) {
-      case 2:
-        o->fn = sf ? h_udiv64 : h_udiv32;
-        return DEC_OK;
-      case 3:
-        o->fn = sf ? h_sdiv64 : h_sdiv32;
-        return DEC_OK;
-      case 8:
-        o->fn = sf ? h_lslv64 : h_lslv32;
-        return DEC_OK;
-      case 9:
-        o->fn = sf ? h_lsrv64 : h_lsrv32;
-        return DEC_OK;
-      case 10:
-        o->fn = sf ? h_asrv64 : h_asrv32;
-        return DEC_OK;
-      case 11:
-        o->fn = sf ? h_rorv64 : h_rorv32;
-        return DEC_OK;
-      default:
-        if (opcode >= 16 && opcode <= 23) {
-          unsigned sz = opcode & 3;
-          if ((sz == 3) != (sf == 1))
-            return DEC_UNDEF;
-          o->a = (uint8_t)sz;
-          o->b = (uint8_t)((opcode >> 2) & 1);
-          o->fn = h_crc32;
-          return DEC_OK;
-        }
-        return DEC_UNDEF;
-      }
-    }
-    /* 1-source */
-    if (rm != 0)
-      return DEC_UNDEF;
-    switch (opcode) {
-    case 0:
-      o->fn = sf ? h_rbit64 : h_rbit32;
-      return DEC_OK;
-    case 1:
-      o->fn = sf ? h_rev16_64 : h_rev16_32;
-      return DEC_OK;
-    case 2:
-      o->fn = sf ? h_rev32_64 : h_rev32;
-      return DEC_OK;
-    case 3:
-      if (!sf)
-        return DEC_UNDEF;
-      o->fn = h_rev64;
-      return DEC_OK;
-    case 4:
-      o->fn = sf ? h_clz64 : h_clz32;
-      return DEC_OK;
-    case 5:
-      o->fn = sf ? h_cls64 : h_cls32;
-      return DEC_OK;
-    default:
-      return DEC_UNDEF; /* PAC etc.: not v8.0 */
-    }
-  }
-  if (op2 & 8) { /* 3-source */
-    unsigned op54 = bits(raw, 30, 29), op31 = bits(raw, 23, 21);
-    unsigned o0 = bit(raw, 15);
-    o->ra = reg_zr(bits(raw, 14, 10));
-    if (op54)
-      return DEC_UNDEF;
-    switch (op31 << 1 | o0) {
-    case 0:
-      o->fn = sf ? h_madd64 : h_madd32;
-      return DEC_OK;
-    case 1:
-      o->fn = sf ? h_msub64 : h_msub32;
-      return DEC_OK;
-    }
-    if (!sf)
-      return DEC_UNDEF;
-    switch (op31 << 1 | o0) {
-    case 2:
-      o->fn = h_smaddl;
-      return DEC_OK;
-    case 3:
-      o->fn = h_smsubl;
-      return DEC_OK;
-    case 4:
-      o->fn = h_smulh;
-      return DEC_OK;
-    case 10:
-      o->fn = h_umaddl;
-      return DEC_OK;
-    case 11:
-      o->fn = h_umsubl;
-      return DEC_OK;
-    case 12:
-      o->fn = h_umulh;
-      return DEC_OK;
-    default:
-      return DEC_UNDEF;
-    }
-  }
-  return DEC_UNDEF;
+  return DEC_OK;
 }

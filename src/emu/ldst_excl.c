@@ -208,48 +208,47 @@ static EMU_HANDLER(h_stlr) {
   return EMU_NEXT;
 }
 
-int emu_dec_ldst_excl(struct emu_insn *o, uint32_t raw) {
-  unsigned size = bits(raw, 31, 30), o2 = bit(raw, 23), l = bit(raw, 22);
-  unsigned o1 = bit(raw, 21), o0 = bit(raw, 15);
-  unsigned rt = bits(raw, 4, 0), rs = bits(raw, 20, 16);
-  unsigned rt2 = bits(raw, 14, 10);
-  o->a = (uint8_t)(1u << size);
-  if (!o2 && !o1) {
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->fn = h_ldxr;
-    } else {
-      o->rd = reg_zr(rt);
-      o->rm = reg_dzr(rs);
-      o->fn = h_stxr;
-    }
-    (void)o0; /* acquire/release variants: same on this host */
-    return DEC_OK;
+/* ---- decode functions (patterns: isa/ldst.decode) ---- */
+
+int emu_dec_excl(struct emu_insn *o, const struct emu_args_excl *a) {
+  o->a = (uint8_t)(1u << a->size);
+  o->rn = reg_sp(a->rn);
+  switch (o->op) {
+  case EMU_OP_LDXR:
+    o->rd = reg_dzr(a->rt);
+    o->fn = h_ldxr;
+    break;
+  case EMU_OP_STXR:
+    o->rd = reg_zr(a->rt);
+    o->rm = reg_dzr(a->rs);
+    o->fn = h_stxr;
+    break;
+  case EMU_OP_LDAR:
+    o->rd = reg_dzr(a->rt);
+    o->fn = h_ldar;
+    break;
+  default: /* STLR */
+    o->rd = reg_zr(a->rt);
+    o->fn = h_stlr;
+    break;
   }
-  if (!o2 && o1) {
-    if (size < 2)
-      return DEC_UNDEF; /* CASP (v8.1) */
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->ra = reg_dzr(rt2);
-      o->fn = size == 3 ? h_ldxp64 : h_ldxp32;
-    } else {
-      o->rd = reg_zr(rt);
-      o->ra = reg_zr(rt2);
-      o->rm = reg_dzr(rs);
-      o->fn = size == 3 ? h_stxp64 : h_stxp32;
-    }
-    return DEC_OK;
+  return DEC_OK;
+}
+
+int emu_dec_excl_pair(struct emu_insn *o, const struct emu_args_excl *a) {
+  if (a->size < 2)
+    return DEC_UNDEF; /* CASP (v8.1) */
+  o->a = (uint8_t)(1u << a->size);
+  o->rn = reg_sp(a->rn);
+  if (o->op == EMU_OP_LDXP) {
+    o->rd = reg_dzr(a->rt);
+    o->ra = reg_dzr(a->rt2);
+    o->fn = a->size == 3 ? h_ldxp64 : h_ldxp32;
+  } else {
+    o->rd = reg_zr(a->rt);
+    o->ra = reg_zr(a->rt2);
+    o->rm = reg_dzr(a->rs);
+    o->fn = a->size == 3 ? h_stxp64 : h_stxp32;
   }
-  if (o2 && !o1 && o0) { /* LDAR / STLR (LDLAR/STLLR are v8.1) */
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->fn = h_ldar;
-    } else {
-      o->rd = reg_zr(rt);
-      o->fn = h_stlr;
-    }
-    return DEC_OK;
-  }
-  return DEC_UNDEF; /* CAS* (v8.1), LORegions */
+  return DEC_OK;
 }

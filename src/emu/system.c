@@ -206,114 +206,80 @@ static EMU_HANDLER(h_ic_ivau) {
   return emu_chain(cpu, in, in->pc + 4);
 }
 
-int emu_dec_system(struct emu_insn *o, uint32_t raw) {
-  unsigned l = bit(raw, 21), op0 = bits(raw, 20, 19), op1 = bits(raw, 18, 16);
-  unsigned crn = bits(raw, 15, 12), crm = bits(raw, 11, 8);
-  unsigned op2 = bits(raw, 7, 5), rt = bits(raw, 4, 0);
-  uint32_t enc = bits(raw, 20, 5);
-  o->imm = enc;
-  if (op0 == 0) {
-    if (l)
-      return DEC_UNDEF;
-    if (crn == 2 && rt == 31) { /* hints */
-      unsigned h = crm << 3 | op2;
-      if (h == 3) {
-        o->fn = h_wfi;
-        return DEC_END;
-      }
-      o->fn = emu_h_nop; /* NOP, YIELD, WFE, SEV, SEVL, others: NOP */
-      return DEC_OK;
-    }
-    if (crn == 3 && rt == 31) { /* barriers */
-      switch (op2) {
-      case 2:
-        o->fn = h_clrex;
-        return DEC_OK;
-      case 4:                     /* DSB */
-      case 5: {                   /* DMB */
-        unsigned types = crm & 3; /* 1: loads, 2: stores, 3: all */
-        o->fn = types == 3 ? h_dmb_full : h_barrier_compiler;
-        return DEC_OK;
-      }
-      case 6:
-        o->fn = h_isb;
-        return DEC_END;
-      default:
-        return DEC_UNDEF;
-      }
-    }
-    if (crn == 4 && rt == 31) { /* MSR (immediate): PSTATE fields */
-      o->a = 1;
-      o->imm2 = crm;
-      o->fn = h_msr_other;
-      return DEC_END;
-    }
-    return DEC_UNDEF;
-  }
-  o->rd = l ? reg_dzr(rt) : reg_zr(rt);
-  if (op0 == 1) { /* SYS / SYSL */
-    if (l)
-      return DEC_UNDEF;
-    switch (enc) {
-    case SYS_DC_ZVA:
-      o->fn = h_dc_zva;
-      return DEC_OK;
-    case SYS_IC_IVAU:
-      o->fn = h_ic_ivau;
-      return DEC_END;
-    case SYS_DC_CVAP:
-      o->fn = h_dc_cvap;
-      return DEC_OK;
-    case SYS_DC_CVAC:
-    case SYS_DC_CVAU:
-    case SYS_DC_CIVAC:
-      o->fn = h_dc_cmo;
-      return DEC_OK;
-    default:
-      o->fn = h_msr_other;
-      return DEC_END;
-    }
-  }
-  (void)op1;
-  (void)crn;
-  (void)crm;
-  if (l) { /* MRS */
-    switch (enc) {
-    case SR_NZCV:
-      o->fn = h_mrs_nzcv;
-      break;
-    case SR_FPCR:
-      o->fn = h_mrs_fpcr;
-      break;
-    case SR_FPSR:
-      o->fn = h_mrs_fpsr;
-      break;
-    case SR_TPIDR_EL0:
-      o->fn = h_mrs_tpidr;
-      break;
-    case SR_TPIDRRO_EL0:
-      o->fn = h_mrs_tpidrro;
-      break;
-    default:
-      o->fn = h_mrs_other;
-      break;
-    }
+/* ---- decode function (patterns: isa/branch_sys.decode) ----
+ * imm = op0:op1:CRn:CRm:op2 (the system register or SYS encoding);
+ * rd = Rt (MRS: XSINK for XZR); MSR (immediate): a = 1, imm2 = CRm. */
+int emu_dec_sys(struct emu_insn *o, const struct emu_args_sys *a) {
+  o->imm = bits(o->raw, 20, 5);
+  if (bits(o->raw, 20, 19) != 0)
+    o->rd = bit(o->raw, 21) ? reg_dzr(a->rt) : reg_zr(a->rt);
+  switch (o->op) {
+  case EMU_OP_WFI:
+    o->fn = h_wfi;
+    return DEC_END;
+  case EMU_OP_HINT: /* NOP, YIELD, WFE, SEV, SEVL, others: NOP */
+    o->fn = emu_h_nop;
     return DEC_OK;
-  }
-  switch (enc) { /* MSR */
-  case SR_NZCV:
+  case EMU_OP_CLREX:
+    o->fn = h_clrex;
+    return DEC_OK;
+  case EMU_OP_DSB:
+  case EMU_OP_DMB: /* CRm<1:0>: 1 loads, 2 stores, 3 all */
+    o->fn = (a->crm & 3) == 3 ? h_dmb_full : h_barrier_compiler;
+    return DEC_OK;
+  case EMU_OP_ISB:
+    o->fn = h_isb;
+    return DEC_END;
+  case EMU_OP_MSR_IMM: /* PSTATE fields */
+    o->a = 1;
+    o->imm2 = a->crm;
+    o->fn = h_msr_other;
+    return DEC_END;
+  case EMU_OP_DC_ZVA:
+    o->fn = h_dc_zva;
+    return DEC_OK;
+  case EMU_OP_IC_IVAU:
+    o->fn = h_ic_ivau;
+    return DEC_END;
+  case EMU_OP_DC_CVAP:
+    o->fn = h_dc_cvap;
+    return DEC_OK;
+  case EMU_OP_DC_CVAC:
+  case EMU_OP_DC_CVAU:
+  case EMU_OP_DC_CIVAC:
+    o->fn = h_dc_cmo;
+    return DEC_OK;
+  case EMU_OP_MRS_NZCV:
+    o->fn = h_mrs_nzcv;
+    return DEC_OK;
+  case EMU_OP_MRS_FPCR:
+    o->fn = h_mrs_fpcr;
+    return DEC_OK;
+  case EMU_OP_MRS_FPSR:
+    o->fn = h_mrs_fpsr;
+    return DEC_OK;
+  case EMU_OP_MRS_TPIDR:
+    o->fn = h_mrs_tpidr;
+    return DEC_OK;
+  case EMU_OP_MRS_TPIDRRO:
+    o->fn = h_mrs_tpidrro;
+    return DEC_OK;
+  case EMU_OP_MRS:
+    o->fn = h_mrs_other;
+    return DEC_OK;
+  case EMU_OP_MSR_NZCV:
     o->fn = h_msr_nzcv;
     return DEC_OK;
-  case SR_FPCR:
+  case EMU_OP_MSR_FPCR:
     o->fn = h_msr_fpcr;
     return DEC_OK;
-  case SR_FPSR:
+  case EMU_OP_MSR_FPSR:
     o->fn = h_msr_fpsr;
     return DEC_OK;
-  case SR_TPIDR_EL0:
+  case EMU_OP_MSR_TPIDR:
     o->fn = h_msr_tpidr;
     return DEC_OK;
-  default:
+  default: /* SYS and MSR to other registers: the environment's */
     o->fn = h_msr_other;
     return DEC_END;
   }
