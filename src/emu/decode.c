@@ -47,11 +47,16 @@ bool emu_decode(struct emu_insn *o, uint32_t raw, uint64_t pc) {
   int r;
   *o = (struct emu_insn){.pc = pc, .raw = raw};
   unsigned op0 = bits(raw, 28, 25);
-  /* FP/AdvSIMD: data processing (x111) and loads/stores with V set */
-  if ((op0 & 7) == 7 || ((op0 & 5) == 4 && bit(raw, 26)))
+  /* FP/AdvSIMD: loads/stores with V set and data processing (x111); the
+   * op names the group (the fpsimd/ decoders know no ops yet) */
+  if (((op0 & 5) == 4 && bit(raw, 26)) || (op0 & 7) == 7) {
     r = emu_decode_fpsimd(o, raw) ? DEC_OK : DEC_UNDEF;
-  else
+    o->op = (op0 & 7) != 7                       ? EMU_OP_SIMD_LDST
+            : (raw & 0x5e000000u) == 0x1e000000u ? EMU_OP_FP_SCALAR
+                                                 : EMU_OP_SIMD;
+  } else {
     r = emu_decode_gen(o, raw);
+  }
   if (r <= DEC_UNDEF || !o->fn) {
     *o = (struct emu_insn){
         .pc = pc, .raw = raw, .fn = emu_h_undef, .op = EMU_OP_UNDEF};
