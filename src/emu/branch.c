@@ -9,45 +9,41 @@
  */
 #include "emu/decode.h"
 
-static EMU_HANDLER(h_b) { return emu_chain(cpu, in, in->imm); }
-static EMU_HANDLER(h_bl) {
+EMU_SEM_END(b) { cpu->pc = in->imm; }
+EMU_SEM_END(bl) {
   cpu->r[30] = in->pc + 4;
-  return emu_chain(cpu, in, in->imm);
+  cpu->pc = in->imm;
 }
-static EMU_HANDLER(h_bcond) {
-  return emu_chain(cpu, in,
-                   cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4);
+EMU_SEM_END(bcond) {
+
+  cpu->pc = cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbz64) {
-  return emu_chain(cpu, in, cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(cbz64) { cpu->pc = cpu->r[in->rd] == 0 ? in->imm : in->pc + 4; }
+EMU_SEM_END(cbnz64) { cpu->pc = cpu->r[in->rd] != 0 ? in->imm : in->pc + 4; }
+EMU_SEM_END(cbz32) {
+
+  cpu->pc = (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbnz64) {
-  return emu_chain(cpu, in, cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(cbnz32) {
+
+  cpu->pc = (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbz32) {
-  return emu_chain(cpu, in,
-                   (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(tbz) {
+
+  cpu->pc = !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbnz32) {
-  return emu_chain(cpu, in,
-                   (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(tbnz) {
+
+  cpu->pc = ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_tbz) {
-  return emu_chain(cpu, in,
-                   !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
-}
-static EMU_HANDLER(h_tbnz) {
-  return emu_chain(cpu, in,
-                   ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
-}
-static EMU_HANDLER(h_br) { return emu_chain(cpu, in, cpu->r[in->rn]); }
-static EMU_HANDLER(h_blr) {
+EMU_SEM_END(br) { cpu->pc = cpu->r[in->rn]; }
+EMU_SEM_END(blr) {
   uint64_t t = cpu->r[in->rn]; /* read first: BLR X30 */
   cpu->r[30] = in->pc + 4;
-  return emu_chain(cpu, in, t);
+  cpu->pc = t;
 }
 /* imm = imm16, a = exit kind, imm2 = syndrome */
-static EMU_HANDLER(h_exc) {
+EMU_SEM_END(exc) {
   cpu->exit_imm = in->imm;
   emu_raise(cpu, in, (enum emu_exit)in->a, (uint32_t)in->imm2, 0);
 }
@@ -123,3 +119,27 @@ int emu_dec_br(struct emu_insn *o, const struct emu_args_br *a) {
 }
 
 bool emu_is_bcond(const struct emu_insn *in) { return in->op == EMU_OP_B_COND; }
+
+/* ---- exec helpers (emu_exec_helper[op]): set cpu->pc to the next pc ---- */
+
+void emu_exec_b(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_BL ? e_bl : e_b)(cpu, in);
+}
+void emu_exec_cb(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_CBNZ)
+    (in->sf ? e_cbnz64 : e_cbnz32)(cpu, in);
+  else
+    (in->sf ? e_cbz64 : e_cbz32)(cpu, in);
+}
+void emu_exec_tb(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_TBNZ ? e_tbnz : e_tbz)(cpu, in);
+}
+void emu_exec_b_cond(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_bcond(cpu, in);
+}
+void emu_exec_exc(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_exc(cpu, in);
+}
+void emu_exec_br(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_BLR ? e_blr : e_br)(cpu, in);
+}

@@ -23,6 +23,39 @@
 /* Handler definition: every handler has this signature. */
 #define EMU_HANDLER(name)                                                      \
   const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
+/* Semantics apart from dispatch. An instruction's semantics is an
+ * EMU_SEM function: it performs the instruction on cpu (a block-ending
+ * one sets cpu->pc to where execution goes on; the others leave cpu->pc
+ * alone) and returns, or raises. The interpreter's handlers are thin
+ * wrappers made from them by EMU_THREADED (straight-line: continue with
+ * the next insn) or EMU_THREADED_END (end of block: chain to cpu->pc);
+ * emu_exec_helper[op] (generated table, emu_exec_* functions in the class
+ * files) calls the right one for any decoded integer insn, for a
+ * translator's fallback. always_inline: the handler keeps the semantics
+ * inlined even when its address is also taken for a helper table. */
+#define EMU_SEM(name)                                                          \
+  static inline __attribute__((always_inline)) void name(                      \
+      struct emu_cpu *cpu, const struct emu_insn *in)
+#define EMU_THREADED(h, sem)                                                   \
+  static EMU_HANDLER(h) {                                                      \
+    sem(cpu, in);                                                              \
+    return EMU_NEXT;                                                           \
+  }
+#define EMU_THREADED_END(h, sem)                                               \
+  static EMU_HANDLER(h) {                                                      \
+    sem(cpu, in);                                                              \
+    return emu_chain(cpu, in, cpu->pc);                                        \
+  }
+/* Both at once, for semantics used by one handler. */
+#define EMU_SEM_NEXT(name)                                                     \
+  EMU_SEM(e_##name);                                                           \
+  EMU_THREADED(h_##name, e_##name)                                             \
+  EMU_SEM(e_##name)
+#define EMU_SEM_END(name)                                                      \
+  EMU_SEM(e_##name);                                                           \
+  EMU_THREADED_END(h_##name, e_##name)                                         \
+  EMU_SEM(e_##name)
+
 /* Straight-line continuation: tail-calls the next handler (threaded
  * dispatch: one indirect jump per instruction, predicted per handler).
  * Safe without tail-call optimisation too, since a block has at most

@@ -51,38 +51,28 @@ bool emu_decode_bitmasks(unsigned n, unsigned imms, unsigned immr,
 
 /* ---- handlers ---- */
 
-static EMU_HANDLER(h_movconst) {
-  cpu->r[in->rd] = in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_add_imm64) {
-  cpu->r[in->rd] = cpu->r[in->rn] + in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_add_imm32) {
+EMU_SEM_NEXT(movconst) { cpu->r[in->rd] = in->imm; }
+EMU_SEM_NEXT(add_imm64) { cpu->r[in->rd] = cpu->r[in->rn] + in->imm; }
+EMU_SEM_NEXT(add_imm32) {
   cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] + in->imm);
-  return EMU_NEXT;
 }
 /* ADDS/SUBS: imm is the second operand (inverted for SUBS), imm2 carry. */
-static EMU_HANDLER(h_adds_imm64) {
+EMU_SEM_NEXT(adds_imm64) {
   cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_adds_imm32) {
+EMU_SEM_NEXT(adds_imm32) {
   cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
                                (uint32_t)in->imm2, &cpu->nzcv);
-  return EMU_NEXT;
 }
 /* ADDS/SUBS immediate fused with the B.cond that follows (in + 1). */
 static EMU_HANDLER(h_adds_imm64_bcond) {
-  cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
+  e_adds_imm64(cpu, in);
   const struct emu_insn *br = in + 1;
   return emu_chain(cpu, br,
                    cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
 }
 static EMU_HANDLER(h_adds_imm32_bcond) {
-  cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
-                               (uint32_t)in->imm2, &cpu->nzcv);
+  e_adds_imm32(cpu, in);
   const struct emu_insn *br = in + 1;
   return emu_chain(cpu, br,
                    cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
@@ -95,104 +85,83 @@ bool emu_fuse_dp_imm(struct emu_insn *cmp) {
   return true;
 }
 
-static EMU_HANDLER(h_and_imm) {
-  cpu->r[in->rd] = cpu->r[in->rn] & in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_orr_imm) {
+EMU_SEM_NEXT(and_imm) { cpu->r[in->rd] = cpu->r[in->rn] & in->imm; }
+EMU_SEM_NEXT(orr_imm) {
   /* 32-bit: imm has no high bits, but rn's high bits must not leak. */
   uint64_t v = cpu->r[in->rn] | in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_eor_imm) {
+EMU_SEM_NEXT(eor_imm) {
   uint64_t v = cpu->r[in->rn] ^ in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ands_imm64) {
+EMU_SEM_NEXT(ands_imm64) {
   uint64_t v = cpu->r[in->rn] & in->imm;
   cpu->nzcv = logic_flags64(v);
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ands_imm32) {
+EMU_SEM_NEXT(ands_imm32) {
   uint32_t v = (uint32_t)(cpu->r[in->rn] & in->imm);
   cpu->nzcv = logic_flags32(v);
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
 /* MOVK: imm = value in place, imm2 = mask of the replaced half-word. */
-static EMU_HANDLER(h_movk64) {
+EMU_SEM_NEXT(movk64) {
   cpu->r[in->rd] = (cpu->r[in->rd] & ~in->imm2) | in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_movk32) {
+EMU_SEM_NEXT(movk32) {
   cpu->r[in->rd] = (uint32_t)((cpu->r[in->rd] & ~in->imm2) | in->imm);
-  return EMU_NEXT;
 }
 /* Bitfield: a = rotate R, b = S, imm = wmask, imm2 = tmask. */
-static EMU_HANDLER(h_ubfm64) {
+EMU_SEM_NEXT(ubfm64) {
   cpu->r[in->rd] = ror64(cpu->r[in->rn], in->a) & in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ubfm32) {
+EMU_SEM_NEXT(ubfm32) {
   cpu->r[in->rd] = ror32((uint32_t)cpu->r[in->rn], in->a) & in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_lsr_imm) { /* UBFM with imms = width-1: imm = shift */
+EMU_SEM_NEXT(lsr_imm) {
+  /* UBFM with imms = width-1: imm = shift */
   cpu->r[in->rd] = cpu->r[in->rn] >> in->a;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_lsr_imm32) {
-  cpu->r[in->rd] = (uint32_t)cpu->r[in->rn] >> in->a;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_lsl_imm64) { /* UBFM with imms + 1 == immr */
+EMU_SEM_NEXT(lsr_imm32) { cpu->r[in->rd] = (uint32_t)cpu->r[in->rn] >> in->a; }
+EMU_SEM_NEXT(lsl_imm64) {
+  /* UBFM with imms + 1 == immr */
   cpu->r[in->rd] = cpu->r[in->rn] << in->c;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_lsl_imm32) {
+EMU_SEM_NEXT(lsl_imm32) {
   cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] << in->c);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_sbfm64) {
+EMU_SEM_NEXT(sbfm64) {
   uint64_t src = cpu->r[in->rn];
   uint64_t bot = ror64(src, in->a) & in->imm;
   uint64_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~in->imm2) | (bot & in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_sbfm32) {
+EMU_SEM_NEXT(sbfm32) {
   uint32_t src = (uint32_t)cpu->r[in->rn];
   uint32_t bot = ror32(src, in->a) & (uint32_t)in->imm;
   uint32_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~(uint32_t)in->imm2) | (bot & (uint32_t)in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_bfm64) {
+EMU_SEM_NEXT(bfm64) {
   uint64_t dst = cpu->r[in->rd], src = cpu->r[in->rn];
   uint64_t bot = (dst & ~in->imm) | (ror64(src, in->a) & in->imm);
   cpu->r[in->rd] = (dst & ~in->imm2) | (bot & in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_bfm32) {
+EMU_SEM_NEXT(bfm32) {
   uint32_t dst = (uint32_t)cpu->r[in->rd], src = (uint32_t)cpu->r[in->rn];
   uint32_t w = (uint32_t)in->imm, t = (uint32_t)in->imm2;
   uint32_t bot = (dst & ~w) | (ror32(src, in->a) & w);
   cpu->r[in->rd] = (dst & ~t) | (bot & t);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_extr64) {
+EMU_SEM_NEXT(extr64) {
   unsigned lsb = in->a;
   uint64_t hi = cpu->r[in->rn], lo = cpu->r[in->rm];
   cpu->r[in->rd] = lsb ? (lo >> lsb) | (hi << (64 - lsb)) : lo;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_extr32) {
+EMU_SEM_NEXT(extr32) {
   uint64_t v = (cpu->r[in->rn] << 32) | (uint32_t)cpu->r[in->rm];
   cpu->r[in->rd] = (uint32_t)(v >> in->a);
-  return EMU_NEXT;
 }
 
 /* ---- decode functions (patterns: isa/dp_imm.decode) ---- */
@@ -321,4 +290,50 @@ int emu_dec_extr(struct emu_insn *o, const struct emu_args_extr *a) {
   o->a = (uint8_t)a->imms;
   o->fn = a->sf ? h_extr64 : h_extr32;
   return DEC_OK;
+}
+
+/* ---- exec helpers (emu_exec_helper[op]): the semantics for any operands
+ * (the UBFM aliases are plain UBFMs here) ---- */
+
+void emu_exec_adr(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_movconst(cpu, in);
+}
+void emu_exec_addsub_imm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_ADDS_IMM || in->op == EMU_OP_SUBS_IMM)
+    (in->sf ? e_adds_imm64 : e_adds_imm32)(cpu, in);
+  else
+    (in->sf ? e_add_imm64 : e_add_imm32)(cpu, in);
+}
+void emu_exec_logic_imm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_AND_IMM:
+    e_and_imm(cpu, in);
+    break;
+  case EMU_OP_ORR_IMM:
+    e_orr_imm(cpu, in);
+    break;
+  case EMU_OP_EOR_IMM:
+    e_eor_imm(cpu, in);
+    break;
+  default:
+    (in->sf ? e_ands_imm64 : e_ands_imm32)(cpu, in);
+    break;
+  }
+}
+void emu_exec_movw(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_MOVK)
+    (in->sf ? e_movk64 : e_movk32)(cpu, in);
+  else
+    e_movconst(cpu, in);
+}
+void emu_exec_bitfield(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_UBFM)
+    (in->sf ? e_ubfm64 : e_ubfm32)(cpu, in);
+  else if (in->op == EMU_OP_SBFM)
+    (in->sf ? e_sbfm64 : e_sbfm32)(cpu, in);
+  else
+    (in->sf ? e_bfm64 : e_bfm32)(cpu, in);
+}
+void emu_exec_extr(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->sf ? e_extr64 : e_extr32)(cpu, in);
 }

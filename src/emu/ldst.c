@@ -95,11 +95,14 @@ static inline void *tlb_fast(struct emu_cpu *cpu, uint64_t va, unsigned size,
 #define WB_post cpu->r[in->rn] = a + in->imm
 
 #define DEF_LD_M(K, M)                                                         \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_ld_##K##_##M##_slow) {  \
+  EMU_SEM(e_ld_##K##_##M) {                                                    \
     ADDR_##M;                                                                  \
     uint64_t v = LD_K(K, a);                                                   \
     WB_##M;                                                                    \
     cpu->r[in->rd] = v;                                                        \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ld_##K##_##M##_slow) {  \
+    e_ld_##K##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_ld_##K##_##M) {                                         \
@@ -126,10 +129,13 @@ DEF_LD(s16x)
 DEF_LD(s32x)
 
 #define DEF_ST_M(B, M)                                                         \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_st##B##_##M##_slow) {   \
+  EMU_SEM(e_st##B##_##M) {                                                     \
     ADDR_##M;                                                                  \
     emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
     WB_##M;                                                                    \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_st##B##_##M##_slow) {   \
+    e_st##B##_##M(cpu, in);                                                    \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_st##B##_##M) {                                          \
@@ -160,18 +166,32 @@ static const emu_fn ld_fns[9][4] = {LD_ROW(u8),   LD_ROW(u16),  LD_ROW(u32),
                                     LD_ROW(s16w), LD_ROW(s16x), LD_ROW(s32x)};
 static const emu_fn st_fns[4][4] = {ST_ROW(8), ST_ROW(16), ST_ROW(32),
                                     ST_ROW(64)};
+/* The semantics of the same: what the slow twins do (any TLB state). */
+#define LD_SEM_ROW(K)                                                          \
+  { e_ld_##K##_off, e_ld_##K##_pre, e_ld_##K##_post, e_ld_##K##_reg }
+#define ST_SEM_ROW(B)                                                          \
+  { e_st##B##_off, e_st##B##_pre, e_st##B##_post, e_st##B##_reg }
+static const emu_exec_fn ld_sems[9][4] = {
+    LD_SEM_ROW(u8),   LD_SEM_ROW(u16),  LD_SEM_ROW(u32),
+    LD_SEM_ROW(u64),  LD_SEM_ROW(s8w),  LD_SEM_ROW(s8x),
+    LD_SEM_ROW(s16w), LD_SEM_ROW(s16x), LD_SEM_ROW(s32x)};
+static const emu_exec_fn st_sems[4][4] = {ST_SEM_ROW(8), ST_SEM_ROW(16),
+                                          ST_SEM_ROW(32), ST_SEM_ROW(64)};
 
 /* ---- pairs: rd = Rt, ra = Rt2; fast handler + cold twin as above ---- */
 #define PX_U(v) (uint64_t)(v)
 #define PX_S32(v) (uint64_t)(int64_t)(int32_t)(v)
 #define DEF_LDP_M(N, B, LDX, M)                                                \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_ldp##N##_##M##_slow) {  \
+  EMU_SEM(e_ldp##N##_##M) {                                                    \
     ADDR_##M;                                                                  \
     uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
     uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
     WB_##M;                                                                    \
     cpu->r[in->rd] = v1;                                                       \
     cpu->r[in->ra] = v2;                                                       \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ldp##N##_##M##_slow) {  \
+    e_ldp##N##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_ldp##N##_##M) {                                         \
@@ -197,13 +217,16 @@ DEF_PAIR(sw, 32, PX_S32)
  * crosses a page, so a fault on the second half does not leave the first
  * half written. */
 #define DEF_STP_M(B, M)                                                        \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_stp##B##_##M##_slow) {  \
+  EMU_SEM(e_stp##B##_##M) {                                                    \
     ADDR_##M;                                                                  \
     if (!emu_in_page(a, 2 * B / 8))                                            \
       emu_probe(cpu, in, a, 2 * B / 8, EMU_WRITE);                             \
     emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
     emu_st##B(cpu, in, a + B / 8, (uint##B##_t)cpu->r[in->ra]);                \
     WB_##M;                                                                    \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_stp##B##_##M##_slow) {  \
+    e_stp##B##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_stp##B##_##M) {                                         \
@@ -229,8 +252,8 @@ static const emu_fn ld_off_fns[9] = {
     h_ld_s8x_off, h_ld_s16w_off, h_ld_s16x_off, h_ld_s32x_off};
 static const emu_fn st_off_fns[4] = {h_st8_off, h_st16_off, h_st32_off,
                                      h_st64_off};
-static EMU_HANDLER(h_unpriv) {
-  bool store = in->op == EMU_OP_STTR;
+static void unpriv_check(struct emu_cpu *cpu, const struct emu_insn *in,
+                         bool store) {
   uint64_t a = cpu->r[in->rn] + in->imm;
   enum emu_access acc = store ? EMU_WRITE : EMU_READ;
   uint64_t fva = a;
@@ -238,6 +261,10 @@ static EMU_HANDLER(h_unpriv) {
       !cpu->env->unpriv_check(cpu, a, acc, in->b, &fva))
     emu_raise(cpu, in, EMU_EXIT_FAULT,
               (store ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, fva);
+}
+static EMU_HANDLER(h_unpriv) {
+  bool store = in->op == EMU_OP_STTR;
+  unpriv_check(cpu, in, store);
   return (store ? st_off_fns[in->c] : ld_off_fns[in->c])(cpu, in);
 }
 
@@ -403,4 +430,48 @@ int emu_dec_pair(struct emu_insn *o, const struct emu_args_pair *a) {
     o->fn = f[a->sf][m];
   }
   return DEC_OK;
+}
+
+/* ---- exec helpers (emu_exec_helper[op]) ---- */
+
+void emu_exec_ldst(struct emu_cpu *cpu, const struct emu_insn *in) {
+  bool store = in->op == EMU_OP_STR_UIMM || in->op == EMU_OP_STUR ||
+               in->op == EMU_OP_STR_POST || in->op == EMU_OP_STTR ||
+               in->op == EMU_OP_STR_PRE;
+  bool unpriv =
+      in->op == EMU_OP_STTR || in->op == EMU_OP_LDTR || in->op == EMU_OP_LDTRS;
+  if (unpriv)
+    unpriv_check(cpu, in, store);
+  if (store)
+    st_sems[in->c][ldst_mode(in->op)](cpu, in);
+  else
+    ld_sems[in->c][ldst_mode(in->op)](cpu, in);
+}
+void emu_exec_ldst_reg(struct emu_cpu *cpu, const struct emu_insn *in) {
+  emu_exec_ldst(cpu, in);
+}
+void emu_exec_prfm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (void)cpu;
+  (void)in;
+}
+void emu_exec_prfm_reg(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (void)cpu;
+  (void)in;
+}
+void emu_exec_lit(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op != EMU_OP_PRFM_LIT)
+    ld_sems[in->c][M_OFF](cpu, in);
+}
+void emu_exec_pair(struct emu_cpu *cpu, const struct emu_insn *in) {
+  static const emu_exec_fn ldp[3][3] = {
+      {e_ldp32_off, e_ldp32_pre, e_ldp32_post},
+      {e_ldpsw_off, e_ldpsw_pre, e_ldpsw_post},
+      {e_ldp64_off, e_ldp64_pre, e_ldp64_post}};
+  static const emu_exec_fn stp[2][3] = {
+      {e_stp32_off, e_stp32_pre, e_stp32_post},
+      {e_stp64_off, e_stp64_pre, e_stp64_post}};
+  if (in->op == EMU_OP_STP)
+    stp[in->sf][in->c](cpu, in);
+  else
+    ldp[in->op == EMU_OP_LDPSW ? 1 : in->sf ? 2 : 0][in->c](cpu, in);
 }

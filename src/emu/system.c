@@ -52,66 +52,39 @@ static uint64_t host_counter(void) {
   return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) / 16;
 }
 
-static EMU_HANDLER(h_dmb_full) {
+EMU_SEM_NEXT(dmb_full) {
   (void)cpu;
+  (void)in;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_barrier_compiler) {
+EMU_SEM_NEXT(barrier_compiler) {
   (void)cpu;
+  (void)in;
   __asm__ volatile("" ::: "memory");
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_clrex) {
+EMU_SEM_NEXT(clrex) {
+  (void)in;
   cpu->excl_size = 0;
-  return EMU_NEXT;
 }
 /* ISB: ends the block so later instructions are fetched anew. */
-static EMU_HANDLER(h_isb) { return emu_chain(cpu, in, in->pc + 4); }
-static EMU_HANDLER(h_wfi) {
+EMU_SEM_END(isb) { cpu->pc = in->pc + 4; }
+EMU_SEM_END(wfi) {
   cpu->pc = in->pc + 4;
   emu_raise(cpu, NULL, EMU_EXIT_WFI, 0, 0);
 }
 
-static EMU_HANDLER(h_mrs_nzcv) {
-  cpu->r[in->rd] = cpu->nzcv;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_nzcv) {
-  cpu->nzcv = (uint32_t)cpu->r[in->rd] & 0xf0000000u;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_fpcr) {
-  cpu->r[in->rd] = cpu->fpcr;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_fpcr) {
-  cpu->fpcr = (uint32_t)cpu->r[in->rd] & FPCR_MASK;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_fpsr) {
-  cpu->r[in->rd] = cpu->fpsr;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_fpsr) {
-  cpu->fpsr = (uint32_t)cpu->r[in->rd] & FPSR_MASK;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_tpidr) {
-  cpu->r[in->rd] = cpu->tpidr_el0;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_tpidr) {
-  cpu->tpidr_el0 = cpu->r[in->rd];
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_tpidrro) {
-  cpu->r[in->rd] = cpu->tpidrro_el0;
-  return EMU_NEXT;
-}
+EMU_SEM_NEXT(mrs_nzcv) { cpu->r[in->rd] = cpu->nzcv; }
+EMU_SEM_NEXT(msr_nzcv) { cpu->nzcv = (uint32_t)cpu->r[in->rd] & 0xf0000000u; }
+EMU_SEM_NEXT(mrs_fpcr) { cpu->r[in->rd] = cpu->fpcr; }
+EMU_SEM_NEXT(msr_fpcr) { cpu->fpcr = (uint32_t)cpu->r[in->rd] & FPCR_MASK; }
+EMU_SEM_NEXT(mrs_fpsr) { cpu->r[in->rd] = cpu->fpsr; }
+EMU_SEM_NEXT(msr_fpsr) { cpu->fpsr = (uint32_t)cpu->r[in->rd] & FPSR_MASK; }
+EMU_SEM_NEXT(mrs_tpidr) { cpu->r[in->rd] = cpu->tpidr_el0; }
+EMU_SEM_NEXT(msr_tpidr) { cpu->tpidr_el0 = cpu->r[in->rd]; }
+EMU_SEM_NEXT(mrs_tpidrro) { cpu->r[in->rd] = cpu->tpidrro_el0; }
 /* Other registers: the environment first (system mode: counters with
  * offsets, EL1 registers), then the built-in EL0 set. imm = encoding. */
-static EMU_HANDLER(h_mrs_other) {
+EMU_SEM_NEXT(mrs_other) {
   uint64_t v;
   uint32_t enc = (uint32_t)in->imm;
   if (cpu->env->sysreg_read) {
@@ -120,7 +93,7 @@ static EMU_HANDLER(h_mrs_other) {
     if (!cpu->env->sysreg_read(cpu, enc, &v))
       emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
     cpu->r[in->rd] = v;
-    return EMU_NEXT;
+    return;
   }
   switch (enc) {
   case SR_CNTVCT_EL0:
@@ -143,17 +116,16 @@ static EMU_HANDLER(h_mrs_other) {
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
   }
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
 /* MSR (register) to an environment register, MSR (immediate) and SYS
  * other than the cache maintenance handled here: ends the block, since
  * they may change translation or interrupt state. */
-static EMU_HANDLER(h_msr_other) {
+EMU_SEM_END(msr_other) {
   uint32_t enc = (uint32_t)in->imm;
   uint64_t v = in->a ? in->imm2 : cpu->r[in->rd];
   if (!cpu->env->sysreg_write || !cpu->env->sysreg_write(cpu, enc, v))
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
-  return emu_chain(cpu, in, in->pc + 4);
+  cpu->pc = in->pc + 4;
 }
 /* SYS instructions that run inline unless cpu->insn_traps says the
  * current level may not use them: then the environment decides (system
@@ -164,7 +136,7 @@ static void sys_insn_check(struct emu_cpu *cpu, const struct emu_insn *in) {
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
 }
 
-static EMU_HANDLER(h_dc_zva) {
+EMU_SEM_NEXT(dc_zva) {
   if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_ZVA))
     sys_insn_check(cpu, in);
   uint64_t va = cpu->r[in->rd] & ~(uint64_t)(EMU_DCZ_BYTES - 1);
@@ -175,26 +147,21 @@ static EMU_HANDLER(h_dc_zva) {
     for (unsigned i = 0; i < EMU_DCZ_BYTES; i += 8)
       emu_st64(cpu, in, va + i, 0);
   }
-  return EMU_NEXT;
 }
 /* DC CVAC/CVAU/CIVAC: memory is coherent, so only the EL0 access
  * check (SCTLR_EL1.UCI) remains; otherwise a compiler barrier. */
-static EMU_HANDLER(h_dc_cmo) {
+EMU_SEM_NEXT(dc_cmo) {
   if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_CMO))
     sys_insn_check(cpu, in);
   __asm__ volatile("" ::: "memory");
-  return EMU_NEXT;
 }
 /* DC CVAP (ARMv8.2 DPB): a no-op in user mode, as on the qemu-aarch64
  * CPU the differential tests compare with; in system mode the
  * environment decides (UNDEFINED there: the ID registers promise no DPB). */
-static EMU_HANDLER(h_dc_cvap) {
-  sys_insn_check(cpu, in);
-  return EMU_NEXT;
-}
+EMU_SEM_NEXT(dc_cvap) { sys_insn_check(cpu, in); }
 /* IC IVAU: code at that address may have changed; drop translations (the
  * flush is deferred to the next block lookup) and end this block. */
-static EMU_HANDLER(h_ic_ivau) {
+EMU_SEM_END(ic_ivau) {
   /* System mode: the environment checks EL0 access (SCTLR_EL1.UCI) and
    * broadcasts the invalidation to every vCPU, as IC IVAU does. */
   if (cpu->env->sysreg_write) {
@@ -203,7 +170,7 @@ static EMU_HANDLER(h_ic_ivau) {
   } else {
     emu_flush_code(cpu);
   }
-  return emu_chain(cpu, in, in->pc + 4);
+  cpu->pc = in->pc + 4;
 }
 
 /* ---- decode function (patterns: isa/branch_sys.decode) ----
@@ -282,5 +249,74 @@ int emu_dec_sys(struct emu_insn *o, const struct emu_args_sys *a) {
   default: /* SYS and MSR to other registers: the environment's */
     o->fn = h_msr_other;
     return DEC_END;
+  }
+}
+
+/* ---- exec helper (emu_exec_helper[op]) ---- */
+
+void emu_exec_sys(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_WFI:
+    e_wfi(cpu, in);
+    break;
+  case EMU_OP_HINT:
+    break;
+  case EMU_OP_CLREX:
+    e_clrex(cpu, in);
+    break;
+  case EMU_OP_DSB:
+  case EMU_OP_DMB:
+    e_dmb_full(cpu, in); /* the strongest is always right */
+    break;
+  case EMU_OP_ISB:
+    e_isb(cpu, in);
+    break;
+  case EMU_OP_DC_ZVA:
+    e_dc_zva(cpu, in);
+    break;
+  case EMU_OP_IC_IVAU:
+    e_ic_ivau(cpu, in);
+    break;
+  case EMU_OP_DC_CVAP:
+    e_dc_cvap(cpu, in);
+    break;
+  case EMU_OP_DC_CVAC:
+  case EMU_OP_DC_CVAU:
+  case EMU_OP_DC_CIVAC:
+    e_dc_cmo(cpu, in);
+    break;
+  case EMU_OP_MRS_NZCV:
+    e_mrs_nzcv(cpu, in);
+    break;
+  case EMU_OP_MRS_FPCR:
+    e_mrs_fpcr(cpu, in);
+    break;
+  case EMU_OP_MRS_FPSR:
+    e_mrs_fpsr(cpu, in);
+    break;
+  case EMU_OP_MRS_TPIDR:
+    e_mrs_tpidr(cpu, in);
+    break;
+  case EMU_OP_MRS_TPIDRRO:
+    e_mrs_tpidrro(cpu, in);
+    break;
+  case EMU_OP_MRS:
+    e_mrs_other(cpu, in);
+    break;
+  case EMU_OP_MSR_NZCV:
+    e_msr_nzcv(cpu, in);
+    break;
+  case EMU_OP_MSR_FPCR:
+    e_msr_fpcr(cpu, in);
+    break;
+  case EMU_OP_MSR_FPSR:
+    e_msr_fpsr(cpu, in);
+    break;
+  case EMU_OP_MSR_TPIDR:
+    e_msr_tpidr(cpu, in);
+    break;
+  default: /* MSR (immediate), SYS, MSR to other registers */
+    e_msr_other(cpu, in);
+    break;
   }
 }
