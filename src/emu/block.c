@@ -249,6 +249,9 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   b->link[0] = b->link[1] = NULL;
   b->link_pc[0] = b->link_pc[1] = 1; /* never a valid (aligned) pc */
   b->link_next = 0;
+  b->ninsn = ninsn;
+  b->jit = NULL;
+  b->jit_gen = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
   if (!single) {

@@ -22,6 +22,9 @@ struct emu_block {
   uint64_t link_pc[2];
   uint32_t n;             /* guest instructions in the block */
   uint32_t link_next;     /* which link slot to replace next */
+  uint32_t ninsn;         /* entries of insn[] (with checks, end insn) */
+  void *jit;              /* translation (emu_jit_fn), or NULL */
+  uint64_t jit_gen;       /* code region flushes when jit was made */
   struct emu_insn insn[]; /* n insns (+ 1 synthetic end insn) */
 };
 
@@ -38,6 +41,9 @@ bool emu_block_flush_pending(struct emu_cpu *cpu);
 /* Generation of the cache: changes whenever all blocks were dropped, so a
  * caller holding a block pointer knows it is gone. */
 uint64_t emu_block_gen(struct emu_cpu *cpu);
+/* The translation of b (--emu-mode jit), made on first use; NULL when
+ * the translator does not take this block (the interpreter runs it). */
+void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b);
 int emu_block_cache_new(struct emu_cpu *cpu);
 void emu_block_cache_free(struct emu_cpu *cpu);
 

@@ -251,6 +251,9 @@ struct emu_cpu {
   const struct emu_env_ops *env;
   void *env_opaque;
   struct emu_block_cache *blocks;
+  /* The translator (--emu-mode jit; src/emu/jit/translate.h), NULL: the
+   * interpreter runs every block. Set with emu_cpu_enable_jit. */
+  struct emu_jit *jit;
   sigjmp_buf jmp; /* emu_raise lands here */
 };
 
@@ -258,6 +261,12 @@ struct emu_cpu {
 int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
                  void *env_opaque);
 void emu_cpu_destroy(struct emu_cpu *cpu);
+/* Runs blocks translated to x86-64 from now on (after emu_cpu_init).
+ * flags: EMU_CODE_BUF_* (jit/code_buf.h). Returns 0 or a negative errno
+ * with err filled. */
+struct vmk_error;
+int emu_cpu_enable_jit(struct emu_cpu *cpu, unsigned flags,
+                       struct vmk_error *err);
 
 /* Runs from cpu->pc until an exit (see enum emu_exit) or until budget
  * instructions have run (0: no budget). */

@@ -3,6 +3,10 @@
  * per-block successor cache and the budget / exit_request checks between
  * blocks) and emu_raise (longjmp back to emu_run).
  *
+ * With cpu->jit set (--emu-mode jit) a block runs as its x86-64
+ * translation (jit/translate.h) and comes back here after each block;
+ * blocks the translator does not take run interpreted, one at a time.
+ *
  * Runs on the CPU's thread. exit_request is the only field other threads
  * touch (atomically).
  */
@@ -11,6 +15,7 @@
 
 #include "emu/block.h"
 #include "emu/decode.h"
+#include "emu/jit/translate.h"
 #include "emu/mem.h"
 
 int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
@@ -22,7 +27,27 @@ int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
   return emu_block_cache_new(cpu);
 }
 
-void emu_cpu_destroy(struct emu_cpu *cpu) { emu_block_cache_free(cpu); }
+void emu_cpu_destroy(struct emu_cpu *cpu) {
+  emu_block_cache_free(cpu);
+  emu_jit_free(cpu->jit);
+  cpu->jit = NULL;
+}
+
+int emu_cpu_enable_jit(struct emu_cpu *cpu, unsigned flags, vmk_error *err) {
+  if (cpu->jit)
+    return 0;
+  return emu_jit_new(&cpu->jit, 0, flags, err);
+}
+
+void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b) {
+  struct emu_jit *j = cpu->jit;
+  if (EMU_LIKELY(b->jit_gen == j->cb.flushes + 1))
+    return b->jit;
+  bool flushed;
+  b->jit = (void *)emu_jit_translate(j, b->insn, b->ninsn, &flushed);
+  b->jit_gen = j->cb.flushes + 1;
+  return b->jit;
+}
 
 _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
                          enum emu_exit kind, uint32_t syndrome, uint64_t addr) {
@@ -55,6 +80,17 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
       continue;
     }
     struct emu_block *b = emu_block_get(cpu, cpu->pc);
+    if (cpu->jit) {
+      emu_jit_fn f = (emu_jit_fn)emu_block_jit(cpu, b);
+      if (EMU_LIKELY(f != NULL)) {
+        f(cpu);
+        cpu->icount += b->n;
+        continue;
+      }
+      /* interpreted: emu_chain stops at the end of this block (it counts
+       * the block's instructions) */
+      cpu->chain_depth = UINT32_MAX / 2;
+    }
     const struct emu_insn *in = b->insn;
     do
       in = in->fn(cpu, in);

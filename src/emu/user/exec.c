@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "emu/jit/translate.h"
 #include "emu/mem.h"
 #include "emu/user/exec.h"
 #include "emu/user/user.h"
@@ -110,10 +111,29 @@ static int run(struct urun *u) {
 
 int vmk_emu_exec_main(int argc, char **argv) {
   int i = 1;
+  bool jit = false;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--emu-stats") == 0) {
       emu_print_stats(stdout);
       return 0;
+    }
+    if (strncmp(argv[i], "--emu-mode", 10) == 0 &&
+        (argv[i][10] == '=' || argv[i][10] == 0)) {
+      const char *v = argv[i][10] == '=' ? argv[i] + 11
+                      : i + 1 < argc     ? argv[++i]
+                                         : "";
+      if (strcmp(v, "interp") == 0) {
+        jit = false;
+      } else if (strcmp(v, "jit") == 0) {
+        jit = true;
+      } else {
+        fprintf(stderr,
+                "vmkit exec: --emu-mode must be interp or jit (got '%s'); "
+                "use --emu-mode=jit or leave it out for the interpreter\n",
+                v);
+        return 2;
+      }
+      continue;
     }
     if (strcmp(argv[i], "--") == 0) {
       i++;
@@ -123,7 +143,8 @@ int vmk_emu_exec_main(int argc, char **argv) {
     return 2;
   }
   if (i >= argc) {
-    fprintf(stderr, "usage: vmkit exec [--emu-stats] PROGRAM [ARGS...]\n");
+    fprintf(stderr, "usage: vmkit exec [--emu-stats] [--emu-mode interp|jit] "
+                    "PROGRAM [ARGS...]\n");
     return 2;
   }
   struct urun *u = calloc(1, sizeof *u);
@@ -148,6 +169,17 @@ int vmk_emu_exec_main(int argc, char **argv) {
     free(u);
     return 126;
   }
+  vmk_error jerr = {0};
+  /* single map: a forked child (clone as fork) gets its own copy of the
+   * code region instead of sharing a memfd with its parent */
+  if (jit &&
+      (r = emu_cpu_enable_jit(&u->cpu, EMU_CODE_BUF_SINGLE_MAP, &jerr)) < 0) {
+    fprintf(stderr, "vmkit exec: cannot set up the translator: %s\n", jerr.msg);
+    emu_cpu_destroy(&u->cpu);
+    emu_us_destroy(&u->us);
+    free(u);
+    return 126;
+  }
   char path[PATH_MAX], msg[512];
   if (!realpath(argv[i], path))
     snprintf(path, sizeof path, "%s", argv[i]);
@@ -161,6 +193,16 @@ int vmk_emu_exec_main(int argc, char **argv) {
     if (u->trace)
       fprintf(stderr, "vmkit exec: pid %d retired ~%llu instructions\n",
               (int)getpid(), (unsigned long long)u->cpu.icount);
+    if (u->trace && u->cpu.jit) {
+      struct emu_jit *j = u->cpu.jit;
+      fprintf(stderr,
+              "vmkit exec: jit: %llu blocks translated (%llu insns inline, "
+              "%llu as helper calls), %llu left to the interpreter, %zu "
+              "bytes of code now, %llu flushes\n",
+              (unsigned long long)j->blocks, (unsigned long long)j->inline_ops,
+              (unsigned long long)j->helper_ops, (unsigned long long)j->refused,
+              j->cb.used, (unsigned long long)j->cb.flushes);
+    }
   }
   fflush(NULL);
   emu_cpu_destroy(&u->cpu);

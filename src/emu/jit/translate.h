@@ -1,0 +1,59 @@
+/* translate.h — the AArch64 → x86-64 block translator (--emu-mode jit).
+ *
+ * A decoded block (struct emu_insn array from block.c, ending with an
+ * instruction that sets cpu->pc) becomes one host function
+ * void f(struct emu_cpu *cpu). Common integer instructions are emitted
+ * inline on cpu->r[] in memory; every other instruction is a call to its
+ * semantics (emu_exec_helper[op], or the interpreter handler of an
+ * FP/SIMD insn, which returns in + 1 and never chains). Faults leave
+ * through emu_raise's longjmp: the translated frame holds nothing that
+ * needs unwinding (only callee-saved registers, restored by longjmp), and
+ * every inline instruction writes state only after its last check, so
+ * cpu->pc and the registers are those of the faulting instruction.
+ *
+ * Runs on the CPU's thread; a struct emu_jit belongs to one emu_cpu.
+ */
+#ifndef VMK_EMU_JIT_TRANSLATE_H
+#define VMK_EMU_JIT_TRANSLATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emu/cpu.h"
+#include "emu/jit/code_buf.h"
+#include "emu/jit/x86_emit.h"
+#include "vmkit/vmkit.h"
+
+typedef void (*emu_jit_fn)(struct emu_cpu *cpu);
+
+struct emu_jit {
+  struct emu_code_buf cb;
+  uint64_t blocks;     /* translations made */
+  uint64_t refused;    /* blocks left to the interpreter (debug checks) */
+  uint64_t inline_ops; /* guest insns emitted inline */
+  uint64_t helper_ops; /* guest insns emitted as helper calls */
+};
+
+/* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a
+ * forked child gets a private copy of the code region). */
+int emu_jit_new(struct emu_jit **out, size_t size, unsigned flags,
+                vmk_error *err);
+void emu_jit_free(struct emu_jit *j);
+
+/* Emits the translation of insn[0..count) into b. near: helpers are
+ * within rel32 of b. Returns 0, or -EOPNOTSUPP for a block the
+ * translator does not take (a debug breakpoint check in it). inl/hlp (may
+ * be NULL) get the numbers of insns emitted inline and as calls. */
+int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
+                 bool near, unsigned *inl, unsigned *hlp);
+
+/* Translates into the code region; flushes the region and tries again
+ * when it is full (*flushed set: every earlier translation is gone).
+ * NULL: not translatable (run it interpreted). */
+emu_jit_fn emu_jit_translate(struct emu_jit *j, const struct emu_insn *insn,
+                             unsigned count, bool *flushed);
+
+/* True when op is emitted inline (not as a helper call). */
+bool emu_jit_inline_op(const struct emu_insn *in);
+
+#endif
