@@ -2,7 +2,8 @@
 # cpu.sh — the CPU-bound benchmark of issue 10: tools/bench/cpu.c (integer,
 # pointer chasing, branches, FP, SIMD kernels, each with a checksum), in
 # one run:
-#   user mode:  the arm64 build under `vmkit exec` and under qemu-aarch64,
+#   user mode:  the arm64 build under `vmkit exec` (interpreter and
+#               --emu-mode=jit) and under qemu-aarch64,
 #               and the native x86-64 build (the physical limit); each
 #               kernel's time is its CPU time measured by the program
 #   guest:      the same arm64 binary inside the default guest, 1 vCPU,
@@ -140,19 +141,24 @@ if user:
     nat, nat_rss = user_run([work + "/cpu.host"])
     q, q_rss = user_run([qemu_user, work + "/cpu.a64"])
     v, v_rss = user_run([vmkit, "exec", work + "/cpu.a64"])
-    print("cpu bench, user mode (CPU seconds, best of %d, scale %d)" % (reps, scale))
-    print("%-7s %9s %9s %9s %12s %13s  %s" % ("kernel", "native", "qemu", "vmkit",
-          "vmkit/qemu", "vmkit/native", "checksum"))
+    j, j_rss = user_run([vmkit, "exec", "--emu-mode=jit", work + "/cpu.a64"])
+    print("cpu bench, user mode (CPU seconds, best of %d, scale %d; vmkit: "
+          "interpreter, jit: --emu-mode=jit)" % (reps, scale))
+    print("%-7s %9s %9s %9s %9s %11s %9s %13s  %s" % ("kernel", "native", "qemu",
+          "vmkit", "jit", "vmkit/qemu", "jit/qemu", "vmkit/native", "checksum"))
     for k in kernels:
-        n_, q_, v_ = nat.get(k), q.get(k), v.get(k)
-        ok = n_ and q_ and v_ and n_[1] == q_[1] == v_[1]
+        n_, q_, v_, j_ = nat.get(k), q.get(k), v.get(k), j.get(k)
+        ok = n_ and q_ and v_ and j_ and n_[1] == q_[1] == v_[1] == j_[1]
         f = lambda x: "%9.3f" % x[0] if x else "%9s" % "-"
-        print("%-7s %s %s %s %12s %13s  %s" % (k, f(n_), f(q_), f(v_),
-              ratio(v_ and v_[0], q_ and q_[0]), ratio(v_ and v_[0], n_ and n_[0]),
-              "same" if ok else "DIFFERS (native %s qemu %s vmkit %s)" % (
-                  n_ and n_[1], q_ and q_[1], v_ and v_[1])))
-    print("%-7s %29s %12s %13s  (geometric mean)" % ("all", "", geomean(v, q), geomean(v, nat)))
-    print("%-7s %8.0fM %8.0fM %8.0fM   (peak RSS of the process)" % ("memory", nat_rss, q_rss, v_rss))
+        print("%-7s %s %s %s %s %11s %9s %13s  %s" % (k, f(n_), f(q_), f(v_), f(j_),
+              ratio(v_ and v_[0], q_ and q_[0]), ratio(j_ and j_[0], q_ and q_[0]),
+              ratio(v_ and v_[0], n_ and n_[0]),
+              "same" if ok else "DIFFERS (native %s qemu %s vmkit %s jit %s)" % (
+                  n_ and n_[1], q_ and q_[1], v_ and v_[1], j_ and j_[1])))
+    print("%-7s %39s %11s %9s %13s  (geometric mean)" % ("all", "", geomean(v, q),
+          geomean(j, q), geomean(v, nat)))
+    print("%-7s %8.0fM %8.0fM %8.0fM %8.0fM   (peak RSS of the process)" % (
+          "memory", nat_rss, q_rss, v_rss, j_rss))
     ref = nat
 else:
     ref = parse(subprocess.run([work + "/cpu.host", "-s", str(scale)],
