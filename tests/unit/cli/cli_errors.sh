@@ -79,6 +79,7 @@ for _ in $(seq 50); do [ -S "$tmp/live.sock" ] && break; sleep 0.1; done
 expect 2 "vsock socket '$tmp/live.sock' is in use by another program" -- run "${k[@]}" --vsock "$tmp/live.sock"
 kill "$live" 2>/dev/null; wait "$live" 2>/dev/null
 expect 2 "exec needs a program" -- exec
+expect 2 "--emu-mode must be interp or jit" -- exec --emu-mode fast /bin/true
 expect 2 "--on-reboot takes restart or exit, not 'again'" -- run --on-reboot again
 expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not 'soon'" -- run --stop-timeout soon
 expect 2 "--stop-timeout takes whole seconds from 0 to 86400, not '-1'" -- run --stop-timeout -1
