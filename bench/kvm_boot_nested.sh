@@ -108,7 +108,7 @@ kvm/kvm_irq_line|hist:keys=irq_num,level:size=256
 kvm/kvm_set_irq|hist:keys=gsi,level:size=256
 kvm/kvm_wfx_arm64|hist:keys=is_wfe:size=8
 kvm/kvm_hvc_arm64|hist:keys=imm:size=8
-kvm/kvm_sys_access|hist:keys=Op0,Op1,CRn,CRm,Op2,is_write:size=1024'
+kvm/kvm_handle_sys_reg|hist:keys=hsr:size=2048'
 
 hists() { # hists on|off
   printf '%s\n' "$HISTS" | while IFS='|' read -r ev trig; do
@@ -125,7 +125,7 @@ hists() { # hists on|off
 snap() {
   echo 0 >$T/tracing_on
   for ev in kvm_exit kvm_mmio kvm_userspace_exit kvm_irq_line kvm_set_irq \
-    kvm_wfx_arm64 kvm_hvc_arm64 kvm_sys_access; do
+    kvm_wfx_arm64 kvm_hvc_arm64 kvm_handle_sys_reg; do
     [ -e $T/events/kvm/$ev/hist ] && cat $T/events/kvm/$ev/hist >/tmp/hist.$ev
   done
   pid=$(cat /tmp/vmm.pid)
@@ -174,6 +174,8 @@ count() {
       }
       return "other"
     }
+    # bits(v, shift, n): the field of v at shift with n values (any awk)
+    function bits(v, sh, m) { return int(v / 2 ^ sh) % m }
     # kv(line, key): the value of "key: N" inside the { ... } of a hist line
     function kv(l, k,   i, r) {
       i = index(l, k ": "); if (i == 0) return ""
@@ -205,9 +207,14 @@ count() {
         n[kv($0, "is_wfe") + 0 ? "wfe" : "wfi"] += h
       } else if (f == "kvm_hvc_arm64") {
         n["hvc"] += h
-      } else if (f == "kvm_sys_access") {
-        r = kv($0, "Op0") "," kv($0, "Op1") ",c" kv($0, "CRn") ",c" kv($0, "CRm") "," kv($0, "Op2")
-        n["sysreg " ((r in sre) ? sre[r] : r) (kv($0, "is_write") + 0 ? " w" : " r")] += h; n["sysreg"] += h
+      } else if (f == "kvm_handle_sys_reg") {
+        # The ESR of a trapped MSR/MRS (EC 0x18): Op0 [21:20], Op2 [19:17],
+        # Op1 [16:14], CRn [13:10], Rt [9:5] (merged away), CRm [4:1],
+        # direction [0] (1: read).
+        e = kv($0, "hsr") + 0
+        r = bits(e, 20, 4) "," bits(e, 14, 8) ",c" bits(e, 10, 16) ",c" bits(e, 1, 16) "," bits(e, 17, 8)
+        nm = (r in sre) ? sre[r] : (r ~ /^3,0,c0,/) ? "ID-reg(" r ")" : r
+        n["sysreg " nm (e % 2 ? " r" : " w")] += h; n["sysreg"] += h
       }
     }
     BEGIN {
@@ -223,7 +230,21 @@ count() {
       sre["3,3,c9,c12,5"] = "PMSELR_EL0"; sre["3,3,c9,c12,6"] = "PMCEID0_EL0"
       sre["3,3,c9,c12,7"] = "PMCEID1_EL0"; sre["3,3,c9,c14,0"] = "PMUSERENR_EL0"
       sre["3,3,c14,c15,7"] = "PMCCFILTR_EL0"; sre["3,3,c9,c14,3"] = "PMOVSSET_EL0"
-      sre["3,0,c12,c12,5"] = "ICC_SGI1R_EL1"; sre["3,0,c12,c11,5"] = "ICC_SGI1R_EL1"
+      sre["3,0,c12,c12,5"] = "ICC_SRE_EL1"; sre["3,0,c12,c11,5"] = "ICC_SGI1R_EL1"
+      sre["3,0,c12,c11,6"] = "ICC_ASGI1R_EL1"; sre["3,0,c12,c11,7"] = "ICC_SGI0R_EL1"
+      sre["3,3,c14,c2,0"] = "CNTP_TVAL_EL0"; sre["3,3,c14,c2,1"] = "CNTP_CTL_EL0"
+      sre["3,3,c14,c2,2"] = "CNTP_CVAL_EL0"; sre["3,3,c14,c0,1"] = "CNTPCT_EL0"
+      sre["3,0,c2,c0,1"] = "TTBR1_EL1"; sre["3,0,c2,c0,2"] = "TCR_EL1"
+      sre["3,0,c10,c3,0"] = "AMAIR_EL1"; sre["3,0,c13,c0,1"] = "CONTEXTIDR_EL1"
+      sre["3,0,c5,c2,0"] = "ESR_EL1"; sre["3,0,c6,c0,0"] = "FAR_EL1"
+      sre["3,0,c5,c1,0"] = "AFSR0_EL1"; sre["3,0,c5,c1,1"] = "AFSR1_EL1"
+      sre["3,0,c1,c0,1"] = "ACTLR_EL1"; sre["3,0,c10,c4,7"] = "LORID_EL1"
+      sre["1,0,c7,c6,2"] = "DC_ISW"; sre["1,0,c7,c10,2"] = "DC_CSW"; sre["1,0,c7,c14,2"] = "DC_CISW"
+      sre["2,0,c0,c0,4"] = "DBGBVR0_EL1"; sre["2,0,c0,c0,5"] = "DBGBCR0_EL1"
+      sre["2,0,c0,c0,6"] = "DBGWVR0_EL1"; sre["2,0,c0,c0,7"] = "DBGWCR0_EL1"
+      sre["2,0,c1,c1,4"] = "OSLSR_EL1"; sre["2,3,c0,c1,0"] = "MDCCSR_EL0"
+      sre["3,0,c9,c9,0"] = "PMSCR_EL1"; sre["3,0,c9,c10,7"] = "PMBIDR_EL1"
+      sre["3,0,c9,c14,6"] = "PMMIR_EL1"; sre["3,3,c9,c13,0"] = "PMCCNTR_EL0"
       sre["3,0,c1,c0,0"] = "SCTLR_EL1"; sre["2,0,c0,c2,2"] = "MDSCR_EL1"
       sre["2,0,c1,c0,4"] = "OSLAR_EL1"; sre["2,0,c1,c3,4"] = "OSDLR_EL1"
       sre["3,0,c5,c3,0"] = "ERRIDR_EL1"; sre["3,3,c14,c0,2"] = "CNTVCT_EL0"
