@@ -14,6 +14,7 @@
 #   bench-x NAME KEY N    exits and events by kind (see count_trace)
 #   bench-mem NAME ...    what the VMM maps besides guest RAM (smaps)
 #   bench-thread NAME TID utime U stime S   each VMM thread's CPU ticks
+#   bench-ts NAME T TID:TICKS...   the same every 3 s of the traced run
 up() { read -r u _ </proc/uptime && echo "$u"; }
 . /payload/bench.conf
 G=/payload/guest
@@ -26,7 +27,8 @@ mkfifo /tmp/console-in && exec 3<>/tmp/console-in
 
 # vmm NAME CMDLINE: exec one VMM with the console on stdout. Every QEMU
 # variant boots the same devices as vmkit in the same virtio-mmio slots
-# (blk 0, console 1, rng 2: QEMU gives the last -device the lowest slot).
+# (blk 0, console 1, rng 2, balloon 3: QEMU gives the last -device the
+# lowest slot; vmkit has a balloon with free page reporting by default).
 # vmkit always has a virtio-console (hvc0) beside the PL011, so QEMU gets
 # one too (max_ports=1: one port, no multiport control queues, as vmkit's).
 vmm() {
@@ -38,13 +40,14 @@ vmm() {
       --net none --console stdio --cmdline "$2" ;;
   qemu | qemu-cpuhost)
     # qemu: the guest sees the CPU features vmkit gives it (vmkit enables
-    # no SVE, pointer authentication or PMU for its vCPUs); qemu-cpuhost:
-    # plain -cpu host, which turns all three on.
-    cpu=host,sve=off,pauth=off,pmu=off
+    # no SVE, pointer authentication, PMU or paravirtual stolen time for
+    # its vCPUs); qemu-cpuhost: plain -cpu host, which turns them on.
+    cpu=host,sve=off,pauth=off,pmu=off,kvm-steal-time=off
     [ "$1" = qemu ] || cpu=host
     exec $QEMU -nodefaults -no-user-config -machine virt,gic-version=3 \
       -accel kvm -cpu $cpu -smp 2 -m 256M -display none -serial stdio \
       -no-reboot -kernel $G/Image -initrd $G/initrd -append "$2" \
+      -device virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on \
       -device virtio-rng-device \
       -chardev null,id=hvc -device virtio-serial-device,max_ports=1 \
       -device virtconsole,chardev=hvc \
@@ -124,6 +127,7 @@ hists() { # hists on|off
 # overhead: size and RSS of every other mapping.
 snap() {
   echo 0 >$T/tracing_on
+  : >/tmp/snapped
   for ev in kvm_exit kvm_mmio kvm_userspace_exit kvm_irq_line kvm_set_irq \
     kvm_wfx_arm64 kvm_hvc_arm64 kvm_handle_sys_reg; do
     [ -e $T/events/kvm/$ev/hist ] && cat $T/events/kvm/$ev/hist >/tmp/hist.$ev
@@ -277,7 +281,7 @@ traced() {
   echo 0 >$T/options/overwrite
   echo 64 >$T/buffer_size_kb
   echo >$T/trace
-  rm -f /tmp/con /tmp/vmm.pid /tmp/hist.*
+  rm -f /tmp/con /tmp/vmm.pid /tmp/hist.* /tmp/snapped
   mkfifo /tmp/con
   for e in kvm/kvm_entry sched/sched_process_exec; do
     echo 1 >$T/events/$e/enable
@@ -289,7 +293,7 @@ traced() {
   # written to the disk (a byte at a time on the nested console would
   # take minutes) and printed from the image here once the VMM is gone.
   if [ "$DMESG" = 1 ]; then
-    pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg >/dev/vda; od -An -tx1 -v /sys/firmware/fdt | dd of=/dev/vda bs=1M seek=1 conv=fsync; sync\""
+    pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg >/dev/vda; head -c 262144 /sys/firmware/fdt | od -An -tx1 -v | dd of=/dev/vda bs=1M seek=1 conv=fsync; sync\""
     rm -f /tmp/disk.img
     dd if=/dev/zero of=/tmp/disk.img bs=1M count=0 seek=64 2>/dev/null
   fi
@@ -297,9 +301,22 @@ traced() {
   sp=$!
   echo 1 >$T/tracing_on
   vmm "$1" "$pcmd" <&3 >/tmp/con 2>&1 &
-  echo $! >/tmp/vmm.pid
-  wait $!
+  vp=$!
+  echo $vp >/tmp/vmm.pid
+  # Every 3 s until init: each thread's CPU ticks so far (user+system),
+  # to see when a thread besides the vCPUs was busy.
+  (while [ -d /proc/$vp ] && [ ! -e /tmp/snapped ]; do
+    l="bench-ts $1 $(up)"
+    for t in /proc/$vp/task/*; do
+      l="$l $(awk -v tid="${t##*/}" '{ sub(/^.*\) /, ""); print tid ":" $12 + $13 }' $t/stat 2>/dev/null)"
+    done
+    echo "$l"
+    sleep 3
+  done) &
+  tp=$!
+  wait $vp
   wait $sp
+  kill $tp 2>/dev/null; wait $tp 2>/dev/null
   echo 0 >$T/tracing_on
   hists off
   echo 0 >$T/events/enable
