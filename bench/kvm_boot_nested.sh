@@ -178,8 +178,9 @@ count() {
       }
       return "other"
     }
-    # bits(v, shift, n): the field of v at shift with n values (any awk)
-    function bits(v, sh, m) { return int(v / 2 ^ sh) % m }
+    # bits(v, shift, n): the field of v at shift with n values (no ^ or
+    # bit functions: busybox awk may be built without them)
+    function bits(v, sh, m,   p) { p = 1; while (sh-- > 0) p *= 2; return int(v / p) % m }
     # kv(line, key): the value of "key: N" inside the { ... } of a hist line
     function kv(l, k,   i, r) {
       i = index(l, k ": "); if (i == 0) return ""
