@@ -679,13 +679,6 @@ int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err) {
                 p.engine->ops->name);
     goto out;
   }
-  if (cfg->nshares) {
-    r = vmk_err(err, -ENOTSUP,
-                "the VM cannot be saved: it shares host folders (--share), "
-                "whose open files and FUSE node ids live in this process and "
-                "cannot be saved yet");
-    goto out;
-  }
   if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
     r = vmk_err(err, -errno, "cannot create the snapshot directory %s: %s", dir,
                 strerror(errno));
@@ -816,6 +809,10 @@ static int check_same_machine(const struct vmk_config *a,
   for (unsigned i = 0; !what && i < a->ndisks; i++)
     if (a->disks[i].read_only != b->disks[i].read_only)
       what = "disks' read-only setting";
+  for (unsigned i = 0; !what && i < a->nshares; i++)
+    if (strcmp(a->shares[i].tag, b->shares[i].tag) ||
+        a->shares[i].read_only != b->shares[i].read_only)
+      what = "shared folders' tag or read-only setting";
   for (unsigned i = 0; !what && i < a->nnets; i++) {
     uint8_t ma[6], mb[6];
     vmk_config_net_mac(a, i, ma);
@@ -879,9 +876,11 @@ static int load_platform(const struct vmk_snap_file *f,
   return s ? vmk_pl061_load(pl->gpio, s->data, s->len, err) : 0;
 }
 
-int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
-                           const vmk_config *cfg, vmk_vm **out,
-                           vmk_error *err) {
+/* cb (may be NULL) watches the new VM from its first change: created ->
+ * restoring -> paused, or restoring -> error before it is freed. */
+static int restore_state(const char *dir, const struct vmk_snap_state *st,
+                         const vmk_config *cfg, vmk_state_cb cb, void *opaque,
+                         vmk_vm **out, vmk_error *err) {
   *out = NULL;
   int r = check_same_machine(st->cfg, cfg, err);
   if (r || (r = check_disks(cfg, st->disk_ids, err)))
@@ -889,6 +888,9 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   vmk_vm *vm;
   if ((r = vmk_vm_create_restoring(cfg, &st->layout, &vm, err)))
     return r;
+  if (cb)
+    vmk_vm_set_state_callback(vm, cb, opaque);
+  vmk_vm_begin_restore(vm);
   struct vmk_vm_parts p;
   vmk_vm_get_parts(vm, &p);
   if (!p.engine->ops->load_state) {
@@ -924,12 +926,25 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   *out = vm;
   return 0;
 fail:
+  vmk_vm_restore_failed(vm, err);
   vmk_vm_free(vm);
   return r;
 }
 
+int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
+                           const vmk_config *cfg, vmk_vm **out,
+                           vmk_error *err) {
+  return restore_state(dir, st, cfg, NULL, NULL, out, err);
+}
+
 int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
                    vmk_error *err) {
+  return vmk_vm_restore_watched(dir, cfg, NULL, NULL, out, err);
+}
+
+int vmk_vm_restore_watched(const char *dir, const vmk_config *cfg,
+                           vmk_state_cb cb, void *opaque, vmk_vm **out,
+                           vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   uint8_t *buf = NULL;
@@ -945,7 +960,7 @@ int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
   }
   if (!(r = vmk_snap_parse(buf, len, f, err)) &&
       !(r = vmk_snap_decode(f, &st, err))) {
-    r = vmk_snap_restore_state(dir, &st, cfg ? cfg : st.cfg, out, err);
+    r = restore_state(dir, &st, cfg ? cfg : st.cfg, cb, opaque, out, err);
     vmk_snap_state_free(&st);
   }
   free(f);
