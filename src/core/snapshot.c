@@ -424,19 +424,25 @@ static int write_all(int fd, const void *p, size_t n, off_t off) {
   return 0;
 }
 
-/* Writes data to dir/name through a temporary file renamed into place,
- * so a crash leaves the old file or the new one, never half of it. */
-static int write_file(const char *dir, const char *name, const void *data,
-                      size_t len, vmk_error *err) {
-  char path[4096], tmp[4096];
-  int r = path_in(path, sizeof path, dir, name, err);
-  if (r || (r = path_in(tmp, sizeof tmp, dir, ".tmp-state", err)))
+/* Files are written to a temporary name and renamed into place once
+ * synced, so a crash leaves the old file or the new one, never half of
+ * it. open_tmp fills path and tmp (4096 bytes each) and returns the
+ * temporary file's descriptor or -errno; commit_tmp syncs, closes and
+ * renames it when r is 0, and removes it otherwise. */
+static int open_tmp(const char *dir, const char *name, const char *tmpname,
+                    char *path, char *tmp, vmk_error *err) {
+  int r = path_in(path, 4096, dir, name, err);
+  if (r || (r = path_in(tmp, 4096, dir, tmpname, err)))
     return r;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return vmk_err(err, -errno, "cannot write the snapshot file %s: %s", tmp,
                    strerror(errno));
-  r = write_all(fd, data, len, 0);
+  return fd;
+}
+
+static int commit_tmp(int fd, int r, const char *tmp, const char *path,
+                      vmk_error *err) {
   if (!r && fsync(fd) < 0)
     r = -errno;
   close(fd);
@@ -448,6 +454,15 @@ static int write_file(const char *dir, const char *name, const void *data,
                    strerror(-r));
   }
   return 0;
+}
+
+static int write_file(const char *dir, const char *name, const void *data,
+                      size_t len, vmk_error *err) {
+  char path[4096], tmp[4096];
+  int fd = open_tmp(dir, name, ".tmp-state", path, tmp, err);
+  if (fd < 0)
+    return fd;
+  return commit_tmp(fd, write_all(fd, data, len, 0), tmp, path, err);
 }
 
 static bool page_is_zero(const uint8_t *p) {
@@ -462,13 +477,10 @@ static bool page_is_zero(const uint8_t *p) {
 static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
                         uint64_t *written, vmk_error *err) {
   char path[4096], tmp[4096];
-  int r = path_in(path, sizeof path, dir, "memory.raw", err);
-  if (r || (r = path_in(tmp, sizeof tmp, dir, ".tmp-memory", err)))
-    return r;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open_tmp(dir, "memory.raw", ".tmp-memory", path, tmp, err);
   if (fd < 0)
-    return vmk_err(err, -errno, "cannot write the snapshot file %s: %s", tmp,
-                   strerror(errno));
+    return fd;
+  int r = 0;
   *written = 0;
   if (ftruncate(fd, (off_t)ram->size) < 0)
     r = -errno;
@@ -485,17 +497,7 @@ static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
     *written += end - off;
     off = end;
   }
-  if (!r && fsync(fd) < 0)
-    r = -errno;
-  close(fd);
-  if (!r && rename(tmp, path) < 0)
-    r = -errno;
-  if (r) {
-    unlink(tmp);
-    return vmk_err(err, r, "cannot write the snapshot's memory to %s: %s", path,
-                   strerror(-r));
-  }
-  return 0;
+  return commit_tmp(fd, r, tmp, path, err);
 }
 
 /* dir/memory.raw into guest RAM (which is all zeros): only the file's
