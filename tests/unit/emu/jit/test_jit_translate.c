@@ -18,6 +18,9 @@
 #include <cmocka.h>
 
 #include "../emu_test_env.h"
+#ifdef HAVE_CAPSTONE
+#include <capstone/capstone.h>
+#endif
 #include "emu/decode.h"
 #include "emu/jit/translate.h"
 
@@ -299,8 +302,85 @@ static void test_ldst_match_handlers(void **state) {
   emu_cpu_destroy(&tb.cpu);
 }
 
+#ifdef HAVE_CAPSTONE
+/* Host instructions per guest instruction for common sequences (issue 10
+ * item 4): the translation decoded back, minus the same for a block of
+ * only the end insn (prologue, epilogue, the pc store). Printed, and the
+ * whole translation must decode. */
+static size_t host_insns(const uint32_t *code, unsigned n, bool *ended) {
+  struct emu_insn blk[8];
+  unsigned c = 0;
+  bool ends = false;
+  for (unsigned i = 0; i < n; i++)
+    ends = emu_decode(&blk[c++], code[i], 0x400000 + 4 * i);
+  *ended = ends;
+  if (!ends)
+    blk[c++] = (struct emu_insn){
+        .pc = 0x400000 + 4 * n, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+  uint8_t buf[4096];
+  struct xe_buf b;
+  xe_init(&b, buf, sizeof buf, 0x10000000);
+  assert_int_equal(emu_jit_emit(&b, blk, c, false, NULL, NULL), 0);
+  assert_true(xe_ok(&b));
+  csh h;
+  assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &h), CS_ERR_OK);
+  cs_insn *ci;
+  size_t k = cs_disasm(h, buf, b.len, 0x10000000, 0, &ci);
+  size_t bytes = 0;
+  for (size_t i = 0; i < k; i++)
+    bytes += ci[i].size;
+  assert_int_equal(bytes, b.len);
+  cs_free(ci, k);
+  cs_close(&h);
+  return k;
+}
+static void test_host_insn_counts(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    uint32_t code[4];
+    unsigned n;
+  } seqs[] = {
+      {"add x0, x0, #1", {0x91000400u}, 1},
+      {"mov x0, x1", {0xaa0103e0u}, 1},
+      {"add x0, x1, x2, lsl #3", {0x8b020c20u}, 1},
+      {"cmp x1, x2; b.ne", {0xeb02003fu, 0x54000041u}, 2},
+      {"subs w0, w0, #1; cbnz", {0x71000400u, 0x35000040u}, 2},
+      {"ldr x0, [x1, #8] (helper)", {0xf9400420u}, 1},
+      {"madd x0, x1, x2, x3 (helper)", {0x9b020c20u}, 1},
+      {"bl; (call)", {0x94000010u}, 1},
+      {"ret", {0xd65f03c0u}, 1},
+  };
+  struct emu_insn e = {
+      .pc = 0x400000, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+  uint8_t buf[256];
+  struct xe_buf b;
+  xe_init(&b, buf, sizeof buf, 0x10000000);
+  assert_int_equal(emu_jit_emit(&b, &e, 1, false, NULL, NULL), 0);
+  csh h;
+  cs_insn *ci;
+  assert_int_equal(cs_open(CS_ARCH_X86, CS_MODE_64, &h), CS_ERR_OK);
+  size_t base = cs_disasm(h, buf, b.len, 0x10000000, 0, &ci);
+  cs_free(ci, base);
+  cs_close(&h);
+  printf("host instructions per guest sequence (block overhead %zu):\n", base);
+  for (unsigned i = 0; i < sizeof seqs / sizeof *seqs; i++) {
+    bool ended;
+    size_t k = host_insns(seqs[i].code, seqs[i].n, &ended);
+    /* a block ending in a branch has no separate end insn: the branch
+     * stores pc itself, so count the overhead without the pc store */
+    printf("  %-30s %3zd host insns for %u guest insn(s)\n", seqs[i].name,
+           (ssize_t)k - (ssize_t)base + (ended ? 2 : 0), seqs[i].n);
+    assert_true(k > 0);
+  }
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+#ifdef HAVE_CAPSTONE
+      cmocka_unit_test(test_host_insn_counts),
+#endif
       cmocka_unit_test(test_ldst_match_handlers),
       cmocka_unit_test(test_inline_ops_match_helpers),
       cmocka_unit_test(test_helper_ops_match),
