@@ -437,7 +437,7 @@ int emu_dec_pair(struct emu_insn *o, const struct emu_args_pair *a) {
 void emu_exec_ldst(struct emu_cpu *cpu, const struct emu_insn *in) {
   bool store = in->op == EMU_OP_STR_UIMM || in->op == EMU_OP_STUR ||
                in->op == EMU_OP_STR_POST || in->op == EMU_OP_STTR ||
-               in->op == EMU_OP_STR_PRE;
+               in->op == EMU_OP_STR_PRE || in->op == EMU_OP_STR_REG;
   bool unpriv =
       in->op == EMU_OP_STTR || in->op == EMU_OP_LDTR || in->op == EMU_OP_LDTRS;
   if (unpriv)

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "emu/decode.h"
 #include "emu_test_env.h"
 
 static int setup(void **state) {
@@ -352,6 +353,88 @@ static void test_user_flush_keeps_upper_half(void **state) {
   free(t);
 }
 
+/* The exec helpers of the loads and stores (emu_exec_helper[op]) do what
+ * the interpreter's handlers do: random encodings of every integer
+ * load/store op, random registers (half of them pointing into the data
+ * area), the same memory; the same registers, memory, exclusive monitor
+ * and faults must come out. */
+static const struct emu_insn *stop_insn(struct emu_cpu *cpu,
+                                        const struct emu_insn *in) {
+  (void)cpu, (void)in;
+  return NULL;
+}
+static uint64_t xs = 0x9e3779b97f4a7c15ull;
+static uint64_t xrnd(void) {
+  xs ^= xs << 13;
+  xs ^= xs >> 7;
+  xs ^= xs << 17;
+  return xs;
+}
+/* 1 when the insn raised (a fault: state as before it) */
+static int run_one(struct tv *t, const struct emu_insn *in, int helper) {
+  struct emu_insn arr[2] = {*in, {.fn = stop_insn}};
+  if (sigsetjmp(t->cpu.jmp, 0))
+    return 1;
+  if (helper)
+    emu_exec_helper[in->op](&t->cpu, &arr[0]);
+  else
+    arr[0].fn(&t->cpu, &arr[0]);
+  return 0;
+}
+static void test_exec_helpers_memory(void **state) {
+  (void)state;
+  struct tv *a = aligned_alloc(4096, sizeof *a);
+  struct tv *b = aligned_alloc(4096, sizeof *b);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(emu_cpu_init(&a->cpu, &tv_ops, a), 0);
+  assert_int_equal(emu_cpu_init(&b->cpu, &tv_ops, b), 0);
+  unsigned tested = 0, faulted = 0;
+  for (unsigned i = 0; i < 1000000 && tested < 20000; i++) {
+    uint32_t raw = (uint32_t)xrnd();
+    struct emu_insn in;
+    emu_decode(&in, raw, TV_BASE + 0x100);
+    if (in.op < EMU_OP_PRFM_UIMM || in.op > EMU_OP_STLR)
+      continue;
+    for (unsigned r = 0; r < EMU_NREGS; r++)
+      a->cpu.r[r] =
+          xrnd() & 1 ? TV_DATA + 0x1000 + (xrnd() & 0xff0) : xrnd() & 0xff;
+    a->cpu.r[EMU_XZR] = 0;
+    a->cpu.nzcv = (uint32_t)xrnd() & 0xf0000000u;
+    /* a monitor armed at the place a store-exclusive may aim at */
+    a->cpu.excl_addr = a->cpu.r[xrnd() % 31];
+    a->cpu.excl_size = xrnd() & 1 ? 8 : 4;
+    memcpy(a->cpu.excl_val, &a->mem[a->cpu.excl_addr & 0xfff0 & 0xffff],
+           sizeof a->cpu.excl_val);
+    for (unsigned k = 0; k < TV_SIZE; k += 8) {
+      uint64_t v = xrnd();
+      memcpy(&a->mem[k], &v, 8);
+    }
+    memcpy(b->mem, a->mem, TV_SIZE);
+    memcpy(b->cpu.r, a->cpu.r, sizeof a->cpu.r);
+    b->cpu.nzcv = a->cpu.nzcv;
+    b->cpu.excl_addr = a->cpu.excl_addr;
+    b->cpu.excl_size = a->cpu.excl_size;
+    memcpy(b->cpu.excl_val, a->cpu.excl_val, sizeof a->cpu.excl_val);
+    int fa = run_one(a, &in, 0), fb = run_one(b, &in, 1);
+    if (fa != fb || memcmp(a->cpu.r, b->cpu.r, sizeof a->cpu.r) ||
+        memcmp(a->mem, b->mem, TV_SIZE) ||
+        a->cpu.excl_size != b->cpu.excl_size ||
+        (fa && (a->cpu.exit_kind != b->cpu.exit_kind ||
+                a->cpu.exit_addr != b->cpu.exit_addr)))
+      fail_msg("%08x (%s): helper and handler differ (raised %d/%d)", raw,
+               emu_op_name[in.op], fa, fb);
+    tested++;
+    faulted += (unsigned)fa;
+  }
+  assert_int_equal(tested, 20000);
+  assert_true(faulted > 100 && faulted < tested - 5000);
+  emu_cpu_destroy(&a->cpu);
+  emu_cpu_destroy(&b->cpu);
+  free(a);
+  free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_loop_and_flags, setup, teardown),
@@ -363,6 +446,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bitfield_misc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loads_stores_branches, setup,
                                       teardown),
+      cmocka_unit_test(test_exec_helpers_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
