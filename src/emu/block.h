@@ -4,6 +4,8 @@
  * exception, system-state change), at most EMU_BLOCK_MAX instructions and
  * never crossing a page; blocks without a final branch get a synthetic
  * end-of-block insn. This insn array is also what a JIT would compile.
+ * Blocks are keyed by (pc, host address of the code, cpu->code_ctx): see
+ * block.c for why, and for how code pages are invalidated.
  *
  * Owned by one CPU thread; no locks.
  */
@@ -17,7 +19,10 @@
 
 struct emu_block {
   uint64_t pc;
+  uintptr_t host;            /* host address of the code at pc (1: dropped) */
+  uint32_t ctx;              /* cpu->code_ctx it was decoded for */
   struct emu_block *hnext;   /* hash chain */
+  struct emu_block *pnext;   /* next block of the same code page */
   struct emu_block *link[2]; /* successor cache (same generation only) */
   uint64_t link_pc[2];
   uint32_t n;             /* guest instructions in the block */
@@ -38,6 +43,11 @@ bool emu_block_flush_pending(struct emu_cpu *cpu);
 /* Generation of the cache: changes whenever all blocks were dropped, so a
  * caller holding a block pointer knows it is gone. */
 uint64_t emu_block_gen(struct emu_cpu *cpu);
+/* After env->tlb_fill filled e for va (RAM): when the page holds decoded
+ * code, a store (acc EMU_WRITE) drops that code now; any other access
+ * leaves the entry without a write tag, so the first store comes here. */
+void emu_code_tlb_filled(struct emu_cpu *cpu, struct emu_tlb_entry *e,
+                         uint64_t va, enum emu_access acc);
 int emu_block_cache_new(struct emu_cpu *cpu);
 void emu_block_cache_free(struct emu_cpu *cpu);
 
