@@ -45,7 +45,8 @@
 # Env: VARIANTS="qemu-old qemu-cpuhost" adds QEMU variants; VMKIT_BASE=PATH
 # adds another arm64 vmkit binary as vmkit-base (before/after); BENCH_DMESG=1
 # makes the traced runs print the guest's kernel log (prefixed
-# dmesg-NAME:) for a side-by-side look; BENCH_VERBOSE=1 prints the whole
+# dmesg-NAME:, printk times on) and the device tree the guest got (from
+# its /sys/firmware/fdt, decompiled with dtc) for a side-by-side look; BENCH_VERBOSE=1 prints the whole
 # nested console; NESTED_KEEP=1 keeps the work folder; BENCH_CONSOLE=LOG
 # prints the report again from a kept console log. No thresholds.
 set -uo pipefail
@@ -141,11 +142,32 @@ awk '
     }
   }' "$WORK/console.txt"
 awk '
-  /^bench-mem / { printf "kvm_boot: memory overhead %-12s (not guest RAM, at init): %.2f MiB mapped, %.2f MiB RSS (guest RAM RSS %.1f MiB, %.1f MiB of it huge pages)\n", $2, $6 / 1024, $8 / 1024, $4 / 1024, $10 / 1024 }
-  /^bench-memmap / { printf "kvm_boot:   %-12s %-40s size %7d KiB, RSS %6d KiB\n", $2, $3, $5, $7 }' "$WORK/console.txt"
+  /^bench-mem / {
+    printf "kvm_boot: memory overhead %-12s (not guest RAM, at init): %.2f MiB mapped, %.2f MiB RSS (guest RAM RSS %.1f MiB, %.1f MiB of it huge pages)\n", $2, $6 / 1024, $8 / 1024, $4 / 1024, $10 / 1024
+    if (NF >= 14) printf "kvm_boot:   %-12s of that RSS: %.2f MiB anonymous (the VMM'"'"'s own), PSS %.2f MiB\n", $2, $14 / 1024, $12 / 1024
+  }
+  /^bench-thread / { printf "kvm_boot:   %-12s thread %-8s CPU at init: user %6.2f s, system %6.2f s\n", $2, $3, $5 / 100, $7 / 100 }
+  /^bench-memmap / { printf "kvm_boot:   %-12s %-40s size %7d KiB, RSS %6d KiB, anonymous %6d KiB\n", $2, $3, $5, $7, $9 }' "$WORK/console.txt"
 if [ "${BENCH_DMESG:-0}" = 1 ]; then
   for v in $(sed -n 's/^dmesg-\([a-z-]*\):.*/\1/p' "$WORK/console.txt" | sort -u); do
     sed -n "s/^dmesg-$v://p" "$WORK/console.txt" >"$WORK/dmesg-$v.txt"
     say "guest kernel log under $v: $WORK/dmesg-$v.txt ($(wc -l <"$WORK/dmesg-$v.txt") lines)"
+    # Where the guest's boot waits: the largest gaps between printk times,
+    # each with the line that ended it.
+    awk -v v="$v" '
+      match($0, /^\[ *[0-9]+\.[0-9]+\]/) {
+        t = substr($0, 2, RLENGTH - 2) + 0
+        if (n++) printf "%.6f %.6f %s\n", t - p, t, substr($0, RLENGTH + 2)
+        p = t
+      }' "$WORK/dmesg-$v.txt" | sort -rn | head -8 |
+      while read -r gap at msg; do
+        printf 'kvm_boot:   %-12s gap %8.3f s before [%10.3f] %s\n' "$v" "$gap" "$at" "${msg:0:70}"
+      done
+  done
+  # The device tree each guest was given, as source (dtc), to diff.
+  for v in $(sed -n 's/^fdt-\([a-z-]*\):.*/\1/p' "$WORK/console.txt" | sort -u); do
+    sed -n "s/^fdt-$v://p" "$WORK/console.txt" | xxd -r -p >"$WORK/fdt-$v.dtb"
+    dtc -q -I dtb -O dts -o "$WORK/fdt-$v.dts" "$WORK/fdt-$v.dtb" 2>/dev/null &&
+      say "device tree under $v: $WORK/fdt-$v.dts"
   done
 fi

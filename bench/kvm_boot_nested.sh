@@ -13,6 +13,7 @@
 # the counts cover launch -> init):
 #   bench-x NAME KEY N    exits and events by kind (see count_trace)
 #   bench-mem NAME ...    what the VMM maps besides guest RAM (smaps)
+#   bench-thread NAME TID utime U stime S   each VMM thread's CPU ticks
 up() { read -r u _ </proc/uptime && echo "$u"; }
 . /payload/bench.conf
 G=/payload/guest
@@ -136,10 +137,19 @@ snap() {
       if (sz == 262144) { ram += $2; next }
       osz += sz; orss += $2; by[name] += $2; bysz[name] += sz
     }
+    # Pss (shared file pages split among the processes mapping them) and
+    # anonymous memory (heap, stacks and data of the VMM itself), for context.
+    /^Pss:/ { if (sz != 262144) opss += $2 }
+    /^Anonymous:/ { if (sz != 262144) { oanon += $2; an[name] += $2 } }
     END {
-      printf "bench-mem %s guest-ram-rss-kb %d other-size-kb %d other-rss-kb %d guest-ram-thp-kb %d\n", who, ram, osz, orss, thp
-      for (k in by) if (by[k] >= 256) printf "bench-memmap %s %s size-kb %d rss-kb %d\n", who, k, bysz[k], by[k]
+      printf "bench-mem %s guest-ram-rss-kb %d other-size-kb %d other-rss-kb %d guest-ram-thp-kb %d other-pss-kb %d other-anon-kb %d\n", who, ram, osz, orss, thp, opss, oanon
+      for (k in by) if (by[k] >= 64) printf "bench-memmap %s %s size-kb %d rss-kb %d anon-kb %d\n", who, k, bysz[k], by[k], an[k]
     }' /proc/$pid/smaps
+  # CPU time of each of the VMM's threads so far (clock ticks): a thread
+  # besides the vCPUs that keeps busy takes a nested CPU from the guest.
+  for t in /proc/$pid/task/*; do
+    awk -v who="$1" -v tid="${t##*/}" '{ sub(/^.*\) /, ""); print "bench-thread " who " " tid " utime " $12 " stime " $13 }' $t/stat
+  done 2>/dev/null
 }
 
 # count NAME: the snapped counters, by kind (bench-x NAME KIND N). MMIO is
@@ -253,7 +263,15 @@ traced() {
   done
   hists on
   pcmd="console=ttyAMA0 quiet panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1\""
-  [ "$DMESG" = 1 ] && pcmd="console=ttyAMA0 quiet panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg | sed s/^/dmesg-$1:/\""
+  # DMESG: the guest's kernel log with printk times, and the device tree it
+  # was given (/sys/firmware/fdt, the same route under both VMMs) in hex,
+  # written to the disk (a byte at a time on the nested console would
+  # take minutes) and printed from the image here once the VMM is gone.
+  if [ "$DMESG" = 1 ]; then
+    pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg >/dev/vda; od -An -tx1 -v /sys/firmware/fdt | dd of=/dev/vda bs=1M seek=1 conv=fsync; sync\""
+    rm -f /tmp/disk.img
+    dd if=/dev/zero of=/tmp/disk.img bs=1M count=0 seek=64 2>/dev/null
+  fi
   stamp "$1" snap </tmp/con &
   sp=$!
   echo 1 >$T/tracing_on
@@ -265,6 +283,10 @@ traced() {
   hists off
   echo 0 >$T/events/enable
   count "$1"
+  if [ "$DMESG" = 1 ]; then
+    dd if=/tmp/disk.img bs=1M count=1 2>/dev/null | tr -d '\000' | sed "s/^/dmesg-$1:/"
+    dd if=/tmp/disk.img bs=1M skip=1 count=1 2>/dev/null | tr -d '\000' | sed "s/^/fdt-$1:/"
+  fi
 }
 # qemu-cpuhost is only timed (its exits are qemu's plus the PMU traps).
 for v in vmkit qemu $VARIANTS; do

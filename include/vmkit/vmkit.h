@@ -349,6 +349,14 @@ int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err);
  * writes to them: keep a copy per restore). */
 int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
                    vmk_error *err);
+/* As vmk_vm_restore, with cb (may be NULL) as the new VM's state callback
+ * from its first change, so it sees the restore's own transitions:
+ * created -> restoring -> paused, or restoring -> error when the restore
+ * fails once the VM exists (the VM is then freed: *out stays NULL). cb
+ * runs on the calling thread during the restore. */
+int vmk_vm_restore_watched(const char *dir, const vmk_config *cfg,
+                           vmk_state_cb cb, void *opaque, vmk_vm **out,
+                           vmk_error *err);
 /* The config saved in the snapshot in dir (a new vmk_config the caller
  * frees), to adjust before vmk_vm_restore. */
 int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);

@@ -10,6 +10,11 @@
  * limits.max_handles open files; requests and replies fit VMK_FS_REQ_MAX /
  * VMK_FS_REP_MAX. Wire structures are <linux/fuse.h>'s, in host byte order:
  * the guest (arm64) and every supported host are little-endian.
+ *
+ * Snapshots (vmk_fs_save/vmk_fs_load, docs/snapshot.md): nodes are saved
+ * by path beneath the root and identity, and found again at a restore; one
+ * whose file is gone or replaced is kept as a stale slot (ESTALE on use)
+ * until the guest forgets it, as is an open file that cannot be reopened.
  */
 #include "backends/fs_passthrough.h"
 
@@ -27,6 +32,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/sbuf.h"
+
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "FUSE structs are used in host order; the guest is LE");
 
@@ -36,7 +43,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define DENTS_BUF 8192
 
 struct inode {
-  int fd; /* O_PATH | O_NOFOLLOW; -1 when the slot is free */
+  int fd;     /* O_PATH | O_NOFOLLOW; -1 when the slot is free or stale */
+  bool stale; /* restored from a snapshot, its file gone: ESTALE on use */
   dev_t dev;
   ino_t ino;
   mode_t type; /* S_IFMT bits, which never change for an inode */
@@ -45,8 +53,10 @@ struct inode {
 };
 
 struct handle {
-  int fd; /* -1 when free */
+  int fd;     /* -1 when free or stale */
+  bool stale; /* restored from a snapshot, its file gone: ESTALE on use */
   bool dir;
+  uint32_t node; /* index of the inode it was opened on */
 };
 
 struct vmk_fs {
@@ -264,6 +274,20 @@ static struct inode *inode_get(struct vmk_fs *fs, uint64_t nodeid) {
   return in->fd >= 0 ? in : NULL;
 }
 
+/* A live or stale inode: what FORGET may count down. */
+static struct inode *inode_slot(struct vmk_fs *fs, uint64_t nodeid) {
+  if (nodeid == 0 || nodeid > fs->max_inodes)
+    return NULL;
+  struct inode *in = &fs->inodes[nodeid - 1];
+  return in->fd >= 0 || in->stale ? in : NULL;
+}
+
+/* The reply for a node id that names no live inode. */
+static int bad_inode(struct vmk_fs *fs, uint64_t nodeid) {
+  struct inode *in = inode_slot(fs, nodeid);
+  return in && in->stale ? -ESTALE : -EBADF;
+}
+
 static uint64_t nodeid_of(const struct vmk_fs *fs, const struct inode *in) {
   return (uint64_t)(in - fs->inodes) + 1;
 }
@@ -299,20 +323,23 @@ static struct inode *inode_insert(struct vmk_fs *fs, int fd,
 static void inode_drop(struct vmk_fs *fs, struct inode *in) {
   uint32_t i = (uint32_t)(in - fs->inodes);
   if (i == 0)
-    return; /* the root lives as long as the share */
-  uint32_t *link = &fs->hash[hash_of(fs, in->dev, in->ino)];
-  while (*link != i)
-    link = &fs->inodes[*link].hnext;
-  *link = in->hnext;
-  close(in->fd);
+    return;         /* the root lives as long as the share */
+  if (!in->stale) { /* a stale inode is in no hash chain and has no fd */
+    uint32_t *link = &fs->hash[hash_of(fs, in->dev, in->ino)];
+    while (*link != i)
+      link = &fs->inodes[*link].hnext;
+    *link = in->hnext;
+    close(in->fd);
+  }
   in->fd = -1;
+  in->stale = false;
   in->nlookup = 0;
   fs->free_inodes[fs->nfree_inodes++] = i;
   fs->ninodes--;
 }
 
 static void inode_forget(struct vmk_fs *fs, uint64_t nodeid, uint64_t n) {
-  struct inode *in = inode_get(fs, nodeid);
+  struct inode *in = inode_slot(fs, nodeid);
   if (!in || nodeid == FUSE_ROOT_ID)
     return;
   in->nlookup = n >= in->nlookup ? 0 : in->nlookup - n;
@@ -320,10 +347,11 @@ static void inode_forget(struct vmk_fs *fs, uint64_t nodeid, uint64_t n) {
     inode_drop(fs, in);
 }
 
-static int handle_new(struct vmk_fs *fs, int fd, bool dir, uint64_t *fh) {
+static int handle_new(struct vmk_fs *fs, int fd, bool dir, uint32_t node,
+                      uint64_t *fh) {
   for (uint32_t i = 0; i < fs->max_handles; i++) {
-    if (fs->handles[i].fd < 0) {
-      fs->handles[i] = (struct handle){.fd = fd, .dir = dir};
+    if (fs->handles[i].fd < 0 && !fs->handles[i].stale) {
+      fs->handles[i] = (struct handle){.fd = fd, .dir = dir, .node = node};
       fs->nhandles++;
       *fh = i;
       return 0;
@@ -340,9 +368,19 @@ static struct handle *handle_get(struct vmk_fs *fs, uint64_t fh, bool dir) {
   return &fs->handles[fh];
 }
 
+/* The reply for a handle that is not open as asked. */
+static int bad_handle(struct vmk_fs *fs, uint64_t fh, bool dir) {
+  return fh < fs->max_handles && fs->handles[fh].stale &&
+                 fs->handles[fh].dir == dir
+             ? -ESTALE
+             : -EBADF;
+}
+
 static void handle_close(struct vmk_fs *fs, struct handle *h) {
-  close(h->fd);
+  if (h->fd >= 0)
+    close(h->fd);
   h->fd = -1;
+  h->stale = false;
   fs->nhandles--;
 }
 
@@ -601,7 +639,7 @@ static int x_open(struct vmk_fs *fs, const struct req *r, struct inode *in,
   if (fd < 0)
     return fd;
   struct fuse_open_out o = {0};
-  int res = handle_new(fs, fd, dir, &o.fh);
+  int res = handle_new(fs, fd, dir, (uint32_t)(in - fs->inodes), &o.fh);
   if (res < 0)
     return res;
   if ((res = put(rp, &o, sizeof(o))) < 0)
@@ -642,7 +680,7 @@ static int x_create(struct vmk_fs *fs, const struct req *r,
   }
   if (made)
     set_mode(fs, &e, a->mode);
-  if ((res = handle_new(fs, fd, false, &fh)) < 0) {
+  if ((res = handle_new(fs, fd, false, (uint32_t)(e.nodeid - 1), &fh)) < 0) {
     inode_forget(fs, e.nodeid, 1);
     return res;
   }
@@ -658,7 +696,7 @@ static int x_create(struct vmk_fs *fs, const struct req *r,
 static int x_read(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
   struct handle *h = handle_get(fs, r->a.read.fh, false);
   if (!h)
-    return -EBADF;
+    return bad_handle(fs, r->a.read.fh, false);
   size_t n = r->a.read.size;
   if (n > rp->cap - rp->len)
     n = rp->cap - rp->len;
@@ -674,7 +712,7 @@ static int x_read(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
 static int x_write(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
   struct handle *h = handle_get(fs, r->a.write.fh, false);
   if (!h)
-    return -EBADF;
+    return bad_handle(fs, r->a.write.fh, false);
   ssize_t n = pwrite(h->fd, r->data, r->data_len, (off_t)r->a.write.offset);
   if (n < 0)
     return -errno;
@@ -694,7 +732,7 @@ static int x_readdir(struct vmk_fs *fs, const struct req *r, struct inode *dir,
                      bool plus, struct reply *rp) {
   struct handle *h = handle_get(fs, r->a.read.fh, true);
   if (!h)
-    return -EBADF;
+    return bad_handle(fs, r->a.read.fh, true);
   size_t limit = r->a.read.size < rp->cap ? r->a.read.size : rp->cap;
   if (lseek(h->fd, (off_t)r->a.read.offset, SEEK_SET) < 0)
     return -errno;
@@ -764,7 +802,7 @@ static int x_link(struct vmk_fs *fs, const struct req *r, struct inode *parent,
                   struct reply *rp) {
   struct inode *old = inode_get(fs, r->a.link.oldnodeid);
   if (!old)
-    return -EBADF;
+    return bad_inode(fs, r->a.link.oldnodeid);
   if (old->type == S_IFDIR)
     return -EPERM;
   if (parent->type != S_IFDIR)
@@ -799,7 +837,7 @@ static int x_rename(struct vmk_fs *fs, const struct req *r,
     return -EINVAL;
   struct inode *np = inode_get(fs, newdir);
   if (!np)
-    return -EBADF;
+    return bad_inode(fs, newdir);
   if (parent->type != S_IFDIR || np->type != S_IFDIR)
     return -ENOTDIR;
   if (renameat2(parent->fd, r->name, np->fd, r->name2, flags) < 0)
@@ -810,7 +848,7 @@ static int x_rename(struct vmk_fs *fs, const struct req *r,
 static int x_fsync(struct vmk_fs *fs, const struct req *r, bool dir) {
   struct handle *h = handle_get(fs, r->a.fsync.fh, dir);
   if (!h)
-    return -EBADF;
+    return bad_handle(fs, r->a.fsync.fh, dir);
   int res = r->a.fsync.fsync_flags & 1 ? fdatasync(h->fd) : fsync(h->fd);
   return res < 0 ? -errno : 0;
 }
@@ -853,13 +891,26 @@ static int execute(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
     vmk_fs_reset(fs);
     fs->initialized = false;
     return 0;
+  /* Needs no inode: a handle whose node went stale is let go too. */
+  case FUSE_RELEASE:
+  case FUSE_RELEASEDIR: {
+    uint64_t fh = r->a.release.fh;
+    bool dir = op == FUSE_RELEASEDIR;
+    struct handle *h = handle_get(fs, fh, dir);
+    if (!h && bad_handle(fs, fh, dir) == -ESTALE)
+      h = &fs->handles[fh]; /* a stale handle is let go as any other */
+    if (!h)
+      return -EBADF;
+    handle_close(fs, h);
+    return 0;
+  }
   }
   if (fs->ro && op_of(op)->mutates)
     return -EROFS;
   /* Everything else acts on the header's inode. */
   struct inode *in = inode_get(fs, r->h.nodeid);
   if (!in)
-    return -EBADF;
+    return bad_inode(fs, r->h.nodeid);
   switch (op) {
   case FUSE_LOOKUP:
     return x_entry(fs, in, r->name, -1, rp);
@@ -908,18 +959,10 @@ static int execute(struct vmk_fs *fs, const struct req *r, struct reply *rp) {
   case FUSE_READDIR:
   case FUSE_READDIRPLUS:
     return x_readdir(fs, r, in, op == FUSE_READDIRPLUS, rp);
-  case FUSE_RELEASE:
-  case FUSE_RELEASEDIR: {
-    struct handle *h = handle_get(fs, r->a.release.fh, op == FUSE_RELEASEDIR);
-    if (!h)
-      return -EBADF;
-    handle_close(fs, h);
-    return 0;
-  }
   case FUSE_FLUSH: {
     struct handle *h = handle_get(fs, r->a.flush.fh, false);
     if (!h)
-      return -EBADF;
+      return bad_handle(fs, r->a.flush.fh, false);
     /* Closing a duplicate gives the host file system its close-time
      * write-back (NFS) without losing the handle. */
     int d = dup(h->fd);
@@ -971,10 +1014,10 @@ ssize_t vmk_fs_serve(struct vmk_fs *fs, const uint8_t *in, size_t in_len,
 
 void vmk_fs_reset(struct vmk_fs *fs) {
   for (uint32_t i = 1; i < fs->max_inodes; i++)
-    if (fs->inodes[i].fd >= 0)
+    if (fs->inodes[i].fd >= 0 || fs->inodes[i].stale)
       inode_drop(fs, &fs->inodes[i]);
   for (uint32_t i = 0; i < fs->max_handles; i++)
-    if (fs->handles[i].fd >= 0)
+    if (fs->handles[i].fd >= 0 || fs->handles[i].stale)
       handle_close(fs, &fs->handles[i]);
   fs->inodes[0].nlookup = 1;
   fs->initialized = false;
@@ -1081,3 +1124,341 @@ fail:
 
 uint32_t vmk_fs_inode_count(const struct vmk_fs *fs) { return fs->ninodes; }
 uint32_t vmk_fs_handle_count(const struct vmk_fs *fs) { return fs->nhandles; }
+
+/* ---- snapshots -------------------------------------------------------- */
+
+/* A node is saved as what finds its file again: the path beneath the
+ * share's root (as the kernel names the O_PATH fd now, so renames since the
+ * lookup are followed), and what tells the same file from a replacement:
+ * its type, inode number, whether it lives on the root's file system, and
+ * its file handle (name_to_handle_at: the inode and its generation, so a
+ * number reused by a new file is told apart) where the file system has
+ * one. A file that was deleted, moved out of the share or whose path does
+ * not fit PATH_MAX is saved with no path and comes back stale. */
+#define FS_SNAP_VERSION 1
+#define SNAP_HANDLE_MAX 128 /* MAX_HANDLE_SZ */
+
+union snap_fh {
+  struct file_handle h;
+  unsigned char room[sizeof(struct file_handle) + SNAP_HANDLE_MAX];
+};
+
+static bool fd_handle(int fd, union snap_fh *f) {
+  int mnt;
+  f->h.handle_bytes = SNAP_HANDLE_MAX;
+  return name_to_handle_at(fd, "", &f->h, &mnt, AT_EMPTY_PATH) == 0 &&
+         f->h.handle_bytes <= SNAP_HANDLE_MAX;
+}
+
+/* The fd's path, as the kernel names it now; false when there is none. */
+static bool fd_path(const struct vmk_fs *fs, int fd, char *buf, size_t cap) {
+  char num[16];
+  snprintf(num, sizeof(num), "%d", fd);
+  ssize_t n = readlinkat(fs->proc_fd, num, buf, cap - 1);
+  if (n <= 0 || (size_t)n >= cap - 1)
+    return false;
+  buf[n] = 0;
+  return buf[0] == '/';
+}
+
+/* The path of fd relative to the root whose path is root (no leading
+ * slash), or NULL when the file is deleted or outside the share. */
+static const char *rel_path(const struct vmk_fs *fs, int fd, const char *root,
+                            char *buf, size_t cap) {
+  struct stat st;
+  if (stat_fd(fd, &st) < 0 || st.st_nlink == 0 || !fd_path(fs, fd, buf, cap))
+    return NULL;
+  size_t rl = strlen(root);
+  if (rl == 1) /* the root is / */
+    rl = 0;
+  if (strncmp(buf, root, rl) || buf[rl] != '/' || !buf[rl + 1])
+    return NULL;
+  return buf + rl + 1;
+}
+
+void vmk_fs_save(const struct vmk_fs *fs, struct vmk_sbuf *out) {
+  char root[PATH_MAX], path[PATH_MAX];
+  bool have_root = fd_path(fs, fs->inodes[0].fd, root, sizeof(root));
+  vmk_sbuf_u32(out, FS_SNAP_VERSION);
+  vmk_sbuf_u8(out, fs->initialized);
+  vmk_sbuf_u32(out, fs->minor);
+  vmk_sbuf_u32(out, fs->ninodes - 1);
+  for (uint32_t i = 1; i < fs->max_inodes; i++) {
+    const struct inode *in = &fs->inodes[i];
+    if (in->fd < 0 && !in->stale)
+      continue;
+    union snap_fh fh;
+    bool have_fh = !in->stale && fd_handle(in->fd, &fh);
+    const char *rel = in->stale || !have_root
+                          ? NULL
+                          : rel_path(fs, in->fd, root, path, sizeof(path));
+    vmk_sbuf_u32(out, i + 1);
+    vmk_sbuf_u64(out, in->nlookup);
+    vmk_sbuf_u32(out, (uint32_t)in->type);
+    vmk_sbuf_u64(out, (uint64_t)in->ino);
+    vmk_sbuf_u8(out, in->dev == fs->inodes[0].dev);
+    vmk_sbuf_str(out, rel);
+    vmk_sbuf_u32(out, have_fh ? (uint32_t)fh.h.handle_type : 0);
+    vmk_sbuf_u32(out, have_fh ? fh.h.handle_bytes : 0);
+    if (have_fh)
+      vmk_sbuf_bytes(out, fh.h.f_handle, fh.h.handle_bytes);
+  }
+  vmk_sbuf_u32(out, fs->nhandles);
+  for (uint32_t i = 0; i < fs->max_handles; i++) {
+    const struct handle *h = &fs->handles[i];
+    if (h->fd < 0 && !h->stale)
+      continue;
+    /* The node it was opened on, if that still names the handle's file
+     * (a guest that FORGOT it early loses the handle at a restore). */
+    uint32_t node = 0;
+    const struct inode *in = &fs->inodes[h->node];
+    struct stat st;
+    if (!h->stale && in->fd >= 0 && stat_fd(h->fd, &st) == 0 &&
+        st.st_dev == in->dev && st.st_ino == in->ino)
+      node = h->node + 1;
+    int flags = h->stale ? 0 : fcntl(h->fd, F_GETFL);
+    off_t pos = h->stale || !h->dir ? 0 : lseek(h->fd, 0, SEEK_CUR);
+    vmk_sbuf_u32(out, i);
+    vmk_sbuf_u8(out, h->dir);
+    vmk_sbuf_u32(out, node);
+    vmk_sbuf_u32(out, flags < 0 ? 0 : (uint32_t)flags & OPEN_FLAGS);
+    vmk_sbuf_u64(out, pos < 0 ? 0 : (uint64_t)pos);
+  }
+}
+
+struct snap_node {
+  uint32_t id;
+  uint64_t nlookup;
+  uint32_t type;
+  uint64_t ino;
+  bool root_dev;
+  char *path;
+  uint32_t fh_type, fh_len;
+  unsigned char fh[SNAP_HANDLE_MAX];
+};
+
+struct snap_handle {
+  uint32_t fh, node, flags;
+  bool dir;
+  uint64_t pos;
+};
+
+/* A saved path: components as a guest's names must be (no "." or "..",
+ * no empty one), so it can only lead beneath the root. */
+static bool valid_rel_path(const char *p) {
+  if (!*p || strlen(p) >= PATH_MAX)
+    return false;
+  for (const char *s = p;;) {
+    const char *e = strchr(s, '/');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    char name[NAME_MAX + 1];
+    if (n == 0 || n > NAME_MAX)
+      return false;
+    memcpy(name, s, n);
+    name[n] = 0;
+    if (!valid_name(name, n))
+      return false;
+    if (!e)
+      return true;
+    s = e + 1;
+  }
+}
+
+static bool valid_type(uint32_t t) {
+  return t == S_IFREG || t == S_IFDIR || t == S_IFLNK || t == S_IFIFO ||
+         t == S_IFSOCK || t == S_IFCHR || t == S_IFBLK;
+}
+
+/* Finds the saved node's file again beneath the root; -1 when it is gone
+ * or is not the same file (it becomes stale). Never leaves the share: the
+ * path is resolved with RESOLVE_BENEATH and no symlinks. */
+static int snap_reopen(struct vmk_fs *fs, const struct snap_node *n,
+                       struct stat *st) {
+  if (!n->path)
+    return -1;
+  int fd = open_beneath(fs->inodes[0].fd, n->path, O_PATH, 0);
+  if (fd < 0)
+    return -1;
+  union snap_fh fh;
+  bool same = stat_fd(fd, st) == 0 && (st->st_mode & S_IFMT) == n->type &&
+              (uint64_t)st->st_ino == n->ino &&
+              (st->st_dev == fs->inodes[0].dev) == n->root_dev &&
+              !inode_find(fs, st->st_dev, st->st_ino);
+  if (same && n->fh_len && fd_handle(fd, &fh))
+    same = (uint32_t)fh.h.handle_type == n->fh_type &&
+           fh.h.handle_bytes == n->fh_len &&
+           !memcmp(fh.h.f_handle, n->fh, n->fh_len);
+  if (!same) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void snap_free(struct snap_node *nodes, uint32_t n,
+                      struct snap_handle *hs) {
+  for (uint32_t i = 0; nodes && i < n; i++)
+    free(nodes[i].path);
+  free(nodes);
+  free(hs);
+}
+
+int vmk_fs_load(struct vmk_fs *fs, struct vmk_sreader *in, vmk_error *err) {
+  vmk_fs_reset(fs);
+  uint32_t version = vmk_sr_u32(in);
+  if (in->bad || version != FS_SNAP_VERSION)
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's shared-folder state has version %u; this "
+                   "vmkit reads version %u",
+                   version, FS_SNAP_VERSION);
+  bool initialized = vmk_sr_bool(in);
+  uint32_t minor = vmk_sr_u32(in);
+  uint32_t nn = vmk_sr_u32(in);
+  const char *why = NULL;
+  struct snap_node *nodes = NULL;
+  struct snap_handle *hs = NULL;
+  uint32_t got = 0, nh = 0;
+  if (in->bad)
+    why = "truncated";
+  else if (initialized &&
+           (minor < MIN_MINOR || minor > FUSE_KERNEL_MINOR_VERSION))
+    why = "a FUSE protocol version vmkit does not speak";
+  else if (nn > fs->max_inodes - 1 || (!initialized && nn))
+    why = "more nodes than a share holds";
+  else if (!(nodes = calloc(nn ? nn : 1, sizeof(*nodes))))
+    return vmk_err(err, -ENOMEM, "out of memory restoring a shared folder");
+  for (; !why && got < nn; got++) {
+    struct snap_node *n = &nodes[got];
+    bool ok;
+    n->id = vmk_sr_u32(in);
+    n->nlookup = vmk_sr_u64(in);
+    n->type = vmk_sr_u32(in);
+    n->ino = vmk_sr_u64(in);
+    n->root_dev = vmk_sr_bool(in);
+    n->path = vmk_sr_str(in, PATH_MAX - 1, &ok);
+    n->fh_type = vmk_sr_u32(in);
+    n->fh_len = vmk_sr_u32(in);
+    if (in->bad || !ok)
+      why = "truncated";
+    else if (n->id < 2 || n->id > fs->max_inodes ||
+             (got && n->id <= nodes[got - 1].id))
+      why = "a node id out of range or twice";
+    else if (n->nlookup == 0)
+      why = "a node nobody holds";
+    else if (!valid_type(n->type))
+      why = "a node of no file type";
+    else if (n->path && !valid_rel_path(n->path))
+      why = "a path that does not stay beneath the share";
+    else if (n->fh_len > SNAP_HANDLE_MAX || !vmk_sr_bytes(in, n->fh, n->fh_len))
+      why = "a malformed file handle";
+  }
+  if (!why) {
+    nh = vmk_sr_u32(in);
+    if (in->bad)
+      why = "truncated";
+    else if (nh > fs->max_handles || (!initialized && nh))
+      why = "more open files than a share holds";
+    else if (!(hs = calloc(nh ? nh : 1, sizeof(*hs)))) {
+      snap_free(nodes, got, hs);
+      return vmk_err(err, -ENOMEM, "out of memory restoring a shared folder");
+    }
+  }
+  for (uint32_t i = 0; !why && i < nh; i++) {
+    struct snap_handle *h = &hs[i];
+    h->fh = vmk_sr_u32(in);
+    h->dir = vmk_sr_bool(in);
+    h->node = vmk_sr_u32(in);
+    h->flags = vmk_sr_u32(in);
+    h->pos = vmk_sr_u64(in);
+    const struct snap_node *n = NULL;
+    for (uint32_t k = 0; h->node && k < nn; k++)
+      if (nodes[k].id == h->node)
+        n = &nodes[k];
+    if (in->bad)
+      why = "truncated";
+    else if (h->fh >= fs->max_handles || (i && h->fh <= hs[i - 1].fh))
+      why = "an open file number out of range or twice";
+    else if (h->node && !n && h->node != FUSE_ROOT_ID)
+      why = "an open file of no node";
+    else if (n && n->type != (h->dir ? S_IFDIR : S_IFREG))
+      why = "an open file of the wrong type";
+    else if (h->node == FUSE_ROOT_ID && !h->dir)
+      why = "the root opened as a file";
+    else if ((h->flags & ~(uint32_t)OPEN_FLAGS) ||
+             (h->flags & O_ACCMODE) == O_ACCMODE ||
+             (h->dir && h->flags != O_RDONLY) ||
+             check_open_flags(fs, h->flags) < 0)
+      why = "an open file with flags it cannot have";
+    else if (h->pos > (uint64_t)INT64_MAX || (!h->dir && h->pos))
+      why = "a directory position out of range";
+  }
+  if (!why && in->off != in->len)
+    why = "followed by stray bytes";
+  if (why) {
+    snap_free(nodes, got, hs);
+    return vmk_err(err, -EINVAL,
+                   "the snapshot's shared-folder state is malformed (%s); "
+                   "take the snapshot again",
+                   why);
+  }
+
+  /* Checked: now find every file again. The free list is rebuilt from the
+   * slots left over, highest first, as at open. */
+  for (uint32_t i = 0; i < nn; i++) {
+    const struct snap_node *n = &nodes[i];
+    struct inode *ino = &fs->inodes[n->id - 1];
+    struct stat st;
+    int fd = snap_reopen(fs, n, &st);
+    if (fd >= 0) {
+      uint32_t b = hash_of(fs, st.st_dev, st.st_ino);
+      *ino = (struct inode){.fd = fd,
+                            .dev = st.st_dev,
+                            .ino = st.st_ino,
+                            .type = st.st_mode & S_IFMT,
+                            .hnext = fs->hash[b]};
+      fs->hash[b] = n->id - 1;
+    } else {
+      *ino = (struct inode){.fd = -1, .stale = true, .type = n->type};
+    }
+    ino->nlookup = n->nlookup;
+    fs->ninodes++;
+  }
+  fs->nfree_inodes = 0;
+  for (uint32_t i = fs->max_inodes; i-- > 1;)
+    if (fs->inodes[i].fd < 0 && !fs->inodes[i].stale)
+      fs->free_inodes[fs->nfree_inodes++] = i;
+  for (uint32_t i = 0; i < nh; i++) {
+    const struct snap_handle *h = &hs[i];
+    struct handle *d = &fs->handles[h->fh];
+    const struct inode *ino = h->node ? &fs->inodes[h->node - 1] : NULL;
+    int fd = -1;
+    if (ino && ino->fd >= 0) {
+      int flags = (int)h->flags | (h->dir ? O_DIRECTORY : 0);
+      fd = fs->ro ? reopen(fs, ino, flags | O_NOATIME) : -EPERM;
+      if (fd == -EPERM)
+        fd = reopen(fs, ino, flags);
+      if (fd >= 0 && h->dir && lseek(fd, (off_t)h->pos, SEEK_SET) < 0) {
+        close(fd);
+        fd = -1;
+      }
+    }
+    *d = (struct handle){.fd = fd < 0 ? -1 : fd,
+                         .stale = fd < 0,
+                         .dir = h->dir,
+                         .node = h->node ? h->node - 1 : 0};
+    fs->nhandles++;
+  }
+  fs->initialized = initialized;
+  fs->minor = initialized ? minor : 0;
+  snap_free(nodes, nn, hs);
+  return 0;
+}
+
+uint32_t vmk_fs_stale_count(const struct vmk_fs *fs) {
+  uint32_t n = 0;
+  for (uint32_t i = 1; i < fs->max_inodes; i++)
+    n += fs->inodes[i].stale;
+  for (uint32_t i = 0; i < fs->max_handles; i++)
+    n += fs->handles[i].stale;
+  return n;
+}

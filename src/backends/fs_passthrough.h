@@ -69,4 +69,19 @@ ssize_t vmk_fs_serve(struct vmk_fs *fs, const uint8_t *in, size_t in_len,
 uint32_t vmk_fs_inode_count(const struct vmk_fs *fs);
 uint32_t vmk_fs_handle_count(const struct vmk_fs *fs);
 
+/* Snapshots (docs/snapshot.md, "virtio-fs"): save writes every node the
+ * guest holds (its id, lookup count, path beneath the root and identity)
+ * and every open file (its number, node, flags, directory position). load
+ * (into a share just opened or reset) checks every field of that untrusted
+ * input first (-EINVAL and one sentence, the share left reset), then finds
+ * each file again beneath the root: one that is gone or was replaced
+ * becomes stale (the guest gets ESTALE using it), never a path outside
+ * the share. */
+struct vmk_sbuf;
+struct vmk_sreader;
+void vmk_fs_save(const struct vmk_fs *fs, struct vmk_sbuf *out);
+int vmk_fs_load(struct vmk_fs *fs, struct vmk_sreader *in, vmk_error *err);
+/* Nodes and open files a restore could not find again, for tests. */
+uint32_t vmk_fs_stale_count(const struct vmk_fs *fs);
+
 #endif

@@ -189,27 +189,3 @@ int vmk_vsock_unix_send_ok(int fd, uint32_t hostport) {
     return -errno;
   return w == n ? 0 : -EAGAIN;
 }
-
-ssize_t vmk_vsock_unix_readv(int fd, const struct iovec *iov, int n) {
-  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-  ssize_t r;
-  do
-    r = recvmsg(fd, &m, MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
-  if (r == 0)
-    return -EPIPE;
-  if (r < 0)
-    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-  return r;
-}
-
-ssize_t vmk_vsock_unix_writev(int fd, const struct iovec *iov, int n) {
-  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-  ssize_t r;
-  do
-    r = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  if (r < 0)
-    return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-  return r;
-}

@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 
 #include "base/error.h"
 
@@ -51,9 +50,6 @@ int vmk_vsock_unix_read_connect(int fd, uint32_t *port);
  * 0 or -errno. */
 int vmk_vsock_unix_send_ok(int fd, uint32_t hostport);
 
-/* Non-blocking scatter I/O: bytes moved, 0 when it would block, -EPIPE at
- * end of input (read) or -errno. SIGPIPE is never raised. */
-ssize_t vmk_vsock_unix_readv(int fd, const struct iovec *iov, int n);
-ssize_t vmk_vsock_unix_writev(int fd, const struct iovec *iov, int n);
+/* Data moves with vmk_unix_readv/vmk_unix_writev (unix_listen.h). */
 
 #endif

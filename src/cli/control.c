@@ -3,8 +3,9 @@
  * inspect, save, restore, console, serve), and the detached console relay.
  *
  * Threads: everything runs on the main thread except the console relay of
- * a detached VM, which has its own thread and owns its fds (no shared
- * state with the main thread but the stop pipe).
+ * a named VM (detached or in the foreground), which has its own thread and
+ * owns its fds (no shared state with the main thread but the stop pipe;
+ * the main thread may write keys into the same guest input pipe).
  */
 #include "cli/control.h"
 
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/char_fd.h"
 #include "base/error.h"
 #include "base/thread.h"
 #include "core/api.h"
@@ -191,16 +193,22 @@ int vmk_cli_http(const char *sock_path, const char *method, const char *path,
   return status;
 }
 
-/* ---- the detached console relay ------------------------------------- */
+/* ---- the console relay --------------------------------------------- */
 
 #define TAIL_SIZE 16384
+#define TERM_PENDING (64u << 10) /* output held for a slow terminal */
 
 struct vmk_console_relay {
   int out_fd, in_fd, log_fd, listen_fd, client_fd;
+  int term_out, term_in; /* a foreground VM's terminal, or -1 */
+  char *log_path;
+  uint64_t log_max;
   int stop[2];
   pthread_t thread;
   char tail[TAIL_SIZE]; /* the last output, replayed to a new client */
   size_t tail_len;
+  char *pending; /* output the terminal could not take yet */
+  size_t pending_len;
 };
 
 static void tail_add(struct vmk_console_relay *r, const char *p, size_t n) {
@@ -218,37 +226,122 @@ static void tail_add(struct vmk_console_relay *r, const char *p, size_t n) {
   r->tail_len += n;
 }
 
+/* Appends to console.log, which never grows past log_max: beyond it the
+ * log becomes console.log.1 (replacing the previous one) and a new one
+ * starts, so the two hold at most 2 x log_max. fstat, not a count, so
+ * vmkit's own messages (a -d VM's stderr) are counted too. */
+static void log_write(struct vmk_console_relay *r, const char *p, size_t n) {
+  if (r->log_fd < 0)
+    return;
+  if (n > r->log_max) {
+    p += n - r->log_max;
+    n = (size_t)r->log_max;
+  }
+  struct stat st;
+  if (fstat(r->log_fd, &st) == 0 && st.st_size > 0 &&
+      (uint64_t)st.st_size + n > r->log_max) {
+    char old[PATH_MAX];
+    snprintf(old, sizeof(old), "%s.1", r->log_path);
+    int fd = -1;
+    if (rename(r->log_path, old) == 0)
+      fd = open(r->log_path,
+                O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      close(r->log_fd);
+      r->log_fd = fd;
+    } else if (ftruncate(r->log_fd, 0) < 0) {
+      return; /* cannot bound it: stop writing rather than fill the disk */
+    }
+  }
+  if (write_all(r->log_fd, p, n)) {
+    /* a full disk must not stop the console */
+  }
+}
+
+/* Writes what the terminal takes now without blocking (vmk_char_write
+ * leaves the shell's fd flags alone); a terminal that stalls holds up to
+ * TERM_PENDING bytes and loses output beyond, and one that went away
+ * (`vmkit run | head`) becomes a sink. */
+static void term_flush(struct vmk_console_relay *r) {
+  size_t done = 0;
+  while (r->term_out >= 0 && done < r->pending_len) {
+    ssize_t w =
+        vmk_char_write(r->term_out, r->pending + done, r->pending_len - done);
+    if (w < 0)
+      r->term_out = -1;
+    if (w <= 0)
+      break;
+    done += (size_t)w;
+  }
+  if (r->term_out < 0)
+    done = r->pending_len;
+  memmove(r->pending, r->pending + done, r->pending_len - done);
+  r->pending_len -= done;
+}
+
+static void term_write(struct vmk_console_relay *r, const char *p, size_t n) {
+  if (r->term_out < 0)
+    return;
+  size_t room = TERM_PENDING - r->pending_len;
+  if (n > room)
+    n = room; /* the newest output is lost, as a stalled reader's */
+  memcpy(r->pending + r->pending_len, p, n);
+  r->pending_len += n;
+  term_flush(r);
+}
+
+static void output(struct vmk_console_relay *r, const char *buf, size_t n) {
+  log_write(r, buf, n);
+  tail_add(r, buf, n);
+  term_write(r, buf, n);
+  /* A client that does not keep up loses output, as a console reader
+   * does; it never stalls the guest. */
+  if (r->client_fd >= 0 && write(r->client_fd, buf, n) < 0 && errno != EAGAIN) {
+    close(r->client_fd);
+    r->client_fd = -1;
+  }
+}
+
+/* At the end: what the guest wrote last still reaches the log, the client
+ * and (within a second) the terminal. */
+static void relay_drain(struct vmk_console_relay *r) {
+  char buf[4096];
+  ssize_t n;
+  while (r->out_fd >= 0 && (n = read(r->out_fd, buf, sizeof(buf))) > 0)
+    output(r, buf, (size_t)n);
+  for (int i = 0; i < 100 && r->term_out >= 0 && r->pending_len; i++) {
+    struct pollfd p = {.fd = r->term_out, .events = POLLOUT};
+    if (poll(&p, 1, 10) > 0)
+      term_flush(r);
+  }
+}
+
 static void *relay_main(void *arg) {
   struct vmk_console_relay *r = arg;
   char buf[4096];
   for (;;) {
-    struct pollfd p[4] = {{.fd = r->stop[0], .events = POLLIN},
-                          {.fd = r->out_fd, .events = POLLIN},
-                          {.fd = r->listen_fd, .events = POLLIN},
-                          {.fd = r->client_fd, .events = POLLIN}};
-    if (poll(p, r->client_fd >= 0 ? 4 : 3, -1) < 0 && errno != EINTR)
+    struct pollfd p[6] = {
+        {.fd = r->stop[0], .events = POLLIN},
+        {.fd = r->out_fd, .events = POLLIN},
+        {.fd = r->listen_fd, .events = POLLIN},
+        {.fd = r->client_fd, .events = POLLIN},
+        {.fd = r->term_in, .events = POLLIN},
+        {.fd = r->pending_len ? r->term_out : -1, .events = POLLOUT}};
+    if (poll(p, 6, -1) < 0 && errno != EINTR)
       break;
-    if (p[0].revents)
+    if (p[0].revents) {
+      relay_drain(r);
       break;
+    }
     if (p[1].revents) {
       ssize_t n = read(r->out_fd, buf, sizeof(buf));
-      if (n > 0) {
-        if (write_all(r->log_fd, buf, (size_t)n)) {
-          /* a full disk must not stop the console */
-        }
-        tail_add(r, buf, (size_t)n);
-        /* A client that does not keep up loses output, as a console
-         * reader does; it never stalls the guest. */
-        if (r->client_fd >= 0 && write(r->client_fd, buf, (size_t)n) < 0 &&
-            errno != EAGAIN) {
-          close(r->client_fd);
-          r->client_fd = -1;
-        }
-      } else if (n == 0 || errno != EAGAIN) {
-        p[1].fd = -1;
+      if (n > 0)
+        output(r, buf, (size_t)n);
+      else if (n == 0 || errno != EAGAIN)
         r->out_fd = -1; /* poll ignores negative fds */
-      }
     }
+    if (p[5].revents)
+      term_flush(r);
     if (p[2].revents & POLLIN) {
       int c = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (c >= 0) {
@@ -260,36 +353,52 @@ static void *relay_main(void *arg) {
         }
       }
     }
-    if (r->client_fd >= 0 && p[3].revents) {
-      ssize_t n = read(r->client_fd, buf, sizeof(buf));
+    /* Keys from the client and from the terminal both go to the guest,
+     * as they come (two keyboards on one machine). */
+    for (int k = 3; k <= 4; k++) {
+      int *fd = k == 3 ? &r->client_fd : &r->term_in;
+      if (*fd < 0 || !p[k].revents)
+        continue;
+      ssize_t n = read(*fd, buf, sizeof(buf));
       if (n > 0) {
         if (write(r->in_fd, buf, (size_t)n) < 0) {
           /* keys typed while the guest does not read are dropped */
         }
       } else if (n == 0 || errno != EAGAIN) {
-        close(r->client_fd);
-        r->client_fd = -1;
+        if (k == 3)
+          close(*fd); /* the terminal is not ours to close */
+        *fd = -1;
       }
     }
   }
   return NULL;
 }
 
-int vmk_console_relay_start(int out_fd, int in_fd, const char *log_path,
-                            const char *sock_path,
-                            struct vmk_console_relay **out, vmk_error *err) {
+int vmk_console_relay_start_opts(const struct vmk_console_relay_opts *o,
+                                 struct vmk_console_relay **out,
+                                 vmk_error *err) {
   struct vmk_console_relay *r = calloc(1, sizeof(*r));
   if (!r)
     return vmk_err(err, -ENOMEM, "out of memory");
-  r->out_fd = out_fd;
-  r->in_fd = in_fd;
+  r->out_fd = o->out_fd;
+  r->in_fd = o->in_fd;
+  r->term_out = o->term_out;
+  r->term_in = o->term_in;
+  r->log_max = o->log_max ? o->log_max : VMK_CONSOLE_LOG_MAX;
   r->client_fd = -1;
+  r->listen_fd = -1;
   r->stop[0] = r->stop[1] = -1;
-  r->log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  r->log_path = strdup(o->log_path);
+  r->pending = malloc(TERM_PENDING);
+  r->log_fd =
+      open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   int e = 0;
-  if (r->log_fd < 0)
-    e = vmk_err(err, -errno, "cannot open '%s': %s", log_path, strerror(errno));
-  else if ((r->listen_fd = vmk_cli_listen(sock_path, err)) < 0)
+  if (!r->log_path || !r->pending)
+    e = vmk_err(err, -ENOMEM, "out of memory");
+  else if (r->log_fd < 0)
+    e = vmk_err(err, -errno, "cannot open '%s': %s", o->log_path,
+                strerror(errno));
+  else if ((r->listen_fd = vmk_cli_listen(o->sock_path, err)) < 0)
     e = r->listen_fd;
   else if (pipe2(r->stop, O_CLOEXEC) < 0)
     e = vmk_err(err, -errno, "cannot create a pipe: %s", strerror(errno));
@@ -298,19 +407,33 @@ int vmk_console_relay_start(int out_fd, int in_fd, const char *log_path,
   if (e) {
     if (r->log_fd >= 0)
       close(r->log_fd);
-    if (r->listen_fd > 0)
+    if (r->listen_fd >= 0)
       close(r->listen_fd);
     if (r->stop[0] >= 0) {
       close(r->stop[0]);
       close(r->stop[1]);
     }
+    free(r->log_path);
+    free(r->pending);
     free(r);
     return e;
   }
-  fcntl(out_fd, F_SETFL, O_NONBLOCK);
-  fcntl(in_fd, F_SETFL, O_NONBLOCK);
+  fcntl(o->out_fd, F_SETFL, O_NONBLOCK);
+  fcntl(o->in_fd, F_SETFL, O_NONBLOCK);
   *out = r;
   return 0;
+}
+
+int vmk_console_relay_start(int out_fd, int in_fd, const char *log_path,
+                            const char *sock_path,
+                            struct vmk_console_relay **out, vmk_error *err) {
+  struct vmk_console_relay_opts o = {.out_fd = out_fd,
+                                     .in_fd = in_fd,
+                                     .log_path = log_path,
+                                     .sock_path = sock_path,
+                                     .term_out = -1,
+                                     .term_in = -1};
+  return vmk_console_relay_start_opts(&o, out, err);
 }
 
 void vmk_console_relay_stop(struct vmk_console_relay *r) {
@@ -322,10 +445,13 @@ void vmk_console_relay_stop(struct vmk_console_relay *r) {
   pthread_join(r->thread, NULL);
   close(r->stop[0]);
   close(r->stop[1]);
-  close(r->log_fd);
+  if (r->log_fd >= 0)
+    close(r->log_fd);
   close(r->listen_fd);
   if (r->client_fd >= 0)
     close(r->client_fd);
+  free(r->log_path);
+  free(r->pending);
   free(r);
 }
 
@@ -577,8 +703,16 @@ int vmk_cmd_console(int argc, char **argv) {
   if (argc != 2 || !strcmp(argv[1], "--help")) {
     if (argc == 2)
       return puts("usage: vmkit console NAME\n\nAttaches to the console of "
-                  "a VM started with vmkit run -d: the recent\noutput, then "
-                  "the live console. Ctrl-a d detaches (the VM runs on).") < 0;
+                  "a running VM: the recent output (up to 16 KiB),\nthen the "
+                  "live console. Ctrl-a d detaches (the VM runs on).\n\n"
+                  "Any VM with a console works: one started with vmkit run -d, "
+                  "and one in the\nforeground on a terminal, which keeps "
+                  "showing the console there too: both\nsee the output, and "
+                  "keys typed on either reach the guest as they come (as\ntwo "
+                  "keyboards on one machine). One client at a time: a new one "
+                  "takes over.\nThe console is also kept in console.log in "
+                  "the VM's runtime folder, at most\n4 MiB (older output moves "
+                  "to console.log.1: 8 MiB in all).") < 0;
     return say(EXIT_USAGE,
                "console takes one VM name, as in vmkit console web");
   }
@@ -590,8 +724,9 @@ int vmk_cmd_console(int argc, char **argv) {
   vmk_instance_path(dir, "console.sock", sock, sizeof(sock));
   if (access(sock, F_OK) < 0)
     return say(EXIT_USAGE,
-               "VM '%s' has its console on its own terminal; only a VM "
-               "started with vmkit run -d can be attached to",
+               "VM '%s' has no console to attach to (it runs with "
+               "--console none or a file, or with a vmkit older than "
+               "this one); see its console where it goes",
                argv[1]);
   int fd = connect_unix(sock, &err);
   if (fd < 0)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmkit/vmkit.h"
 
@@ -18,10 +19,25 @@ int vmk_cli_listen(const char *path, vmk_error *err);
 int vmk_cli_http(const char *sock_path, const char *method, const char *path,
                  const char *body, char **resp, vmk_error *err);
 
-/* The detached console: guest output from out_fd appended to log_path and
- * sent to the client of the console socket; the client's keys go to
- * in_fd. Runs on its own thread until vmk_console_relay_stop. */
+/* A named VM's console: guest output from out_fd appended to log_path
+ * (bounded: beyond log_max bytes it is moved to log_path.1 and a new one
+ * starts) and sent to the client of the console socket and, for a VM in
+ * the foreground, to its terminal (term_out); the client's keys and the
+ * terminal's (term_in, when vmkit does not read it itself for the Ctrl-a
+ * escapes) go to in_fd. Runs on its own thread until
+ * vmk_console_relay_stop, which first passes on the output left. */
+#define VMK_CONSOLE_LOG_MAX (4ull << 20)
 struct vmk_console_relay;
+struct vmk_console_relay_opts {
+  int out_fd, in_fd; /* the guest's output to read, its input to write */
+  const char *log_path, *sock_path;
+  int term_out, term_in; /* the terminal, or -1 */
+  uint64_t log_max;      /* 0: VMK_CONSOLE_LOG_MAX */
+};
+int vmk_console_relay_start_opts(const struct vmk_console_relay_opts *o,
+                                 struct vmk_console_relay **out,
+                                 vmk_error *err);
+/* A detached VM's: no terminal, the default bound. */
 int vmk_console_relay_start(int out_fd, int in_fd, const char *log_path,
                             const char *sock_path,
                             struct vmk_console_relay **out, vmk_error *err);

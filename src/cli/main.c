@@ -437,8 +437,10 @@ static int run_until_end(const vmk_config *cfg, struct run_opts *ro) {
     vmk_vm *vm;
     const char *snap = ro->restore_dir;
     ro->restore_dir = NULL; /* a guest reboot boots afresh */
-    int r = snap ? vmk_vm_restore(snap, cfg, &vm, &err)
-                 : vmk_vm_create(cfg, &vm, &err);
+    /* Through the API, so its event stream shows restoring -> paused. */
+    int r = snap && ro->api ? vmk_api_restore(ro->api, snap, cfg, &vm, &err)
+            : snap          ? vmk_vm_restore(snap, cfg, &vm, &err)
+                            : vmk_vm_create(cfg, &vm, &err);
     if (!r && ro->api)
       vmk_api_set_vm(ro->api, vm, cfg);
     if (r) {
@@ -576,7 +578,8 @@ struct named_vm {
   bool claimed;
   struct vmk_api *api;
   struct vmk_console_relay *relay;
-  int guest_in[2], guest_out[2]; /* -d: the console's pipes */
+  int guest_in[2], guest_out[2]; /* the console's pipes (with a relay) */
+  int keys_fd; /* foreground on a terminal: where its keys go, or -1 */
 };
 
 /* -d: forks; the parent waits for the child to say it is up (a byte 0x06
@@ -645,6 +648,47 @@ static void teardown_named(struct named_vm *nv) {
   nv->claimed = false;
 }
 
+/* A VM in the foreground keeps its console on the terminal and, through
+ * the relay, also in console.log and on console.sock for `vmkit console`:
+ * all three see the output, and keys from the terminal and from an
+ * attached client both reach the guest. A terminal vmkit reads for the
+ * Ctrl-a escapes feeds nv->keys_fd instead of the relay. Without the
+ * relay (no pipes, a socket that cannot be made) the VM runs as before. */
+static void foreground_console(struct named_vm *nv, vmk_config *cfg) {
+  int in = cfg->console_in, out = cfg->console_out;
+  char log[VMK_RUNTIME_PATH_MAX], sock[VMK_RUNTIME_PATH_MAX];
+  vmk_error err;
+  if (vmk_instance_path(nv->inst.dir, "console.log", log, sizeof(log)) ||
+      vmk_instance_path(nv->inst.dir, "console.sock", sock, sizeof(sock)) ||
+      pipe2(nv->guest_in, O_CLOEXEC) < 0)
+    return;
+  if (pipe2(nv->guest_out, O_CLOEXEC) < 0) {
+    close(nv->guest_in[0]);
+    close(nv->guest_in[1]);
+    nv->guest_in[0] = nv->guest_in[1] = -1;
+    return;
+  }
+  bool tty = in >= 0 && isatty(in);
+  struct vmk_console_relay_opts o = {.out_fd = nv->guest_out[0],
+                                     .in_fd = nv->guest_in[1],
+                                     .log_path = log,
+                                     .sock_path = sock,
+                                     .term_out = out,
+                                     .term_in = tty ? -1 : in};
+  if (vmk_console_relay_start_opts(&o, &nv->relay, &err)) {
+    for (int i = 0; i < 2; i++) {
+      close(nv->guest_in[i]);
+      close(nv->guest_out[i]);
+      nv->guest_in[i] = nv->guest_out[i] = -1;
+    }
+    return;
+  }
+  fcntl(nv->guest_out[1], F_SETFL, O_NONBLOCK);
+  nv->keys_fd = tty ? nv->guest_in[1] : -1;
+  vmk_config_set_console(cfg, VMK_CONSOLE_FDS, nv->guest_in[0],
+                         nv->guest_out[1]);
+}
+
 /* Claims the name (a generated one when none is given), writes
  * config.json, serves the API on api.sock and, with -d, detaches with the
  * console relayed to console.log and console.sock. An unnamed VM whose
@@ -653,6 +697,7 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
                         bool detach) {
   memset(nv, 0, sizeof(*nv));
   nv->guest_in[0] = nv->guest_in[1] = nv->guest_out[0] = nv->guest_out[1] = -1;
+  nv->keys_fd = -1;
   vmk_error err;
   int r = -EEXIST;
   if (name) {
@@ -703,6 +748,8 @@ static void setup_named(struct named_vm *nv, vmk_config *cfg, const char *name,
     fcntl(nv->guest_out[1], F_SETFL, O_NONBLOCK);
     vmk_config_set_console(cfg, VMK_CONSOLE_FDS, nv->guest_in[0],
                            nv->guest_out[1]);
+  } else if (cfg->console == VMK_CONSOLE_FDS) {
+    foreground_console(nv, cfg);
   }
   if (!vmk_instance_path(nv->inst.dir, "api.sock", path, sizeof(path))) {
     int fd = vmk_cli_listen(path, &err);
@@ -1131,7 +1178,11 @@ static int cmd_run(int argc, char **argv) {
   /* An interactive console goes through a pipe so that vmkit sees the
    * escape key first; anything else reaches the guest directly. */
   int relay[2] = {-1, -1};
-  if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
+  if (nv.keys_fd >= 0) {
+    /* The console relay (foreground_console) takes the keys instead. */
+    ro.escape_in = STDIN_FILENO;
+    ro.relay_out = nv.keys_fd;
+  } else if (!nv.relay && in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
     if (pipe2(relay, O_CLOEXEC) < 0)
       usage_error("cannot create the console pipe: %s", strerror(errno));
     /* A guest that stops reading must not block the keyboard loop. */

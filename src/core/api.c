@@ -52,6 +52,7 @@ struct vmk_api {
   struct timespec started;
   bool has_started;
   bool stop_asked; /* run mode: stopped while there was no VM */
+  bool restoring;  /* vmk_api_restore is making the VM */
 
   pthread_mutex_t ev_lock;
   pthread_cond_t ev_cond;
@@ -205,6 +206,8 @@ static json_t *devices_json(vmk_vm *vm, bool counters) {
 static const char *state_name(struct vmk_api *api) {
   if (api->vm)
     return vmk_state_name(vmk_vm_state(api->vm));
+  if (api->restoring)
+    return vmk_state_name(VMK_STATE_RESTORING);
   if (!api->opts.serve)
     return "starting"; /* the vmkit command is making (or remaking) it */
   return api->serve_cfg ? "configured" : "unconfigured";
@@ -638,6 +641,19 @@ void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg) {
   pthread_mutex_unlock(&api->vm_lock);
 }
 
+int vmk_api_restore(struct vmk_api *api, const char *dir, const vmk_config *cfg,
+                    vmk_vm **out, vmk_error *err) {
+  pthread_mutex_lock(&api->vm_lock);
+  api->restoring = true;
+  pthread_mutex_unlock(&api->vm_lock);
+  /* Not under vm_lock: GET /v1/vm answers "restoring" meanwhile. */
+  int r = vmk_vm_restore_watched(dir, cfg, on_state, api, out, err);
+  pthread_mutex_lock(&api->vm_lock);
+  api->restoring = false;
+  pthread_mutex_unlock(&api->vm_lock);
+  return r;
+}
+
 bool vmk_api_take_stop(struct vmk_api *api) {
   pthread_mutex_lock(&api->vm_lock);
   bool asked = api->stop_asked;
@@ -717,7 +733,7 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max) {
   struct request *req = cls;
   struct vmk_api *api = req->api;
   pthread_mutex_lock(&api->ev_lock);
-  if (!req->next_event)
+  if (!req->next_event || req->next_event > api->ev_next)
     req->next_event = api->ev_next;
   if (req->next_event == api->ev_next && !api->stopping) {
     struct timespec t;
@@ -787,6 +803,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
   }
   const char *allow;
   if (find_route(method, url, &allow) == R_EVENTS) {
+    /* ?since=N: first the events from sequence number N the ring still
+     * holds (1: all of them), so a client that connects late, e.g. to a
+     * VM just restored, still sees its restoring -> paused. */
+    const char *since =
+        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+    if (since) {
+      char *end;
+      errno = 0;
+      unsigned long long v = strtoull(since, &end, 10);
+      if (!*since || *end || errno || *since == '-') {
+        char *resp;
+        int st = fail(&resp, 400,
+                      "since=%.32s is not a sequence number; give since=1 "
+                      "for every event still held",
+                      since);
+        return send_json(c, st, resp, NULL);
+      }
+      req->next_event = v ? v : 1;
+    }
     struct MHD_Response *r = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, events_read, req, NULL);
     if (!r)

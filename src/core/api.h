@@ -48,6 +48,14 @@ void vmk_api_stop(struct vmk_api *api);
  * the stream sees every state change. */
 void vmk_api_set_vm(struct vmk_api *api, vmk_vm *vm, const vmk_config *cfg);
 
+/* Restores a VM from the snapshot in dir (vmk_vm_restore_watched) with
+ * the event stream watching it from its first change (restoring ->
+ * paused, or -> error), and GET /v1/vm saying "restoring" meanwhile; the
+ * owner then hands the VM to vmk_api_set_vm as any other. Owner's
+ * thread. */
+int vmk_api_restore(struct vmk_api *api, const char *dir, const vmk_config *cfg,
+                    vmk_vm **out, vmk_error *err);
+
 /* Run mode: true once if a client asked to stop (PUT /v1/vm/state
  * stopped) while there was no VM, e.g. between a guest reboot's two VMs;
  * the owner then ends the run. */

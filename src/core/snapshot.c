@@ -424,19 +424,25 @@ static int write_all(int fd, const void *p, size_t n, off_t off) {
   return 0;
 }
 
-/* Writes data to dir/name through a temporary file renamed into place,
- * so a crash leaves the old file or the new one, never half of it. */
-static int write_file(const char *dir, const char *name, const void *data,
-                      size_t len, vmk_error *err) {
-  char path[4096], tmp[4096];
-  int r = path_in(path, sizeof path, dir, name, err);
-  if (r || (r = path_in(tmp, sizeof tmp, dir, ".tmp-state", err)))
+/* Files are written to a temporary name and renamed into place once
+ * synced, so a crash leaves the old file or the new one, never half of
+ * it. open_tmp fills path and tmp (4096 bytes each) and returns the
+ * temporary file's descriptor or -errno; commit_tmp syncs, closes and
+ * renames it when r is 0, and removes it otherwise. */
+static int open_tmp(const char *dir, const char *name, const char *tmpname,
+                    char *path, char *tmp, vmk_error *err) {
+  int r = path_in(path, 4096, dir, name, err);
+  if (r || (r = path_in(tmp, 4096, dir, tmpname, err)))
     return r;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return vmk_err(err, -errno, "cannot write the snapshot file %s: %s", tmp,
                    strerror(errno));
-  r = write_all(fd, data, len, 0);
+  return fd;
+}
+
+static int commit_tmp(int fd, int r, const char *tmp, const char *path,
+                      vmk_error *err) {
   if (!r && fsync(fd) < 0)
     r = -errno;
   close(fd);
@@ -448,6 +454,15 @@ static int write_file(const char *dir, const char *name, const void *data,
                    strerror(-r));
   }
   return 0;
+}
+
+static int write_file(const char *dir, const char *name, const void *data,
+                      size_t len, vmk_error *err) {
+  char path[4096], tmp[4096];
+  int fd = open_tmp(dir, name, ".tmp-state", path, tmp, err);
+  if (fd < 0)
+    return fd;
+  return commit_tmp(fd, write_all(fd, data, len, 0), tmp, path, err);
 }
 
 static bool page_is_zero(const uint8_t *p) {
@@ -462,13 +477,10 @@ static bool page_is_zero(const uint8_t *p) {
 static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
                         uint64_t *written, vmk_error *err) {
   char path[4096], tmp[4096];
-  int r = path_in(path, sizeof path, dir, "memory.raw", err);
-  if (r || (r = path_in(tmp, sizeof tmp, dir, ".tmp-memory", err)))
-    return r;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open_tmp(dir, "memory.raw", ".tmp-memory", path, tmp, err);
   if (fd < 0)
-    return vmk_err(err, -errno, "cannot write the snapshot file %s: %s", tmp,
-                   strerror(errno));
+    return fd;
+  int r = 0;
   *written = 0;
   if (ftruncate(fd, (off_t)ram->size) < 0)
     r = -errno;
@@ -485,17 +497,7 @@ static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
     *written += end - off;
     off = end;
   }
-  if (!r && fsync(fd) < 0)
-    r = -errno;
-  close(fd);
-  if (!r && rename(tmp, path) < 0)
-    r = -errno;
-  if (r) {
-    unlink(tmp);
-    return vmk_err(err, r, "cannot write the snapshot's memory to %s: %s", path,
-                   strerror(-r));
-  }
-  return 0;
+  return commit_tmp(fd, r, tmp, path, err);
 }
 
 /* dir/memory.raw into guest RAM (which is all zeros): only the file's
@@ -677,13 +679,6 @@ int vmk_vm_save(vmk_vm *vm, const char *dir, vmk_error *err) {
                 p.engine->ops->name);
     goto out;
   }
-  if (cfg->nshares) {
-    r = vmk_err(err, -ENOTSUP,
-                "the VM cannot be saved: it shares host folders (--share), "
-                "whose open files and FUSE node ids live in this process and "
-                "cannot be saved yet");
-    goto out;
-  }
   if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
     r = vmk_err(err, -errno, "cannot create the snapshot directory %s: %s", dir,
                 strerror(errno));
@@ -814,6 +809,10 @@ static int check_same_machine(const struct vmk_config *a,
   for (unsigned i = 0; !what && i < a->ndisks; i++)
     if (a->disks[i].read_only != b->disks[i].read_only)
       what = "disks' read-only setting";
+  for (unsigned i = 0; !what && i < a->nshares; i++)
+    if (strcmp(a->shares[i].tag, b->shares[i].tag) ||
+        a->shares[i].read_only != b->shares[i].read_only)
+      what = "shared folders' tag or read-only setting";
   for (unsigned i = 0; !what && i < a->nnets; i++) {
     uint8_t ma[6], mb[6];
     vmk_config_net_mac(a, i, ma);
@@ -877,9 +876,11 @@ static int load_platform(const struct vmk_snap_file *f,
   return s ? vmk_pl061_load(pl->gpio, s->data, s->len, err) : 0;
 }
 
-int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
-                           const vmk_config *cfg, vmk_vm **out,
-                           vmk_error *err) {
+/* cb (may be NULL) watches the new VM from its first change: created ->
+ * restoring -> paused, or restoring -> error before it is freed. */
+static int restore_state(const char *dir, const struct vmk_snap_state *st,
+                         const vmk_config *cfg, vmk_state_cb cb, void *opaque,
+                         vmk_vm **out, vmk_error *err) {
   *out = NULL;
   int r = check_same_machine(st->cfg, cfg, err);
   if (r || (r = check_disks(cfg, st->disk_ids, err)))
@@ -887,6 +888,9 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   vmk_vm *vm;
   if ((r = vmk_vm_create_restoring(cfg, &st->layout, &vm, err)))
     return r;
+  if (cb)
+    vmk_vm_set_state_callback(vm, cb, opaque);
+  vmk_vm_begin_restore(vm);
   struct vmk_vm_parts p;
   vmk_vm_get_parts(vm, &p);
   if (!p.engine->ops->load_state) {
@@ -922,12 +926,25 @@ int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
   *out = vm;
   return 0;
 fail:
+  vmk_vm_restore_failed(vm, err);
   vmk_vm_free(vm);
   return r;
 }
 
+int vmk_snap_restore_state(const char *dir, const struct vmk_snap_state *st,
+                           const vmk_config *cfg, vmk_vm **out,
+                           vmk_error *err) {
+  return restore_state(dir, st, cfg, NULL, NULL, out, err);
+}
+
 int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
                    vmk_error *err) {
+  return vmk_vm_restore_watched(dir, cfg, NULL, NULL, out, err);
+}
+
+int vmk_vm_restore_watched(const char *dir, const vmk_config *cfg,
+                           vmk_state_cb cb, void *opaque, vmk_vm **out,
+                           vmk_error *err) {
   vmk_err_clear(err);
   *out = NULL;
   uint8_t *buf = NULL;
@@ -943,7 +960,7 @@ int vmk_vm_restore(const char *dir, const vmk_config *cfg, vmk_vm **out,
   }
   if (!(r = vmk_snap_parse(buf, len, f, err)) &&
       !(r = vmk_snap_decode(f, &st, err))) {
-    r = vmk_snap_restore_state(dir, &st, cfg ? cfg : st.cfg, out, err);
+    r = restore_state(dir, &st, cfg ? cfg : st.cfg, cb, opaque, out, err);
     vmk_snap_state_free(&st);
   }
   free(f);

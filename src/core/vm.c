@@ -615,27 +615,57 @@ void vmk_vm_end_save(vmk_vm *vm) {
   pthread_mutex_unlock(&vm->ops_lock);
 }
 
-/* As vmk_vm_start, but the vCPUs park before they run a single
- * instruction and the VM is paused: vmk_vm_resume lets them go. */
-int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+void vmk_vm_begin_restore(vmk_vm *vm) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_CREATED)
+    set_state(vm, VMK_STATE_RESTORING);
+  pthread_mutex_unlock(&vm->lock);
+}
+
+void vmk_vm_restore_failed(vmk_vm *vm, const vmk_error *why) {
+  pthread_mutex_lock(&vm->lock);
+  if (vm->state == VMK_STATE_RESTORING) {
+    vm->exit_reason = VMK_EXIT_ERROR;
+    if (why)
+      vm->exit_err = *why;
+    set_state(vm, VMK_STATE_ERROR);
+  }
+  pthread_mutex_unlock(&vm->lock);
+}
+
+/* The common start of vmk_vm_start and vmk_vm_start_paused: takes
+ * ops_lock and lock, checks the VM is new (or, for a paused start, being
+ * restored), starts the I/O loop and the monitor. On success both locks
+ * are still held; on failure both are released and the error returned. */
+static int start_threads(vmk_vm *vm, bool restoring_ok, vmk_error *err) {
   vmk_err_clear(err);
   pthread_mutex_lock(&vm->ops_lock);
   pthread_mutex_lock(&vm->lock);
-  int r = 0;
-  if (vm->state != VMK_STATE_CREATED) {
+  int r;
+  if (vm->state != VMK_STATE_CREATED &&
+      !(restoring_ok && vm->state == VMK_STATE_RESTORING)) {
     r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
                 vmk_state_name(vm->state));
-    goto out;
-  }
-  if ((r = vmk_io_loop_start(&vm->loop, err)))
-    goto out;
-  r = vmk_thread_create(&vm->monitor, monitor_main, vm);
-  if (r) {
+  } else if (!(r = vmk_io_loop_start(&vm->loop, err))) {
+    r = vmk_thread_create(&vm->monitor, monitor_main, vm);
+    if (!r) {
+      vm->monitor_running = true;
+      return 0;
+    }
     r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
                 strerror(r));
-    goto out;
   }
-  vm->monitor_running = true;
+  pthread_mutex_unlock(&vm->lock);
+  pthread_mutex_unlock(&vm->ops_lock);
+  return r;
+}
+
+/* As vmk_vm_start, but the vCPUs park before they run a single
+ * instruction and the VM is paused: vmk_vm_resume lets them go. */
+int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
+  int r = start_threads(vm, true, err);
+  if (r)
+    return r;
   set_state(vm, VMK_STATE_PAUSED);
   pthread_mutex_unlock(&vm->lock);
   struct vmk_boot_regs boot = {.pc = vm->layout.entry,
@@ -654,31 +684,12 @@ int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err) {
   }
   pthread_mutex_unlock(&vm->ops_lock);
   return r;
-out:
-  pthread_mutex_unlock(&vm->lock);
-  pthread_mutex_unlock(&vm->ops_lock);
-  return r;
 }
 
 int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
-  vmk_err_clear(err);
-  pthread_mutex_lock(&vm->ops_lock);
-  pthread_mutex_lock(&vm->lock);
-  int r = 0;
-  if (vm->state != VMK_STATE_CREATED) {
-    r = vmk_err(err, -EBUSY, "the VM is %s; only a new VM can be started",
-                vmk_state_name(vm->state));
-    goto out;
-  }
-  if ((r = vmk_io_loop_start(&vm->loop, err)))
-    goto out;
-  r = vmk_thread_create(&vm->monitor, monitor_main, vm);
-  if (r) {
-    r = vmk_err(err, -r, "cannot start the VM's monitor thread: %s",
-                strerror(r));
-    goto out;
-  }
-  vm->monitor_running = true;
+  int r = start_threads(vm, false, err);
+  if (r)
+    return r;
   struct vmk_boot_regs boot = {.pc = vm->layout.entry,
                                .x0 = vm->layout.fdt_gpa};
   set_state(vm, VMK_STATE_STARTING);
@@ -694,10 +705,6 @@ int vmk_vm_start(vmk_vm *vm, vmk_error *err) {
       set_state(vm, VMK_STATE_RUNNING);
     pthread_mutex_unlock(&vm->lock);
   }
-  pthread_mutex_unlock(&vm->ops_lock);
-  return r;
-out:
-  pthread_mutex_unlock(&vm->lock);
   pthread_mutex_unlock(&vm->ops_lock);
   return r;
 }
@@ -784,12 +791,14 @@ int vmk_vm_stop(vmk_vm *vm, vmk_error *err) {
   }
   pthread_mutex_lock(&vm->lock);
   vmk_state state = vm->state;
-  if (state == VMK_STATE_CREATED) {
+  /* Nothing runs yet in a VM being made (or restored). */
+  bool idle = state == VMK_STATE_CREATED || state == VMK_STATE_RESTORING;
+  if (idle) {
     vm->exit_reason = VMK_EXIT_STOPPED;
     set_state(vm, VMK_STATE_STOPPED);
   }
   pthread_mutex_unlock(&vm->lock);
-  if (state == VMK_STATE_CREATED || vmk_state_is_final(state))
+  if (idle || vmk_state_is_final(state))
     return 0;
   /* Parked vCPUs must run again to see the stop. */
   if (state == VMK_STATE_PAUSED || state == VMK_STATE_SAVING)

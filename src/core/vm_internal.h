@@ -29,7 +29,12 @@ void vmk_vm_get_parts(vmk_vm *vm, struct vmk_vm_parts *p);
 int vmk_vm_create_restoring(const vmk_config *cfg,
                             const struct vmk_boot_layout *layout, vmk_vm **out,
                             vmk_error *err);
-/* Starts the VM with its vCPUs parked: state paused. */
+/* A VM being restored: created -> restoring, and restoring -> error
+ * (with why) when the restore fails, before it is freed. */
+void vmk_vm_begin_restore(vmk_vm *vm);
+void vmk_vm_restore_failed(vmk_vm *vm, const vmk_error *why);
+/* Starts the VM (created or restoring) with its vCPUs parked: state
+ * paused. */
 int vmk_vm_start_paused(vmk_vm *vm, vmk_error *err);
 /* 0 with the VM held paused, or -EINVAL when it is not paused. */
 int vmk_vm_begin_save(vmk_vm *vm, vmk_error *err);

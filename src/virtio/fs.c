@@ -78,12 +78,30 @@ static void fs_free(struct vmk_virtio_device *dev) {
   free(f);
 }
 
+/* Snapshots: every request is served and returned under the transport
+ * lock, so nothing is in flight; the FUSE server's nodes and open files
+ * are the state (vmk_fs_save). */
+static int fs_save(struct vmk_virtio_device *dev, struct vmk_sbuf *out,
+                   unsigned rewind[VMK_VIRTIO_MAX_QUEUES], vmk_error *err) {
+  (void)rewind;
+  (void)err;
+  vmk_fs_save(((struct fsdev *)dev)->fs, out);
+  return 0;
+}
+
+static int fs_load(struct vmk_virtio_device *dev, struct vmk_sreader *in,
+                   vmk_error *err) {
+  return vmk_fs_load(((struct fsdev *)dev)->fs, in, err);
+}
+
 static const struct vmk_virtio_device_ops fs_ops = {
     .name = "virtio-fs",
     .device_id = VMK_VIRTIO_ID_FS,
     .queue_notify = fs_notify,
     .reset = fs_reset,
     .free = fs_free,
+    .save = fs_save,
+    .load = fs_load,
 };
 
 int vmk_virtio_fs_create(const char *dir, const char *tag, bool read_only,

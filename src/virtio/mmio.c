@@ -256,9 +256,10 @@ static void write_queue_ready(struct vmk_virtio_mmio *t, struct vmk_vq *vq,
   }
   if (vq->ready)
     return;
-  bool indirect =
-      t->dev->driver_features & VMK_VIRTIO_BIT(VMK_VIRTIO_F_INDIRECT_DESC);
-  if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect) < 0)
+  uint64_t f = t->dev->driver_features;
+  bool indirect = f & VMK_VIRTIO_BIT(VMK_VIRTIO_F_INDIRECT_DESC);
+  bool event_idx = f & VMK_VIRTIO_BIT(VMK_VIRTIO_F_EVENT_IDX);
+  if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect, event_idx) < 0)
     vmk_virtio_device_error(t->dev, "queue %u: %s", t->queue_sel, vq->errmsg);
 }
 
@@ -489,6 +490,9 @@ int vmk_virtio_mmio_create(struct vmk_virtio_device *dev,
   t->gm = gm;
   t->irq = irq;
   t->loop = loop;
+  /* Every device gets notification and interrupt suppression: it lives
+   * wholly in the rings (virtqueue.c), so devices need not know of it. */
+  dev->features |= VMK_VIRTIO_BIT(VMK_VIRTIO_F_EVENT_IDX);
   for (unsigned q = 0; q < VMK_VIRTIO_MAX_QUEUES; q++)
     t->notify_fd[q] = -1;
   dev->transport = t;
@@ -670,6 +674,7 @@ int vmk_virtio_mmio_load(struct vmk_virtio_mmio *t, const void *data,
   d->driver_features = accepted;
   t->status = status;
   bool indirect = accepted & VMK_VIRTIO_BIT(VMK_VIRTIO_F_INDIRECT_DESC);
+  bool event_idx = accepted & VMK_VIRTIO_BIT(VMK_VIRTIO_F_EVENT_IDX);
   for (unsigned q = 0; q < nq && !r.bad; q++) {
     struct vmk_vq *vq = &t->vq[q];
     vq->num = vmk_sr_u16(&r);
@@ -679,7 +684,8 @@ int vmk_virtio_mmio_load(struct vmk_virtio_mmio *t, const void *data,
     bool ready = vmk_sr_bool(&r);
     uint16_t last_avail = vmk_sr_u16(&r), used_idx = vmk_sr_u16(&r);
     if (ready && !r.bad) {
-      if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect) < 0) {
+      if (vmk_vq_enable(vq, t->gm, VMK_VIRTIO_QUEUE_MAX, indirect, event_idx) <
+          0) {
         rc = vmk_err(err, -EINVAL, "the snapshot's %s queue %u is bad: %s",
                      dev_name(d), q, vq->errmsg);
         goto out;

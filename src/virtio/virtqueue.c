@@ -25,14 +25,14 @@ static int vq_fail(struct vmk_vq *vq, const char *fmt, ...) {
 void vmk_vq_reset(struct vmk_vq *vq) { memset(vq, 0, sizeof(*vq)); }
 
 int vmk_vq_enable(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
-                  uint16_t max, bool indirect) {
+                  uint16_t max, bool indirect, bool event_idx) {
   uint16_t n = vq->num;
   if (n == 0 || n > max || (n & (n - 1)))
     return vq_fail(vq, "queue size %u is not a power of two in 1..%u", n, max);
   /* Alignments from §2.7: descriptors 16, avail 2, used 4. */
   if ((vq->desc_gpa & 15) || (vq->avail_gpa & 1) || (vq->used_gpa & 3))
     return vq_fail(vq, "ring addresses are misaligned");
-  /* Sizes include used_event/avail_event so EVENT_IDX could be added. */
+  /* Sizes include used_event (avail ring) and avail_event (used ring). */
   vq->desc = vmk_gm_ptr(gm, vq->desc_gpa, 16ull * n);
   vq->avail = vmk_gm_ptr(gm, vq->avail_gpa, 6ull + 2ull * n);
   vq->used = vmk_gm_ptr(gm, vq->used_gpa, 6ull + 8ull * n);
@@ -43,7 +43,9 @@ int vmk_vq_enable(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
   vq->last_avail = 0;
   vq->used_idx = 0;
   vq->indirect = indirect;
+  vq->event_idx = event_idx;
   vq->pushed = false;
+  vq->signalled_valid = false;
   vq->ready = true;
   return 0;
 }
@@ -51,6 +53,26 @@ int vmk_vq_enable(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
 static uint16_t load16_acquire(const uint8_t *p) {
   uint16_t v = __atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE);
   return vmk_le16(&v);
+}
+
+static void store16_release(uint8_t *p, uint16_t v) {
+  uint16_t le;
+  vmk_put_le16(&le, v);
+  __atomic_store_n((uint16_t *)p, le, __ATOMIC_RELEASE);
+}
+
+/* The ring is empty: with EVENT_IDX, ask for a notification when the driver
+ * makes entry last_avail available, then look again, since the driver may
+ * have added it before it could see our avail_event (it stores its index,
+ * then reads avail_event; we store avail_event, then read its index: with a
+ * full barrier on both sides one of us sees the other). Returns the avail
+ * index seen after that. */
+static uint16_t arm_avail_event(struct vmk_vq *vq, uint16_t avail_idx) {
+  if (!vq->event_idx)
+    return avail_idx;
+  store16_release(vq->used + 4 + 8u * vq->num, vq->last_avail);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return load16_acquire(vq->avail + 2);
 }
 
 struct desc {
@@ -72,6 +94,8 @@ int vmk_vq_pop(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
   if (!vq->ready)
     return 0;
   uint16_t avail_idx = load16_acquire(vq->avail + 2);
+  if (avail_idx == vq->last_avail)
+    avail_idx = arm_avail_event(vq, avail_idx);
   uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
   if (pending == 0)
     return 0;
@@ -149,17 +173,26 @@ void vmk_vq_push(struct vmk_vq *vq, uint16_t head, uint32_t len) {
   vmk_put_le32(e, head);
   vmk_put_le32(e + 4, len);
   vq->used_idx++;
-  uint16_t le;
-  vmk_put_le16(&le, vq->used_idx);
   /* The element must be visible before the index that publishes it. */
-  __atomic_store_n((uint16_t *)(vq->used + 2), le, __ATOMIC_RELEASE);
+  store16_release(vq->used + 2, vq->used_idx);
   vq->pushed = true;
 }
 
-bool vmk_vq_interrupt_wanted(const struct vmk_vq *vq) {
-  /* Order our used-index store before reading the driver's flag. */
+bool vmk_vq_interrupt_wanted(struct vmk_vq *vq) {
+  /* Order our used-index store before reading the driver's flag or
+   * used_event (the driver writes those, then reads our index). */
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  return !(load16_acquire(vq->avail) & VMK_VRING_AVAIL_F_NO_INTERRUPT);
+  if (!vq->event_idx)
+    return !(load16_acquire(vq->avail) & VMK_VRING_AVAIL_F_NO_INTERRUPT);
+  /* §2.7.10: the flag is ignored; used_event says where to interrupt. */
+  uint16_t old = vq->signalled_used;
+  bool valid = vq->signalled_valid;
+  vq->signalled_used = vq->used_idx;
+  vq->signalled_valid = true;
+  if (!valid)
+    return true;
+  uint16_t used_event = load16_acquire(vq->avail + 4 + 2u * vq->num);
+  return vmk_vq_need_event(used_event, vq->used_idx, old);
 }
 
 size_t vmk_iov_to_buf(const struct iovec *iov, unsigned n, size_t off,

@@ -7,6 +7,11 @@
  * value makes pop return -EINVAL with vq->errmsg set; the caller then puts
  * the device into NEEDS_RESET. Descriptors are copied once out of guest RAM
  * before they are checked, so the guest cannot change them in between.
+ * With VIRTIO_F_EVENT_IDX (§2.7.7, §2.7.10) the device publishes avail_event
+ * (notify me once you make entry N available) whenever it finds the ring
+ * empty, and interrupts only when the used index passes the driver's
+ * used_event; both are 16-bit indices compared modulo 2^16, and a driver's
+ * used_event is only ever compared, never used to address memory.
  * Threads: one thread at a time, under the owning transport's lock.
  */
 #ifndef VMK_VIRTIO_VIRTQUEUE_H
@@ -36,7 +41,12 @@ struct vmk_vq {
   uint16_t used_idx;   /* next used ring slot the device writes */
   bool indirect;       /* VIRTIO_F_INDIRECT_DESC negotiated */
   bool pushed;         /* buffers returned since the last interrupt */
-  char errmsg[112];    /* why the last enable/pop failed */
+  bool event_idx;      /* VIRTIO_F_EVENT_IDX negotiated */
+  /* used_idx when interrupt_wanted last looked (EVENT_IDX); invalid until
+   * the first look after enable, which always interrupts. */
+  uint16_t signalled_used;
+  bool signalled_valid;
+  char errmsg[112]; /* why the last enable/pop failed */
 };
 
 /* One descriptor chain: the device-readable segments come first
@@ -54,15 +64,26 @@ void vmk_vq_reset(struct vmk_vq *vq);
  * larger than max, rings aligned and wholly inside RAM) and start serving.
  * Returns 0 or -EINVAL with errmsg set. */
 int vmk_vq_enable(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
-                  uint16_t max, bool indirect);
+                  uint16_t max, bool indirect, bool event_idx);
 /* Takes the next available chain: 1 when one was taken, 0 when the ring is
- * empty, -EINVAL when the guest wrote something invalid (errmsg set). */
+ * empty, -EINVAL when the guest wrote something invalid (errmsg set).
+ * With EVENT_IDX an empty ring also asks the driver to notify on its next
+ * entry (so a device must pop until 0 before it relies on a notification). */
 int vmk_vq_pop(struct vmk_vq *vq, const struct vmk_guest_mem *gm,
                struct vmk_vq_chain *c);
 /* Returns chain `head` to the driver with `len` bytes written. */
 void vmk_vq_push(struct vmk_vq *vq, uint16_t head, uint32_t len);
-/* False when the driver asked not to be interrupted (a hint). */
-bool vmk_vq_interrupt_wanted(const struct vmk_vq *vq);
+/* Whether the buffers pushed since the last call need an interrupt: the
+ * driver's NO_INTERRUPT flag, or with EVENT_IDX its used_event. Call once
+ * per batch of pushes: with EVENT_IDX it remembers where it looked. */
+bool vmk_vq_interrupt_wanted(struct vmk_vq *vq);
+
+/* §2.7.10's vring_need_event: true when moving an index from old to new_idx
+ * passes event, i.e. event lies in [old, new_idx) modulo 2^16. */
+static inline bool vmk_vq_need_event(uint16_t event, uint16_t new_idx,
+                                     uint16_t old) {
+  return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+}
 
 /* Copies between an iovec array (starting `off` bytes in) and a buffer;
  * return the bytes copied (short when the iovecs end). */

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backends/unix_listen.h"
 #include "backends/vsock_unix.h"
 #include "base/le.h"
 #include "virtio/virtqueue.h"
@@ -267,7 +268,7 @@ static void flush(struct vsock *v, struct conn *c) {
       io[1].iov_len = c->len - first;
       n = 2;
     }
-    ssize_t w = vmk_vsock_unix_writev(c->fd, io, n);
+    ssize_t w = vmk_unix_writev(c->fd, io, n);
     if (w == 0) {
       c->writable = false;
       break;
@@ -319,7 +320,7 @@ static void conn_data(struct vsock *v, struct conn *c, size_t off,
     struct iovec io[VMK_VIRTIO_QUEUE_MAX];
     int n = vmk_iov_slice(v->tx.iov, v->tx.n_out, off, len, io,
                           VMK_VIRTIO_QUEUE_MAX);
-    ssize_t w = n > 0 ? vmk_vsock_unix_writev(c->fd, io, n) : 0;
+    ssize_t w = n > 0 ? vmk_unix_writev(c->fd, io, n) : 0;
     if (w < 0) {
       conn_kill(v, c);
       return;
@@ -568,7 +569,7 @@ static bool send_data(struct vsock *v, struct conn *c) {
     c->readable = false; /* a buffer with no room: wait for the next one */
     return false;
   }
-  ssize_t r = vmk_vsock_unix_readv(c->fd, io, n);
+  ssize_t r = vmk_unix_readv(c->fd, io, n);
   if (r == 0) {
     c->readable = false;
     return false;

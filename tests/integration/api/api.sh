@@ -9,7 +9,10 @@
 #   path / bad body / wrong state get 405 / 404 / 400 / 409; the counters
 #   show the console's requests; vmkit inspect prints config and counters;
 #   vmkit console sends a line the guest echoes; vmkit save keeps it while
-#   paused and vmkit restore (twice, once --paused) goes on from there;
+#   paused and vmkit restore (twice, once --paused) goes on from there,
+#   its event stream (since=1) showing restoring -> paused (-> running);
+#   a restore in the foreground keeps its console on stdout and takes a
+#   vmkit console client too (keys from both reach the guest);
 #   vmkit stop ends it and
 #   frees the name; a VM killed with SIGKILL does not block its name;
 #   vmkit serve is configured and started through the API (on an idle
@@ -28,7 +31,7 @@ export XDG_RUNTIME_DIR=$tmp/xdg
 mkdir -p "$XDG_RUNTIME_DIR"
 rt=$XDG_RUNTIME_DIR/vmkit
 cleanup() {
-  for n in t1 t2 t3; do
+  for n in t1 t2 t3 t4; do
     [ -f "$rt/$n/pid" ] && kill -9 "$(cat "$rt/$n/pid")" 2>/dev/null
   done
   [ -n "${evpid:-}" ] && kill "$evpid" 2>/dev/null
@@ -179,12 +182,53 @@ if [ -f "$tmp/snap/state.bin" ]; then
     fail "restored guest: first tick '$first' after tick-$saved: $(tail -c 300 "$rt/t2/console.log")"
   ! grep -q "Linux version" "$rt/t2/console.log" && ok "restore did not boot" ||
     fail "restore booted the kernel again"
+  # The restored VM's event stream from its start (since=1): the restore's
+  # own transitions, then the resume; t3 (--paused) stays paused.
+  curl -sN --max-time 3 --unix-socket "$rt/t2/api.sock" \
+    'http://localhost/v1/events?since=1' >"$tmp/events2"
+  python3 - "$tmp/events2" <<'PY' && ok "restored VM's events: restoring, paused, resuming, running" ||
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seen = [(e.get("from"), e.get("to")) for e in ev if e["event"] == "state"]
+assert seen[:4] == [("created", "restoring"), ("restoring", "paused"),
+                    ("paused", "resuming"), ("resuming", "running")], seen
+PY
+    fail "restore events: $(cat "$tmp/events2")"
   "$vmkit" restore "$tmp/snap" -d --name t3 --paused >/dev/null 2>"$tmp/restore3.err" ||
     fail "restore twice, paused: $(cat "$tmp/restore3.err")"
   "$vmkit" list --json | grep -q '"paused"' && ok "restore --paused: paused" ||
     fail "restore --paused: $("$vmkit" list)"
+  curl -sN --max-time 3 --unix-socket "$rt/t3/api.sock" \
+    'http://localhost/v1/events?since=1' >"$tmp/events3"
+  python3 - "$tmp/events3" <<'PY' && ok "restore --paused events: restoring, paused" ||
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seen = [(e.get("from"), e.get("to")) for e in ev if e["event"] == "state"]
+assert seen == [("created", "restoring"), ("restoring", "paused")], seen
+PY
+    fail "restore --paused events: $(cat "$tmp/events3")"
   "$vmkit" stop t2 || fail "stop t2"
   "$vmkit" stop t3 || fail "stop t3"
+  # A VM in the foreground (restore without -d): its console stays on its
+  # stdout, is kept in console.log and takes a vmkit console client; keys
+  # from its stdin and from the client both reach the guest.
+  mkfifo "$tmp/t4.in"
+  "$vmkit" restore "$tmp/snap" --name t4 <"$tmp/t4.in" >"$tmp/t4.out" 2>&1 &
+  t4pid=$!
+  exec 7>"$tmp/t4.in"
+  wait_for 120 grep -q 'tick-' "$tmp/t4.out" && ok "foreground VM: console on its stdout" ||
+    fail "foreground VM: no ticks: $(tail -c 300 "$tmp/t4.out")"
+  echo fromterm >&7
+  wait_for 60 grep -q 'got-fromterm' "$tmp/t4.out" && ok "foreground VM: its stdin reaches the guest" ||
+    fail "foreground VM: stdin: $(tail -c 300 "$tmp/t4.out")"
+  (sleep 1; echo fromclient; sleep 4) | timeout 20 "$vmkit" console t4 >"$tmp/t4.client"
+  grep -q got-fromclient "$tmp/t4.out" && grep -q got-fromclient "$tmp/t4.client" &&
+    grep -q got-fromterm "$tmp/t4.client" && grep -q got-fromclient "$rt/t4/console.log" &&
+    ok "vmkit console on a foreground VM: input reached the guest, output on both sides and in console.log" ||
+    fail "foreground console: client '$(tail -c 200 "$tmp/t4.client")' stdout '$(tail -c 200 "$tmp/t4.out")'"
+  "$vmkit" stop t4 || fail "stop t4"
+  wait "$t4pid"
+  exec 7>&-
 fi
 
 # Name reuse after SIGKILL: the dead VM's folder is left behind, and does

@@ -8,6 +8,11 @@
  *      last saved tick (does not restart) and the shell answers;
  *   4. refusals with a sentence: a damaged and a truncated state file, a
  *      truncated memory file, another machine's config, a changed disk.
+ * A shared folder (--share) goes along: before the save the shell's cwd is
+ * a shared subdirectory, it holds a file open for writing (fd 3) and one
+ * for reading (fd 4, 4 bytes read); after each restore it reads the next 4
+ * bytes, writes through fd 3, makes a file in its cwd, and the host sees
+ * both.
  * Exit 77 (skip) when the default guest is not built.
  * VMK_SNAPSHOT_ENGINES=BOOT,RESTORE1,RESTORE2 (default emu,emu,emu) picks
  * each VM's engine: the nested KVM test runs it as kvm,kvm,emu, so a
@@ -30,6 +35,7 @@
 
 static int fails;
 static char tmp[256];
+static char share[300]; /* the shared folder (tag "snapsh") */
 static vmk_engine_kind engines[3] = {VMK_ENGINE_EMU, VMK_ENGINE_EMU,
                                      VMK_ENGINE_EMU};
 static int wait_s = 120;
@@ -193,6 +199,46 @@ static void parse_engines(void) {
     wait_s = atoi(w);
 }
 
+static bool file_has(const char *rel, const char *needle) {
+  char path[400];
+  snprintf(path, sizeof path, "%s/%s", share, rel);
+  char *s = slurp(path);
+  bool found = strstr(s, needle) != NULL;
+  free(s);
+  return found;
+}
+
+/* The shared folder after a restore: the shell's open files, its cwd and
+ * new files work as before the save. */
+static void share_after_restore(struct console *c, int round) {
+  char cmd[256], want[64];
+  type(c, "echo R=$(dd bs=4 count=1 <&4 2>/dev/null)=\n");
+  CHECK(wait_for(c, "R=EFGH=", wait_s),
+        "restore %d: a file open before the save reads on from its position",
+        round);
+  snprintf(cmd, sizeof cmd,
+           "echo written-after-restore-$((%d+100)) >&3; "
+           "echo made-in-cwd > made-$((%d+100)); echo W=$(pwd)=\n",
+           round, round);
+  type(c, cmd);
+  CHECK(wait_for(c, "W=/mnt/snapsh/sub=", wait_s),
+        "restore %d: the shell's cwd is still the shared subdirectory", round);
+  snprintf(want, sizeof want, "written-after-restore-%d", round + 100);
+  CHECK(file_has("sub/open.txt", want) &&
+            file_has("sub/open.txt", "written-before-save"),
+        "restore %d: a file open for writing before the save is written on "
+        "the host",
+        round);
+  snprintf(cmd, sizeof cmd, "sub/made-%d", round + 100);
+  CHECK(file_has(cmd, "made-in-cwd"),
+        "restore %d: a file made in the cwd appears on the host", round);
+  snprintf(cmd, sizeof cmd, "echo L=$(cat %s)=\n", "host-new.txt");
+  type(c, cmd);
+  CHECK(wait_for(c, "L=hello=", wait_s),
+        "restore %d: a file the host made while the VM was saved is read",
+        round);
+}
+
 /* Restores from dir, resumes, checks the counter goes on after last_tick
  * and the shell answers. */
 static void restore_and_check(const char *dir, long last_tick, int round) {
@@ -225,6 +271,7 @@ static void restore_and_check(const char *dir, long last_tick, int round) {
     snprintf(ans, sizeof ans, "again-%d", (round + 10) * 7);
     type(&c, cmd);
     CHECK(wait_for(&c, ans, wait_s), "restore %d: the shell answers", round);
+    share_after_restore(&c, round);
     if (!going)
       show(&c);
     vmk_vm_stop(vm, &err);
@@ -274,6 +321,11 @@ int main(int argc, char **argv) {
   snprintf(snap, sizeof snap, "%s/snap", tmp);
   snprintf(cmd, sizeof cmd, "head -c 4194304 /dev/urandom > %s", disk);
   run(cmd);
+  snprintf(share, sizeof share, "%s/share", tmp);
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p %s/sub && printf ABCDEFGHIJKL > %s/sub/data.txt", share,
+           share);
+  run(cmd);
 
   struct console c;
   console_open(&c, "boot");
@@ -288,6 +340,7 @@ int main(int argc, char **argv) {
       cfg, "console=hvc0 panic=-1 vmkit.quiet vmkit.cmd=\"(i=0; while :; do "
            "i=$((i+1)); echo tick $i; sleep 1; done) & exec sh -i\"");
   vmk_config_add_disk(cfg, disk, false);
+  vmk_config_add_share(cfg, share, "snapsh", false);
   vmk_config_set_console(cfg, VMK_CONSOLE_FDS, c.in_rd, c.out_fd);
   vmk_vm *vm;
   vmk_error err;
@@ -299,6 +352,13 @@ int main(int argc, char **argv) {
         "the guest boots on %s and counts", vmk_engine_name(engines[0]));
   type(&c, "echo hello-$((6*7))\n");
   CHECK(wait_for(&c, "hello-42", wait_s), "the shell answers");
+  /* The shell's cwd in the share, a file open each way. */
+  type(&c, "cd /mnt/snapsh/sub && exec 3>open.txt 4<data.txt && "
+           "echo written-before-save >&3 && "
+           "echo R=$(dd bs=4 count=1 <&4 2>/dev/null)=\n");
+  CHECK(wait_for(&c, "R=ABCD=", wait_s) &&
+            file_has("sub/open.txt", "written-before-save"),
+        "the shell works in the shared folder with two files open");
 
   /* 1. Pause and resume: the clock does not jump. */
   double u1 = uptime(&c, 1);
@@ -344,6 +404,9 @@ int main(int argc, char **argv) {
   vmk_vm_stop(vm, &err);
   vmk_vm_free(vm);
   console_close(&c);
+  /* While the VM is saved the host adds a file to the share. */
+  snprintf(cmd, sizeof cmd, "printf 'hello\n' > %s/sub/host-new.txt", share);
+  run(cmd);
 
   /* 3. Restore twice. */
   restore_and_check(snap, last_tick, 1);

@@ -380,6 +380,67 @@ static void test_events(void **state) {
   close(fd);
 }
 
+/* GET /v1/events?since=1: first every event the ring still holds, so a
+ * client that connects after a change (a VM just restored) sees it; a
+ * since that is not a number is a 400. */
+static void test_events_since(void **state) {
+  (void)state;
+  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "ev"};
+  struct vmk_api *api;
+  vmk_error err;
+  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
+  vmk_vm *vm = fake_vm();
+  vmk_api_set_vm(api, vm, NULL);
+  assert_int_equal(vmk_vm_start(vm, &err), 0);
+  assert_int_equal(vmk_vm_pause(vm, &err), 0);
+  int fd = connect_sock();
+  const char req[] = "GET /v1/events?since=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+  char *got = read_all(fd, 1000);
+  const char *order[] = {"\"seq\":1,",
+                         "\"from\":\"created\",\"to\":\"starting\"",
+                         "\"from\":\"starting\",\"to\":\"running\"",
+                         "\"from\":\"running\",\"to\":\"pausing\"",
+                         "\"from\":\"pausing\",\"to\":\"paused\""};
+  const char *p = got;
+  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+    const char *q = strstr(p, order[i]);
+    if (!q)
+      fail_msg("event %zu (%s) missing or out of order in:\n%s", i, order[i],
+               got);
+    p = q;
+  }
+  free(got);
+  close(fd);
+  /* since=3: from the third event on. */
+  fd = connect_sock();
+  const char req3[] = "GET /v1/events?since=3 HTTP/1.1\r\nHost: x\r\n\r\n";
+  assert_int_equal(write(fd, req3, sizeof(req3) - 1),
+                   (ssize_t)sizeof(req3) - 1);
+  got = read_all(fd, 1000);
+  assert_null(strstr(got, "\"to\":\"starting\""));
+  assert_non_null(strstr(got, "\"seq\":3,"));
+  assert_non_null(strstr(got, "\"to\":\"paused\""));
+  free(got);
+  close(fd);
+  char *body, *head;
+  const char bad[] = "GET /v1/events?since=x1 HTTP/1.1\r\nHost: "
+                     "x\r\nConnection: close\r\n\r\n";
+  assert_int_equal(raw(bad, sizeof(bad) - 1, &body, &head), 400);
+  assert_non_null(strstr(body, "since"));
+  free(body);
+  free(head);
+  const char neg[] = "GET /v1/events?since=-1 HTTP/1.1\r\nHost: "
+                     "x\r\nConnection: close\r\n\r\n";
+  assert_int_equal(raw(neg, sizeof(neg) - 1, &body, &head), 400);
+  free(body);
+  free(head);
+  vmk_vm_stop(vm, &err);
+  vmk_api_set_vm(api, NULL, NULL);
+  vmk_vm_free(vm);
+  vmk_api_stop(api);
+}
+
 /* The exit event of a VM that failed, with a long error full of quotes:
  * still one whole JSON line. */
 static void test_exit_event(void **state) {
@@ -516,6 +577,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_routes),
       cmocka_unit_test(test_events),
+      cmocka_unit_test(test_events_since),
       cmocka_unit_test(test_exit_event),
       cmocka_unit_test(test_slow_client),
       cmocka_unit_test(test_stop_between_vms),

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "backends/fs_passthrough.h"
+#include "base/sbuf.h"
 
 struct t {
   char base[64]; /* holds share/ and outside/ */
@@ -865,6 +866,334 @@ static void test_read_only(void **state) {
   assert_int_equal(st.st_mode & 0777, 0644);
 }
 
+/* ---- snapshots ---------------------------------------------------------- */
+
+static int getattr_(struct t *t, uint64_t node) {
+  struct fuse_getattr_in in = {0};
+  return call(t, FUSE_GETATTR, node, &in, sizeof(in), 0, 0, 0, 0);
+}
+
+static int opendir_(struct t *t, uint64_t node, uint64_t *fh) {
+  struct fuse_open_in oi = {0};
+  int r = call(t, FUSE_OPENDIR, node, &oi, sizeof(oi), 0, 0, 0, 0);
+  if (!r) {
+    struct fuse_open_out o;
+    memcpy(&o, body(t), sizeof(o));
+    *fh = o.fh;
+  }
+  return r;
+}
+
+/* The share is closed and opened again (a new process restoring), then
+ * the saved state loaded into it. */
+static int reload(struct t *t, const struct vmk_sbuf *b, vmk_error *err) {
+  vmk_fs_close(t->fs);
+  open_share(t, false, 64, 8);
+  struct vmk_sreader r = vmk_sreader_of(b->p, b->len);
+  return vmk_fs_load(t->fs, &r, err);
+}
+
+static void host_rename(struct t *t, const char *from, const char *to) {
+  char a[256], b[256];
+  path_in(a, sizeof(a), t->share, from);
+  path_in(b, sizeof(b), t->share, to);
+  assert_int_equal(rename(a, b), 0);
+}
+
+static void host_unlink(struct t *t, const char *rel) {
+  char p[256];
+  path_in(p, sizeof(p), t->share, rel);
+  assert_int_equal(unlink(p), 0);
+}
+
+/* Nodes and open files survive a save and a load into a new server: a
+ * file renamed on the host before the save is found at its new name, an
+ * open file keeps reading and writing, a directory handle keeps listing,
+ * new files can be made; a file deleted or replaced while the VM was saved
+ * is stale (ESTALE), and a stale node or handle can still be let go. */
+static void test_snapshot_roundtrip(void **state) {
+  struct t *t = *state;
+  init_fs(t);
+  char p[256];
+  path_in(p, sizeof(p), t->share, "sub");
+  assert_int_equal(mkdir(p, 0755), 0);
+  write_file(t->share, "gone", "soon deleted\n");
+  write_file(t->share, "swap", "the old file\n");
+  uint64_t sub = lookup_ok(t, 1, "sub"), hello = lookup_ok(t, 1, "hello");
+  uint64_t gone = lookup_ok(t, 1, "gone"), swap = lookup_ok(t, 1, "swap");
+  lookup_ok(t, 1, "hello"); /* nlookup 2 */
+  uint64_t fh_hello, fh_sub, fh_gone, fh_new, n_new;
+  assert_int_equal(open_file(t, hello, O_RDWR, &fh_hello), 0);
+  assert_int_equal(opendir_(t, sub, &fh_sub), 0);
+  assert_int_equal(open_file(t, gone, O_RDONLY, &fh_gone), 0);
+  assert_int_equal(create(t, sub, "made", O_WRONLY, &n_new, &fh_new), 0);
+  assert_int_equal(write_fh(t, n_new, fh_new, 0, "before\n"), 0);
+  host_rename(t, "hello", "sub/hello-moved"); /* followed by the save */
+  uint32_t inodes = vmk_fs_inode_count(t->fs);
+  uint32_t handles = vmk_fs_handle_count(t->fs);
+
+  struct vmk_sbuf b = {0};
+  vmk_fs_save(t->fs, &b);
+  assert_false(b.oom);
+  /* While the VM is saved: one file deleted, one replaced by a new one. */
+  host_unlink(t, "gone");
+  host_unlink(t, "swap");
+  write_file(t->share, "swap", "a new file\n");
+  vmk_error err;
+  assert_int_equal(reload(t, &b, &err), 0);
+  assert_int_equal(vmk_fs_inode_count(t->fs), inodes);
+  assert_int_equal(vmk_fs_handle_count(t->fs), handles);
+  assert_int_equal(vmk_fs_stale_count(t->fs), 3); /* gone, swap, fh_gone */
+
+  /* No INIT again: the guest's session goes on. */
+  assert_int_equal(getattr_(t, hello), 0);
+  assert_int_equal(read_fh(t, hello, fh_hello, 0, 100), 0);
+  assert_int_equal(t->rep_len, 13);
+  assert_int_equal(write_fh(t, hello, fh_hello, 0, "HELLO"), 0);
+  assert_string_equal(read_file(t->share, "sub/hello-moved"), "HELLO, guest\n");
+  assert_int_equal(write_fh(t, n_new, fh_new, 7, "after\n"), 0);
+  assert_string_equal(read_file(t->share, "sub/made"), "before\nafter\n");
+  struct fuse_read_in rd = {.fh = fh_sub, .size = 4096};
+  assert_int_equal(call(t, FUSE_READDIR, sub, &rd, sizeof(rd), 0, 0, 0, 0), 0);
+  assert_true(t->rep_len > 0);
+  assert_int_equal(lookup_ok(t, sub, "made"), n_new);
+  /* New files, and their node ids do not collide with restored ones. */
+  uint64_t n2, fh2;
+  assert_int_equal(create(t, sub, "after-restore", O_WRONLY, &n2, &fh2), 0);
+  assert_true(n2 != hello && n2 != sub && n2 != gone && n2 != swap &&
+              n2 != n_new);
+  assert_true(fh2 != fh_hello && fh2 != fh_sub && fh2 != fh_gone &&
+              fh2 != fh_new);
+  assert_true(exists(t->share, "sub/after-restore"));
+
+  /* Stale: ESTALE on use, never the new "swap". */
+  assert_int_equal(getattr_(t, gone), -ESTALE);
+  assert_int_equal(getattr_(t, swap), -ESTALE);
+  assert_int_equal(call(t, FUSE_LOOKUP, swap, NULL, 0, "x", 0, 0, 0), -ESTALE);
+  assert_int_equal(read_fh(t, gone, fh_gone, 0, 10), -ESTALE);
+  assert_int_equal(release(t, gone, fh_gone, false), 0);
+  assert_int_equal(vmk_fs_handle_count(t->fs), handles); /* +fh2, -fh_gone */
+  assert_int_equal(read_fh(t, sub, fh_gone, 0, 10), -EBADF);
+  assert_true(lookup_ok(t, 1, "swap") != swap); /* the new file: a new node */
+  forget(t, swap, 1);
+  forget(t, gone, 1);
+  assert_int_equal(getattr_(t, gone), -EBADF);
+  assert_int_equal(vmk_fs_stale_count(t->fs), 0);
+  /* The hello node was held twice: two FORGETs drop it. */
+  forget(t, hello, 1);
+  assert_int_equal(getattr_(t, hello), 0);
+  forget(t, hello, 1);
+  assert_int_equal(getattr_(t, hello), -EBADF);
+
+  /* A share restored twice from one save is the same. */
+  assert_int_equal(reload(t, &b, &err), 0);
+  assert_int_equal(vmk_fs_inode_count(t->fs), inodes);
+  vmk_sbuf_free(&b);
+}
+
+/* A hand-made fs state: one node and one open file, each field given. */
+struct craft {
+  uint32_t version, minor, nnodes;
+  uint8_t init;
+  uint32_t id, type, fh_len;
+  uint64_t nlookup, ino;
+  uint8_t root_dev;
+  const char *path;
+  uint32_t nhandles, fh, node, flags;
+  uint8_t dir;
+  uint64_t pos;
+  bool trailing;
+};
+
+static void craft_write(const struct craft *c, struct vmk_sbuf *b) {
+  vmk_sbuf_u32(b, c->version);
+  vmk_sbuf_u8(b, c->init);
+  vmk_sbuf_u32(b, c->minor);
+  vmk_sbuf_u32(b, c->nnodes);
+  for (uint32_t i = 0; i < c->nnodes && i < 1; i++) {
+    vmk_sbuf_u32(b, c->id);
+    vmk_sbuf_u64(b, c->nlookup);
+    vmk_sbuf_u32(b, c->type);
+    vmk_sbuf_u64(b, c->ino);
+    vmk_sbuf_u8(b, c->root_dev);
+    vmk_sbuf_str(b, c->path);
+    vmk_sbuf_u32(b, 0);
+    vmk_sbuf_u32(b, c->fh_len);
+    static const uint8_t zeros[256];
+    vmk_sbuf_bytes(b, zeros, c->fh_len < 256 ? c->fh_len : 0);
+  }
+  vmk_sbuf_u32(b, c->nhandles);
+  for (uint32_t i = 0; i < c->nhandles && i < 1; i++) {
+    vmk_sbuf_u32(b, c->fh);
+    vmk_sbuf_u8(b, c->dir);
+    vmk_sbuf_u32(b, c->node);
+    vmk_sbuf_u32(b, c->flags);
+    vmk_sbuf_u64(b, c->pos);
+  }
+  if (c->trailing)
+    vmk_sbuf_u8(b, 0);
+}
+
+static int craft_load(struct t *t, const struct craft *c, vmk_error *err) {
+  struct vmk_sbuf b = {0};
+  craft_write(c, &b);
+  int r = reload(t, &b, err);
+  vmk_sbuf_free(&b);
+  return r;
+}
+
+/* The state is untrusted: every field out of its range is refused with a
+ * sentence and leaves the share empty (reset) and serving; a well-formed
+ * state naming a file through a symlink or one that is not the same file
+ * gives a stale node, never a file outside the share. */
+static void test_snapshot_malformed(void **state) {
+  struct t *t = *state;
+  struct stat st;
+  char p[256];
+  path_in(p, sizeof(p), t->share, "hello");
+  assert_int_equal(stat(p, &st), 0);
+  const struct craft good = {.version = 1,
+                             .init = 1,
+                             .minor = 31,
+                             .nnodes = 1,
+                             .id = 2,
+                             .nlookup = 1,
+                             .type = S_IFREG,
+                             .ino = st.st_ino,
+                             .root_dev = 1,
+                             .path = "hello",
+                             .nhandles = 1,
+                             .fh = 0,
+                             .node = 2,
+                             .flags = O_RDWR};
+  vmk_error err;
+  assert_int_equal(craft_load(t, &good, &err), 0);
+  assert_int_equal(vmk_fs_stale_count(t->fs), 0);
+  assert_int_equal(read_fh(t, 2, 0, 0, 100), 0);
+  assert_int_equal(t->rep_len, 13);
+
+  struct craft bad[40];
+  int n = 0;
+#define BAD(field, value)                                                      \
+  do {                                                                         \
+    bad[n] = good;                                                             \
+    bad[n++].field = value;                                                    \
+  } while (0)
+  BAD(version, 2);
+  BAD(version, 0);
+  BAD(init, 2);
+  BAD(init, 0); /* nodes without a session */
+  BAD(minor, 26);
+  BAD(minor, 9999);
+  BAD(nnodes, 64); /* more than the share holds (64 with the root) */
+  BAD(nnodes, 2);  /* more than there are: truncated */
+  BAD(id, 0);
+  BAD(id, 1);  /* the root is not saved */
+  BAD(id, 65); /* beyond the inode table */
+  BAD(nlookup, 0);
+  BAD(type, 0);
+  BAD(type, S_IFMT);
+  BAD(path, "");
+  BAD(path, "../outside/secret");
+  BAD(path, "sub/../hello");
+  BAD(path, "./hello");
+  BAD(path, "/etc/passwd");
+  BAD(path, "a//b");
+  BAD(path, "hello/");
+  BAD(fh_len, 129);
+  BAD(nhandles, 9); /* more than the share holds */
+  BAD(nhandles, 2); /* truncated */
+  BAD(fh, 8);
+  BAD(node, 3); /* no such node */
+  BAD(dir, 1);  /* a directory handle on a file */
+  BAD(dir, 7);
+  BAD(flags, O_ACCMODE);
+  BAD(flags, O_RDWR | O_CREAT);
+  BAD(flags, O_RDWR | O_DIRECTORY);
+  BAD(pos, 1); /* a file handle has no position */
+  BAD(trailing, true);
+#undef BAD
+  for (int i = 0; i < n; i++) {
+    err.msg[0] = 0;
+    assert_int_equal(craft_load(t, &bad[i], &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "shared-folder state"));
+    assert_int_equal(vmk_fs_inode_count(t->fs), 1);
+    assert_int_equal(vmk_fs_handle_count(t->fs), 0);
+  }
+  /* A directory handle with a position beyond a file offset. */
+  struct craft c = good;
+  c.type = S_IFDIR;
+  c.path = "sub";
+  c.dir = 1;
+  c.flags = O_RDONLY;
+  c.pos = (uint64_t)INT64_MAX + 1;
+  assert_int_equal(craft_load(t, &c, &err), -EINVAL);
+  c.flags = O_WRONLY;
+  c.pos = 0;
+  assert_int_equal(craft_load(t, &c, &err), -EINVAL);
+  /* The root opened as a file. */
+  c = good;
+  c.node = 1;
+  assert_int_equal(craft_load(t, &c, &err), -EINVAL);
+  /* Every truncation of a good state. */
+  struct vmk_sbuf b = {0};
+  craft_write(&good, &b);
+  for (size_t len = 0; len < b.len; len++) {
+    struct vmk_sbuf cut = {.p = b.p, .len = len};
+    assert_int_equal(reload(t, &cut, &err), -EINVAL);
+    assert_int_equal(vmk_fs_inode_count(t->fs), 1);
+  }
+  /* Any flipped byte: refused or loaded, never a crash (ASan watches). */
+  for (size_t i = 0; i < b.len; i++) {
+    b.p[i] ^= 0xa5;
+    int r = reload(t, &b, &err);
+    assert_true(r == 0 || r == -EINVAL);
+    b.p[i] ^= 0xa5;
+  }
+  vmk_sbuf_free(&b);
+
+  /* Well-formed, but through a symlink out of the share: stale. The
+   * outside file's inode number is given, as an attacker would. */
+  path_in(p, sizeof(p), t->outside, "secret");
+  assert_int_equal(stat(p, &st), 0);
+  char link[256];
+  path_in(link, sizeof(link), t->share, "out");
+  assert_int_equal(symlink(t->outside, link), 0);
+  c = good;
+  c.path = "out/secret";
+  c.ino = st.st_ino;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  assert_int_equal(vmk_fs_stale_count(t->fs), 2);
+  assert_int_equal(getattr_(t, 2), -ESTALE);
+  assert_int_equal(read_fh(t, 2, 0, 0, 100), -ESTALE);
+  /* Another inode number, another type, another file system: stale. */
+  c = good;
+  c.ino ^= 1;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  assert_int_equal(getattr_(t, 2), -ESTALE);
+  c = good;
+  c.type = S_IFDIR;
+  c.nhandles = 0;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  assert_int_equal(getattr_(t, 2), -ESTALE);
+  c = good;
+  c.root_dev = 0;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  assert_int_equal(getattr_(t, 2), -ESTALE);
+  /* A file handle that does not match (where the host has them). */
+  c = good;
+  c.fh_len = 8;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  int fhr = getattr_(t, 2);
+  assert_true(fhr == -ESTALE || fhr == 0);
+  /* A session that was never started restores as such. */
+  c = good;
+  c.init = 0;
+  c.nnodes = c.nhandles = 0;
+  assert_int_equal(craft_load(t, &c, &err), 0);
+  assert_int_equal(getattr_(t, 1), -EIO);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_init_negotiates, setup, teardown),
@@ -879,6 +1208,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_escape_names, setup, teardown),
       cmocka_unit_test_setup_teardown(test_escape_swap_race, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_only, setup_ro, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot_roundtrip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot_malformed, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,189 @@
+/* code_buf.c — the executable region for translated code (code_buf.h).
+ *
+ * Runs on the translator's owner thread; no locks (one owner, see the
+ * header). emu_code_buf_patch_jmp is the only call meant to touch code
+ * other threads may be running.
+ */
+#include "emu/jit/code_buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/error.h"
+
+static size_t page_size(void) {
+  long p = sysconf(_SC_PAGESIZE);
+  return p > 0 ? (size_t)p : 4096;
+}
+
+static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+
+/* The memfd with a writable and an executable view; false if refused. */
+static bool map_dual(struct emu_code_buf *cb) {
+  int fd = memfd_create("vmkit-jit", MFD_CLOEXEC);
+  if (fd < 0)
+    return false;
+  if (ftruncate(fd, (off_t)cb->size) < 0) {
+    close(fd);
+    return false;
+  }
+  void *rw = mmap(NULL, cb->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (rw == MAP_FAILED) {
+    close(fd);
+    return false;
+  }
+  void *rx = mmap(NULL, cb->size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  if (rx == MAP_FAILED) {
+    munmap(rw, cb->size);
+    close(fd);
+    return false;
+  }
+  cb->fd = fd;
+  cb->rw = rw;
+  cb->rx = rx;
+  cb->dual = true;
+  return true;
+}
+
+int emu_code_buf_init(struct emu_code_buf *cb, size_t size, unsigned flags,
+                      vmk_error *err) {
+  memset(cb, 0, sizeof(*cb));
+  cb->fd = -1;
+  if (size == 0)
+    size = EMU_CODE_BUF_DEFAULT;
+  if (size < EMU_CODE_BUF_MIN || size > EMU_CODE_BUF_MAX)
+    return vmk_err(err, -EINVAL,
+                   "the translated-code cache must be between %zu KiB and "
+                   "%zu MiB, not %zu bytes",
+                   EMU_CODE_BUF_MIN >> 10, EMU_CODE_BUF_MAX >> 20, size);
+  cb->size = round_up(size, page_size());
+  if (!(flags & EMU_CODE_BUF_SINGLE_MAP) && map_dual(cb))
+    return 0;
+  void *p = mmap(NULL, cb->size, PROT_READ | PROT_EXEC,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    int e = errno;
+    cb->size = 0;
+    return vmk_err(err, -e,
+                   "cannot map %zu MiB of executable memory for translated "
+                   "code (%s); use the interpreter (--emu-mode interp)",
+                   size >> 20, strerror(e));
+  }
+  cb->rw = cb->rx = p;
+  return 0;
+}
+
+void emu_code_buf_destroy(struct emu_code_buf *cb) {
+  if (cb->rx)
+    munmap(cb->rx, cb->size);
+  if (cb->dual && cb->rw)
+    munmap(cb->rw, cb->size);
+  if (cb->fd >= 0)
+    close(cb->fd);
+  memset(cb, 0, sizeof(*cb));
+  cb->fd = -1;
+}
+
+void emu_code_buf_begin(struct emu_code_buf *cb, struct xe_buf *b) {
+  size_t start = round_up(cb->used, EMU_CODE_BUF_ALIGN);
+  if (!cb->rw || start >= cb->size) {
+    xe_init(b, NULL, 0, 0);
+    xe_fail(b, "code buffer full");
+    b->full = true;
+    return;
+  }
+  if (!cb->dual) {
+    /* the page holding the end of the last translation may be running:
+     * it must stay executable while it is written */
+    size_t lo = start / page_size() * page_size();
+    if (mprotect(cb->rw + lo, cb->size - lo,
+                 PROT_READ | PROT_WRITE | PROT_EXEC) < 0) {
+      xe_init(b, NULL, 0, 0);
+      xe_fail(b, "cannot make the code buffer writable");
+      return;
+    }
+    cb->open_lo = lo;
+    cb->open_hi = cb->size;
+  }
+  xe_init(b, cb->rw + start, cb->size - start,
+          (uint64_t)(uintptr_t)(cb->rx + start));
+}
+
+static void close_single(struct emu_code_buf *cb) {
+  if (!cb->dual && cb->open_hi) {
+    /* cannot fail for a range of our own mapping with fewer rights */
+    (void)mprotect(cb->rw + cb->open_lo, cb->open_hi - cb->open_lo,
+                   PROT_READ | PROT_EXEC);
+    cb->open_lo = cb->open_hi = 0;
+  }
+}
+
+int emu_code_buf_commit(struct emu_code_buf *cb, struct xe_buf *b,
+                        void **exec) {
+  int rc = 0;
+  uint8_t *start = b->p;
+  if (!xe_ok(b))
+    rc = b->full ? -ENOSPC : -EINVAL;
+  else if (!start || start < cb->rw || start + b->len > cb->rw + cb->size)
+    rc = -EINVAL;
+  if (rc == 0) {
+    size_t off = (size_t)(start - cb->rw);
+    cb->used = off + b->len;
+    if (cb->used > cb->peak)
+      cb->peak = cb->used;
+    cb->commits++;
+    __builtin___clear_cache((char *)cb->rx + off,
+                            (char *)cb->rx + off + b->len);
+    if (exec)
+      *exec = cb->rx + off;
+  }
+  close_single(cb);
+  return rc;
+}
+
+void emu_code_buf_flush(struct emu_code_buf *cb) {
+  if (!cb->rw)
+    return;
+  /* give the pages back to the host: the next translations start over */
+  if (cb->dual)
+    (void)fallocate(cb->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+                    (off_t)cb->size);
+  else
+    (void)madvise(cb->rw, cb->size, MADV_DONTNEED);
+  cb->used = 0;
+  cb->flushes++;
+}
+
+bool emu_code_buf_contains(const struct emu_code_buf *cb, uint64_t addr) {
+  uint64_t rx = (uint64_t)(uintptr_t)cb->rx;
+  return cb->rx && addr >= rx && addr < rx + cb->used;
+}
+
+int emu_code_buf_patch_jmp(struct emu_code_buf *cb, uint64_t jmp,
+                           uint64_t target) {
+  if (!emu_code_buf_contains(cb, jmp) || !emu_code_buf_contains(cb, jmp + 4))
+    return -EINVAL;
+  size_t off = (size_t)(jmp - (uint64_t)(uintptr_t)cb->rx);
+  if (cb->dual)
+    return xe_patch_jmp(cb->rw + off, jmp, target);
+  size_t ps = page_size();
+  size_t lo = off / ps * ps, hi = round_up(off + 5, ps);
+  if (mprotect(cb->rw + lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+    return -errno;
+  int rc = xe_patch_jmp(cb->rw + off, jmp, target);
+  (void)mprotect(cb->rw + lo, hi - lo, PROT_READ | PROT_EXEC);
+  return rc;
+}
+
+void emu_code_buf_stats(const struct emu_code_buf *cb,
+                        struct emu_code_buf_stats *st) {
+  st->size = cb->size;
+  st->used = cb->used;
+  st->peak = cb->peak;
+  st->flushes = cb->flushes;
+  st->commits = cb->commits;
+  st->dual = cb->dual;
+}
