@@ -23,11 +23,14 @@
  * IC IALLU and full arenas drop everything. TLBI drops only TLB entries:
  * the code stays, and is found again when a VA maps the same page.
  *
- * Successor links: a dropped block is unhashed and its host address set
- * to an impossible value (1); emu_chain follows a cached link only when
- * the successor's host address equals pc + the current exec TLB entry's
- * addend, so a link never enters a dropped block, nor one whose VA now
- * maps another physical page (or that the current level may not run).
+ * Successor links: emu_chain follows a cached link only when the exec
+ * TLB lets the current level run pc and the successor's host address
+ * when it was linked equals pc + the entry's addend now, so a link never
+ * enters a block whose VA maps another physical page now. A dropped
+ * block is unhashed, its host address set to an impossible value (1)
+ * and its first insn replaced by h_dropped, which returns to the
+ * dispatcher (cpu->pc is already the block's pc): a link to it leads
+ * back to a lookup, which finds the page's new code.
  *
  * Memory: blocks and page records come from one arena of 1 MiB chunks;
  * beyond ARENA_MAX (64 MiB) of it, everything is dropped and rebuilt
@@ -211,6 +214,12 @@ static void protect_page(struct emu_cpu *cpu, uintptr_t hpage) {
   }
 }
 
+/* The first insn of a dropped block (see the header). */
+static EMU_HANDLER(h_dropped) {
+  (void)cpu, (void)in;
+  return NULL;
+}
+
 /* Unhashes the page's blocks and marks them dead (see the header). */
 static void drop_page(struct emu_cpu *cpu, struct code_page *p) {
   struct emu_block_cache *c = cpu->blocks;
@@ -221,6 +230,9 @@ static void drop_page(struct emu_cpu *cpu, struct code_page *p) {
     if (*pp)
       *pp = b->hnext;
     b->host = HOST_DEAD;
+    /* The block may be running (a store into its own page): it goes on;
+     * only a later entry sees this. */
+    b->insn[0].fn = h_dropped;
   }
   struct code_page **pp = &c->pages[hash_page(p->hpage)];
   while (*pp && *pp != p)
@@ -357,6 +369,7 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc,
   b->hnext = b->pnext = NULL;
   b->link[0] = b->link[1] = NULL;
   b->link_pc[0] = b->link_pc[1] = 1; /* never a valid (aligned) pc */
+  b->link_host[0] = b->link_host[1] = HOST_DEAD;
   b->link_next = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
@@ -399,9 +412,9 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
   if (EMU_UNLIKELY(e->tag_exec != emu_tlb_tag(cpu, pc)))
     return NULL;
   uintptr_t host = (uintptr_t)(pc + e->addend);
-  if (b->link_pc[0] == pc && b->link[0]->host == host) {
+  if (b->link_pc[0] == pc && b->link_host[0] == host) {
     nb = b->link[0];
-  } else if (b->link_pc[1] == pc && b->link[1]->host == host) {
+  } else if (b->link_pc[1] == pc && b->link_host[1] == host) {
     nb = b->link[1];
   } else {
     nb = lookup(c, pc, host, cpu->code_ctx);
@@ -410,6 +423,7 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
     unsigned k = b->link_next;
     b->link[k] = nb;
     b->link_pc[k] = pc;
+    b->link_host[k] = host;
     b->link_next = k ^ 1;
   }
   return nb->insn[0].fn(cpu, nb->insn);

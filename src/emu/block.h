@@ -18,16 +18,18 @@
 #include "emu/cpu.h"
 
 struct emu_block {
-  uint64_t pc;
-  uintptr_t host;            /* host address of the code at pc (1: dropped) */
-  uint32_t ctx;              /* cpu->code_ctx it was decoded for */
-  struct emu_block *hnext;   /* hash chain */
-  struct emu_block *pnext;   /* next block of the same code page */
+  /* What emu_chain reads first (one cache line): */
   struct emu_block *link[2]; /* successor cache (same generation only) */
   uint64_t link_pc[2];
+  uintptr_t link_host[2]; /* the successors' host addresses when linked */
   uint32_t n;             /* guest instructions in the block */
   uint32_t link_next;     /* which link slot to replace next */
-  struct emu_insn insn[]; /* n insns (+ 1 synthetic end insn) */
+  uint32_t ctx;           /* cpu->code_ctx it was decoded for */
+  uint64_t pc;
+  uintptr_t host;          /* host address of the code at pc (1: dropped) */
+  struct emu_block *hnext; /* hash chain */
+  struct emu_block *pnext; /* next block of the same code page */
+  struct emu_insn insn[];  /* n insns (+ 1 synthetic end insn) */
 };
 
 /* Returns the block for pc, decoding it if needed; performs a pending
