@@ -82,7 +82,7 @@ fi
 
 exec python3 - "$work" "$vmkit" "$reps" "$scale" "$user" "$guest" \
   "${QEMU_AARCH64:-qemu-aarch64}" "${QEMU_SYSTEM:-qemu-system-aarch64}" <<'PY'
-import base64, os, re, subprocess, sys, time
+import base64, math, os, re, subprocess, sys, time
 work, vmkit, reps, scale, user, guest, qemu_user, qemu_sys = sys.argv[1:]
 reps, scale = int(reps), int(scale)
 line_re = re.compile(r"^(\w+) ([\d.]+) ([0-9a-f]{16})\s*$")
@@ -129,6 +129,12 @@ def user_run(argv):
 def ratio(a, b):
     return "%.2f" % (a / b) if a and b else "-"
 
+def geomean(num, den, i=0):
+    """Geometric mean over the kernels of num/den (element i of each)."""
+    rs = [num[k][i] / den[k][i] for k in kernels
+          if num.get(k) and den.get(k) and num[k][i] and den[k][i]]
+    return "%.2f" % math.exp(sum(map(math.log, rs)) / len(rs)) if rs else "-"
+
 kernels = ["int", "chase", "branch", "fp", "simd"]
 if user:
     nat, nat_rss = user_run([work + "/cpu.host"])
@@ -145,6 +151,7 @@ if user:
               ratio(v_ and v_[0], q_ and q_[0]), ratio(v_ and v_[0], n_ and n_[0]),
               "same" if ok else "DIFFERS (native %s qemu %s vmkit %s)" % (
                   n_ and n_[1], q_ and q_[1], v_ and v_[1])))
+    print("%-7s %29s %12s %13s  (geometric mean)" % ("all", "", geomean(v, q), geomean(v, nat)))
     print("%-7s %8.0fM %8.0fM %8.0fM   (peak RSS of the process)" % ("memory", nat_rss, q_rss, v_rss))
     ref = nat
 else:
@@ -202,4 +209,5 @@ if guest:
               ratio(v_ and v_[0], q_ and q_[0]), ratio(v_ and v_[0], n_ and n_[0]),
               "same" if ok else "DIFFERS (native %s qemu %s vmkit %s)" % (
                   n_ and n_[1], q_ and q_[2], v_ and v_[2])))
+    print("%-7s %35s %11s %13s  (geometric mean)" % ("all", "", geomean(v, q), geomean(v, ref)))
 PY

@@ -296,7 +296,9 @@ static void output(struct vmk_console_relay *r, const char *buf, size_t n) {
   term_write(r, buf, n);
   /* A client that does not keep up loses output, as a console reader
    * does; it never stalls the guest. */
-  if (r->client_fd >= 0 && write(r->client_fd, buf, n) < 0 && errno != EAGAIN) {
+  if (r->client_fd >= 0 &&
+      send(r->client_fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+      errno != EAGAIN) {
     close(r->client_fd);
     r->client_fd = -1;
   }
@@ -348,7 +350,7 @@ static void *relay_main(void *arg) {
         if (r->client_fd >= 0)
           close(r->client_fd); /* the newest client wins */
         r->client_fd = c;
-        if (write(c, r->tail, r->tail_len) < 0) {
+        if (send(c, r->tail, r->tail_len, MSG_NOSIGNAL) < 0) {
           /* the client sees the live output from here */
         }
       }

@@ -335,7 +335,8 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc,
     uint64_t ipc = pc + 4ull * n;
     memcpy(&raw, code + 4 * n, 4);
     if (EMU_UNLIKELY(cpu->dbg_bp) && cpu->env->bp_at(cpu, ipc))
-      tmp[ninsn++] = (struct emu_insn){.fn = h_bp_check, .pc = ipc};
+      tmp[ninsn++] =
+          (struct emu_insn){.fn = h_bp_check, .pc = ipc, .op = EMU_OP_BP_CHECK};
     ended = emu_decode(&tmp[ninsn++], raw, ipc);
     n++;
   }
@@ -344,8 +345,8 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc,
     (void)(emu_fuse_dp_imm(&tmp[ninsn - 2]) ||
            emu_fuse_dp_reg(&tmp[ninsn - 2]));
   if (!ended)
-    tmp[ninsn++] =
-        (struct emu_insn){.fn = emu_h_end_block, .pc = pc + 4ull * n};
+    tmp[ninsn++] = (struct emu_insn){
+        .fn = emu_h_end_block, .pc = pc + 4ull * n, .op = EMU_OP_END_BLOCK};
   /* insns, then a pointer back to the block (see emu_chain) */
   size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
                 sizeof(struct emu_block *);
@@ -452,7 +453,7 @@ void emu_block_step(struct emu_cpu *cpu) {
   if (pc & 3)
     emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
   struct emu_block *b = build(cpu, pc, exec_check(cpu, pc), 1, true);
-  uint32_t raw = b->insn[b->insn[0].fn == h_bp_check ? 1 : 0].raw;
+  uint32_t raw = b->insn[b->insn[0].op == EMU_OP_BP_CHECK ? 1 : 0].raw;
   /* emu_chain then returns at the end of this block instead of going on
    * into the next one. */
   cpu->chain_depth = CHAIN_MAX;

@@ -9,128 +9,137 @@
  */
 #include "emu/decode.h"
 
-int emu_dec_system(struct emu_insn *o, uint32_t raw);
-
-static EMU_HANDLER(h_b) { return emu_chain(cpu, in, in->imm); }
-static EMU_HANDLER(h_bl) {
+EMU_SEM_END(b) { cpu->pc = in->imm; }
+EMU_SEM_END(bl) {
   cpu->r[30] = in->pc + 4;
-  return emu_chain(cpu, in, in->imm);
+  cpu->pc = in->imm;
 }
-static EMU_HANDLER(h_bcond) {
-  return emu_chain(cpu, in,
-                   cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4);
+EMU_SEM_END(bcond) {
+
+  cpu->pc = cond_holds(cpu->nzcv, in->b) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbz64) {
-  return emu_chain(cpu, in, cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(cbz64) { cpu->pc = cpu->r[in->rd] == 0 ? in->imm : in->pc + 4; }
+EMU_SEM_END(cbnz64) { cpu->pc = cpu->r[in->rd] != 0 ? in->imm : in->pc + 4; }
+EMU_SEM_END(cbz32) {
+
+  cpu->pc = (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbnz64) {
-  return emu_chain(cpu, in, cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(cbnz32) {
+
+  cpu->pc = (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbz32) {
-  return emu_chain(cpu, in,
-                   (uint32_t)cpu->r[in->rd] == 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(tbz) {
+
+  cpu->pc = !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_cbnz32) {
-  return emu_chain(cpu, in,
-                   (uint32_t)cpu->r[in->rd] != 0 ? in->imm : in->pc + 4);
+EMU_SEM_END(tbnz) {
+
+  cpu->pc = ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4;
 }
-static EMU_HANDLER(h_tbz) {
-  return emu_chain(cpu, in,
-                   !((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
-}
-static EMU_HANDLER(h_tbnz) {
-  return emu_chain(cpu, in,
-                   ((cpu->r[in->rd] >> in->a) & 1) ? in->imm : in->pc + 4);
-}
-static EMU_HANDLER(h_br) { return emu_chain(cpu, in, cpu->r[in->rn]); }
-static EMU_HANDLER(h_blr) {
+EMU_SEM_END(br) { cpu->pc = cpu->r[in->rn]; }
+EMU_SEM_END(blr) {
   uint64_t t = cpu->r[in->rn]; /* read first: BLR X30 */
   cpu->r[30] = in->pc + 4;
-  return emu_chain(cpu, in, t);
+  cpu->pc = t;
 }
 /* imm = imm16, a = exit kind, imm2 = syndrome */
-static EMU_HANDLER(h_exc) {
+EMU_SEM_END(exc) {
   cpu->exit_imm = in->imm;
   emu_raise(cpu, in, (enum emu_exit)in->a, (uint32_t)in->imm2, 0);
 }
 
-bool emu_is_bcond(const struct emu_insn *in) { return in->fn == h_bcond; }
+/* ---- decode functions (patterns: isa/branch_sys.decode) ---- */
 
-int emu_dec_branch_sys(struct emu_insn *o, uint32_t raw) {
-  unsigned op0 = bits(raw, 31, 29);
-  if (bits(raw, 30, 26) == 5) { /* B, BL (op0 = x00) */
-    o->imm = o->pc + ((uint64_t)sext(bits(raw, 25, 0), 26) << 2);
-    o->fn = bit(raw, 31) ? h_bl : h_b;
-    return DEC_END;
+int emu_dec_b(struct emu_insn *o, const struct emu_args_b *a) {
+  o->imm = o->pc + ((uint64_t)(int64_t)a->imm << 2);
+  o->fn = o->op == EMU_OP_BL ? h_bl : h_b;
+  return DEC_END;
+}
+
+/* rd = the register tested */
+int emu_dec_cb(struct emu_insn *o, const struct emu_args_cb *a) {
+  bool nz = o->op == EMU_OP_CBNZ;
+  o->rd = reg_zr(a->rt);
+  o->sf = (uint8_t)a->sf;
+  o->imm = o->pc + ((uint64_t)(int64_t)a->imm << 2);
+  if (a->sf)
+    o->fn = nz ? h_cbnz64 : h_cbz64;
+  else
+    o->fn = nz ? h_cbnz32 : h_cbz32;
+  return DEC_END;
+}
+
+/* rd = the register tested, a = the bit number */
+int emu_dec_tb(struct emu_insn *o, const struct emu_args_tb *a) {
+  o->rd = reg_zr(a->rt);
+  o->imm = o->pc + ((uint64_t)(int64_t)a->imm << 2);
+  o->a = (uint8_t)(a->b5 << 5 | a->b40);
+  o->fn = o->op == EMU_OP_TBNZ ? h_tbnz : h_tbz;
+  return DEC_END;
+}
+
+/* b = cond */
+int emu_dec_b_cond(struct emu_insn *o, const struct emu_args_bcond *a) {
+  o->imm = o->pc + ((uint64_t)(int64_t)a->imm << 2);
+  o->b = (uint8_t)a->cond;
+  o->fn = h_bcond;
+  return DEC_END;
+}
+
+/* imm = imm16, a = exit kind, imm2 = syndrome (ESR) */
+int emu_dec_exc(struct emu_insn *o, const struct emu_args_exc *a) {
+  o->imm = a->imm16;
+  switch (o->op) {
+  case EMU_OP_SVC:
+    o->a = EMU_EXIT_SVC;
+    o->imm2 = 0x15u << 26 | 1u << 25 | a->imm16;
+    break;
+  case EMU_OP_HVC:
+    o->a = EMU_EXIT_HVC;
+    o->imm2 = 0x16u << 26 | 1u << 25 | a->imm16;
+    break;
+  case EMU_OP_BRK:
+    o->a = EMU_EXIT_BRK;
+    o->imm2 = 0x3cu << 26 | 1u << 25 | a->imm16;
+    break;
+  default: /* HLT: no halting debug, report as a break */
+    o->a = EMU_EXIT_BRK;
+    o->imm2 = 1u << 25 | a->imm16;
+    break;
   }
-  if (op0 == 1 || op0 == 5) { /* compare & branch, test & branch */
-    o->rd = reg_zr(bits(raw, 4, 0));
-    if (!bit(raw, 25)) {
-      o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
-      if (bit(raw, 31))
-        o->fn = bit(raw, 24) ? h_cbnz64 : h_cbz64;
-      else
-        o->fn = bit(raw, 24) ? h_cbnz32 : h_cbz32;
-    } else {
-      o->imm = o->pc + ((uint64_t)sext(bits(raw, 18, 5), 14) << 2);
-      o->a = (uint8_t)(bit(raw, 31) << 5 | bits(raw, 23, 19));
-      o->fn = bit(raw, 24) ? h_tbnz : h_tbz;
-    }
-    return DEC_END;
-  }
-  if (op0 == 2) { /* conditional branch (immediate) */
-    if (bit(raw, 25) || bit(raw, 24) || bit(raw, 4))
-      return DEC_UNDEF;
-    o->imm = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
-    o->b = (uint8_t)bits(raw, 3, 0);
-    o->fn = h_bcond;
-    return DEC_END;
-  }
-  if (op0 != 6)
-    return DEC_UNDEF;
-  if (bits(raw, 25, 24) == 0) { /* exception generation */
-    unsigned opc = bits(raw, 23, 21), ll = bits(raw, 1, 0);
-    unsigned imm16 = bits(raw, 20, 5);
-    if (bits(raw, 4, 2))
-      return DEC_UNDEF;
-    o->imm = imm16;
-    if (opc == 0 && ll == 1) {
-      o->a = EMU_EXIT_SVC;
-      o->imm2 = 0x15u << 26 | 1u << 25 | imm16;
-    } else if (opc == 0 && ll == 2) {
-      o->a = EMU_EXIT_HVC;
-      o->imm2 = 0x16u << 26 | 1u << 25 | imm16;
-    } else if (opc == 1 && ll == 0) {
-      o->a = EMU_EXIT_BRK;
-      o->imm2 = 0x3cu << 26 | 1u << 25 | imm16;
-    } else if (opc == 2 && ll == 0) {
-      o->a = EMU_EXIT_BRK; /* HLT: no halting debug, report as a break */
-      o->imm2 = 1u << 25 | imm16;
-    } else {
-      return DEC_UNDEF; /* SMC, DCPS*: not available */
-    }
-    o->fn = h_exc;
-    return DEC_END;
-  }
-  if (bits(raw, 25, 22) == 4) /* system instructions */
-    return emu_dec_system(o, raw);
-  if (bit(raw, 25)) { /* unconditional branch (register) */
-    unsigned opc = bits(raw, 24, 21), op2 = bits(raw, 20, 16);
-    unsigned op3 = bits(raw, 15, 10), op4 = bits(raw, 4, 0);
-    if (op2 != 31 || op3 != 0 || op4 != 0)
-      return DEC_UNDEF; /* PAC variants: not v8.0 */
-    o->rn = reg_zr(bits(raw, 9, 5));
-    switch (opc) {
-    case 0: /* BR */
-    case 2: /* RET */
-      o->fn = h_br;
-      return DEC_END;
-    case 1:
-      o->fn = h_blr;
-      return DEC_END;
-    default:
-      return DEC_UNDEF; /* ERET/DRPS: EL1+, handled by system mode later */
-    }
-  }
-  return DEC_UNDEF;
+  o->fn = h_exc;
+  return DEC_END;
+}
+
+/* rn = the target register (RET: usually X30) */
+int emu_dec_br(struct emu_insn *o, const struct emu_args_br *a) {
+  o->rn = reg_zr(a->rn);
+  o->fn = o->op == EMU_OP_BLR ? h_blr : h_br;
+  return DEC_END;
+}
+
+bool emu_is_bcond(const struct emu_insn *in) { return in->op == EMU_OP_B_COND; }
+
+/* ---- exec helpers (emu_exec_helper[op]): set cpu->pc to the next pc ---- */
+
+void emu_exec_b(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_BL ? e_bl : e_b)(cpu, in);
+}
+void emu_exec_cb(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_CBNZ)
+    (in->sf ? e_cbnz64 : e_cbnz32)(cpu, in);
+  else
+    (in->sf ? e_cbz64 : e_cbz32)(cpu, in);
+}
+void emu_exec_tb(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_TBNZ ? e_tbnz : e_tbz)(cpu, in);
+}
+void emu_exec_b_cond(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_bcond(cpu, in);
+}
+void emu_exec_exc(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_exc(cpu, in);
+}
+void emu_exec_br(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->op == EMU_OP_BLR ? e_blr : e_br)(cpu, in);
 }

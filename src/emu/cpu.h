@@ -81,8 +81,13 @@ struct emu_insn;
 typedef const struct emu_insn *(*emu_fn)(struct emu_cpu *cpu,
                                          const struct emu_insn *in);
 
-/* One decoded instruction. Fields other than fn/raw/pc mean what the
- * handler's decoder put there; each instruction class documents its use. */
+/* One decoded instruction. op is its identity (enum emu_op, generated
+ * from src/emu/isa/ (*.decode): one op per encoding pattern, EMU_OP_UNDEF
+ * for unallocated encodings, ops for the synthetic insns and one per
+ * FP/AdvSIMD class decoder); fn is how the interpreter runs it (a handler
+ * the decoder chose for op and operands, possibly specialised). Fields
+ * other than fn/op/raw/pc mean what the op's decode function put there;
+ * each instruction class documents its use. */
 struct emu_insn {
   emu_fn fn;
   uint64_t pc;   /* guest address of this instruction */
@@ -92,6 +97,7 @@ struct emu_insn {
   uint8_t rd, rn, rm, ra; /* resolved operand indices (see above) */
   uint8_t sf;             /* 1: 64-bit operation, 0: 32-bit */
   uint8_t a, b, c;        /* small per-class fields (shift type, cond, ...) */
+  uint16_t op;            /* enum emu_op */
 };
 
 /* Soft TLB: one entry per guest page, direct-mapped by VA, in two views

@@ -1,7 +1,8 @@
-/* decode.c — top-level A64 decoder: splits an encoding by op0 (bits
- * [28:25]) into its class decoder, turns unimplemented encodings into the
- * Undefined Instruction handler, and keeps the table of encoding classes
- * with their implementation status (emu_print_stats).
+/* decode.c — top-level A64 decoder: sends FP/AdvSIMD encodings to their
+ * hand-written decoder (fpsimd/) and the rest to the decoder generated
+ * from isa/ (*.decode) (emu_decode_gen), turns unimplemented encodings into
+ * the Undefined Instruction handler, and keeps the table of encoding
+ * classes with their implementation status (emu_print_stats).
  *
  * Runs on the CPU's thread (decoding happens when a block is built); the
  * class table is const.
@@ -43,39 +44,22 @@ EMU_HANDLER(emu_h_nop) {
 EMU_HANDLER(emu_h_end_block) { return emu_chain(cpu, in, in->pc); }
 
 bool emu_decode(struct emu_insn *o, uint32_t raw, uint64_t pc) {
-  int r = DEC_UNDEF;
+  int r;
   *o = (struct emu_insn){.pc = pc, .raw = raw};
-  switch (bits(raw, 28, 25)) {
-  case 8:
-  case 9:
-    r = emu_dec_dp_imm(o, raw);
-    break;
-  case 10:
-  case 11:
-    r = emu_dec_branch_sys(o, raw);
-    break;
-  case 4:
-  case 6:
-  case 12:
-  case 14:
-    if (bit(raw, 26))
-      r = emu_decode_fpsimd(o, raw) ? DEC_OK : DEC_UNDEF;
-    else
-      r = emu_dec_ldst(o, raw);
-    break;
-  case 5:
-  case 13:
-    r = emu_dec_dp_reg(o, raw);
-    break;
-  case 7:
-  case 15:
+  unsigned op0 = bits(raw, 28, 25);
+  /* FP/AdvSIMD: loads/stores with V set and data processing (x111); the
+   * op names the group (the fpsimd/ decoders know no ops yet) */
+  if (((op0 & 5) == 4 && bit(raw, 26)) || (op0 & 7) == 7) {
     r = emu_decode_fpsimd(o, raw) ? DEC_OK : DEC_UNDEF;
-    break;
-  default: /* 0: UDF/reserved, 1, 3: unallocated, 2: SVE */
-    break;
+    o->op = (op0 & 7) != 7                       ? EMU_OP_SIMD_LDST
+            : (raw & 0x5e000000u) == 0x1e000000u ? EMU_OP_FP_SCALAR
+                                                 : EMU_OP_SIMD;
+  } else {
+    r = emu_decode_gen(o, raw);
   }
-  if (r == DEC_UNDEF || !o->fn) {
-    *o = (struct emu_insn){.pc = pc, .raw = raw, .fn = emu_h_undef};
+  if (r <= DEC_UNDEF || !o->fn) {
+    *o = (struct emu_insn){
+        .pc = pc, .raw = raw, .fn = emu_h_undef, .op = EMU_OP_UNDEF};
     return true;
   }
   return r == DEC_END;
@@ -192,7 +176,7 @@ void emu_print_stats(FILE *f) {
     }
     struct emu_insn in;
     emu_decode(&in, classes[i].sample, 0x1000);
-    bool ok = in.fn != emu_h_undef;
+    bool ok = in.op != EMU_OP_UNDEF;
     gn++;
     gi += ok;
     impl += ok;

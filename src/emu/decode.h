@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "emu/cpu.h"
+/* Generated at build time from isa/ (*.decode) by tools/emu/gen_decoder.py:
+ * enum emu_op, emu_op_name[], the argument sets, the emu_dec_* decode
+ * functions (defined in the class files) and emu_decode_gen(). */
+#include "emu/emu_isa.h"
 
 #define EMU_LIKELY(x) __builtin_expect(!!(x), 1)
 #define EMU_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -19,6 +23,39 @@
 /* Handler definition: every handler has this signature. */
 #define EMU_HANDLER(name)                                                      \
   const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
+/* Semantics apart from dispatch. An instruction's semantics is an
+ * EMU_SEM function: it performs the instruction on cpu (a block-ending
+ * one sets cpu->pc to where execution goes on; the others leave cpu->pc
+ * alone) and returns, or raises. The interpreter's handlers are thin
+ * wrappers made from them by EMU_THREADED (straight-line: continue with
+ * the next insn) or EMU_THREADED_END (end of block: chain to cpu->pc);
+ * emu_exec_helper[op] (generated table, emu_exec_* functions in the class
+ * files) calls the right one for any decoded integer insn, for a
+ * translator's fallback. always_inline: the handler keeps the semantics
+ * inlined even when its address is also taken for a helper table. */
+#define EMU_SEM(name)                                                          \
+  static inline __attribute__((always_inline)) void name(                      \
+      struct emu_cpu *cpu, const struct emu_insn *in)
+#define EMU_THREADED(h, sem)                                                   \
+  static EMU_HANDLER(h) {                                                      \
+    sem(cpu, in);                                                              \
+    return EMU_NEXT;                                                           \
+  }
+#define EMU_THREADED_END(h, sem)                                               \
+  static EMU_HANDLER(h) {                                                      \
+    sem(cpu, in);                                                              \
+    return emu_chain(cpu, in, cpu->pc);                                        \
+  }
+/* Both at once, for semantics used by one handler. */
+#define EMU_SEM_NEXT(name)                                                     \
+  EMU_SEM(e_##name);                                                           \
+  EMU_THREADED(h_##name, e_##name)                                             \
+  EMU_SEM(e_##name)
+#define EMU_SEM_END(name)                                                      \
+  EMU_SEM(e_##name);                                                           \
+  EMU_THREADED_END(h_##name, e_##name)                                         \
+  EMU_SEM(e_##name)
+
 /* Straight-line continuation: tail-calls the next handler (threaded
  * dispatch: one indirect jump per instruction, predicted per handler).
  * Safe without tail-call optimisation too, since a block has at most
@@ -82,12 +119,11 @@ bool emu_decode_bitmasks(unsigned n, unsigned imms, unsigned immr,
                          bool immediate, unsigned width, uint64_t *wmask,
                          uint64_t *tmask);
 
-/* Class decoders: fill out->fn and operands, return a DEC_* result. */
+/* Results of the decode functions (emu_dec_*, called by the generated
+ * emu_decode_gen with out->op, pc and raw already set): they fill out->fn
+ * and the operands (each op documents its use of the emu_insn fields
+ * where it is decoded) and say whether the insn ends a block. */
 enum { DEC_UNDEF = 0, DEC_OK = 1, DEC_END = 2 };
-int emu_dec_dp_imm(struct emu_insn *out, uint32_t raw);
-int emu_dec_dp_reg(struct emu_insn *out, uint32_t raw);
-int emu_dec_branch_sys(struct emu_insn *out, uint32_t raw);
-int emu_dec_ldst(struct emu_insn *out, uint32_t raw);
 
 /* Ends a block: sets cpu->pc = pc, accounts the block's instructions and
  * continues directly into the next block when it is cached (block
@@ -100,7 +136,8 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
 
 /* Compare-and-branch fusion (block.c): when a block ends with B.cond right
  * after a flag-setting ADDS/SUBS, the pair runs as one handler. Each
- * returns true if it replaced cmp->fn by its fused form. */
+ * returns true if it replaced cmp->fn by its fused form; cmp->op stays
+ * what it was (fusion is the interpreter's business, not the insn's). */
 bool emu_is_bcond(const struct emu_insn *in);
 bool emu_fuse_dp_imm(struct emu_insn *cmp);
 bool emu_fuse_dp_reg(struct emu_insn *cmp);

@@ -51,260 +51,289 @@ bool emu_decode_bitmasks(unsigned n, unsigned imms, unsigned immr,
 
 /* ---- handlers ---- */
 
-static EMU_HANDLER(h_movconst) {
-  cpu->r[in->rd] = in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_add_imm64) {
-  cpu->r[in->rd] = cpu->r[in->rn] + in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_add_imm32) {
+EMU_SEM_NEXT(movconst) { cpu->r[in->rd] = in->imm; }
+EMU_SEM_NEXT(add_imm64) { cpu->r[in->rd] = cpu->r[in->rn] + in->imm; }
+EMU_SEM_NEXT(add_imm32) {
   cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] + in->imm);
-  return EMU_NEXT;
 }
 /* ADDS/SUBS: imm is the second operand (inverted for SUBS), imm2 carry. */
-static EMU_HANDLER(h_adds_imm64) {
+EMU_SEM_NEXT(adds_imm64) {
   cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_adds_imm32) {
+EMU_SEM_NEXT(adds_imm32) {
   cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
                                (uint32_t)in->imm2, &cpu->nzcv);
-  return EMU_NEXT;
 }
 /* ADDS/SUBS immediate fused with the B.cond that follows (in + 1). */
 static EMU_HANDLER(h_adds_imm64_bcond) {
-  cpu->r[in->rd] = add_flags64(cpu->r[in->rn], in->imm, in->imm2, &cpu->nzcv);
+  e_adds_imm64(cpu, in);
   const struct emu_insn *br = in + 1;
   return emu_chain(cpu, br,
                    cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
 }
 static EMU_HANDLER(h_adds_imm32_bcond) {
-  cpu->r[in->rd] = add_flags32((uint32_t)cpu->r[in->rn], (uint32_t)in->imm,
-                               (uint32_t)in->imm2, &cpu->nzcv);
+  e_adds_imm32(cpu, in);
   const struct emu_insn *br = in + 1;
   return emu_chain(cpu, br,
                    cond_holds(cpu->nzcv, br->b) ? br->imm : br->pc + 4);
 }
 
 bool emu_fuse_dp_imm(struct emu_insn *cmp) {
-  if (cmp->fn == h_adds_imm64)
-    cmp->fn = h_adds_imm64_bcond;
-  else if (cmp->fn == h_adds_imm32)
-    cmp->fn = h_adds_imm32_bcond;
-  else
+  if (cmp->op != EMU_OP_ADDS_IMM && cmp->op != EMU_OP_SUBS_IMM)
     return false;
+  cmp->fn = cmp->sf ? h_adds_imm64_bcond : h_adds_imm32_bcond;
   return true;
 }
 
-static EMU_HANDLER(h_and_imm) {
-  cpu->r[in->rd] = cpu->r[in->rn] & in->imm;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_orr_imm) {
+EMU_SEM_NEXT(and_imm) { cpu->r[in->rd] = cpu->r[in->rn] & in->imm; }
+EMU_SEM_NEXT(orr_imm) {
   /* 32-bit: imm has no high bits, but rn's high bits must not leak. */
   uint64_t v = cpu->r[in->rn] | in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_eor_imm) {
+EMU_SEM_NEXT(eor_imm) {
   uint64_t v = cpu->r[in->rn] ^ in->imm;
   cpu->r[in->rd] = in->sf ? v : (uint32_t)v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ands_imm64) {
+EMU_SEM_NEXT(ands_imm64) {
   uint64_t v = cpu->r[in->rn] & in->imm;
   cpu->nzcv = logic_flags64(v);
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ands_imm32) {
+EMU_SEM_NEXT(ands_imm32) {
   uint32_t v = (uint32_t)(cpu->r[in->rn] & in->imm);
   cpu->nzcv = logic_flags32(v);
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
 /* MOVK: imm = value in place, imm2 = mask of the replaced half-word. */
-static EMU_HANDLER(h_movk64) {
+EMU_SEM_NEXT(movk64) {
   cpu->r[in->rd] = (cpu->r[in->rd] & ~in->imm2) | in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_movk32) {
+EMU_SEM_NEXT(movk32) {
   cpu->r[in->rd] = (uint32_t)((cpu->r[in->rd] & ~in->imm2) | in->imm);
-  return EMU_NEXT;
 }
 /* Bitfield: a = rotate R, b = S, imm = wmask, imm2 = tmask. */
-static EMU_HANDLER(h_ubfm64) {
+EMU_SEM_NEXT(ubfm64) {
   cpu->r[in->rd] = ror64(cpu->r[in->rn], in->a) & in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ubfm32) {
+EMU_SEM_NEXT(ubfm32) {
   cpu->r[in->rd] = ror32((uint32_t)cpu->r[in->rn], in->a) & in->imm;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_lsr_imm) { /* UBFM with imms = width-1: imm = shift */
+EMU_SEM_NEXT(lsr_imm) {
+  /* UBFM with imms = width-1: imm = shift */
   cpu->r[in->rd] = cpu->r[in->rn] >> in->a;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_lsr_imm32) {
-  cpu->r[in->rd] = (uint32_t)cpu->r[in->rn] >> in->a;
-  return EMU_NEXT;
+EMU_SEM_NEXT(lsr_imm32) { cpu->r[in->rd] = (uint32_t)cpu->r[in->rn] >> in->a; }
+EMU_SEM_NEXT(lsl_imm64) {
+  /* UBFM with imms + 1 == immr */
+  cpu->r[in->rd] = cpu->r[in->rn] << in->c;
 }
-static EMU_HANDLER(h_lsl_imm64) { /* UBFM with imms + 1 == immr */
-  cpu->r[in->rd] = cpu->r[in->rn] << in->b;
-  return EMU_NEXT;
+EMU_SEM_NEXT(lsl_imm32) {
+  cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] << in->c);
 }
-static EMU_HANDLER(h_lsl_imm32) {
-  cpu->r[in->rd] = (uint32_t)(cpu->r[in->rn] << in->b);
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_sbfm64) {
+EMU_SEM_NEXT(sbfm64) {
   uint64_t src = cpu->r[in->rn];
   uint64_t bot = ror64(src, in->a) & in->imm;
   uint64_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~in->imm2) | (bot & in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_sbfm32) {
+EMU_SEM_NEXT(sbfm32) {
   uint32_t src = (uint32_t)cpu->r[in->rn];
   uint32_t bot = ror32(src, in->a) & (uint32_t)in->imm;
   uint32_t top = -((src >> in->b) & 1);
   cpu->r[in->rd] = (top & ~(uint32_t)in->imm2) | (bot & (uint32_t)in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_bfm64) {
+EMU_SEM_NEXT(bfm64) {
   uint64_t dst = cpu->r[in->rd], src = cpu->r[in->rn];
   uint64_t bot = (dst & ~in->imm) | (ror64(src, in->a) & in->imm);
   cpu->r[in->rd] = (dst & ~in->imm2) | (bot & in->imm2);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_bfm32) {
+EMU_SEM_NEXT(bfm32) {
   uint32_t dst = (uint32_t)cpu->r[in->rd], src = (uint32_t)cpu->r[in->rn];
   uint32_t w = (uint32_t)in->imm, t = (uint32_t)in->imm2;
   uint32_t bot = (dst & ~w) | (ror32(src, in->a) & w);
   cpu->r[in->rd] = (dst & ~t) | (bot & t);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_extr64) {
+EMU_SEM_NEXT(extr64) {
   unsigned lsb = in->a;
   uint64_t hi = cpu->r[in->rn], lo = cpu->r[in->rm];
   cpu->r[in->rd] = lsb ? (lo >> lsb) | (hi << (64 - lsb)) : lo;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_extr32) {
+EMU_SEM_NEXT(extr32) {
   uint64_t v = (cpu->r[in->rn] << 32) | (uint32_t)cpu->r[in->rm];
   cpu->r[in->rd] = (uint32_t)(v >> in->a);
-  return EMU_NEXT;
 }
 
-/* ---- decoder ---- */
+/* ---- decode functions (patterns: isa/dp_imm.decode) ---- */
 
-int emu_dec_dp_imm(struct emu_insn *o, uint32_t raw) {
-  unsigned sf = bit(raw, 31), rd = bits(raw, 4, 0), rn = bits(raw, 9, 5);
-  o->sf = (uint8_t)sf;
-  switch (bits(raw, 25, 23)) {
-  case 0:
-  case 1: { /* ADR / ADRP */
-    int64_t imm = sext((bits(raw, 23, 5) << 2) | bits(raw, 30, 29), 21);
-    o->rd = reg_dzr(rd);
-    o->imm = bit(raw, 31) ? (o->pc & ~0xfffull) + ((uint64_t)imm << 12)
-                          : o->pc + (uint64_t)imm;
-    o->fn = h_movconst;
-    return DEC_OK;
+int emu_dec_adr(struct emu_insn *o, const struct emu_args_adr *a) {
+  int64_t imm = sext(a->immhi << 2 | a->immlo, 21);
+  o->rd = reg_dzr(a->rd);
+  o->sf = o->op == EMU_OP_ADRP;
+  o->imm = o->sf ? (o->pc & ~0xfffull) + ((uint64_t)imm << 12)
+                 : o->pc + (uint64_t)imm;
+  o->fn = h_movconst;
+  return DEC_OK;
+}
+
+/* ADDS/SUBS: imm is the second operand (inverted for SUBS), imm2 the
+ * carry in; ADD/SUB: imm is what is added (negated for SUB). */
+int emu_dec_addsub_imm(struct emu_insn *o, const struct emu_args_addsub_i *a) {
+  bool sub = o->op == EMU_OP_SUB_IMM || o->op == EMU_OP_SUBS_IMM;
+  uint64_t imm = (uint64_t)a->imm12 << (a->sh ? 12 : 0);
+  o->sf = (uint8_t)a->sf;
+  o->rn = reg_sp(a->rn);
+  if (o->op == EMU_OP_ADDS_IMM || o->op == EMU_OP_SUBS_IMM) {
+    o->rd = reg_dzr(a->rd);
+    o->imm = sub ? (a->sf ? ~imm : (uint32_t)~imm) : imm;
+    o->imm2 = sub;
+    o->fn = a->sf ? h_adds_imm64 : h_adds_imm32;
+  } else {
+    o->rd = reg_sp(a->rd);
+    o->imm = sub ? -imm : imm;
+    o->fn = a->sf ? h_add_imm64 : h_add_imm32;
   }
-  case 2: { /* add/sub immediate */
-    unsigned op = bit(raw, 30), s = bit(raw, 29), sh = bit(raw, 22);
-    uint64_t imm = (uint64_t)bits(raw, 21, 10) << (sh ? 12 : 0);
-    o->rn = reg_sp(rn);
-    if (s) {
-      o->rd = reg_dzr(rd);
-      o->imm = op ? (sf ? ~imm : (uint32_t)~imm) : imm;
-      o->imm2 = op;
-      o->fn = sf ? h_adds_imm64 : h_adds_imm32;
-    } else {
-      o->rd = reg_sp(rd);
-      o->imm = op ? -imm : imm;
-      o->fn = sf ? h_add_imm64 : h_add_imm32;
-    }
-    return DEC_OK;
-  }
-  case 4: { /* logical immediate */
-    unsigned opc = bits(raw, 30, 29), n = bit(raw, 22);
-    uint64_t wmask, tmask;
-    if (!sf && n)
-      return DEC_UNDEF;
-    if (!emu_decode_bitmasks(n, bits(raw, 15, 10), bits(raw, 21, 16), true,
-                             sf ? 64 : 32, &wmask, &tmask))
-      return DEC_UNDEF;
-    o->imm = wmask;
-    o->rn = reg_zr(rn);
-    o->rd = opc == 3 ? reg_dzr(rd) : reg_sp(rd);
-    static const emu_fn fns[4] = {h_and_imm, h_orr_imm, h_eor_imm, NULL};
-    o->fn = opc == 3 ? (sf ? h_ands_imm64 : h_ands_imm32) : fns[opc];
-    return DEC_OK;
-  }
-  case 5: { /* move wide */
-    unsigned opc = bits(raw, 30, 29), hw = bits(raw, 22, 21);
-    uint64_t imm = (uint64_t)bits(raw, 20, 5) << (16 * hw);
-    if (opc == 1 || (!sf && hw >= 2))
-      return DEC_UNDEF;
-    o->rd = reg_dzr(rd);
-    if (opc == 3) {
-      o->imm = imm;
-      o->imm2 = 0xffffull << (16 * hw);
-      o->fn = sf ? h_movk64 : h_movk32;
-    } else {
-      o->imm = opc == 0 ? (sf ? ~imm : (uint32_t)~imm) : imm;
-      o->fn = h_movconst;
-    }
-    return DEC_OK;
-  }
-  case 6: { /* bitfield */
-    unsigned opc = bits(raw, 30, 29), n = bit(raw, 22);
-    unsigned immr = bits(raw, 21, 16), imms = bits(raw, 15, 10);
-    unsigned width = sf ? 64 : 32;
-    uint64_t wmask, tmask;
-    if (opc == 3 || n != sf || (!sf && ((immr | imms) & 0x20)))
-      return DEC_UNDEF;
-    if (!emu_decode_bitmasks(n, imms, immr, false, width, &wmask, &tmask))
-      return DEC_UNDEF;
-    o->rd = reg_dzr(rd);
-    o->rn = reg_zr(rn);
-    o->a = (uint8_t)immr;
-    o->b = (uint8_t)imms;
-    o->imm = wmask;
-    o->imm2 = tmask;
-    if (opc == 2) { /* UBFM: common aliases get their own handler */
-      if (imms == width - 1) {
-        o->fn = sf ? h_lsr_imm : h_lsr_imm32;
-      } else if (imms + 1 == immr) {
-        o->b = (uint8_t)(width - 1 - imms);
-        o->fn = sf ? h_lsl_imm64 : h_lsl_imm32;
-      } else {
-        o->imm = wmask & tmask;
-        o->fn = sf ? h_ubfm64 : h_ubfm32;
-      }
-    } else if (opc == 0) {
-      o->fn = sf ? h_sbfm64 : h_sbfm32;
-    } else {
-      o->fn = sf ? h_bfm64 : h_bfm32;
-    }
-    return DEC_OK;
-  }
-  case 7: { /* extract */
-    unsigned op21 = bits(raw, 30, 29), n = bit(raw, 22), o0 = bit(raw, 21);
-    unsigned imms = bits(raw, 15, 10);
-    if (op21 || o0 || n != sf || (!sf && imms >= 32))
-      return DEC_UNDEF;
-    o->rd = reg_dzr(rd);
-    o->rn = reg_zr(rn);
-    o->rm = reg_zr(bits(raw, 20, 16));
-    o->a = (uint8_t)imms;
-    o->fn = sf ? h_extr64 : h_extr32;
-    return DEC_OK;
-  }
-  default: /* 3: add/sub immediate with tags (MTE) — not in v8.0 */
+  return DEC_OK;
+}
+
+int emu_dec_logic_imm(struct emu_insn *o, const struct emu_args_logic_i *a) {
+  uint64_t wmask, tmask;
+  if (!a->sf && a->n)
     return DEC_UNDEF;
+  if (!emu_decode_bitmasks(a->n, a->imms, a->immr, true, a->sf ? 64 : 32,
+                           &wmask, &tmask))
+    return DEC_UNDEF;
+  o->sf = (uint8_t)a->sf;
+  o->imm = wmask;
+  o->rn = reg_zr(a->rn);
+  switch (o->op) {
+  case EMU_OP_AND_IMM:
+    o->rd = reg_sp(a->rd);
+    o->fn = h_and_imm;
+    break;
+  case EMU_OP_ORR_IMM:
+    o->rd = reg_sp(a->rd);
+    o->fn = h_orr_imm;
+    break;
+  case EMU_OP_EOR_IMM:
+    o->rd = reg_sp(a->rd);
+    o->fn = h_eor_imm;
+    break;
+  default: /* ANDS */
+    o->rd = reg_dzr(a->rd);
+    o->fn = a->sf ? h_ands_imm64 : h_ands_imm32;
+    break;
   }
+  return DEC_OK;
+}
+
+/* MOVZ/MOVN: imm is the final value; MOVK: imm the half-word in place,
+ * imm2 the mask of the bits it replaces. */
+int emu_dec_movw(struct emu_insn *o, const struct emu_args_movw *a) {
+  uint64_t imm = (uint64_t)a->imm16 << (16 * a->hw);
+  if (!a->sf && a->hw >= 2)
+    return DEC_UNDEF;
+  o->sf = (uint8_t)a->sf;
+  o->rd = reg_dzr(a->rd);
+  if (o->op == EMU_OP_MOVK) {
+    o->imm = imm;
+    o->imm2 = 0xffffull << (16 * a->hw);
+    o->fn = a->sf ? h_movk64 : h_movk32;
+  } else {
+    o->imm = o->op == EMU_OP_MOVN ? (a->sf ? ~imm : (uint32_t)~imm) : imm;
+    o->fn = h_movconst;
+  }
+  return DEC_OK;
+}
+
+/* a = immr (rotation), b = imms, imm = wmask, imm2 = tmask; UBFM: imm =
+ * wmask & tmask and c = the left shift of its LSL alias. */
+int emu_dec_bitfield(struct emu_insn *o, const struct emu_args_bitfield *a) {
+  unsigned width = a->sf ? 64 : 32;
+  uint64_t wmask, tmask;
+  if (a->n != a->sf || (!a->sf && ((a->immr | a->imms) & 0x20)))
+    return DEC_UNDEF;
+  if (!emu_decode_bitmasks(a->n, a->imms, a->immr, false, width, &wmask,
+                           &tmask))
+    return DEC_UNDEF;
+  o->sf = (uint8_t)a->sf;
+  o->rd = reg_dzr(a->rd);
+  o->rn = reg_zr(a->rn);
+  o->a = (uint8_t)a->immr;
+  o->b = (uint8_t)a->imms;
+  o->imm = wmask;
+  o->imm2 = tmask;
+  if (o->op == EMU_OP_UBFM) { /* common aliases get their own handler */
+    o->imm = wmask & tmask;
+    o->c = (uint8_t)(width - 1 - a->imms);
+    if (a->imms == width - 1)
+      o->fn = a->sf ? h_lsr_imm : h_lsr_imm32;
+    else if (a->imms + 1 == a->immr)
+      o->fn = a->sf ? h_lsl_imm64 : h_lsl_imm32;
+    else
+      o->fn = a->sf ? h_ubfm64 : h_ubfm32;
+  } else if (o->op == EMU_OP_SBFM) {
+    o->fn = a->sf ? h_sbfm64 : h_sbfm32;
+  } else {
+    o->fn = a->sf ? h_bfm64 : h_bfm32;
+  }
+  return DEC_OK;
+}
+
+int emu_dec_extr(struct emu_insn *o, const struct emu_args_extr *a) {
+  if (a->n != a->sf || (!a->sf && a->imms >= 32))
+    return DEC_UNDEF;
+  o->sf = (uint8_t)a->sf;
+  o->rd = reg_dzr(a->rd);
+  o->rn = reg_zr(a->rn);
+  o->rm = reg_zr(a->rm);
+  o->a = (uint8_t)a->imms;
+  o->fn = a->sf ? h_extr64 : h_extr32;
+  return DEC_OK;
+}
+
+/* ---- exec helpers (emu_exec_helper[op]): the semantics for any operands
+ * (the UBFM aliases are plain UBFMs here) ---- */
+
+void emu_exec_adr(struct emu_cpu *cpu, const struct emu_insn *in) {
+  e_movconst(cpu, in);
+}
+void emu_exec_addsub_imm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_ADDS_IMM || in->op == EMU_OP_SUBS_IMM)
+    (in->sf ? e_adds_imm64 : e_adds_imm32)(cpu, in);
+  else
+    (in->sf ? e_add_imm64 : e_add_imm32)(cpu, in);
+}
+void emu_exec_logic_imm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_AND_IMM:
+    e_and_imm(cpu, in);
+    break;
+  case EMU_OP_ORR_IMM:
+    e_orr_imm(cpu, in);
+    break;
+  case EMU_OP_EOR_IMM:
+    e_eor_imm(cpu, in);
+    break;
+  default:
+    (in->sf ? e_ands_imm64 : e_ands_imm32)(cpu, in);
+    break;
+  }
+}
+void emu_exec_movw(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_MOVK)
+    (in->sf ? e_movk64 : e_movk32)(cpu, in);
+  else
+    e_movconst(cpu, in);
+}
+void emu_exec_bitfield(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_UBFM)
+    (in->sf ? e_ubfm64 : e_ubfm32)(cpu, in);
+  else if (in->op == EMU_OP_SBFM)
+    (in->sf ? e_sbfm64 : e_sbfm32)(cpu, in);
+  else
+    (in->sf ? e_bfm64 : e_bfm32)(cpu, in);
+}
+void emu_exec_extr(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (in->sf ? e_extr64 : e_extr32)(cpu, in);
 }

@@ -19,8 +19,6 @@
 #include "emu/decode.h"
 #include "emu/mem.h"
 
-int emu_dec_ldst_excl(struct emu_insn *o, uint32_t raw);
-
 static inline uint64_t extend_off(uint64_t v, unsigned option, unsigned shift) {
   switch (option) {
   case 2:
@@ -97,11 +95,14 @@ static inline void *tlb_fast(struct emu_cpu *cpu, uint64_t va, unsigned size,
 #define WB_post cpu->r[in->rn] = a + in->imm
 
 #define DEF_LD_M(K, M)                                                         \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_ld_##K##_##M##_slow) {  \
+  EMU_SEM(e_ld_##K##_##M) {                                                    \
     ADDR_##M;                                                                  \
     uint64_t v = LD_K(K, a);                                                   \
     WB_##M;                                                                    \
     cpu->r[in->rd] = v;                                                        \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ld_##K##_##M##_slow) {  \
+    e_ld_##K##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_ld_##K##_##M) {                                         \
@@ -128,10 +129,13 @@ DEF_LD(s16x)
 DEF_LD(s32x)
 
 #define DEF_ST_M(B, M)                                                         \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_st##B##_##M##_slow) {   \
+  EMU_SEM(e_st##B##_##M) {                                                     \
     ADDR_##M;                                                                  \
     emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
     WB_##M;                                                                    \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_st##B##_##M##_slow) {   \
+    e_st##B##_##M(cpu, in);                                                    \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_st##B##_##M) {                                          \
@@ -162,18 +166,32 @@ static const emu_fn ld_fns[9][4] = {LD_ROW(u8),   LD_ROW(u16),  LD_ROW(u32),
                                     LD_ROW(s16w), LD_ROW(s16x), LD_ROW(s32x)};
 static const emu_fn st_fns[4][4] = {ST_ROW(8), ST_ROW(16), ST_ROW(32),
                                     ST_ROW(64)};
+/* The semantics of the same: what the slow twins do (any TLB state). */
+#define LD_SEM_ROW(K)                                                          \
+  { e_ld_##K##_off, e_ld_##K##_pre, e_ld_##K##_post, e_ld_##K##_reg }
+#define ST_SEM_ROW(B)                                                          \
+  { e_st##B##_off, e_st##B##_pre, e_st##B##_post, e_st##B##_reg }
+static const emu_exec_fn ld_sems[9][4] = {
+    LD_SEM_ROW(u8),   LD_SEM_ROW(u16),  LD_SEM_ROW(u32),
+    LD_SEM_ROW(u64),  LD_SEM_ROW(s8w),  LD_SEM_ROW(s8x),
+    LD_SEM_ROW(s16w), LD_SEM_ROW(s16x), LD_SEM_ROW(s32x)};
+static const emu_exec_fn st_sems[4][4] = {ST_SEM_ROW(8), ST_SEM_ROW(16),
+                                          ST_SEM_ROW(32), ST_SEM_ROW(64)};
 
 /* ---- pairs: rd = Rt, ra = Rt2; fast handler + cold twin as above ---- */
 #define PX_U(v) (uint64_t)(v)
 #define PX_S32(v) (uint64_t)(int64_t)(int32_t)(v)
 #define DEF_LDP_M(N, B, LDX, M)                                                \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_ldp##N##_##M##_slow) {  \
+  EMU_SEM(e_ldp##N##_##M) {                                                    \
     ADDR_##M;                                                                  \
     uint64_t v1 = LDX(emu_ld##B(cpu, in, a));                                  \
     uint64_t v2 = LDX(emu_ld##B(cpu, in, a + B / 8));                          \
     WB_##M;                                                                    \
     cpu->r[in->rd] = v1;                                                       \
     cpu->r[in->ra] = v2;                                                       \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_ldp##N##_##M##_slow) {  \
+    e_ldp##N##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_ldp##N##_##M) {                                         \
@@ -199,13 +217,16 @@ DEF_PAIR(sw, 32, PX_S32)
  * crosses a page, so a fault on the second half does not leave the first
  * half written. */
 #define DEF_STP_M(B, M)                                                        \
-  static __attribute__((noinline, cold)) EMU_HANDLER(h_stp##B##_##M##_slow) {  \
+  EMU_SEM(e_stp##B##_##M) {                                                    \
     ADDR_##M;                                                                  \
     if (!emu_in_page(a, 2 * B / 8))                                            \
       emu_probe(cpu, in, a, 2 * B / 8, EMU_WRITE);                             \
     emu_st##B(cpu, in, a, (uint##B##_t)cpu->r[in->rd]);                        \
     emu_st##B(cpu, in, a + B / 8, (uint##B##_t)cpu->r[in->ra]);                \
     WB_##M;                                                                    \
+  }                                                                            \
+  static __attribute__((noinline, cold)) EMU_HANDLER(h_stp##B##_##M##_slow) {  \
+    e_stp##B##_##M(cpu, in);                                                   \
     return EMU_NEXT;                                                           \
   }                                                                            \
   static EMU_HANDLER(h_stp##B##_##M) {                                         \
@@ -224,136 +245,233 @@ DEF_PAIR(sw, 32, PX_S32)
 DEF_STP(32)
 DEF_STP(64)
 
-/* ---- decoder ---- */
-
-/* Load/store register, all addressing modes. mode: M_*; imm: byte offset */
 /* Unprivileged forms (LDTR/STTR...): the EL0 permission check of the
- * environment, then the plain offset handler, kept in imm2. a = 1 for
- * stores, b = access size in bytes. */
-static EMU_HANDLER(h_unpriv) {
+ * environment, then the plain offset form of the same access. */
+static const emu_fn ld_off_fns[9] = {
+    h_ld_u8_off,  h_ld_u16_off,  h_ld_u32_off,  h_ld_u64_off, h_ld_s8w_off,
+    h_ld_s8x_off, h_ld_s16w_off, h_ld_s16x_off, h_ld_s32x_off};
+static const emu_fn st_off_fns[4] = {h_st8_off, h_st16_off, h_st32_off,
+                                     h_st64_off};
+static void unpriv_check(struct emu_cpu *cpu, const struct emu_insn *in,
+                         bool store) {
   uint64_t a = cpu->r[in->rn] + in->imm;
-  enum emu_access acc = in->a ? EMU_WRITE : EMU_READ;
+  enum emu_access acc = store ? EMU_WRITE : EMU_READ;
   uint64_t fva = a;
   if (cpu->env->unpriv_check &&
       !cpu->env->unpriv_check(cpu, a, acc, in->b, &fva))
     emu_raise(cpu, in, EMU_EXIT_FAULT,
-              (in->a ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, fva);
-  emu_fn f;
-  memcpy(&f, &in->imm2, sizeof f);
-  return f(cpu, in);
+              (store ? EMU_FAULT_WNR : 0) | EMU_FAULT_PERM, fva);
+}
+static EMU_HANDLER(h_unpriv) {
+  bool store = in->op == EMU_OP_STTR;
+  unpriv_check(cpu, in, store);
+  return (store ? st_off_fns[in->c] : ld_off_fns[in->c])(cpu, in);
 }
 
-static int dec_ldst_reg(struct emu_insn *o, uint32_t raw, int mode,
-                        uint64_t imm) {
-  unsigned size = bits(raw, 31, 30), opc = bits(raw, 23, 22);
-  unsigned rt = bits(raw, 4, 0);
+/* ---- decode functions (patterns: isa/ldst.decode) ---- */
+
+/* The addressing mode of each load/store register op. */
+static int ldst_mode(unsigned op) {
+  switch (op) {
+  case EMU_OP_STR_POST:
+  case EMU_OP_LDR_POST:
+  case EMU_OP_LDRS_POST:
+    return M_POST;
+  case EMU_OP_STR_PRE:
+  case EMU_OP_LDR_PRE:
+  case EMU_OP_LDRS_PRE:
+    return M_PRE;
+  case EMU_OP_STR_REG:
+  case EMU_OP_LDR_REG:
+  case EMU_OP_LDRS_REG:
+    return M_REG;
+  default:
+    return M_OFF;
+  }
+}
+
+/* Load/store register, every addressing mode: opc 0 store, 1 load, 2/3
+ * signed load (to X / to W). c = the access kind: K_* for loads, log2 of
+ * the size for stores; b = the size in bytes for unprivileged forms. */
+static int ldst_common(struct emu_insn *o, unsigned size, unsigned opc,
+                       unsigned rt, uint64_t imm) {
+  int mode = ldst_mode(o->op);
   o->imm = imm;
   o->sf = size == 3;
   if (opc == 0) { /* store */
     o->rd = reg_zr(rt);
+    o->c = (uint8_t)size;
     o->fn = st_fns[size][mode];
-    return DEC_OK;
-  }
-  o->rd = reg_dzr(rt);
-  int k;
-  if (opc == 1) {
-    k = (int)size; /* K_U8..K_U64 */
-  } else if (size == 3 || (size == 2 && opc == 3)) {
-    /* PRFM (size 3, opc 2) only for offset forms; the rest unallocated */
-    if (size == 3 && opc == 2 && (mode == M_OFF || mode == M_REG)) {
-      o->fn = emu_h_nop;
-      return DEC_OK;
-    }
-    return DEC_UNDEF;
   } else {
-    static const int sk[3][2] = {
-        {K_S8X, K_S8W}, {K_S16X, K_S16W}, {K_S32X, -1}};
-    k = sk[size][opc - 2];
+    int k;
+    o->rd = reg_dzr(rt);
+    if (opc == 1) {
+      k = (int)size; /* K_U8..K_U64 */
+    } else if (size == 3 || (size == 2 && opc == 3)) {
+      return DEC_UNDEF; /* (PRFM has patterns of its own) */
+    } else {
+      static const int sk[3][2] = {
+          {K_S8X, K_S8W}, {K_S16X, K_S16W}, {K_S32X, -1}};
+      k = sk[size][opc - 2];
+    }
+    o->c = (uint8_t)k;
+    o->fn = ld_fns[k][mode];
   }
-  o->fn = ld_fns[k][mode];
+  if (o->op == EMU_OP_STTR || o->op == EMU_OP_LDTR || o->op == EMU_OP_LDTRS) {
+    o->b = (uint8_t)(1u << size);
+    o->fn = h_unpriv;
+  }
   return DEC_OK;
 }
 
-static int dec_pair(struct emu_insn *o, uint32_t raw) {
-  unsigned opc = bits(raw, 31, 30), l = bit(raw, 22), mode = bits(raw, 24, 23);
-  if (opc == 3 || (opc == 1 && (!l || mode == 0)))
-    return DEC_UNDEF; /* STGP (v8.5) and LDNPSW don't exist in v8.0 */
-  unsigned scale = opc == 2 ? 3 : 2;
-  o->imm = ((uint64_t)sext(bits(raw, 21, 15), 7) << scale);
-  o->rn = reg_sp(bits(raw, 9, 5));
-  o->sf = opc == 2;
-  int m = mode == 1 ? M_POST : mode == 3 ? M_PRE : M_OFF;
-  if (l) {
-    o->rd = reg_dzr(bits(raw, 4, 0));
-    o->ra = reg_dzr(bits(raw, 14, 10));
+/* The signed loads' patterns hold opc<0> only (opc<1> is fixed). */
+static unsigned ldst_opc(unsigned op, unsigned opc) {
+  switch (op) {
+  case EMU_OP_LDRS_UIMM:
+  case EMU_OP_LDURS:
+  case EMU_OP_LDRS_POST:
+  case EMU_OP_LDTRS:
+  case EMU_OP_LDRS_PRE:
+  case EMU_OP_LDRS_REG:
+    return 2 | opc;
+  default:
+    return opc;
+  }
+}
+
+/* imm = byte offset (unsigned offset forms: scaled by the size) */
+int emu_dec_ldst(struct emu_insn *o, const struct emu_args_ldst *a) {
+  bool uimm = o->op == EMU_OP_STR_UIMM || o->op == EMU_OP_LDR_UIMM ||
+              o->op == EMU_OP_LDRS_UIMM;
+  o->rn = reg_sp(a->rn);
+  return ldst_common(o, a->size, ldst_opc(o->op, a->opc), a->rt,
+                     uimm ? (uint64_t)a->imm << a->size
+                          : (uint64_t)(int64_t)(int32_t)a->imm);
+}
+
+/* rm = offset register, a = extend option, b = its left shift */
+int emu_dec_ldst_reg(struct emu_insn *o, const struct emu_args_ldst_r *a) {
+  if (!(a->option & 2))
+    return DEC_UNDEF;
+  o->rn = reg_sp(a->rn);
+  o->rm = reg_zr(a->rm);
+  o->a = (uint8_t)a->option;
+  o->b = (uint8_t)(a->s ? a->size : 0);
+  return ldst_common(o, a->size, ldst_opc(o->op, a->opc), a->rt, 0);
+}
+
+/* PRFM: a NOP (operands kept for a tracer) */
+int emu_dec_prfm(struct emu_insn *o, const struct emu_args_ldst *a) {
+  o->rn = reg_sp(a->rn);
+  o->rd = reg_dzr(a->rt);
+  o->sf = 1;
+  o->imm = o->op == EMU_OP_PRFM_UIMM ? (uint64_t)a->imm << 3
+                                     : (uint64_t)(int64_t)(int32_t)a->imm;
+  o->fn = emu_h_nop;
+  return DEC_OK;
+}
+
+int emu_dec_prfm_reg(struct emu_insn *o, const struct emu_args_ldst_r *a) {
+  if (!(a->option & 2))
+    return DEC_UNDEF;
+  o->rn = reg_sp(a->rn);
+  o->rd = reg_dzr(a->rt);
+  o->rm = reg_zr(a->rm);
+  o->sf = 1;
+  o->a = (uint8_t)a->option;
+  o->b = (uint8_t)(a->s ? 3 : 0);
+  o->fn = emu_h_nop;
+  return DEC_OK;
+}
+
+/* imm = the address (pc-relative, resolved here), rn = XZR */
+int emu_dec_lit(struct emu_insn *o, const struct emu_args_lit *a) {
+  o->rn = EMU_XZR;
+  o->rd = reg_dzr(a->rt);
+  o->imm = o->pc + ((uint64_t)(int64_t)a->imm << 2);
+  switch (o->op) {
+  case EMU_OP_LDR_LIT:
+    o->c = (uint8_t)(a->sf ? K_U64 : K_U32);
+    o->fn = a->sf ? h_ld_u64_off : h_ld_u32_off;
+    break;
+  case EMU_OP_LDRSW_LIT:
+    o->c = K_S32X;
+    o->fn = h_ld_s32x_off;
+    break;
+  default: /* PRFM */
+    o->fn = emu_h_nop;
+    break;
+  }
+  return DEC_OK;
+}
+
+/* rd = Rt, ra = Rt2, imm = byte offset, c = M_OFF/M_PRE/M_POST */
+int emu_dec_pair(struct emu_insn *o, const struct emu_args_pair *a) {
+  bool load = o->op != EMU_OP_STP;
+  if (o->op == EMU_OP_LDPSW && a->mode == 0)
+    return DEC_UNDEF; /* LDNPSW doesn't exist */
+  int m = a->mode == 1 ? M_POST : a->mode == 3 ? M_PRE : M_OFF;
+  o->imm = (uint64_t)(int64_t)a->imm << (a->sf ? 3 : 2);
+  o->rn = reg_sp(a->rn);
+  o->sf = (uint8_t)a->sf;
+  o->c = (uint8_t)m;
+  if (load) {
+    o->rd = reg_dzr(a->rt);
+    o->ra = reg_dzr(a->rt2);
     static const emu_fn f[3][3] = {{h_ldp32_off, h_ldp32_pre, h_ldp32_post},
                                    {h_ldpsw_off, h_ldpsw_pre, h_ldpsw_post},
                                    {h_ldp64_off, h_ldp64_pre, h_ldp64_post}};
-    o->fn = f[opc][m];
+    o->fn = f[o->op == EMU_OP_LDPSW ? 1 : a->sf ? 2 : 0][m];
   } else {
-    o->rd = reg_zr(bits(raw, 4, 0));
-    o->ra = reg_zr(bits(raw, 14, 10));
+    o->rd = reg_zr(a->rt);
+    o->ra = reg_zr(a->rt2);
     static const emu_fn f[2][3] = {{h_stp32_off, h_stp32_pre, h_stp32_post},
                                    {h_stp64_off, h_stp64_pre, h_stp64_post}};
-    o->fn = f[opc >> 1][m];
+    o->fn = f[a->sf][m];
   }
   return DEC_OK;
 }
 
-int emu_dec_ldst(struct emu_insn *o, uint32_t raw) {
-  unsigned op_hi = bits(raw, 29, 27);
-  o->rn = reg_sp(bits(raw, 9, 5));
-  if (bits(raw, 29, 24) == 8) /* load/store exclusive, acquire/release */
-    return emu_dec_ldst_excl(o, raw);
-  if (op_hi == 3 && bits(raw, 25, 24) == 0) { /* load literal */
-    unsigned opc = bits(raw, 31, 30);
-    uint64_t addr = o->pc + ((uint64_t)sext(bits(raw, 23, 5), 19) << 2);
-    o->rn = EMU_XZR; /* address = 0 + imm */
-    o->rd = reg_dzr(bits(raw, 4, 0));
-    o->imm = addr;
-    static const emu_fn f[3] = {h_ld_u32_off, h_ld_u64_off, h_ld_s32x_off};
-    o->fn = opc == 3 ? emu_h_nop : f[opc];
-    return DEC_OK;
-  }
-  if (op_hi == 5) /* load/store pair */
-    return dec_pair(o, raw);
-  if (op_hi != 7 || bit(raw, 25))
-    return DEC_UNDEF;
-  unsigned size = bits(raw, 31, 30);
-  if (bit(raw, 24)) /* unsigned immediate */
-    return dec_ldst_reg(o, raw, M_OFF, (uint64_t)bits(raw, 21, 10) << size);
-  uint64_t imm9 = (uint64_t)sext(bits(raw, 20, 12), 9);
-  if (!bit(raw, 21)) {
-    switch (bits(raw, 11, 10)) {
-    case 0: /* unscaled (LDUR/STUR/PRFUM) */
-    case 2: /* unprivileged: as EL0 accesses (user mode: the same) */
-      if (bits(raw, 11, 10) == 2) {
-        if (size == 3 && bits(raw, 23, 22) == 2)
-          return DEC_UNDEF;
-        int r = dec_ldst_reg(o, raw, M_OFF, imm9);
-        if (r == DEC_OK) {
-          memcpy(&o->imm2, &o->fn, sizeof o->fn);
-          _Static_assert(sizeof o->fn <= sizeof o->imm2, "fn fits in imm2");
-          o->a = bits(raw, 23, 22) == 0; /* opc 0: store */
-          o->b = (uint8_t)(1u << size);
-          o->fn = h_unpriv;
-        }
-        return r;
-      }
-      return dec_ldst_reg(o, raw, M_OFF, imm9);
-    case 1:
-      return dec_ldst_reg(o, raw, M_POST, imm9);
-    default:
-      return dec_ldst_reg(o, raw, M_PRE, imm9);
-    }
-  }
-  if (bits(raw, 11, 10) != 2)
-    return DEC_UNDEF; /* atomics (v8.1), LDRAA/LDRAB (v8.3) */
-  unsigned option = bits(raw, 15, 13);
-  if (!(option & 2))
-    return DEC_UNDEF;
-  o->rm = reg_zr(bits(raw, 20, 16));
-  o->a = (uint8_t)option;
-  o->b = (uint8_t)(bit(raw, 12) ? size : 0);
-  return dec_ldst_reg(o, raw, M_REG, 0);
+/* ---- exec helpers (emu_exec_helper[op]) ---- */
+
+void emu_exec_ldst(struct emu_cpu *cpu, const struct emu_insn *in) {
+  bool store = in->op == EMU_OP_STR_UIMM || in->op == EMU_OP_STUR ||
+               in->op == EMU_OP_STR_POST || in->op == EMU_OP_STTR ||
+               in->op == EMU_OP_STR_PRE;
+  bool unpriv =
+      in->op == EMU_OP_STTR || in->op == EMU_OP_LDTR || in->op == EMU_OP_LDTRS;
+  if (unpriv)
+    unpriv_check(cpu, in, store);
+  if (store)
+    st_sems[in->c][ldst_mode(in->op)](cpu, in);
+  else
+    ld_sems[in->c][ldst_mode(in->op)](cpu, in);
+}
+void emu_exec_ldst_reg(struct emu_cpu *cpu, const struct emu_insn *in) {
+  emu_exec_ldst(cpu, in);
+}
+void emu_exec_prfm(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (void)cpu;
+  (void)in;
+}
+void emu_exec_prfm_reg(struct emu_cpu *cpu, const struct emu_insn *in) {
+  (void)cpu;
+  (void)in;
+}
+void emu_exec_lit(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op != EMU_OP_PRFM_LIT)
+    ld_sems[in->c][M_OFF](cpu, in);
+}
+void emu_exec_pair(struct emu_cpu *cpu, const struct emu_insn *in) {
+  static const emu_exec_fn ldp[3][3] = {
+      {e_ldp32_off, e_ldp32_pre, e_ldp32_post},
+      {e_ldpsw_off, e_ldpsw_pre, e_ldpsw_post},
+      {e_ldp64_off, e_ldp64_pre, e_ldp64_post}};
+  static const emu_exec_fn stp[2][3] = {
+      {e_stp32_off, e_stp32_pre, e_stp32_post},
+      {e_stp64_off, e_stp64_pre, e_stp64_post}};
+  if (in->op == EMU_OP_STP)
+    stp[in->sf][in->c](cpu, in);
+  else
+    ldp[in->op == EMU_OP_LDPSW ? 1 : in->sf ? 2 : 0][in->c](cpu, in);
 }

@@ -95,7 +95,7 @@ static inline bool cas128(void *p, uint64_t elo, uint64_t ehi, uint64_t nlo,
 }
 
 /* a = access size in bytes; rd = Rt, rm = Rs (status), ra = Rt2 */
-static EMU_HANDLER(h_ldxr) {
+EMU_SEM_NEXT(ldxr) {
   uint64_t va = cpu->r[in->rn];
   void *p = excl_ptr(cpu, in, va, in->a, EMU_READ);
   uint64_t v = atomic_load_sz(p, in->a);
@@ -103,9 +103,8 @@ static EMU_HANDLER(h_ldxr) {
   cpu->excl_size = in->a;
   cpu->excl_val[0] = v;
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_stxr) {
+EMU_SEM_NEXT(stxr) {
   uint64_t va = cpu->r[in->rn];
   void *p = excl_ptr(cpu, in, va, in->a, EMU_WRITE);
   uint64_t status = 1;
@@ -114,10 +113,9 @@ static EMU_HANDLER(h_stxr) {
     status = 0;
   cpu->excl_size = 0;
   cpu->r[in->rm] = status;
-  return EMU_NEXT;
 }
 /* Pairs of W registers: one 64-bit exclusive. */
-static EMU_HANDLER(h_ldxp32) {
+EMU_SEM_NEXT(ldxp32) {
   uint64_t va = cpu->r[in->rn];
   void *p = excl_ptr(cpu, in, va, 8, EMU_READ);
   uint64_t v = atomic_load_sz(p, 8);
@@ -126,9 +124,8 @@ static EMU_HANDLER(h_ldxp32) {
   cpu->excl_val[0] = v;
   cpu->r[in->rd] = (uint32_t)v;
   cpu->r[in->ra] = v >> 32;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_stxp32) {
+EMU_SEM_NEXT(stxp32) {
   uint64_t va = cpu->r[in->rn];
   void *p = excl_ptr(cpu, in, va, 8, EMU_WRITE);
   uint64_t v = (uint32_t)cpu->r[in->rd] | cpu->r[in->ra] << 32;
@@ -138,9 +135,8 @@ static EMU_HANDLER(h_stxp32) {
     status = 0;
   cpu->excl_size = 0;
   cpu->r[in->rm] = status;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ldxp64) {
+EMU_SEM_NEXT(ldxp64) {
   uint64_t va = cpu->r[in->rn];
   uint64_t *p = excl_ptr(cpu, in, va, 16, EMU_READ);
   uint64_t lo = __atomic_load_n(&p[0], __ATOMIC_ACQUIRE);
@@ -151,9 +147,8 @@ static EMU_HANDLER(h_ldxp64) {
   cpu->excl_val[1] = hi;
   cpu->r[in->rd] = lo;
   cpu->r[in->ra] = hi;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_stxp64) {
+EMU_SEM_NEXT(stxp64) {
   uint64_t va = cpu->r[in->rn];
   void *p = excl_ptr(cpu, in, va, 16, EMU_WRITE);
   uint64_t status = 1;
@@ -163,9 +158,8 @@ static EMU_HANDLER(h_stxp64) {
     status = 0;
   cpu->excl_size = 0;
   cpu->r[in->rm] = status;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_ldar) {
+EMU_SEM_NEXT(ldar) {
   uint64_t va = cpu->r[in->rn], v;
   emu_check_align(cpu, in, va, in->a, EMU_READ);
   switch (in->a) {
@@ -184,9 +178,8 @@ static EMU_HANDLER(h_ldar) {
   }
   __atomic_signal_fence(__ATOMIC_ACQUIRE);
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_stlr) {
+EMU_SEM_NEXT(stlr) {
   uint64_t va = cpu->r[in->rn], v = cpu->r[in->rd];
   emu_check_align(cpu, in, va, in->a, EMU_WRITE);
   __atomic_signal_fence(__ATOMIC_RELEASE);
@@ -205,51 +198,74 @@ static EMU_HANDLER(h_stlr) {
     break;
   }
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  return EMU_NEXT;
 }
 
-int emu_dec_ldst_excl(struct emu_insn *o, uint32_t raw) {
-  unsigned size = bits(raw, 31, 30), o2 = bit(raw, 23), l = bit(raw, 22);
-  unsigned o1 = bit(raw, 21), o0 = bit(raw, 15);
-  unsigned rt = bits(raw, 4, 0), rs = bits(raw, 20, 16);
-  unsigned rt2 = bits(raw, 14, 10);
-  o->a = (uint8_t)(1u << size);
-  if (!o2 && !o1) {
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->fn = h_ldxr;
-    } else {
-      o->rd = reg_zr(rt);
-      o->rm = reg_dzr(rs);
-      o->fn = h_stxr;
-    }
-    (void)o0; /* acquire/release variants: same on this host */
-    return DEC_OK;
+/* ---- decode functions (patterns: isa/ldst.decode) ---- */
+
+int emu_dec_excl(struct emu_insn *o, const struct emu_args_excl *a) {
+  o->a = (uint8_t)(1u << a->size);
+  o->rn = reg_sp(a->rn);
+  switch (o->op) {
+  case EMU_OP_LDXR:
+    o->rd = reg_dzr(a->rt);
+    o->fn = h_ldxr;
+    break;
+  case EMU_OP_STXR:
+    o->rd = reg_zr(a->rt);
+    o->rm = reg_dzr(a->rs);
+    o->fn = h_stxr;
+    break;
+  case EMU_OP_LDAR:
+    o->rd = reg_dzr(a->rt);
+    o->fn = h_ldar;
+    break;
+  default: /* STLR */
+    o->rd = reg_zr(a->rt);
+    o->fn = h_stlr;
+    break;
   }
-  if (!o2 && o1) {
-    if (size < 2)
-      return DEC_UNDEF; /* CASP (v8.1) */
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->ra = reg_dzr(rt2);
-      o->fn = size == 3 ? h_ldxp64 : h_ldxp32;
-    } else {
-      o->rd = reg_zr(rt);
-      o->ra = reg_zr(rt2);
-      o->rm = reg_dzr(rs);
-      o->fn = size == 3 ? h_stxp64 : h_stxp32;
-    }
-    return DEC_OK;
+  return DEC_OK;
+}
+
+int emu_dec_excl_pair(struct emu_insn *o, const struct emu_args_excl *a) {
+  if (a->size < 2)
+    return DEC_UNDEF; /* CASP (v8.1) */
+  o->a = (uint8_t)(1u << a->size);
+  o->rn = reg_sp(a->rn);
+  if (o->op == EMU_OP_LDXP) {
+    o->rd = reg_dzr(a->rt);
+    o->ra = reg_dzr(a->rt2);
+    o->fn = a->size == 3 ? h_ldxp64 : h_ldxp32;
+  } else {
+    o->rd = reg_zr(a->rt);
+    o->ra = reg_zr(a->rt2);
+    o->rm = reg_dzr(a->rs);
+    o->fn = a->size == 3 ? h_stxp64 : h_stxp32;
   }
-  if (o2 && !o1 && o0) { /* LDAR / STLR (LDLAR/STLLR are v8.1) */
-    if (l) {
-      o->rd = reg_dzr(rt);
-      o->fn = h_ldar;
-    } else {
-      o->rd = reg_zr(rt);
-      o->fn = h_stlr;
-    }
-    return DEC_OK;
+  return DEC_OK;
+}
+
+/* ---- exec helpers (emu_exec_helper[op]) ---- */
+
+void emu_exec_excl(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_LDXR:
+    e_ldxr(cpu, in);
+    break;
+  case EMU_OP_STXR:
+    e_stxr(cpu, in);
+    break;
+  case EMU_OP_LDAR:
+    e_ldar(cpu, in);
+    break;
+  default:
+    e_stlr(cpu, in);
+    break;
   }
-  return DEC_UNDEF; /* CAS* (v8.1), LORegions */
+}
+void emu_exec_excl_pair(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (in->op == EMU_OP_LDXP)
+    (in->a == 8 ? e_ldxp64 : e_ldxp32)(cpu, in);
+  else
+    (in->a == 8 ? e_stxp64 : e_stxp32)(cpu, in);
 }

@@ -52,66 +52,39 @@ static uint64_t host_counter(void) {
   return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) / 16;
 }
 
-static EMU_HANDLER(h_dmb_full) {
+EMU_SEM_NEXT(dmb_full) {
   (void)cpu;
+  (void)in;
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_barrier_compiler) {
+EMU_SEM_NEXT(barrier_compiler) {
   (void)cpu;
+  (void)in;
   __asm__ volatile("" ::: "memory");
-  return EMU_NEXT;
 }
-static EMU_HANDLER(h_clrex) {
+EMU_SEM_NEXT(clrex) {
+  (void)in;
   cpu->excl_size = 0;
-  return EMU_NEXT;
 }
 /* ISB: ends the block so later instructions are fetched anew. */
-static EMU_HANDLER(h_isb) { return emu_chain(cpu, in, in->pc + 4); }
-static EMU_HANDLER(h_wfi) {
+EMU_SEM_END(isb) { cpu->pc = in->pc + 4; }
+EMU_SEM_END(wfi) {
   cpu->pc = in->pc + 4;
   emu_raise(cpu, NULL, EMU_EXIT_WFI, 0, 0);
 }
 
-static EMU_HANDLER(h_mrs_nzcv) {
-  cpu->r[in->rd] = cpu->nzcv;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_nzcv) {
-  cpu->nzcv = (uint32_t)cpu->r[in->rd] & 0xf0000000u;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_fpcr) {
-  cpu->r[in->rd] = cpu->fpcr;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_fpcr) {
-  cpu->fpcr = (uint32_t)cpu->r[in->rd] & FPCR_MASK;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_fpsr) {
-  cpu->r[in->rd] = cpu->fpsr;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_fpsr) {
-  cpu->fpsr = (uint32_t)cpu->r[in->rd] & FPSR_MASK;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_tpidr) {
-  cpu->r[in->rd] = cpu->tpidr_el0;
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_msr_tpidr) {
-  cpu->tpidr_el0 = cpu->r[in->rd];
-  return EMU_NEXT;
-}
-static EMU_HANDLER(h_mrs_tpidrro) {
-  cpu->r[in->rd] = cpu->tpidrro_el0;
-  return EMU_NEXT;
-}
+EMU_SEM_NEXT(mrs_nzcv) { cpu->r[in->rd] = cpu->nzcv; }
+EMU_SEM_NEXT(msr_nzcv) { cpu->nzcv = (uint32_t)cpu->r[in->rd] & 0xf0000000u; }
+EMU_SEM_NEXT(mrs_fpcr) { cpu->r[in->rd] = cpu->fpcr; }
+EMU_SEM_NEXT(msr_fpcr) { cpu->fpcr = (uint32_t)cpu->r[in->rd] & FPCR_MASK; }
+EMU_SEM_NEXT(mrs_fpsr) { cpu->r[in->rd] = cpu->fpsr; }
+EMU_SEM_NEXT(msr_fpsr) { cpu->fpsr = (uint32_t)cpu->r[in->rd] & FPSR_MASK; }
+EMU_SEM_NEXT(mrs_tpidr) { cpu->r[in->rd] = cpu->tpidr_el0; }
+EMU_SEM_NEXT(msr_tpidr) { cpu->tpidr_el0 = cpu->r[in->rd]; }
+EMU_SEM_NEXT(mrs_tpidrro) { cpu->r[in->rd] = cpu->tpidrro_el0; }
 /* Other registers: the environment first (system mode: counters with
  * offsets, EL1 registers), then the built-in EL0 set. imm = encoding. */
-static EMU_HANDLER(h_mrs_other) {
+EMU_SEM_NEXT(mrs_other) {
   uint64_t v;
   uint32_t enc = (uint32_t)in->imm;
   if (cpu->env->sysreg_read) {
@@ -120,7 +93,7 @@ static EMU_HANDLER(h_mrs_other) {
     if (!cpu->env->sysreg_read(cpu, enc, &v))
       emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
     cpu->r[in->rd] = v;
-    return EMU_NEXT;
+    return;
   }
   switch (enc) {
   case SR_CNTVCT_EL0:
@@ -143,17 +116,16 @@ static EMU_HANDLER(h_mrs_other) {
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
   }
   cpu->r[in->rd] = v;
-  return EMU_NEXT;
 }
 /* MSR (register) to an environment register, MSR (immediate) and SYS
  * other than the cache maintenance handled here: ends the block, since
  * they may change translation or interrupt state. */
-static EMU_HANDLER(h_msr_other) {
+EMU_SEM_END(msr_other) {
   uint32_t enc = (uint32_t)in->imm;
   uint64_t v = in->a ? in->imm2 : cpu->r[in->rd];
   if (!cpu->env->sysreg_write || !cpu->env->sysreg_write(cpu, enc, v))
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
-  return emu_chain(cpu, in, in->pc + 4);
+  cpu->pc = in->pc + 4;
 }
 /* SYS instructions that run inline unless cpu->insn_traps says the
  * current level may not use them: then the environment decides (system
@@ -164,7 +136,7 @@ static void sys_insn_check(struct emu_cpu *cpu, const struct emu_insn *in) {
     emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
 }
 
-static EMU_HANDLER(h_dc_zva) {
+EMU_SEM_NEXT(dc_zva) {
   if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_ZVA))
     sys_insn_check(cpu, in);
   uint64_t va = cpu->r[in->rd] & ~(uint64_t)(EMU_DCZ_BYTES - 1);
@@ -175,26 +147,21 @@ static EMU_HANDLER(h_dc_zva) {
     for (unsigned i = 0; i < EMU_DCZ_BYTES; i += 8)
       emu_st64(cpu, in, va + i, 0);
   }
-  return EMU_NEXT;
 }
 /* DC CVAC/CVAU/CIVAC: memory is coherent, so only the EL0 access
  * check (SCTLR_EL1.UCI) remains; otherwise a compiler barrier. */
-static EMU_HANDLER(h_dc_cmo) {
+EMU_SEM_NEXT(dc_cmo) {
   if (EMU_UNLIKELY(cpu->insn_traps & EMU_TRAP_DC_CMO))
     sys_insn_check(cpu, in);
   __asm__ volatile("" ::: "memory");
-  return EMU_NEXT;
 }
 /* DC CVAP (ARMv8.2 DPB): a no-op in user mode, as on the qemu-aarch64
  * CPU the differential tests compare with; in system mode the
  * environment decides (UNDEFINED there: the ID registers promise no DPB). */
-static EMU_HANDLER(h_dc_cvap) {
-  sys_insn_check(cpu, in);
-  return EMU_NEXT;
-}
+EMU_SEM_NEXT(dc_cvap) { sys_insn_check(cpu, in); }
 /* IC IVAU: code at that address may have changed; drop translations (the
  * flush is deferred to the next block lookup) and end this block. */
-static EMU_HANDLER(h_ic_ivau) {
+EMU_SEM_END(ic_ivau) {
   /* System mode: the environment checks EL0 access (SCTLR_EL1.UCI) and
    * broadcasts the invalidation to every vCPU, as IC IVAU does. */
   if (cpu->env->sysreg_write) {
@@ -209,118 +176,153 @@ static EMU_HANDLER(h_ic_ivau) {
     else
       emu_flush_code(cpu);
   }
-  return emu_chain(cpu, in, in->pc + 4);
+  cpu->pc = in->pc + 4;
 }
 
-int emu_dec_system(struct emu_insn *o, uint32_t raw) {
-  unsigned l = bit(raw, 21), op0 = bits(raw, 20, 19), op1 = bits(raw, 18, 16);
-  unsigned crn = bits(raw, 15, 12), crm = bits(raw, 11, 8);
-  unsigned op2 = bits(raw, 7, 5), rt = bits(raw, 4, 0);
-  uint32_t enc = bits(raw, 20, 5);
-  o->imm = enc;
-  if (op0 == 0) {
-    if (l)
-      return DEC_UNDEF;
-    if (crn == 2 && rt == 31) { /* hints */
-      unsigned h = crm << 3 | op2;
-      if (h == 3) {
-        o->fn = h_wfi;
-        return DEC_END;
-      }
-      o->fn = emu_h_nop; /* NOP, YIELD, WFE, SEV, SEVL, others: NOP */
-      return DEC_OK;
-    }
-    if (crn == 3 && rt == 31) { /* barriers */
-      switch (op2) {
-      case 2:
-        o->fn = h_clrex;
-        return DEC_OK;
-      case 4:                     /* DSB */
-      case 5: {                   /* DMB */
-        unsigned types = crm & 3; /* 1: loads, 2: stores, 3: all */
-        o->fn = types == 3 ? h_dmb_full : h_barrier_compiler;
-        return DEC_OK;
-      }
-      case 6:
-        o->fn = h_isb;
-        return DEC_END;
-      default:
-        return DEC_UNDEF;
-      }
-    }
-    if (crn == 4 && rt == 31) { /* MSR (immediate): PSTATE fields */
-      o->a = 1;
-      o->imm2 = crm;
-      o->fn = h_msr_other;
-      return DEC_END;
-    }
-    return DEC_UNDEF;
-  }
-  o->rd = l ? reg_dzr(rt) : reg_zr(rt);
-  if (op0 == 1) { /* SYS / SYSL */
-    if (l)
-      return DEC_UNDEF;
-    switch (enc) {
-    case SYS_DC_ZVA:
-      o->fn = h_dc_zva;
-      return DEC_OK;
-    case SYS_IC_IVAU:
-      o->fn = h_ic_ivau;
-      return DEC_END;
-    case SYS_DC_CVAP:
-      o->fn = h_dc_cvap;
-      return DEC_OK;
-    case SYS_DC_CVAC:
-    case SYS_DC_CVAU:
-    case SYS_DC_CIVAC:
-      o->fn = h_dc_cmo;
-      return DEC_OK;
-    default:
-      o->fn = h_msr_other;
-      return DEC_END;
-    }
-  }
-  (void)op1;
-  (void)crn;
-  (void)crm;
-  if (l) { /* MRS */
-    switch (enc) {
-    case SR_NZCV:
-      o->fn = h_mrs_nzcv;
-      break;
-    case SR_FPCR:
-      o->fn = h_mrs_fpcr;
-      break;
-    case SR_FPSR:
-      o->fn = h_mrs_fpsr;
-      break;
-    case SR_TPIDR_EL0:
-      o->fn = h_mrs_tpidr;
-      break;
-    case SR_TPIDRRO_EL0:
-      o->fn = h_mrs_tpidrro;
-      break;
-    default:
-      o->fn = h_mrs_other;
-      break;
-    }
+/* ---- decode function (patterns: isa/branch_sys.decode) ----
+ * imm = op0:op1:CRn:CRm:op2 (the system register or SYS encoding);
+ * rd = Rt (MRS: XSINK for XZR); MSR (immediate): a = 1, imm2 = CRm. */
+int emu_dec_sys(struct emu_insn *o, const struct emu_args_sys *a) {
+  o->imm = bits(o->raw, 20, 5);
+  if (bits(o->raw, 20, 19) != 0)
+    o->rd = bit(o->raw, 21) ? reg_dzr(a->rt) : reg_zr(a->rt);
+  switch (o->op) {
+  case EMU_OP_WFI:
+    o->fn = h_wfi;
+    return DEC_END;
+  case EMU_OP_HINT: /* NOP, YIELD, WFE, SEV, SEVL, others: NOP */
+    o->fn = emu_h_nop;
     return DEC_OK;
-  }
-  switch (enc) { /* MSR */
-  case SR_NZCV:
-    o->fn = h_msr_nzcv;
+  case EMU_OP_CLREX:
+    o->fn = h_clrex;
     return DEC_OK;
-  case SR_FPCR:
-    o->fn = h_msr_fpcr;
+  case EMU_OP_DSB:
+  case EMU_OP_DMB: /* CRm<1:0>: 1 loads, 2 stores, 3 all */
+    o->fn = (a->crm & 3) == 3 ? h_dmb_full : h_barrier_compiler;
     return DEC_OK;
-  case SR_FPSR:
-    o->fn = h_msr_fpsr;
-    return DEC_OK;
-  case SR_TPIDR_EL0:
-    o->fn = h_msr_tpidr;
-    return DEC_OK;
-  default:
+  case EMU_OP_ISB:
+    o->fn = h_isb;
+    return DEC_END;
+  case EMU_OP_MSR_IMM: /* PSTATE fields */
+    o->a = 1;
+    o->imm2 = a->crm;
     o->fn = h_msr_other;
     return DEC_END;
+  case EMU_OP_DC_ZVA:
+    o->fn = h_dc_zva;
+    return DEC_OK;
+  case EMU_OP_IC_IVAU:
+    o->fn = h_ic_ivau;
+    return DEC_END;
+  case EMU_OP_DC_CVAP:
+    o->fn = h_dc_cvap;
+    return DEC_OK;
+  case EMU_OP_DC_CVAC:
+  case EMU_OP_DC_CVAU:
+  case EMU_OP_DC_CIVAC:
+    o->fn = h_dc_cmo;
+    return DEC_OK;
+  case EMU_OP_MRS_NZCV:
+    o->fn = h_mrs_nzcv;
+    return DEC_OK;
+  case EMU_OP_MRS_FPCR:
+    o->fn = h_mrs_fpcr;
+    return DEC_OK;
+  case EMU_OP_MRS_FPSR:
+    o->fn = h_mrs_fpsr;
+    return DEC_OK;
+  case EMU_OP_MRS_TPIDR:
+    o->fn = h_mrs_tpidr;
+    return DEC_OK;
+  case EMU_OP_MRS_TPIDRRO:
+    o->fn = h_mrs_tpidrro;
+    return DEC_OK;
+  case EMU_OP_MRS:
+    o->fn = h_mrs_other;
+    return DEC_OK;
+  case EMU_OP_MSR_NZCV:
+    o->fn = h_msr_nzcv;
+    return DEC_OK;
+  case EMU_OP_MSR_FPCR:
+    o->fn = h_msr_fpcr;
+    return DEC_OK;
+  case EMU_OP_MSR_FPSR:
+    o->fn = h_msr_fpsr;
+    return DEC_OK;
+  case EMU_OP_MSR_TPIDR:
+    o->fn = h_msr_tpidr;
+    return DEC_OK;
+  default: /* SYS and MSR to other registers: the environment's */
+    o->fn = h_msr_other;
+    return DEC_END;
+  }
+}
+
+/* ---- exec helper (emu_exec_helper[op]) ---- */
+
+void emu_exec_sys(struct emu_cpu *cpu, const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_WFI:
+    e_wfi(cpu, in);
+    break;
+  case EMU_OP_HINT:
+    break;
+  case EMU_OP_CLREX:
+    e_clrex(cpu, in);
+    break;
+  case EMU_OP_DSB:
+  case EMU_OP_DMB:
+    e_dmb_full(cpu, in); /* the strongest is always right */
+    break;
+  case EMU_OP_ISB:
+    e_isb(cpu, in);
+    break;
+  case EMU_OP_DC_ZVA:
+    e_dc_zva(cpu, in);
+    break;
+  case EMU_OP_IC_IVAU:
+    e_ic_ivau(cpu, in);
+    break;
+  case EMU_OP_DC_CVAP:
+    e_dc_cvap(cpu, in);
+    break;
+  case EMU_OP_DC_CVAC:
+  case EMU_OP_DC_CVAU:
+  case EMU_OP_DC_CIVAC:
+    e_dc_cmo(cpu, in);
+    break;
+  case EMU_OP_MRS_NZCV:
+    e_mrs_nzcv(cpu, in);
+    break;
+  case EMU_OP_MRS_FPCR:
+    e_mrs_fpcr(cpu, in);
+    break;
+  case EMU_OP_MRS_FPSR:
+    e_mrs_fpsr(cpu, in);
+    break;
+  case EMU_OP_MRS_TPIDR:
+    e_mrs_tpidr(cpu, in);
+    break;
+  case EMU_OP_MRS_TPIDRRO:
+    e_mrs_tpidrro(cpu, in);
+    break;
+  case EMU_OP_MRS:
+    e_mrs_other(cpu, in);
+    break;
+  case EMU_OP_MSR_NZCV:
+    e_msr_nzcv(cpu, in);
+    break;
+  case EMU_OP_MSR_FPCR:
+    e_msr_fpcr(cpu, in);
+    break;
+  case EMU_OP_MSR_FPSR:
+    e_msr_fpsr(cpu, in);
+    break;
+  case EMU_OP_MSR_TPIDR:
+    e_msr_tpidr(cpu, in);
+    break;
+  default: /* MSR (immediate), SYS, MSR to other registers */
+    e_msr_other(cpu, in);
+    break;
   }
 }

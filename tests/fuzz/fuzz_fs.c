@@ -10,9 +10,13 @@
  * past framing into the opcodes. An INIT comes first unless the first
  * flags byte says not. After each input the harness checks that nothing
  * outside the share changed and that the server's tables are consistent,
- * and aborts if not. Single-threaded.
+ * and aborts if not. With flag 0x20 in the first byte the server's state
+ * is then saved and loaded into a new server (same counts), and the input
+ * itself is loaded as a saved state (refused or loaded, never a crash or
+ * a path outside the share). Single-threaded.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/fuse.h>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include "backends/fs_passthrough.h"
+#include "base/sbuf.h"
 
 static const uint32_t opcodes[] = {
     FUSE_LOOKUP,       FUSE_FORGET,      FUSE_GETATTR,    FUSE_SETATTR,
@@ -166,6 +171,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     if (vmk_fs_inode_count(fs) > lim.max_inodes ||
         vmk_fs_handle_count(fs) > lim.max_handles)
+      abort();
+  }
+  if (size && (data[0] & 0x20)) {
+    /* Snapshots: what the server saves loads into a new server with the
+     * same nodes and open files; then the input itself, read as a saved
+     * state, is refused (leaving the share empty) or loaded, and in
+     * neither case is anything outside the share touched. */
+    bool ro = data[0] & 0x80;
+    struct vmk_sbuf b = {0};
+    vmk_fs_save(fs, &b);
+    uint32_t inodes = vmk_fs_inode_count(fs), handles = vmk_fs_handle_count(fs);
+    vmk_fs_close(fs);
+    if (b.oom || vmk_fs_open(share, ro, &lim, &fs, &err))
+      abort();
+    struct vmk_sreader r = vmk_sreader_of(b.p, b.len);
+    if (vmk_fs_load(fs, &r, &err) || vmk_fs_inode_count(fs) != inodes ||
+        vmk_fs_handle_count(fs) != handles)
+      abort();
+    vmk_sbuf_free(&b);
+    r = vmk_sreader_of(data + 1, size - 1);
+    int lr = vmk_fs_load(fs, &r, &err);
+    if (lr != 0 && (lr != -EINVAL || vmk_fs_inode_count(fs) != 1 ||
+                    vmk_fs_handle_count(fs) != 0))
       abort();
   }
   vmk_fs_close(fs);

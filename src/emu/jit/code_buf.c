@@ -21,6 +21,45 @@ static size_t page_size(void) {
 
 static size_t round_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Where vmkit's own code is: translations call its helpers, and a call
+ * rel32 (5 bytes) reaches only ±2 GiB. */
+static uintptr_t text_anchor(void) {
+  return (uintptr_t)(void *)&emu_code_buf_init;
+}
+
+/* Maps the executable view below vmkit's code, within rel32 reach of it,
+ * when the address space has room there (never over an existing
+ * mapping: MAP_FIXED_NOREPLACE); else anywhere. */
+static void *map_exec(size_t size, int prot, int flags, int fd) {
+  uintptr_t anchor = text_anchor();
+  for (uintptr_t i = 1; i <= 4; i++) {
+    uintptr_t gap = i << 27; /* 128 MiB steps below the code */
+    if (anchor < gap + size + ((uintptr_t)1 << 32))
+      break; /* keep low memory alone */
+    uintptr_t hint = (anchor - gap - size) & ~(uintptr_t)0x1fffff;
+    void *p =
+        mmap((void *)hint, size, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
+    if (p == MAP_FAILED)
+      continue;
+    if (p == (void *)hint)
+      return p;
+    munmap(p, size); /* a kernel that ignores the flag put it elsewhere */
+  }
+  return mmap(NULL, size, prot, flags, fd, 0);
+}
+
+static bool within_reach(const struct emu_code_buf *cb) {
+  uintptr_t a = text_anchor(), lo = (uintptr_t)cb->rx, hi = lo + cb->size;
+  uintptr_t d1 = a > lo ? a - lo : lo - a, d2 = a > hi ? a - hi : hi - a;
+  uintptr_t far = d1 > d2 ? d1 : d2;
+  /* a margin for helpers elsewhere in vmkit's text */
+  return far < ((uintptr_t)1 << 31) - ((uintptr_t)256 << 20);
+}
+
 /* The memfd with a writable and an executable view; false if refused. */
 static bool map_dual(struct emu_code_buf *cb) {
   int fd = memfd_create("vmkit-jit", MFD_CLOEXEC);
@@ -35,7 +74,7 @@ static bool map_dual(struct emu_code_buf *cb) {
     close(fd);
     return false;
   }
-  void *rx = mmap(NULL, cb->size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+  void *rx = map_exec(cb->size, PROT_READ | PROT_EXEC, MAP_SHARED, fd);
   if (rx == MAP_FAILED) {
     munmap(rw, cb->size);
     close(fd);
@@ -60,10 +99,12 @@ int emu_code_buf_init(struct emu_code_buf *cb, size_t size, unsigned flags,
                    "%zu MiB, not %zu bytes",
                    EMU_CODE_BUF_MIN >> 10, EMU_CODE_BUF_MAX >> 20, size);
   cb->size = round_up(size, page_size());
-  if (!(flags & EMU_CODE_BUF_SINGLE_MAP) && map_dual(cb))
+  if (!(flags & EMU_CODE_BUF_SINGLE_MAP) && map_dual(cb)) {
+    cb->near_text = within_reach(cb);
     return 0;
-  void *p = mmap(NULL, cb->size, PROT_READ | PROT_EXEC,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
+  void *p = map_exec(cb->size, PROT_READ | PROT_EXEC,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
   if (p == MAP_FAILED) {
     int e = errno;
     cb->size = 0;
@@ -73,6 +114,7 @@ int emu_code_buf_init(struct emu_code_buf *cb, size_t size, unsigned flags,
                    size >> 20, strerror(e));
   }
   cb->rw = cb->rx = p;
+  cb->near_text = within_reach(cb);
   return 0;
 }
 
@@ -186,4 +228,5 @@ void emu_code_buf_stats(const struct emu_code_buf *cb,
   st->flushes = cb->flushes;
   st->commits = cb->commits;
   st->dual = cb->dual;
+  st->near_text = cb->near_text;
 }

@@ -15,6 +15,10 @@
  * the caller drops every translation (emu_code_buf_flush) — after making
  * sure no thread runs any of them — and translates again.
  *
+ * The executable view is placed below vmkit's own code when there is room,
+ * so translations reach vmkit's helpers with a 5-byte call rel32
+ * (near_text says whether that worked; else use xe_call_far).
+ *
  * Not thread-safe: one owner (a vCPU thread's translator, or callers
  * holding the translator's lock). emu_code_buf_patch_jmp may be called
  * while other threads run the code it patches.
@@ -50,6 +54,7 @@ struct emu_code_buf {
   size_t open_hi; /* emu_code_buf_begin (open_hi 0: none) */
   int fd;         /* the memfd, or -1 */
   bool dual;      /* separate RW and RX views */
+  bool near_text; /* vmkit's functions within rel32 reach of the region */
 };
 
 struct emu_code_buf_stats {
@@ -58,7 +63,8 @@ struct emu_code_buf_stats {
   size_t peak; /* most at once */
   uint64_t flushes;
   uint64_t commits;
-  bool dual; /* W^X with two views */
+  bool dual;      /* W^X with two views */
+  bool near_text; /* vmkit's code reachable with call rel32 */
 };
 
 /* size 0: EMU_CODE_BUF_DEFAULT; rounded up to whole pages. Returns 0 or a

@@ -10,9 +10,10 @@
  *      truncated memory file, another machine's config, a changed disk.
  * A shared folder (--share) goes along: before the save the shell's cwd is
  * a shared subdirectory, it holds a file open for writing (fd 3) and one
- * for reading (fd 4, 4 bytes read); after each restore it reads the next 4
- * bytes, writes through fd 3, makes a file in its cwd, and the host sees
- * both.
+ * for reading (fd 4, 4 bytes read) and one the host deletes while the VM
+ * is saved (fd 5); after each restore it reads the next 4 bytes, writes
+ * through fd 3, makes a file in its cwd (the host sees both), and reading
+ * fd 5 fails with ESTALE while the guest goes on.
  * Exit 77 (skip) when the default guest is not built.
  * VMK_SNAPSHOT_ENGINES=BOOT,RESTORE1,RESTORE2 (default emu,emu,emu) picks
  * each VM's engine: the nested KVM test runs it as kvm,kvm,emu, so a
@@ -237,6 +238,11 @@ static void share_after_restore(struct console *c, int round) {
   CHECK(wait_for(c, "L=hello=", wait_s),
         "restore %d: a file the host made while the VM was saved is read",
         round);
+  type(c, "echo D=$(cat <&5 2>&1)=\n");
+  CHECK(wait_for(c, "Stale file handle=", wait_s),
+        "restore %d: a file deleted while the VM was saved is stale "
+        "(ESTALE), the guest goes on",
+        round);
 }
 
 /* Restores from dir, resumes, checks the counter goes on after last_tick
@@ -323,8 +329,9 @@ int main(int argc, char **argv) {
   run(cmd);
   snprintf(share, sizeof share, "%s/share", tmp);
   snprintf(cmd, sizeof cmd,
-           "mkdir -p %s/sub && printf ABCDEFGHIJKL > %s/sub/data.txt", share,
-           share);
+           "mkdir -p %s/sub && printf ABCDEFGHIJKL > %s/sub/data.txt && "
+           "echo doomed > %s/sub/doomed.txt",
+           share, share, share);
   run(cmd);
 
   struct console c;
@@ -353,7 +360,7 @@ int main(int argc, char **argv) {
   type(&c, "echo hello-$((6*7))\n");
   CHECK(wait_for(&c, "hello-42", wait_s), "the shell answers");
   /* The shell's cwd in the share, a file open each way. */
-  type(&c, "cd /mnt/snapsh/sub && exec 3>open.txt 4<data.txt && "
+  type(&c, "cd /mnt/snapsh/sub && exec 3>open.txt 4<data.txt 5<doomed.txt && "
            "echo written-before-save >&3 && "
            "echo R=$(dd bs=4 count=1 <&4 2>/dev/null)=\n");
   CHECK(wait_for(&c, "R=ABCD=", wait_s) &&
@@ -404,8 +411,11 @@ int main(int argc, char **argv) {
   vmk_vm_stop(vm, &err);
   vmk_vm_free(vm);
   console_close(&c);
-  /* While the VM is saved the host adds a file to the share. */
-  snprintf(cmd, sizeof cmd, "printf 'hello\n' > %s/sub/host-new.txt", share);
+  /* While the VM is saved the host adds a file to the share and deletes
+   * one the shell holds open (unread, so not in the guest's page cache). */
+  snprintf(cmd, sizeof cmd,
+           "printf 'hello\n' > %s/sub/host-new.txt && rm %s/sub/doomed.txt",
+           share, share);
   run(cmd);
 
   /* 3. Restore twice. */

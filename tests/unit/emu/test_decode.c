@@ -166,6 +166,107 @@ static void test_unallocated_is_undef(void **state) {
   }
 }
 
+/* Every op has a name; known encodings get the op of their pattern. */
+static void test_ops(void **state) {
+  (void)state;
+  for (unsigned op = 0; op < EMU_OP_COUNT; op++) {
+    assert_non_null(emu_op_name[op]);
+    assert_true(emu_op_name[op][0] != 0);
+  }
+  static const struct {
+    uint32_t raw;
+    unsigned op;
+  } cases[] = {
+      {0x91000420, EMU_OP_ADD_IMM},   {0xf1000c3f, EMU_OP_SUBS_IMM},
+      {0x90000040, EMU_OP_ADRP},      {0x92400020, EMU_OP_AND_IMM},
+      {0xf2800020, EMU_OP_MOVK},      {0xd343fc20, EMU_OP_UBFM},
+      {0x93c20c20, EMU_OP_EXTR},      {0xaa0103e0, EMU_OP_ORR_SH},
+      {0xeb02003f, EMU_OP_SUBS_SH},   {0x8b224020, EMU_OP_ADD_EXT},
+      {0x9a020020, EMU_OP_ADC},       {0xfa410800, EMU_OP_CCMP_IMM},
+      {0x9a821420, EMU_OP_CSINC},     {0x9ac20c20, EMU_OP_SDIV},
+      {0x1ac25020, EMU_OP_CRC32C},    {0xdac00c20, EMU_OP_REV},
+      {0x9b427c20, EMU_OP_SMULH},     {0x14000000, EMU_OP_B},
+      {0x54000001, EMU_OP_B_COND},    {0xb5000000, EMU_OP_CBNZ},
+      {0x37080000, EMU_OP_TBNZ},      {0xd65f03c0, EMU_OP_RET},
+      {0xd4000001, EMU_OP_SVC},       {0xd503201f, EMU_OP_HINT},
+      {0xd503207f, EMU_OP_WFI},       {0xd5033bbf, EMU_OP_DMB},
+      {0xd53b4200, EMU_OP_MRS_NZCV},  {0xd5380000, EMU_OP_MRS},
+      {0xd50b7420, EMU_OP_DC_ZVA},    {0xd5087500, EMU_OP_SYS},
+      {0xf9400420, EMU_OP_LDR_UIMM},  {0x39800020, EMU_OP_LDRS_UIMM},
+      {0xf9800020, EMU_OP_PRFM_UIMM}, {0xf8408420, EMU_OP_LDR_POST},
+      {0xb8800c20, EMU_OP_LDRS_PRE},  {0x38400820, EMU_OP_LDTR},
+      {0xf8626820, EMU_OP_LDR_REG},   {0x58000000, EMU_OP_LDR_LIT},
+      {0xa9810440, EMU_OP_STP},       {0x69400440, EMU_OP_LDPSW},
+      {0xc85f7c20, EMU_OP_LDXR},      {0xc87f0440, EMU_OP_LDXP},
+      {0x889ffc20, EMU_OP_STLR},      {0x1e222820, EMU_OP_FP_SCALAR},
+      {0x3dc00000, EMU_OP_SIMD_LDST}, {0x00000000, EMU_OP_UNDEF},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct emu_insn in;
+    emu_decode(&in, cases[i].raw, 0x1000);
+    if (in.op != cases[i].op)
+      fail_msg("%08x: %s, expected %s", cases[i].raw, emu_op_name[in.op],
+               emu_op_name[cases[i].op]);
+    /* UNDEFINED and the op agree */
+    assert_int_equal(in.op == EMU_OP_UNDEF, in.fn == emu_h_undef);
+  }
+}
+
+/* Every op decoded from a pattern has an exec helper (FP/SIMD and the
+ * synthetic ops have none), and for data processing the helper does what
+ * the threaded handler does: random encodings, random register states. */
+static const struct emu_insn *stop(struct emu_cpu *cpu,
+                                   const struct emu_insn *in) {
+  (void)cpu;
+  (void)in;
+  return NULL;
+}
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+static void test_exec_helpers(void **state) {
+  (void)state;
+  for (unsigned op = 1; op < EMU_OP_COUNT; op++) {
+    bool pattern = emu_op_pattern[op].mask != 0;
+    if (pattern != (emu_exec_helper[op] != NULL))
+      fail_msg("op %s: pattern %d, helper %p", emu_op_name[op], pattern,
+               (void *)emu_exec_helper[op]);
+  }
+  assert_null(emu_exec_helper[EMU_OP_UNDEF]);
+  static struct emu_cpu a, b;
+  unsigned tested = 0, ops_seen[EMU_OP_COUNT] = {0};
+  for (unsigned i = 0; i < 400000; i++) {
+    uint32_t raw = (uint32_t)rnd();
+    struct emu_insn in[2];
+    emu_decode(&in[0], raw, 0x40001000);
+    if (in[0].op < EMU_OP_ADR || in[0].op > EMU_OP_UMULH)
+      continue; /* data processing only: no memory, no control flow */
+    in[1] = (struct emu_insn){.fn = stop};
+    memset(&a, 0, sizeof a);
+    for (unsigned r = 0; r < EMU_NREGS; r++)
+      a.r[r] = rnd() >> (rnd() & 63);
+    a.r[EMU_XZR] = 0;
+    a.nzcv = (uint32_t)rnd() & 0xf0000000u;
+    memcpy(&b, &a, sizeof a);
+    assert_null(in[0].fn(&a, &in[0]));
+    emu_exec_helper[in[0].op](&b, &in[0]);
+    if (memcmp(a.r, b.r, sizeof a.r) || a.nzcv != b.nzcv)
+      fail_msg("%08x (%s): helper and handler differ", raw,
+               emu_op_name[in[0].op]);
+    tested++;
+    ops_seen[in[0].op] = 1;
+  }
+  unsigned distinct = 0;
+  for (unsigned op = 0; op < EMU_OP_COUNT; op++)
+    distinct += ops_seen[op];
+  assert_true(tested > 10000);
+  assert_true(distinct > 50);
+}
+
 static void test_stats_table(void **state) {
   (void)state;
   char buf[16384];
@@ -187,6 +288,8 @@ int main(void) {
       cmocka_unit_test(test_logical_immediates),
       cmocka_unit_test(test_operands_and_targets),
       cmocka_unit_test(test_unallocated_is_undef),
+      cmocka_unit_test(test_ops),
+      cmocka_unit_test(test_exec_helpers),
       cmocka_unit_test(test_stats_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

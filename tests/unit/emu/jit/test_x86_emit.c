@@ -870,6 +870,113 @@ static void test_failures(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* Random sequences into small buffers: whatever the operands (invalid
+ * ones included) nothing is written past cap, and a sequence the encoder
+ * accepted decodes completely. */
+static uint64_t rs = 0x2545f4914f6cdd1dull;
+static unsigned rnd(unsigned n) {
+  rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+  return (unsigned)(rs % n);
+}
+
+static int rreg(void) { return rnd(40) == 0 ? 16 + (int)rnd(3) : (int)rnd(16); }
+
+static struct xe_mem rmem(void) {
+  switch (rnd(4)) {
+  case 0:
+    return xe_m(rreg(), (int32_t)rnd(300) - 150);
+  case 1:
+    return xe_mrip(BASE + rnd(1000));
+  case 2:
+    return xe_mi(rnd(10) ? rreg() : XE_NOREG, rreg(), 1u << rnd(5),
+                 (int32_t)(rnd(1u << 31) - (1u << 30)));
+  default:
+    return xe_mi(rreg(), rnd(10) ? rreg() : XE_NOREG, 1u << rnd(4), 0);
+  }
+}
+
+static void emit_random(struct xe_buf *b) {
+  unsigned sz = 8u << rnd(4);
+  switch (rnd(16)) {
+  case 0:
+    xe_mov_rr(b, sz, rreg(), rreg());
+    break;
+  case 1:
+    xe_mov_ri(b, rreg(), (uint64_t)rnd(1u << 31) << rnd(40));
+    break;
+  case 2:
+    xe_load(b, sz, rreg(), rmem());
+    break;
+  case 3:
+    xe_store(b, sz, rmem(), rreg());
+    break;
+  case 4:
+    xe_alu_ri(b, rnd(9), sz, rreg(), (int32_t)rnd(70000) - 35000);
+    break;
+  case 5:
+    xe_alu_mi(b, rnd(8), sz, rmem(), (int32_t)rnd(300) - 150);
+    break;
+  case 6:
+    xe_lock_cmpxchg(b, sz, rmem(), rreg());
+    break;
+  case 7:
+    xe_shift_ri(b, rnd(8), sz, rreg(), (uint8_t)rnd(64));
+    break;
+  case 8:
+    xe_lea(b, sz, rreg(), rmem());
+    break;
+  case 9:
+    xe_sse_rm(b, rnd(XE_SSE_NOPS + 1), rreg(), rmem());
+    break;
+  case 10:
+    xe_avx_rrm(b, rnd(XE_AVX_NOPS), 128u << rnd(2), rreg(), rreg(), rmem());
+    break;
+  case 11:
+    xe_jcc_to(b, rnd(17), rnd(64));
+    break;
+  case 12:
+    xe_shlx(b, sz, rreg(), rreg(), rreg());
+    break;
+  case 13:
+    xe_store_imm(b, sz, rmem(), (int32_t)rnd(1000));
+    break;
+  case 14:
+    xe_jmp_patchable(b, BASE + rnd(1u << 20));
+    break;
+  default:
+    xe_nop(b, rnd(12));
+    break;
+  }
+}
+
+static void test_random_sequences(void **state) {
+  (void)state;
+  uint8_t area[96];
+  char got[2048];
+  int decoded = 0;
+  for (int it = 0; it < 20000; it++) {
+    size_t cap = rnd(64);
+    memset(area, 0xAA, sizeof(area));
+    struct xe_buf bb;
+    xe_init(&bb, area, cap, BASE);
+    unsigned n = 1 + rnd(6);
+    for (unsigned i = 0; i < n; i++)
+      emit_random(&bb);
+    assert_true(bb.len <= cap);
+    for (size_t i = cap; i < sizeof(area); i++)
+      assert_int_equal(area[i], 0xAA);
+    if (xe_ok(&bb) && bb.len > 0) {
+      if (!dis(&bb, got, sizeof(got))) {
+        char h[512];
+        hex(&bb, h, sizeof(h));
+        fail_msg("accepted bytes that do not decode: %s", h);
+      }
+      decoded++;
+    }
+  }
+  assert_true(decoded > 1000); /* the generator does reach valid code */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mov_all_registers),
@@ -885,6 +992,7 @@ int main(void) {
       cmocka_unit_test(test_avx),
       cmocka_unit_test(test_nops_and_align),
       cmocka_unit_test(test_failures),
+      cmocka_unit_test(test_random_sequences),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

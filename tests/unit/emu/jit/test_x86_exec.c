@@ -291,6 +291,26 @@ static void test_patched_jump(void **state) {
   assert_true(r.seen_two > 0);
 }
 
+static uint64_t helper(uint64_t x) { return x * 3 + 1; }
+
+/* The region sits within rel32 reach of vmkit's code (this test links
+ * libvmkit statically, as vmkit does), so a 5-byte call reaches a C
+ * helper. */
+static void test_call_helper_rel32(void **state) {
+  struct emu_code_buf *cb = &((struct mode *)*state)->cb;
+  struct emu_code_buf_stats st;
+  emu_code_buf_stats(cb, &st);
+  if (!st.near_text) {
+    fprintf(stderr, "note: no room below vmkit's code; helpers need "
+                    "xe_call_far here\n");
+    skip();
+  }
+  fn2 f = FN(cb, xe_push(b, XE_RBX); /* 16-byte stack alignment at the call */
+             xe_call_abs(b, (uint64_t)(uintptr_t)helper); xe_pop(b, XE_RBX);
+             xe_ret(b));
+  assert_int_equal(f(14, 0), 43);
+}
+
 /* The bound: a region fills, commit says -ENOSPC and keeps nothing,
  * flush empties it, and the stats follow. */
 static void test_bound_and_flush(void **state) {
@@ -361,6 +381,7 @@ int main(void) {
       BOTH(test_cmpxchg),
       BOTH(test_sse_bmi),
       BOTH(test_patched_jump),
+      BOTH(test_call_helper_rel32),
       cmocka_unit_test_prestate(test_bound_and_flush, &dual),
       cmocka_unit_test_prestate(test_bound_and_flush, &single),
   };
