@@ -394,7 +394,11 @@ if [ $e2e = 1 ] && [ "${VMKIT_NESTED_XONLY:-0}" != 1 ]; then
   check "NAT: the guest fetched the nested host's page via 10.0.2.2" has "^guest-got=$page\$"
   check "forward: the nested host got the guest server's token" \
     has "^nested-peer: tcp reply '$fwd_guest'"
-  check "forward: the guest server got the nested host's token" has "^guest-recv=$fwd_host\$"
+  # The guest's lines printed while nested_peer runs share the console with
+  # it, so a peer line can land inside them (seen once: "guest-share-late=
+  # TOKENnested-peer: ..."): those two are matched unanchored (the tokens
+  # are fresh and random, so they cannot match by accident).
+  check "forward: the guest server got the nested host's token" has "guest-recv=$fwd_host"
   check "vsock guest->host: the nested host's listener echoed the guest's line" \
     has "^nested-peer: listen echoed '$g2h'"
   check "vsock guest->host: the guest got its line back" has "^vsock-guest: echo ok '$g2h'"
@@ -404,7 +408,7 @@ if [ $e2e = 1 ] && [ "${VMKIT_NESTED_XONLY:-0}" != 1 ]; then
   check "share: the guest read the file the host wrote before boot" \
     has "^guest-share-read=$sh_host\$"
   check "share: the guest read the file the host wrote while it ran" \
-    has "^guest-share-late=$sh_late\$"
+    has "guest-share-late=$sh_late"
   check "share: the host read the file the guest wrote" has "^host-share-got=$sh_guest\$"
   check "the guest's command finished and exited 0" has "^vmkit: exit status 0"
 fi
