@@ -14,6 +14,7 @@
 #   bench-x NAME KEY N    exits and events by kind (see count_trace)
 #   bench-mem NAME ...    what the VMM maps besides guest RAM (smaps)
 #   bench-thread NAME TID utime U stime S   each VMM thread's CPU ticks
+#   bench-ts NAME T TID:TICKS...   the same every 3 s of the traced run
 up() { read -r u _ </proc/uptime && echo "$u"; }
 . /payload/bench.conf
 G=/payload/guest
@@ -26,7 +27,8 @@ mkfifo /tmp/console-in && exec 3<>/tmp/console-in
 
 # vmm NAME CMDLINE: exec one VMM with the console on stdout. Every QEMU
 # variant boots the same devices as vmkit in the same virtio-mmio slots
-# (blk 0, console 1, rng 2: QEMU gives the last -device the lowest slot).
+# (blk 0, console 1, rng 2, balloon 3: QEMU gives the last -device the
+# lowest slot; vmkit has a balloon with free page reporting by default).
 # vmkit always has a virtio-console (hvc0) beside the PL011, so QEMU gets
 # one too (max_ports=1: one port, no multiport control queues, as vmkit's).
 vmm() {
@@ -38,13 +40,14 @@ vmm() {
       --net none --console stdio --cmdline "$2" ;;
   qemu | qemu-cpuhost)
     # qemu: the guest sees the CPU features vmkit gives it (vmkit enables
-    # no SVE, pointer authentication or PMU for its vCPUs); qemu-cpuhost:
-    # plain -cpu host, which turns all three on.
-    cpu=host,sve=off,pauth=off,pmu=off
+    # no SVE, pointer authentication, PMU or paravirtual stolen time for
+    # its vCPUs); qemu-cpuhost: plain -cpu host, which turns them on.
+    cpu=host,sve=off,pauth=off,pmu=off,kvm-steal-time=off
     [ "$1" = qemu ] || cpu=host
     exec $QEMU -nodefaults -no-user-config -machine virt,gic-version=3 \
       -accel kvm -cpu $cpu -smp 2 -m 256M -display none -serial stdio \
       -no-reboot -kernel $G/Image -initrd $G/initrd -append "$2" \
+      -device virtio-balloon-device,free-page-reporting=on,deflate-on-oom=on \
       -device virtio-rng-device \
       -chardev null,id=hvc -device virtio-serial-device,max_ports=1 \
       -device virtconsole,chardev=hvc \
@@ -108,7 +111,7 @@ kvm/kvm_irq_line|hist:keys=irq_num,level:size=256
 kvm/kvm_set_irq|hist:keys=gsi,level:size=256
 kvm/kvm_wfx_arm64|hist:keys=is_wfe:size=8
 kvm/kvm_hvc_arm64|hist:keys=imm:size=8
-kvm/kvm_sys_access|hist:keys=Op0,Op1,CRn,CRm,Op2,is_write:size=1024'
+kvm/kvm_handle_sys_reg|hist:keys=hsr:size=2048'
 
 hists() { # hists on|off
   printf '%s\n' "$HISTS" | while IFS='|' read -r ev trig; do
@@ -124,8 +127,9 @@ hists() { # hists on|off
 # overhead: size and RSS of every other mapping.
 snap() {
   echo 0 >$T/tracing_on
+  : >/tmp/snapped
   for ev in kvm_exit kvm_mmio kvm_userspace_exit kvm_irq_line kvm_set_irq \
-    kvm_wfx_arm64 kvm_hvc_arm64 kvm_sys_access; do
+    kvm_wfx_arm64 kvm_hvc_arm64 kvm_handle_sys_reg; do
     [ -e $T/events/kvm/$ev/hist ] && cat $T/events/kvm/$ev/hist >/tmp/hist.$ev
   done
   pid=$(cat /tmp/vmm.pid)
@@ -174,6 +178,9 @@ count() {
       }
       return "other"
     }
+    # bits(v, shift, n): the field of v at shift with n values (no ^ or
+    # bit functions: busybox awk may be built without them)
+    function bits(v, sh, m,   p) { p = 1; while (sh-- > 0) p *= 2; return int(v / p) % m }
     # kv(line, key): the value of "key: N" inside the { ... } of a hist line
     function kv(l, k,   i, r) {
       i = index(l, k ": "); if (i == 0) return ""
@@ -205,9 +212,14 @@ count() {
         n[kv($0, "is_wfe") + 0 ? "wfe" : "wfi"] += h
       } else if (f == "kvm_hvc_arm64") {
         n["hvc"] += h
-      } else if (f == "kvm_sys_access") {
-        r = kv($0, "Op0") "," kv($0, "Op1") ",c" kv($0, "CRn") ",c" kv($0, "CRm") "," kv($0, "Op2")
-        n["sysreg " ((r in sre) ? sre[r] : r) (kv($0, "is_write") + 0 ? " w" : " r")] += h; n["sysreg"] += h
+      } else if (f == "kvm_handle_sys_reg") {
+        # The ESR of a trapped MSR/MRS (EC 0x18): Op0 [21:20], Op2 [19:17],
+        # Op1 [16:14], CRn [13:10], Rt [9:5] (merged away), CRm [4:1],
+        # direction [0] (1: read).
+        e = kv($0, "hsr") + 0
+        r = bits(e, 20, 4) "," bits(e, 14, 8) ",c" bits(e, 10, 16) ",c" bits(e, 1, 16) "," bits(e, 17, 8)
+        nm = (r in sre) ? sre[r] : (r ~ /^3,0,c0,/) ? "ID-reg(" r ")" : r
+        n["sysreg " nm (e % 2 ? " r" : " w")] += h; n["sysreg"] += h
       }
     }
     BEGIN {
@@ -223,7 +235,21 @@ count() {
       sre["3,3,c9,c12,5"] = "PMSELR_EL0"; sre["3,3,c9,c12,6"] = "PMCEID0_EL0"
       sre["3,3,c9,c12,7"] = "PMCEID1_EL0"; sre["3,3,c9,c14,0"] = "PMUSERENR_EL0"
       sre["3,3,c14,c15,7"] = "PMCCFILTR_EL0"; sre["3,3,c9,c14,3"] = "PMOVSSET_EL0"
-      sre["3,0,c12,c12,5"] = "ICC_SGI1R_EL1"; sre["3,0,c12,c11,5"] = "ICC_SGI1R_EL1"
+      sre["3,0,c12,c12,5"] = "ICC_SRE_EL1"; sre["3,0,c12,c11,5"] = "ICC_SGI1R_EL1"
+      sre["3,0,c12,c11,6"] = "ICC_ASGI1R_EL1"; sre["3,0,c12,c11,7"] = "ICC_SGI0R_EL1"
+      sre["3,3,c14,c2,0"] = "CNTP_TVAL_EL0"; sre["3,3,c14,c2,1"] = "CNTP_CTL_EL0"
+      sre["3,3,c14,c2,2"] = "CNTP_CVAL_EL0"; sre["3,3,c14,c0,1"] = "CNTPCT_EL0"
+      sre["3,0,c2,c0,1"] = "TTBR1_EL1"; sre["3,0,c2,c0,2"] = "TCR_EL1"
+      sre["3,0,c10,c3,0"] = "AMAIR_EL1"; sre["3,0,c13,c0,1"] = "CONTEXTIDR_EL1"
+      sre["3,0,c5,c2,0"] = "ESR_EL1"; sre["3,0,c6,c0,0"] = "FAR_EL1"
+      sre["3,0,c5,c1,0"] = "AFSR0_EL1"; sre["3,0,c5,c1,1"] = "AFSR1_EL1"
+      sre["3,0,c1,c0,1"] = "ACTLR_EL1"; sre["3,0,c10,c4,7"] = "LORID_EL1"
+      sre["1,0,c7,c6,2"] = "DC_ISW"; sre["1,0,c7,c10,2"] = "DC_CSW"; sre["1,0,c7,c14,2"] = "DC_CISW"
+      sre["2,0,c0,c0,4"] = "DBGBVR0_EL1"; sre["2,0,c0,c0,5"] = "DBGBCR0_EL1"
+      sre["2,0,c0,c0,6"] = "DBGWVR0_EL1"; sre["2,0,c0,c0,7"] = "DBGWCR0_EL1"
+      sre["2,0,c1,c1,4"] = "OSLSR_EL1"; sre["2,3,c0,c1,0"] = "MDCCSR_EL0"
+      sre["3,0,c9,c9,0"] = "PMSCR_EL1"; sre["3,0,c9,c10,7"] = "PMBIDR_EL1"
+      sre["3,0,c9,c14,6"] = "PMMIR_EL1"; sre["3,3,c9,c13,0"] = "PMCCNTR_EL0"
       sre["3,0,c1,c0,0"] = "SCTLR_EL1"; sre["2,0,c0,c2,2"] = "MDSCR_EL1"
       sre["2,0,c1,c0,4"] = "OSLAR_EL1"; sre["2,0,c1,c3,4"] = "OSDLR_EL1"
       sre["3,0,c5,c3,0"] = "ERRIDR_EL1"; sre["3,3,c14,c0,2"] = "CNTVCT_EL0"
@@ -256,7 +282,7 @@ traced() {
   echo 0 >$T/options/overwrite
   echo 64 >$T/buffer_size_kb
   echo >$T/trace
-  rm -f /tmp/con /tmp/vmm.pid /tmp/hist.*
+  rm -f /tmp/con /tmp/vmm.pid /tmp/hist.* /tmp/snapped
   mkfifo /tmp/con
   for e in kvm/kvm_entry sched/sched_process_exec; do
     echo 1 >$T/events/$e/enable
@@ -268,7 +294,7 @@ traced() {
   # written to the disk (a byte at a time on the nested console would
   # take minutes) and printed from the image here once the VMM is gone.
   if [ "$DMESG" = 1 ]; then
-    pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg >/dev/vda; od -An -tx1 -v /sys/firmware/fdt | dd of=/dev/vda bs=1M seek=1 conv=fsync; sync\""
+    pcmd="console=ttyAMA0 quiet printk.time=1 panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=\"sleep 1; dmesg >/dev/vda; head -c 262144 /sys/firmware/fdt | od -An -tx1 -v | dd of=/dev/vda bs=1M seek=1 conv=fsync; sync\""
     rm -f /tmp/disk.img
     dd if=/dev/zero of=/tmp/disk.img bs=1M count=0 seek=64 2>/dev/null
   fi
@@ -276,9 +302,22 @@ traced() {
   sp=$!
   echo 1 >$T/tracing_on
   vmm "$1" "$pcmd" <&3 >/tmp/con 2>&1 &
-  echo $! >/tmp/vmm.pid
-  wait $!
+  vp=$!
+  echo $vp >/tmp/vmm.pid
+  # Every 3 s until init: each thread's CPU ticks so far (user+system),
+  # to see when a thread besides the vCPUs was busy.
+  (while [ -d /proc/$vp ] && [ ! -e /tmp/snapped ]; do
+    l="bench-ts $1 $(up)"
+    for t in /proc/$vp/task/*; do
+      l="$l $(awk -v tid="${t##*/}" '{ sub(/^.*\) /, ""); print tid ":" $12 + $13 }' $t/stat 2>/dev/null)"
+    done
+    echo "$l"
+    sleep 3
+  done) &
+  tp=$!
+  wait $vp
   wait $sp
+  kill $tp 2>/dev/null; wait $tp 2>/dev/null
   echo 0 >$T/tracing_on
   hists off
   echo 0 >$T/events/enable

@@ -18,6 +18,7 @@ int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
   memset(cpu, 0, sizeof *cpu);
   cpu->env = env;
   cpu->env_opaque = env_opaque;
+  cpu->tlb = cpu->tlb_views[0];
   emu_tlb_flush(cpu);
   return emu_block_cache_new(cpu);
 }

@@ -131,7 +131,7 @@ static void add_cpus(struct fdt_w *w, const struct vmk_fdt_params *p) {
     snprintf(name, sizeof(name), "cpu@%u", n);
     begin(w, name);
     prop_str(w, "device_type", "cpu");
-    prop_str(w, "compatible", "arm,arm-v8");
+    prop_str(w, "compatible", "arm,armv8"); /* bindings/arm/cpus.yaml */
     prop_str(w, "enable-method", "psci");
     prop_u32(w, "reg", (uint32_t)vmk_cpu_mpidr_affinity(n));
     end(w);

@@ -290,11 +290,14 @@ static void test_loads_stores_branches(void **state) {
 }
 
 /* An upper-half page (bit 55 set: a kernel's TTBR1 half) beside the
- * fake environment's lower-half one, for the split block cache. */
+ * fake environment's lower-half one; it maps one of two host pages
+ * (t->remap), as a guest page table can map a VA to either. */
 #define HI_BASE 0xffff800000010000ull
 struct tv2 {
   struct tv tv; /* first: tv_fill sees a struct tv */
   _Alignas(4096) uint8_t hi[4096];
+  _Alignas(4096) uint8_t hi2[4096];
+  int remap;
 };
 static int tv2_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                     unsigned size) {
@@ -303,7 +306,7 @@ static int tv2_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
     return tv_fill(cpu, va, acc, size);
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   e->tag_read = e->tag_write = e->tag_exec = va & EMU_PAGE_MASK;
-  e->addend = (uintptr_t)t->hi - HI_BASE;
+  e->addend = (uintptr_t)(t->remap ? t->hi2 : t->hi) - HI_BASE;
   return 0;
 }
 static const struct emu_env_ops tv2_ops = {
@@ -319,36 +322,68 @@ static uint64_t run_at(struct emu_cpu *cpu, uint64_t pc) {
   return cpu->r[0];
 }
 
-/* A change of user address space (emu_flush_user_code) drops the lower
- * half's decoded blocks but keeps the upper half's, so the kernel is not
- * decoded again on every process switch; emu_flush_code drops both. The
- * code is changed behind the cache's back (no flush) to see which blocks
- * were decoded again. */
-static void test_user_flush_keeps_upper_half(void **state) {
+static void put_mov_svc(uint8_t *page, unsigned imm) {
+  const uint32_t code[] = {
+      0xd2800000u | imm << 5, /* mov x0, #imm */
+      0xd4000001,             /* svc #0x0 */
+  };
+  memcpy(page, code, sizeof code);
+}
+
+/* Decoded code is keyed by the physical (host) page behind the VA: a
+ * remap runs the other page's code with no code flush, and mapping the
+ * first page back finds its blocks again without decoding. Host writes
+ * the soft TLB does not see (a device's DMA) need emu_code_invalidate_host
+ * (IC IVAU), which drops that page's code only; a guest store to a code
+ * page drops its code by itself. */
+static void test_code_keyed_by_physical_page(void **state) {
   (void)state;
   struct tv2 *t = aligned_alloc(4096, sizeof *t);
   assert_non_null(t);
   memset(t, 0, sizeof *t);
   assert_int_equal(emu_cpu_init(&t->tv.cpu, &tv2_ops, t), 0);
   struct emu_cpu *cpu = &t->tv.cpu;
-  static const uint32_t one[] = {
-      0xd2800020, /* mov x0, #0x1 */
-      0xd4000001, /* svc #0x0 */
-  };
-  memcpy(t->tv.mem, one, sizeof one);
-  memcpy(t->hi, one, sizeof one);
+  put_mov_svc(t->tv.mem, 1);
+  put_mov_svc(t->hi, 1);
+  put_mov_svc(t->hi2, 2);
   assert_int_equal(run_at(cpu, TV_BASE), 1);
   assert_int_equal(run_at(cpu, HI_BASE), 1);
-  uint32_t two = 0xd2800040; /* mov x0, #0x2 */
-  memcpy(t->tv.mem, &two, 4);
-  memcpy(t->hi, &two, 4);
-  assert_int_equal(run_at(cpu, TV_BASE), 1); /* both still cached */
-  assert_int_equal(run_at(cpu, HI_BASE), 1);
-  emu_flush_user_code(cpu);
-  assert_int_equal(run_at(cpu, TV_BASE), 2); /* decoded again */
-  assert_int_equal(run_at(cpu, HI_BASE), 1); /* kept */
-  emu_flush_code(cpu);
+
+  t->remap = 1; /* HI_BASE -> hi2, as after a TLBI */
+  emu_tlb_flush_page(cpu, HI_BASE);
   assert_int_equal(run_at(cpu, HI_BASE), 2);
+  t->remap = 0;
+  emu_tlb_flush_page(cpu, HI_BASE);
+  uint64_t built = cpu->stats.blocks_built;
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  assert_int_equal(cpu->stats.blocks_built, built); /* found, not decoded */
+
+  /* Behind the TLB's back: still the cached code until IC IVAU. */
+  put_mov_svc(t->hi, 3);
+  put_mov_svc(t->tv.mem, 3);
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  emu_code_invalidate_host(cpu, t->hi);
+  assert_int_equal(run_at(cpu, HI_BASE), 3);
+  assert_int_equal(run_at(cpu, TV_BASE), 1); /* another page: kept */
+  emu_flush_code(cpu);
+  assert_int_equal(run_at(cpu, TV_BASE), 3);
+
+  /* A guest store into the code page HI_BASE: str w1, [x2]; svc #0 at
+   * TV_BASE + 0x100, then the rewritten code runs. */
+  static const uint32_t store[] = {0xb9000041, 0xd4000001};
+  memcpy(t->tv.mem + 0x100, store, sizeof store);
+  cpu->r[1] = 0xd2800000u | 4 << 5; /* mov x0, #4 */
+  cpu->r[2] = HI_BASE;
+  cpu->pc = TV_BASE + 0x100;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  assert_int_equal(run_at(cpu, HI_BASE), 4);
+  /* The same through the other mapping of that code's page: a store at
+   * TV_BASE (its own page, which holds the store's block too). */
+  cpu->r[1] = 0xd2800000u | 5 << 5; /* mov x0, #5 */
+  cpu->r[2] = TV_BASE;
+  cpu->pc = TV_BASE + 0x100;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  assert_int_equal(run_at(cpu, TV_BASE), 5);
   emu_cpu_destroy(cpu);
   free(t);
 }
@@ -438,7 +473,7 @@ static void test_exec_helpers_memory(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_loop_and_flags, setup, teardown),
-      cmocka_unit_test(test_user_flush_keeps_upper_half),
+      cmocka_unit_test(test_code_keyed_by_physical_page),
       cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exclusives, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fault_leaves_state, setup, teardown),
