@@ -55,6 +55,21 @@ int vmk_snap_disk_identify(const char *path, struct vmk_snap_disk_id *id,
   id->size = (uint64_t)st.st_size;
   id->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
                  (uint64_t)st.st_mtim.tv_nsec;
+  if (S_ISBLK(st.st_mode)) {
+    /* A block device's st_size is 0 and its node's mtime does not follow
+     * writes (the same disk may be a file on the host that saved and a
+     * device on the one that restores): its size is its end, and it has
+     * no mtime to compare (0). */
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+      int e = errno;
+      close(fd);
+      return vmk_err(err, -e, "cannot read the disk %s's size: %s", path,
+                     strerror(e));
+    }
+    id->size = (uint64_t)end;
+    id->mtime_ns = 0;
+  }
   uint8_t *buf = malloc(HASH_SPAN);
   if (!buf) {
     close(fd);
@@ -841,7 +856,8 @@ static int check_disks(const struct vmk_config *cfg,
                      "back as it was when the VM was saved",
                      path, e2.msg);
     if (now.size != ids[i].size || now.crc[0] != ids[i].crc[0] ||
-        now.crc[1] != ids[i].crc[1] || now.mtime_ns != ids[i].mtime_ns)
+        now.crc[1] != ids[i].crc[1] ||
+        (now.mtime_ns && ids[i].mtime_ns && now.mtime_ns != ids[i].mtime_ns))
       return vmk_err(err, -EINVAL,
                      "the disk %s changed since the snapshot was saved (%s "
                      "differs); restore the disk as it was then (a restored "

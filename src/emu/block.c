@@ -1,15 +1,41 @@
 /* block.c — decoded-block cache: builds blocks (fetching guest code through
- * the exec TLB), keeps them in a hash table keyed by guest pc, allocates
- * them from an arena that is dropped as a whole by emu_flush_code (so no
- * block outlives a flush and successor links never dangle).
+ * the exec TLB) and keeps them in a hash table keyed by what decides their
+ * meaning, so that code survives process switches and remaps:
+ *   - the guest VA of the first instruction (decoded insns hold absolute
+ *     pcs and branch targets, so the same bytes at another VA are another
+ *     block);
+ *   - the host address of that instruction, i.e. the physical page the
+ *     code comes from (found through the current TLB entry: VA -> PA);
+ *   - cpu->code_ctx: the translation regime and mode bits of the level it
+ *     runs at (system mode: the EL; user mode: 0).
+ * Nothing else goes into a block: the decoder (emu_decode) reads only the
+ * instruction word and its pc, never PSTATE or SCTLR (EL-dependent
+ * behaviour — traps, permissions — is checked when the insn runs); the
+ * one exception, breakpoint check insns (cpu->dbg_bp), drops every block
+ * when the armed set changes (sys/debug.c).
  *
- * Two such sets: blocks in the upper half of the address space (bit 55
- * set: TTBR1, a kernel's) and in the lower half (TTBR0: user processes,
- * an idmap). emu_flush_user_code drops only the lower set, so switching
- * between processes does not make the kernel be decoded again (it was
- * most of the emulator's time in I/O-heavy guests, which switch often).
- * A successor link is cached only between blocks of one set, so dropping
- * one set leaves no link into it.
+ * Invalidation is per code page (host page): each page holding decoded
+ * code has a record listing its blocks. TLB entries of such a page carry
+ * no write tag (emu_code_tlb_filled, and protect_page when the page gets
+ * its first block), so a store to it takes the slow path, which drops the
+ * page's blocks first (self-modifying code, guest JITs, module loading);
+ * so does IC IVAU (emu_code_invalidate_host, for the page of that VA);
+ * IC IALLU and full arenas drop everything. TLBI drops only TLB entries:
+ * the code stays, and is found again when a VA maps the same page.
+ *
+ * Successor links: emu_chain follows a cached link only when the exec
+ * TLB lets the current level run pc and the successor's host address
+ * when it was linked equals pc + the entry's addend now, so a link never
+ * enters a block whose VA maps another physical page now. A dropped
+ * block is unhashed, its host address set to an impossible value (1)
+ * and its first insn replaced by h_dropped, which returns to the
+ * dispatcher (cpu->pc is already the block's pc): a link to it leads
+ * back to a lookup, which finds the page's new code.
+ *
+ * Memory: blocks and page records come from one arena of 1 MiB chunks;
+ * beyond ARENA_MAX (64 MiB) of it, everything is dropped and rebuilt
+ * (dropped blocks stay in the arena until then). Plus the two hash
+ * tables: 1 MiB + 32 KiB per vCPU.
  *
  * Runs on the owning CPU's thread; no locks.
  */
@@ -21,21 +47,20 @@
 #include "emu/decode.h"
 #include "emu/mem.h"
 
-/* The upper set lives long (a kernel's code, kept across process
- * switches) and grows large: a bigger table keeps its chains short. The
- * lower one is emptied at every process switch, so it stays small. */
-#define HASH_BITS 14
+#define HASH_BITS 17
 #define HASH_SIZE (1u << HASH_BITS)
-#define HASH_BITS_HIGH 17
-#define HASH_SIZE_HIGH (1u << HASH_BITS_HIGH)
+#define PAGE_HASH_BITS 12
+#define PAGE_HASH_SIZE (1u << PAGE_HASH_BITS)
 #define CHUNK_SIZE (1u << 20)
-#define ARENA_MAX (256u << 20) /* flush everything beyond this much code */
+#define ARENA_MAX (64u << 20)    /* flush everything beyond this much code */
+#define HOST_DEAD ((uintptr_t)1) /* never the (4-aligned) address of code */
 
 /* Generous (a block holds at most EMU_BLOCK_MAX + 1 insns): the kept
- * chunk must hold any one block (see emu_block_cache_new). */
+ * chunk must hold any one block and its page record (see
+ * emu_block_cache_new). */
 _Static_assert(sizeof(struct emu_block) +
                        (2 * EMU_BLOCK_MAX + 1) * sizeof(struct emu_insn) +
-                       sizeof(struct emu_block *) + 15 <=
+                       sizeof(struct emu_block *) + 64 + 31 <=
                    CHUNK_SIZE,
                "a block must fit in the kept chunk");
 
@@ -45,22 +70,23 @@ struct chunk {
   _Alignas(16) unsigned char data[];
 };
 
-struct block_set {
-  struct emu_block **hash;
-  unsigned mask; /* hash entries - 1 */
-  struct chunk *chunks;
-  size_t total;
+/* A guest page some blocks were decoded from, by the host address of its
+ * first byte (VA page + TLB addend: guest RAM need not be host-page
+ * aligned). */
+struct code_page {
+  uintptr_t hpage;
+  struct code_page *next; /* hash chain */
+  struct emu_block *blocks;
 };
 
-#define SET_LOW 0  /* lower half (TTBR0) */
-#define SET_HIGH 1 /* upper half (TTBR1) */
-#define PEND_ALL 1u
-#define PEND_LOW 2u
-
 struct emu_block_cache {
-  struct block_set set[2];
-  uint64_t gen;     /* bumped by every drop */
-  unsigned pending; /* PEND_* flushes requested, not yet performed */
+  struct emu_block **hash;
+  struct code_page **pages;
+  unsigned npages; /* live page records */
+  struct chunk *chunks;
+  size_t total;
+  uint64_t gen; /* bumped by every drop of everything */
+  bool pending; /* a drop of everything requested, not yet performed */
   /* The one-instruction block of software step: at most a breakpoint
    * check, the instruction, the end insn and the block pointer. */
   _Alignas(16) unsigned char scratch[sizeof(struct emu_block) +
@@ -68,93 +94,91 @@ struct emu_block_cache {
                                      sizeof(struct emu_block *)];
 };
 
-static inline unsigned set_of(uint64_t pc) { return (unsigned)(pc >> 55) & 1; }
-
-static inline unsigned hash_pc(const struct block_set *s, uint64_t pc) {
-  return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS_HIGH))) & s->mask;
+static inline unsigned hash_key(uint64_t pc, uintptr_t host, uint32_t ctx) {
+  /* host >> 12 tells physical pages apart; pc >> 2 the insns within one
+   * (both share the page offset, so they are not xor-ed unshifted). */
+  return (unsigned)((pc >> 2) ^ (pc >> (2 + HASH_BITS)) ^ (host >> 12) ^
+                    ((uint64_t)ctx << (HASH_BITS - 1))) &
+         (HASH_SIZE - 1);
 }
 
-/* Each set always owns at least one chunk, allocated here: after a drop
+static inline unsigned hash_page(uintptr_t hpage) {
+  return (unsigned)((hpage >> 12) ^ (hpage >> (12 + PAGE_HASH_BITS))) &
+         (PAGE_HASH_SIZE - 1);
+}
+
+/* The cache always owns at least one chunk, allocated here: after a drop
  * one block always fits, so running out of host memory never leaves the
  * CPU unable to make progress (and the library never aborts). */
 int emu_block_cache_new(struct emu_cpu *cpu) {
-  cpu->blocks = calloc(1, sizeof *cpu->blocks);
-  if (!cpu->blocks)
+  struct emu_block_cache *c = calloc(1, sizeof *c);
+  if (!c)
     return -ENOMEM;
-  for (unsigned i = 0; i < 2; i++) {
-    unsigned n = i == SET_HIGH ? HASH_SIZE_HIGH : HASH_SIZE;
-    cpu->blocks->set[i].mask = n - 1;
-    cpu->blocks->set[i].hash = calloc(n, sizeof(struct emu_block *));
-    struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
-    if (!ch || !cpu->blocks->set[i].hash) {
-      free(ch);
-      emu_block_cache_free(cpu);
-      return -ENOMEM;
-    }
-    ch->next = NULL;
-    ch->used = 0;
-    cpu->blocks->set[i].chunks = ch;
-    cpu->blocks->set[i].total = CHUNK_SIZE;
+  cpu->blocks = c;
+  c->hash = calloc(HASH_SIZE, sizeof *c->hash);
+  c->pages = calloc(PAGE_HASH_SIZE, sizeof *c->pages);
+  c->chunks = malloc(sizeof *c->chunks + CHUNK_SIZE);
+  if (!c->hash || !c->pages || !c->chunks) {
+    emu_block_cache_free(cpu);
+    return -ENOMEM;
   }
+  c->chunks->next = NULL;
+  c->chunks->used = 0;
+  c->total = CHUNK_SIZE;
   return 0;
 }
 
-/* Frees every chunk of the set but the last (the first allocated), which
- * is emptied and kept for reuse. */
-static void drop_set(struct emu_block_cache *c, struct block_set *s) {
-  struct chunk *ch = s->chunks;
+/* Drops every block: frees every chunk but the last (the first
+ * allocated), which is emptied and kept for reuse. */
+static void drop_all(struct emu_cpu *cpu) {
+  struct emu_block_cache *c = cpu->blocks;
+  struct chunk *ch = c->chunks;
   while (ch && ch->next) {
     struct chunk *next = ch->next;
     free(ch);
     ch = next;
   }
-  s->chunks = ch;
+  c->chunks = ch;
   if (ch)
     ch->used = 0;
-  s->total = ch ? CHUNK_SIZE : 0;
-  if (s->hash)
-    memset(s->hash, 0, (s->mask + 1) * sizeof(*s->hash));
+  c->total = ch ? CHUNK_SIZE : 0;
+  if (c->hash)
+    memset(c->hash, 0, HASH_SIZE * sizeof *c->hash);
+  if (c->pages)
+    memset(c->pages, 0, PAGE_HASH_SIZE * sizeof *c->pages);
+  c->npages = 0;
   c->gen++;
-}
-
-/* Performs the pending flushes. */
-static void drop_pending(struct emu_block_cache *c) {
-  drop_set(c, &c->set[SET_LOW]);
-  if (c->pending & PEND_ALL)
-    drop_set(c, &c->set[SET_HIGH]);
-  c->pending = 0;
+  c->pending = false;
+  cpu->stats.code_flushes++;
 }
 
 void emu_block_cache_free(struct emu_cpu *cpu) {
-  if (!cpu->blocks)
+  struct emu_block_cache *c = cpu->blocks;
+  if (!c)
     return;
-  for (unsigned i = 0; i < 2; i++) {
-    struct block_set *s = &cpu->blocks->set[i];
-    drop_set(cpu->blocks, s);
-    free(s->chunks);
-    free(s->hash);
+  for (struct chunk *ch = c->chunks; ch;) {
+    struct chunk *next = ch->next;
+    free(ch);
+    ch = next;
   }
-  free(cpu->blocks);
+  free(c->hash);
+  free(c->pages);
+  free(c);
   cpu->blocks = NULL;
 }
 
 void emu_flush_code(struct emu_cpu *cpu) {
   if (cpu->blocks)
-    cpu->blocks->pending |= PEND_ALL;
-}
-
-void emu_flush_user_code(struct emu_cpu *cpu) {
-  if (cpu->blocks)
-    cpu->blocks->pending |= PEND_LOW;
+    cpu->blocks->pending = true;
 }
 
 bool emu_block_flush_pending(struct emu_cpu *cpu) {
-  return cpu->blocks->pending != 0;
+  return cpu->blocks->pending;
 }
 
 uint64_t emu_block_gen(struct emu_cpu *cpu) { return cpu->blocks->gen; }
 
-static void *arena_alloc(struct block_set *c, size_t size) {
+static void *arena_alloc(struct emu_block_cache *c, size_t size) {
   size = (size + 15) & ~(size_t)15;
   if (!c->chunks || c->chunks->used + size > CHUNK_SIZE) {
     struct chunk *ch = malloc(sizeof *ch + CHUNK_SIZE);
@@ -170,15 +194,85 @@ static void *arena_alloc(struct block_set *c, size_t size) {
   return p;
 }
 
-/* Raises the instruction fetch fault unless code at pc may run at the
- * current level: the exec TLB decides (refilled on a miss), for blocks
- * being built and for cached ones alike, since a block decoded for one
- * level or mapping is found by address alone. */
+static struct code_page *page_find(const struct emu_block_cache *c,
+                                   uintptr_t hpage) {
+  for (struct code_page *p = c->pages[hash_page(hpage)]; p; p = p->next)
+    if (p->hpage == hpage)
+      return p;
+  return NULL;
+}
+
+/* Takes the write tag away from every TLB entry (both views) that maps
+ * hpage, so stores to it come to emu_code_tlb_filled first. */
+static void protect_page(struct emu_cpu *cpu, uintptr_t hpage) {
+  for (unsigned v = 0; v < 2; v++) {
+    struct emu_tlb_entry *t = cpu->tlb_views[v];
+    for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
+      if (t[i].tag_write != EMU_TLB_INVALID &&
+          (t[i].tag_write & EMU_PAGE_MASK) + t[i].addend == hpage)
+        t[i].tag_write = EMU_TLB_INVALID;
+  }
+}
+
+/* The first insn of a dropped block (see the header). */
+static EMU_HANDLER(h_dropped) {
+  (void)cpu, (void)in;
+  return NULL;
+}
+
+/* Unhashes the page's blocks and marks them dead (see the header). */
+static void drop_page(struct emu_cpu *cpu, struct code_page *p) {
+  struct emu_block_cache *c = cpu->blocks;
+  for (struct emu_block *b = p->blocks; b; b = b->pnext) {
+    struct emu_block **pp = &c->hash[hash_key(b->pc, b->host, b->ctx)];
+    while (*pp && *pp != b)
+      pp = &(*pp)->hnext;
+    if (*pp)
+      *pp = b->hnext;
+    b->host = HOST_DEAD;
+    /* The block may be running (a store into its own page): it goes on;
+     * only a later entry sees this. */
+    b->insn[0].fn = h_dropped;
+  }
+  struct code_page **pp = &c->pages[hash_page(p->hpage)];
+  while (*pp && *pp != p)
+    pp = &(*pp)->next;
+  if (*pp)
+    *pp = p->next;
+  c->npages--;
+  cpu->stats.code_page_drops++;
+}
+
+void emu_code_invalidate_host(struct emu_cpu *cpu, const void *hpage) {
+  struct emu_block_cache *c = cpu->blocks;
+  if (!c || !c->npages)
+    return;
+  struct code_page *p = page_find(c, (uintptr_t)hpage);
+  if (p)
+    drop_page(cpu, p);
+}
+
+void emu_code_tlb_filled(struct emu_cpu *cpu, struct emu_tlb_entry *e,
+                         uint64_t va, enum emu_access acc) {
+  struct emu_block_cache *c = cpu->blocks;
+  if (!c || !c->npages)
+    return;
+  struct code_page *p = page_find(c, (va & EMU_PAGE_MASK) + e->addend);
+  if (!p)
+    return;
+  if (acc == EMU_WRITE)
+    drop_page(cpu, p); /* the store goes on, through the fast path next */
+  else
+    e->tag_write = EMU_TLB_INVALID;
+}
+
+/* Refills the exec TLB entry of pc, or raises the instruction fetch fault
+ * when code at pc may not run at the current level. */
 static struct emu_tlb_entry *exec_check(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
-  if (e->tag_exec != emu_exec_tag(cpu, pc)) {
-    int r = cpu->env->tlb_fill(cpu, pc, EMU_EXEC, 4);
-    if (r != 0 || e->tag_exec != emu_exec_tag(cpu, pc))
+  if (e->tag_exec != emu_tlb_tag(cpu, pc)) {
+    int r = emu_tlb_refill(cpu, pc, EMU_EXEC, 4);
+    if (r != 0 || e->tag_exec != emu_tlb_tag(cpu, pc))
       emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_PERM,
                 pc);
   }
@@ -194,14 +288,39 @@ static EMU_HANDLER(h_bp_check) {
   return EMU_NEXT;
 }
 
-/* Decodes up to max instructions at pc into a block. single: into the
- * cache's scratch block (not hashed, not linked), for software step. */
-static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
+/* Hashes b and files it under its code page (protecting a new one). */
+static void insert(struct emu_cpu *cpu, struct emu_block *b) {
+  struct emu_block_cache *c = cpu->blocks;
+  uintptr_t hpage = b->host - (uintptr_t)(b->pc & ~EMU_PAGE_MASK);
+  struct code_page *p = page_find(c, hpage);
+  if (!p) {
+    p = arena_alloc(c, sizeof *p);
+    if (!p) { /* out of host memory: leave b out of the cache */
+      b->host = HOST_DEAD;
+      return;
+    }
+    p->hpage = hpage;
+    p->blocks = NULL;
+    unsigned h = hash_page(hpage);
+    p->next = c->pages[h];
+    c->pages[h] = p;
+    c->npages++;
+    protect_page(cpu, hpage);
+  }
+  b->pnext = p->blocks;
+  p->blocks = b;
+  unsigned h = hash_key(b->pc, b->host, b->ctx);
+  b->hnext = c->hash[h];
+  c->hash[h] = b;
+}
+
+/* Decodes up to max instructions at pc (exec TLB entry e) into a block.
+ * single: into the cache's scratch block (not cached, not linked), for
+ * software step. */
+static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc,
+                               struct emu_tlb_entry *e, unsigned max,
                                bool single) {
   struct emu_block_cache *c = cpu->blocks;
-  if (pc & 3)
-    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
-  struct emu_tlb_entry *e = exec_check(cpu, pc);
   const unsigned char *code =
       (const unsigned char *)(uintptr_t)(pc + e->addend);
   unsigned room = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
@@ -232,40 +351,41 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc, unsigned max,
   size_t size = sizeof(struct emu_block) + ninsn * sizeof(struct emu_insn) +
                 sizeof(struct emu_block *);
   struct emu_block *b;
-  struct block_set *set = &c->set[set_of(pc)];
   if (single) {
     b = (struct emu_block *)c->scratch;
   } else {
-    if (set->total >= ARENA_MAX)
-      drop_set(c, set);
-    b = arena_alloc(set, size);
+    if (c->total >= ARENA_MAX)
+      drop_all(cpu);
+    b = arena_alloc(c, size);
     if (!b) { /* out of host memory: start over in the kept chunk */
-      drop_set(c, set);
-      b = arena_alloc(set, size);
+      drop_all(cpu);
+      b = arena_alloc(c, size);
     }
+    cpu->stats.blocks_built++;
   }
   b->pc = pc;
+  b->host = (uintptr_t)code;
+  b->ctx = cpu->code_ctx;
   b->n = n;
+  b->hnext = b->pnext = NULL;
   b->link[0] = b->link[1] = NULL;
   b->link_pc[0] = b->link_pc[1] = 1; /* never a valid (aligned) pc */
+  b->link_host[0] = b->link_host[1] = HOST_DEAD;
   b->link_next = 0;
   b->ninsn = ninsn;
   b->jit = NULL;
   b->jit_gen = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
-  if (!single) {
-    unsigned h = hash_pc(set, pc);
-    b->hnext = set->hash[h];
-    set->hash[h] = b;
-  }
+  if (!single)
+    insert(cpu, b);
   return b;
 }
 
-static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc) {
-  const struct block_set *s = &c->set[set_of(pc)];
-  for (struct emu_block *b = s->hash[hash_pc(s, pc)]; b; b = b->hnext)
-    if (b->pc == pc)
+static inline struct emu_block *lookup(struct emu_block_cache *c, uint64_t pc,
+                                       uintptr_t host, uint32_t ctx) {
+  for (struct emu_block *b = c->hash[hash_key(pc, host, ctx)]; b; b = b->hnext)
+    if (b->pc == pc && b->host == host && b->ctx == ctx)
       return b;
   return NULL;
 }
@@ -290,38 +410,39 @@ const struct emu_insn *emu_chain(struct emu_cpu *cpu, const struct emu_insn *in,
                    (cpu->icount >= cpu->run_end) |
                    (++cpu->chain_depth > CHAIN_MAX)))
     return NULL;
-  if (b->link_pc[0] == pc) {
+  /* The current level may run pc and pc maps to host now: a miss goes
+   * to the dispatcher, which refills the entry or faults. */
+  const struct emu_tlb_entry *e = emu_tlb_lookup(cpu, pc);
+  if (EMU_UNLIKELY(e->tag_exec != emu_tlb_tag(cpu, pc)))
+    return NULL;
+  uintptr_t host = (uintptr_t)(pc + e->addend);
+  if (b->link_pc[0] == pc && b->link_host[0] == host) {
     nb = b->link[0];
-  } else if (b->link_pc[1] == pc) {
+  } else if (b->link_pc[1] == pc && b->link_host[1] == host) {
     nb = b->link[1];
   } else {
-    nb = lookup(c, pc);
+    nb = lookup(c, pc, host, cpu->code_ctx);
     if (!nb)
-      return NULL;                     /* the dispatcher builds it */
-    if (set_of(pc) == set_of(b->pc)) { /* see the header */
-      unsigned k = b->link_next;
-      b->link[k] = nb;
-      b->link_pc[k] = pc;
-      b->link_next = k ^ 1;
-    }
+      return NULL; /* the dispatcher builds it */
+    unsigned k = b->link_next;
+    b->link[k] = nb;
+    b->link_pc[k] = pc;
+    b->link_host[k] = host;
+    b->link_next = k ^ 1;
   }
-  /* Blocks and links are keyed by address only: the dispatcher re-checks
-   * (or faults) when the current level may not run this page now. */
-  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
-    return NULL;
   return nb->insn[0].fn(cpu, nb->insn);
 }
 
 struct emu_block *emu_block_get(struct emu_cpu *cpu, uint64_t pc) {
   struct emu_block_cache *c = cpu->blocks;
   if (EMU_UNLIKELY(c->pending))
-    drop_pending(c);
-  struct emu_block *b = lookup(c, pc);
-  if (!b)
-    return build(cpu, pc, EMU_BLOCK_MAX, false);
-  if (EMU_UNLIKELY(!emu_exec_ok(cpu, pc)))
-    exec_check(cpu, pc);
-  return b;
+    drop_all(cpu);
+  if (pc & 3)
+    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
+  struct emu_tlb_entry *e = exec_check(cpu, pc);
+  struct emu_block *b =
+      lookup(c, pc, (uintptr_t)(pc + e->addend), cpu->code_ctx);
+  return b ? b : build(cpu, pc, e, EMU_BLOCK_MAX, false);
 }
 
 void emu_block_step(struct emu_cpu *cpu) {
@@ -330,8 +451,11 @@ void emu_block_step(struct emu_cpu *cpu) {
     emu_raise(cpu, NULL, EMU_EXIT_DEBUG, esr, 0);
   struct emu_block_cache *c = cpu->blocks;
   if (EMU_UNLIKELY(c->pending))
-    drop_pending(c);
-  struct emu_block *b = build(cpu, cpu->pc, 1, true);
+    drop_all(cpu);
+  uint64_t pc = cpu->pc;
+  if (pc & 3)
+    emu_raise(cpu, NULL, EMU_EXIT_FAULT, EMU_FAULT_FETCH | EMU_FAULT_ALIGN, pc);
+  struct emu_block *b = build(cpu, pc, exec_check(cpu, pc), 1, true);
   uint32_t raw = b->insn[b->insn[0].op == EMU_OP_BP_CHECK ? 1 : 0].raw;
   /* emu_chain then returns at the end of this block instead of going on
    * into the next one. */

@@ -4,6 +4,8 @@
  * exception, system-state change), at most EMU_BLOCK_MAX instructions and
  * never crossing a page; blocks without a final branch get a synthetic
  * end-of-block insn. This insn array is also what a JIT would compile.
+ * Blocks are keyed by (pc, host address of the code, cpu->code_ctx): see
+ * block.c for why, and for how code pages are invalidated.
  *
  * Owned by one CPU thread; no locks.
  */
@@ -16,16 +18,21 @@
 #include "emu/cpu.h"
 
 struct emu_block {
-  uint64_t pc;
-  struct emu_block *hnext;   /* hash chain */
+  /* What emu_chain reads first (one cache line): */
   struct emu_block *link[2]; /* successor cache (same generation only) */
   uint64_t link_pc[2];
+  uintptr_t link_host[2]; /* the successors' host addresses when linked */
   uint32_t n;             /* guest instructions in the block */
   uint32_t link_next;     /* which link slot to replace next */
   uint32_t ninsn;         /* entries of insn[] (with checks, end insn) */
   void *jit;              /* translation (emu_jit_fn), or NULL */
   uint64_t jit_gen;       /* code region flushes when jit was made */
-  struct emu_insn insn[]; /* n insns (+ 1 synthetic end insn) */
+  uint32_t ctx;           /* cpu->code_ctx it was decoded for */
+  uint64_t pc;
+  uintptr_t host;          /* host address of the code at pc (1: dropped) */
+  struct emu_block *hnext; /* hash chain */
+  struct emu_block *pnext; /* next block of the same code page */
+  struct emu_insn insn[];  /* n insns (+ 1 synthetic end insn) */
 };
 
 /* Returns the block for pc, decoding it if needed; performs a pending
@@ -44,6 +51,11 @@ uint64_t emu_block_gen(struct emu_cpu *cpu);
 /* The translation of b (--emu-mode jit), made on first use; NULL when
  * the translator does not take this block (the interpreter runs it). */
 void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b);
+/* After env->tlb_fill filled e for va (RAM): when the page holds decoded
+ * code, a store (acc EMU_WRITE) drops that code now; any other access
+ * leaves the entry without a write tag, so the first store comes here. */
+void emu_code_tlb_filled(struct emu_cpu *cpu, struct emu_tlb_entry *e,
+                         uint64_t va, enum emu_access acc);
 int emu_block_cache_new(struct emu_cpu *cpu);
 void emu_block_cache_free(struct emu_cpu *cpu);
 

@@ -100,18 +100,23 @@ struct emu_insn {
   uint16_t op;            /* enum emu_op */
 };
 
-/* Soft TLB: one entry per guest page, direct-mapped by VA. A hit costs a
- * shift, a mask, a compare and an add. tag_* hold the page-aligned VA when
- * the access kind is allowed, or EMU_TLB_INVALID. addend turns a VA into a
- * host pointer. MMIO and faulting pages never hit: they go to the slow path.
+/* Soft TLB: one entry per guest page, direct-mapped by VA, in two views
+ * (EL0's and EL1's permissions; cpu->tlb is the current level's). A hit
+ * costs a shift, a mask, an or, a compare and an add. tag_* hold the
+ * page-aligned VA or-ed with the tag key (cpu->tlb_key: system mode's
+ * ASID slot, bits 4..11) when the access kind is allowed, or
+ * EMU_TLB_INVALID. addend turns a VA into a host pointer. MMIO and
+ * faulting pages never hit: they go to the slow path; neither do stores
+ * to pages holding decoded code (block.c).
  */
 #define EMU_TLB_BITS 10
 #define EMU_TLB_SIZE (1u << EMU_TLB_BITS)
 #define EMU_PAGE_BITS 12
 #define EMU_PAGE_SIZE (1ull << EMU_PAGE_BITS)
 #define EMU_PAGE_MASK (~(EMU_PAGE_SIZE - 1))
-#define EMU_TLB_INVALID 1ull  /* never equals a page-aligned VA */
-#define EMU_EXEC_KEY_EL0 2ull /* exec tag key of code EL0 may run */
+#define EMU_TLB_INVALID 1ull /* never equals a page-aligned VA | key */
+#define EMU_TLB_KEY_SHIFT 4
+#define EMU_TLB_KEY_MASK (0xffull << EMU_TLB_KEY_SHIFT)
 
 /* emu_cpu.insn_traps */
 #define EMU_TRAP_DC_ZVA 1u /* DC ZVA */
@@ -222,14 +227,18 @@ struct emu_cpu {
   uint64_t excl_val[2];
   unsigned excl_size; /* 0: monitor open (no reservation) */
 
-  struct emu_tlb_entry tlb[EMU_TLB_SIZE];
-  /* Or-ed into the page address of every exec tag (EMU_EXEC_KEY_*): an
-   * environment with several privilege levels fills exec tags with the
-   * key of the level that may run the page, so a page filled for one
-   * level never passes the other's check. Decoded blocks are re-checked
-   * against the exec tag each time they are entered, so cached code runs
-   * only where the current level may execute. 0 in user mode. */
-  uint64_t exec_key;
+  /* The current view: tlb_views[0] (EL0, user mode) or [1] (EL1). */
+  struct emu_tlb_entry *tlb;
+  /* Or-ed into the page address of every tag (EMU_TLB_KEY_MASK bits):
+   * system mode keeps one key per recently used ASID, so translations of
+   * several address spaces live side by side and a switch costs nothing.
+   * Decoded blocks are re-checked against the exec tag each time they
+   * are entered, so cached code runs only where the current level and
+   * address space may execute it. 0 in user mode. */
+  uint64_t tlb_key;
+  /* What decoded blocks are keyed by besides their address (block.c):
+   * system mode's EL; 0 in user mode. */
+  uint32_t code_ctx;
   /* EMU_TRAP_* bits: instructions that usually run inline but must ask
    * env->sysreg_write first because the current level may not use them
    * (system mode: EL0 with SCTLR_EL1.DZE/UCI clear). 0 in user mode. */
@@ -255,6 +264,16 @@ struct emu_cpu {
    * interpreter runs every block. Set with emu_cpu_enable_jit. */
   struct emu_jit *jit;
   sigjmp_buf jmp; /* emu_raise lands here */
+
+  /* Counters for VMK_EMU_STATS / tests (this CPU's thread only). */
+  struct {
+    uint64_t blocks_built;    /* blocks decoded into the cache */
+    uint64_t code_page_drops; /* code pages invalidated (store, IC IVAU) */
+    uint64_t code_flushes;    /* drops of every block */
+    uint64_t tlb_fills;       /* env->tlb_fill calls */
+  } stats;
+
+  struct emu_tlb_entry tlb_views[2][EMU_TLB_SIZE];
 };
 
 /* Create/destroy the per-CPU block cache and TLB state. */
@@ -283,11 +302,11 @@ _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
  * munmap/mprotect in user mode). Only on the CPU's own thread; safe inside
  * a handler (the flush happens before the next block is looked up). */
 void emu_flush_code(struct emu_cpu *cpu);
-/* Drops the cached translations of the lower half of the address space
- * (TTBR0) only, for a change of user address space: the upper half's
- * (TTBR1: the kernel's) did not change, and code changes there come with
- * an IC invalidation (emu_flush_code). Same rules as emu_flush_code. */
-void emu_flush_user_code(struct emu_cpu *cpu);
+/* Drops the decoded code of the guest page whose first byte is at host
+ * address hpage (IC IVAU, a store the soft TLB did not see). Safe inside
+ * a handler: the running block finishes, then nothing enters it again. */
+void emu_code_invalidate_host(struct emu_cpu *cpu, const void *hpage);
+/* Both TLB views: every entry, or the entries of va's page. */
 void emu_tlb_flush(struct emu_cpu *cpu);
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va);
 

@@ -16,15 +16,15 @@
  * IC invalidation), which set cpu.exit_request so the target leaves its
  * slice at the next block boundary.
  *
- * Decoded blocks are cached by VA. Kernel code is global; user code
- * (TTBR0 half) is only valid in the translation context it was decoded
- * in, so on every return to EL0 the context (TTBR0 + ASID) is compared
- * with the one of the cached user code, and all blocks are dropped when it
- * differs or when a TLBI may have remapped a user code page.
+ * Decoded blocks are keyed by physical page (src/emu/block.c), so
+ * process switches and TLBIs keep them; IC IVAU drops one page's code on
+ * every vCPU (the others get the host page through their code_pages
+ * queue), IC IALLU(IS) all of it.
  *
  * Debugging: VMK_EMU_TRACE=N runs one block at a time and prints the
  * start PCs of the last N blocks (and VBAR/ELR/ESR/FAR) when a vCPU stops
- * on an error.
+ * on an error. VMK_EMU_STATS=1 prints each vCPU's counters (blocks
+ * decoded, code pages invalidated, code flushes, TLB fills) at the end.
  *
  * Threads: create/start/pause/resume/stop/destroy on the VM's owner
  * thread; the vCPU threads; the GIC wake callback and irq_chip from any
@@ -62,25 +62,9 @@ static struct emu_vcpu *vcpu_of_cpu(struct emu_cpu *cpu) {
 
 /* ---- core environment callbacks (vCPU thread) ---------------------------- */
 
-static void bloom_set(struct emu_vcpu *v, uint64_t va) {
-  unsigned b = (unsigned)(va >> EMU_PAGE_BITS) & (EMU_USER_BLOOM_BITS - 1);
-  v->user_bloom[b / 64] |= 1ull << (b % 64);
-}
-
-static bool bloom_test(const struct emu_vcpu *v, uint64_t va) {
-  unsigned b = (unsigned)(va >> EMU_PAGE_BITS) & (EMU_USER_BLOOM_BITS - 1);
-  return v->user_bloom[b / 64] & (1ull << (b % 64));
-}
-
 static int env_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                         unsigned size) {
-  struct emu_vcpu *v = vcpu_of_cpu(cpu);
-  int r = emu_sys_tlb_fill(&v->sys, va, acc, size);
-  if ((r == 0 || r == EMU_FILL_WATCH) && v->sys.el == 0 &&
-      cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)].tag_exec ==
-          ((va & EMU_PAGE_MASK) | cpu->exec_key))
-    bloom_set(v, va); /* user code may be decoded from this page */
-  return r;
+  return emu_sys_tlb_fill(&vcpu_of_cpu(cpu)->sys, va, acc, size);
 }
 
 static void unmapped(struct emu_vcpu *v, bool write, uint64_t pa,
@@ -116,26 +100,9 @@ static void env_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned size,
     unmapped(v, true, pa, size);
 }
 
-/* The translation context user code was decoded in. */
-static uint64_t user_ctx_now(const struct emu_sys *sys) {
-  return sys->regs.ttbr0 ^ (sys->regs.ttbr1 & 0xffff000000000000ull);
-}
-
 static void env_exception(struct emu_cpu *cpu, enum emu_exit kind,
                           uint32_t syndrome, uint64_t addr) {
-  struct emu_vcpu *v = vcpu_of_cpu(cpu);
-  uint8_t el = v->sys.el;
-  if (!emu_sys_exception(&v->sys, kind, syndrome, addr))
-    return;
-  if (el == 1 && v->sys.el == 0) { /* ERET to EL0 */
-    uint64_t ctx = user_ctx_now(&v->sys);
-    if (!v->user_ctx_valid || v->user_ctx != ctx) {
-      emu_flush_user_code(cpu);
-      memset(v->user_bloom, 0, sizeof v->user_bloom);
-      v->user_ctx = ctx;
-      v->user_ctx_valid = true;
-    }
-  }
+  emu_sys_exception(&vcpu_of_cpu(cpu)->sys, kind, syndrome, addr);
 }
 
 static bool env_sysreg_read(struct emu_cpu *cpu, uint32_t enc, uint64_t *val) {
@@ -242,8 +209,6 @@ static void post_others(struct emu_vcpu *v, uint32_t req) {
   }
 }
 
-static void user_code_stale(struct emu_vcpu *v) { v->user_ctx_valid = false; }
-
 static void handle_requests(struct emu_vcpu *v);
 
 /* A broadcast TLBI or IC completes (as the issuer's next DSB requires)
@@ -274,50 +239,80 @@ static void wait_others(struct emu_vcpu *v, uint32_t mask) {
   }
 }
 
+/* Queues a broadcast TLBI for every other vCPU: each performs exactly
+ * that invalidation (a full queue: all of its TLB). */
+static void post_tlbi(struct emu_vcpu *v, const struct emu_tlbi *op) {
+  struct emu_engine *e = v->e;
+  pthread_mutex_lock(&e->lock);
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *o = &e->vcpus[i];
+    if (o == v)
+      continue;
+    uint32_t req = EMU_VREQ_TLBI;
+    if (op->kind != EMU_TLBI_ALL && o->ntlbis < EMU_TLBI_QUEUE)
+      o->tlbis[o->ntlbis++] = *op;
+    else
+      req = EMU_VREQ_TLB_FLUSH;
+    __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+  }
+  pthread_mutex_unlock(&e->lock);
+}
+
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
   struct emu_vcpu *v = opaque;
   emu_sys_tlb_invalidate(&v->sys, op);
   unpriv_cache_clear(v);
-  bool user_half = !((op->va >> 55) & 1);
-  if (op->kind == EMU_TLBI_ALL || op->kind == EMU_TLBI_ASID ||
-      (user_half && bloom_test(v, op->va)))
-    user_code_stale(v);
-  if (op->broadcast && v->e->cfg.cpus > 1)
-    post_others(v,
-                EMU_VREQ_TLB_FLUSH | ((op->kind == EMU_TLBI_ALL ||
-                                       op->kind == EMU_TLBI_ASID || user_half)
-                                          ? EMU_VREQ_USER_CODE
-                                          : 0));
-  if (op->broadcast && v->e->cfg.cpus > 1)
-    wait_others(v, EMU_VREQ_TLB_FLUSH);
+  if (op->broadcast && v->e->cfg.cpus > 1) {
+    post_tlbi(v, op);
+    wait_others(v, EMU_VREQ_TLB_FLUSH | EMU_VREQ_TLBI);
+  }
 }
 
-static void sys_ic(void *opaque, bool broadcast) {
-  struct emu_vcpu *v = opaque;
-  emu_flush_code(&v->cpu);
-  if (broadcast && v->e->cfg.cpus > 1) {
-    post_others(v, EMU_VREQ_CODE_FLUSH);
-    wait_others(v, EMU_VREQ_CODE_FLUSH);
+/* Queues host page hpage for every other vCPU's IC IVAU work. */
+static void post_code_page(struct emu_vcpu *v, void *hpage) {
+  struct emu_engine *e = v->e;
+  pthread_mutex_lock(&e->lock);
+  for (unsigned i = 0; i < e->cfg.cpus; i++) {
+    struct emu_vcpu *o = &e->vcpus[i];
+    if (o == v)
+      continue;
+    unsigned k = 0;
+    while (k < o->ncode_pages && o->code_pages[k] != hpage)
+      k++;
+    uint32_t req = EMU_VREQ_CODE_PAGE;
+    if (k == o->ncode_pages) {
+      if (k < EMU_CODE_PAGE_QUEUE)
+        o->code_pages[o->ncode_pages++] = hpage;
+      else
+        req = EMU_VREQ_CODE_FLUSH;
+    }
+    __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
   }
+  pthread_mutex_unlock(&e->lock);
+}
+
+static void sys_ic(void *opaque, bool broadcast, bool all, uint64_t va) {
+  struct emu_vcpu *v = opaque;
+  void *hpage = emu_sys_ic_local(&v->sys, all, va);
+  if (!broadcast || v->e->cfg.cpus < 2)
+    return;
+  if (all) {
+    post_others(v, EMU_VREQ_CODE_FLUSH);
+  } else if (hpage) {
+    post_code_page(v, hpage);
+  } else {
+    return; /* no code at that VA */
+  }
+  wait_others(v, EMU_VREQ_CODE_FLUSH | EMU_VREQ_CODE_PAGE);
 }
 
 static void sys_regime(void *opaque, enum emu_regime_change why) {
   struct emu_vcpu *v = opaque;
-  struct emu_sys *sys = &v->sys;
   if (why != EMU_REGIME_EL)
     unpriv_cache_clear(v);
-  if (why == EMU_REGIME_EL) {
-    if (sys->el == 0)
-      emu_sys_tlb_drop_data(sys);
-  } else if (why == EMU_REGIME_ASID) {
-    emu_sys_tlb_flush_asid(sys);
-  } else {
-    emu_sys_tlb_flush(sys);
-    if (why == EMU_REGIME_TRANSLATION) {
-      emu_flush_code(&v->cpu);
-      user_code_stale(v);
-    }
-  }
+  emu_sys_regime_changed(&v->sys, why);
 }
 
 static const struct emu_sys_ops sys_ops = {
@@ -427,9 +422,9 @@ static void power_on(struct emu_vcpu *v, uint64_t pc, uint64_t x0) {
   v->cpu.nzcv = 0;
   v->cpu.excl_size = 0;
   emu_sys_tlb_flush(&v->sys);
+  emu_sys_asid_changed(&v->sys);
   unpriv_cache_clear(v);
   emu_flush_code(&v->cpu);
-  v->user_ctx_valid = false;
 }
 
 /* Powered off: waits for CPU_ON (or stop). false: leave the loop. */
@@ -454,14 +449,32 @@ static bool wait_power_on(struct emu_vcpu *v) {
 
 static void handle_requests(struct emu_vcpu *v) {
   uint32_t req = __atomic_exchange_n(&v->req, 0, __ATOMIC_SEQ_CST);
-  if (req & EMU_VREQ_TLB_FLUSH) {
-    emu_sys_tlb_flush(&v->sys);
+  if (req & (EMU_VREQ_TLBI | EMU_VREQ_TLB_FLUSH)) {
+    struct emu_tlbi ops[EMU_TLBI_QUEUE];
+    pthread_mutex_lock(&v->e->lock);
+    unsigned n = v->ntlbis;
+    memcpy(ops, v->tlbis, n * sizeof *ops);
+    v->ntlbis = 0;
+    pthread_mutex_unlock(&v->e->lock);
+    if (req & EMU_VREQ_TLB_FLUSH)
+      emu_sys_tlb_flush(&v->sys);
+    else
+      for (unsigned i = 0; i < n; i++)
+        emu_sys_tlb_invalidate(&v->sys, &ops[i]);
     unpriv_cache_clear(v);
+  }
+  if (req & EMU_VREQ_CODE_PAGE) {
+    void *pages[EMU_CODE_PAGE_QUEUE];
+    pthread_mutex_lock(&v->e->lock);
+    unsigned n = v->ncode_pages;
+    memcpy(pages, v->code_pages, n * sizeof *pages);
+    v->ncode_pages = 0;
+    pthread_mutex_unlock(&v->e->lock);
+    for (unsigned i = 0; i < n; i++)
+      emu_code_invalidate_host(&v->cpu, pages[i]);
   }
   if (req & EMU_VREQ_CODE_FLUSH)
     emu_flush_code(&v->cpu);
-  if (req & EMU_VREQ_USER_CODE)
-    user_code_stale(v);
 }
 
 static void print_trace(struct emu_vcpu *v) {
@@ -589,6 +602,8 @@ static int emu_create(const struct vmk_engine_config *cfg,
   e->trace = tr && *tr ? atoi(tr) : 0;
   if (e->trace < 0 || e->trace > 1000000)
     e->trace = 0;
+  const char *st = getenv("VMK_EMU_STATS");
+  e->stats = st && *st && strcmp(st, "0") != 0;
   int r = emu_gicv3_init(&e->gic, cfg->cpus, cfg->nr_spis, gic_wake, e, err);
   if (r)
     goto fail;
@@ -778,7 +793,6 @@ static int emu_load_state(struct vmk_engine *base,
     if (r)
       return r;
     unpriv_cache_clear(v);
-    v->user_ctx_valid = false;
     v->power = (enum emu_power)s->power;
     v->on_pc = s->on_pc;
     v->on_ctx = s->on_ctx;
@@ -817,6 +831,16 @@ static void emu_destroy(struct vmk_engine *base) {
   if (!e)
     return;
   emu_stop(base);
+  for (unsigned i = 0; i < e->cfg.cpus && e->stats && e->vcpus; i++) {
+    const struct emu_cpu *c = &e->vcpus[i].cpu;
+    if (e->vcpus[i].e)
+      fprintf(stderr,
+              "vmkit: emu stats: vCPU %u: %" PRIu64 " blocks decoded, %" PRIu64
+              " code pages invalidated, %" PRIu64 " code flushes, %" PRIu64
+              " TLB fills, %" PRIu64 " instructions\n",
+              i, c->stats.blocks_built, c->stats.code_page_drops,
+              c->stats.code_flushes, c->stats.tlb_fills, c->icount);
+  }
   for (unsigned i = 0; i < e->cfg.cpus; i++) {
     if (e->vcpus[i].e) {
       emu_cpu_destroy(&e->vcpus[i].cpu);

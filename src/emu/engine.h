@@ -24,11 +24,13 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
 /* Cross-vCPU requests (emu_vcpu.req bits), honoured at the next block
  * boundary of the target. */
 #define EMU_VREQ_TLB_FLUSH 1u  /* broadcast TLBI: drop the whole soft TLB */
-#define EMU_VREQ_CODE_FLUSH 2u /* IC IALLUIS / IVAU: drop decoded blocks */
-#define EMU_VREQ_USER_CODE 4u  /* user mappings changed: recheck user code */
+#define EMU_VREQ_CODE_FLUSH 2u /* IC IALLUIS: drop decoded blocks */
+#define EMU_VREQ_CODE_PAGE 4u  /* IC IVAU: drop the blocks of code_pages */
+#define EMU_VREQ_TLBI 8u       /* broadcast TLBI: perform the queued tlbis */
 
-#define EMU_USER_BLOOM_BITS 4096u
 #define EMU_UNPRIV_CACHE 64u
+#define EMU_CODE_PAGE_QUEUE 8u
+#define EMU_TLBI_QUEUE 8u
 
 struct emu_engine;
 
@@ -49,12 +51,15 @@ struct emu_vcpu {
   bool kicked;
 
   uint32_t req; /* EMU_VREQ_* bits, atomic */
+  /* under e->lock: host pages whose decoded code other vCPUs' IC IVAU
+   * invalidated (EMU_VREQ_CODE_PAGE); a full queue becomes CODE_FLUSH. */
+  void *code_pages[EMU_CODE_PAGE_QUEUE];
+  unsigned ncode_pages;
+  /* under e->lock: other vCPUs' broadcast TLBIs to perform here
+   * (EMU_VREQ_TLBI); a full queue becomes TLB_FLUSH. */
+  struct emu_tlbi tlbis[EMU_TLBI_QUEUE];
+  unsigned ntlbis;
 
-  /* Decoded user code (TTBR0 half) is keyed by VA: the blocks are valid
-   * for the translation context user_ctx only (vCPU thread only). */
-  uint64_t user_ctx;
-  bool user_ctx_valid;
-  uint64_t user_bloom[EMU_USER_BLOOM_BITS / 64]; /* user exec pages seen */
   /* EL0 permissions of recently checked pages for LDTR/STTR at EL1
    * (direct-mapped; dropped with the soft TLB). vCPU thread only. */
   uint64_t up_page[EMU_UNPRIV_CACHE];
@@ -85,6 +90,7 @@ struct emu_engine {
   bool restored;          /* load_state ran: start keeps the vCPUs' state */
   bool exit_reported;     /* atomic */
   int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
+  bool stats;             /* VMK_EMU_STATS: print per-vCPU counters at exit */
   struct emu_vcpu *vcpus; /* cfg.cpus entries */
 };
 

@@ -78,7 +78,7 @@ static inline void *tlb_fast(struct emu_cpu *cpu, uint64_t va, unsigned size,
                              enum emu_access acc) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   uint64_t tag = acc == EMU_WRITE ? e->tag_write : e->tag_read;
-  if (EMU_LIKELY(tag == (va & EMU_PAGE_MASK) && emu_in_page(va, size)))
+  if (EMU_LIKELY(tag == emu_tlb_tag(cpu, va) && emu_in_page(va, size)))
     return (void *)(uintptr_t)(va + e->addend);
   return NULL;
 }

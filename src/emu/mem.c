@@ -6,6 +6,8 @@
  */
 #include "emu/mem.h"
 
+#include "emu/block.h"
+
 static uint32_t fault_syndrome(enum emu_access acc) {
   return (acc == EMU_WRITE ? EMU_FAULT_WNR : 0) |
          (acc == EMU_EXEC ? EMU_FAULT_FETCH : 0) | EMU_FAULT_PERM;
@@ -21,7 +23,17 @@ static inline uint64_t tag_of(const struct emu_tlb_entry *e,
 /* The tag an entry allowing acc at va holds now. */
 static inline uint64_t want_tag(const struct emu_cpu *cpu, uint64_t va,
                                 enum emu_access acc) {
-  return acc == EMU_EXEC ? emu_exec_tag(cpu, va) : va & EMU_PAGE_MASK;
+  (void)acc;
+  return emu_tlb_tag(cpu, va);
+}
+
+int emu_tlb_refill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                   unsigned size) {
+  cpu->stats.tlb_fills++;
+  int r = cpu->env->tlb_fill(cpu, va, acc, size);
+  if (r == 0 || r == EMU_FILL_WATCH)
+    emu_code_tlb_filled(cpu, emu_tlb_lookup(cpu, va), va, acc);
+  return r;
 }
 
 /* Makes the TLB entry for va valid for acc. Returns the entry, or NULL
@@ -32,7 +44,7 @@ static struct emu_tlb_entry *fill(struct emu_cpu *cpu,
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   if (tag_of(e, acc) == want_tag(cpu, va, acc))
     return e;
-  int r = cpu->env->tlb_fill(cpu, va, acc, size);
+  int r = emu_tlb_refill(cpu, va, acc, size);
   if (r == 1 && acc != EMU_EXEC)
     return NULL;
   if (r == EMU_FILL_WATCH && acc != EMU_EXEC) {
@@ -121,19 +133,22 @@ void *emu_host_range_slow(struct emu_cpu *cpu, const struct emu_insn *in,
 }
 
 void emu_tlb_flush(struct emu_cpu *cpu) {
-  for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
-    cpu->tlb[i].tag_read = EMU_TLB_INVALID;
-    cpu->tlb[i].tag_write = EMU_TLB_INVALID;
-    cpu->tlb[i].tag_exec = EMU_TLB_INVALID;
-    cpu->tlb[i].addend = 0;
-  }
+  for (unsigned v = 0; v < 2; v++)
+    for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+      struct emu_tlb_entry *e = &cpu->tlb_views[v][i];
+      e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
+      e->addend = 0;
+    }
 }
 
 void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va) {
-  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
-  if (e->tag_read == (va & EMU_PAGE_MASK) ||
-      e->tag_write == (va & EMU_PAGE_MASK) ||
-      (e->tag_exec & EMU_PAGE_MASK) == (va & EMU_PAGE_MASK)) {
-    e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
+  for (unsigned v = 0; v < 2; v++) {
+    struct emu_tlb_entry *e =
+        &cpu->tlb_views[v][(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
+    uint64_t page = va & EMU_PAGE_MASK;
+    if ((e->tag_read & EMU_PAGE_MASK) == page ||
+        (e->tag_write & EMU_PAGE_MASK) == page ||
+        (e->tag_exec & EMU_PAGE_MASK) == page)
+      e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
   }
 }

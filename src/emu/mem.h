@@ -61,16 +61,22 @@ static inline struct emu_tlb_entry *emu_tlb_lookup(struct emu_cpu *cpu,
   return &cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
 }
 
-/* The exec tag that lets code at pc run at the current level. */
-static inline uint64_t emu_exec_tag(const struct emu_cpu *cpu, uint64_t pc) {
-  return (pc & EMU_PAGE_MASK) | cpu->exec_key;
+/* The tag an entry allowing an access at va holds now (any kind). */
+static inline uint64_t emu_tlb_tag(const struct emu_cpu *cpu, uint64_t va) {
+  return (va & EMU_PAGE_MASK) | cpu->tlb_key;
 }
 
 /* True when the soft TLB says code at pc may run now (a miss is not a
  * fault: the slow path refills the entry and decides). */
 static inline bool emu_exec_ok(struct emu_cpu *cpu, uint64_t pc) {
-  return emu_tlb_lookup(cpu, pc)->tag_exec == emu_exec_tag(cpu, pc);
+  return emu_tlb_lookup(cpu, pc)->tag_exec == emu_tlb_tag(cpu, pc);
 }
+
+/* Calls env->tlb_fill for va and applies the core's own rule on top:
+ * pages holding decoded code get no write tag (block.c). Returns what
+ * tlb_fill returned. */
+int emu_tlb_refill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                   unsigned size);
 
 /* True when [va, va+size) does not cross a page boundary. */
 static inline bool emu_in_page(uint64_t va, unsigned size) {
@@ -88,7 +94,7 @@ static inline void emu_check_align(struct emu_cpu *cpu,
   static inline uint##bits##_t emu_ld##bits(                                   \
       struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va) {           \
     struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);                         \
-    if (__builtin_expect(e->tag_read == (va & EMU_PAGE_MASK) &&                \
+    if (__builtin_expect(e->tag_read == emu_tlb_tag(cpu, va) &&                \
                              emu_in_page(va, bits / 8),                        \
                          1)) {                                                 \
       uint##bits##_t v;                                                        \
@@ -101,7 +107,7 @@ static inline void emu_check_align(struct emu_cpu *cpu,
                                   const struct emu_insn *in, uint64_t va,      \
                                   uint##bits##_t val) {                        \
     struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);                         \
-    if (__builtin_expect(e->tag_write == (va & EMU_PAGE_MASK) &&               \
+    if (__builtin_expect(e->tag_write == emu_tlb_tag(cpu, va) &&               \
                              emu_in_page(va, bits / 8),                        \
                          1)) {                                                 \
       memcpy((void *)(uintptr_t)(va + e->addend), &val, sizeof val);           \
@@ -122,7 +128,7 @@ static inline unsigned __int128
 emu_ld128(struct emu_cpu *cpu, const struct emu_insn *in, uint64_t va) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   if (__builtin_expect(
-          e->tag_read == (va & EMU_PAGE_MASK) && emu_in_page(va, 16), 1)) {
+          e->tag_read == emu_tlb_tag(cpu, va) && emu_in_page(va, 16), 1)) {
     unsigned __int128 v;
     memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof v);
     return v;
@@ -134,7 +140,7 @@ static inline void emu_st128(struct emu_cpu *cpu, const struct emu_insn *in,
                              uint64_t va, unsigned __int128 val) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   if (__builtin_expect(
-          e->tag_write == (va & EMU_PAGE_MASK) && emu_in_page(va, 16), 1)) {
+          e->tag_write == emu_tlb_tag(cpu, va) && emu_in_page(va, 16), 1)) {
     memcpy((void *)(uintptr_t)(va + e->addend), &val, sizeof val);
     return;
   }
@@ -151,7 +157,7 @@ static inline void *emu_host_range(struct emu_cpu *cpu,
                                    unsigned len, enum emu_access acc) {
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   uint64_t tag = acc == EMU_WRITE ? e->tag_write : e->tag_read;
-  if (__builtin_expect(tag == (va & EMU_PAGE_MASK) && emu_in_page(va, len), 1))
+  if (__builtin_expect(tag == emu_tlb_tag(cpu, va) && emu_in_page(va, len), 1))
     return (void *)(uintptr_t)(va + e->addend);
   return emu_host_range_slow(cpu, in, va, len, acc);
 }

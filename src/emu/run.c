@@ -23,6 +23,7 @@ int emu_cpu_init(struct emu_cpu *cpu, const struct emu_env_ops *env,
   memset(cpu, 0, sizeof *cpu);
   cpu->env = env;
   cpu->env_opaque = env_opaque;
+  cpu->tlb = cpu->tlb_views[0];
   emu_tlb_flush(cpu);
   return emu_block_cache_new(cpu);
 }
@@ -67,10 +68,6 @@ _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
  * other through emu_chain; control comes back here when a successor is
  * not cached yet, after CHAIN_MAX chained blocks, or to stop. */
 static enum emu_exit run_blocks(struct emu_cpu *cpu) {
-  /* JIT mode: the block that ran last, whose successor links (the same
-   * cache emu_chain keeps) save the hash lookup; NULL after anything
-   * that may have dropped blocks. */
-  struct emu_block *prev = NULL;
   for (;;) {
     if (EMU_UNLIKELY(cpu->exit_request)) {
       __atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
@@ -84,34 +81,15 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
       continue;
     }
     if (cpu->jit) {
-      uint64_t pc = cpu->pc;
-      struct emu_block *b = NULL;
-      if (prev && EMU_LIKELY(!emu_block_flush_pending(cpu)) &&
-          EMU_LIKELY(emu_exec_ok(cpu, pc)))
-        b = prev->link_pc[0] == pc   ? prev->link[0]
-            : prev->link_pc[1] == pc ? prev->link[1]
-                                     : NULL;
-      if (!b) {
-        uint64_t gen = emu_block_gen(cpu);
-        bool pend = emu_block_flush_pending(cpu);
-        b = emu_block_get(cpu, pc);
-        /* links only within one half of the address space (block.c) */
-        if (prev && !pend && gen == emu_block_gen(cpu) &&
-            ((prev->pc ^ pc) >> 55 & 1) == 0) {
-          unsigned k = prev->link_next;
-          prev->link[k] = b;
-          prev->link_pc[k] = pc;
-          prev->link_next = k ^ 1;
-        }
-      }
+      /* (the blocks' successor links are the interpreter's: block.c
+       * keeps them valid for emu_chain only) */
+      struct emu_block *b = emu_block_get(cpu, cpu->pc);
       emu_jit_fn f = (emu_jit_fn)emu_block_jit(cpu, b);
       if (EMU_LIKELY(f != NULL)) {
         f(cpu);
         cpu->icount += b->n;
-        prev = b;
         continue;
       }
-      prev = NULL;
       /* interpreted: emu_chain stops at the end of this block (it counts
        * the block's instructions) */
       cpu->chain_depth = UINT32_MAX / 2;

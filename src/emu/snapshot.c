@@ -200,6 +200,7 @@ int emu_vcpu_state_load(struct emu_sys *sys, struct emu_cpu *cpu,
   emu_sys_sync_core(sys);
   emu_dbg_update(sys);
   emu_sys_tlb_flush(sys);
+  emu_sys_asid_changed(sys);
   emu_flush_code(cpu);
   return 0;
 }

@@ -167,8 +167,14 @@ EMU_SEM_END(ic_ivau) {
   if (cpu->env->sysreg_write) {
     if (!cpu->env->sysreg_write(cpu, (uint32_t)in->imm, cpu->r[in->rd]))
       emu_raise(cpu, in, EMU_EXIT_UNDEF, in->raw, 0);
-  } else {
-    emu_flush_code(cpu);
+  } else { /* user mode: that page's code, when it is mapped */
+    uint64_t va = cpu->r[in->rd];
+    const struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+    if (e->tag_read == emu_tlb_tag(cpu, va))
+      emu_code_invalidate_host(
+          cpu, (const void *)(uintptr_t)((va & EMU_PAGE_MASK) + e->addend));
+    else
+      emu_flush_code(cpu);
   }
   cpu->pc = in->pc + 4;
 }

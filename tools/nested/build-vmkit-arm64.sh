@@ -4,7 +4,8 @@
 #
 # The vmkit CLI is linked dynamically, because Debian ships libslirp (NAT)
 # only as a shared library; the arm64 libraries it loads (libslirp, glib,
-# pcre2, libfdt, zlib, jansson, glibc and its loader) are collected into
+# pcre2, libfdt, zlib, jansson, libmicrohttpd and gnutls' closure, glibc
+# and its loader) are collected into
 # BUILD/runlibs/, which the nested host must have as /lib (the interpreter
 # is /lib/ld-linux-aarch64.so.1). kvm_engine_test stays static.
 #
@@ -37,11 +38,12 @@ fi
 
 # The arm64 packages vmkit builds against: libfdt, zlib (the panic-log
 # reader inflates deflated pstore records), jansson (config JSON), libslirp
-# (NAT) with the libraries it loads (glib, pcre2). kvm_engine_test links
-# libfdt, zlib and jansson statically. libmicrohttpd would drag in gnutls
-# and its closure, so no REST API here (-Dapi=disabled). .done names the
-# list, so a changed list rebuilds the sysroot.
-SYSROOT_PKGS="libfdt-dev:arm64 libfdt1:arm64 zlib1g-dev:arm64 zlib1g:arm64 libjansson-dev:arm64 libjansson4:arm64 libslirp-dev:arm64 libslirp0:arm64 libglib2.0-0:arm64 libpcre2-8-0:arm64"
+# (NAT) with the libraries it loads (glib, pcre2), libmicrohttpd (the REST
+# API, so the nested test drives vmkit pause/save/... there) with gnutls,
+# which Debian's build links, and gnutls' own libraries. kvm_engine_test
+# links libfdt, zlib and jansson statically. .done names the list, so a
+# changed list rebuilds the sysroot.
+SYSROOT_PKGS="libfdt-dev:arm64 libfdt1:arm64 zlib1g-dev:arm64 zlib1g:arm64 libjansson-dev:arm64 libjansson4:arm64 libslirp-dev:arm64 libslirp0:arm64 libglib2.0-0:arm64 libpcre2-8-0:arm64 libmicrohttpd-dev:arm64 libmicrohttpd12:arm64 libgnutls30:arm64 libgmp10:arm64 libhogweed6:arm64 libnettle8:arm64 libidn2-0:arm64 libunistring2:arm64 libp11-kit0:arm64 libffi8:arm64 libtasn1-6:arm64"
 if [ "$(cat "$SYSROOT/.done" 2>/dev/null)" != "$SYSROOT_PKGS" ]; then
   rm -rf "$SYSROOT" "$CACHE/sysroot-debs"
   mkdir -p "$SYSROOT" "$CACHE/sysroot-debs"
@@ -80,10 +82,10 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" "$ROOT" \
     --cross-file "$ROOT/tools/nested/aarch64-cross.ini" \
     --cross-file "$CACHE/sysroot.ini" \
-    -Dtests=false -Dslirp=enabled -Dapi=disabled -Dbuildtype=release >&2
+    -Dtests=false -Dslirp=enabled -Dapi=enabled -Dbuildtype=release >&2
   echo "$LINK_MODE" >"$BUILD/.vmkit-arm64-link"
 else
-  meson configure "$BUILD" -Dslirp=enabled -Dapi=disabled >&2
+  meson configure "$BUILD" -Dslirp=enabled -Dapi=enabled >&2
 fi
 ninja -C "$BUILD" -j2 >&2
 

@@ -10,6 +10,8 @@
 #                if NESTED_VERBOSE=1)
 #   DISK_IMAGE   optional raw image attached as the host's /dev/vdb (vda is
 #                a small blank scratch disk, so the numbering is stable)
+# NESTED_EXTRA_DISKS: more raw images (space-separated, with DISK_IMAGE
+# given), attached as /dev/vdc, /dev/vdd, ... in that order.
 # Exits with QEMU's status; the scenario's status is in the log as
 # "nested-host: scenario NAME exit=N". NESTED_TIMEOUT (s, default 1500)
 # bounds the run.
@@ -28,6 +30,12 @@ truncate -s 1M "$WORK/scratch.img"
 # disk last to make it vda (the host init prints every disk's size, so a
 # mix-up shows in the log).
 drives=()
+# Extra disks before DISK, the last one first, so they follow it.
+extra=(${NESTED_EXTRA_DISKS:-})
+for ((i = ${#extra[@]} - 1; i >= 0; i--)); do
+  drives+=(-drive "file=${extra[$i]},format=raw,if=none,id=x$i,cache=writethrough"
+    -device virtio-blk-device,drive=x$i)
+done
 if [ -n "$DISK" ]; then
   drives+=(-drive "file=$DISK,format=raw,if=none,id=d1,cache=writethrough"
     -device virtio-blk-device,drive=d1)

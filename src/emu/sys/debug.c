@@ -223,7 +223,7 @@ void emu_dbg_update(struct emu_sys *sys) {
     memcpy(sys->dbg.bp, bp, sizeof bp);
     /* Blocks decoded before carry no (or stale) breakpoint checks. */
     if (sys->ops && sys->ops->ic_inval)
-      sys->ops->ic_inval(sys->opaque, false);
+      sys->ops->ic_inval(sys->opaque, false, true, 0);
   }
   if (memcmp(wp, sys->dbg.wp, sizeof wp)) {
     memcpy(sys->dbg.wp, wp, sizeof wp);

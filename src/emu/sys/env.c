@@ -4,16 +4,20 @@
  * ERET, which the core leaves undecoded), system register traps, TLB
  * maintenance and interrupt delivery.
  *
- * The soft TLB (cpu.h) is tagged by VA only — no ASID — so a side
- * array (emu_sys.tlb_user) remembers which slots hold non-global or
- * TTBR0-half translations: an ASID/TTBR change or TLBI by ASID drops just
- * those; SCTLR/TCR/MAIR writes drop everything. Exec tags carry the EL
- * they were filled at (emu_sys_exec_key), so they survive EL changes;
- * load/store tags do not: a return to EL0 drops them (EL1's are
- * broader), an entry to EL1 keeps EL0's (a subset of EL1's, no PAN).
- * TLBI by VA drops the single 4 KiB entry unless a block mapping of that
- * VA half is cached, in which case everything goes (a block's other
- * pages sit in other slots).
+ * The soft TLB (cpu.h) has one view per EL (each filled with that EL's
+ * permissions, so an EL change switches views and drops nothing), and
+ * every tag carries the key of the ASID it was filled under (cpu.h:
+ * tlb_key; 256 keys, slot = ASID & 0xff, a new ASID in a used slot
+ * evicts the old one's entries). So a TTBR write that changes the ASID
+ * costs nothing, and switching back finds the old entries. A global
+ * entry matches every ASID: when its tag carries another ASID's key, the
+ * miss refills it from emu_sys.tlb_meta without a walk (retag). The
+ * emulator has no EL2, hence no stage 2 and no VMID to tag with.
+ * SCTLR/TCR/MAIR writes drop everything. TLBI drops what the
+ * architecture names: by ASID the non-global entries of that ASID; by VA
+ * the entries of that page that are global or of that ASID (VAA: any);
+ * when a block mapping of that VA half is cached in a view, that view is
+ * searched for the block's other pages.
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).
@@ -39,8 +43,41 @@ static void record_fault(struct emu_sys *sys, uint64_t va, uint8_t fsc) {
   sys->fault.fsc = fsc;
 }
 
+static inline unsigned tlb_index(uint64_t va) {
+  return (unsigned)(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1);
+}
+
+static void set_tags(const struct emu_sys *sys, struct emu_tlb_entry *e,
+                     uint64_t page, uint8_t prot) {
+  uint64_t tag = page | sys->tlb_key;
+  e->tag_read = (prot & EMU_PROT_R) ? tag : EMU_TLB_INVALID;
+  e->tag_write = (prot & EMU_PROT_W) ? tag : EMU_TLB_INVALID;
+  e->tag_exec = (prot & EMU_PROT_X) ? tag : EMU_TLB_INVALID;
+}
+
+static void invalidate(struct emu_sys *sys, unsigned view, unsigned i) {
+  struct emu_tlb_entry *e = &sys->cpu->tlb_views[view][i];
+  e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
+  sys->tlb_meta[view][i].valid = false;
+}
+
+/* A global entry for va filled under another ASID's key: the same
+ * translation holds, so only its tags change. */
+static bool retag(struct emu_sys *sys, uint64_t va, enum emu_access acc) {
+  static const uint8_t need[] = {EMU_PROT_R, EMU_PROT_W, EMU_PROT_X};
+  unsigned view = sys->el ? 1 : 0, i = tlb_index(va);
+  const struct emu_tlb_meta *m = &sys->tlb_meta[view][i];
+  if (!m->valid || !m->global || m->vpage != (va & EMU_PAGE_MASK) ||
+      !(m->prot & need[acc]) || sys->dbg.wp_armed)
+    return false;
+  set_tags(sys, &sys->cpu->tlb_views[view][i], m->vpage, m->prot);
+  return true;
+}
+
 int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
                      unsigned size) {
+  if (retag(sys, va, acc))
+    return 0;
   struct emu_mmu_regs regs;
   struct emu_mmu_walker w = emu_sys_walker(sys);
   struct emu_mmu_result res;
@@ -69,18 +106,21 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
     return 1;
   }
   uint64_t page = va & EMU_PAGE_MASK;
-  struct emu_tlb_entry *e =
-      &sys->cpu->tlb[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
-  uint8_t prot = res.prot[sys->el ? 1 : 0];
-  e->tag_read = (prot & EMU_PROT_R) ? page : EMU_TLB_INVALID;
-  e->tag_write = (prot & EMU_PROT_W) ? page : EMU_TLB_INVALID;
-  e->tag_exec =
-      (prot & EMU_PROT_X) ? page | emu_sys_exec_key(sys->el) : EMU_TLB_INVALID;
+  unsigned view = sys->el ? 1 : 0, i = tlb_index(va);
+  struct emu_tlb_entry *e = &sys->cpu->tlb_views[view][i];
+  uint8_t prot = res.prot[view];
+  set_tags(sys, e, page, prot);
   e->addend = (uintptr_t)host - (uintptr_t)page;
+  sys->tlb_meta[view][i] = (struct emu_tlb_meta){
+      .vpage = page,
+      .asid = res.asid,
+      .prot = prot,
+      .page_bits = (uint8_t)res.page_bits,
+      .global = res.global,
+      .valid = true,
+  };
   if (res.page_bits > EMU_PAGE_BITS)
-    sys->tlb_blocks[(va >> 55) & 1] = true;
-  sys->tlb_user[(va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)] =
-      !res.global || !((va >> 55) & 1);
+    sys->tlb_blocks[view][(va >> 55) & 1] = true;
   bool wr, ww;
   if (__builtin_expect(sys->dbg.wp_armed, 0) &&
       emu_dbg_page_watched(sys, va, &wr, &ww)) {
@@ -267,52 +307,107 @@ void emu_sys_timer_output(void *opaque, unsigned intid, bool level) {
 }
 
 void emu_sys_tlb_flush(struct emu_sys *sys) {
-  for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
-    struct emu_tlb_entry *e = &sys->cpu->tlb[i];
-    e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
-    e->addend = 0;
+  emu_tlb_flush(sys->cpu);
+  memset(sys->tlb_meta, 0, sizeof sys->tlb_meta);
+  memset(sys->tlb_blocks, 0, sizeof sys->tlb_blocks);
+  sys->mmio_valid = false;
+}
+
+void emu_sys_asid_changed(struct emu_sys *sys) {
+  struct emu_mmu_regs regs;
+  emu_sys_mmu_regs(sys, &regs);
+  uint16_t asid = emu_mmu_asid(&regs);
+  unsigned slot = asid & 0xff;
+  uint64_t key = (uint64_t)slot << EMU_TLB_KEY_SHIFT;
+  if (sys->asid_slot[slot] != asid + 1u) {
+    /* The slot's previous ASID leaves the TLB: its entries would
+     * otherwise pass for the new one's. */
+    if (sys->asid_slot[slot])
+      for (unsigned v = 0; v < 2; v++)
+        for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+          const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
+          if (m->valid && !m->global && (m->asid & 0xff) == slot)
+            invalidate(sys, v, i);
+        }
+    sys->asid_slot[slot] = asid + 1u;
   }
-  sys->tlb_blocks[0] = sys->tlb_blocks[1] = false;
-  memset(sys->tlb_user, 0, sizeof(sys->tlb_user));
+  sys->tlb_key = key;
+  sys->cpu->tlb_key = key;
   sys->mmio_valid = false;
 }
 
-void emu_sys_tlb_flush_asid(struct emu_sys *sys) {
-  for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
-    if (sys->tlb_user[i]) {
-      struct emu_tlb_entry *e = &sys->cpu->tlb[i];
-      e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
-      sys->tlb_user[i] = 0;
-    }
-  }
-  sys->tlb_blocks[0] = false;
-  sys->mmio_valid = false;
+/* Whether a TLBI of op's kind drops an entry whose meta is m. */
+static bool tlbi_asid_match(const struct emu_tlbi *op,
+                            const struct emu_tlb_meta *m) {
+  return op->kind == EMU_TLBI_VA_ALLASID || m->global || m->asid == op->asid;
 }
 
-void emu_sys_tlb_drop_data(struct emu_sys *sys) {
-  for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
-    sys->cpu->tlb[i].tag_read = sys->cpu->tlb[i].tag_write = EMU_TLB_INVALID;
-  sys->mmio_valid = false;
-}
-
-void emu_sys_tlb_drop_exec(struct emu_sys *sys) {
-  for (unsigned i = 0; i < EMU_TLB_SIZE; i++)
-    sys->cpu->tlb[i].tag_exec = EMU_TLB_INVALID;
+/* VA bits [55:12] (TBI-tagged VAs and the TLBI's sign extension differ
+ * above), down to the mapping's own size. */
+static bool tlbi_va_match(uint64_t va, const struct emu_tlb_meta *m) {
+  uint64_t mask = 0x00fffffffffff000ull & ~((1ull << m->page_bits) - 1);
+  return ((va ^ m->vpage) & mask) == 0;
 }
 
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op) {
-  bool half = (op->va >> 55) & 1;
-  if (op->kind == EMU_TLBI_ASID) { /* the non-global entries */
-    emu_sys_tlb_flush_asid(sys);
-    return;
-  }
-  if (op->kind == EMU_TLBI_ALL || sys->tlb_blocks[half]) {
+  sys->mmio_valid = false;
+  if (op->kind == EMU_TLBI_ALL) {
     emu_sys_tlb_flush(sys);
     return;
   }
-  /* The slot of that page, whatever its tag: covers tagged (TBI) entries. */
-  struct emu_tlb_entry *e =
-      &sys->cpu->tlb[(op->va >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
-  e->tag_read = e->tag_write = e->tag_exec = EMU_TLB_INVALID;
-  sys->mmio_valid = false;
+  if (op->kind == EMU_TLBI_ASID) { /* the non-global entries of op->asid */
+    for (unsigned v = 0; v < 2; v++)
+      for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+        const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
+        if (m->valid && !m->global && m->asid == op->asid)
+          invalidate(sys, v, i);
+      }
+    return;
+  }
+  unsigned half = (op->va >> 55) & 1;
+  for (unsigned v = 0; v < 2; v++) {
+    if (sys->tlb_blocks[v][half]) { /* a block's pages sit in any slot */
+      for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+        const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
+        if (m->valid && tlbi_va_match(op->va, m) && tlbi_asid_match(op, m))
+          invalidate(sys, v, i);
+      }
+      continue;
+    }
+    unsigned i = tlb_index(op->va);
+    const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
+    if (m->valid && tlbi_va_match(op->va, m) && tlbi_asid_match(op, m))
+      invalidate(sys, v, i);
+  }
+}
+
+void emu_sys_regime_changed(struct emu_sys *sys, enum emu_regime_change why) {
+  if (why == EMU_REGIME_ASID) {
+    emu_sys_asid_changed(sys);
+  } else if (why == EMU_REGIME_TRANSLATION) {
+    emu_sys_tlb_flush(sys);
+    emu_sys_asid_changed(sys); /* TCR_EL1.A1/AS pick the ASID */
+  }
+}
+
+void *emu_sys_ic_local(struct emu_sys *sys, bool all, uint64_t va) {
+  struct emu_cpu *cpu = sys->cpu;
+  if (all) {
+    emu_flush_code(cpu);
+    return NULL;
+  }
+  /* IC IVAU names a VA of the current regime; the I-cache is PIPT
+   * (CTR_EL0.L1Ip), so the code of that physical page goes, under every
+   * VA. A VA without a translation names no code. */
+  struct emu_mmu_regs regs;
+  struct emu_mmu_walker w = emu_sys_walker(sys);
+  struct emu_mmu_result res;
+  emu_sys_mmu_regs(sys, &regs);
+  if (emu_mmu_translate(&regs, &w, va, EMU_READ, sys->el, 0, &res) || !sys->ram)
+    return NULL;
+  void *host =
+      vmk_gm_ptr(sys->ram, res.pa & ~(EMU_PAGE_SIZE - 1), EMU_PAGE_SIZE);
+  if (host)
+    emu_code_invalidate_host(cpu, host);
+  return host;
 }

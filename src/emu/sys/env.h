@@ -89,31 +89,27 @@ bool emu_sys_wfi_wakeup(const struct emu_sys *sys);
  * interrupt right after the read that showed it). */
 void emu_sys_timer_output(void *opaque, unsigned intid, bool level);
 
-/* Soft TLB maintenance on sys->cpu->tlb. The engine's emu_sys_ops.tlbi
- * calls emu_sys_tlb_invalidate for the local CPU (and, for broadcast
- * operations, has every other vCPU do the same before it runs again);
- * emu_sys_ops.regime_changed calls, by reason:
- *   EMU_REGIME_EL: emu_sys_tlb_drop_data when sys->el is now 0, else
- *     nothing (exec tags carry their EL, see emu_sys_exec_key; EL0's
- *     load/store permissions are a subset of EL1's);
- *   EMU_REGIME_ASID: emu_sys_tlb_flush_asid (decoded blocks of TTBR0-half
- *     addresses are stale too: another process may have other code there);
- *   EMU_REGIME_TRANSLATION: emu_sys_tlb_flush (and every decoded block).
- * None of these functions touches the core's block cache itself. */
+/* Soft TLB maintenance on sys->cpu's TLB views. The engine's
+ * emu_sys_ops.tlbi calls emu_sys_tlb_invalidate for the local CPU (and,
+ * for broadcast operations, has every other vCPU do the same before it
+ * runs again); emu_sys_ops.regime_changed calls emu_sys_regime_changed.
+ * None of these functions touches the core's block cache: blocks are
+ * keyed by physical page, so a changed mapping finds other blocks. */
 struct emu_tlbi;
 void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op);
+/* Every entry of both views. */
 void emu_sys_tlb_flush(struct emu_sys *sys);
-/* Drops the entries that depend on the ASID or on TTBR0: non-global ones
- * and everything in the TTBR0 half. */
-void emu_sys_tlb_flush_asid(struct emu_sys *sys);
+/* After a TTBR write: makes the current ASID's key the one in use
+ * (nothing is dropped unless the ASID takes another's key slot). */
+void emu_sys_asid_changed(struct emu_sys *sys);
+/* What each enum emu_regime_change needs (sys.h): EL nothing, ASID
+ * emu_sys_asid_changed, TRANSLATION emu_sys_tlb_flush. */
+void emu_sys_regime_changed(struct emu_sys *sys, enum emu_regime_change why);
 
-/* For EMU_REGIME_EL when EL1 -> EL0: drops every load/store tag (EL1
- * may access more than EL0) and keeps the exec tags, which are keyed by
- * the EL they were filled at. */
-void emu_sys_tlb_drop_data(struct emu_sys *sys);
-
-/* Drops every exec tag (kept for callers that change execute permission
- * without a TLBI). */
-void emu_sys_tlb_drop_exec(struct emu_sys *sys);
+/* This CPU's part of an IC instruction: all (IALLU, IALLUIS) drops every
+ * decoded block; else (IVAU) those of the physical page va maps to now.
+ * Returns that page's host address (for the other vCPUs of an IVAU:
+ * emu_code_invalidate_host), or NULL when there is none. */
+void *emu_sys_ic_local(struct emu_sys *sys, bool all, uint64_t va);
 
 #endif

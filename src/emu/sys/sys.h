@@ -71,20 +71,21 @@ struct emu_sys_ops {
   /* A TLBI instruction. broadcast ones must reach every vCPU before the
    * issuing CPU's next DSB completes. */
   void (*tlbi)(void *opaque, const struct emu_tlbi *op);
-  /* IC IALLU / IC IALLUIS / IC IVAU: decoded code must be dropped
-   * (broadcast: on every vCPU). */
-  void (*ic_inval)(void *opaque, bool broadcast);
+  /* IC IALLU / IC IALLUIS (all) / IC IVAU (the code of va's page):
+   * decoded code must be dropped (broadcast: on every vCPU; see
+   * emu_sys_ic_local). */
+  void (*ic_inval)(void *opaque, bool broadcast, bool all, uint64_t va);
   /* Cached translations are stale:
-   *  EMU_REGIME_EL: the exception level changed (soft TLB entries carry
-   *    the old EL's permissions; decoded code is still right);
-   *  EMU_REGIME_ASID: TTBR0_EL1 or TTBR1_EL1 was written (entries of the
-   *    TTBR0 half and non-global ones are stale; global TTBR1-half
-   *    translations stay valid until a TLBI, as on hardware — Linux
-   *    rewrites both TTBRs on every kernel entry/exit when the CPU has no
-   *    PAN, so this must stay cheap: see emu_sys_tlb_flush_asid);
+   *  EMU_REGIME_EL: the exception level changed (the core already uses
+   *    the new EL's TLB view; nothing is stale);
+   *  EMU_REGIME_ASID: TTBR0_EL1 or TTBR1_EL1 was written: the ASID may
+   *    have changed (entries are tagged by ASID, so nothing is dropped;
+   *    Linux rewrites both TTBRs on every kernel entry/exit when the CPU
+   *    has no PAN, so this must stay cheap);
    *  EMU_REGIME_TRANSLATION: SCTLR_EL1, TCR_EL1 or MAIR_EL1 was written
-   *    (every cached translation, decoded blocks included, is stale).
-   * May be NULL. */
+   *    (every cached translation is stale; decoded blocks are not, being
+   *    keyed by physical page).
+   * emu_sys_regime_changed (env.h) does what each needs. May be NULL. */
   void (*regime_changed)(void *opaque, enum emu_regime_change why);
 };
 
@@ -136,10 +137,22 @@ struct emu_sys {
   uint64_t mmio_va_page, mmio_pa_page;
   uint8_t trap_kind; /* 0, or enum emu_sysreg_result TRAP / FP_TRAP */
   uint32_t trap_enc;
-  bool tlb_blocks[2]; /* TLB holds entries from >4K mappings (TTBR0/1) */
-  /* Per soft-TLB slot: the entry is non-global or in the TTBR0 half, so
-   * it goes when the ASID or TTBR0 changes. */
-  uint8_t tlb_user[EMU_TLB_SIZE];
+  /* What env.c knows of each soft TLB entry (per view, per slot): the
+   * translation behind it, for exact TLBI and for refilling a global
+   * entry under another ASID's key without a walk. */
+  struct emu_tlb_meta {
+    uint64_t vpage;     /* the VA page the entry was filled for */
+    uint16_t asid;      /* its ASID when not global */
+    uint8_t prot;       /* EMU_PROT_* at the view's EL */
+    uint8_t page_bits;  /* size of the mapping it came from */
+    bool global, valid; /* valid: filled since the last invalidation */
+  } tlb_meta[2][EMU_TLB_SIZE];
+  /* Entries from >4K mappings cached: [view][VA half]. */
+  bool tlb_blocks[2][2];
+  /* ASID -> tag key (cpu->tlb_key): slot asid & 0xff holds asid + 1, or 0
+   * when free; a new ASID in a used slot evicts the old one's entries. */
+  uint32_t asid_slot[256];
+  uint64_t tlb_key; /* the current ASID's key */
 
   /* Self-hosted debug (debug.c): the breakpoints and watchpoints armed
    * (DBGxCR, DBGxVR; zero when not), and the syndrome of a pending
@@ -168,22 +181,20 @@ struct emu_sys {
 #define EMU_SCTLR_EE (1ull << 25)
 #define EMU_SCTLR_UCI (1ull << 26)
 
-/* The exec tag key (cpu.h) of code running at el. */
-static inline uint64_t emu_sys_exec_key(unsigned el) {
-  return el ? 0 : EMU_EXEC_KEY_EL0;
-}
-
-/* Copies into struct emu_cpu what its inline paths need from PSTATE.EL
- * and SCTLR_EL1: the exec tag key and which EL0 cache maintenance
- * instructions must ask sysreg_write first (DZE, UCI clear). Called
- * whenever the EL or SCTLR_EL1 changes. */
+/* Copies into struct emu_cpu what its inline paths need from PSTATE.EL,
+ * the ASID and SCTLR_EL1: the TLB view of the EL, the ASID's tag key, the
+ * block context (the EL) and which EL0 cache maintenance instructions
+ * must ask sysreg_write first (DZE, UCI clear). Called whenever the EL,
+ * the ASID or SCTLR_EL1 changes. */
 static inline void emu_sys_sync_core(struct emu_sys *sys) {
   struct emu_cpu *cpu = sys->cpu;
   bool el0 = sys->el == 0;
   uint64_t sctlr = sys->regs.sctlr;
   if (!cpu)
     return;
-  cpu->exec_key = emu_sys_exec_key(sys->el);
+  cpu->tlb = cpu->tlb_views[el0 ? 0 : 1];
+  cpu->tlb_key = sys->tlb_key;
+  cpu->code_ctx = sys->el;
   cpu->insn_traps = (el0 && !(sctlr & EMU_SCTLR_DZE) ? EMU_TRAP_DC_ZVA : 0) |
                     (el0 && !(sctlr & EMU_SCTLR_UCI) ? EMU_TRAP_DC_CMO : 0);
 }

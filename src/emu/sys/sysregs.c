@@ -264,11 +264,11 @@ static bool wr_nop(struct emu_sys *sys, const struct sysreg *r, uint64_t v) {
 }
 
 static bool wr_ic(struct emu_sys *sys, const struct sysreg *r, uint64_t v) {
-  (void)v;
   /* IC IALLU is local; IALLUIS and IVAU reach every PE. */
   bool broadcast = r->enc != EMU_SYSREG(1, 0, 7, 5, 0);
+  bool all = r->enc != EMU_SYSREG(1, 3, 7, 5, 1); /* not IVAU */
   if (sys->ops && sys->ops->ic_inval)
-    sys->ops->ic_inval(sys->opaque, broadcast);
+    sys->ops->ic_inval(sys->opaque, broadcast, all, v);
   return true;
 }
 

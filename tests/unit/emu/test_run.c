@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "emu/decode.h"
 #include "emu_test_env.h"
 
 static int setup(void **state) {
@@ -289,11 +290,14 @@ static void test_loads_stores_branches(void **state) {
 }
 
 /* An upper-half page (bit 55 set: a kernel's TTBR1 half) beside the
- * fake environment's lower-half one, for the split block cache. */
+ * fake environment's lower-half one; it maps one of two host pages
+ * (t->remap), as a guest page table can map a VA to either. */
 #define HI_BASE 0xffff800000010000ull
 struct tv2 {
   struct tv tv; /* first: tv_fill sees a struct tv */
   _Alignas(4096) uint8_t hi[4096];
+  _Alignas(4096) uint8_t hi2[4096];
+  int remap;
 };
 static int tv2_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
                     unsigned size) {
@@ -302,7 +306,7 @@ static int tv2_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
     return tv_fill(cpu, va, acc, size);
   struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
   e->tag_read = e->tag_write = e->tag_exec = va & EMU_PAGE_MASK;
-  e->addend = (uintptr_t)t->hi - HI_BASE;
+  e->addend = (uintptr_t)(t->remap ? t->hi2 : t->hi) - HI_BASE;
   return 0;
 }
 static const struct emu_env_ops tv2_ops = {
@@ -318,44 +322,158 @@ static uint64_t run_at(struct emu_cpu *cpu, uint64_t pc) {
   return cpu->r[0];
 }
 
-/* A change of user address space (emu_flush_user_code) drops the lower
- * half's decoded blocks but keeps the upper half's, so the kernel is not
- * decoded again on every process switch; emu_flush_code drops both. The
- * code is changed behind the cache's back (no flush) to see which blocks
- * were decoded again. */
-static void test_user_flush_keeps_upper_half(void **state) {
+static void put_mov_svc(uint8_t *page, unsigned imm) {
+  const uint32_t code[] = {
+      0xd2800000u | imm << 5, /* mov x0, #imm */
+      0xd4000001,             /* svc #0x0 */
+  };
+  memcpy(page, code, sizeof code);
+}
+
+/* Decoded code is keyed by the physical (host) page behind the VA: a
+ * remap runs the other page's code with no code flush, and mapping the
+ * first page back finds its blocks again without decoding. Host writes
+ * the soft TLB does not see (a device's DMA) need emu_code_invalidate_host
+ * (IC IVAU), which drops that page's code only; a guest store to a code
+ * page drops its code by itself. */
+static void test_code_keyed_by_physical_page(void **state) {
   (void)state;
   struct tv2 *t = aligned_alloc(4096, sizeof *t);
   assert_non_null(t);
   memset(t, 0, sizeof *t);
   assert_int_equal(emu_cpu_init(&t->tv.cpu, &tv2_ops, t), 0);
   struct emu_cpu *cpu = &t->tv.cpu;
-  static const uint32_t one[] = {
-      0xd2800020, /* mov x0, #0x1 */
-      0xd4000001, /* svc #0x0 */
-  };
-  memcpy(t->tv.mem, one, sizeof one);
-  memcpy(t->hi, one, sizeof one);
+  put_mov_svc(t->tv.mem, 1);
+  put_mov_svc(t->hi, 1);
+  put_mov_svc(t->hi2, 2);
   assert_int_equal(run_at(cpu, TV_BASE), 1);
   assert_int_equal(run_at(cpu, HI_BASE), 1);
-  uint32_t two = 0xd2800040; /* mov x0, #0x2 */
-  memcpy(t->tv.mem, &two, 4);
-  memcpy(t->hi, &two, 4);
-  assert_int_equal(run_at(cpu, TV_BASE), 1); /* both still cached */
-  assert_int_equal(run_at(cpu, HI_BASE), 1);
-  emu_flush_user_code(cpu);
-  assert_int_equal(run_at(cpu, TV_BASE), 2); /* decoded again */
-  assert_int_equal(run_at(cpu, HI_BASE), 1); /* kept */
-  emu_flush_code(cpu);
+
+  t->remap = 1; /* HI_BASE -> hi2, as after a TLBI */
+  emu_tlb_flush_page(cpu, HI_BASE);
   assert_int_equal(run_at(cpu, HI_BASE), 2);
+  t->remap = 0;
+  emu_tlb_flush_page(cpu, HI_BASE);
+  uint64_t built = cpu->stats.blocks_built;
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  assert_int_equal(cpu->stats.blocks_built, built); /* found, not decoded */
+
+  /* Behind the TLB's back: still the cached code until IC IVAU. */
+  put_mov_svc(t->hi, 3);
+  put_mov_svc(t->tv.mem, 3);
+  assert_int_equal(run_at(cpu, HI_BASE), 1);
+  emu_code_invalidate_host(cpu, t->hi);
+  assert_int_equal(run_at(cpu, HI_BASE), 3);
+  assert_int_equal(run_at(cpu, TV_BASE), 1); /* another page: kept */
+  emu_flush_code(cpu);
+  assert_int_equal(run_at(cpu, TV_BASE), 3);
+
+  /* A guest store into the code page HI_BASE: str w1, [x2]; svc #0 at
+   * TV_BASE + 0x100, then the rewritten code runs. */
+  static const uint32_t store[] = {0xb9000041, 0xd4000001};
+  memcpy(t->tv.mem + 0x100, store, sizeof store);
+  cpu->r[1] = 0xd2800000u | 4 << 5; /* mov x0, #4 */
+  cpu->r[2] = HI_BASE;
+  cpu->pc = TV_BASE + 0x100;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  assert_int_equal(run_at(cpu, HI_BASE), 4);
+  /* The same through the other mapping of that code's page: a store at
+   * TV_BASE (its own page, which holds the store's block too). */
+  cpu->r[1] = 0xd2800000u | 5 << 5; /* mov x0, #5 */
+  cpu->r[2] = TV_BASE;
+  cpu->pc = TV_BASE + 0x100;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  assert_int_equal(run_at(cpu, TV_BASE), 5);
   emu_cpu_destroy(cpu);
   free(t);
+}
+
+/* The exec helpers of the loads and stores (emu_exec_helper[op]) do what
+ * the interpreter's handlers do: random encodings of every integer
+ * load/store op, random registers (half of them pointing into the data
+ * area), the same memory; the same registers, memory, exclusive monitor
+ * and faults must come out. */
+static const struct emu_insn *stop_insn(struct emu_cpu *cpu,
+                                        const struct emu_insn *in) {
+  (void)cpu, (void)in;
+  return NULL;
+}
+static uint64_t xs = 0x9e3779b97f4a7c15ull;
+static uint64_t xrnd(void) {
+  xs ^= xs << 13;
+  xs ^= xs >> 7;
+  xs ^= xs << 17;
+  return xs;
+}
+/* 1 when the insn raised (a fault: state as before it) */
+static int run_one(struct tv *t, const struct emu_insn *in, int helper) {
+  struct emu_insn arr[2] = {*in, {.fn = stop_insn}};
+  if (sigsetjmp(t->cpu.jmp, 0))
+    return 1;
+  if (helper)
+    emu_exec_helper[in->op](&t->cpu, &arr[0]);
+  else
+    arr[0].fn(&t->cpu, &arr[0]);
+  return 0;
+}
+static void test_exec_helpers_memory(void **state) {
+  (void)state;
+  struct tv *a = aligned_alloc(4096, sizeof *a);
+  struct tv *b = aligned_alloc(4096, sizeof *b);
+  assert_non_null(a);
+  assert_non_null(b);
+  assert_int_equal(emu_cpu_init(&a->cpu, &tv_ops, a), 0);
+  assert_int_equal(emu_cpu_init(&b->cpu, &tv_ops, b), 0);
+  unsigned tested = 0, faulted = 0;
+  for (unsigned i = 0; i < 1000000 && tested < 20000; i++) {
+    uint32_t raw = (uint32_t)xrnd();
+    struct emu_insn in;
+    emu_decode(&in, raw, TV_BASE + 0x100);
+    if (in.op < EMU_OP_PRFM_UIMM || in.op > EMU_OP_STLR)
+      continue;
+    for (unsigned r = 0; r < EMU_NREGS; r++)
+      a->cpu.r[r] =
+          xrnd() & 1 ? TV_DATA + 0x1000 + (xrnd() & 0xff0) : xrnd() & 0xff;
+    a->cpu.r[EMU_XZR] = 0;
+    a->cpu.nzcv = (uint32_t)xrnd() & 0xf0000000u;
+    /* a monitor armed at the place a store-exclusive may aim at */
+    a->cpu.excl_addr = a->cpu.r[xrnd() % 31];
+    a->cpu.excl_size = xrnd() & 1 ? 8 : 4;
+    memcpy(a->cpu.excl_val, &a->mem[a->cpu.excl_addr & 0xfff0 & 0xffff],
+           sizeof a->cpu.excl_val);
+    for (unsigned k = 0; k < TV_SIZE; k += 8) {
+      uint64_t v = xrnd();
+      memcpy(&a->mem[k], &v, 8);
+    }
+    memcpy(b->mem, a->mem, TV_SIZE);
+    memcpy(b->cpu.r, a->cpu.r, sizeof a->cpu.r);
+    b->cpu.nzcv = a->cpu.nzcv;
+    b->cpu.excl_addr = a->cpu.excl_addr;
+    b->cpu.excl_size = a->cpu.excl_size;
+    memcpy(b->cpu.excl_val, a->cpu.excl_val, sizeof a->cpu.excl_val);
+    int fa = run_one(a, &in, 0), fb = run_one(b, &in, 1);
+    if (fa != fb || memcmp(a->cpu.r, b->cpu.r, sizeof a->cpu.r) ||
+        memcmp(a->mem, b->mem, TV_SIZE) ||
+        a->cpu.excl_size != b->cpu.excl_size ||
+        (fa && (a->cpu.exit_kind != b->cpu.exit_kind ||
+                a->cpu.exit_addr != b->cpu.exit_addr)))
+      fail_msg("%08x (%s): helper and handler differ (raised %d/%d)", raw,
+               emu_op_name[in.op], fa, fb);
+    tested++;
+    faulted += (unsigned)fa;
+  }
+  assert_int_equal(tested, 20000);
+  assert_true(faulted > 100 && faulted < tested - 5000);
+  emu_cpu_destroy(&a->cpu);
+  emu_cpu_destroy(&b->cpu);
+  free(a);
+  free(b);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_loop_and_flags, setup, teardown),
-      cmocka_unit_test(test_user_flush_keeps_upper_half),
+      cmocka_unit_test(test_code_keyed_by_physical_page),
       cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exclusives, setup, teardown),
       cmocka_unit_test_setup_teardown(test_fault_leaves_state, setup, teardown),
@@ -363,6 +481,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_bitfield_misc, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loads_stores_branches, setup,
                                       teardown),
+      cmocka_unit_test(test_exec_helpers_memory),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,7 @@ static struct emu_cpu cpu;
 static int setup(void **state) {
   (void)state;
   memset(&cpu, 0, sizeof cpu);
+  cpu.tlb = cpu.tlb_views[0];
   for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
     cpu.tlb[k].tag_read = cpu.tlb[k].tag_write = cpu.tlb[k].tag_exec =
         EMU_TLB_INVALID;

@@ -104,20 +104,12 @@ static const struct emu_env_ops env = {
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
   emu_sys_tlb_invalidate(opaque, op);
 }
-static void sys_ic(void *opaque, bool broadcast) {
+static void sys_ic(void *opaque, bool broadcast, bool all, uint64_t va) {
   (void)broadcast;
-  emu_flush_code(((struct emu_sys *)opaque)->cpu);
+  emu_sys_ic_local(opaque, all, va);
 }
 static void sys_regime(void *opaque, enum emu_regime_change why) {
-  struct emu_sys *sys = opaque;
-  if (why == EMU_REGIME_EL && sys->el == 1)
-    emu_sys_tlb_drop_exec(sys);
-  else if (why == EMU_REGIME_ASID)
-    emu_sys_tlb_flush_asid(sys);
-  else
-    emu_sys_tlb_flush(sys);
-  if (why != EMU_REGIME_EL)
-    emu_flush_code(sys->cpu);
+  emu_sys_regime_changed(opaque, why);
 }
 static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};
 

@@ -54,8 +54,9 @@ static int teardown(void **state) {
   return 0;
 }
 
+/* The entry of va in the view of the current EL (what tlb_fill fills). */
 static struct emu_tlb_entry *slot(struct fixture *f, uint64_t va) {
-  return &f->cpu.tlb[(va >> 12) & (EMU_TLB_SIZE - 1)];
+  return &f->cpu.tlb_views[f->sys.el ? 1 : 0][(va >> 12) & (EMU_TLB_SIZE - 1)];
 }
 
 static void put(struct fixture *f, uint64_t pa, uint64_t v) {
@@ -160,7 +161,7 @@ static void test_fill_mmu_on(void **state) {
   assert_ptr_equal(
       (void *)(uintptr_t)(KVA + 0x234000 + slot(f, KVA + 0x234000)->addend),
       f->ram.host + 0x234000);
-  assert_true(f->sys.tlb_blocks[1]);
+  assert_true(f->sys.tlb_blocks[1][1]);
 }
 
 static void test_fill_el0(void **state) {
@@ -179,21 +180,16 @@ static void test_fill_el0(void **state) {
   f->sys.el = 0;
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_WRITE, 8), 0);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
-  /* Its exec tag says "EL0 may run this": never what EL1 looks for. */
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec,
-                   (KVA + 0x1000) | EMU_EXEC_KEY_EL0);
-  /* Back to EL0 from EL1: loads/stores go, exec tags (keyed) stay. */
-  emu_sys_tlb_drop_data(&f->sys);
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, EMU_TLB_INVALID);
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_read, EMU_TLB_INVALID);
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec,
-                   (KVA + 0x1000) | EMU_EXEC_KEY_EL0);
-  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_WRITE, 8), 0);
-  /* Back at EL1 the EL0 entry keeps its loads/stores; drop_exec. */
+  /* EL0 may run it (UXN clear). */
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, KVA + 0x1000);
+  /* EL1 has a view of its own: the EL0 entry is not what it sees, and
+   * its own entry has no exec (EL0-writable). The EL0 entry stays. */
   f->sys.el = 1;
-  emu_sys_tlb_drop_exec(&f->sys);
-  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, EMU_TLB_INVALID);
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_READ, 8), 0);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_exec, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
+  assert_int_equal(f->cpu.tlb_views[0][1].tag_exec, KVA + 0x1000);
   emu_sys_tlb_flush(&f->sys);
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x1000, EMU_READ, 8), 0);
   assert_int_equal(slot(f, KVA + 0x1000)->tag_write, KVA + 0x1000);
@@ -354,36 +350,74 @@ static void test_interrupts(void **state) {
   assert_int_equal(s->regs.elr, 0x4000);
 }
 
+static void set_asid(struct fixture *f, uint16_t asid) {
+  f->sys.regs.ttbr0 = (uint64_t)asid << 48; /* TCR_EL1.A1 = 0 */
+  emu_sys_asid_changed(&f->sys);
+}
+
+/* TLBI invalidates what the architecture names and nothing else; ASIDs
+ * tag entries, so a switch drops nothing and global entries serve every
+ * ASID. */
 static void test_tlb_invalidate(void **state) {
   struct fixture *f = *state;
   map_kernel(f);
+  f->sys.regs.tcr |= 1ull << 36; /* 16-bit ASIDs */
+  set_asid(f, 0);
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA, EMU_READ, 8), 0);
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x2000, EMU_READ, 8), 0);
   struct emu_tlbi op = {.kind = EMU_TLBI_VA, .va = KVA};
   emu_sys_tlb_invalidate(&f->sys, &op);
   assert_int_equal(slot(f, KVA)->tag_read, EMU_TLB_INVALID);
   assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
-  /* Once a block of the TTBR1 half is cached, TLBI by VA drops all. */
+  /* A 2 MiB block's pages sit in many slots: TLBI of one of its VAs
+   * drops them all, and nothing outside the block. */
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x200000, EMU_READ, 8), 0);
-  op.va = KVA + 0x200000;
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x3ff000, EMU_READ, 8), 0);
+  op.va = KVA + 0x201000;
   emu_sys_tlb_invalidate(&f->sys, &op);
-  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, EMU_TLB_INVALID);
-  assert_false(f->sys.tlb_blocks[1]);
-  /* By ASID (or a TTBR write): only non-global and TTBR0-half entries. */
-  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x2000, EMU_READ, 8), 0);
+  assert_int_equal(slot(f, KVA + 0x200000)->tag_read, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x3ff000)->tag_read, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
+
+  /* Page 5 non-global, filled under ASID 0x101 (key slot 1). */
   uint8_t *l3 = f->ram.host + 0x3000;
-  vmk_put_le64(l3 + 5 * 8, vmk_le64(l3) | 1 << 11); /* page 5: nG */
+  vmk_put_le64(l3 + 5 * 8, vmk_le64(l3) | 1 << 11);
+  set_asid(f, 0x101);
+  uint64_t k1 = 1ull << EMU_TLB_KEY_SHIFT, k2 = 2ull << EMU_TLB_KEY_SHIFT;
+  assert_int_equal(f->cpu.tlb_key, k1);
   assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x5000, EMU_READ, 8), 0);
-  f->sys.regs.sctlr &= ~1ull; /* MMU off: a TTBR0-half identity entry */
-  assert_int_equal(emu_sys_tlb_fill(&f->sys, RAM_BASE, EMU_READ, 8), 0);
-  f->sys.regs.sctlr |= 1;
-  op.kind = EMU_TLBI_ASID;
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, (KVA + 0x5000) | k1);
+  /* Another ASID: nothing dropped; the global page is retagged on its
+   * next miss without a walk (its descriptor is gone: still served). */
+  set_asid(f, 2);
+  assert_int_equal(f->cpu.tlb_key, k2);
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, (KVA + 0x5000) | k1);
+  vmk_put_le64(l3 + 2 * 8, 0);
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x2000, EMU_READ, 8), 0);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, (KVA + 0x2000) | k2);
+  /* TLBI by VA of ASID 2 or by ASID 2 spares ASID 0x101's entry. */
+  op = (struct emu_tlbi){.kind = EMU_TLBI_VA, .va = KVA + 0x5000, .asid = 2};
   emu_sys_tlb_invalidate(&f->sys, &op);
-  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
+  op = (struct emu_tlbi){.kind = EMU_TLBI_ASID, .asid = 2};
+  emu_sys_tlb_invalidate(&f->sys, &op);
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, (KVA + 0x5000) | k1);
+  /* ...which ASID 0x101's TLBI drops, leaving global entries. */
+  op.asid = 0x101;
+  emu_sys_tlb_invalidate(&f->sys, &op);
   assert_int_equal(slot(f, KVA + 0x5000)->tag_read, EMU_TLB_INVALID);
-  assert_int_equal(slot(f, RAM_BASE)->tag_read, EMU_TLB_INVALID);
-  emu_sys_tlb_flush_asid(&f->sys);
-  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, KVA + 0x2000);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, (KVA + 0x2000) | k2);
+  /* VAA: any ASID, global too. */
+  set_asid(f, 0x101);
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x5000, EMU_READ, 8), 0);
+  op = (struct emu_tlbi){.kind = EMU_TLBI_VA_ALLASID, .va = KVA + 0x5000};
+  emu_sys_tlb_invalidate(&f->sys, &op);
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, EMU_TLB_INVALID);
+  /* A new ASID in slot 1 evicts 0x101's entries, not the global ones. */
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA + 0x5000, EMU_READ, 8), 0);
+  set_asid(f, 0x201);
+  assert_int_equal(f->cpu.tlb_key, k1);
+  assert_int_equal(slot(f, KVA + 0x5000)->tag_read, EMU_TLB_INVALID);
+  assert_int_equal(slot(f, KVA + 0x2000)->tag_read, (KVA + 0x2000) | k2);
   emu_sys_tlb_flush(&f->sys);
   assert_int_equal(slot(f, KVA + 0x2000)->tag_read, EMU_TLB_INVALID);
 }

@@ -102,22 +102,12 @@ static const struct emu_env_ops env = {
 static void sys_tlbi(void *opaque, const struct emu_tlbi *op) {
   emu_sys_tlb_invalidate(opaque, op);
 }
-static void sys_ic(void *opaque, bool broadcast) {
+static void sys_ic(void *opaque, bool broadcast, bool all, uint64_t va) {
   (void)broadcast;
-  emu_flush_code(((struct emu_sys *)opaque)->cpu);
+  emu_sys_ic_local(opaque, all, va);
 }
 static void sys_regime(void *opaque, enum emu_regime_change why) {
-  struct emu_sys *sys = opaque;
-  if (why == EMU_REGIME_EL) {
-    if (sys->el == 0)
-      emu_sys_tlb_drop_data(sys);
-  } else if (why == EMU_REGIME_ASID)
-    emu_sys_tlb_flush_asid(sys);
-  else
-    emu_sys_tlb_flush(sys);
-  /* The core's block cache is keyed by VA: drop it with the mappings. */
-  if (why != EMU_REGIME_EL)
-    emu_flush_code(sys->cpu);
+  emu_sys_regime_changed(opaque, why);
 }
 static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};
 
@@ -406,6 +396,203 @@ static void test_el1_cannot_run_cached_pxn_block(void **state) {
   assert_int_equal(m->cpu.r[20], IABT_SAME_PERM_L1);
   assert_int_equal(m->cpu.r[21], 0x100001800ull);
   assert_int_equal(m->cpu.r[22], 0x100001800ull);
+}
+
+/* ---- the translation cache: code keyed by physical page, ASIDs ---------
+ *
+ * mmu_prologue's tables plus 4 KiB pages for VA 0..2 MiB: L1[0] -> L2 ->
+ * L3 (tables at PA TBL + 0x1000, + 0x2000; a second address space's at
+ * + 0x3000.. + 0x5000). Each test function lives on a page of its own and
+ * is `mov x0, #imm; ret`; the EL1 driver at PROLOGUE calls x19 and stops
+ * with HVC. System registers, TLBI and IC are written from C through the
+ * same path as the guest's MSR/SYS (emu_sys_sysreg_write). */
+#define TBL 0x40100000ull
+#define CODE(n) (RAM_BASE + 0x110000 + 0x1000 * (n)) /* code pages */
+#define ASID_TTBR(asid, l1) ((uint64_t)(asid) << 48 | (l1))
+#define PTE_EL1_X (3 | 1 << 10 | 1ull << 54) /* page, AF, EL1 RW, UXN */
+#define PTE_NG (1 << 11)
+#define SR_TTBR0 EMU_SYSREG(3, 0, 2, 0, 0)
+#define SR_TLBI_VAE1 EMU_SYSREG(1, 0, 8, 7, 1)
+#define SR_TLBI_VAAE1 EMU_SYSREG(1, 0, 8, 7, 3)
+#define SR_IC_IVAU EMU_SYSREG(1, 3, 7, 5, 1)
+
+static void tc_map(struct machine *m, uint64_t l3, uint64_t va, uint64_t pa,
+                   uint64_t attrs) {
+  vmk_put_le64(m->ram.host + (l3 - RAM_BASE) + 8 * (va >> 12), pa | attrs);
+}
+
+static void tc_code(struct machine *m, uint64_t pa, unsigned imm) {
+  const uint32_t f[] = {0xd2800000u | imm << 5 /* mov x0, #imm */,
+                        0xd65f03c0 /* ret */};
+  load(m, pa, f, 2);
+}
+
+static uint64_t tc_call(struct machine *m, uint64_t va);
+
+/* The second address space: a copy of the first L1 whose [0] leads to
+ * its own L2 and L3. */
+static void tc_setup(struct machine *m) {
+  static const uint32_t driver[] = {
+      0xd63f0260, /* blr x19 */
+      0xd4000002, /* hvc #0 */
+  };
+  static const uint32_t store[] = {
+      0xb9000041, /* str w1, [x2] */
+      0xd65f03c0, /* ret */
+  };
+  mmu_prologue(m);
+  load(m, RAM_BASE + PROLOGUE, driver, 2);
+  load(m, RAM_BASE + 0x600, store, 2);
+  uint8_t *ram = m->ram.host;
+  memcpy(ram + 0x103000, ram + 0x100000, 0x1000);
+  vmk_put_le64(ram + 0x100000, (TBL + 0x1000) | 3);
+  vmk_put_le64(ram + 0x101000, (TBL + 0x2000) | 3);
+  vmk_put_le64(ram + 0x103000, (TBL + 0x4000) | 3);
+  vmk_put_le64(ram + 0x104000, (TBL + 0x5000) | 3);
+  tc_call(m, RAM_BASE + 0x604); /* MMU on, ASID 1: calls a bare ret */
+}
+
+/* Calls the function at va at EL1; returns its x0. */
+static uint64_t tc_call(struct machine *m, uint64_t va) {
+  bool first = !(m->sys.regs.sctlr & EMU_SCTLR_M);
+  m->cpu.pc = first ? RAM_BASE : RAM_BASE + PROLOGUE;
+  m->cpu.r[19] = va;
+  m->cpu.r[0] = 0;
+  assert_int_equal(emu_run(&m->cpu, 10000), EMU_EXIT_HVC);
+  assert_int_equal(m->sys.regs.esr, 0); /* no exception on the way */
+  if (first) /* the prologue set ASID 0: the tests start in ASID 1 */
+    assert_true(emu_sys_sysreg_write(&m->sys, SR_TTBR0, ASID_TTBR(1, TBL)));
+  return m->cpu.r[0];
+}
+
+/* A guest store of insn at va (through the soft TLB, at EL1). */
+static void tc_store(struct machine *m, uint64_t va, uint32_t insn) {
+  m->cpu.r[1] = insn;
+  m->cpu.r[2] = va;
+  tc_call(m, RAM_BASE + 0x600);
+}
+
+static void sys_write(struct machine *m, uint32_t enc, uint64_t v) {
+  assert_true(emu_sys_sysreg_write(&m->sys, enc, v));
+}
+
+/* Code rewritten through another mapping of its physical page, by a
+ * plain store (no IC instruction), runs rewritten; so does code
+ * rewritten through the RAM's identity (kernel linear map) alias. */
+static void test_tcache_alias_store(void **state) {
+  struct machine *m = *state;
+  tc_setup(m);
+  uint64_t l3 = TBL + 0x2000;
+  tc_code(m, CODE(0), 1);
+  tc_map(m, l3, 0x1000, CODE(0), PTE_EL1_X);
+  tc_map(m, l3, 0x2000, CODE(0), PTE_EL1_X); /* alias, writable */
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  tc_store(m, 0x2000, 0xd2800000u | 2 << 5); /* mov x0, #2 */
+  assert_int_equal(tc_call(m, 0x1000), 2);
+  tc_store(m, CODE(0), 0xd2800000u | 3 << 5); /* via VA == PA */
+  assert_int_equal(tc_call(m, 0x1000), 3);
+  assert_int_equal(tc_call(m, 0x2000), 3);
+}
+
+/* Two ASIDs map VA 0x3000 (non-global) to different code; switching
+ * TTBR0 (no TLBI) runs each one's own, and switching back finds the
+ * decoded code and the TLB entries again. A global mapping filled under
+ * one ASID serves the other (a TLB may keep it: nothing was invalidated)
+ * until TLBI VAAE1 drops it. */
+static void test_tcache_asid_switch(void **state) {
+  struct machine *m = *state;
+  tc_setup(m);
+  uint64_t l3a = TBL + 0x2000, l3b = TBL + 0x5000;
+  tc_code(m, CODE(1), 11);
+  tc_code(m, CODE(2), 22);
+  tc_code(m, CODE(3), 33);
+  tc_code(m, CODE(4), 44);
+  tc_map(m, l3a, 0x3000, CODE(1), PTE_EL1_X | PTE_NG);
+  tc_map(m, l3b, 0x3000, CODE(2), PTE_EL1_X | PTE_NG);
+  tc_map(m, l3a, 0x4000, CODE(3), PTE_EL1_X);          /* global */
+  tc_map(m, l3b, 0x4000, CODE(4), PTE_EL1_X | PTE_NG); /* not */
+  tc_code(m, CODE(5), 66);
+  tc_map(m, l3a, 0x6000, CODE(5), PTE_EL1_X | PTE_NG);
+  assert_int_equal(tc_call(m, 0x6000), 66);
+  assert_int_equal(tc_call(m, 0x3000), 11);
+  assert_int_equal(tc_call(m, 0x4000), 33);
+  sys_write(m, SR_TTBR0, ASID_TTBR(2, TBL + 0x3000));
+  assert_int_equal(tc_call(m, 0x3000), 22);
+  assert_int_equal(tc_call(m, 0x4000), 33); /* the global entry */
+  uint64_t built = m->cpu.stats.blocks_built;
+  sys_write(m, SR_TTBR0, ASID_TTBR(1, TBL));
+  assert_int_equal(tc_call(m, 0x3000), 11);
+  sys_write(m, SR_TTBR0, ASID_TTBR(2, TBL + 0x3000));
+  assert_int_equal(tc_call(m, 0x3000), 22);
+  assert_int_equal(m->cpu.stats.blocks_built, built);
+  /* ASID 1's entry of a VA ASID 2 did not use survived both switches. */
+  uint64_t k1 = 1ull << EMU_TLB_KEY_SHIFT;
+  assert_int_equal(m->cpu.tlb_views[1][6].tag_exec, 0x6000 | k1);
+  sys_write(m, SR_TTBR0, ASID_TTBR(1, TBL));
+  assert_int_equal(tc_call(m, 0x6000), 66);
+  sys_write(m, SR_TTBR0, ASID_TTBR(2, TBL + 0x3000));
+  /* VAAE1: the global entry goes; ASID 2's own mapping is walked. */
+  sys_write(m, SR_TLBI_VAAE1, 0x4000 >> 12);
+  assert_int_equal(tc_call(m, 0x4000), 44);
+  /* ASID 1 still sees its own (global) mapping after a walk. */
+  sys_write(m, SR_TTBR0, ASID_TTBR(1, TBL));
+  sys_write(m, SR_TLBI_VAAE1, 0x4000 >> 12);
+  assert_int_equal(tc_call(m, 0x4000), 33);
+}
+
+/* TLBI VAE1 of one page: that VA's new mapping is used; another page
+ * remapped without a TLBI keeps its cached translation (only what was
+ * named is invalidated), and its old code page's blocks are still the
+ * ones that run. TLBI of the other ASID's VA changes nothing here. */
+static void test_tcache_tlbi_one_page(void **state) {
+  struct machine *m = *state;
+  tc_setup(m);
+  uint64_t l3 = TBL + 0x2000;
+  tc_code(m, CODE(0), 1);
+  tc_code(m, CODE(1), 2);
+  tc_code(m, CODE(2), 3);
+  tc_code(m, CODE(3), 4);
+  tc_map(m, l3, 0x1000, CODE(0), PTE_EL1_X | PTE_NG);
+  tc_map(m, l3, 0x5000, CODE(2), PTE_EL1_X | PTE_NG);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  assert_int_equal(tc_call(m, 0x5000), 3);
+  tc_map(m, l3, 0x1000, CODE(1), PTE_EL1_X | PTE_NG);
+  tc_map(m, l3, 0x5000, CODE(3), PTE_EL1_X | PTE_NG);
+  sys_write(m, SR_TLBI_VAE1, 7ull << 48 | 0x1000 >> 12); /* ASID 7 */
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  sys_write(m, SR_TLBI_VAE1, 1ull << 48 | 0x1000 >> 12);
+  assert_int_equal(tc_call(m, 0x1000), 2);
+  assert_int_equal(tc_call(m, 0x5000), 3);
+  /* Mapped back: the first page's code is found, not decoded again. */
+  uint64_t built = m->cpu.stats.blocks_built;
+  tc_map(m, l3, 0x1000, CODE(0), PTE_EL1_X | PTE_NG);
+  sys_write(m, SR_TLBI_VAE1, 1ull << 48 | 0x1000 >> 12);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  assert_int_equal(m->cpu.stats.blocks_built, built);
+}
+
+/* Code changed behind the soft TLB (as a device's DMA writes RAM) runs
+ * stale until IC IVAU of an address in its page; that drops only that
+ * page's code. */
+static void test_tcache_ic_ivau(void **state) {
+  struct machine *m = *state;
+  tc_setup(m);
+  uint64_t l3 = TBL + 0x2000;
+  tc_code(m, CODE(0), 1);
+  tc_code(m, CODE(1), 2);
+  tc_map(m, l3, 0x1000, CODE(0), PTE_EL1_X);
+  tc_map(m, l3, 0x2000, CODE(1), PTE_EL1_X);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  assert_int_equal(tc_call(m, 0x2000), 2);
+  tc_code(m, CODE(0), 5);
+  tc_code(m, CODE(1), 6);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  uint64_t built = m->cpu.stats.blocks_built;
+  sys_write(m, SR_IC_IVAU, 0x1000 + 0x40);
+  assert_int_equal(tc_call(m, 0x1000), 5);
+  assert_int_equal(tc_call(m, 0x2000), 2); /* not that page: stale */
+  assert_int_equal(m->cpu.stats.blocks_built, built + 1);
 }
 
 static uint64_t fake_now(void *opaque) {
@@ -753,6 +940,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_el1_cannot_run_cached_pxn_block,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_el0_cache_ops_trap, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tcache_alias_store, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tcache_asid_switch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tcache_tlbi_one_page, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_tcache_ic_ivau, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timer_irq_spin_virtual, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_timer_irq_spin_physical, setup,

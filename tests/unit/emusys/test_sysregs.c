@@ -60,8 +60,9 @@ static void tlbi(void *opaque, const struct emu_tlbi *op) {
   f->last_tlbi = *op;
   f->tlbis++;
 }
-static void ic_inval(void *opaque, bool broadcast) {
+static void ic_inval(void *opaque, bool broadcast, bool all, uint64_t va) {
   struct fixture *f = opaque;
+  (void)all, (void)va;
   if (broadcast)
     f->ic_bcast++;
   else

@@ -97,6 +97,7 @@ void emu_probe(struct emu_cpu *c, const struct emu_insn *i, uint64_t va,
   mem_at(va, l);
 }
 static void map_mem(struct emu_cpu *cpu) {
+  cpu->tlb = cpu->tlb_views[0];
   for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
     cpu->tlb[k].tag_read = cpu->tlb[k].tag_write = cpu->tlb[k].tag_exec =
         EMU_TLB_INVALID;
