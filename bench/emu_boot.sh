@@ -5,6 +5,8 @@
 # "Boot-to-init" is the wall time from process start until the guest
 # console prints "vmkit-init: started"; each run then powers off
 # (vmkit.cmd=true). Prints both times (best of RUNS) and the ratio.
+# Neither VMM gets a network (--net none, -nic none): the work does not use
+# one, and QEMU's default NIC wants iPXE ROMs that a fresh machine lacks.
 #
 # Usage: bench/emu_boot.sh [VMKIT_BINARY]
 # Env: VMKIT_GUEST_DIR (default <repo>/.cache/guest), CPUS (1), MEM (512),
@@ -42,11 +44,11 @@ def boot_time(argv):
         sys.exit("boot did not reach init: %s\n%s" % (argv[0], buf[-2000:].decode(errors="replace")))
     return seen
 env_vmkit = [vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory",
-             mem + "M", "--kernel", kernel, "--initrd", initrd,
+             mem + "M", "--net", "none", "--kernel", kernel, "--initrd", initrd,
              "--cmdline", cmdline]
 env_qemu = [qemu, "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
             "-smp", cpus, "-m", mem, "-kernel", kernel, "-initrd", initrd,
-            "-append", cmdline, "-nographic", "-no-reboot"]
+            "-append", cmdline, "-nographic", "-no-reboot", "-nic", "none"]
 v = min(boot_time(env_vmkit) for _ in range(int(runs)))
 q = min(boot_time(env_qemu) for _ in range(int(runs)))
 print("boot-to-init (%s vCPU, %s MiB, best of %s): vmkit/emu %.2f s, "

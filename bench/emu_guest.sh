@@ -8,6 +8,8 @@
 #   idle:      host CPU seconds the VMM process uses while the guest sleeps
 #              10 s at its prompt (from /proc/PID/stat)
 # Prints each time and the ratio vmkit/qemu (below 1: vmkit is faster).
+# Neither VMM gets a network (--net none, -nic none): the work does not use
+# one, and QEMU's default NIC wants iPXE ROMs that a fresh machine lacks.
 # No thresholds. Usage: bench/emu_guest.sh [VMKIT_BINARY]
 # Env: VMKIT_GUEST_DIR, CPUS (2), MEM (512), QEMU (qemu-system-aarch64).
 set -eu
@@ -57,9 +59,9 @@ def run(argv):
     return res
 
 v = run([vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory", mem + "M",
-         "--kernel", kernel, "--initrd", initrd, "--cmdline", cmd])
+         "--net", "none", "--kernel", kernel, "--initrd", initrd, "--cmdline", cmd])
 q = run([qemu, "-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", cpus, "-m", mem,
-         "-kernel", kernel, "-initrd", initrd, "-append", cmd, "-nographic", "-no-reboot"])
+         "-kernel", kernel, "-initrd", initrd, "-append", cmd, "-nographic", "-no-reboot", "-nic", "none"])
 print("%-10s %10s %10s %14s" % ("workload", "vmkit/emu", "qemu TCG", "ratio emu/qemu"))
 for k in (b"sha256", b"gzip", b"shloop"):
     print("%-10s %9.2fs %9.2fs %14.2f" % (k.decode(), v[k], q[k], v[k] / q[k]))
