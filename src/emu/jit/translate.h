@@ -30,6 +30,8 @@ struct emu_jit {
   struct emu_code_buf cb;
   uint64_t blocks;     /* translations made */
   uint64_t refused;    /* blocks left to the interpreter (debug checks) */
+  uint64_t failed;     /* blocks that should have translated and did not:
+                          a translator bug, reported (see emu_jit_translate) */
   uint64_t inline_ops; /* guest insns emitted inline */
   uint64_t helper_ops; /* guest insns emitted as helper calls */
 };

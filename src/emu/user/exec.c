@@ -197,11 +197,21 @@ int vmk_emu_exec_main(int argc, char **argv) {
       struct emu_jit *j = u->cpu.jit;
       fprintf(stderr,
               "vmkit exec: jit: %llu blocks translated (%llu insns inline, "
-              "%llu as helper calls), %llu left to the interpreter, %zu "
+              "%llu as helper calls), %llu left to the interpreter, %llu "
+              "failed, %zu "
               "bytes of code now, %llu flushes\n",
               (unsigned long long)j->blocks, (unsigned long long)j->inline_ops,
               (unsigned long long)j->helper_ops, (unsigned long long)j->refused,
-              j->cb.used, (unsigned long long)j->cb.flushes);
+              (unsigned long long)j->failed, j->cb.used,
+              (unsigned long long)j->cb.flushes);
+    }
+    const char *strict = getenv("VMK_JIT_STRICT");
+    if (u->cpu.jit && u->cpu.jit->failed && strict && strcmp(strict, "0")) {
+      fprintf(stderr,
+              "vmkit exec: jit: %llu blocks could not be translated "
+              "(VMK_JIT_STRICT is set)\n",
+              (unsigned long long)u->cpu.jit->failed);
+      status = 70;
     }
   }
   fflush(NULL);

@@ -226,6 +226,32 @@ static void test_fault_leaves_block(void **state) {
   emu_cpu_destroy(&cpu);
 }
 
+/* A block with a breakpoint check is left to the interpreter on purpose
+ * (refused); an op the translator cannot emit is a bug, counted apart
+ * (failed) so that `vmkit exec` under VMK_JIT_STRICT fails the run. */
+static void test_refused_and_failed_counted(void **state) {
+  (void)state;
+  struct emu_insn blk[2];
+  emu_decode(&blk[0], 0x91000421u, 0x1000); /* add x1, x1, #1 */
+  blk[1] = (struct emu_insn){
+      .pc = 0x1004, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+  uint64_t refused = jit->refused, failed = jit->failed;
+  bool flushed;
+  struct emu_insn bp = blk[0];
+  bp.op = EMU_OP_BP_CHECK;
+  struct emu_insn with_bp[3] = {bp, blk[0], blk[1]};
+  assert_null(emu_jit_translate(jit, with_bp, 3, &flushed));
+  assert_int_equal(jit->refused, refused + 1);
+  assert_int_equal(jit->failed, failed);
+  struct emu_insn bad = blk[0];
+  bad.op = EMU_OP_COUNT;
+  struct emu_insn with_bad[2] = {bad, blk[1]};
+  assert_null(emu_jit_translate(jit, with_bad, 2, &flushed));
+  assert_int_equal(jit->refused, refused + 1);
+  assert_int_equal(jit->failed, failed + 1);
+  assert_non_null(emu_jit_translate(jit, blk, 2, &flushed));
+}
+
 /* Loads and stores (helper calls in a translation) against the
  * interpreter's own handler of the same insn: registers and memory must
  * match. The handler is stopped after the insn by a next insn that
@@ -385,6 +411,7 @@ int main(void) {
       cmocka_unit_test(test_inline_ops_match_helpers),
       cmocka_unit_test(test_helper_ops_match),
       cmocka_unit_test(test_fault_leaves_block),
+      cmocka_unit_test(test_refused_and_failed_counted),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
