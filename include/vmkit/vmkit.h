@@ -34,6 +34,12 @@ typedef enum vmk_engine_kind {
   VMK_ENGINE_EMU,
 } vmk_engine_kind;
 
+/* How the emu engine runs guest code (the kvm engine has no choice). */
+typedef enum vmk_emu_mode {
+  VMK_EMU_MODE_INTERP = 0, /* the interpreter (the default) */
+  VMK_EMU_MODE_JIT,        /* blocks translated to x86-64 (experimental) */
+} vmk_emu_mode;
+
 typedef enum vmk_console_kind {
   VMK_CONSOLE_NONE = 0, /* guest console output is discarded */
   VMK_CONSOLE_FDS,      /* read input from in_fd, write output to out_fd */
@@ -91,6 +97,9 @@ void vmk_config_free(vmk_config *cfg);
 /* Setters copy their arguments. They check only the value's own form;
  * vmk_config_validate checks the whole (files exist, sizes fit, ...). */
 int vmk_config_set_engine(vmk_config *cfg, vmk_engine_kind kind);
+/* vmk_config_validate refuses VMK_EMU_MODE_JIT when the VM would run on
+ * another engine than emu. */
+int vmk_config_set_emu_mode(vmk_config *cfg, vmk_emu_mode mode);
 int vmk_config_set_cpus(vmk_config *cfg, unsigned cpus);
 int vmk_config_set_memory(vmk_config *cfg, uint64_t bytes);
 int vmk_config_set_kernel(vmk_config *cfg, const char *path);
@@ -364,6 +373,8 @@ int vmk_snapshot_config(const char *dir, vmk_config **out, vmk_error *err);
 /* ---- misc ------------------------------------------------------------- */
 
 const char *vmk_engine_name(vmk_engine_kind kind);
+/* "interp" or "jit". */
+const char *vmk_emu_mode_name(vmk_emu_mode mode);
 const char *vmk_state_name(vmk_state state);
 const char *vmk_exit_reason_name(vmk_exit_reason reason);
 const char *vmk_version(void);

@@ -68,7 +68,7 @@ static const char main_help[] =
     "  console NAME            attach to a running VM's console (-d or\n"
     "                          foreground; Ctrl-a d detaches)\n"
     "  save NAME DIR           save a paused VM (needs snapshot support)\n"
-    "  restore DIR [--engine emu|kvm] [--paused]\n"
+    "  restore DIR [--engine emu|kvm] [--emu-mode interp|jit] [--paused]\n"
     "                          start a VM from a snapshot (needs snapshot "
     "support)\n"
     "  serve --api-socket PATH an empty VMM configured and started through\n"
@@ -115,6 +115,10 @@ static const char run_help[] =
     "                         and exit (a starting point for --config)\n"
     "  --engine auto|kvm|emu  CPU engine (default auto: kvm when /dev/kvm\n"
     "                         works on an arm64 host, else emu)\n"
+    "  --emu-mode interp|jit  how the emu engine runs guest code: interp\n"
+    "                         (the default) interprets it, jit translates\n"
+    "                         it to x86-64 (experimental; up to 16 MiB of\n"
+    "                         translated code per vCPU). Not for kvm\n"
     "  --cpus N               virtual CPUs, 1-8 (default 1)\n"
     "  --memory SIZE          guest RAM, e.g. 512M or 2G (default 512M)\n"
     "  --kernel PATH          arm64 Linux Image (uncompressed)\n"
@@ -827,10 +831,12 @@ static int cmd_run(int argc, char **argv) {
     OPT_BALLOON_TARGET,
     OPT_RESTORE,
     OPT_PAUSED,
+    OPT_EMU_MODE,
     OPT_HELP
   };
   static const struct option opts[] = {
       {"engine", required_argument, NULL, OPT_ENGINE},
+      {"emu-mode", required_argument, NULL, OPT_EMU_MODE},
       {"cpus", required_argument, NULL, OPT_CPUS},
       {"memory", required_argument, NULL, OPT_MEMORY},
       {"kernel", required_argument, NULL, OPT_KERNEL},
@@ -900,6 +906,7 @@ static int cmd_run(int argc, char **argv) {
   bool net_none = false, net_given = false;
   unsigned nets = 0;
   bool vsock_given = false;
+  bool engine_given = false, emu_mode_given = false;
   int c;
   opterr = 0;
   optind = 1;
@@ -914,6 +921,16 @@ static int cmd_run(int argc, char **argv) {
         vmk_config_set_engine(cfg, VMK_ENGINE_EMU);
       else
         usage_error("unknown engine '%s'; use auto, kvm or emu", optarg);
+      engine_given = true;
+      break;
+    case OPT_EMU_MODE:
+      if (!strcmp(optarg, "interp"))
+        vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_INTERP);
+      else if (!strcmp(optarg, "jit"))
+        vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_JIT);
+      else
+        usage_error("--emu-mode must be interp or jit, not '%s'", optarg);
+      emu_mode_given = true;
       break;
     case OPT_CPUS: {
       char *end;
@@ -1085,6 +1102,11 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
+  /* A mode from a config file or snapshot is the emu engine's: moving
+   * the VM to another engine with --engine leaves it behind (given as a
+   * flag too, validate refuses the pair). */
+  if (engine_given && !emu_mode_given && cfg->engine == VMK_ENGINE_KVM)
+    vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_INTERP);
   if (ro.restore_paused && !restore_dir)
     usage_error("--paused goes with --restore (vmkit restore DIR --paused)");
   if (detach && console_given && strcmp(console, "stdio"))

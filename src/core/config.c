@@ -74,6 +74,13 @@ int vmk_config_set_engine(vmk_config *cfg, vmk_engine_kind kind) {
   return 0;
 }
 
+int vmk_config_set_emu_mode(vmk_config *cfg, vmk_emu_mode mode) {
+  if (mode != VMK_EMU_MODE_INTERP && mode != VMK_EMU_MODE_JIT)
+    return -EINVAL;
+  cfg->emu_mode = mode;
+  return 0;
+}
+
 int vmk_config_set_cpus(vmk_config *cfg, unsigned cpus) {
   if (cpus < 1 || cpus > VMK_MAX_CPUS)
     return -EINVAL;
@@ -583,7 +590,25 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
                    (unsigned long long)(VMK_MIN_MEMORY >> 20),
                    (unsigned long long)(cfg->memory >> 20));
   vmk_engine_kind kind;
-  return vmk_config_resolve_engine(cfg, &kind, err);
+  /* An explicit kvm is refused before its probe, so the sentence is
+   * the same on every host; auto is judged by what it resolves to. */
+  if (cfg->engine == VMK_ENGINE_KVM)
+    kind = VMK_ENGINE_KVM;
+  else if ((r = vmk_config_resolve_engine(cfg, &kind, err)))
+    return r;
+  if (cfg->emu_mode != VMK_EMU_MODE_INTERP && kind != VMK_ENGINE_EMU)
+    return vmk_err(err, -EINVAL,
+                   "--emu-mode %s (emu_mode in a config) is for the emu "
+                   "engine, and this VM runs on %s; use --engine emu or "
+                   "leave the mode out",
+                   vmk_emu_mode_name(cfg->emu_mode), vmk_engine_name(kind));
+  return cfg->engine == VMK_ENGINE_KVM
+             ? vmk_config_resolve_engine(cfg, &kind, err)
+             : 0;
+}
+
+const char *vmk_emu_mode_name(vmk_emu_mode mode) {
+  return mode == VMK_EMU_MODE_JIT ? "jit" : "interp";
 }
 
 const char *vmk_engine_name(vmk_engine_kind kind) {

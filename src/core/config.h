@@ -36,6 +36,7 @@ struct vmk_port_config {
 
 struct vmk_config {
   vmk_engine_kind engine;
+  vmk_emu_mode emu_mode;
   unsigned cpus;
   uint64_t memory;
   char *kernel;

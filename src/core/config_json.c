@@ -68,6 +68,7 @@ int vmk_config_to_json(const vmk_config *cfg, char **out, vmk_error *err) {
   if (!o)
     return vmk_err(err, -ENOMEM, "out of memory writing the config as JSON");
   put(o, "engine", json_string(vmk_engine_name(cfg->engine)), &oom);
+  put(o, "emu_mode", json_string(vmk_emu_mode_name(cfg->emu_mode)), &oom);
   put(o, "cpus", json_integer(cfg->cpus), &oom);
   put(o, "memory", memory_json(cfg->memory), &oom);
   put(o, "kernel", str_or_null(cfg->kernel), &oom);
@@ -554,7 +555,7 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
       "engine",         "cpus",  "memory",   "kernel",     "initrd",
       "cmdline",        "disks", "entropy",  "console",    "shares",
       "vsock",          "nets",  "forwards", "boot_timer", "balloon",
-      "balloon_target", "ports", NULL};
+      "balloon_target", "ports", "emu_mode", NULL};
   int r = want(o, JSON_OBJECT, "(top level)", "an object", err);
   if (r || (r = check_keys(o, keys, "the config", err)))
     return r;
@@ -576,6 +577,17 @@ static int parse_config(json_t *o, vmk_config *cfg, vmk_error *err) {
       else
         return vmk_err(err, -EINVAL,
                        "config field 'engine' is '%.32s'; use auto, kvm or emu",
+                       s);
+    } else if (!strcmp(key, "emu_mode")) {
+      if ((r = get_str(v, key, &s, err)))
+        return r;
+      if (!strcmp(s, "interp"))
+        vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_INTERP);
+      else if (!strcmp(s, "jit"))
+        vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_JIT);
+      else
+        return vmk_err(err, -EINVAL,
+                       "config field 'emu_mode' is '%.32s'; use interp or jit",
                        s);
     } else if (!strcmp(key, "cpus")) {
       if ((r = get_uint(v, key, 1, VMK_MAX_CPUS, &n, err)))

@@ -541,6 +541,7 @@ static int vm_create(const vmk_config *cfg,
       .gicr_base = VMK_GICR_BASE,
       .gicr_size = VMK_GICR_STRIDE * vm->cfg->cpus,
       .nr_spis = VMK_NR_SPIS,
+      .emu_jit = vm->cfg->emu_mode == VMK_EMU_MODE_JIT,
       .on_exit = engine_exited,
       .opaque = vm,
   };

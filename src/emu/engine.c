@@ -43,6 +43,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "emu/jit/translate.h"
 #include "emu/snapshot.h"
 #include "emu/sys/debug.h"
 #include "emu/sys/env.h"
@@ -505,6 +506,19 @@ static void fatal(struct emu_vcpu *v, enum emu_exit why) {
   emu_engine_end(v->e, VMK_EXIT_ERROR, &err);
 }
 
+/* VMK_JIT_STRICT: a block that should have been translated ran in the
+ * interpreter (translate.c said so on stderr): correct, but a translator
+ * bug the -jit tests must not pass over. */
+static void jit_strict_stop(struct emu_vcpu *v) {
+  vmk_error err;
+  vmk_err(&err, -EIO,
+          "vCPU %u: the translator could not take %" PRIu64
+          " blocks and VMK_JIT_STRICT is set (a vmkit bug; unset "
+          "VMK_JIT_STRICT or use --emu-mode interp to run on).",
+          v->idx, v->cpu.jit->failed);
+  emu_engine_end(v->e, VMK_EXIT_ERROR, &err);
+}
+
 static void *vcpu_thread(void *arg) {
   struct emu_vcpu *v = arg;
   struct emu_engine *e = v->e;
@@ -535,6 +549,11 @@ static void *vcpu_thread(void *arg) {
       x = emu_run(&v->cpu, 1);
     } else {
       x = emu_run(&v->cpu, SLICE_INSNS);
+    }
+    if (__builtin_expect(e->jit_strict && v->cpu.jit && v->cpu.jit->failed,
+                         0)) {
+      jit_strict_stop(v);
+      goto out;
     }
     switch (x) {
     case EMU_EXIT_BUDGET:
@@ -604,6 +623,8 @@ static int emu_create(const struct vmk_engine_config *cfg,
     e->trace = 0;
   const char *st = getenv("VMK_EMU_STATS");
   e->stats = st && *st && strcmp(st, "0") != 0;
+  const char *strict = getenv("VMK_JIT_STRICT");
+  e->jit_strict = strict && *strict && strcmp(strict, "0") != 0;
   int r = emu_gicv3_init(&e->gic, cfg->cpus, cfg->nr_spis, gic_wake, e, err);
   if (r)
     goto fail;
@@ -639,6 +660,9 @@ static int emu_create(const struct vmk_engine_config *cfg,
                   i);
       goto fail;
     }
+    if (cfg->emu_jit &&
+        (r = emu_jit_new(&v->cpu.jit, EMU_ENGINE_JIT_CODE, 0, err)) < 0)
+      goto fail;
     emu_timer_init(&v->timer, emu_timer_host_ns, NULL, e->base_ns,
                    emu_sys_timer_output, &v->sys);
     v->sys.ram = cfg->ram;
@@ -840,6 +864,20 @@ static void emu_destroy(struct vmk_engine *base) {
               " TLB fills, %" PRIu64 " instructions\n",
               i, c->stats.blocks_built, c->stats.code_page_drops,
               c->stats.code_flushes, c->stats.tlb_fills, c->icount);
+    const struct emu_jit *j = c->jit;
+    if (e->vcpus[i].e && j) {
+      struct emu_code_buf_stats cs;
+      emu_code_buf_stats(&j->cb, &cs);
+      fprintf(stderr,
+              "vmkit: emu stats: vCPU %u jit: %" PRIu64
+              " blocks translated (%" PRIu64 " insns inline, %" PRIu64
+              " helper calls), %" PRIu64 " left to the interpreter, %" PRIu64
+              " failed; code region %zu KiB used, %zu KiB peak of %zu KiB, "
+              "%" PRIu64 " flushes, %s\n",
+              i, j->blocks, j->inline_ops, j->helper_ops, j->refused, j->failed,
+              cs.used >> 10, cs.peak >> 10, cs.size >> 10, cs.flushes,
+              cs.near_text ? "near calls" : "far calls");
+    }
   }
   for (unsigned i = 0; i < e->cfg.cpus; i++) {
     if (e->vcpus[i].e) {

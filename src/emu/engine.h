@@ -32,6 +32,13 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
 #define EMU_CODE_PAGE_QUEUE 8u
 #define EMU_TLBI_QUEUE 8u
 
+/* --emu-mode jit: each vCPU's translated-code region (its own; translations
+ * are per vCPU, as decoded blocks are). 16 MiB holds a whole boot of the
+ * default guest without a flush; at the 8-vCPU maximum that is 128 MiB of
+ * address space, resident only as far as code is written. Full: flushed
+ * and translated again. */
+#define EMU_ENGINE_JIT_CODE ((size_t)16 << 20)
+
 struct emu_engine;
 
 struct emu_vcpu {
@@ -91,6 +98,8 @@ struct emu_engine {
   bool exit_reported;     /* atomic */
   int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
   bool stats;             /* VMK_EMU_STATS: print per-vCPU counters at exit */
+  bool jit_strict;        /* VMK_JIT_STRICT: a block the translator should take
+                             and cannot ends the VM (a vmkit bug, never hidden) */
   struct emu_vcpu *vcpus; /* cfg.cpus entries */
 };
 

@@ -15,6 +15,7 @@
 #ifndef VMK_ENGINE_ENGINE_H
 #define VMK_ENGINE_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -32,6 +33,9 @@ struct vmk_engine_config {
   uint64_t gicd_base, gicd_size;
   uint64_t gicr_base, gicr_size;
   unsigned nr_spis; /* SPIs wired (INTIDs 32 .. 32 + nr_spis - 1) */
+  /* emu only: run guest code translated to x86-64 (--emu-mode jit);
+   * other engines refuse it (vmk_config_validate). */
+  bool emu_jit;
   /* The guest ended the machine (PSCI SYSTEM_OFF / SYSTEM_RESET), or the
    * engine failed (err set). Called once, on a vCPU thread. */
   void (*on_exit)(void *opaque, vmk_exit_reason reason, const vmk_error *err);

@@ -33,6 +33,7 @@ static void test_round_trip(void **state) {
   assert_non_null(a);
   static const uint8_t mac[6] = {0x52, 0x54, 0, 1, 2, 3};
   assert_int_equal(vmk_config_set_engine(a, VMK_ENGINE_EMU), 0);
+  assert_int_equal(vmk_config_set_emu_mode(a, VMK_EMU_MODE_JIT), 0);
   assert_int_equal(vmk_config_set_cpus(a, 3), 0);
   assert_int_equal(vmk_config_set_memory(a, (768ull << 20) + 4096), 0);
   assert_int_equal(vmk_config_set_kernel(a, "/k/Image"), 0);
@@ -67,6 +68,7 @@ static void test_round_trip(void **state) {
   assert_string_equal(j1, j2);
 
   assert_int_equal(b->engine, VMK_ENGINE_EMU);
+  assert_int_equal(b->emu_mode, VMK_EMU_MODE_JIT);
   assert_int_equal(b->cpus, 3);
   assert_int_equal(b->memory, (768ull << 20) + 4096);
   assert_string_equal(b->kernel, "/k/Image");
@@ -124,6 +126,8 @@ static void test_defaults_and_sizes(void **state) {
   assert_true(c->balloon && d->balloon);
   assert_int_equal(c->balloon_target, 0);
   assert_int_equal(c->engine, d->engine);
+  assert_int_equal(c->emu_mode, VMK_EMU_MODE_INTERP);
+  assert_int_equal(d->emu_mode, VMK_EMU_MODE_INTERP);
   assert_int_equal(c->nnets, 0);
   vmk_config_free(c);
   vmk_config_free(d);
@@ -169,6 +173,8 @@ static const struct bad {
     {"{\"memory\": \"-512M\"}", "'memory' is"},
     {"{\"memory\": true}", "'memory' must be a byte count"},
     {"{\"engine\": \"xen\"}", "'engine' is 'xen'; use auto, kvm or emu"},
+    {"{\"emu_mode\": \"fast\"}", "'emu_mode' is 'fast'; use interp or jit"},
+    {"{\"emu_mode\": 1}", "'emu_mode' must be a string, not a number"},
     {"{\"kernel\": \"\"}", "'kernel' must be a non-empty string"},
     {"{\"kernel\": 5}", "'kernel' must be a string, not a number"},
     {"{\"kernel\": \"a\\u0000b\"}", "is not allowed"},

@@ -20,6 +20,7 @@
 
 #include "base/le.h"
 #include "emu/cpu.h"
+#include "emu/jit/translate.h"
 #include "emu/sys/debug.h"
 #include "emu/sys/env.h"
 #include "emu/sys/exception.h"
@@ -213,7 +214,7 @@ static void load(struct machine *m, uint64_t pa, const uint32_t *code,
   emu_flush_code(&m->cpu); /* as IC IALLU would */
 }
 
-static int setup(void **state) {
+static int setup_mode(void **state, bool jit) {
   struct machine *m = calloc(1, sizeof(*m));
   m->ram.base = RAM_BASE;
   m->ram.size = RAM_SIZE;
@@ -225,12 +226,28 @@ static int setup(void **state) {
   load(m, HANDLER, handler, sizeof handler / 4);
   load(m, VBAR + 0x200, vec_same, 1);
   load(m, VBAR + 0x400, vec_lower, 1);
+  if (jit) {
+    vmk_error err;
+    assert_int_equal(emu_jit_new(&m->cpu.jit, 1 << 20, 0, &err), 0);
+  }
   *state = m;
   return 0;
 }
 
+static int setup(void **state) { return setup_mode(state, false); }
+/* --emu-mode jit: blocks with breakpoint checks are left to the
+ * interpreter on purpose, software step runs one insn at a time outside
+ * the translations; everything else (the handler, the code around the
+ * armed instructions, watchpoints through the helpers' slow path) runs
+ * translated, and the debug exceptions must come out the same. */
+static int setup_jit(void **state) { return setup_mode(state, true); }
+
 static int teardown(void **state) {
   struct machine *m = *state;
+  if (m->cpu.jit) {
+    assert_true(m->cpu.jit->blocks > 0);
+    assert_int_equal(m->cpu.jit->failed, 0);
+  }
   emu_cpu_destroy(&m->cpu);
   free(m->ram.host);
   free(m);
@@ -471,11 +488,16 @@ static void test_software_step(void **state) {
 }
 
 int main(void) {
+  /* each program interpreted, then translated */
+#define BOTH(t)                                                                \
+  cmocka_unit_test_setup_teardown(t, setup, teardown), {                       \
+#t "_jit", t, setup_jit, teardown, NULL                                    \
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_breakpoint, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_context_breakpoint, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_watchpoint, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_software_step, setup, teardown),
+      BOTH(test_breakpoint),
+      BOTH(test_context_breakpoint),
+      BOTH(test_watchpoint),
+      BOTH(test_software_step),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

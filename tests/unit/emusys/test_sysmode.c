@@ -17,6 +17,7 @@
 
 #include "base/le.h"
 #include "emu/cpu.h"
+#include "emu/jit/translate.h"
 #include "emu/sys/env.h"
 #include "emu/sys/exception.h"
 #include "emu/sys/gicv3.h"
@@ -111,7 +112,7 @@ static void sys_regime(void *opaque, enum emu_regime_change why) {
 }
 static const struct emu_sys_ops sys_ops = {NULL, sys_tlbi, sys_ic, sys_regime};
 
-static int setup(void **state) {
+static int setup_mode(void **state, bool jit) {
   struct machine *m = calloc(1, sizeof(*m));
   m->ram.base = RAM_BASE;
   m->ram.size = RAM_SIZE;
@@ -120,12 +121,29 @@ static int setup(void **state) {
   assert_int_equal(emu_cpu_init(&m->cpu, &env, &m->sys), 0);
   emu_sys_reset(&m->sys, &m->cpu, 0, &sys_ops, &m->sys);
   m->cpu.pc = RAM_BASE;
+  if (jit) {
+    vmk_error err;
+    assert_int_equal(emu_jit_new(&m->cpu.jit, 1 << 20, 0, &err), 0);
+  }
   *state = m;
   return 0;
 }
 
+static int setup(void **state) { return setup_mode(state, false); }
+/* The same programs with every block run as its x86-64 translation
+ * (--emu-mode jit): the translator must keep the system-mode contract
+ * (exceptions from helpers, EL changes, interrupts at block boundaries,
+ * code invalidation) exactly as the interpreter does. */
+static int setup_jit(void **state) { return setup_mode(state, true); }
+
 static int teardown(void **state) {
   struct machine *m = *state;
+  if (m->cpu.jit) {
+    /* translated for real, and nothing fell back to the interpreter */
+    assert_true(m->cpu.jit->blocks > 0);
+    assert_int_equal(m->cpu.jit->failed, 0);
+    assert_int_equal(m->cpu.jit->refused, 0);
+  }
   if (m->gic.cpu)
     emu_gicv3_destroy(&m->gic);
   emu_cpu_destroy(&m->cpu);
@@ -931,30 +949,27 @@ static void test_timer_irq_on_igrpen1_write(void **state) {
 }
 
 int main(void) {
+  /* each program interpreted, then translated */
+#define BOTH(t)                                                                \
+  cmocka_unit_test_setup_teardown(t, setup, teardown), {                       \
+#t "_jit", t, setup_jit, teardown, NULL                                    \
+  }
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_svc_eret_mmu_off, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_mmu_el0, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_wfi, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_el0_cannot_run_cached_kernel_block,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_el1_cannot_run_cached_pxn_block,
-                                      setup, teardown),
-      cmocka_unit_test_setup_teardown(test_el0_cache_ops_trap, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_tcache_alias_store, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_tcache_asid_switch, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_tcache_tlbi_one_page, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_tcache_ic_ivau, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_spin_virtual, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_spin_physical, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_on_daif_unmask, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_on_pmr_write, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_timer_irq_on_igrpen1_write, setup,
-                                      teardown),
+      BOTH(test_svc_eret_mmu_off),
+      BOTH(test_mmu_el0),
+      BOTH(test_timer_irq_wfi),
+      BOTH(test_el0_cannot_run_cached_kernel_block),
+      BOTH(test_el1_cannot_run_cached_pxn_block),
+      BOTH(test_el0_cache_ops_trap),
+      BOTH(test_tcache_alias_store),
+      BOTH(test_tcache_asid_switch),
+      BOTH(test_tcache_tlbi_one_page),
+      BOTH(test_tcache_ic_ivau),
+      BOTH(test_timer_irq_spin_virtual),
+      BOTH(test_timer_irq_spin_physical),
+      BOTH(test_timer_irq_on_daif_unmask),
+      BOTH(test_timer_irq_on_pmr_write),
+      BOTH(test_timer_irq_on_igrpen1_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
