@@ -7,7 +7,8 @@
 #               and the native x86-64 build (the physical limit); each
 #               kernel's time is its CPU time measured by the program
 #   guest:      the same arm64 binary inside the default guest, 1 vCPU,
-#               under vmkit's emu engine and under qemu-system-aarch64 TCG
+#               under vmkit's emu engine (interpreter and --emu-mode jit)
+#               and under qemu-system-aarch64 TCG
 #               (-M virt,gic-version=3 -cpu cortex-a57), same kernel and
 #               initrd (the binary is appended to the initrd as a second
 #               cpio archive, which both VMMs pass through unchanged); each
@@ -200,20 +201,25 @@ if guest:
     kern, initrd = work + "/Image", work + "/initrd"
     v = guest_best([vmkit, "run", "--engine", "emu", "--cpus", "1", "--memory", "512M",
                     "--net", "none", "--kernel", kern, "--initrd", initrd, "--cmdline", cmd])
+    gj = guest_best([vmkit, "run", "--engine", "emu", "--emu-mode", "jit", "--cpus", "1",
+                     "--memory", "512M", "--net", "none", "--kernel", kern, "--initrd",
+                     initrd, "--cmdline", cmd])
     q = guest_best([qemu_sys, "-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", "1",
                     "-m", "512", "-kernel", kern, "-initrd", initrd, "-append", cmd,
                     "-nographic", "-no-reboot", "-nic", "none"])
     print("cpu bench, in the guest, 1 vCPU (host CPU seconds of the VMM while the "
           "kernel ran; in brackets the guest's own CPU seconds; best of %d)" % reps)
-    print("%-7s %17s %17s %11s %13s  %s" % ("kernel", "vmkit emu", "qemu TCG",
-          "vmkit/qemu", "vmkit/native", "checksum"))
+    print("%-7s %17s %17s %17s %11s %11s %13s  %s" % ("kernel", "vmkit emu", "emu jit",
+          "qemu TCG", "vmkit/qemu", "jit/qemu", "vmkit/native", "checksum"))
     for k in kernels:
-        v_, q_, n_ = v.get(k), q.get(k), ref.get(k)
-        ok = v_ and q_ and n_ and v_[2] == q_[2] == n_[1]
+        v_, j_, q_, n_ = v.get(k), gj.get(k), q.get(k), ref.get(k)
+        ok = v_ and j_ and q_ and n_ and v_[2] == j_[2] == q_[2] == n_[1]
         f = lambda x: "%7.3f [%7.3f]" % (x[0], x[1]) if x else "%17s" % "-"
-        print("%-7s %s %s %11s %13s  %s" % (k, f(v_), f(q_),
-              ratio(v_ and v_[0], q_ and q_[0]), ratio(v_ and v_[0], n_ and n_[0]),
-              "same" if ok else "DIFFERS (native %s qemu %s vmkit %s)" % (
-                  n_ and n_[1], q_ and q_[2], v_ and v_[2])))
-    print("%-7s %35s %11s %13s  (geometric mean)" % ("all", "", geomean(v, q), geomean(v, ref)))
+        print("%-7s %s %s %s %11s %11s %13s  %s" % (k, f(v_), f(j_), f(q_),
+              ratio(v_ and v_[0], q_ and q_[0]), ratio(j_ and j_[0], q_ and q_[0]),
+              ratio(v_ and v_[0], n_ and n_[0]),
+              "same" if ok else "DIFFERS (native %s qemu %s vmkit %s jit %s)" % (
+                  n_ and n_[1], q_ and q_[2], v_ and v_[2], j_ and j_[2])))
+    print("%-7s %53s %11s %11s %13s  (geometric mean)" % ("all", "", geomean(v, q),
+          geomean(gj, q), geomean(v, ref)))
 PY

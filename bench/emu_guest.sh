@@ -7,7 +7,8 @@
 #              /proc/uptime, on all vCPUs at once (as tests/integration/emu)
 #   idle:      host CPU seconds the VMM process uses while the guest sleeps
 #              10 s at its prompt (from /proc/PID/stat)
-# Prints each time and the ratio vmkit/qemu (below 1: vmkit is faster).
+# vmkit runs twice: interpreted and --emu-mode jit. Prints each time and
+# the ratios vmkit/qemu (below 1: vmkit is faster).
 # Neither VMM gets a network (--net none, -nic none): the work does not use
 # one, and QEMU's default NIC wants iPXE ROMs that a fresh machine lacks.
 # No thresholds. Usage: bench/emu_guest.sh [VMKIT_BINARY]
@@ -60,10 +61,16 @@ def run(argv):
 
 v = run([vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory", mem + "M",
          "--net", "none", "--kernel", kernel, "--initrd", initrd, "--cmdline", cmd])
+j = run([vmkit, "run", "--engine", "emu", "--emu-mode", "jit", "--cpus", cpus,
+         "--memory", mem + "M", "--net", "none", "--kernel", kernel, "--initrd",
+         initrd, "--cmdline", cmd])
 q = run([qemu, "-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-smp", cpus, "-m", mem,
          "-kernel", kernel, "-initrd", initrd, "-append", cmd, "-nographic", "-no-reboot", "-nic", "none"])
-print("%-10s %10s %10s %14s" % ("workload", "vmkit/emu", "qemu TCG", "ratio emu/qemu"))
+print("%-10s %10s %10s %10s %14s %10s" % ("workload", "vmkit/emu", "emu jit", "qemu TCG",
+                                          "ratio emu/qemu", "jit/qemu"))
 for k in (b"sha256", b"gzip", b"shloop"):
-    print("%-10s %9.2fs %9.2fs %14.2f" % (k.decode(), v[k], q[k], v[k] / q[k]))
-print("%-10s %9.1f%% %9.1f%%   (host CPU while the guest idles 10 s)" % ("idle", 100 * v[b"idle-cpu"], 100 * q[b"idle-cpu"]))
+    print("%-10s %9.2fs %9.2fs %9.2fs %14.2f %10.2f" % (k.decode(), v[k], j[k], q[k],
+                                                   v[k] / q[k], j[k] / q[k]))
+print("%-10s %9.1f%% %9.1f%% %9.1f%%   (host CPU while the guest idles 10 s)" % (
+    "idle", 100 * v[b"idle-cpu"], 100 * j[b"idle-cpu"], 100 * q[b"idle-cpu"]))
 PY

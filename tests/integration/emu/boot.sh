@@ -20,7 +20,16 @@
 # A failing check prints the guest console. Exit 77 (skip) when the
 # default guest is not built.
 #
-# Usage: boot.sh [VMKIT_BINARY]  (meson passes the built vmkit)
+# boot.sh VMKIT jit (emu-boot-jit) runs the guest's code translated
+# (--emu-mode jit, VMK_JIT_STRICT=1: a block the translator should take
+# and cannot ends the VM) in one lean boot instead: 2 vCPUs run stress.sh
+# (step 2's checks), then tick once a second; the VM (-d, named) is
+# paused, saved and stopped at a tick, and its snapshot restored in the
+# foreground, still in jit mode: the ticks go on from the saved one (no
+# boot), the guest powers off (exit 0), and the restored VM translated its
+# code afresh (VMK_EMU_STATS: blocks translated, none failed).
+#
+# Usage: boot.sh [VMKIT_BINARY [interp|jit]]  (meson passes the built vmkit)
 # Env: VMKIT_GUEST_DIR (default <repo>/.cache/guest),
 #      VMK_EMU_TEST_TIMEOUT seconds per boot (default 600).
 set -u
@@ -28,6 +37,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 vmkit=${1:-$repo/build/src/cli/vmkit}
+mode=${2:-interp}
 guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
 limit=${VMK_EMU_TEST_TIMEOUT:-600}
 
@@ -60,6 +70,69 @@ show_console() {
   cat "$tmp/$1.out" 2>/dev/null
   echo "----"
 }
+
+# ---- jit: one boot with the stress, a save and a restore -------------------
+if [ "$mode" = jit ]; then
+  export VMK_JIT_STRICT=1 VMK_EMU_STATS=1
+  export XDG_RUNTIME_DIR=$tmp/xdg
+  mkdir -p "$XDG_RUNTIME_DIR"
+  vmname=jitboot$$
+  log=$XDG_RUNTIME_DIR/vmkit/$vmname/console.log
+  trap '[ -f "$XDG_RUNTIME_DIR/vmkit/$vmname/pid" ] &&
+    kill -9 "$(cat "$XDG_RUNTIME_DIR/vmkit/$vmname/pid")" 2>/dev/null
+    rm -rf "$tmp"' EXIT INT TERM
+  ticks='i=0; while [ $i -lt 12 ]; do echo jit-tick-$i; i=$((i+1)); sleep 1; done; echo jit-ticks-done'
+  script=$(cat "$here/stress.sh"; echo "$ticks")
+  start=$(date +%s)
+  out=$("$vmkit" run -d --name "$vmname" --engine emu --emu-mode jit --cpus 2 \
+    --net none --cmdline "console=hvc0 vmkit.cmd64=$(printf %s "$script" | base64 -w0)" \
+    2>"$tmp/jit.err")
+  check "vmkit run -d --emu-mode jit printed the name" test "$out" = "$vmname"
+  saw_tick() { grep -aq '^jit-tick-2' "$log" 2>/dev/null; }
+  n=0
+  while ! saw_tick && [ $n -lt "$limit" ] && [ -f "$XDG_RUNTIME_DIR/vmkit/$vmname/pid" ]; do
+    sleep 1
+    n=$((n + 1))
+  done
+  echo "jit boot and stress took $(($(date +%s) - start)) s"
+  cp "$log" "$tmp/stress.console" 2>/dev/null
+  check "stress ran on 2 vCPUs" grep -q "^stress-cpus=2" "$tmp/stress.console"
+  check "every stress job's output was right" \
+    grep -q "^stress-ok=1" "$tmp/stress.console"
+  "$vmkit" pause "$vmname" 2>>"$tmp/jit.err"
+  saved=$(grep -ao 'jit-tick-[0-9]*' "$log" | tail -1 | sed 's/jit-tick-//')
+  "$vmkit" save "$vmname" "$tmp/snap" 2>>"$tmp/jit.err"
+  check "vmkit save of the jit VM (at jit-tick-${saved:-?})" test -f "$tmp/snap/state.bin"
+  check "the snapshot's config keeps the mode" \
+    grep -q '"emu_mode": "jit"' "$tmp/snap/config.json"
+  "$vmkit" stop "$vmname" 2>>"$tmp/jit.err"
+  start=$(date +%s)
+  timeout "$limit" "$vmkit" restore "$tmp/snap" --console "$tmp/restore.console" \
+    >"$tmp/restore.out" 2>&1
+  status=$?
+  echo "restored run took $(($(date +%s) - start)) s, exit status $status"
+  first=$(grep -ao 'jit-tick-[0-9]*' "$tmp/restore.console" | head -1 | sed 's/jit-tick-//')
+  check "the restored VM powered off (exit 0)" test "$status" -eq 0
+  check "the restored guest went on after jit-tick-${saved:-?} (first: jit-tick-${first:-none})" \
+    test -n "$first" -a -n "$saved" -a "${first:-0}" -gt "${saved:-99}"
+  check "the restored guest did not boot again" \
+    test "$(grep -c 'vmkit-init: started' "$tmp/restore.console")" -eq 0
+  check "the restored guest's loop ended" grep -q '^jit-ticks-done' "$tmp/restore.console"
+  translated() { grep -q 'vCPU 0 jit: [1-9][0-9]* blocks translated' "$tmp/restore.out"; }
+  check "the restored VM translated its code (and no block failed)" translated
+  check "no block failed to translate" \
+    sh -c "! grep -E ' [1-9][0-9]* failed|cannot translate' '$tmp/restore.out'"
+  grep 'emu stats' "$tmp/restore.out"
+  if [ "$fails" -ne 0 ]; then
+    show_console stress
+    cat "$tmp/jit.err"
+    show_console restore
+    echo "$fails check(s) failed"
+    exit 1
+  fi
+  echo "all checks passed"
+  exit 0
+fi
 
 # ---- 1. boot, nproc, entropy, disk, power off --------------------------
 truncate -s 16M "$tmp/disk.img"
