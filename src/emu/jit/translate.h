@@ -46,6 +46,7 @@ struct emu_jit {
   struct emu_jit_jc_entry *jc[4];
   uint64_t block_gen;
   uint64_t links, unlinked, jc_fills;
+  uint64_t dispatches; /* translations called by the dispatcher */
 };
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a
