@@ -50,7 +50,7 @@ env_vmkit = [vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory",
 env_qemu = [qemu, "-M", "virt,gic-version=3", "-cpu", "cortex-a57",
             "-smp", cpus, "-m", mem, "-kernel", kernel, "-initrd", initrd,
             "-append", cmdline, "-nographic", "-no-reboot", "-nic", "none"]
-env_jit = env_vmkit[:3] + ["--emu-mode", "jit"] + env_vmkit[3:]
+env_jit = env_vmkit[:2] + ["--emu-mode", "jit"] + env_vmkit[2:]
 v, j, q = [], [], []
 for _ in range(int(runs)):
     v.append(boot_time(env_vmkit))

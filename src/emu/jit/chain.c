@@ -266,7 +266,13 @@ static struct emu_jit_jc_entry *jc_of(struct emu_jit *j, uint32_t ctx) {
 emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
   struct emu_jit *j = cpu->jit;
   if (EMU_UNLIKELY(j->block_gen != emu_block_gen(cpu))) {
-    /* every block was dropped: the jump cache leads to old translations */
+    /* every block was dropped: the jump cache leads to old translations.
+     * Nothing can enter those any more and none runs now (only the
+     * dispatcher calls this), so their code goes too: a guest kernel's
+     * frequent IC IALLU would otherwise fill the region with dead code
+     * (system mode, --cpus 8: 1-2 full flushes per vCPU in a boot). */
+    if (j->cb.used)
+      emu_code_buf_flush(&j->cb);
     jc_clear(j);
     j->block_gen = emu_block_gen(cpu);
   }

@@ -36,7 +36,9 @@ static uintptr_t text_anchor(void) {
  * mapping: MAP_FIXED_NOREPLACE); else anywhere. */
 static void *map_exec(size_t size, int prot, int flags, int fd) {
   uintptr_t anchor = text_anchor();
-  for (uintptr_t i = 1; i <= 4; i++) {
+  /* 12 steps: room for one region per vCPU of an 8-vCPU VM (the emu
+   * engine's) while every slot stays within within_reach's bound */
+  for (uintptr_t i = 1; i <= 12; i++) {
     uintptr_t gap = i << 27; /* 128 MiB steps below the code */
     if (anchor < gap + size + ((uintptr_t)1 << 32))
       break; /* keep low memory alone */

@@ -433,6 +433,7 @@ static void test_el1_cannot_run_cached_pxn_block(void **state) {
 #define SR_TLBI_VAE1 EMU_SYSREG(1, 0, 8, 7, 1)
 #define SR_TLBI_VAAE1 EMU_SYSREG(1, 0, 8, 7, 3)
 #define SR_IC_IVAU EMU_SYSREG(1, 3, 7, 5, 1)
+#define SR_IC_IALLU EMU_SYSREG(1, 0, 7, 5, 0)
 
 static void tc_map(struct machine *m, uint64_t l3, uint64_t va, uint64_t pa,
                    uint64_t attrs) {
@@ -611,6 +612,30 @@ static void test_tcache_ic_ivau(void **state) {
   assert_int_equal(tc_call(m, 0x1000), 5);
   assert_int_equal(tc_call(m, 0x2000), 2); /* not that page: stale */
   assert_int_equal(m->cpu.stats.blocks_built, built + 1);
+}
+
+/* IC IALLU: every page's new code runs. Translated, the old
+ * translations go with their blocks (nothing can enter them any more), so
+ * the code region holds only what ran since: a guest kernel that flushes
+ * its I-cache often does not fill the region with dead code. */
+static void test_tcache_ic_iallu(void **state) {
+  struct machine *m = *state;
+  tc_setup(m);
+  uint64_t l3 = TBL + 0x2000;
+  tc_code(m, CODE(0), 1);
+  tc_code(m, CODE(1), 2);
+  tc_map(m, l3, 0x1000, CODE(0), PTE_EL1_X);
+  tc_map(m, l3, 0x2000, CODE(1), PTE_EL1_X);
+  assert_int_equal(tc_call(m, 0x1000), 1);
+  assert_int_equal(tc_call(m, 0x2000), 2);
+  size_t before = m->cpu.jit ? m->cpu.jit->cb.used : 0;
+  tc_code(m, CODE(0), 5);
+  tc_code(m, CODE(1), 6);
+  sys_write(m, SR_IC_IALLU, 0);
+  assert_int_equal(tc_call(m, 0x1000), 5);
+  assert_int_equal(tc_call(m, 0x2000), 6);
+  if (m->cpu.jit) /* the driver, the two functions: fewer than before */
+    assert_true(m->cpu.jit->cb.used < before);
 }
 
 static uint64_t fake_now(void *opaque) {
@@ -965,6 +990,7 @@ int main(void) {
       BOTH(test_tcache_asid_switch),
       BOTH(test_tcache_tlbi_one_page),
       BOTH(test_tcache_ic_ivau),
+      BOTH(test_tcache_ic_iallu),
       BOTH(test_timer_irq_spin_virtual),
       BOTH(test_timer_irq_spin_physical),
       BOTH(test_timer_irq_on_daif_unmask),
