@@ -179,6 +179,14 @@ bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
     exit_to(b, c, in->pc);
     return true;
   case EMU_OP_B_COND:
+    if ((in->b & 15) < 8) {
+      /* EQ/NE CS/CC MI/PL VS/VC: one flag, set or clear */
+      static const uint32_t flag[4] = {EMU_Z, EMU_C, EMU_N, EMU_V};
+      xe_load(b, 32, XE_RAX, CPU_M(nzcv));
+      xe_test_ri(b, 32, XE_RAX, (int32_t)flag[(in->b >> 1) & 3]);
+      exits_cc(b, c, in->b & 1 ? XE_E : XE_NE, in);
+      return true;
+    }
     /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
     xe_load(b, 32, XE_RCX, CPU_M(nzcv));
     xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
