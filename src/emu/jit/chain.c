@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,6 +294,11 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
     b->jit_cross = c.cross != SIZE_MAX ? base + c.cross : 0;
     b->jit_same = base + c.same;
     b->jit_out = base + c.out;
+    if (j->perfmap) /* the translation is the last one committed */
+      fprintf(j->perfmap, "%llx %llx jit:%llx\n", (unsigned long long)base,
+              (unsigned long long)((uint64_t)(uintptr_t)j->cb.rx + j->cb.used -
+                                   base),
+              (unsigned long long)b->pc);
   }
   return (emu_jit_fn)b->jit;
 }
