@@ -307,6 +307,8 @@ void emu_jit_free(struct emu_jit *j) {
   emu_code_buf_destroy(&j->cb);
   for (unsigned k = 0; k < sizeof j->jc / sizeof *j->jc; k++)
     free(j->jc[k]);
+  if (j->perfmap)
+    fclose(j->perfmap);
   free(j);
 }
 

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "emu/cpu.h"
 #include "emu/jit/code_buf.h"
@@ -47,6 +48,10 @@ struct emu_jit {
   uint64_t block_gen;
   uint64_t links, unlinked, jc_fills;
   uint64_t dispatches; /* translations called by the dispatcher */
+  /* When set (VMK_JIT_PERFMAP in vmkit exec): each translation gets a
+   * "start size jit:GUESTPC" line, perf's map of JIT code; closed by
+   * emu_jit_free. */
+  FILE *perfmap;
 };
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a
