@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "emu/decode.h"
+#include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
 
 #define CPU XE_RBX
@@ -46,21 +47,9 @@ static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
 
 /* cpu->nzcv from the host flags of the last ALU op: N = SF, Z = ZF,
  * C = the given condition (CF for additions, !CF for subtractions, where
- * Arm's carry is "no borrow"), V = OF. Clobbers rax, rcx, rdx, rsi. */
+ * Arm's carry is "no borrow"), V = OF. Clobbers rax (emit.h). */
 static void flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
-  xe_setcc(b, XE_S, XE_RAX);
-  xe_setcc(b, XE_E, XE_RCX);
-  xe_setcc(b, carry, XE_RDX);
-  xe_setcc(b, XE_O, XE_RSI);
-  xe_movzx_rr(b, XE_RAX, 8, XE_RAX);
-  xe_movzx_rr(b, XE_RCX, 8, XE_RCX);
-  xe_movzx_rr(b, XE_RDX, 8, XE_RDX);
-  xe_movzx_rr(b, XE_RSI, 8, XE_RSI);
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RCX, XE_RAX, 2, 0));
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RDX, XE_RAX, 2, 0));
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RSI, XE_RAX, 2, 0));
-  xe_shift_ri(b, XE_SHL, 32, XE_RAX, 28);
-  xe_store(b, 32, nzcv_m(), XE_RAX);
+  jit_flags_to_nzcv(b, carry);
 }
 
 static const enum xe_shift shift_of[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
@@ -106,11 +95,13 @@ bool emu_jit_inline_op(const struct emu_insn *in) {
   case EMU_OP_RET:
   case EMU_OP_CBZ:
   case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
   case EMU_OP_B_COND:
   case EMU_OP_END_BLOCK:
     return true;
-  default:
-    return false;
+  default: /* the emitters of emit_ldst.c and emit_dp.c */
+    return jit_ldst_inline(in) || jit_dp_inline(in);
   }
 }
 
@@ -190,6 +181,17 @@ static void emit_inline(struct xe_buf *b, const struct emu_insn *in) {
     xe_test_rr(b, sz, XE_RAX, XE_RAX);
     branch_cc(b, in->op == EMU_OP_CBZ ? XE_E : XE_NE, in->imm, in->pc);
     break;
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ: /* a = the bit number */
+    xe_load(b, 64, XE_RAX, reg_m(in->rd));
+    if (in->a < 31) {
+      xe_test_ri(b, 32, XE_RAX, (int32_t)(1u << in->a));
+    } else {
+      xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a);
+      xe_test_ri(b, 32, XE_RAX, 1);
+    }
+    branch_cc(b, in->op == EMU_OP_TBZ ? XE_E : XE_NE, in->imm, in->pc);
+    break;
   case EMU_OP_B_COND:
     /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
     xe_load(b, 32, XE_RCX, nzcv_m());
@@ -233,8 +235,19 @@ int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
   xe_push(b, XE_R12);
   xe_mov_rr(b, 64, CPU, XE_RDI);
   xe_mov_ri(b, INSNS, (uint64_t)(uintptr_t)insn);
+  struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
+    if (jit_ldst_inline(in)) {
+      jit_emit_ldst(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_dp_inline(in)) {
+      jit_emit_dp(&ctx, i);
+      ni++;
+      continue;
+    }
     if (emu_jit_inline_op(in)) {
       emit_inline(b, in);
       ni++;
@@ -258,6 +271,7 @@ int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
   xe_pop(b, XE_RBP);
   xe_pop(b, XE_RBX);
   xe_ret(b);
+  jit_emit_cold(&ctx); /* the slow paths, out of line */
   if (inl)
     *inl = ni;
   if (hlp)

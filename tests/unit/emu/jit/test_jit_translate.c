@@ -21,7 +21,9 @@
 #ifdef HAVE_CAPSTONE
 #include <capstone/capstone.h>
 #endif
+#include "emu/block.h"
 #include "emu/decode.h"
+#include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
 
 #if defined(__x86_64__)
@@ -72,6 +74,18 @@ static const struct tmpl inline_tmpls[] = {
     {"cbz/cbnz", 0x7e000000u, 0x34000000u},
     {"b.cond", 0xff000010u, 0x54000000u},
     {"br/blr/ret", 0xff9ffc1fu, 0xd61f0000u},
+    {"tbz/tbnz", 0x7e000000u, 0x36000000u},
+    {"logical imm", 0x1f800000u, 0x12000000u},
+    {"movk", 0x7f800000u, 0x72800000u},
+    {"bitfield", 0x1f800000u, 0x13000000u},
+    {"extr", 0x7fa00000u, 0x13800000u},
+    {"add/sub extended", 0x1f200000u, 0x0b200000u},
+    {"adc/sbc", 0x1fe0fc00u, 0x1a000000u},
+    {"ccmp/ccmn", 0x3fe00410u, 0x3a400000u},
+    {"csel/csinc/inv/neg", 0x3fe00800u, 0x1a800000u},
+    {"div, shift by reg", 0x7fe0c000u, 0x1ac00000u},
+    {"clz/cls/rbit/rev", 0x7fff0000u, 0x5ac00000u},
+    {"madd/msub/mull/mulh", 0x1f000000u, 0x1b000000u},
 };
 
 static struct emu_jit *jit;
@@ -92,7 +106,8 @@ static int teardown(void **state) {
 
 /* Runs raw both ways on one random state; returns false if it does not
  * decode to something usable here. */
-static bool check_one(uint32_t raw, bool want_inline, unsigned *inline_seen) {
+enum want { HELPER, INLINE, EITHER };
+static bool check_one(uint32_t raw, enum want want, unsigned *inline_seen) {
   struct emu_insn blk[2];
   uint64_t pc = 0x400000 + (rnd() & 0xffffc);
   bool ends = emu_decode(&blk[0], raw, pc);
@@ -105,7 +120,7 @@ static bool check_one(uint32_t raw, bool want_inline, unsigned *inline_seen) {
   if (in->op >= EMU_OP_WFI && in->op < EMU_OP_END_BLOCK &&
       in->op != EMU_OP_BR && in->op != EMU_OP_BLR && in->op != EMU_OP_RET)
     return false;
-  if (want_inline != emu_jit_inline_op(in))
+  if (want != EITHER && (want == INLINE) != emu_jit_inline_op(in))
     return false;
   unsigned count = 1;
   if (!ends) {
@@ -150,37 +165,49 @@ static void test_inline_ops_match_helpers(void **state) {
     for (unsigned k = 0; k < 50 * CASES && ok < CASES; k++) {
       uint32_t raw =
           ((uint32_t)rnd() & ~inline_tmpls[t].mask) | inline_tmpls[t].val;
-      ok += check_one(raw, true, seen);
+      ok += check_one(raw, INLINE, seen);
     }
-    printf("%-16s %u cases\n", inline_tmpls[t].name, ok);
-    assert_true(ok >= CASES / 2);
+    printf("%-20s %u cases\n", inline_tmpls[t].name, ok);
+    assert_true(ok >= CASES);
   }
-  /* every inline op was drawn */
+  /* every inline op (loads/stores: test_ldst_inline_vs_helper) was drawn
+   * often, both widths where it has two */
+  unsigned least = ~0u;
   for (unsigned op = 0; op < EMU_OP_COUNT; op++) {
     struct emu_insn probe = {.op = (uint16_t)op};
-    if (op != EMU_OP_END_BLOCK && emu_jit_inline_op(&probe)) {
-      if (!seen[op])
-        fprintf(stderr, "inline op %s never drawn\n", emu_op_name[op]);
-      assert_true(seen[op] > 0);
+    if (op != EMU_OP_END_BLOCK && emu_jit_inline_op(&probe) &&
+        !jit_ldst_inline(&probe)) {
+      if (seen[op] < 200)
+        fprintf(stderr, "inline op %s drawn %u times\n", emu_op_name[op],
+                seen[op]);
+      assert_true(seen[op] >= 200);
+      least = seen[op] < least ? seen[op] : least;
     }
   }
+  printf("every inline op drawn at least %u times\n", least);
 }
 
-/* the call-threaded path: integer data processing through helpers */
+/* All integer data processing, however each op is emitted (inline or as
+ * a helper call: CRC32 stays one), drawn over the whole encoding space. */
 static void test_helper_ops_match(void **state) {
   (void)state;
-  unsigned seen[EMU_OP_COUNT] = {0}, ok = 0;
+  unsigned seen[EMU_OP_COUNT] = {0}, ok = 0, helper = 0;
   for (unsigned k = 0; k < 400 * CASES && ok < 4 * CASES; k++) {
     /* data processing: op0 = x101 (register) or 100x (immediate) */
     uint32_t raw = (uint32_t)rnd();
     raw = (raw & ~0x0e000000u) | (k & 1 ? 0x0a000000u : 0x10000000u);
-    ok += check_one(raw, false, seen);
+    ok += check_one(raw, EITHER, seen);
   }
   unsigned ops = 0;
-  for (unsigned op = 0; op < EMU_OP_COUNT; op++)
+  for (unsigned op = 0; op < EMU_OP_COUNT; op++) {
+    struct emu_insn probe = {.op = (uint16_t)op};
     ops += seen[op] > 0;
-  printf("helper-called integer ops: %u cases over %u ops\n", ok, ops);
-  assert_true(ok >= CASES && ops >= 20);
+    if (!emu_jit_inline_op(&probe))
+      helper += seen[op];
+  }
+  printf("integer data processing: %u cases over %u ops (%u helper calls)\n",
+         ok, ops, helper);
+  assert_true(ok >= CASES && ops >= 40 && helper > 0);
 }
 
 /* A fault inside a translated block: the helper raises (longjmp out of the
@@ -328,6 +355,326 @@ static void test_ldst_match_handlers(void **state) {
   emu_cpu_destroy(&tb.cpu);
 }
 
+/* ---- loads/stores inline vs the interpreter's semantics, on a memory
+ * map with every kind of page ---- */
+
+/* MT_PAGES pages from MT_BASE: RW data, except page MT_RO (read-only),
+ * MT_NONE (no access), MT_MMIO (device: reads return a function of the
+ * address, writes are logged) and MT_CODE (holds decoded code: its TLB
+ * entries lose the write tag, a store drops its blocks). Every address
+ * outside faults. */
+#define MT_BASE 0x200000ull
+#define MT_PAGES 12u
+#define MT_RO 3u
+#define MT_NONE 5u
+#define MT_MMIO 7u
+#define MT_CODE 9u
+struct mt {
+  struct emu_cpu cpu;
+  _Alignas(4096) uint8_t mem[MT_PAGES * 4096];
+  uint64_t mmio_log[64][3];
+  unsigned nmmio;
+};
+static unsigned mt_page(uint64_t va) {
+  return va < MT_BASE || va - MT_BASE >= MT_PAGES * 4096ull
+             ? ~0u
+             : (unsigned)((va - MT_BASE) >> 12);
+}
+static int mt_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                   unsigned size) {
+  (void)size;
+  struct mt *t = cpu->env_opaque;
+  unsigned pg = mt_page(va);
+  if (pg >= MT_PAGES || pg == MT_NONE || (pg == MT_RO && acc == EMU_WRITE))
+    return -1;
+  if (pg == MT_MMIO)
+    return acc == EMU_EXEC ? -1 : 1;
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  uint64_t tag = emu_tlb_tag(cpu, va);
+  e->tag_read = e->tag_exec = tag;
+  e->tag_write = pg == MT_RO ? EMU_TLB_INVALID : tag;
+  e->addend = (uintptr_t)t->mem - MT_BASE;
+  return 0;
+}
+static uint64_t mt_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned s) {
+  (void)cpu;
+  return (va * 0x9e3779b97f4a7c15ull) >> (64 - 8 * s);
+}
+static void mt_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
+                          uint64_t v) {
+  struct mt *t = cpu->env_opaque;
+  if (t->nmmio < 64) {
+    t->mmio_log[t->nmmio][0] = va;
+    t->mmio_log[t->nmmio][1] = s;
+    t->mmio_log[t->nmmio][2] = v;
+  }
+  t->nmmio++;
+}
+static const struct emu_env_ops mt_ops = {
+    .tlb_fill = mt_fill,
+    .mmio_read = mt_mmio_read,
+    .mmio_write = mt_mmio_write,
+};
+
+/* An address worth trying: near a page boundary (crossings), anywhere in
+ * the map (unaligned too), or just outside it. */
+static uint64_t mt_addr(void) {
+  unsigned k = (unsigned)(rnd() % 8);
+  if (k < 3)
+    return MT_BASE + 4096 * (rnd() % (MT_PAGES + 1)) - 24 + rnd() % 40;
+  if (k < 7)
+    return MT_BASE + rnd() % (MT_PAGES * 4096);
+  return k & 1 ? MT_BASE - 1 - rnd() % 64
+               : MT_BASE + MT_PAGES * 4096 + rnd() % 64;
+}
+
+/* The TLB as a running program may find it: empty, warm, or filled for
+ * another ASID key (every lookup misses). The same on both CPUs. */
+static void mt_tlb_state(struct mt *a, struct mt *b) {
+  unsigned k = (unsigned)(rnd() % 4);
+  emu_tlb_flush(&a->cpu);
+  emu_tlb_flush(&b->cpu);
+  a->cpu.tlb_key = b->cpu.tlb_key = (rnd() % 3) << EMU_TLB_KEY_SHIFT;
+  if (k == 0)
+    return;
+  for (unsigned pg = 0; pg < MT_PAGES; pg++)
+    for (unsigned acc = 0; acc < 2; acc++) {
+      uint64_t va = MT_BASE + 4096 * pg;
+      mt_fill(&a->cpu, va, (enum emu_access)acc, 1);
+      mt_fill(&b->cpu, va, (enum emu_access)acc, 1);
+    }
+  if (k == 1) /* filled under another key */
+    a->cpu.tlb_key = b->cpu.tlb_key = 3u << EMU_TLB_KEY_SHIFT;
+}
+
+/* MT_CODE holds a decoded block (so its write tag is taken away), or not. */
+static void mt_code_state(struct mt *t, bool code) {
+  emu_flush_code(&t->cpu);
+  if (code) {
+    t->cpu.pc = MT_BASE + 4096 * MT_CODE;
+    assert_non_null(emu_block_get(&t->cpu, t->cpu.pc));
+  }
+}
+
+struct mt_result {
+  bool faulted;
+  enum emu_exit kind;
+  uint64_t pc, addr;
+  uint32_t syndrome;
+};
+
+static bool mt_same(const struct mt *a, const struct mt *b,
+                    const struct mt_result *ra, const struct mt_result *rb) {
+  if (ra->faulted != rb->faulted ||
+      (ra->faulted && (ra->kind != rb->kind || ra->addr != rb->addr ||
+                       ra->syndrome != rb->syndrome)))
+    return false;
+  if (ra->pc != rb->pc || memcmp(a->cpu.r, b->cpu.r, sizeof a->cpu.r) ||
+      a->cpu.nzcv != b->cpu.nzcv || memcmp(a->mem, b->mem, sizeof a->mem) ||
+      a->nmmio != b->nmmio ||
+      memcmp(a->mmio_log, b->mmio_log, sizeof a->mmio_log) ||
+      a->cpu.stats.tlb_fills != b->cpu.stats.tlb_fills ||
+      a->cpu.stats.code_page_drops != b->cpu.stats.code_page_drops)
+    return false;
+  for (unsigned v = 0; v < 2; v++)
+    for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
+      const struct emu_tlb_entry *x = &a->cpu.tlb_views[v][i],
+                                 *y = &b->cpu.tlb_views[v][i];
+      if (x->tag_read != y->tag_read || x->tag_write != y->tag_write ||
+          x->tag_exec != y->tag_exec)
+        return false;
+    }
+  return true;
+}
+
+static struct mt ma, mb;
+
+/* Runs blk[0..n) (the last one ends the block) on ma through the exec
+ * helpers one by one, as the interpreter's semantics, and on mb as a
+ * translation. */
+static void mt_run(const struct emu_insn *blk, unsigned n, struct mt_result *ra,
+                   struct mt_result *rb) {
+  static volatile unsigned i;
+  *ra = (struct mt_result){0};
+  *rb = (struct mt_result){0};
+  ma.cpu.pc = mb.cpu.pc = blk[0].pc;
+  if (sigsetjmp(ma.cpu.jmp, 0) == 0) {
+    for (i = 0; i + 1 < n; i++)
+      emu_exec_helper[blk[i].op](&ma.cpu, &blk[i]);
+    ma.cpu.pc = blk[n - 1].pc;
+  } else {
+    ra->faulted = true;
+  }
+  bool flushed;
+  emu_jit_fn f = emu_jit_translate(jit, blk, n, &flushed);
+  assert_non_null(f);
+  if (sigsetjmp(mb.cpu.jmp, 0) == 0)
+    f(&mb.cpu);
+  else
+    rb->faulted = true;
+  ra->pc = ma.cpu.pc, rb->pc = mb.cpu.pc;
+  ra->kind = ma.cpu.exit_kind, rb->kind = mb.cpu.exit_kind;
+  ra->addr = ma.cpu.exit_addr, rb->addr = mb.cpu.exit_addr;
+  ra->syndrome = ma.cpu.exit_syndrome, rb->syndrome = mb.cpu.exit_syndrome;
+}
+
+/* One random integer load/store (any addressing form; exclusives and
+ * unprivileged forms too, which stay helper calls), or false. */
+static bool mt_ldst_insn(struct emu_insn *o, uint64_t pc) {
+  uint32_t raw = ((uint32_t)rnd() & ~0x0a000000u) | 0x08000000u;
+  bool ends = emu_decode(o, raw, pc);
+  return !ends && o->op >= EMU_OP_PRFM_UIMM && o->op <= EMU_OP_STLR &&
+         emu_exec_helper[o->op];
+}
+
+static void mt_random_regs(void) {
+  for (unsigned j = 0; j < EMU_NREGS; j++)
+    ma.cpu.r[j] = rnd() % 4 ? mt_addr() : edge_value();
+  for (unsigned j = 0; j < 6; j++) /* index registers: small, or negative */
+    ma.cpu.r[rnd() % 31] = (uint64_t)(int64_t)(int)(rnd() % 256 - 128);
+  ma.cpu.r[EMU_XZR] = 0;
+  ma.cpu.nzcv = (uint32_t)(rnd() & 15) << 28;
+  memcpy(mb.cpu.r, ma.cpu.r, sizeof ma.cpu.r);
+  mb.cpu.nzcv = ma.cpu.nzcv;
+}
+
+static void mt_setup_pair(void) {
+  assert_int_equal(emu_cpu_init(&ma.cpu, &mt_ops, &ma), 0);
+  assert_int_equal(emu_cpu_init(&mb.cpu, &mt_ops, &mb), 0);
+}
+
+static void mt_fresh_case(void) {
+  for (unsigned m = 0; m < sizeof ma.mem; m++)
+    ma.mem[m] = (uint8_t)rnd();
+  memset(ma.mem + 4096 * MT_CODE, 0x1f, 64); /* nops: 0xd503201f */
+  for (unsigned m = 0; m < 64; m += 4)
+    memcpy(ma.mem + 4096 * MT_CODE + m, "\x1f\x20\x03\xd5", 4);
+  memcpy(mb.mem, ma.mem, sizeof ma.mem);
+  ma.nmmio = mb.nmmio = 0;
+  memset(ma.mmio_log, 0, sizeof ma.mmio_log);
+  memset(mb.mmio_log, 0, sizeof mb.mmio_log);
+  bool code = rnd() % 4 == 0;
+  mt_code_state(&ma, code);
+  mt_code_state(&mb, code);
+  mt_tlb_state(&ma, &mb);
+  mt_random_regs();
+}
+
+static void mt_report(const struct emu_insn *blk, unsigned n,
+                      const struct mt_result *ra, const struct mt_result *rb) {
+  fprintf(stderr, "mismatch in a block of %u:", n);
+  for (unsigned i = 0; i < n; i++)
+    fprintf(stderr, " %08x (%s)", blk[i].raw, emu_op_name[blk[i].op]);
+  fprintf(stderr,
+          "\n  fault %d/%d kind %d/%d pc %#llx/%#llx addr %#llx/%#llx "
+          "esr %#x/%#x fills %llu/%llu drops %llu/%llu mmio %u/%u\n",
+          ra->faulted, rb->faulted, ra->kind, rb->kind,
+          (unsigned long long)ra->pc, (unsigned long long)rb->pc,
+          (unsigned long long)ra->addr, (unsigned long long)rb->addr,
+          ra->syndrome, rb->syndrome,
+          (unsigned long long)ma.cpu.stats.tlb_fills,
+          (unsigned long long)mb.cpu.stats.tlb_fills,
+          (unsigned long long)ma.cpu.stats.code_page_drops,
+          (unsigned long long)mb.cpu.stats.code_page_drops, ma.nmmio, mb.nmmio);
+  for (unsigned j = 0; j < EMU_NREGS; j++)
+    if (ma.cpu.r[j] != mb.cpu.r[j])
+      fprintf(stderr, "  r%u: helper %#llx jit %#llx\n", j,
+              (unsigned long long)ma.cpu.r[j], (unsigned long long)mb.cpu.r[j]);
+}
+
+/* One load/store per block, 20,000 times: every addressing form on
+ * random addresses (unaligned, crossing pages, outside the map), the TLB
+ * empty, warm or keyed for another ASID, read-only, unmapped, MMIO and
+ * code pages. Registers, memory, MMIO accesses, the fault (kind, pc, FAR,
+ * syndrome), TLB tags, TLB fills and code-page drops must all be the
+ * interpreter's. */
+static void test_ldst_inline_vs_helper(void **state) {
+  (void)state;
+  mt_setup_pair();
+  unsigned seen[EMU_OP_COUNT] = {0}, ok = 0, faults = 0, mmio = 0, drops = 0,
+           cross = 0;
+  uint64_t fills = 0;
+  for (unsigned k = 0; k < 100 * CASES && ok < CASES; k++) {
+    struct emu_insn blk[2];
+    uint64_t pc = 0x400000 + 4 * (rnd() % 1024);
+    if (!mt_ldst_insn(&blk[0], pc))
+      continue;
+    blk[1] = (struct emu_insn){
+        .pc = pc + 4, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+    mt_fresh_case();
+    uint64_t f0 = ma.cpu.stats.tlb_fills, d0 = ma.cpu.stats.code_page_drops;
+    struct mt_result ra, rb;
+    mt_run(blk, 2, &ra, &rb);
+    bool same = mt_same(&ma, &mb, &ra, &rb);
+    if (!same)
+      mt_report(blk, 2, &ra, &rb);
+    assert_true(same);
+    seen[blk[0].op]++;
+    ok++;
+    faults += ra.faulted;
+    mmio += ma.nmmio > 0;
+    drops += ma.cpu.stats.code_page_drops != d0;
+    fills += ma.cpu.stats.tlb_fills - f0;
+    cross += ma.cpu.stats.tlb_fills - f0 > 1;
+  }
+  unsigned ops = 0, inl = 0;
+  for (unsigned op = 0; op < EMU_OP_COUNT; op++) {
+    struct emu_insn probe = {.op = (uint16_t)op};
+    ops += seen[op] > 0;
+    inl += seen[op] > 0 && jit_ldst_inline(&probe);
+  }
+  printf("loads/stores vs helper: %u cases over %u ops (%u inline); %u "
+         "faults, %u with MMIO writes, %u code-page drops, %llu TLB fills, "
+         "%u cases with more than one\n",
+         ok, ops, inl, faults, mmio, drops, (unsigned long long)fills, cross);
+  assert_true(ok >= CASES && inl >= 20 && faults > 100 && mmio > 10 &&
+              drops > 10 && cross > 100);
+}
+
+/* Blocks of 2-8 random loads/stores and data-processing insns: a fault
+ * anywhere leaves pc, registers and memory as the interpreter's
+ * semantics run one after another leave them. */
+static void test_blocks_fault_midway(void **state) {
+  (void)state;
+  unsigned ok = 0, faults = 0, mid = 0;
+  for (unsigned k = 0; ok < CASES / 4; k++) {
+    struct emu_insn blk[10];
+    unsigned n = 1 + (unsigned)(rnd() % 7), i = 0;
+    uint64_t pc = 0x400000 + 4 * (rnd() % 1024);
+    while (i < n) {
+      struct emu_insn *o = &blk[i];
+      if (rnd() % 2) {
+        if (!mt_ldst_insn(o, pc + 4 * i))
+          continue;
+      } else {
+        uint32_t raw = (uint32_t)rnd();
+        raw = (raw & ~0x0e000000u) | (rnd() & 1 ? 0x0a000000u : 0x10000000u);
+        if (emu_decode(o, raw, pc + 4 * i) || o->op >= EMU_OP_END_BLOCK ||
+            !emu_exec_helper[o->op])
+          continue;
+      }
+      i++;
+    }
+    blk[n] = (struct emu_insn){
+        .pc = pc + 4 * n, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+    mt_fresh_case();
+    struct mt_result ra, rb;
+    mt_run(blk, n + 1, &ra, &rb);
+    bool same = mt_same(&ma, &mb, &ra, &rb);
+    if (!same)
+      mt_report(blk, n + 1, &ra, &rb);
+    assert_true(same);
+    ok++;
+    faults += ra.faulted;
+    mid += ra.faulted && ra.pc != pc;
+  }
+  printf("blocks of 2-8 insns: %u, %u faulted (%u after the first insn)\n", ok,
+         faults, mid);
+  assert_true(faults > 100 && mid > 50);
+  emu_cpu_destroy(&ma.cpu);
+  emu_cpu_destroy(&mb.cpu);
+}
+
 #ifdef HAVE_CAPSTONE
 /* Host instructions per guest instruction for common sequences (issue 10
  * item 4): the translation decoded back, minus the same for a block of
@@ -408,6 +755,8 @@ int main(void) {
       cmocka_unit_test(test_host_insn_counts),
 #endif
       cmocka_unit_test(test_ldst_match_handlers),
+      cmocka_unit_test(test_ldst_inline_vs_helper),
+      cmocka_unit_test(test_blocks_fault_midway),
       cmocka_unit_test(test_inline_ops_match_helpers),
       cmocka_unit_test(test_helper_ops_match),
       cmocka_unit_test(test_fault_leaves_block),
