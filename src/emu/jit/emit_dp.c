@@ -367,12 +367,17 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_ANDS_IMM:
     emit_logic_imm(b, in, sz);
     return;
-  case EMU_OP_MOVK: /* the half-word in place; a W form clears bits 63:32 */
-    load_r(b, XE_RAX, in->rd);
-    alu_imm(b, XE_AND, sz, XE_RAX, ~in->imm2, XE_RCX);
-    alu_imm(b, XE_OR, sz, XE_RAX, in->imm, XE_RCX);
-    store_r(b, in->rd, XE_RAX);
+  case EMU_OP_MOVK: { /* a 16-bit store of the half-word in place (imm2 =
+                         its mask); a W form clears bits 63:32 */
+    unsigned hw = (unsigned)__builtin_ctzll(in->imm2) / 16;
+    struct xe_mem m = jit_reg_m(in->rd);
+    m.disp += (int32_t)(2 * hw);
+    xe_mov_ri(b, XE_RAX, in->imm >> (16 * hw));
+    xe_store(b, 16, m, XE_RAX);
+    if (sz == 32)
+      xe_store_imm(b, 32, xe_m(JIT_CPU, jit_reg_m(in->rd).disp + 4), 0);
     return;
+  }
   case EMU_OP_UBFM:
   case EMU_OP_SBFM:
   case EMU_OP_BFM:
