@@ -431,7 +431,7 @@ static uint64_t mt_addr(void) {
 /* The TLB as a running program may find it: empty, warm, or filled for
  * another ASID key (every lookup misses). The same on both CPUs. */
 static void mt_tlb_state(struct mt *a, struct mt *b) {
-  unsigned k = (unsigned)(rnd() % 4);
+  unsigned k = (unsigned)(rnd() % 6); /* 0: empty, 1: other key, else warm */
   emu_tlb_flush(&a->cpu);
   emu_tlb_flush(&b->cpu);
   a->cpu.tlb_key = b->cpu.tlb_key = (rnd() % 3) << EMU_TLB_KEY_SHIFT;
@@ -470,6 +470,7 @@ static bool mt_same(const struct mt *a, const struct mt *b,
                        ra->syndrome != rb->syndrome)))
     return false;
   if (ra->pc != rb->pc || memcmp(a->cpu.r, b->cpu.r, sizeof a->cpu.r) ||
+      memcmp(a->cpu.v, b->cpu.v, sizeof a->cpu.v) ||
       a->cpu.nzcv != b->cpu.nzcv || memcmp(a->mem, b->mem, sizeof a->mem) ||
       a->nmmio != b->nmmio ||
       memcmp(a->mmio_log, b->mmio_log, sizeof a->mmio_log) ||
@@ -489,6 +490,15 @@ static bool mt_same(const struct mt *a, const struct mt *b,
 
 static struct mt ma, mb;
 
+/* What the interpreter does for one insn: its exec helper, or for FP/SIMD
+ * its handler (returns in + 1, never chains). */
+static void mt_interp(struct emu_cpu *cpu, const struct emu_insn *in) {
+  if (emu_exec_helper[in->op])
+    emu_exec_helper[in->op](cpu, in);
+  else
+    in->fn(cpu, in);
+}
+
 /* Runs blk[0..n) (the last one ends the block) on ma through the exec
  * helpers one by one, as the interpreter's semantics, and on mb as a
  * translation. */
@@ -500,7 +510,7 @@ static void mt_run(const struct emu_insn *blk, unsigned n, struct mt_result *ra,
   ma.cpu.pc = mb.cpu.pc = blk[0].pc;
   if (sigsetjmp(ma.cpu.jmp, 0) == 0) {
     for (i = 0; i + 1 < n; i++)
-      emu_exec_helper[blk[i].op](&ma.cpu, &blk[i]);
+      mt_interp(&ma.cpu, &blk[i]);
     ma.cpu.pc = blk[n - 1].pc;
   } else {
     ra->faulted = true;
@@ -518,10 +528,15 @@ static void mt_run(const struct emu_insn *blk, unsigned n, struct mt_result *ra,
   ra->syndrome = ma.cpu.exit_syndrome, rb->syndrome = mb.cpu.exit_syndrome;
 }
 
-/* One random integer load/store (any addressing form; exclusives and
- * unprivileged forms too, which stay helper calls), or false. */
+/* One random load/store (any addressing form; exclusives and
+ * unprivileged forms too, which stay helper calls; a third SIMD&FP ones,
+ * structures included, which stay handler calls), or false. */
 static bool mt_ldst_insn(struct emu_insn *o, uint64_t pc) {
-  uint32_t raw = ((uint32_t)rnd() & ~0x0a000000u) | 0x08000000u;
+  uint32_t raw = ((uint32_t)rnd() & ~0x0e000000u) | 0x08000000u;
+  if (rnd() % 3 == 0) {
+    raw |= 1u << 26; /* V: SIMD&FP */
+    return !emu_decode(o, raw, pc) && o->op == EMU_OP_SIMD_LDST && o->fn;
+  }
   bool ends = emu_decode(o, raw, pc);
   return !ends && o->op >= EMU_OP_PRFM_UIMM && o->op <= EMU_OP_STLR &&
          emu_exec_helper[o->op];
@@ -530,10 +545,13 @@ static bool mt_ldst_insn(struct emu_insn *o, uint64_t pc) {
 static void mt_random_regs(void) {
   for (unsigned j = 0; j < EMU_NREGS; j++)
     ma.cpu.r[j] = rnd() % 4 ? mt_addr() : edge_value();
-  for (unsigned j = 0; j < 6; j++) /* index registers: small, or negative */
+  for (unsigned j = 0; j < 3; j++) /* index registers: small, or negative */
     ma.cpu.r[rnd() % 31] = (uint64_t)(int64_t)(int)(rnd() % 256 - 128);
   ma.cpu.r[EMU_XZR] = 0;
   ma.cpu.nzcv = (uint32_t)(rnd() & 15) << 28;
+  for (unsigned j = 0; j < 32; j++)
+    ma.cpu.v[j].d[0] = rnd(), ma.cpu.v[j].d[1] = rnd();
+  memcpy(mb.cpu.v, ma.cpu.v, sizeof ma.cpu.v);
   memcpy(mb.cpu.r, ma.cpu.r, sizeof ma.cpu.r);
   mb.cpu.nzcv = ma.cpu.nzcv;
 }
@@ -592,7 +610,7 @@ static void test_ldst_inline_vs_helper(void **state) {
   (void)state;
   mt_setup_pair();
   unsigned seen[EMU_OP_COUNT] = {0}, ok = 0, faults = 0, mmio = 0, drops = 0,
-           cross = 0;
+           cross = 0, hits = 0, fp_inline = 0;
   uint64_t fills = 0;
   for (unsigned k = 0; k < 100 * CASES && ok < CASES; k++) {
     struct emu_insn blk[2];
@@ -611,6 +629,8 @@ static void test_ldst_inline_vs_helper(void **state) {
     assert_true(same);
     seen[blk[0].op]++;
     ok++;
+    hits += !ra.faulted && ma.cpu.stats.tlb_fills == f0 && !ma.nmmio;
+    fp_inline += blk[0].op == EMU_OP_SIMD_LDST && jit_ldst_inline(&blk[0]);
     faults += ra.faulted;
     mmio += ma.nmmio > 0;
     drops += ma.cpu.stats.code_page_drops != d0;
@@ -623,12 +643,14 @@ static void test_ldst_inline_vs_helper(void **state) {
     ops += seen[op] > 0;
     inl += seen[op] > 0 && jit_ldst_inline(&probe);
   }
-  printf("loads/stores vs helper: %u cases over %u ops (%u inline); %u "
-         "faults, %u with MMIO writes, %u code-page drops, %llu TLB fills, "
-         "%u cases with more than one\n",
-         ok, ops, inl, faults, mmio, drops, (unsigned long long)fills, cross);
-  assert_true(ok >= CASES && inl >= 20 && faults > 100 && mmio > 10 &&
-              drops > 10 && cross > 100);
+  printf("loads/stores vs helper: %u cases over %u ops (%u integer ops "
+         "inline, %u inline SIMD&FP cases); %u TLB hits, %u faults, %u with "
+         "MMIO writes, %u code-page drops, %llu TLB fills, %u cases with "
+         "more than one\n",
+         ok, ops, inl, fp_inline, hits, faults, mmio, drops,
+         (unsigned long long)fills, cross);
+  assert_true(ok >= CASES && inl >= 20 && fp_inline > 1000 && hits > 1000 &&
+              faults > 100 && mmio > 10 && drops > 10 && cross > 100);
 }
 
 /* Blocks of 2-8 random loads/stores and data-processing insns: a fault
@@ -731,6 +753,8 @@ static long tracked_count(const char *name, bool *info) {
     }
   }
   fclose(f);
+  if (n < 0)
+    *info = false;
   return n;
 }
 
@@ -753,6 +777,8 @@ static void test_host_insn_counts(void **state) {
       {"str x0, [sp, #-16]!", {0xf81f0fe0u}, 1},
       {"ldp x29, x30, [sp], #16", {0xa8c17bfdu}, 1},
       {"stp x29, x30, [sp, #-32]!", {0xa9be7bfdu}, 1},
+      {"ldr q0, [x1, #16]", {0x3dc00420u}, 1},
+      {"stp d0, d1, [sp, #16]", {0x6d0107e0u}, 1},
       {"madd x0, x1, x2, x3", {0x9b020c20u}, 1},
       {"mul w0, w1, w2", {0x1b027c20u}, 1},
       {"udiv x0, x1, x2", {0x9ac20820u}, 1},
