@@ -2,8 +2,9 @@
  *
  * A decoded block (struct emu_insn array from block.c, ending with an
  * instruction that sets cpu->pc) becomes one host function
- * void f(struct emu_cpu *cpu). Common integer instructions are emitted
- * inline on cpu->r[] in memory; every other instruction is a call to its
+ * void f(struct emu_cpu *cpu). Integer data processing, loads/stores (the
+ * soft-TLB hit path; emit_ldst.c) and branches are emitted inline on
+ * cpu->r[] in memory (emit.h); every other instruction is a call to its
  * semantics (emu_exec_helper[op], or the interpreter handler of an
  * FP/SIMD insn, which returns in + 1 and never chains). Faults leave
  * through emu_raise's longjmp: the translated frame holds nothing that
