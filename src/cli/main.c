@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/startup_trace.h"
 #include "cli/control.h"
 #include "cli/size.h"
 #include "core/api.h"
@@ -1241,6 +1242,7 @@ static int cmd_validate(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  vmk_startup_mark(vmk_startup_trace_on(), "main (shared libraries loaded)");
   if (argc < 2) {
     fputs(main_help, stderr);
     return EXIT_USAGE;

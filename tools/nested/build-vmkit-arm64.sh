@@ -109,7 +109,7 @@ aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
   -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
   "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
   "$ROOT/src/engine/kvm_state.c" "$ROOT/src/engine/arch_state.c" \
-  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" "$ROOT/src/base/thread.c" \
+  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" "$ROOT/src/base/thread.c" "$ROOT/src/base/startup_trace.c" \
   -lpthread >&2
 rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
 for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
