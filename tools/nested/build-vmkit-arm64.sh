@@ -134,6 +134,14 @@ rm -rf "$BUILD/runlibs" && mkdir -p "$BUILD/runlibs"
 cp -L /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 "$BUILD/runlibs/"
 queue=("$BUILD/src/cli/vmkit")
 declare -A seen=()
+# The libraries vmkit opens only when a feature is used (dlopen, not in
+# DT_NEEDED): libslirp for NAT, libmicrohttpd for the REST API.
+for n in libslirp.so.0 libmicrohttpd.so.12; do
+  p=$(find_lib "$n") || { echo "build-vmkit-arm64: $n is not in the sysroot" >&2; exit 1; }
+  cp -L "$p" "$BUILD/runlibs/$n"
+  seen[$n]=1
+  queue+=("$BUILD/runlibs/$n")
+done
 while [ ${#queue[@]} -gt 0 ]; do
   f=${queue[0]}
   queue=("${queue[@]:1}")
