@@ -405,10 +405,20 @@ static void relay_keys(const struct run_opts *ro, struct console_state *cs) {
  * sentence when vmkit itself ended it. */
 static void supervise(vmk_vm *vm, const struct run_opts *ro,
                       struct console_state *cs) {
-  while (vmk_vm_wait(vm, 0) == -ETIMEDOUT) {
+  for (;;) {
     struct pollfd pfd = {.fd = ro->escape_in, .events = POLLIN};
     bool watch = ro->escape_in >= 0 && !cs->eof;
-    int r = poll(&pfd, watch ? 1 : 0, 100);
+    /* With no keyboard to watch, sleep on the VM itself: its end wakes
+     * this thread at once, and a stop signal is seen within 0.5 s. Each
+     * wake-up costs the vCPUs a host CPU's time slice (dear in a nested
+     * host: see bench/kvm_boot.sh), so not 10 a second. */
+    if (!watch) {
+      if (vmk_vm_wait(vm, 500) != -ETIMEDOUT)
+        break;
+    } else if (vmk_vm_wait(vm, 0) != -ETIMEDOUT) {
+      break;
+    }
+    int r = watch ? poll(&pfd, 1, 100) : 0;
     if (r > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
       relay_keys(ro, cs);
     if (cs->quit) {
