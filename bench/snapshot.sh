@@ -28,55 +28,22 @@ tmp=$(mktemp -d)
 export XDG_RUNTIME_DIR="$tmp/xdg"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 trap 'rm -rf "$tmp"' EXIT INT TERM
-exec python3 - "$vmkit" "$qemu" "$tmp" "${R:-5}" <<'PY'
-import json, os, shutil, socket, statistics, struct, subprocess, sys, time
+exec env PYTHONPATH="$here/lib" python3 - "$vmkit" "$qemu" "$tmp" "${R:-5}" <<'PY'
+import json, os, shutil, subprocess, sys, time
+from vmapi import QMP, connect, http, median as med, print_ratios, qemu_cmdline, tiny_kernel
 vmkit, qemu, tmp, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 FILL_S = float(os.environ.get("FILL_S", "3"))
-# Image header (code0: b +64), then at +64:
-#   adr x0, #0x10000; movz x1, #0x1000, lsl #16   (256 MiB)
-#   1: str x0, [x0]; add x0, x0, #4096; subs x1, x1, #4096; b.ne 1b
-#   wfi; b .-4
-img = bytearray(65536)
-img[0:4] = struct.pack("<I", 0x14000010)
-img[16:32] = struct.pack("<QQ", len(img), 0xA)
-img[56:60] = b"ARM\x64"
-code = [0x10080000, 0xD2A20001, 0xF9000000, 0x91400400, 0xF1400421,
-        0x54FFFFA1, 0xD503207F, 0x17FFFFFF]
-img[64:64 + 4 * len(code)] = struct.pack("<%dI" % len(code), *code)
-kernel = os.path.join(tmp, "Image")
-open(kernel, "wb").write(img)
-
-def connect(path, deadline):
-    while True:
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(path)
-            return s
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.0005)
-
-def http(path, method, url, body=b""):
-    s = connect(path, time.monotonic() + 30)
-    s.sendall(b"%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
-              % (method.encode(), url.encode(), len(body), body))
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    s.close()
-    return int(data.split(b" ")[1]), data.split(b"\r\n\r\n", 1)[1]
+# adr x0, #0x10000; movz x1, #0x1000, lsl #16   (256 MiB)
+# 1: str x0, [x0]; add x0, x0, #4096; subs x1, x1, #4096; b.ne 1b
+# wfi; b .-4
+kernel = tiny_kernel(os.path.join(tmp, "Image"),
+                     [0x10080000, 0xD2A20001, 0xF9000000, 0x91400400, 0xF1400421,
+                      0x54FFFFA1, 0xD503207F, 0x17FFFFFF])
 
 def du(path, apparent):
     out = subprocess.run(["du", "-s", "-B1"] + (["--apparent-size"] if apparent else []) + [path],
                          check=True, capture_output=True, text=True).stdout
     return int(out.split()[0]) / (1 << 20)
-
-def med(xs):
-    return statistics.median(xs)
 
 res = {}
 # ---- vmkit
@@ -118,64 +85,42 @@ res["vmkit"] = dict(save=med(saves) * 1000, restore=med(restores) * 1000,
 # ---- QEMU: migration to a file and -incoming from it
 if shutil.which(qemu):
     qs = os.path.join(tmp, "qmp.sock")
-    base = [qemu, "-M", "virt,gic-version=3", "-cpu", "cortex-a57", "-m", "512M",
-            "-kernel", kernel, "-display", "none", "-monitor", "none",
-            "-serial", "none", "-nodefaults", "-qmp", "unix:%s,server=on,wait=off" % qs]
-    def qmp_open(deadline):
-        s = connect(qs, deadline); f = s.makefile("rwb")
-        f.readline()  # greeting
-        f.write(b'{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
-        return s, f
-    def cmd(f, c, args=None):
-        m = {"execute": c}
-        if args:
-            m["arguments"] = args
-        f.write(json.dumps(m).encode() + b"\n"); f.flush()
-        while True:
-            r = json.loads(f.readline())
-            if "return" in r or "error" in r:
-                return r
+    base = qemu_cmdline(qemu, kernel, "512M", qs)
     saves, restores, starts, app, disk = [], [], [], [], []
     for i in range(runs):
         if os.path.exists(qs):
             os.unlink(qs)
         t0 = time.monotonic()
         p = subprocess.Popen(base)
-        s, f = qmp_open(time.monotonic() + 60)
+        m = QMP(qs, time.monotonic() + 60)
         starts.append(time.monotonic() - t0)
         time.sleep(FILL_S)
-        cmd(f, "stop")
+        m.cmd("stop")
         out = os.path.join(tmp, "qemu%d.mig" % i)
         t0 = time.monotonic()
-        r = cmd(f, "migrate", {"uri": "exec:cat > %s" % out})
+        r = m.cmd("migrate", {"uri": "exec:cat > %s" % out})
         assert "return" in r, r
-        while cmd(f, "query-migrate")["return"].get("status") not in ("completed", "failed"):
+        while m.cmd("query-migrate")["return"].get("status") not in ("completed", "failed"):
             time.sleep(0.001)
         saves.append(time.monotonic() - t0)
-        cmd(f, "quit"); s.close(); p.wait()
+        m.cmd("quit"); m.close(); p.wait()
         assert os.path.getsize(out) >= 256 << 20, "QEMU's guest had not filled its memory; raise FILL_S"
         app.append(du(out, True)); disk.append(du(out, False))
         if os.path.exists(qs):
             os.unlink(qs)
         t0 = time.monotonic()
         p = subprocess.Popen(base + ["-S", "-incoming", "exec:cat %s" % out])
-        s, f = qmp_open(time.monotonic() + 60)
-        while cmd(f, "query-status")["return"]["status"] == "inmigrate":
+        m = QMP(qs, time.monotonic() + 60)
+        while m.cmd("query-status")["return"]["status"] == "inmigrate":
             time.sleep(0.001)
         restores.append(time.monotonic() - t0)
-        cmd(f, "quit"); s.close(); p.wait()
+        m.cmd("quit"); m.close(); p.wait()
         os.unlink(out)
     res["qemu"] = dict(save=med(saves) * 1000, restore=med(restores) * 1000,
                        apparent=med(app), disk=med(disk), startup=med(starts) * 1000)
 
 print("512 MiB guest, 256 MiB of it written; medians of %d runs" % runs)
-print("%-22s %12s %12s %10s" % ("", "vmkit", "QEMU", "vmkit/QEMU"))
-for k, label in [("save", "save (ms)"), ("restore", "restore (ms)"),
-                 ("apparent", "size, apparent (MiB)"), ("disk", "size on disk (MiB)"),
-                 ("startup", "QEMU startup (ms)")]:
-    v = res["vmkit"].get(k)
-    q = res.get("qemu", {}).get(k)
-    print("%-22s %12s %12s %10s" % (label, "%.1f" % v if v is not None else "-",
-                                    "%.1f" % q if q is not None else "-",
-                                    "%.2f" % (v / q) if v is not None and q else "-"))
+print_ratios("", [("save", "save (ms)"), ("restore", "restore (ms)"),
+                  ("apparent", "size, apparent (MiB)"), ("disk", "size on disk (MiB)"),
+                  ("startup", "QEMU startup (ms)")], res)
 PY

@@ -201,12 +201,60 @@ static vmk_vm *fake_vm(void) {
     free(body);                                                                \
   } while (0)
 
-static void test_routes(void **state) {
-  (void)state;
-  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "t1"};
+/* An API server on a fresh socket (idle_s 0: the default idle timeout). */
+static struct vmk_api *start_api(const char *name, unsigned idle_s) {
+  struct vmk_api_opts o = {
+      .listen_fd = listen_sock(), .name = name, .idle_timeout_s = idle_s};
   struct vmk_api *api;
   vmk_error err;
-  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
+  if (vmk_api_start(&o, &api, &err))
+    fail_msg("api start: %s", err.msg);
+  return api;
+}
+
+/* Opens GET /v1/events<query> and leaves the connection open. */
+static int open_events(const char *query) {
+  char req[128];
+  int n = snprintf(req, sizeof(req),
+                   "GET /v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n", query);
+  int fd = connect_sock();
+  assert_int_equal(write(fd, req, (size_t)n), n);
+  return fd;
+}
+
+/* Reads into got[cap] until it holds needle (or 10 s without it). */
+static void read_until(int fd, char *got, size_t cap, const char *needle) {
+  size_t n = strlen(got);
+  for (int i = 0; i < 100 && !strstr(got, needle); i++) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 100) > 0) {
+      ssize_t r = read(fd, got + n, cap - 1 - n);
+      if (r <= 0)
+        break;
+      n += (size_t)r;
+      got[n] = '\0';
+    }
+  }
+}
+
+/* Fails unless got holds every string of want, in that order. */
+static void expect_in_order(const char *got, const char *const *want,
+                            size_t n) {
+  const char *p = got;
+  for (size_t i = 0; i < n; i++) {
+    const char *q = strstr(p, want[i]);
+    if (!q)
+      fail_msg("event %zu (%s) missing or out of order in:\n%s", i, want[i],
+               got);
+    p = q;
+  }
+}
+#define EXPECT_IN_ORDER(got, want)                                             \
+  expect_in_order(got, want, sizeof(want) / sizeof(want[0]))
+
+static void test_routes(void **state) {
+  (void)state;
+  struct vmk_api *api = start_api("t1", 0);
   char *b;
   int st = http("GET", "/v1/vm", NULL, &b);
   EXPECT(st, 200, b, "\"state\":\"starting\"");
@@ -331,32 +379,18 @@ static void test_routes(void **state) {
 /* GET /v1/events streams one JSON object a line for each change. */
 static void test_events(void **state) {
   (void)state;
-  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "ev"};
-  struct vmk_api *api;
+  struct vmk_api *api = start_api("ev", 0);
   vmk_error err;
-  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
   vmk_vm *vm = fake_vm();
   vmk_api_set_vm(api, vm, NULL);
-  int fd = connect_sock();
-  const char req[] = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+  int fd = open_events("");
   usleep(200000); /* the stream starts at the next event */
   assert_int_equal(vmk_vm_start(vm, &err), 0);
   assert_int_equal(vmk_vm_pause(vm, &err), 0);
   assert_int_equal(vmk_vm_stop(vm, &err), 0);
   vmk_api_set_vm(api, NULL, NULL); /* posts the exit */
   char got[8192] = "";
-  size_t n = 0;
-  for (int i = 0; i < 100 && !strstr(got, "\"event\":\"exit\""); i++) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 100) > 0) {
-      ssize_t r = read(fd, got + n, sizeof(got) - 1 - n);
-      if (r <= 0)
-        break;
-      n += (size_t)r;
-      got[n] = '\0';
-    }
-  }
+  read_until(fd, got, sizeof(got), "\"event\":\"exit\"");
   const char *order[] = {"\"from\":\"created\",\"to\":\"starting\"",
                          "\"from\":\"starting\",\"to\":\"running\"",
                          "\"from\":\"running\",\"to\":\"pausing\"",
@@ -364,14 +398,7 @@ static void test_events(void **state) {
                          "\"from\":\"paused\",\"to\":\"stopping\"",
                          "\"from\":\"stopping\",\"to\":\"stopped\"",
                          "\"event\":\"exit\",\"reason\":\"stopped\""};
-  const char *p = got;
-  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-    const char *q = strstr(p, order[i]);
-    if (!q)
-      fail_msg("event %zu (%s) missing or out of order in:\n%s", i, order[i],
-               got);
-    p = q;
-  }
+  EXPECT_IN_ORDER(got, order);
   assert_non_null(strstr(got, "application/x-ndjson"));
   vmk_vm_free(vm);
   vmk_api_stop(api); /* ends the stream */
@@ -385,38 +412,24 @@ static void test_events(void **state) {
  * since that is not a number is a 400. */
 static void test_events_since(void **state) {
   (void)state;
-  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "ev"};
-  struct vmk_api *api;
+  struct vmk_api *api = start_api("ev", 0);
   vmk_error err;
-  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
   vmk_vm *vm = fake_vm();
   vmk_api_set_vm(api, vm, NULL);
   assert_int_equal(vmk_vm_start(vm, &err), 0);
   assert_int_equal(vmk_vm_pause(vm, &err), 0);
-  int fd = connect_sock();
-  const char req[] = "GET /v1/events?since=1 HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+  int fd = open_events("?since=1");
   char *got = read_all(fd, 1000);
   const char *order[] = {"\"seq\":1,",
                          "\"from\":\"created\",\"to\":\"starting\"",
                          "\"from\":\"starting\",\"to\":\"running\"",
                          "\"from\":\"running\",\"to\":\"pausing\"",
                          "\"from\":\"pausing\",\"to\":\"paused\""};
-  const char *p = got;
-  for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-    const char *q = strstr(p, order[i]);
-    if (!q)
-      fail_msg("event %zu (%s) missing or out of order in:\n%s", i, order[i],
-               got);
-    p = q;
-  }
+  EXPECT_IN_ORDER(got, order);
   free(got);
   close(fd);
   /* since=3: from the third event on. */
-  fd = connect_sock();
-  const char req3[] = "GET /v1/events?since=3 HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(write(fd, req3, sizeof(req3) - 1),
-                   (ssize_t)sizeof(req3) - 1);
+  fd = open_events("?since=3");
   got = read_all(fd, 1000);
   assert_null(strstr(got, "\"to\":\"starting\""));
   assert_non_null(strstr(got, "\"seq\":3,"));
@@ -445,32 +458,18 @@ static void test_events_since(void **state) {
  * still one whole JSON line. */
 static void test_exit_event(void **state) {
   (void)state;
-  struct vmk_api_opts o = {.listen_fd = listen_sock(), .name = "ex"};
-  struct vmk_api *api;
+  struct vmk_api *api = start_api("ex", 0);
   vmk_error err;
-  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
   vmk_vm *vm = fake_vm();
   vmk_api_set_vm(api, vm, NULL);
-  int fd = connect_sock();
-  const char req[] = "GET /v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
-  assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+  int fd = open_events("");
   usleep(200000);
   fail_start = true;
   assert_int_equal(vmk_vm_start(vm, &err), -EIO);
   assert_int_equal(vmk_vm_wait(vm, -1), 0);
   vmk_api_set_vm(api, NULL, NULL);
   char got[16384] = "";
-  size_t n = 0;
-  for (int i = 0; i < 100 && !strstr(got, "\"event\":\"exit\""); i++) {
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 100) > 0) {
-      ssize_t r = read(fd, got + n, sizeof(got) - 1 - n);
-      if (r <= 0)
-        break;
-      n += (size_t)r;
-      got[n] = '\0';
-    }
-  }
+  read_until(fd, got, sizeof(got), "\"event\":\"exit\"");
   char *line = strstr(got, "{\"seq\"");
   char *exit_ev = strstr(got, "\"event\":\"exit\"");
   assert_non_null(line);
@@ -501,11 +500,7 @@ static void test_exit_event(void **state) {
  * connection: others are answered, and it is dropped once idle. */
 static void test_slow_client(void **state) {
   (void)state;
-  struct vmk_api_opts o = {
-      .listen_fd = listen_sock(), .name = "slow", .idle_timeout_s = 1};
-  struct vmk_api *api;
-  vmk_error err;
-  assert_int_equal(vmk_api_start(&o, &api, &err), 0);
+  struct vmk_api *api = start_api("slow", 1);
   int slow = connect_sock();
   assert_int_equal(write(slow, "GET /v1/vm HTTP/1.1\r\nHo", 23), 23);
   int silent = connect_sock();
