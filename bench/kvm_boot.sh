@@ -56,7 +56,8 @@
 #
 # Usage: bench/kvm_boot.sh [RUNS]   (default 3 interleaved runs of each)
 # Env: VARIANTS="qemu-old qemu-cpuhost" adds QEMU variants; VMKIT_BASE=PATH
-# adds another arm64 vmkit binary as vmkit-base (before/after); BENCH_DMESG=1
+# adds another arm64 vmkit binary as vmkit-base (before/after), with
+# VMKIT_BASE_LIBS=DIR the libraries it needs (its build's runlibs/); BENCH_DMESG=1
 # makes the traced runs print the guest's kernel log (prefixed
 # dmesg-NAME:, printk times on) and the device tree the guest got (from
 # its /sys/firmware/fdt, decompiled with dtc) for a side-by-side look; BENCH_VERBOSE=1 prints the whole
@@ -93,6 +94,13 @@ else
   mkdir -p "$P/lib" && cp "$A64"/runlibs/* "$P/lib/"
   if [ -n "${VMKIT_BASE:-}" ]; then
     cp "$VMKIT_BASE" "$P/payload/vmkit-base"
+    # The base binary's own libraries (its build's runlibs/), for those
+    # this build no longer ships; this build's win where both have one.
+    if [ -n "${VMKIT_BASE_LIBS:-}" ]; then
+      for l in "$VMKIT_BASE_LIBS"/*; do
+        [ -e "$P/lib/${l##*/}" ] || cp "$l" "$P/lib/"
+      done
+    fi
     VARIANTS="vmkit-base ${VARIANTS:-}"
   fi
   cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"

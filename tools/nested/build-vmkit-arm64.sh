@@ -59,8 +59,8 @@ fi
 # A second machine file with this checkout's sysroot paths; it extends the
 # committed cross file. pkg-config is pointed at an empty directory so the
 # build falls back to find_library('fdt') in the sysroot.
-# -latomic: the emulator uses 16-byte atomics, which on arm64 gcc leaves to
-# libatomic. -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
+# (libatomic, for the emulator's 16-byte atomics, is found by meson.build
+# and linked statically.) -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
 # found in the sysroot at link time.
 mkdir -p "$CACHE/empty-pc"
 cat >"$CACHE/sysroot.ini" <<INI
@@ -69,12 +69,12 @@ pkg_config_libdir = ['$CACHE/empty-pc']
 
 [built-in options]
 c_args = ['-I$SYSROOT/usr/include']
-c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/lib/aarch64-linux-gnu', '-latomic']
+c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/lib/aarch64-linux-gnu']
 INI
 
 # A build folder set up by the older static script keeps '-static' in its
 # link flags (meson reads machine files only at setup): start it afresh.
-LINK_MODE="dynamic slirp"
+LINK_MODE="dynamic slirp, static libatomic"
 if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.vmkit-arm64-link" 2>/dev/null)" != "$LINK_MODE" ]; then
   rm -rf "$BUILD"
 fi
