@@ -198,7 +198,12 @@ static const char run_help[] =
     "\n"
     "VM slots: VMKIT_MAX_VMS=N (or N in /etc/vmkit/max-vms; the lower wins)\n"
     "caps how many VMs this user runs at once; a VM beyond it is refused\n"
-    "with a sentence naming the limit and the VMs holding the slots.\n";
+    "with a sentence naming the limit and the VMs holding the slots.\n"
+    "\n"
+    "VMKIT_TRACE_START=1 prints each start-up stage on stderr (time since\n"
+    "exec, the thread's CPU time), up to the first guest instruction.\n"
+    "libslirp (NAT) is loaded only for a VM with a NAT interface, and\n"
+    "libmicrohttpd (the REST API) when its first client connects.\n";
 
 static const char *default_guest_file(const char *name) {
   static char buf[4096];
