@@ -170,6 +170,7 @@ void emu_block_cache_free(struct emu_cpu *cpu) {
 void emu_flush_code(struct emu_cpu *cpu) {
   if (cpu->blocks)
     cpu->blocks->pending = true;
+  cpu->jit_end = 0; /* a running chain of translations stops at once */
 }
 
 bool emu_block_flush_pending(struct emu_cpu *cpu) {
@@ -230,6 +231,8 @@ static void drop_page(struct emu_cpu *cpu, struct code_page *p) {
     if (*pp)
       *pp = b->hnext;
     b->host = HOST_DEAD;
+    if (b->jit)
+      emu_block_jit_dropped(cpu, b);
     /* The block may be running (a store into its own page): it goes on;
      * only a later entry sees this. */
     b->insn[0].fn = h_dropped;
@@ -375,6 +378,7 @@ static struct emu_block *build(struct emu_cpu *cpu, uint64_t pc,
   b->ninsn = ninsn;
   b->jit = NULL;
   b->jit_gen = 0;
+  b->jit_cross = b->jit_same = b->jit_out = 0;
   memcpy(b->insn, tmp, ninsn * sizeof(struct emu_insn));
   memcpy(&b->insn[ninsn], &b, sizeof b);
   if (!single)

@@ -27,7 +27,8 @@ struct emu_block {
   uint32_t ninsn;         /* entries of insn[] (with checks, end insn) */
   void *jit;              /* translation (emu_jit_fn), or NULL */
   uint64_t jit_gen;       /* code region flushes when jit was made */
-  uint32_t ctx;           /* cpu->code_ctx it was decoded for */
+  uint64_t jit_cross, jit_same, jit_out; /* its entries (jit/chain.h) */
+  uint32_t ctx;                          /* cpu->code_ctx it was decoded for */
   uint64_t pc;
   uintptr_t host;          /* host address of the code at pc (1: dropped) */
   struct emu_block *hnext; /* hash chain */
@@ -51,6 +52,8 @@ uint64_t emu_block_gen(struct emu_cpu *cpu);
 /* The translation of b (--emu-mode jit), made on first use; NULL when
  * the translator does not take this block (the interpreter runs it). */
 void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b);
+/* b is being dropped: nothing may enter its translation any more. */
+void emu_block_jit_dropped(struct emu_cpu *cpu, struct emu_block *b);
 /* After env->tlb_fill filled e for va (RAM): when the page holds decoded
  * code, a store (acc EMU_WRITE) drops that code now; any other access
  * leaves the entry without a write tag, so the first store comes here. */

@@ -253,6 +253,10 @@ struct emu_cpu {
   uint64_t icount;      /* instructions retired (approximate: per block) */
   uint64_t run_end;     /* emu_run returns EMU_EXIT_BUDGET at this icount */
   uint32_t chain_depth; /* blocks chained without returning to emu_run */
+  /* Translated code (--emu-mode jit) returns to the dispatcher at a
+   * chained block's entry once icount reaches this (<= run_end; 0 stops
+   * it at once: emu_flush_code). */
+  uint64_t jit_end;
   /* Self-hosted debug armed (see emu_env_ops.bp_at/step_before); set by
    * the environment, 0 in the common case. */
   uint8_t dbg_bp, dbg_step;

@@ -4,8 +4,11 @@
  * blocks) and emu_raise (longjmp back to emu_run).
  *
  * With cpu->jit set (--emu-mode jit) a block runs as its x86-64
- * translation (jit/translate.h) and comes back here after each block;
- * blocks the translator does not take run interpreted, one at a time.
+ * translation (jit/translate.h), which continues into its successors'
+ * translations through patched jumps and the jump cache (jit/chain.h);
+ * it comes back here to have an exit linked, at exit_request or every
+ * EMU_JIT_CHAIN_INSNS instructions. Blocks the translator does not take
+ * run interpreted, one at a time.
  *
  * Runs on the CPU's thread. exit_request is the only field other threads
  * touch (atomically).
@@ -15,6 +18,7 @@
 
 #include "emu/block.h"
 #include "emu/decode.h"
+#include "emu/jit/chain.h"
 #include "emu/jit/translate.h"
 #include "emu/mem.h"
 
@@ -41,13 +45,11 @@ int emu_cpu_enable_jit(struct emu_cpu *cpu, unsigned flags, vmk_error *err) {
 }
 
 void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b) {
-  struct emu_jit *j = cpu->jit;
-  if (EMU_LIKELY(b->jit_gen == j->cb.flushes + 1))
-    return b->jit;
-  bool flushed;
-  b->jit = (void *)emu_jit_translate(j, b->insn, b->ninsn, &flushed);
-  b->jit_gen = j->cb.flushes + 1;
-  return b->jit;
+  return (void *)emu_jit_block(cpu, b);
+}
+
+void emu_block_jit_dropped(struct emu_cpu *cpu, struct emu_block *b) {
+  emu_jit_chain_dropped(cpu, b);
 }
 
 _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
@@ -68,6 +70,10 @@ _Noreturn void emu_raise(struct emu_cpu *cpu, const struct emu_insn *in,
  * other through emu_chain; control comes back here when a successor is
  * not cached yet, after CHAIN_MAX chained blocks, or to stop. */
 static enum emu_exit run_blocks(struct emu_cpu *cpu) {
+  /* what the last translation returned, and the code region's flushes
+   * and the block cache's generation when it ran */
+  uintptr_t ret = 0;
+  uint64_t ret_flushes = 0, ret_gen = 0;
   for (;;) {
     if (EMU_UNLIKELY(cpu->exit_request)) {
       __atomic_store_n(&cpu->exit_request, 0, __ATOMIC_RELAXED);
@@ -77,19 +83,29 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
       return EMU_EXIT_BUDGET;
     cpu->chain_depth = 0;
     if (EMU_UNLIKELY(cpu->dbg_step)) {
+      ret = 0;
       emu_block_step(cpu);
       continue;
     }
     if (cpu->jit) {
-      /* (the blocks' successor links are the interpreter's: block.c
-       * keeps them valid for emu_chain only) */
       struct emu_block *b = emu_block_get(cpu, cpu->pc);
-      emu_jit_fn f = (emu_jit_fn)emu_block_jit(cpu, b);
+      emu_jit_fn f = emu_jit_block(cpu, b);
       if (EMU_LIKELY(f != NULL)) {
-        f(cpu);
-        cpu->icount += b->n;
+        /* link the exit that came back here, then run a chain of
+         * translations (jit/chain.h) until an exit not linked yet, an
+         * indirect branch missing the jump cache, exit_request or
+         * jit_end */
+        if (ret)
+          emu_jit_link(cpu, ret, ret_flushes, ret_gen, b);
+        cpu->jit_end = cpu->run_end - cpu->icount > EMU_JIT_CHAIN_INSNS
+                           ? cpu->icount + EMU_JIT_CHAIN_INSNS
+                           : cpu->run_end;
+        ret_flushes = cpu->jit->cb.flushes;
+        ret_gen = emu_block_gen(cpu);
+        ret = f(cpu);
         continue;
       }
+      ret = 0;
       /* interpreted: emu_chain stops at the end of this block (it counts
        * the block's instructions) */
       cpu->chain_depth = UINT32_MAX / 2;

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "emu/decode.h"
+#include "emu/jit/chain.h"
 #include "emu/jit/translate.h"
 
 #define CPU XE_RBX
@@ -83,6 +84,8 @@ static void branch_cc(struct xe_buf *b, enum xe_cc cc, uint64_t taken,
 }
 
 bool emu_jit_inline_op(const struct emu_insn *in) {
+  if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
+    return true;
   switch (in->op) {
   case EMU_OP_ADD_IMM:
   case EMU_OP_SUB_IMM:
@@ -215,8 +218,9 @@ static void emit_call(struct xe_buf *b, uint64_t fn, bool near) {
     xe_call_far(b, fn, XE_RAX);
 }
 
-int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
-                 bool near, unsigned *inl, unsigned *hlp) {
+int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
+                         unsigned count, bool near, struct emu_jit_chain *c,
+                         unsigned *inl, unsigned *hlp) {
   unsigned ni = 0, nh = 0;
   /* Blocks with breakpoint checks are left to the interpreter on
    * purpose (-EOPNOTSUPP); anything else that cannot be emitted is a
@@ -227,14 +231,17 @@ int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
   for (unsigned i = 0; i < count; i++)
     if (insn[i].op >= EMU_OP_COUNT)
       return -EINVAL;
-  /* entry rsp = 8 mod 16; three pushes make the calls aligned */
-  xe_push(b, XE_RBX);
-  xe_push(b, XE_RBP);
-  xe_push(b, XE_R12);
-  xe_mov_rr(b, 64, CPU, XE_RDI);
-  xe_mov_ri(b, INSNS, (uint64_t)(uintptr_t)insn);
+  if (count == 0)
+    return -EINVAL;
+  /* entries, checks and exits: jit/chain.h */
+  emu_jit_chain_head(b, c);
+  emu_jit_chain_body(b, c, insn);
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
+    if (i == count - 1 && emu_jit_chain_exit(b, c, in)) {
+      ni++;
+      continue;
+    }
     if (emu_jit_inline_op(in)) {
       emit_inline(b, in);
       ni++;
@@ -254,15 +261,29 @@ int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
     }
     nh++;
   }
-  xe_pop(b, XE_R12);
-  xe_pop(b, XE_RBP);
-  xe_pop(b, XE_RBX);
-  xe_ret(b);
+  if (!emu_jit_chain_exit_op(&insn[count - 1]))
+    emu_jit_chain_plain_exit(b, c);
   if (inl)
     *inl = ni;
   if (hlp)
     *hlp = nh;
   return 0;
+}
+
+/* A block on its own (tests): no cross entry, no jump cache; it counts
+ * its guest insns (all but a synthetic end insn). */
+static struct emu_jit_chain solo_chain(const struct emu_insn *insn,
+                                       unsigned count) {
+  unsigned n = count;
+  if (count && insn[count - 1].op == EMU_OP_END_BLOCK)
+    n--;
+  return (struct emu_jit_chain){.pc = count ? insn[0].pc : 0, .n = n};
+}
+
+int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
+                 bool near, unsigned *inl, unsigned *hlp) {
+  struct emu_jit_chain c = solo_chain(insn, count);
+  return emu_jit_emit_chained(b, insn, count, near, &c, inl, hlp);
 }
 
 int emu_jit_new(struct emu_jit **out, size_t size, unsigned flags,
@@ -284,17 +305,27 @@ void emu_jit_free(struct emu_jit *j) {
   if (!j)
     return;
   emu_code_buf_destroy(&j->cb);
+  for (unsigned k = 0; k < sizeof j->jc / sizeof *j->jc; k++)
+    free(j->jc[k]);
   free(j);
 }
 
 emu_jit_fn emu_jit_translate(struct emu_jit *j, const struct emu_insn *insn,
                              unsigned count, bool *flushed) {
+  struct emu_jit_chain c = solo_chain(insn, count);
+  return emu_jit_translate_chained(j, insn, count, &c, flushed);
+}
+
+emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
+                                     const struct emu_insn *insn,
+                                     unsigned count, struct emu_jit_chain *c,
+                                     bool *flushed) {
   *flushed = false;
   for (int attempt = 0; attempt < 2; attempt++) {
     struct xe_buf b;
     unsigned ni = 0, nh = 0;
     emu_code_buf_begin(&j->cb, &b);
-    int r = emu_jit_emit(&b, insn, count, j->cb.near_text, &ni, &nh);
+    int r = emu_jit_emit_chained(&b, insn, count, j->cb.near_text, c, &ni, &nh);
     if (r == -EOPNOTSUPP) {
       j->refused++;
       return NULL;

@@ -24,7 +24,12 @@
 #include "emu/jit/x86_emit.h"
 #include "vmkit/vmkit.h"
 
-typedef void (*emu_jit_fn)(struct emu_cpu *cpu);
+/* Returns how the block left (jit/chain.h: 0, or what the dispatcher
+ * needs to link the exit it took). */
+typedef uintptr_t (*emu_jit_fn)(struct emu_cpu *cpu);
+
+struct emu_jit_chain;
+struct emu_jit_jc_entry;
 
 struct emu_jit {
   struct emu_code_buf cb;
@@ -34,6 +39,14 @@ struct emu_jit {
                           a translator bug, reported (see emu_jit_translate) */
   uint64_t inline_ops; /* guest insns emitted inline */
   uint64_t helper_ops; /* guest insns emitted as helper calls */
+  /* Chaining (jit/chain.c): the jump cache per code context (allocated
+   * on first use), the block cache generation it was filled in, and
+   * counters: exits patched to a successor, dropped blocks cut off,
+   * jump cache fills. */
+  struct emu_jit_jc_entry *jc[4];
+  uint64_t block_gen;
+  uint64_t links, unlinked, jc_fills;
+  uint64_t dispatches; /* translations called by the dispatcher */
 };
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a
@@ -49,11 +62,23 @@ void emu_jit_free(struct emu_jit *j);
 int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
                  bool near, unsigned *inl, unsigned *hlp);
 
+/* emu_jit_emit for a block the dispatcher chains: c says where the block
+ * is (pc, host address, jump cache) and gets its entries (jit/chain.h). */
+int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
+                         unsigned count, bool near, struct emu_jit_chain *c,
+                         unsigned *inl, unsigned *hlp);
+
 /* Translates into the code region; flushes the region and tries again
  * when it is full (*flushed set: every earlier translation is gone).
  * NULL: not translatable (run it interpreted). */
 emu_jit_fn emu_jit_translate(struct emu_jit *j, const struct emu_insn *insn,
                              unsigned count, bool *flushed);
+
+/* emu_jit_translate for a block the dispatcher chains (see above). */
+emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
+                                     const struct emu_insn *insn,
+                                     unsigned count, struct emu_jit_chain *c,
+                                     bool *flushed);
 
 /* True when op is emitted inline (not as a helper call). */
 bool emu_jit_inline_op(const struct emu_insn *in);

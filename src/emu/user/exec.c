@@ -199,11 +199,13 @@ int vmk_emu_exec_main(int argc, char **argv) {
               "vmkit exec: jit: %llu blocks translated (%llu insns inline, "
               "%llu as helper calls), %llu left to the interpreter, %llu "
               "failed, %zu "
-              "bytes of code now, %llu flushes\n",
+              "bytes of code now, %llu flushes; %llu exits linked, %llu "
+              "dropped blocks cut off, %llu jump cache fills\n",
               (unsigned long long)j->blocks, (unsigned long long)j->inline_ops,
               (unsigned long long)j->helper_ops, (unsigned long long)j->refused,
               (unsigned long long)j->failed, j->cb.used,
-              (unsigned long long)j->cb.flushes);
+              (unsigned long long)j->cb.flushes, (unsigned long long)j->links,
+              (unsigned long long)j->unlinked, (unsigned long long)j->jc_fills);
     }
     const char *strict = getenv("VMK_JIT_STRICT");
     if (u->cpu.jit && u->cpu.jit->failed && strict && strcmp(strict, "0")) {

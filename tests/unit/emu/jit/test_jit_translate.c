@@ -70,6 +70,7 @@ static const struct tmpl inline_tmpls[] = {
     {"add/sub shifted", 0x1f200000u, 0x0b000000u},
     {"b/bl", 0x7c000000u, 0x14000000u},
     {"cbz/cbnz", 0x7e000000u, 0x34000000u},
+    {"tbz/tbnz", 0x7e000000u, 0x36000000u},
     {"b.cond", 0xff000010u, 0x54000000u},
     {"br/blr/ret", 0xff9ffc1fu, 0xd61f0000u},
 };

@@ -1,0 +1,329 @@
+/* chain.c — block exits of translated code and the links between
+ * translations (see chain.h for the layout and the return protocol).
+ *
+ * Why a link is only followed when valid (the interpreter's emu_chain
+ * rules): a cross entry compares the exec TLB entry of the block's page
+ * with the tag the current level and address space need and its addend
+ * with the one the block was decoded through, so a link never enters a
+ * block whose VA is not executable or maps another page now. A same
+ * entry skips that: it is only patched into exits of blocks on the same
+ * guest page, and the block that jumps there was itself entered through
+ * a check (or the dispatcher's lookup) with the same page mapping, for
+ * the same level (the blocks that may change the mapping, the level or
+ * the address space end in system instructions, whose exits return to
+ * the dispatcher). A dropped block (page store, IC IVAU) has its same
+ * entry patched to out, which both kinds of entry pass through; a drop
+ * of every block (IC IALLU, munmap/mprotect of code in user mode, a full
+ * arena) sets cpu->jit_end to 0 so the running chain stops at the next
+ * entry, and the dispatcher only enters translations of live blocks from
+ * then on (old ones are left unreachable: nothing links to them but
+ * themselves, and the jump cache is emptied). A full code region is
+ * flushed only from the dispatcher, with no translation running.
+ *
+ * Runs on the CPU's thread; no locks (one emu_jit per CPU).
+ */
+#include "emu/jit/chain.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu/block.h"
+#include "emu/decode.h"
+
+_Static_assert(sizeof(((struct emu_jit *)0)->jc) /
+                       sizeof(((struct emu_jit *)0)->jc[0]) ==
+                   EMU_JIT_JC_CTX,
+               "one jump cache per code context");
+
+#define CPU XE_RBX
+#define INSNS XE_RBP
+
+static struct xe_mem cpu_m(size_t off) { return xe_m(CPU, (int32_t)off); }
+#define CPU_M(field) cpu_m(offsetof(struct emu_cpu, field))
+
+static struct xe_mem reg_m(unsigned r) {
+  return cpu_m(offsetof(struct emu_cpu, r) + 8 * r);
+}
+
+static bool fits_s32(uint64_t v) { return (int64_t)v == (int32_t)v; }
+
+/* cpu->pc = v */
+static void store_pc(struct xe_buf *b, uint64_t v) {
+  if (fits_s32(v)) {
+    xe_store_imm(b, 64, CPU_M(pc), (int32_t)v);
+  } else {
+    xe_mov_ri(b, XE_RAX, v);
+    xe_store(b, 64, CPU_M(pc), XE_RAX);
+  }
+}
+
+/* Where xe_jmp_patchable, emitted after `extra` more bytes, will put its
+ * rel32 field (execution address): the same rule as xe_jmp_patchable. */
+static uint64_t patch_field_at(const struct xe_buf *b, size_t extra) {
+  uint64_t a = xe_addr(b, b->len + extra);
+  return a + (3 - (a & 3)) + 1;
+}
+
+void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
+  /* call: entry rsp = 8 mod 16; three pushes align the helpers' calls */
+  xe_push(b, XE_RBX);
+  xe_push(b, XE_RBP);
+  xe_push(b, XE_R12);
+  xe_mov_rr(b, 64, CPU, XE_RDI);
+  c->to_body = xe_jmp_fwd(b, false);
+  c->out = xe_here(b);
+  xe_mov_rr(b, 64, XE_RAX, XE_RDX);
+  c->epi = xe_here(b);
+  xe_pop(b, XE_R12);
+  xe_pop(b, XE_RBP);
+  xe_pop(b, XE_RBX);
+  xe_ret(b);
+  c->cross = SIZE_MAX;
+  if (c->host) {
+    c->cross = xe_here(b);
+    unsigned idx = (unsigned)(c->pc >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1);
+    int32_t ent = (int32_t)(idx * sizeof(struct emu_tlb_entry));
+    uint64_t page = c->pc & EMU_PAGE_MASK;
+    xe_load(b, 64, XE_RAX, CPU_M(tlb));
+    xe_load(b, 64, XE_RCX, CPU_M(tlb_key));
+    if (fits_s32(page)) {
+      xe_alu_ri(b, XE_OR, 64, XE_RCX, (int32_t)page);
+    } else {
+      xe_mov_ri(b, XE_RSI, page);
+      xe_alu_rr(b, XE_OR, 64, XE_RCX, XE_RSI);
+    }
+    xe_alu_rm(
+        b, XE_CMP, 64, XE_RCX,
+        xe_m(XE_RAX, ent + (int32_t)offsetof(struct emu_tlb_entry, tag_exec)));
+    xe_jcc_to(b, XE_NE, c->out);
+    xe_mov_ri(b, XE_RCX, (uint64_t)c->host - c->pc);
+    xe_alu_rm(
+        b, XE_CMP, 64, XE_RCX,
+        xe_m(XE_RAX, ent + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    xe_jcc_to(b, XE_NE, c->out);
+  }
+  /* same: to the checks right after it (5 bytes on) until dropped */
+  uint64_t checks = patch_field_at(b, 0) + 4;
+  c->same = xe_jmp_patchable(b, checks);
+  if (xe_ok(b) && xe_addr(b, xe_here(b)) != checks)
+    xe_fail(b, "chain: the same entry's jmp is not where it was computed");
+  xe_alu_mi(b, XE_CMP, 32, CPU_M(exit_request), 0);
+  xe_jcc_to(b, XE_NE, c->out);
+  xe_load(b, 64, XE_RAX, CPU_M(icount));
+  xe_alu_rm(b, XE_CMP, 64, XE_RAX, CPU_M(jit_end));
+  xe_jcc_to(b, XE_AE, c->out);
+}
+
+void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c,
+                        const struct emu_insn *insns) {
+  xe_bind(b, c->to_body);
+  c->body = xe_here(b);
+  xe_mov_ri(b, INSNS, (uint64_t)(uintptr_t)insns);
+}
+
+/* A direct exit to guest pc target (see chain.h). */
+static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
+                    uint64_t target) {
+  store_pc(b, target);
+  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  bool cross = ((target ^ c->pc) & EMU_PAGE_MASK) != 0;
+  /* lea rdx, [rip + d] is 7 bytes; the jmp's rel32 field follows */
+  uint64_t field = patch_field_at(b, 7);
+  xe_lea(b, 64, XE_RDX, xe_mrip(field | (cross ? EMU_JIT_RET_CROSS : 0)));
+  size_t at = xe_jmp_patchable(b, xe_addr(b, c->out));
+  if (xe_ok(b) && xe_addr(b, at) + 1 != field)
+    xe_fail(b, "chain: a patch site is not where it was computed");
+}
+
+/* Two exits: the condition in host flags (cc) taken, else pc + 4. */
+static void exits_cc(struct xe_buf *b, struct emu_jit_chain *c, enum xe_cc cc,
+                     const struct emu_insn *in) {
+  struct xe_fixup taken = xe_jcc_fwd(b, cc, false);
+  exit_to(b, c, in->pc + 4);
+  xe_bind(b, taken);
+  exit_to(b, c, in->imm);
+}
+
+bool emu_jit_chain_exit_op(const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_B:
+  case EMU_OP_BL:
+  case EMU_OP_B_COND:
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
+  case EMU_OP_BR:
+  case EMU_OP_BLR:
+  case EMU_OP_RET:
+  case EMU_OP_END_BLOCK:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
+                        const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_BL:
+    xe_mov_ri(b, XE_RAX, in->pc + 4);
+    xe_store(b, 64, reg_m(30), XE_RAX);
+    /* fall through */
+  case EMU_OP_B:
+    exit_to(b, c, in->imm);
+    return true;
+  case EMU_OP_END_BLOCK:
+    exit_to(b, c, in->pc);
+    return true;
+  case EMU_OP_B_COND:
+    /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
+    xe_load(b, 32, XE_RCX, CPU_M(nzcv));
+    xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
+    xe_mov_ri(b, XE_RAX, emu_cond_table[in->b & 15]);
+    xe_shift_rcl(b, XE_SHR, 32, XE_RAX);
+    xe_test_ri(b, 32, XE_RAX, 1);
+    exits_cc(b, c, XE_NE, in);
+    return true;
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+    xe_load(b, 64, XE_RAX, reg_m(in->rd));
+    xe_test_rr(b, in->sf ? 64 : 32, XE_RAX, XE_RAX);
+    exits_cc(b, c, in->op == EMU_OP_CBZ ? XE_E : XE_NE, in);
+    return true;
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
+    xe_load(b, 64, XE_RAX, reg_m(in->rd));
+    if (in->a & 63)
+      xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
+    xe_test_ri(b, 32, XE_RAX, 1);
+    exits_cc(b, c, in->op == EMU_OP_TBZ ? XE_E : XE_NE, in);
+    return true;
+  case EMU_OP_BR:
+  case EMU_OP_BLR:
+  case EMU_OP_RET:
+    xe_load(b, 64, XE_RAX, reg_m(in->rn)); /* before x30: BLR X30 */
+    if (in->op == EMU_OP_BLR) {
+      xe_mov_ri(b, XE_RCX, in->pc + 4);
+      xe_store(b, 64, reg_m(30), XE_RCX);
+    }
+    xe_store(b, 64, CPU_M(pc), XE_RAX);
+    xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+    if (c->jc) {
+      /* rcx = index * 4; entries are 16 bytes: [rsi + rcx * 4] */
+      xe_mov_rr(b, 32, XE_RCX, XE_RAX);
+      xe_alu_ri(b, XE_AND, 32, XE_RCX, (int32_t)((EMU_JIT_JC_SIZE - 1) << 2));
+      xe_mov_ri(b, XE_RSI, (uint64_t)(uintptr_t)c->jc);
+      xe_alu_rm(b, XE_CMP, 64, XE_RAX, xe_mi(XE_RSI, XE_RCX, 4, 0));
+      struct xe_fixup miss = xe_jcc_fwd(b, XE_NE, true);
+      xe_mov_ri(b, XE_RDX, EMU_JIT_RET_INDIRECT);
+      xe_jmp_m(b, xe_mi(XE_RSI, XE_RCX, 4, 8));
+      xe_bind(b, miss);
+      xe_mov_ri(b, XE_RAX, EMU_JIT_RET_INDIRECT);
+    } else {
+      xe_mov_ri(b, XE_RAX, 0);
+    }
+    xe_jmp_to(b, c->epi);
+    return true;
+  default:
+    return false;
+  }
+}
+
+void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c) {
+  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  xe_mov_ri(b, XE_RAX, 0);
+  xe_jmp_to(b, c->epi);
+}
+
+/* ---- the dispatcher's side ---- */
+
+static void jc_clear(struct emu_jit *j) {
+  for (unsigned k = 0; k < EMU_JIT_JC_CTX; k++)
+    if (j->jc[k])
+      for (unsigned i = 0; i < EMU_JIT_JC_SIZE; i++)
+        j->jc[k][i] = (struct emu_jit_jc_entry){.pc = 1, .entry = 0};
+}
+
+/* The jump cache of code context ctx, allocated on first use (NULL:
+ * none: out of memory or a context beyond EMU_JIT_JC_CTX). */
+static struct emu_jit_jc_entry *jc_of(struct emu_jit *j, uint32_t ctx) {
+  if (ctx >= EMU_JIT_JC_CTX)
+    return NULL;
+  if (!j->jc[ctx]) {
+    struct emu_jit_jc_entry *t = malloc(EMU_JIT_JC_SIZE * sizeof *t);
+    if (!t)
+      return NULL;
+    for (unsigned i = 0; i < EMU_JIT_JC_SIZE; i++)
+      t[i] = (struct emu_jit_jc_entry){.pc = 1, .entry = 0};
+    j->jc[ctx] = t;
+  }
+  return j->jc[ctx];
+}
+
+emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
+  struct emu_jit *j = cpu->jit;
+  if (EMU_UNLIKELY(j->block_gen != emu_block_gen(cpu))) {
+    /* every block was dropped: the jump cache leads to old translations */
+    jc_clear(j);
+    j->block_gen = emu_block_gen(cpu);
+  }
+  if (EMU_LIKELY(b->jit_gen == j->cb.flushes + 1))
+    return (emu_jit_fn)b->jit;
+  struct emu_jit_chain c = {
+      .pc = b->pc, .host = b->host, .jc = jc_of(j, b->ctx), .n = b->n};
+  bool flushed;
+  b->jit =
+      (void *)emu_jit_translate_chained(j, b->insn, b->ninsn, &c, &flushed);
+  if (flushed)
+    jc_clear(j);
+  b->jit_gen = j->cb.flushes + 1;
+  if (b->jit) {
+    uint64_t base = (uint64_t)(uintptr_t)b->jit;
+    b->jit_cross = c.cross != SIZE_MAX ? base + c.cross : 0;
+    b->jit_same = base + c.same;
+    b->jit_out = base + c.out;
+  }
+  return (emu_jit_fn)b->jit;
+}
+
+void emu_jit_link(struct emu_cpu *cpu, uintptr_t ret, uint64_t flushes,
+                  uint64_t gen, struct emu_block *b) {
+  struct emu_jit *j = cpu->jit;
+  /* the translation that returned ret is gone, or belongs to dropped
+   * blocks nothing enters any more */
+  if (j->cb.flushes != flushes || emu_block_gen(cpu) != gen || !b->jit)
+    return;
+  if (ret == EMU_JIT_RET_INDIRECT) {
+    struct emu_jit_jc_entry *t = jc_of(j, cpu->code_ctx);
+    if (t && b->jit_cross) {
+      struct emu_jit_jc_entry *e = &t[(b->pc >> 2) & (EMU_JIT_JC_SIZE - 1)];
+      e->pc = b->pc;
+      e->entry = b->jit_cross;
+      j->jc_fills++;
+    }
+    return;
+  }
+  uint64_t field = ret & ~(uintptr_t)3;
+  uint64_t want = (ret & EMU_JIT_RET_CROSS) ? b->jit_cross : b->jit_same;
+  if (!want || !emu_code_buf_contains(&j->cb, field))
+    return;
+  int32_t rel;
+  memcpy(&rel, (const void *)(uintptr_t)field, sizeof rel);
+  if (field + 4 + (uint64_t)(int64_t)rel == want)
+    return; /* linked already (the successor's checks sent it here) */
+  if (emu_code_buf_patch_jmp(&j->cb, field - 1, want) == 0)
+    j->links++;
+}
+
+void emu_jit_chain_dropped(struct emu_cpu *cpu, struct emu_block *b) {
+  struct emu_jit *j = cpu->jit;
+  if (!j || !b->jit || b->jit_gen != j->cb.flushes + 1)
+    return;
+  if (emu_code_buf_patch_jmp(&j->cb, b->jit_same, b->jit_out) == 0)
+    j->unlinked++;
+  else /* cannot happen for a live translation; never leave it enterable */
+    emu_flush_code(cpu);
+}

@@ -1,0 +1,104 @@
+/* chain.h — how translated blocks end and continue into each other
+ * (--emu-mode jit): direct successors through patched jumps, indirect
+ * branches through a per-vCPU jump cache, and the dispatcher's side that
+ * makes the links (run.c).
+ *
+ * Layout of one translation (offsets kept in struct emu_jit_chain):
+ *   call:   push rbx/rbp/r12; rbx = cpu; jmp body     (the dispatcher's
+ *           entry: it has done every check itself)
+ *   out:    rax = rdx; epi: pop; ret                  (back to run.c)
+ *   cross:  exec-TLB check of the block's page for the current level and
+ *           address space, and its host address (as emu_chain's link
+ *           check); failing: out
+ *   same:   a patchable jmp, to checks while the block lives, to out once
+ *           it was dropped (emu_jit_chain_dropped)
+ *   checks: exit_request, then icount >= cpu->jit_end; either: out
+ *   body:   rbp = insns, the instructions, then the exits.
+ * A direct exit (B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ, the end of a block
+ * without a branch) stores the successor's pc, adds the block's insns to
+ * icount, puts its own patch site in rdx and takes a patchable jmp, first
+ * to out; the dispatcher then patches it to the successor's cross entry
+ * (or same entry when both are on one guest page: the mapping checked on
+ * entry to this block holds for the page's other blocks). An indirect
+ * exit (BR, BLR, RET) looks the target up in the jump cache of the
+ * block's code context and jumps to its cross entry (rdx = 2), or
+ * returns 2 and the dispatcher fills the entry. Any other block end
+ * returns 0.
+ *
+ * What a translation returns (rax): 0, EMU_JIT_RET_INDIRECT, or the
+ * address of a patch site's rel32 field (4-aligned) | EMU_JIT_RET_CROSS.
+ *
+ * Runs on the CPU's thread; the jump cache and patched code belong to
+ * that CPU's struct emu_jit (no locks).
+ */
+#ifndef VMK_EMU_JIT_CHAIN_H
+#define VMK_EMU_JIT_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emu/cpu.h"
+#include "emu/jit/translate.h"
+#include "emu/jit/x86_emit.h"
+
+/* Jump cache: entries per code context, and how many contexts (system
+ * mode's ELs; user mode uses 0) have one. */
+#define EMU_JIT_JC_BITS 12
+#define EMU_JIT_JC_SIZE (1u << EMU_JIT_JC_BITS)
+#define EMU_JIT_JC_CTX 4
+/* Instructions a chain runs before it goes back to the dispatcher. */
+#define EMU_JIT_CHAIN_INSNS 65536u
+
+#define EMU_JIT_RET_CROSS 1u
+#define EMU_JIT_RET_INDIRECT 2u
+
+struct emu_jit_jc_entry {
+  uint64_t pc;    /* guest pc (1: empty; never an aligned pc) */
+  uint64_t entry; /* the cross entry of its translation */
+};
+
+/* What the block emitter knows about the block, and (out) where its
+ * entries ended up (buffer offsets; SIZE_MAX: none). */
+struct emu_jit_chain {
+  uint64_t pc;                        /* the block's first guest pc */
+  uintptr_t host;                     /* host address of its code (0:
+                                         unknown: no cross entry) */
+  const struct emu_jit_jc_entry *jc;  /* jump cache of its context, or NULL */
+  unsigned n;                         /* guest insns it retires */
+  size_t out, epi, cross, same, body; /* (out) */
+  struct xe_fixup to_body;
+};
+
+/* Emits call/out/cross/same/checks; emu_jit_chain_body then binds the
+ * body's start and loads rbp = insns. */
+void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c);
+void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c,
+                        const struct emu_insn *insns);
+/* The block's last insn when it is a branch (see the header): emits the
+ * branch and its exits and returns true; else false (emit the insn, then
+ * emu_jit_chain_plain_exit). */
+bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
+                        const struct emu_insn *last);
+/* The end of a block whose last insn set cpu->pc itself. */
+void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c);
+/* True for the ops emu_jit_chain_exit emits inline. */
+bool emu_jit_chain_exit_op(const struct emu_insn *in);
+
+/* ---- the dispatcher's side (run.c) ---- */
+
+/* The translation of b, made on first use (NULL: the interpreter runs
+ * it); empties the jump cache when the code region or the block cache
+ * was flushed since it was filled. */
+emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b);
+/* A translation returned ret (its code region had made `flushes` flushes
+ * and the block cache had generation `gen` when it was called); b is the
+ * block at cpu->pc now, translated: patches the exit that returned to
+ * enter b next time, or fills b into the jump cache. */
+void emu_jit_link(struct emu_cpu *cpu, uintptr_t ret, uint64_t flushes,
+                  uint64_t gen, struct emu_block *b);
+/* b (translated) was dropped: its same entry now leads out, so no link
+ * or jump cache entry enters it again. */
+void emu_jit_chain_dropped(struct emu_cpu *cpu, struct emu_block *b);
+
+#endif

@@ -1,0 +1,557 @@
+/* test_jit_chain.c — translated blocks chained into each other
+ * (src/emu/jit/chain.c), run through emu_run in the fake environment of
+ * emu_test_env.h and compared with the interpreter: a link into a block
+ * whose code a guest store or IC IVAU changed runs the new code (on
+ * another page and on the same page), a flush of all code stops a chain,
+ * a link into a page that maps other code now or may not run is not
+ * followed, the
+ * jump cache with two targets of one index and a changed target, exit_request
+ * seen at the next block (from an MMIO store in the guest and from another
+ * thread), the budget and icount exactly the interpreter's, and chains that do
+ * not come back to the dispatcher after every block. Every program runs in
+ * three modes: interpreter, JIT with the W^X code region, JIT with the single
+ * mapping (user mode's). Encodings from GNU as; the disassembly is beside
+ * each word. Single-threaded but for test_exit_request_thread.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "emu/jit/chain.h"
+#include "emu/jit/code_buf.h"
+#include "emu/jit/translate.h"
+#include "emu_test_env.h"
+#include "vmkit/vmkit.h"
+
+#if defined(__x86_64__)
+
+/* A store of 500 to MMIO_PAGE asks the CPU to stop; a store of 50 to
+ * FLUSH_PAGE rewrites fc from the host and drops every translation, as
+ * IC IALLU would, or (fc_action) maps fc's page to fc_alt's code or
+ * takes its execute permission away from then on, and refills its TLB
+ * entry, as an mmap or mprotect, or a TLBI and a load, would. (Test
+ * state: the tests run one at a time.) */
+#define MMIO_PAGE 0x1e000ull
+#define FLUSH_PAGE 0x1d000ull
+#define FC 0x11000ull
+#define FC_ALT 0x14000ull
+#define ADD_X0_2 0x91000800u /* add x0, x0, #0x2 */
+static enum { FC_REWRITE, FC_REMAP, FC_NOEXEC } fc_action;
+static bool fc_changed;
+static uint32_t *word_at(struct tv *t, uint64_t va) {
+  return (uint32_t *)(void *)(t->mem + (va - TV_BASE));
+}
+
+static int fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                unsigned size) {
+  if (((va & EMU_PAGE_MASK) == MMIO_PAGE ||
+       (va & EMU_PAGE_MASK) == FLUSH_PAGE) &&
+      acc != EMU_EXEC)
+    return 1;
+  int r = tv_fill(cpu, va, acc, size);
+  if (r == 0 && fc_changed && (va & EMU_PAGE_MASK) == FC) {
+    if (fc_action == FC_REMAP)
+      emu_tlb_lookup(cpu, va)->addend += FC_ALT - FC;
+    else
+      emu_tlb_lookup(cpu, va)->tag_exec = EMU_TLB_INVALID;
+  }
+  return r;
+}
+static void mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
+                       uint64_t v) {
+  (void)s;
+  if ((va & EMU_PAGE_MASK) == FLUSH_PAGE) {
+    if (v == 50 && fc_action != FC_REWRITE) {
+      fc_changed = true;
+      emu_tlb_flush_page(cpu, FC);
+      /* and refilled at once (as by a load from the page): the exec tag
+       * is valid again, the host address is not the one linked */
+      assert_int_equal(emu_tlb_refill(cpu, FC, EMU_READ, 4), 0);
+    } else if (v == 50) {
+      *word_at(cpu->env_opaque, FC) = ADD_X0_2;
+      emu_flush_code(cpu);
+    }
+    return;
+  }
+  if (v == 500)
+    __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+}
+static const struct emu_env_ops ops = {
+    .tlb_fill = fill,
+    .mmio_read = tv_mmio_read,
+    .mmio_write = mmio_write,
+};
+
+static const struct chunk {
+  uint64_t va;
+  unsigned n;
+  uint32_t w[8];
+} image[] = {
+    /* start_c */
+    {0x10000,
+     5,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0x9400003f, /* bl 10100 <run100c> */
+         0xb9000083, /* str w3, [x4] */
+         0x9400003d, /* bl 10100 <run100c> */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* start_s */
+    {0x10040,
+     5,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0x9400003f, /* bl 10140 <run100s> */
+         0xb9000083, /* str w3, [x4] */
+         0x9400003d, /* bl 10140 <run100s> */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* start_ivau */
+    {0x10080,
+     6,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0x9400001f, /* bl 10100 <run100c> */
+         0xd4000021, /* svc #0x1 */
+         0xd50b7524, /* ic ivau, x4 */
+         0x9400001c, /* bl 10100 <run100c> */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* run100c */
+    {0x10100,
+     6,
+     {
+         0xaa1e03e6, /* mov x6, x30 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x940003be, /* bl 11000 <fc> */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffc1, /* b.ne 10108 <run100c+0x8> */
+         0xd65f00c0, /* ret x6 */
+     }},
+    /* run100s */
+    {0x10140,
+     6,
+     {
+         0xaa1e03e6, /* mov x6, x30 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x9400002e, /* bl 10200 <fs> */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffc1, /* b.ne 10148 <run100s+0x8> */
+         0xd65f00c0, /* ret x6 */
+     }},
+    /* fs */
+    {0x10200,
+     2,
+     {
+         0x91000400, /* add x0, x0, #0x1 */
+         0xd65f03c0, /* ret */
+     }},
+    /* start_alt */
+    {0x10300,
+     5,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0x9400000f, /* bl 10340 <runalt> */
+         0xb9000083, /* str w3, [x4] */
+         0x9400000d, /* bl 10340 <runalt> */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* runalt */
+    {0x10340,
+     7,
+     {
+         0xaa1e03e6, /* mov x6, x30 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0xca0800e7, /* eor x7, x7, x8 */
+         0xd63f00e0, /* blr x7 */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 10348 <runalt+0x8> */
+         0xd65f00c0, /* ret x6 */
+     }},
+    /* start_req */
+    {0x10400,
+     4,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xf9000120, /* str x0, [x9] */
+         0x91000400, /* add x0, x0, #0x1 */
+         0x17fffffe, /* b 10404 <start_req+0x4> */
+     }},
+    /* spin */
+    {0x10440,
+     2,
+     {
+         0x91000400, /* add x0, x0, #0x1 */
+         0x17ffffff, /* b 10440 <spin> */
+     }},
+    /* start_flush */
+    {0x10480,
+     7,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x940002de, /* bl 11000 <fc> */
+         0xf9000141, /* str x1, [x10] */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 10488 <start_flush+0x8> */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* fc */
+    {0x11000,
+     2,
+     {
+         0x91000400, /* add x0, x0, #0x1 */
+         0xd65f03c0, /* ret */
+     }},
+    /* f1 */
+    {0x12000,
+     2,
+     {
+         0x91000400, /* add x0, x0, #0x1 */
+         0xd65f03c0, /* ret */
+     }},
+    /* f3 */
+    {0x13000,
+     2,
+     {
+         0x91004000, /* add x0, x0, #0x10 */
+         0xd65f03c0, /* ret */
+     }},
+    /* fc_alt */
+    {0x14000,
+     2,
+     {
+         0x91000800, /* add x0, x0, #0x2 */
+         0xd65f03c0, /* ret */
+     }},
+    /* f2 */
+    {0x16000,
+     2,
+     {
+         0x91004000, /* add x0, x0, #0x10 */
+         0xd65f03c0, /* ret */
+     }},
+};
+
+enum {
+  START_C = 0x10000,
+  START_S = 0x10040,
+  START_IVAU = 0x10080,
+  START_ALT = 0x10300,
+  START_REQ = 0x10400,
+  SPIN = 0x10440,
+  START_FLUSH = 0x10480,
+  FS = 0x10200,
+  F1 = 0x12000,
+  F2 = 0x16000,
+  F3 = 0x13000
+};
+#define ADD_X0_256 0x91040000u /* add x0, x0, #0x100 */
+
+enum mode { INTERP, JIT_DUAL, JIT_SINGLE, NMODES };
+static const char *const mode_name[] = {"interp", "jit", "jit-single-map"};
+
+static struct tv *new_cpu(enum mode m) {
+  struct tv *t = aligned_alloc(4096, sizeof *t);
+  assert_non_null(t);
+  fc_changed = false;
+  assert_int_equal(emu_cpu_init(&t->cpu, &ops, t), 0);
+  memset(t->mem, 0, sizeof t->mem);
+  for (size_t i = 0; i < sizeof image / sizeof *image; i++)
+    memcpy(t->mem + (image[i].va - TV_BASE), image[i].w, 4 * image[i].n);
+  if (m != INTERP) {
+    vmk_error err = {0};
+    assert_int_equal(
+        emu_cpu_enable_jit(&t->cpu,
+                           m == JIT_SINGLE ? EMU_CODE_BUF_SINGLE_MAP : 0, &err),
+        0);
+  }
+  return t;
+}
+static void free_cpu(struct tv *t) {
+  emu_cpu_destroy(&t->cpu);
+  free(t);
+}
+/* Runs from pc to the SVC #0 with the given registers; returns x0. */
+static uint64_t run_to_svc0(struct tv *t, uint64_t pc, uint64_t x3,
+                            uint64_t x4) {
+  struct emu_cpu *cpu = &t->cpu;
+  cpu->pc = pc;
+  cpu->r[3] = x3;
+  cpu->r[4] = x4;
+  cpu->r[7] = F1;
+  cpu->r[8] = F1 ^ (x4 == F3 ? F3 : F2);
+  cpu->r[10] = FLUSH_PAGE;
+  for (;;) {
+    assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+    if (cpu->exit_imm == 0)
+      return cpu->r[0];
+  }
+}
+
+/* A BL whose exit is linked to fc / fs, then a guest store rewrites the
+ * callee: the second round must run the new code (100 + 100 * 2). */
+static void test_store_into_linked_block(void **state) {
+  (void)state;
+  for (enum mode m = 0; m < NMODES; m++) {
+    for (int same = 0; same < 2; same++) {
+      struct tv *t = new_cpu(m);
+      uint64_t x0 =
+          run_to_svc0(t, same ? START_S : START_C, ADD_X0_2, same ? FS : FC);
+      if (x0 != 300)
+        fail_msg("%s, callee on the %s page: x0 = %llu, want 300", mode_name[m],
+                 same ? "same" : "other", (unsigned long long)x0);
+      if (m != INTERP) {
+        assert_true(t->cpu.jit->links > 0);
+        assert_true(t->cpu.jit->unlinked > 0);
+      }
+      free_cpu(t);
+    }
+  }
+}
+
+/* The callee rewritten behind the soft TLB's back (a host write), then
+ * IC IVAU on it: the linked BL must reach the new code. */
+static void test_ic_ivau_linked_block(void **state) {
+  (void)state;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    struct emu_cpu *cpu = &t->cpu;
+    cpu->pc = START_IVAU;
+    cpu->r[4] = FC;
+    assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+    assert_int_equal(cpu->exit_imm, 1);
+    assert_int_equal(cpu->r[0], 100);
+    *word_at(t, FC) = ADD_X0_2;
+    assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+    assert_int_equal(cpu->exit_imm, 0);
+    if (cpu->r[0] != 300)
+      fail_msg("%s: x0 = %llu after IC IVAU, want 300", mode_name[m],
+               (unsigned long long)cpu->r[0]);
+    free_cpu(t);
+  }
+}
+
+/* Every translation dropped (the host rewrote fc) in the middle of a
+ * chain whose exits are linked into fc's old translation: the chain
+ * stops, and the loop's last 49 calls run the new code (51 + 49 * 2). */
+static void test_flush_stops_chain(void **state) {
+  (void)state;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    uint64_t x0 = run_to_svc0(t, START_FLUSH, 0, 0);
+    if (x0 != 149)
+      fail_msg("%s: x0 = %llu, want 149", mode_name[m], (unsigned long long)x0);
+    free_cpu(t);
+  }
+}
+
+/* The same, but fc's page now maps other code (fc_alt): the links into
+ * fc's translation check the exec TLB and its host address, so the last
+ * 49 calls run fc_alt. */
+static void test_remap_under_linked_block(void **state) {
+  (void)state;
+  fc_action = FC_REMAP;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    uint64_t x0 = run_to_svc0(t, START_FLUSH, 0, 0);
+    if (x0 != 149)
+      fail_msg("%s: x0 = %llu, want 149", mode_name[m], (unsigned long long)x0);
+    free_cpu(t);
+  }
+  fc_action = FC_REWRITE;
+}
+
+/* fc's page no longer executable: the next call faults there. */
+static void test_noexec_under_linked_block(void **state) {
+  (void)state;
+  fc_action = FC_NOEXEC;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    t->cpu.pc = START_FLUSH;
+    t->cpu.r[10] = FLUSH_PAGE;
+    enum emu_exit e = emu_run(&t->cpu, 0);
+    if (e != EMU_EXIT_FAULT || t->cpu.pc != FC || t->cpu.r[0] != 51)
+      fail_msg("%s: exit %d at pc %#llx with x0 = %llu, want a fault at "
+               "%#llx with 51",
+               mode_name[m], e, (unsigned long long)t->cpu.pc,
+               (unsigned long long)t->cpu.r[0], (unsigned long long)FC);
+    free_cpu(t);
+  }
+  fc_action = FC_REWRITE;
+}
+
+/* One BLR alternating between f1 and f2, whose jump cache slots are the
+ * same, then between f1 and f3 (slots of their own), the second of each
+ * pair rewritten by a guest store after the first round: 50 * 1 + 50 *
+ * 16, then 50 * 1 + 50 * 256 more. */
+static void test_indirect_two_targets_and_changed_target(void **state) {
+  (void)state;
+  for (enum mode m = 0; m < NMODES; m++)
+    for (int own = 0; own < 2; own++) {
+      struct tv *t = new_cpu(m);
+      uint64_t x0 = run_to_svc0(t, START_ALT, ADD_X0_256, own ? F3 : F2);
+      if (x0 != 850 + 50 + 50 * 256)
+        fail_msg("%s, %s slots: x0 = %llu, want %u", mode_name[m],
+                 own ? "own" : "shared", (unsigned long long)x0,
+                 850 + 50 + 50 * 256);
+      if (m != INTERP)
+        assert_true(t->cpu.jit->jc_fills > 0);
+      free_cpu(t);
+    }
+}
+
+/* The guest's 501st MMIO store sets exit_request in a loop whose block
+ * is linked to itself by then: emu_run returns at the end of that block,
+ * as the interpreter does (x0 = 501, the same icount). */
+static void test_exit_request_at_next_block(void **state) {
+  (void)state;
+  uint64_t icount[NMODES];
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    struct emu_cpu *cpu = &t->cpu;
+    cpu->pc = START_REQ;
+    cpu->r[9] = MMIO_PAGE;
+    assert_int_equal(emu_run(cpu, 0), EMU_EXIT_REQUEST);
+    if (cpu->r[0] != 501)
+      fail_msg("%s: x0 = %llu when the request was seen, want 501",
+               mode_name[m], (unsigned long long)cpu->r[0]);
+    assert_int_equal(cpu->pc, START_REQ + 4);
+    icount[m] = cpu->icount;
+    free_cpu(t);
+  }
+  assert_int_equal(icount[JIT_DUAL], icount[INTERP]);
+  assert_int_equal(icount[JIT_SINGLE], icount[INTERP]);
+}
+
+static void *request_later(void *arg) {
+  struct emu_cpu *cpu = arg;
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+  return NULL;
+}
+
+/* A one-block loop chained to itself, stopped by another thread. */
+static void test_exit_request_thread(void **state) {
+  (void)state;
+  for (enum mode m = JIT_DUAL; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    t->cpu.pc = SPIN;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, request_later, &t->cpu), 0);
+    assert_int_equal(emu_run(&t->cpu, 0), EMU_EXIT_REQUEST);
+    pthread_join(th, NULL);
+    assert_true(t->cpu.r[0] > 0);
+    assert_int_equal(t->cpu.icount, 2 * t->cpu.r[0]);
+    free_cpu(t);
+  }
+}
+
+/* Every program under budgets of many sizes: each emu_run returns at the
+ * same point with the same icount, pc and x0 in every mode. */
+struct step {
+  enum emu_exit e;
+  uint64_t icount, pc, x0;
+};
+static size_t record(enum mode m, uint64_t start, uint64_t budget,
+                     struct step *s, size_t max) {
+  struct tv *t = new_cpu(m);
+  struct emu_cpu *cpu = &t->cpu;
+  cpu->pc = start;
+  cpu->r[3] = ADD_X0_2;
+  cpu->r[4] = start == START_ALT ? F2 : start == START_S ? FS : FC;
+  cpu->r[7] = F1;
+  cpu->r[8] = F1 ^ F2;
+  cpu->r[9] = MMIO_PAGE;
+  cpu->r[10] = FLUSH_PAGE;
+  size_t n = 0;
+  while (n < max) {
+    enum emu_exit e =
+        emu_run(cpu, start == SPIN && budget == 0 ? 5000 : budget);
+    s[n++] = (struct step){e, cpu->icount, cpu->pc, cpu->r[0]};
+    if ((e == EMU_EXIT_SVC && cpu->exit_imm == 0) || e == EMU_EXIT_REQUEST ||
+        (start == SPIN && cpu->icount >= 5000))
+      break;
+    if (start == START_IVAU && e == EMU_EXIT_SVC)
+      *word_at(t, FC) = ADD_X0_2;
+  }
+  free_cpu(t);
+  return n;
+}
+static void test_budget_and_icount_exact(void **state) {
+  (void)state;
+  static const uint64_t starts[] = {START_C,   START_S, START_IVAU, START_ALT,
+                                    START_REQ, SPIN,    START_FLUSH};
+  static const uint64_t budgets[] = {0, 1, 2, 3, 5, 7, 13, 64, 100, 999};
+  enum { MAX = 4000 };
+  struct step *ref = calloc(MAX, sizeof *ref), *got = calloc(MAX, sizeof *got);
+  assert_true(ref && got);
+  for (size_t i = 0; i < sizeof starts / sizeof *starts; i++)
+    for (size_t k = 0; k < sizeof budgets / sizeof *budgets; k++) {
+      size_t n = record(INTERP, starts[i], budgets[k], ref, MAX);
+      assert_true(n < MAX);
+      for (enum mode m = JIT_DUAL; m < NMODES; m++) {
+        size_t g = record(m, starts[i], budgets[k], got, MAX);
+        for (size_t s = 0; s < n && s < g; s++)
+          if (memcmp(&ref[s], &got[s], sizeof ref[s]))
+            fail_msg(
+                "%s, start %#llx, budget %llu, run %zu: exit %d icount "
+                "%llu pc %#llx x0 %llu; interpreter: exit %d icount "
+                "%llu pc %#llx x0 %llu",
+                mode_name[m], (unsigned long long)starts[i],
+                (unsigned long long)budgets[k], s, got[s].e,
+                (unsigned long long)got[s].icount,
+                (unsigned long long)got[s].pc, (unsigned long long)got[s].x0,
+                ref[s].e, (unsigned long long)ref[s].icount,
+                (unsigned long long)ref[s].pc, (unsigned long long)ref[s].x0);
+        assert_int_equal(g, n);
+      }
+    }
+  free(ref);
+  free(got);
+}
+
+/* Chains do not come back to the dispatcher after every block: the
+ * whole of start_c (about 900 blocks) takes a few dozen translation
+ * calls, most of them to link an exit the first time it is taken. */
+static void test_chains_stay_in_translated_code(void **state) {
+  (void)state;
+  struct tv *t = new_cpu(JIT_DUAL);
+  assert_int_equal(run_to_svc0(t, START_C, ADD_X0_2, FC), 300);
+  struct emu_jit *j = t->cpu.jit;
+  if (j->dispatches > 60)
+    fail_msg("%llu returns to the dispatcher for ~900 blocks",
+             (unsigned long long)j->dispatches);
+  free_cpu(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_store_into_linked_block),
+      cmocka_unit_test(test_ic_ivau_linked_block),
+      cmocka_unit_test(test_flush_stops_chain),
+      cmocka_unit_test(test_remap_under_linked_block),
+      cmocka_unit_test(test_noexec_under_linked_block),
+      cmocka_unit_test(test_indirect_two_targets_and_changed_target),
+      cmocka_unit_test(test_exit_request_at_next_block),
+      cmocka_unit_test(test_exit_request_thread),
+      cmocka_unit_test(test_budget_and_icount_exact),
+      cmocka_unit_test(test_chains_stay_in_translated_code),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else
+int main(void) {
+  puts("SKIP: x86-64 hosts only");
+  return 77;
+}
+#endif
