@@ -90,6 +90,11 @@ struct vmk_api {
   uint64_t ev_next; /* sequence number of the next event */
   char events[EVENT_RING][EVENT_LINE];
   bool stopping;
+  /* Requests libmicrohttpd has begun and not completed (under ev_lock,
+   * changes broadcast on ev_cond): the API waits for them before it
+   * closes connections, so the answer to the request that ended the VM
+   * (PUT state stopped) is sent, not cut off. */
+  unsigned inflight;
 };
 
 /* ---- events --------------------------------------------------------- */
@@ -809,6 +814,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
       return MHD_NO;
     req->api = api;
     *con_cls = req;
+    pthread_mutex_lock(&api->ev_lock);
+    api->inflight++;
+    pthread_mutex_unlock(&api->ev_lock);
     return MHD_YES;
   }
   if (*upload_size) {
@@ -872,14 +880,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
   (void)c;
   (void)toe;
+  struct vmk_api *api = cls;
   struct request *req = *con_cls;
   if (req) {
     free(req->body);
     free(req);
     *con_cls = NULL;
+    pthread_mutex_lock(&api->ev_lock);
+    api->inflight--;
+    pthread_cond_broadcast(&api->ev_cond);
+    pthread_mutex_unlock(&api->ev_lock);
   }
 }
 
@@ -1010,6 +1022,16 @@ void vmk_api_stop(struct vmk_api *api) {
   int fd = api->opts.listen_fd;
   if (api->mhd) {
     fd = api->fn.quiesce_daemon(api->mhd);
+    /* Answers being sent go out first (at most 2 s: a client that does
+     * not read its answer is cut off). Event streams end at stopping. */
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += 2;
+    pthread_mutex_lock(&api->ev_lock);
+    while (api->inflight &&
+           pthread_cond_timedwait(&api->ev_cond, &api->ev_lock, &t) == 0) {
+    }
+    pthread_mutex_unlock(&api->ev_lock);
     api->fn.stop_daemon(api->mhd);
   }
   if (fd != MHD_INVALID_SOCKET)
