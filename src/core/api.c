@@ -743,6 +743,7 @@ struct request {
   size_t len;
   bool too_big;
   uint64_t next_event; /* /v1/events: the next sequence number to send */
+  bool ev_flushed;     /* /v1/events: the headers went out */
 };
 
 static enum MHD_Result send_json(const struct vmk_api *api,
@@ -771,9 +772,13 @@ static ssize_t events_read(void *cls, uint64_t pos, char *buf, size_t max) {
   struct request *req = cls;
   struct vmk_api *api = req->api;
   pthread_mutex_lock(&api->ev_lock);
-  if (!req->next_event || req->next_event > api->ev_next)
+  if (req->next_event > api->ev_next)
     req->next_event = api->ev_next;
-  if (req->next_event == api->ev_next && !api->stopping) {
+  /* The first call never waits, so the headers leave at once: a client
+   * that has them knows every later change reaches it. */
+  bool first = !req->ev_flushed;
+  req->ev_flushed = true;
+  if (req->next_event == api->ev_next && !api->stopping && !first) {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     t.tv_sec += 5;
@@ -862,6 +867,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return send_json(api, c, st, resp, NULL);
       }
       req->next_event = v ? v : 1;
+    } else {
+      /* Live from the request on, not from when the body starts. */
+      pthread_mutex_lock(&api->ev_lock);
+      req->next_event = api->ev_next;
+      pthread_mutex_unlock(&api->ev_lock);
     }
     struct MHD_Response *r = api->fn.create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, events_read, req, NULL);

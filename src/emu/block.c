@@ -30,7 +30,10 @@
  * block is unhashed, its host address set to an impossible value (1)
  * and its first insn replaced by h_dropped, which returns to the
  * dispatcher (cpu->pc is already the block's pc): a link to it leads
- * back to a lookup, which finds the page's new code.
+ * back to a lookup, which finds the page's new code. Translated blocks
+ * (--emu-mode jit) are cut off the same way: emu_block_jit_dropped
+ * patches the translation's entry to return (jit/chain.c), and
+ * emu_flush_code stops a running chain of translations (cpu->jit_end).
  *
  * Memory: blocks and page records come from one arena of 1 MiB chunks;
  * beyond ARENA_MAX (64 MiB) of it, everything is dropped and rebuilt

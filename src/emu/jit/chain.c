@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,14 @@ bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
     exit_to(b, c, in->pc);
     return true;
   case EMU_OP_B_COND:
+    if ((in->b & 15) < 8) {
+      /* EQ/NE CS/CC MI/PL VS/VC: one flag, set or clear */
+      static const uint32_t flag[4] = {EMU_Z, EMU_C, EMU_N, EMU_V};
+      xe_load(b, 32, XE_RAX, CPU_M(nzcv));
+      xe_test_ri(b, 32, XE_RAX, (int32_t)flag[(in->b >> 1) & 3]);
+      exits_cc(b, c, in->b & 1 ? XE_E : XE_NE, in);
+      return true;
+    }
     /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
     xe_load(b, 32, XE_RCX, CPU_M(nzcv));
     xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
@@ -285,6 +294,11 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
     b->jit_cross = c.cross != SIZE_MAX ? base + c.cross : 0;
     b->jit_same = base + c.same;
     b->jit_out = base + c.out;
+    if (j->perfmap) /* the translation is the last one committed */
+      fprintf(j->perfmap, "%llx %llx jit:%llx\n", (unsigned long long)base,
+              (unsigned long long)((uint64_t)(uintptr_t)j->cb.rx + j->cb.used -
+                                   base),
+              (unsigned long long)b->pc);
   }
   return (emu_jit_fn)b->jit;
 }

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "emu/decode.h"
 #include "emu/jit/chain.h"
+#include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
 
 #define CPU XE_RBX
@@ -47,21 +48,9 @@ static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
 
 /* cpu->nzcv from the host flags of the last ALU op: N = SF, Z = ZF,
  * C = the given condition (CF for additions, !CF for subtractions, where
- * Arm's carry is "no borrow"), V = OF. Clobbers rax, rcx, rdx, rsi. */
+ * Arm's carry is "no borrow"), V = OF. Clobbers rax (emit.h). */
 static void flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
-  xe_setcc(b, XE_S, XE_RAX);
-  xe_setcc(b, XE_E, XE_RCX);
-  xe_setcc(b, carry, XE_RDX);
-  xe_setcc(b, XE_O, XE_RSI);
-  xe_movzx_rr(b, XE_RAX, 8, XE_RAX);
-  xe_movzx_rr(b, XE_RCX, 8, XE_RCX);
-  xe_movzx_rr(b, XE_RDX, 8, XE_RDX);
-  xe_movzx_rr(b, XE_RSI, 8, XE_RSI);
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RCX, XE_RAX, 2, 0));
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RDX, XE_RAX, 2, 0));
-  xe_lea(b, 32, XE_RAX, xe_mi(XE_RSI, XE_RAX, 2, 0));
-  xe_shift_ri(b, XE_SHL, 32, XE_RAX, 28);
-  xe_store(b, 32, nzcv_m(), XE_RAX);
+  jit_flags_to_nzcv(b, carry);
 }
 
 static const enum xe_shift shift_of[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
@@ -112,8 +101,8 @@ bool emu_jit_inline_op(const struct emu_insn *in) {
   case EMU_OP_B_COND:
   case EMU_OP_END_BLOCK:
     return true;
-  default:
-    return false;
+  default: /* the emitters of emit_ldst.c and emit_dp.c */
+    return jit_ldst_inline(in) || jit_dp_inline(in);
   }
 }
 
@@ -236,9 +225,20 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   /* entries, checks and exits: jit/chain.h */
   emu_jit_chain_head(b, c);
   emu_jit_chain_body(b, c, insn);
+  struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
     if (i == count - 1 && emu_jit_chain_exit(b, c, in)) {
+      ni++;
+      continue;
+    }
+    if (jit_ldst_inline(in)) {
+      jit_emit_ldst(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_dp_inline(in)) {
+      jit_emit_dp(&ctx, i);
       ni++;
       continue;
     }
@@ -263,6 +263,7 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   }
   if (!emu_jit_chain_exit_op(&insn[count - 1]))
     emu_jit_chain_plain_exit(b, c);
+  jit_emit_cold(&ctx); /* the slow paths, out of line */
   if (inl)
     *inl = ni;
   if (hlp)
@@ -307,6 +308,8 @@ void emu_jit_free(struct emu_jit *j) {
   emu_code_buf_destroy(&j->cb);
   for (unsigned k = 0; k < sizeof j->jc / sizeof *j->jc; k++)
     free(j->jc[k]);
+  if (j->perfmap)
+    fclose(j->perfmap);
   free(j);
 }
 

@@ -2,8 +2,9 @@
  *
  * A decoded block (struct emu_insn array from block.c, ending with an
  * instruction that sets cpu->pc) becomes one host function
- * void f(struct emu_cpu *cpu). Common integer instructions are emitted
- * inline on cpu->r[] in memory; every other instruction is a call to its
+ * void f(struct emu_cpu *cpu). Integer data processing, loads/stores (the
+ * soft-TLB hit path; emit_ldst.c) and branches are emitted inline on
+ * cpu->r[] in memory (emit.h); every other instruction is a call to its
  * semantics (emu_exec_helper[op], or the interpreter handler of an
  * FP/SIMD insn, which returns in + 1 and never chains). Faults leave
  * through emu_raise's longjmp: the translated frame holds nothing that
@@ -18,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "emu/cpu.h"
 #include "emu/jit/code_buf.h"
@@ -47,6 +49,10 @@ struct emu_jit {
   uint64_t block_gen;
   uint64_t links, unlinked, jc_fills;
   uint64_t dispatches; /* translations called by the dispatcher */
+  /* When set (VMK_JIT_PERFMAP in vmkit exec): each translation gets a
+   * "start size jit:GUESTPC" line, perf's map of JIT code; closed by
+   * emu_jit_free. */
+  FILE *perfmap;
 };
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a

@@ -180,6 +180,16 @@ int vmk_emu_exec_main(int argc, char **argv) {
     free(u);
     return 126;
   }
+  /* for perf: names translated code by guest pc (a forked child's
+   * translations land in its parent's file) */
+  const char *pm = getenv("VMK_JIT_PERFMAP");
+  if (u->cpu.jit && pm && strcmp(pm, "0")) {
+    char mp[64];
+    snprintf(mp, sizeof mp, "/tmp/perf-%d.map", (int)getpid());
+    u->cpu.jit->perfmap = fopen(mp, "a");
+    if (u->cpu.jit->perfmap)
+      setvbuf(u->cpu.jit->perfmap, NULL, _IOLBF, 0);
+  }
   char path[PATH_MAX], msg[512];
   if (!realpath(argv[i], path))
     snprintf(path, sizeof path, "%s", argv[i]);

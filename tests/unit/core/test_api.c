@@ -212,16 +212,6 @@ static struct vmk_api *start_api(const char *name, unsigned idle_s) {
   return api;
 }
 
-/* Opens GET /v1/events<query> and leaves the connection open. */
-static int open_events(const char *query) {
-  char req[128];
-  int n = snprintf(req, sizeof(req),
-                   "GET /v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n", query);
-  int fd = connect_sock();
-  assert_int_equal(write(fd, req, (size_t)n), n);
-  return fd;
-}
-
 /* Reads into got[cap] until it holds needle (or 10 s without it). */
 static void read_until(int fd, char *got, size_t cap, const char *needle) {
   size_t n = strlen(got);
@@ -235,6 +225,22 @@ static void read_until(int fd, char *got, size_t cap, const char *needle) {
       got[n] = '\0';
     }
   }
+}
+
+/* Opens GET /v1/events<query>, reads into got[cap] up to the end of the
+ * headers (from then on every change reaches the stream) and leaves the
+ * connection open. */
+static int open_events(const char *query, char *got, size_t cap) {
+  char req[128];
+  int n = snprintf(req, sizeof(req),
+                   "GET /v1/events%s HTTP/1.1\r\nHost: x\r\n\r\n", query);
+  int fd = connect_sock();
+  assert_int_equal(write(fd, req, (size_t)n), n);
+  got[0] = '\0';
+  read_until(fd, got, cap, "\r\n\r\n");
+  if (!strstr(got, "\r\n\r\n"))
+    fail_msg("no headers on the event stream: %s", got);
+  return fd;
 }
 
 /* Fails unless got holds every string of want, in that order. */
@@ -383,13 +389,12 @@ static void test_events(void **state) {
   vmk_error err;
   vmk_vm *vm = fake_vm();
   vmk_api_set_vm(api, vm, NULL);
-  int fd = open_events("");
-  usleep(200000); /* the stream starts at the next event */
+  char got[8192];
+  int fd = open_events("", got, sizeof(got));
   assert_int_equal(vmk_vm_start(vm, &err), 0);
   assert_int_equal(vmk_vm_pause(vm, &err), 0);
   assert_int_equal(vmk_vm_stop(vm, &err), 0);
   vmk_api_set_vm(api, NULL, NULL); /* posts the exit */
-  char got[8192] = "";
   read_until(fd, got, sizeof(got), "\"event\":\"exit\"");
   const char *order[] = {"\"from\":\"created\",\"to\":\"starting\"",
                          "\"from\":\"starting\",\"to\":\"running\"",
@@ -418,23 +423,22 @@ static void test_events_since(void **state) {
   vmk_api_set_vm(api, vm, NULL);
   assert_int_equal(vmk_vm_start(vm, &err), 0);
   assert_int_equal(vmk_vm_pause(vm, &err), 0);
-  int fd = open_events("?since=1");
-  char *got = read_all(fd, 1000);
+  char got[8192];
+  int fd = open_events("?since=1", got, sizeof(got));
+  read_until(fd, got, sizeof(got), "\"to\":\"paused\"");
   const char *order[] = {"\"seq\":1,",
                          "\"from\":\"created\",\"to\":\"starting\"",
                          "\"from\":\"starting\",\"to\":\"running\"",
                          "\"from\":\"running\",\"to\":\"pausing\"",
                          "\"from\":\"pausing\",\"to\":\"paused\""};
   EXPECT_IN_ORDER(got, order);
-  free(got);
   close(fd);
   /* since=3: from the third event on. */
-  fd = open_events("?since=3");
-  got = read_all(fd, 1000);
+  fd = open_events("?since=3", got, sizeof(got));
+  read_until(fd, got, sizeof(got), "\"to\":\"paused\"");
   assert_null(strstr(got, "\"to\":\"starting\""));
   assert_non_null(strstr(got, "\"seq\":3,"));
   assert_non_null(strstr(got, "\"to\":\"paused\""));
-  free(got);
   close(fd);
   char *body, *head;
   const char bad[] = "GET /v1/events?since=x1 HTTP/1.1\r\nHost: "
@@ -462,13 +466,12 @@ static void test_exit_event(void **state) {
   vmk_error err;
   vmk_vm *vm = fake_vm();
   vmk_api_set_vm(api, vm, NULL);
-  int fd = open_events("");
-  usleep(200000);
+  char got[16384];
+  int fd = open_events("", got, sizeof(got));
   fail_start = true;
   assert_int_equal(vmk_vm_start(vm, &err), -EIO);
   assert_int_equal(vmk_vm_wait(vm, -1), 0);
   vmk_api_set_vm(api, NULL, NULL);
-  char got[16384] = "";
   read_until(fd, got, sizeof(got), "\"event\":\"exit\"");
   char *line = strstr(got, "{\"seq\"");
   char *exit_ev = strstr(got, "\"event\":\"exit\"");

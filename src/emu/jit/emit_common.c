@@ -1,0 +1,82 @@
+/* emit_common.c — pieces the translator's per-instruction emitters share
+ * (emit.h): helper calls, out-of-line slow paths, NZCV from host flags,
+ * Arm conditions as host flags.
+ *
+ * Runs on the translating CPU's thread; no shared state.
+ */
+#include "emu/decode.h"
+#include "emu/jit/emit.h"
+
+void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn) {
+  struct xe_buf *b = c->b;
+  xe_mov_rr(b, 64, XE_RDI, JIT_CPU);
+  xe_lea(b, 64, XE_RSI,
+         xe_m(JIT_INSNS, (int32_t)(idx * sizeof(struct emu_insn))));
+  if (c->near)
+    xe_call_abs(b, fn);
+  else
+    xe_call_far(b, fn, XE_RAX);
+}
+
+void jit_cold_jcc(struct jit_ctx *c, enum xe_cc cc, unsigned idx, uint64_t fn) {
+  if (c->ncold >= sizeof c->cold / sizeof *c->cold) {
+    xe_fail(c->b, "jit: too many slow paths in one block");
+    return;
+  }
+  struct jit_cold *k = &c->cold[c->ncold++];
+  k->from = xe_jcc_fwd(c->b, cc, false);
+  k->resume = SIZE_MAX;
+  k->idx = idx;
+  k->fn = fn;
+}
+
+void jit_cold_resume(struct jit_ctx *c) {
+  if (c->ncold && c->cold[c->ncold - 1].resume == SIZE_MAX)
+    c->cold[c->ncold - 1].resume = xe_here(c->b);
+}
+
+void jit_emit_cold(struct jit_ctx *c) {
+  for (unsigned i = 0; i < c->ncold; i++) {
+    struct jit_cold *k = &c->cold[i];
+    if (k->resume == SIZE_MAX) {
+      xe_fail(c->b, "jit: a slow path without its way back");
+      return;
+    }
+    xe_bind(c->b, k->from);
+    jit_call_helper(c, k->idx, k->fn);
+    xe_jmp_to(c->b, k->resume);
+  }
+  c->ncold = 0;
+}
+
+/* lahf puts SF, ZF and CF in bits 15, 14 and 8 of eax, seto OF in bit 0;
+ * one multiply moves the four to bits 31..28 (the other products land on
+ * bits that the mask drops, none of them carries into 28..31). */
+void jit_flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
+  static const uint8_t lahf = 0x9f;
+  xe_bytes(b, &lahf, 1);
+  xe_setcc(b, XE_O, XE_RAX);
+  xe_alu_ri(b, XE_AND, 32, XE_RAX, 0xc101);
+  xe_imul_rri(b, 32, XE_RAX, XE_RAX, (1 << 16) | (1 << 21) | (1 << 28));
+  xe_alu_ri(b, XE_AND, 32, XE_RAX, (int32_t)0xf0000000u);
+  if (carry == XE_AE) /* subtraction: Arm's C is x86's !CF */
+    xe_alu_ri(b, XE_XOR, 32, XE_RAX, (int32_t)EMU_C);
+  xe_store(b, 32, jit_nzcv_m(), XE_RAX);
+}
+
+enum xe_cc jit_cond_test(struct xe_buf *b, unsigned cond) {
+  static const uint32_t flag[4] = {EMU_Z, EMU_C, EMU_N, EMU_V};
+  cond &= 15;
+  if (cond < 8) { /* EQ/NE, CS/CC, MI/PL, VS/VC: one flag */
+    xe_load(b, 32, XE_RCX, jit_nzcv_m());
+    xe_test_ri(b, 32, XE_RCX, (int32_t)flag[cond >> 1]);
+    return cond & 1 ? XE_E : XE_NE;
+  }
+  /* the rest: bit (nzcv >> 28) of emu_cond_table[cond] */
+  xe_load(b, 32, XE_RCX, jit_nzcv_m());
+  xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
+  xe_mov_ri(b, XE_RDX, emu_cond_table[cond]);
+  xe_shift_rcl(b, XE_SHR, 32, XE_RDX);
+  xe_test_ri(b, 32, XE_RDX, 1);
+  return XE_NE;
+}

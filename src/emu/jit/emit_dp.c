@@ -1,0 +1,528 @@
+/* emit_dp.c — integer data processing translated inline (the ops
+ * translate.c's own switch does not cover): logical immediate, MOVK,
+ * bitfield (UBFM/SBFM/BFM and their LSL/LSR/ASR/UXT/SXT aliases), EXTR,
+ * logical shifted register with inverted operand (BIC/ORN/EON/BICS),
+ * add/sub extended register, add/sub with carry, conditional select and
+ * compare, shifts by register, multiplies, divides (Arm's x/0 = 0 and
+ * INT_MIN/-1 = INT_MIN checked before the host divide, which would trap),
+ * CLZ/CLS/RBIT/REV*.
+ *
+ * Operands as the decoders (int_dp_imm.c, int_dp_reg.c) leave them. Every
+ * sequence reads all its operands before it writes a register (rd may
+ * equal rn/rm/ra) and, as x86's 32-bit operations do, a W-form result
+ * has its upper 32 bits zero.
+ *
+ * Runs on the translating CPU's thread; no shared state.
+ */
+#include "emu/decode.h"
+#include "emu/jit/emit.h"
+
+static bool fits32(uint64_t v) { return (int64_t)v == (int32_t)v; }
+
+/* r (sz bits) op= imm, through scratch when imm does not fit an imm32. */
+static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
+                    enum xe_reg r, uint64_t imm, enum xe_reg scratch) {
+  if (sz == 32)
+    imm = (uint32_t)imm;
+  if (sz == 32 || fits32(imm)) {
+    xe_alu_ri(b, op, sz, r, (int32_t)(uint32_t)imm);
+  } else {
+    xe_mov_ri(b, scratch, imm);
+    xe_alu_rr(b, op, sz, r, scratch);
+  }
+}
+
+static void load_r(struct xe_buf *b, enum xe_reg dst, unsigned r) {
+  xe_load(b, 64, dst, jit_reg_m(r));
+}
+static void store_r(struct xe_buf *b, unsigned r, enum xe_reg src) {
+  xe_store(b, 64, jit_reg_m(r), src);
+}
+
+/* dst = the number of leading zero bits of src (sz bits); src != 0 may be
+ * assumed when nonzero is set. Through BSR, which every x86-64 has (LZCNT
+ * would save three instructions, but a host without it decodes it as BSR,
+ * silently wrong, so it would need a CPU check and a second path). */
+static void clz(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_reg src,
+                bool nonzero) {
+  /* bsr dst, src (0F BD /r); zero: dst = -1, so sz - 1 - dst = sz */
+  uint8_t rex = (uint8_t)(0x40 | (sz == 64 ? 8 : 0) | ((dst & 8) ? 4 : 0) |
+                          ((src & 8) ? 1 : 0));
+  uint8_t bsr[4] = {rex, 0x0f, 0xbd,
+                    (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7))};
+  xe_bytes(b, bsr, 4);
+  if (!nonzero) {
+    xe_mov_ri(b, XE_R8, ~0ull);
+    xe_cmov(b, XE_E, 64, dst, XE_R8);
+  }
+  xe_mov_ri(b, XE_R8, sz - 1);
+  xe_alu_rr(b, XE_SUB, 64, XE_R8, dst);
+  xe_mov_rr(b, 64, dst, XE_R8);
+}
+
+/* r (sz bits) = its bits reversed within each byte (RBIT before a byte
+ * swap); clobbers scratch. */
+static void bits_in_bytes(struct xe_buf *b, unsigned sz, enum xe_reg r,
+                          enum xe_reg s) {
+  static const uint64_t m[3] = {0x5555555555555555ull, 0x3333333333333333ull,
+                                0x0f0f0f0f0f0f0f0full};
+  for (unsigned i = 0; i < 3; i++) {
+    uint64_t mask = sz == 64 ? m[i] : (uint32_t)m[i];
+    /* r = ((r >> n) & m) | ((r & m) << n) */
+    xe_mov_rr(b, sz, s, r);
+    xe_shift_ri(b, XE_SHR, sz, s, (uint8_t)(1u << i));
+    xe_mov_ri(b, XE_R9, mask);
+    xe_alu_rr(b, XE_AND, sz, s, XE_R9);
+    xe_alu_rr(b, XE_AND, sz, r, XE_R9);
+    xe_shift_ri(b, XE_SHL, sz, r, (uint8_t)(1u << i));
+    xe_alu_rr(b, XE_OR, sz, r, s);
+  }
+}
+
+bool jit_dp_inline(const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_AND_IMM:
+  case EMU_OP_ORR_IMM:
+  case EMU_OP_EOR_IMM:
+  case EMU_OP_ANDS_IMM:
+  case EMU_OP_MOVK:
+  case EMU_OP_UBFM:
+  case EMU_OP_SBFM:
+  case EMU_OP_BFM:
+  case EMU_OP_EXTR:
+  case EMU_OP_BIC_SH:
+  case EMU_OP_ORN_SH:
+  case EMU_OP_EON_SH:
+  case EMU_OP_BICS_SH:
+  case EMU_OP_ADD_EXT:
+  case EMU_OP_ADDS_EXT:
+  case EMU_OP_SUB_EXT:
+  case EMU_OP_SUBS_EXT:
+  case EMU_OP_ADC:
+  case EMU_OP_ADCS:
+  case EMU_OP_SBC:
+  case EMU_OP_SBCS:
+  case EMU_OP_CSEL:
+  case EMU_OP_CSINC:
+  case EMU_OP_CSINV:
+  case EMU_OP_CSNEG:
+  case EMU_OP_CCMP_REG:
+  case EMU_OP_CCMP_IMM:
+  case EMU_OP_CCMN_REG:
+  case EMU_OP_CCMN_IMM:
+  case EMU_OP_LSLV:
+  case EMU_OP_LSRV:
+  case EMU_OP_ASRV:
+  case EMU_OP_RORV:
+  case EMU_OP_MADD:
+  case EMU_OP_MSUB:
+  case EMU_OP_SMADDL:
+  case EMU_OP_SMSUBL:
+  case EMU_OP_UMADDL:
+  case EMU_OP_UMSUBL:
+  case EMU_OP_SMULH:
+  case EMU_OP_UMULH:
+  case EMU_OP_UDIV:
+  case EMU_OP_SDIV:
+  case EMU_OP_CLZ:
+  case EMU_OP_CLS:
+  case EMU_OP_RBIT:
+  case EMU_OP_REV:
+  case EMU_OP_REV16:
+  case EMU_OP_REV32:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void emit_logic_imm(struct xe_buf *b, const struct emu_insn *in,
+                           unsigned sz) {
+  enum xe_alu op = in->op == EMU_OP_ORR_IMM   ? XE_OR
+                   : in->op == EMU_OP_EOR_IMM ? XE_XOR
+                                              : XE_AND;
+  load_r(b, XE_RAX, in->rn);
+  alu_imm(b, op, sz, XE_RAX, in->imm, XE_RCX);
+  store_r(b, in->rd, XE_RAX);
+  if (in->op == EMU_OP_ANDS_IMM) /* x86 AND clears CF and OF: C = V = 0 */
+    jit_flags_to_nzcv(b, XE_B);
+}
+
+/* BFM family: a = immr, b = imms, imm = wmask (UBFM: wmask & tmask),
+ * imm2 = tmask */
+static void emit_bitfield(struct xe_buf *b, const struct emu_insn *in,
+                          unsigned sz) {
+  unsigned w = sz, r = in->a, s = in->b;
+  load_r(b, XE_RAX, in->rn);
+  if (in->op == EMU_OP_UBFM) {
+    if (s == w - 1) { /* LSR */
+      xe_shift_ri(b, XE_SHR, sz, XE_RAX, (uint8_t)r);
+    } else if (s + 1 == r) { /* LSL */
+      xe_shift_ri(b, XE_SHL, sz, XE_RAX, (uint8_t)(w - r));
+    } else if (r == 0 && (s == 7 || s == 15 || s == 31)) { /* UXTB/H/W */
+      if (s == 31)
+        xe_mov_rr(b, 32, XE_RAX, XE_RAX);
+      else
+        xe_movzx_rr(b, XE_RAX, s + 1, XE_RAX);
+    } else {
+      if (r)
+        xe_shift_ri(b, XE_ROR, sz, XE_RAX, (uint8_t)r);
+      alu_imm(b, XE_AND, sz, XE_RAX, in->imm, XE_RCX);
+    }
+    if (sz == 32)
+      xe_mov_rr(b, 32, XE_RAX, XE_RAX);
+    store_r(b, in->rd, XE_RAX);
+    return;
+  }
+  if (in->op == EMU_OP_SBFM) {
+    if (r == 0 && (s == 7 || s == 15 || (s == 31 && sz == 64))) {
+      xe_movsx_rr(b, sz, XE_RAX, s + 1, XE_RAX); /* SXTB/H/W */
+    } else if (s == w - 1) {                     /* ASR */
+      xe_shift_ri(b, XE_SAR, sz, XE_RAX, (uint8_t)r);
+    } else {
+      /* (top & ~tmask) | (ror(src, r) & wmask & tmask), top = src<s>
+       * copied into every bit */
+      xe_mov_rr(b, 64, XE_RCX, XE_RAX);
+      if (r)
+        xe_shift_ri(b, XE_ROR, sz, XE_RCX, (uint8_t)r);
+      alu_imm(b, XE_AND, sz, XE_RCX, in->imm & in->imm2, XE_RDX);
+      xe_shift_ri(b, XE_SHL, sz, XE_RAX, (uint8_t)(w - 1 - s));
+      xe_shift_ri(b, XE_SAR, sz, XE_RAX, (uint8_t)(w - 1));
+      alu_imm(b, XE_AND, sz, XE_RAX, ~in->imm2, XE_RDX);
+      xe_alu_rr(b, XE_OR, sz, XE_RAX, XE_RCX);
+    }
+    if (sz == 32)
+      xe_mov_rr(b, 32, XE_RAX, XE_RAX);
+    store_r(b, in->rd, XE_RAX);
+    return;
+  }
+  /* BFM: bot = (dst & ~wmask) | (ror(src, r) & wmask);
+   * result = (dst & ~tmask) | (bot & tmask) */
+  uint64_t wm = in->imm, tm = in->imm2;
+  load_r(b, XE_RDX, in->rd);
+  if (r)
+    xe_shift_ri(b, XE_ROR, sz, XE_RAX, (uint8_t)r);
+  alu_imm(b, XE_AND, sz, XE_RAX, wm & tm, XE_RCX);
+  alu_imm(b, XE_AND, sz, XE_RDX, ~(wm & tm), XE_RCX);
+  xe_alu_rr(b, XE_OR, sz, XE_RAX, XE_RDX);
+  if (sz == 32)
+    xe_mov_rr(b, 32, XE_RAX, XE_RAX);
+  store_r(b, in->rd, XE_RAX);
+}
+
+/* rcx = r[rm] extended by option a and shifted left by b */
+static void extended_rm(struct xe_buf *b, const struct emu_insn *in) {
+  struct xe_mem m = jit_reg_m(in->rm);
+  switch (in->a & 7) {
+  case 0:
+    xe_load(b, 8, XE_RCX, m);
+    break;
+  case 1:
+    xe_load(b, 16, XE_RCX, m);
+    break;
+  case 2:
+    xe_load(b, 32, XE_RCX, m);
+    break;
+  case 4:
+    xe_load_sx(b, 64, XE_RCX, 8, m);
+    break;
+  case 5:
+    xe_load_sx(b, 64, XE_RCX, 16, m);
+    break;
+  case 6:
+    xe_load_sx(b, 64, XE_RCX, 32, m);
+    break;
+  default: /* UXTX, SXTX */
+    xe_load(b, 64, XE_RCX, m);
+    break;
+  }
+  if (in->b)
+    xe_shift_ri(b, XE_SHL, 64, XE_RCX, in->b);
+}
+
+static void emit_div(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
+  bool sdiv = in->op == EMU_OP_SDIV;
+  xe_load(b, sz, XE_RCX, jit_reg_m(in->rm));
+  xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
+  xe_test_rr(b, sz, XE_RCX, XE_RCX);
+  struct xe_fixup zero = xe_jcc_fwd(b, XE_E, true), minus1 = {SIZE_MAX, 0};
+  if (sdiv) {
+    /* n / -1 = -n, wrapping (INT_MIN / -1 = INT_MIN): never idiv it */
+    xe_alu_ri(b, XE_CMP, sz, XE_RCX, -1);
+    minus1 = xe_jcc_fwd(b, XE_E, true);
+    xe_sext_acc(b, sz);
+    xe_unary(b, XE_IDIV, sz, XE_RCX);
+  } else {
+    xe_alu_rr(b, XE_XOR, 32, XE_RDX, XE_RDX);
+    xe_unary(b, XE_DIV, sz, XE_RCX);
+  }
+  struct xe_fixup done = xe_jmp_fwd(b, true), done2 = {SIZE_MAX, 0};
+  if (sdiv) {
+    xe_bind(b, minus1);
+    xe_unary(b, XE_NEG, sz, XE_RAX);
+    done2 = xe_jmp_fwd(b, true);
+  }
+  xe_bind(b, zero);
+  xe_alu_rr(b, XE_XOR, 32, XE_RAX, XE_RAX);
+  xe_bind(b, done);
+  if (sdiv)
+    xe_bind(b, done2);
+  store_r(b, in->rd, XE_RAX);
+}
+
+static void emit_dp1(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
+  xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
+  switch (in->op) {
+  case EMU_OP_CLZ:
+    clz(b, sz, XE_RCX, XE_RAX, false);
+    store_r(b, in->rd, XE_RCX);
+    return;
+  case EMU_OP_CLS: /* clz((v ^ (v << 1)) | 1) */
+    xe_mov_rr(b, sz, XE_RCX, XE_RAX);
+    xe_shift_ri(b, XE_SHL, sz, XE_RCX, 1);
+    xe_alu_rr(b, XE_XOR, sz, XE_RCX, XE_RAX);
+    xe_alu_ri(b, XE_OR, sz, XE_RCX, 1);
+    clz(b, sz, XE_RDX, XE_RCX, true);
+    store_r(b, in->rd, XE_RDX);
+    return;
+  case EMU_OP_RBIT:
+    bits_in_bytes(b, sz, XE_RAX, XE_RCX);
+    xe_bswap(b, sz, XE_RAX);
+    break;
+  case EMU_OP_REV: /* REV Xd (REV Wd is REV32 with sf = 0) */
+    xe_bswap(b, 64, XE_RAX);
+    break;
+  case EMU_OP_REV32:
+    xe_bswap(b, sz, XE_RAX);
+    if (sz == 64) /* each word on its own */
+      xe_shift_ri(b, XE_ROR, 64, XE_RAX, 32);
+    break;
+  default: /* REV16: the bytes of each half-word swapped */
+    if (sz == 32) {
+      xe_bswap(b, 32, XE_RAX);
+      xe_shift_ri(b, XE_ROR, 32, XE_RAX, 16);
+    } else {
+      xe_mov_ri(b, XE_RDX, 0x00ff00ff00ff00ffull);
+      xe_mov_rr(b, 64, XE_RCX, XE_RAX);
+      xe_shift_ri(b, XE_SHR, 64, XE_RCX, 8);
+      xe_alu_rr(b, XE_AND, 64, XE_RCX, XE_RDX);
+      xe_alu_rr(b, XE_AND, 64, XE_RAX, XE_RDX);
+      xe_shift_ri(b, XE_SHL, 64, XE_RAX, 8);
+      xe_alu_rr(b, XE_OR, 64, XE_RAX, XE_RCX);
+    }
+    break;
+  }
+  store_r(b, in->rd, XE_RAX);
+}
+
+static void emit_mul(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
+  switch (in->op) {
+  case EMU_OP_SMULH:
+  case EMU_OP_UMULH:
+    load_r(b, XE_RAX, in->rn);
+    load_r(b, XE_RCX, in->rm);
+    xe_unary(b, in->op == EMU_OP_SMULH ? XE_IMUL1 : XE_MUL, 64, XE_RCX);
+    store_r(b, in->rd, XE_RDX);
+    return;
+  case EMU_OP_SMADDL:
+  case EMU_OP_SMSUBL:
+    xe_load_sx(b, 64, XE_RAX, 32, jit_reg_m(in->rn));
+    xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
+    sz = 64;
+    break;
+  case EMU_OP_UMADDL:
+  case EMU_OP_UMSUBL:
+    xe_load(b, 32, XE_RAX, jit_reg_m(in->rn));
+    xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
+    sz = 64;
+    break;
+  default: /* MADD, MSUB */
+    load_r(b, XE_RAX, in->rn);
+    load_r(b, XE_RCX, in->rm);
+    break;
+  }
+  xe_imul_rr(b, sz, XE_RAX, XE_RCX);
+  bool sub = in->op == EMU_OP_MSUB || in->op == EMU_OP_SMSUBL ||
+             in->op == EMU_OP_UMSUBL;
+  if (sub) {
+    load_r(b, XE_RCX, in->ra);
+    xe_alu_rr(b, XE_SUB, sz, XE_RCX, XE_RAX);
+    store_r(b, in->rd, XE_RCX);
+  } else {
+    if (in->ra != EMU_XZR)
+      xe_alu_rm(b, XE_ADD, sz, XE_RAX, jit_reg_m(in->ra));
+    store_r(b, in->rd, XE_RAX);
+  }
+}
+
+void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
+  struct xe_buf *b = c->b;
+  const struct emu_insn *in = &c->insn[idx];
+  unsigned sz = in->sf ? 64 : 32;
+  static const enum xe_shift shift_of[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
+  switch (in->op) {
+  case EMU_OP_AND_IMM:
+  case EMU_OP_ORR_IMM:
+  case EMU_OP_EOR_IMM:
+  case EMU_OP_ANDS_IMM:
+    emit_logic_imm(b, in, sz);
+    return;
+  case EMU_OP_MOVK: { /* a 16-bit store of the half-word in place (imm2 =
+                         its mask); a W form clears bits 63:32 */
+    unsigned hw = (unsigned)__builtin_ctzll(in->imm2) / 16;
+    struct xe_mem m = jit_reg_m(in->rd);
+    m.disp += (int32_t)(2 * hw);
+    xe_mov_ri(b, XE_RAX, in->imm >> (16 * hw));
+    xe_store(b, 16, m, XE_RAX);
+    if (sz == 32)
+      xe_store_imm(b, 32, xe_m(JIT_CPU, jit_reg_m(in->rd).disp + 4), 0);
+    return;
+  }
+  case EMU_OP_UBFM:
+  case EMU_OP_SBFM:
+  case EMU_OP_BFM:
+    emit_bitfield(b, in, sz);
+    return;
+  case EMU_OP_EXTR: /* a = lsb */
+    if (sz == 64) {
+      load_r(b, XE_RAX, in->rm);
+      if (in->a) {
+        load_r(b, XE_RCX, in->rn);
+        xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a);
+        xe_shift_ri(b, XE_SHL, 64, XE_RCX, (uint8_t)(64 - in->a));
+        xe_alu_rr(b, XE_OR, 64, XE_RAX, XE_RCX);
+      }
+    } else { /* (rn:rm) >> lsb, low word */
+      xe_load(b, 32, XE_RAX, jit_reg_m(in->rm));
+      load_r(b, XE_RCX, in->rn);
+      xe_shift_ri(b, XE_SHL, 64, XE_RCX, 32);
+      xe_alu_rr(b, XE_OR, 64, XE_RAX, XE_RCX);
+      if (in->a)
+        xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a);
+      xe_mov_rr(b, 32, XE_RAX, XE_RAX);
+    }
+    store_r(b, in->rd, XE_RAX);
+    return;
+  case EMU_OP_BIC_SH:
+  case EMU_OP_ORN_SH:
+  case EMU_OP_EON_SH:
+  case EMU_OP_BICS_SH: { /* a = amount, c = shift type; rm inverted */
+    enum xe_alu op = in->op == EMU_OP_ORN_SH   ? XE_OR
+                     : in->op == EMU_OP_EON_SH ? XE_XOR
+                                               : XE_AND;
+    load_r(b, XE_RCX, in->rm);
+    if (in->a)
+      xe_shift_ri(b, shift_of[in->c & 3], sz, XE_RCX, in->a);
+    xe_unary(b, XE_NOT, sz, XE_RCX);
+    load_r(b, XE_RAX, in->rn);
+    xe_alu_rr(b, op, sz, XE_RAX, XE_RCX);
+    store_r(b, in->rd, XE_RAX);
+    if (in->op == EMU_OP_BICS_SH)
+      jit_flags_to_nzcv(b, XE_B);
+    return;
+  }
+  case EMU_OP_ADD_EXT:
+  case EMU_OP_ADDS_EXT:
+  case EMU_OP_SUB_EXT:
+  case EMU_OP_SUBS_EXT: {
+    bool sub = in->op == EMU_OP_SUB_EXT || in->op == EMU_OP_SUBS_EXT;
+    extended_rm(b, in);
+    load_r(b, XE_RAX, in->rn);
+    xe_alu_rr(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, XE_RCX);
+    store_r(b, in->rd, XE_RAX);
+    if (in->op == EMU_OP_ADDS_EXT || in->op == EMU_OP_SUBS_EXT)
+      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+    return;
+  }
+  case EMU_OP_ADC:
+  case EMU_OP_ADCS:
+  case EMU_OP_SBC:
+  case EMU_OP_SBCS: {
+    /* x86's CF = Arm's C (ADC) or !C (SBB: a - b - borrow) */
+    static const uint8_t cmc = 0xf5;
+    bool sub = in->op == EMU_OP_SBC || in->op == EMU_OP_SBCS;
+    load_r(b, XE_RAX, in->rn);
+    load_r(b, XE_RDX, in->rm);
+    xe_load(b, 32, XE_RCX, jit_nzcv_m());
+    xe_shift_ri(b, XE_SHR, 32, XE_RCX, 30); /* CF = bit 29 */
+    if (sub)
+      xe_bytes(b, &cmc, 1);
+    xe_alu_rr(b, sub ? XE_SBB : XE_ADC, sz, XE_RAX, XE_RDX);
+    store_r(b, in->rd, XE_RAX);
+    if (in->op == EMU_OP_ADCS || in->op == EMU_OP_SBCS)
+      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+    return;
+  }
+  case EMU_OP_CSEL:
+  case EMU_OP_CSINC:
+  case EMU_OP_CSINV:
+  case EMU_OP_CSNEG: { /* b = cond */
+    load_r(b, XE_RAX, in->rm);
+    if (in->op == EMU_OP_CSINC)
+      xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, 1));
+    else if (in->op == EMU_OP_CSINV)
+      xe_unary(b, XE_NOT, 64, XE_RAX);
+    else if (in->op == EMU_OP_CSNEG)
+      xe_unary(b, XE_NEG, 64, XE_RAX);
+    enum xe_cc holds = jit_cond_test(b, in->b);
+    /* a W-form cmov zero-extends whichever it keeps */
+    xe_cmov_rm(b, holds, sz, XE_RAX, jit_reg_m(in->rn));
+    store_r(b, in->rd, XE_RAX);
+    return;
+  }
+  case EMU_OP_CCMP_REG:
+  case EMU_OP_CCMP_IMM:
+  case EMU_OP_CCMN_REG:
+  case EMU_OP_CCMN_IMM: { /* b = cond, c = NZCV if not, a = CCMP, imm2:
+                             immediate form with imm */
+    enum xe_cc holds = jit_cond_test(b, in->b);
+    struct xe_fixup no = xe_jcc_fwd(b, (enum xe_cc)(holds ^ 1), true);
+    load_r(b, XE_RAX, in->rn);
+    if (in->imm2)
+      xe_alu_ri(b, in->a ? XE_CMP : XE_ADD, sz, XE_RAX, (int32_t)in->imm);
+    else
+      xe_alu_rm(b, in->a ? XE_CMP : XE_ADD, sz, XE_RAX, jit_reg_m(in->rm));
+    jit_flags_to_nzcv(b, in->a ? XE_AE : XE_B);
+    struct xe_fixup done = xe_jmp_fwd(b, true);
+    xe_bind(b, no);
+    xe_store_imm(b, 32, jit_nzcv_m(), (int32_t)((uint32_t)in->c << 28));
+    xe_bind(b, done);
+    return;
+  }
+  case EMU_OP_LSLV:
+  case EMU_OP_LSRV:
+  case EMU_OP_ASRV:
+  case EMU_OP_RORV: { /* x86 masks the count as Arm does (& 31, & 63) */
+    static const enum xe_shift sh[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
+    xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
+    load_r(b, XE_RCX, in->rm);
+    xe_shift_rcl(b, sh[in->op - EMU_OP_LSLV], sz, XE_RAX);
+    store_r(b, in->rd, XE_RAX);
+    return;
+  }
+  case EMU_OP_MADD:
+  case EMU_OP_MSUB:
+  case EMU_OP_SMADDL:
+  case EMU_OP_SMSUBL:
+  case EMU_OP_UMADDL:
+  case EMU_OP_UMSUBL:
+  case EMU_OP_SMULH:
+  case EMU_OP_UMULH:
+    emit_mul(b, in, sz);
+    return;
+  case EMU_OP_UDIV:
+  case EMU_OP_SDIV:
+    emit_div(b, in, sz);
+    return;
+  case EMU_OP_CLZ:
+  case EMU_OP_CLS:
+  case EMU_OP_RBIT:
+  case EMU_OP_REV:
+  case EMU_OP_REV16:
+  case EMU_OP_REV32:
+    emit_dp1(b, in, sz);
+    return;
+  default:
+    xe_fail(b, "jit_emit_dp: not an inline op");
+  }
+}

@@ -1,0 +1,383 @@
+/* emit_ldst.c — integer loads and stores translated inline: the address,
+ * the soft-TLB lookup (mem.h's hit rule: the tag of the access kind
+ * equals (va & EMU_PAGE_MASK) | cpu->tlb_key, and the access does not
+ * cross the page), the host access and the register writes. Anything
+ * else — a miss, a page-crossing access, MMIO, a fault, a watched page, a
+ * store to a page holding code (no write tag) — goes to an out-of-line
+ * call of the insn's exec helper, which is the interpreter's own slow
+ * semantics and does the whole instruction (faults with the insn's pc,
+ * ESR bits and FAR), then comes back after the inline code. Registers
+ * are written only after the hit is known, so a faulting access leaves
+ * them as they were.
+ *
+ * Operands as ldst.c decodes them: rd = Rt, ra = Rt2, rn = base, rm =
+ * offset register (a = extend option, b = shift), imm = byte offset
+ * (literal: the address); c = the load kind (K_* of ldst.c) / log2 of a
+ * store's size / a pair's addressing mode.
+ *
+ * Runs on the translating CPU's thread; no shared state.
+ */
+#include "emu/decode.h"
+#include "emu/jit/emit.h"
+
+_Static_assert(sizeof(struct emu_tlb_entry) == 32,
+               "the inline TLB index scales by 32");
+
+/* ldst.c's load kinds (in->c of a load) and pair modes (in->c of a pair) */
+enum { K_U8, K_U16, K_U32, K_U64, K_S8W, K_S8X, K_S16W, K_S16X, K_S32X };
+enum { M_OFF, M_PRE, M_POST };
+
+enum mode { OFF, PRE, POST, REG };
+
+struct ldst {
+  bool store;
+  enum mode mode;
+  unsigned size; /* bytes of one access */
+  unsigned kind; /* loads: K_* */
+};
+
+static bool classify(const struct emu_insn *in, struct ldst *o) {
+  switch (in->op) {
+  case EMU_OP_STR_UIMM:
+  case EMU_OP_STUR:
+    *o = (struct ldst){true, OFF, 1u << (in->c & 3), 0};
+    return true;
+  case EMU_OP_STR_PRE:
+    *o = (struct ldst){true, PRE, 1u << (in->c & 3), 0};
+    return true;
+  case EMU_OP_STR_POST:
+    *o = (struct ldst){true, POST, 1u << (in->c & 3), 0};
+    return true;
+  case EMU_OP_STR_REG:
+    *o = (struct ldst){true, REG, 1u << (in->c & 3), 0};
+    return true;
+  case EMU_OP_LDR_UIMM:
+  case EMU_OP_LDUR:
+  case EMU_OP_LDRS_UIMM:
+  case EMU_OP_LDURS:
+  case EMU_OP_LDR_LIT:
+  case EMU_OP_LDRSW_LIT:
+    o->mode = OFF;
+    break;
+  case EMU_OP_LDR_PRE:
+  case EMU_OP_LDRS_PRE:
+    o->mode = PRE;
+    break;
+  case EMU_OP_LDR_POST:
+  case EMU_OP_LDRS_POST:
+    o->mode = POST;
+    break;
+  case EMU_OP_LDR_REG:
+  case EMU_OP_LDRS_REG:
+    o->mode = REG;
+    break;
+  default:
+    return false;
+  }
+  static const uint8_t size[9] = {1, 2, 4, 8, 1, 1, 2, 2, 4};
+  if (in->c > K_S32X)
+    return false;
+  o->store = false;
+  o->kind = in->c;
+  o->size = size[in->c];
+  return true;
+}
+
+static bool is_pair(const struct emu_insn *in) {
+  return in->op == EMU_OP_STP || in->op == EMU_OP_LDP || in->op == EMU_OP_LDPSW;
+}
+static bool is_prfm(const struct emu_insn *in) {
+  return in->op == EMU_OP_PRFM_UIMM || in->op == EMU_OP_PRFUM ||
+         in->op == EMU_OP_PRFM_REG || in->op == EMU_OP_PRFM_LIT;
+}
+
+/* rax = the access address (for POST the base; the caller adds imm for
+ * the writeback). */
+static void address(struct xe_buf *b, const struct emu_insn *in,
+                    enum mode mode) {
+  if (in->rn == EMU_XZR && mode == OFF) { /* literal: imm is the address */
+    xe_mov_ri(b, XE_RAX, in->imm);
+    return;
+  }
+  xe_load(b, 64, XE_RAX, jit_reg_m(in->rn));
+  if (mode == REG) {
+    /* extend option a: UXTW 2, SXTW 6, LSL/SXTX 3/7; shift b <= 3 */
+    if (in->a == 2)
+      xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
+    else if (in->a == 6)
+      xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
+    else
+      xe_load(b, 64, XE_RCX, jit_reg_m(in->rm));
+    xe_lea(b, 64, XE_RAX, xe_mi(XE_RAX, XE_RCX, 1u << (in->b & 3), 0));
+  } else if (mode != POST && in->imm) {
+    xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
+  }
+}
+
+/* The soft-TLB hit test for an access of len bytes at rax: a miss (or a
+ * page crossing: the last byte's page is compared, which the entry at
+ * the first byte's index can never hold) goes to the insn's helper. On a
+ * hit rdx = the entry's addend, so [rax + rdx] is the host address. */
+static void tlb_hit(struct jit_ctx *c, unsigned idx, unsigned len, bool store,
+                    uint64_t slow) {
+  struct xe_buf *b = c->b;
+  xe_mov_rr(b, 64, XE_RDX, XE_RAX);
+  xe_shift_ri(b, XE_SHR, 64, XE_RDX, EMU_PAGE_BITS - 5);
+  xe_alu_ri(b, XE_AND, 32, XE_RDX, (int32_t)((EMU_TLB_SIZE - 1) << 5));
+  xe_alu_rm(b, XE_ADD, 64, XE_RDX,
+            xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, tlb)));
+  xe_lea(b, 64, XE_RCX, xe_m(XE_RAX, (int32_t)(len - 1)));
+  xe_alu_ri(b, XE_AND, 64, XE_RCX, (int32_t)EMU_PAGE_MASK);
+  xe_alu_rm(b, XE_OR, 64, XE_RCX,
+            xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, tlb_key)));
+  xe_alu_rm(
+      b, XE_CMP, 64, XE_RCX,
+      xe_m(XE_RDX, store ? (int32_t)offsetof(struct emu_tlb_entry, tag_write)
+                         : (int32_t)offsetof(struct emu_tlb_entry, tag_read)));
+  jit_cold_jcc(c, XE_NE, idx, slow);
+  xe_load(b, 64, XE_RDX,
+          xe_m(XE_RDX, (int32_t)offsetof(struct emu_tlb_entry, addend)));
+}
+
+/* dst = the value of a load of kind k at host address m */
+static void load_kind(struct xe_buf *b, enum xe_reg dst, unsigned k,
+                      struct xe_mem m) {
+  switch (k) {
+  case K_U8:
+    xe_load(b, 8, dst, m);
+    break;
+  case K_U16:
+    xe_load(b, 16, dst, m);
+    break;
+  case K_U32:
+    xe_load(b, 32, dst, m);
+    break;
+  case K_U64:
+    xe_load(b, 64, dst, m);
+    break;
+  case K_S8W:
+    xe_load_sx(b, 32, dst, 8, m);
+    break;
+  case K_S8X:
+    xe_load_sx(b, 64, dst, 8, m);
+    break;
+  case K_S16W:
+    xe_load_sx(b, 32, dst, 16, m);
+    break;
+  case K_S16X:
+    xe_load_sx(b, 64, dst, 16, m);
+    break;
+  default: /* K_S32X */
+    xe_load_sx(b, 64, dst, 32, m);
+    break;
+  }
+}
+
+/* The base register's writeback (rax = the access address). */
+static void writeback(struct xe_buf *b, const struct emu_insn *in,
+                      enum mode mode) {
+  if (mode == PRE) {
+    xe_store(b, 64, jit_reg_m(in->rn), XE_RAX);
+  } else if (mode == POST) {
+    if (in->imm)
+      xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
+    xe_store(b, 64, jit_reg_m(in->rn), XE_RAX);
+  }
+}
+
+static void emit_single(struct jit_ctx *c, unsigned idx, const struct ldst *l) {
+  struct xe_buf *b = c->b;
+  const struct emu_insn *in = &c->insn[idx];
+  struct xe_mem host = xe_mi(XE_RAX, XE_RDX, 1, 0);
+  address(b, in, l->mode);
+  tlb_hit(c, idx, l->size, l->store,
+          (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
+  if (l->store) {
+    /* the value is read before the writeback (STR x1, [x1], #8) */
+    xe_load(b, 64, XE_RCX, jit_reg_m(in->rd));
+    xe_store(b, 8 * l->size, host, XE_RCX);
+    writeback(b, in, l->mode);
+  } else {
+    load_kind(b, XE_RCX, l->kind, host);
+    /* the base first, so that a load into the base register wins */
+    writeback(b, in, l->mode);
+    xe_store(b, 64, jit_reg_m(in->rd), XE_RCX);
+  }
+  jit_cold_resume(c);
+}
+
+static void emit_pair(struct jit_ctx *c, unsigned idx) {
+  struct xe_buf *b = c->b;
+  const struct emu_insn *in = &c->insn[idx];
+  static const enum mode modes[3] = {OFF, PRE, POST};
+  enum mode mode = modes[in->c];
+  unsigned sz = in->sf ? 64 : 32, bytes = sz / 8;
+  struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
+  struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)bytes);
+  address(b, in, mode);
+  tlb_hit(c, idx, 2 * bytes, in->op == EMU_OP_STP,
+          (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
+  if (in->op == EMU_OP_STP) {
+    xe_load(b, 64, XE_RCX, jit_reg_m(in->rd));
+    xe_load(b, 64, XE_RSI, jit_reg_m(in->ra));
+    xe_store(b, sz, h1, XE_RCX);
+    xe_store(b, sz, h2, XE_RSI);
+    writeback(b, in, mode);
+  } else {
+    unsigned k = in->op == EMU_OP_LDPSW ? K_S32X : in->sf ? K_U64 : K_U32;
+    load_kind(b, XE_RCX, k, h1);
+    load_kind(b, XE_RSI, k, h2);
+    writeback(b, in, mode);
+    xe_store(b, 64, jit_reg_m(in->rd), XE_RCX);
+    xe_store(b, 64, jit_reg_m(in->ra), XE_RSI);
+  }
+  jit_cold_resume(c);
+}
+
+/* ---- SIMD&FP LDR/STR (B/H/S/D/Q) and LDP/STP (S/D/Q) ----
+ * Operands as fpsimd/simd_ldst.c decodes them: rd = Vt, ra = Vt2, rn =
+ * base, rm = offset register (b = extend option, imm2 = shift), imm =
+ * offset (literal: from pc), c = access size in bytes, a = AM_*. Their
+ * slow path is the insn's handler (FP/SIMD insns have no exec helper; the
+ * handler returns in + 1 and never chains). Structure loads/stores
+ * (LD1-4/ST1-4) stay handler calls. */
+enum { AM_OFF, AM_PRE, AM_POST, AM_REG, AM_LIT };
+
+struct fpl {
+  bool pair, load;
+  unsigned size, mode;
+};
+
+static bool fp_classify(const struct emu_insn *in, struct fpl *o) {
+  uint32_t raw = in->raw;
+  if (in->op != EMU_OP_SIMD_LDST || (raw & 0xbe000000u) == 0x0c000000u)
+    return false; /* not SIMD&FP, or a structure access */
+  unsigned op0 = (raw >> 27) & 7;
+  if (op0 == 3)
+    *o = (struct fpl){false, true, in->c, AM_LIT};
+  else if (op0 == 5)
+    *o = (struct fpl){true, (raw >> 22) & 1, in->c, in->a};
+  else if (op0 == 7)
+    *o = (struct fpl){false, (raw >> 22) & 1, in->c, in->a};
+  else
+    return false;
+  unsigned sz = o->size;
+  return (sz == 1 || sz == 2 || sz == 4 || sz == 8 || sz == 16) &&
+         o->mode <= AM_LIT && !(o->pair && (sz < 4 || o->mode > AM_POST)) &&
+         in->fn;
+}
+
+static struct xe_mem vreg_m(unsigned v, int32_t off) {
+  return xe_m(JIT_CPU,
+              (int32_t)(offsetof(struct emu_cpu, v) + 16 * (v & 31)) + off);
+}
+
+/* rax = the access address of a SIMD&FP load/store (POST: the base). */
+static void fp_address(struct xe_buf *b, const struct emu_insn *in,
+                       unsigned mode) {
+  if (mode == AM_LIT) {
+    xe_mov_ri(b, XE_RAX, in->pc + in->imm);
+    return;
+  }
+  xe_load(b, 64, XE_RAX, jit_reg_m(in->rn));
+  if (mode == AM_REG) {
+    if (in->b == 2)
+      xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
+    else if (in->b == 6)
+      xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
+    else
+      xe_load(b, 64, XE_RCX, jit_reg_m(in->rm));
+    if (in->imm2 <= 3) {
+      xe_lea(b, 64, XE_RAX, xe_mi(XE_RAX, XE_RCX, 1u << in->imm2, 0));
+    } else { /* Q: shift 4 */
+      xe_shift_ri(b, XE_SHL, 64, XE_RCX, (uint8_t)in->imm2);
+      xe_alu_rr(b, XE_ADD, 64, XE_RAX, XE_RCX);
+    }
+  } else if (mode != AM_POST && in->imm) {
+    xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
+  }
+}
+
+/* V register v = the size bytes at m, zero-extended to 128 bits;
+ * through xmm (Q) or gpr (else). */
+static void fp_load(struct xe_buf *b, unsigned size, struct xe_mem m,
+                    enum xe_reg gpr, enum xe_xmm xmm) {
+  if (size == 16)
+    xe_sse_rm(b, XE_MOVDQU, xmm, m);
+  else
+    xe_load(b, 8 * size, gpr, m);
+}
+static void fp_set(struct xe_buf *b, unsigned size, unsigned v, enum xe_reg gpr,
+                   enum xe_xmm xmm) {
+  if (size == 16) {
+    xe_sse_store(b, XE_MOVDQU, vreg_m(v, 0), xmm);
+  } else {
+    xe_store(b, 64, vreg_m(v, 0), gpr);
+    xe_store_imm(b, 64, vreg_m(v, 8), 0);
+  }
+}
+static void fp_store(struct xe_buf *b, unsigned size, unsigned v,
+                     struct xe_mem m, enum xe_reg gpr, enum xe_xmm xmm) {
+  if (size == 16) {
+    xe_sse_rm(b, XE_MOVDQU, xmm, vreg_m(v, 0));
+    xe_sse_store(b, XE_MOVDQU, m, xmm);
+  } else {
+    xe_load(b, 8 * size, gpr, vreg_m(v, 0));
+    xe_store(b, 8 * size, m, gpr);
+  }
+}
+
+static void emit_fp(struct jit_ctx *c, unsigned idx, const struct fpl *l) {
+  struct xe_buf *b = c->b;
+  const struct emu_insn *in = &c->insn[idx];
+  struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
+  struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)l->size);
+  fp_address(b, in, l->mode);
+  tlb_hit(c, idx, l->pair ? 2 * l->size : l->size, !l->load,
+          (uint64_t)(uintptr_t)in->fn);
+  if (l->load) { /* every load before any register write */
+    fp_load(b, l->size, h1, XE_RCX, XE_XMM0);
+    if (l->pair)
+      fp_load(b, l->size, h2, XE_RSI, XE_XMM1);
+    fp_set(b, l->size, in->rd, XE_RCX, XE_XMM0);
+    if (l->pair)
+      fp_set(b, l->size, in->ra, XE_RSI, XE_XMM1);
+  } else {
+    fp_store(b, l->size, in->rd, h1, XE_RCX, XE_XMM0);
+    if (l->pair)
+      fp_store(b, l->size, in->ra, h2, XE_RSI, XE_XMM1);
+  }
+  if (l->mode == AM_PRE || l->mode == AM_POST)
+    writeback(b, in, l->mode == AM_PRE ? PRE : POST);
+  jit_cold_resume(c);
+}
+
+bool jit_ldst_inline(const struct emu_insn *in) {
+  struct ldst l;
+  struct fpl f;
+  if (fp_classify(in, &f))
+    return true;
+  if (is_prfm(in))
+    return true;
+  if (is_pair(in))
+    return in->c <= M_POST;
+  return classify(in, &l);
+}
+
+void jit_emit_ldst(struct jit_ctx *c, unsigned idx) {
+  const struct emu_insn *in = &c->insn[idx];
+  struct ldst l;
+  struct fpl f;
+  if (fp_classify(in, &f)) {
+    emit_fp(c, idx, &f);
+    return;
+  }
+  if (is_prfm(in))
+    return; /* a hint: nothing to do, as the interpreter */
+  if (is_pair(in) && in->c <= M_POST)
+    emit_pair(c, idx);
+  else if (classify(in, &l))
+    emit_single(c, idx, &l);
+  else
+    xe_fail(c->b, "jit_emit_ldst: not an inline load/store");
+}
