@@ -434,6 +434,8 @@ static uint64_t mt_addr(void) {
  * another ASID key (every lookup misses). The same on both CPUs. */
 static void mt_tlb_state(struct mt *a, struct mt *b) {
   unsigned k = (unsigned)(rnd() % 6); /* 0: empty, 1: other key, else warm */
+  a->cpu.tlb = a->cpu.tlb_views[0];
+  b->cpu.tlb = b->cpu.tlb_views[0];
   emu_tlb_flush(&a->cpu);
   emu_tlb_flush(&b->cpu);
   a->cpu.tlb_key = b->cpu.tlb_key = (rnd() % 3) << EMU_TLB_KEY_SHIFT;
@@ -447,6 +449,10 @@ static void mt_tlb_state(struct mt *a, struct mt *b) {
     }
   if (k == 1) /* filled under another key */
     a->cpu.tlb_key = b->cpu.tlb_key = 3u << EMU_TLB_KEY_SHIFT;
+  /* the other EL's view (system mode): only what was filled there hits */
+  unsigned v = rnd() % 4 == 0;
+  a->cpu.tlb = a->cpu.tlb_views[v];
+  b->cpu.tlb = b->cpu.tlb_views[v];
 }
 
 /* MT_CODE holds a decoded block (so its write tag is taken away), or not. */
@@ -604,7 +610,8 @@ static void mt_report(const struct emu_insn *blk, unsigned n,
 
 /* One load/store per block, 20,000 times: every addressing form on
  * random addresses (unaligned, crossing pages, outside the map), the TLB
- * empty, warm or keyed for another ASID, read-only, unmapped, MMIO and
+ * empty, warm, keyed for another ASID or in the other EL's view (filled
+ * in view 0, run in view 1), read-only, unmapped, MMIO and
  * code pages. Registers, memory, MMIO accesses, the fault (kind, pc, FAR,
  * syndrome), TLB tags, TLB fills and code-page drops must all be the
  * interpreter's. */
