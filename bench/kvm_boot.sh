@@ -43,13 +43,21 @@
 # the kvm_sys_access hist this bench used before asked for six keys, more
 # than the three a hist trigger takes, so the kernel refused it and no
 # register was ever named); each VMM thread's CPU time at init and every
-# 3 s before; the time from the VMM's exec to its first KVM_RUN; and memory
-# overhead as Firecracker counts it (size and RSS of every mapping of the
-# process that is not guest RAM, from /proc/PID/smaps at the init line).
+# 3 s before; the time from the VMM's exec to its first KVM_RUN (from the
+# sched_process_exec and first kvm_entry tracepoints, the same for both
+# VMMs) and, for vmkit, each start-up stage on the way (VMKIT_TRACE_START=1:
+# time since exec and the main thread's CPU time); and memory overhead as
+# Firecracker counts it: the RSS of every mapping of the process that is
+# not guest RAM, from /proc/PID/smaps at the init line, listed mapping by
+# mapping with PSS and the shared part. Shared library pages count in full
+# for both VMMs (RSS, as Firecracker's figure); neither VMM shares them
+# with anything else in the nested host (each has its own copy of glibc,
+# busybox is static), so PSS is within a few KiB of RSS there.
 #
 # Usage: bench/kvm_boot.sh [RUNS]   (default 3 interleaved runs of each)
 # Env: VARIANTS="qemu-old qemu-cpuhost" adds QEMU variants; VMKIT_BASE=PATH
-# adds another arm64 vmkit binary as vmkit-base (before/after); BENCH_DMESG=1
+# adds another arm64 vmkit binary as vmkit-base (before/after), with
+# VMKIT_BASE_LIBS=DIR the libraries it needs (its build's runlibs/); BENCH_DMESG=1
 # makes the traced runs print the guest's kernel log (prefixed
 # dmesg-NAME:, printk times on) and the device tree the guest got (from
 # its /sys/firmware/fdt, decompiled with dtc) for a side-by-side look; BENCH_VERBOSE=1 prints the whole
@@ -86,6 +94,13 @@ else
   mkdir -p "$P/lib" && cp "$A64"/runlibs/* "$P/lib/"
   if [ -n "${VMKIT_BASE:-}" ]; then
     cp "$VMKIT_BASE" "$P/payload/vmkit-base"
+    # The base binary's own libraries (its build's runlibs/), for those
+    # this build no longer ships; this build's win where both have one.
+    if [ -n "${VMKIT_BASE_LIBS:-}" ]; then
+      for l in "$VMKIT_BASE_LIBS"/*; do
+        [ -e "$P/lib/${l##*/}" ] || cp "$l" "$P/lib/"
+      done
+    fi
     VARIANTS="vmkit-base ${VARIANTS:-}"
   fi
   cp "$GUEST/Image" "$GUEST/initrd" "$P/payload/guest/"
@@ -154,7 +169,13 @@ awk '
   }
   /^bench-ts / { if (++nts[$2] <= 12) { l = sprintf("kvm_boot:   %-12s t=%-8s CPU ticks by thread:", $2, $3); for (i = 4; i <= NF; i++) l = l " " $i; print l } }
   /^bench-thread / { printf "kvm_boot:   %-12s thread %-8s CPU at init: user %6.2f s, system %6.2f s\n", $2, $3, $5 / 100, $7 / 100 }
-  /^bench-memmap / { printf "kvm_boot:   %-12s %-40s size %7d KiB, RSS %6d KiB, anonymous %6d KiB\n", $2, $3, $5, $7, $9 }' "$WORK/console.txt"
+  /^bench-stage / { l = sprintf("kvm_boot:   %-12s start-up stage at", $2); for (i = 3; i <= NF; i++) l = l " " $i; print l }
+  /^bench-x / && $3 == "start-to-kvm_run-us" { printf "kvm_boot:   %-12s process start -> first KVM_RUN: %.2f s\n", $2, $4 / 1e6 }' "$WORK/console.txt"
+# Every mapping besides guest RAM, largest RSS first, per VMM: RSS, PSS,
+# the part other processes map too (shared), and the anonymous part.
+grep '^bench-memmap ' "$WORK/console.txt" | sort -k2,2 -k7,7nr |
+  awk '{ printf "kvm_boot:   %-12s %-34s size %8d KiB, RSS %5d, PSS %5d, shared %5d, anonymous %5d KiB\n", $2, substr($3, 1, 34), $5, $7, $11, $13, $9 }'
+
 if [ "${BENCH_DMESG:-0}" = 1 ]; then
   for v in $(sed -n 's/^dmesg-\([a-z-]*\):.*/\1/p' "$WORK/console.txt" | sort -u); do
     sed -n "s/^dmesg-$v://p" "$WORK/console.txt" >"$WORK/dmesg-$v.txt"

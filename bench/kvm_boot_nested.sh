@@ -35,6 +35,8 @@ vmm() {
   case $1 in
   vmkit | vmkit-base)
     # vmkit-base: another vmkit binary (VMKIT_BASE), e.g. before a change.
+    # TRACE_START=1 (the traced runs) prints each start-up stage.
+    [ "${TRACE_START:-0}" = 1 ] && export VMKIT_TRACE_START=1
     exec /payload/$1 run --engine kvm --cpus 2 --memory 256M \
       --kernel $G/Image --initrd $G/initrd --disk /tmp/disk.img \
       --net none --console stdio --cmdline "$2" ;;
@@ -70,6 +72,9 @@ stamp() {
     *"vmkit-init: started"*)
       echo "bench-init $1 $(up)"
       [ -z "${2:-}" ] || $2 "$1" ;;
+    "vmkit-start: "*)
+      # VMKIT_TRACE_START=1 (traced runs): a start-up stage of vmkit.
+      echo "bench-stage $1 ${line#vmkit-start: }" ;;
     *"vmkit-init: uptime "*)
       set -- "$1" "${2:-}" ${line#*vmkit-init: uptime }
       echo "bench-guest $1 $3 $7" ;;
@@ -143,11 +148,15 @@ snap() {
     }
     # Pss (shared file pages split among the processes mapping them) and
     # anonymous memory (heap, stacks and data of the VMM itself), for context.
-    /^Pss:/ { if (sz != 262144) opss += $2 }
+    # Shared_* is what another process maps too. Private_* of a library
+    # is not the VMM'"'"'s own: files in this host'"'"'s initramfs (ramfs) are
+    # always dirty, so a library only this process maps is Private_Dirty.
+    /^Pss:/ { if (sz != 262144) { opss += $2; ps[name] += $2 } }
+    /^Shared_(Clean|Dirty):/ { if (sz != 262144) sh[name] += $2 }
     /^Anonymous:/ { if (sz != 262144) { oanon += $2; an[name] += $2 } }
     END {
       printf "bench-mem %s guest-ram-rss-kb %d other-size-kb %d other-rss-kb %d guest-ram-thp-kb %d other-pss-kb %d other-anon-kb %d\n", who, ram, osz, orss, thp, opss, oanon
-      for (k in by) if (by[k] >= 64) printf "bench-memmap %s %s size-kb %d rss-kb %d anon-kb %d\n", who, k, bysz[k], by[k], an[k]
+      for (k in by) if (by[k] > 0) printf "bench-memmap %s %s size-kb %d rss-kb %d anon-kb %d pss-kb %d shared-kb %d\n", who, k, bysz[k], by[k], an[k], ps[k], sh[k]
     }' /proc/$pid/smaps
   # CPU time of each of the VMM's threads so far (clock ticks): a thread
   # besides the vCPUs that keeps busy takes a nested CPU from the guest.
@@ -301,7 +310,7 @@ traced() {
   stamp "$1" snap </tmp/con &
   sp=$!
   echo 1 >$T/tracing_on
-  vmm "$1" "$pcmd" <&3 >/tmp/con 2>&1 &
+  TRACE_START=1 vmm "$1" "$pcmd" <&3 >/tmp/con 2>&1 &
   vp=$!
   echo $vp >/tmp/vmm.pid
   # Every 3 s until init: each thread's CPU ticks so far (user+system),

@@ -13,10 +13,16 @@
  * Frames slirp sends while the guest has no receive buffer wait in a small
  * queue (RXQ_MAX frames); beyond that they are dropped and TCP resends.
  *
+ * libslirp (and the glib it loads) is opened when a NAT interface is
+ * created (base/dynlib.h), not linked: a VM without NAT never maps them,
+ * about 0.8 MiB of the VMM's resident memory. Each backend holds its own
+ * handle and function pointers.
+ *
  * Threads: created on the VM's creating thread; from start on, everything
  * runs on the I/O thread (slirp is not thread-safe and needs no lock here).
  */
 #include "backends/net.h"
+#include "base/dynlib.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,8 +57,21 @@ struct rxframe {
   uint8_t *data;
 };
 
+/* The libslirp functions vmkit calls, found by dlsym. */
+struct slirp_fns {
+  __typeof__(slirp_new) *new_;
+  __typeof__(slirp_cleanup) *cleanup;
+  __typeof__(slirp_input) *input;
+  __typeof__(slirp_pollfds_fill) *pollfds_fill;
+  __typeof__(slirp_pollfds_poll) *pollfds_poll;
+  __typeof__(slirp_handle_timer) *handle_timer;
+  __typeof__(slirp_add_hostfwd) *add_hostfwd;
+};
+
 struct slirp_be {
   struct vmk_net_backend be;
+  void *lib; /* libslirp's dlopen handle */
+  struct slirp_fns fn;
   Slirp *slirp;
   int epfd, tfd;
   bool started;
@@ -279,7 +298,7 @@ static void run_timers(struct slirp_be *s) {
     for (struct stimer *t = s->timers; t; t = t->next)
       if (t->expire_ms >= 0 && t->expire_ms <= now) {
         t->expire_ms = -1;
-        slirp_handle_timer(s->slirp, t->id, t->cb_opaque);
+        s->fn.handle_timer(s->slirp, t->id, t->cb_opaque);
         again = true; /* the handler may have changed the list */
         break;
       }
@@ -290,14 +309,14 @@ static void round_once(struct slirp_be *s) {
   s->round_soon = false;
   if (s->npfds) {
     int r = poll(s->pfds, s->npfds, 0);
-    slirp_pollfds_poll(s->slirp, r < 0, get_revents, s);
+    s->fn.pollfds_poll(s->slirp, r < 0, get_revents, s);
   } else {
-    slirp_pollfds_poll(s->slirp, 0, get_revents, s);
+    s->fn.pollfds_poll(s->slirp, 0, get_revents, s);
   }
   run_timers(s);
   s->npfds = 0;
   uint32_t timeout = UINT32_MAX;
-  slirp_pollfds_fill(s->slirp, &timeout, add_poll, s);
+  s->fn.pollfds_fill(s->slirp, &timeout, add_poll, s);
   sync_watch(s);
   int64_t now = now_ns() / 1000000;
   int64_t wait = timeout == UINT32_MAX ? -1 : (int64_t)timeout;
@@ -358,7 +377,7 @@ static void slirp_stop(struct vmk_net_backend *be) {
 static int slirp_send(struct vmk_net_backend *be, const uint8_t *frame,
                       size_t len) {
   struct slirp_be *s = (struct slirp_be *)be;
-  slirp_input(s->slirp, frame, (int)len);
+  s->fn.input(s->slirp, frame, (int)len);
   /* A SYN may have opened a socket to watch: a poll round must follow.
    * Not here but once the transmit batch is done, through the timerfd
    * (one syscall per frame instead of a whole round). */
@@ -377,7 +396,7 @@ static void slirp_rx_ready(struct vmk_net_backend *be) {
 static void slirp_free(struct vmk_net_backend *be) {
   struct slirp_be *s = (struct slirp_be *)be;
   if (s->slirp)
-    slirp_cleanup(s->slirp);
+    s->fn.cleanup(s->slirp);
   while (s->timers)
     cb_timer_free(s->timers, s);
   for (unsigned i = 0; i < s->rxq_len; i++)
@@ -388,6 +407,7 @@ static void slirp_free(struct vmk_net_backend *be) {
     close(s->tfd);
   free(s->pfds);
   free(s->w);
+  vmk_dynlib_close(s->lib);
   free(s);
 }
 
@@ -446,10 +466,29 @@ int vmk_net_slirp_create(const struct vmk_net_forward *fwd, unsigned nfwd,
   if (!s)
     return vmk_err(err, -ENOMEM, "out of memory creating the NAT network");
   s->be.ops = &slirp_ops;
+  s->tfd = s->epfd = -1;
+  const struct vmk_dynsym syms[] = {
+      {"slirp_new", (void **)&s->fn.new_},
+      {"slirp_cleanup", (void **)&s->fn.cleanup},
+      {"slirp_input", (void **)&s->fn.input},
+      {"slirp_pollfds_fill", (void **)&s->fn.pollfds_fill},
+      {"slirp_pollfds_poll", (void **)&s->fn.pollfds_poll},
+      {"slirp_handle_timer", (void **)&s->fn.handle_timer},
+      {"slirp_add_hostfwd", (void **)&s->fn.add_hostfwd},
+  };
+  int r = vmk_dynlib_open("libslirp.so.0", syms, sizeof(syms) / sizeof(syms[0]),
+                          "NAT networking (--net nat, the default, and "
+                          "--forward)",
+                          "install the libslirp0 package, or use --net none, "
+                          "--net socket=PATH or --net tap=IFNAME",
+                          &s->lib, err);
+  if (r) {
+    slirp_free(&s->be);
+    return r;
+  }
   /* slirp_input takes an IP packet of any length and checks its checksums
    * itself; every frame it sends it built. */
   s->be.caps = VMK_NET_CAP_TSO4 | VMK_NET_CAP_CSUM_VALID;
-  s->tfd = -1;
   s->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (s->epfd < 0 || (s->tfd = timerfd_create(
                           CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0) {
@@ -472,7 +511,7 @@ int vmk_net_slirp_create(const struct vmk_net_forward *fwd, unsigned nfwd,
       .if_mtu = mtu,
       .if_mru = mtu,
   };
-  s->slirp = slirp_new(&cfg, &callbacks, s);
+  s->slirp = s->fn.new_(&cfg, &callbacks, s);
   if (!s->slirp) {
     slirp_free(&s->be);
     return vmk_err(err, -ENOMEM, "libslirp could not create the NAT network");
@@ -480,7 +519,7 @@ int vmk_net_slirp_create(const struct vmk_net_forward *fwd, unsigned nfwd,
   struct in_addr guest = {.s_addr = htonl(0x0a00020f)};
   for (unsigned i = 0; i < nfwd; i++) {
     struct in_addr host = {.s_addr = htonl(fwd[i].host_addr)};
-    if (slirp_add_hostfwd(s->slirp, fwd[i].udp, host, fwd[i].host_port, guest,
+    if (s->fn.add_hostfwd(s->slirp, fwd[i].udp, host, fwd[i].host_port, guest,
                           fwd[i].guest_port) < 0) {
       char addr[INET_ADDRSTRLEN];
       inet_ntop(AF_INET, &host, addr, sizeof(addr));

@@ -1,6 +1,13 @@
 /* api.c — the REST API of one VM (api.h; endpoints in docs/api.md) on
  * libmicrohttpd, JSON by jansson.
  *
+ * libmicrohttpd (and gnutls, which Debian's build of it loads: about 2 MiB
+ * resident in all) is opened only when the first client connects
+ * (base/dynlib.h): until then a small thread of the API's own (lazy_main)
+ * waits on the socket, so a VM nobody drives never maps them. If the
+ * library cannot be loaded, that thread says why once on stderr and answers
+ * every client 503 with the same sentence.
+ *
  * Threads and locks: libmicrohttpd's listening thread accepts, one thread
  * per connection parses and answers (at most max_connections; a client
  * silent for idle_timeout_s is dropped). Requests are routed by route(),
@@ -30,6 +37,24 @@
 
 #if VMK_HAVE_API
 #include <microhttpd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include "base/dynlib.h"
+
+/* The libmicrohttpd functions vmkit calls, found by dlsym. */
+struct mhd_fns {
+  __typeof__(MHD_start_daemon) *start_daemon;
+  __typeof__(MHD_quiesce_daemon) *quiesce_daemon;
+  __typeof__(MHD_stop_daemon) *stop_daemon;
+  __typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+  __typeof__(MHD_create_response_from_callback) *create_response_from_callback;
+  __typeof__(MHD_add_response_header) *add_response_header;
+  __typeof__(MHD_queue_response) *queue_response;
+  __typeof__(MHD_destroy_response) *destroy_response;
+  __typeof__(MHD_lookup_connection_value) *lookup_connection_value;
+};
 #endif
 
 #define EVENT_RING 128
@@ -39,7 +64,13 @@ struct vmk_api {
   struct vmk_api_opts opts;
   char name[64];
 #if VMK_HAVE_API
+  /* Set by the lazy thread when the first client comes; read by
+   * vmk_api_stop only after joining it. */
   struct MHD_Daemon *mhd;
+  void *mhd_lib; /* libmicrohttpd's dlopen handle */
+  struct mhd_fns fn;
+  pthread_t lazy;
+  int wake_fd; /* eventfd: the lazy thread must end */
 #endif
 
   pthread_mutex_t vm_lock;
@@ -59,6 +90,11 @@ struct vmk_api {
   uint64_t ev_next; /* sequence number of the next event */
   char events[EVENT_RING][EVENT_LINE];
   bool stopping;
+  /* Requests libmicrohttpd has begun and not completed (under ev_lock,
+   * changes broadcast on ev_cond): the API waits for them before it
+   * closes connections, so the answer to the request that ended the VM
+   * (PUT state stopped) is sent, not cut off. */
+  unsigned inflight;
 };
 
 /* ---- events --------------------------------------------------------- */
@@ -710,19 +746,21 @@ struct request {
   bool ev_flushed;     /* /v1/events: the headers went out */
 };
 
-static enum MHD_Result send_json(struct MHD_Connection *c, int status,
+static enum MHD_Result send_json(const struct vmk_api *api,
+                                 struct MHD_Connection *c, int status,
                                  char *json, const char *allow) {
+  const struct mhd_fns *fn = &api->fn;
   const char *s = json ? json : "{\"error\":\"out of memory\"}";
-  struct MHD_Response *r = MHD_create_response_from_buffer(
+  struct MHD_Response *r = fn->create_response_from_buffer(
       strlen(s), (void *)s, MHD_RESPMEM_MUST_COPY);
   free(json);
   if (!r)
     return MHD_NO;
-  MHD_add_response_header(r, "Content-Type", "application/json");
+  fn->add_response_header(r, "Content-Type", "application/json");
   if (allow)
-    MHD_add_response_header(r, "Allow", allow);
-  enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-  MHD_destroy_response(r);
+    fn->add_response_header(r, "Allow", allow);
+  enum MHD_Result ret = fn->queue_response(c, (unsigned)status, r);
+  fn->destroy_response(r);
   return ret;
 }
 
@@ -781,6 +819,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
       return MHD_NO;
     req->api = api;
     *con_cls = req;
+    pthread_mutex_lock(&api->ev_lock);
+    api->inflight++;
+    pthread_mutex_unlock(&api->ev_lock);
     return MHD_YES;
   }
   if (*upload_size) {
@@ -804,7 +845,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     char *resp;
     int st = fail(&resp, 413, "the request body is larger than %zu bytes",
                   api->opts.max_body);
-    return send_json(c, st, resp, NULL);
+    return send_json(api, c, st, resp, NULL);
   }
   const char *allow;
   if (find_route(method, url, &allow) == R_EVENTS) {
@@ -812,7 +853,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
      * holds (1: all of them), so a client that connects late, e.g. to a
      * VM just restored, still sees its restoring -> paused. */
     const char *since =
-        MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+        api->fn.lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
     if (since) {
       char *end;
       errno = 0;
@@ -823,7 +864,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                       "since=%.32s is not a sequence number; give since=1 "
                       "for every event still held",
                       since);
-        return send_json(c, st, resp, NULL);
+        return send_json(api, c, st, resp, NULL);
       }
       req->next_event = v ? v : 1;
     } else {
@@ -832,32 +873,123 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
       req->next_event = api->ev_next;
       pthread_mutex_unlock(&api->ev_lock);
     }
-    struct MHD_Response *r = MHD_create_response_from_callback(
+    struct MHD_Response *r = api->fn.create_response_from_callback(
         MHD_SIZE_UNKNOWN, 4096, events_read, req, NULL);
     if (!r)
       return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "application/x-ndjson");
-    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
+    api->fn.add_response_header(r, "Content-Type", "application/x-ndjson");
+    enum MHD_Result ret = api->fn.queue_response(c, MHD_HTTP_OK, r);
+    api->fn.destroy_response(r);
     return ret;
   }
   char *resp;
   int st = route(api, method, url, req->body ? req->body : "", req->len, &resp);
   find_route(method, url, &allow);
-  return send_json(c, st, resp, st == 405 ? allow : NULL);
+  return send_json(api, c, st, resp, st == 405 ? allow : NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-  (void)cls;
   (void)c;
   (void)toe;
+  struct vmk_api *api = cls;
   struct request *req = *con_cls;
   if (req) {
     free(req->body);
     free(req);
     *con_cls = NULL;
+    pthread_mutex_lock(&api->ev_lock);
+    api->inflight--;
+    pthread_cond_broadcast(&api->ev_cond);
+    pthread_mutex_unlock(&api->ev_lock);
   }
+}
+
+/* Loads libmicrohttpd and starts its daemon on the socket (lazy thread). */
+static int start_mhd(struct vmk_api *api, vmk_error *err) {
+  const struct vmk_dynsym syms[] = {
+      {"MHD_start_daemon", (void **)&api->fn.start_daemon},
+      {"MHD_quiesce_daemon", (void **)&api->fn.quiesce_daemon},
+      {"MHD_stop_daemon", (void **)&api->fn.stop_daemon},
+      {"MHD_create_response_from_buffer",
+       (void **)&api->fn.create_response_from_buffer},
+      {"MHD_create_response_from_callback",
+       (void **)&api->fn.create_response_from_callback},
+      {"MHD_add_response_header", (void **)&api->fn.add_response_header},
+      {"MHD_queue_response", (void **)&api->fn.queue_response},
+      {"MHD_destroy_response", (void **)&api->fn.destroy_response},
+      {"MHD_lookup_connection_value",
+       (void **)&api->fn.lookup_connection_value},
+  };
+  int r = vmk_dynlib_open(
+      "libmicrohttpd.so.12", syms, sizeof(syms) / sizeof(syms[0]),
+      "the REST API (vmkit list, pause, stop, ...)",
+      "install the libmicrohttpd12 package", &api->mhd_lib, err);
+  if (r)
+    return r;
+  api->mhd = api->fn.start_daemon(
+      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+          MHD_USE_ITC,
+      0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
+      (MHD_socket)api->opts.listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned)api->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)api->opts.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+      (size_t)(32u << 10), MHD_OPTION_THREAD_STACK_SIZE,
+      (size_t)VMK_THREAD_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+      MHD_OPTION_END);
+  if (!api->mhd) {
+    vmk_dynlib_close(api->mhd_lib);
+    api->mhd_lib = NULL;
+    return vmk_err(err, -EIO, "cannot start the API server on its socket");
+  }
+  return 0;
+}
+
+/* Waits until the socket is readable (a client) or wake_fd is (stop): 1,
+ * 0. */
+static int wait_client(const struct vmk_api *api) {
+  struct pollfd p[2] = {{.fd = api->opts.listen_fd, .events = POLLIN},
+                        {.fd = api->wake_fd, .events = POLLIN}};
+  for (;;) {
+    if (poll(p, 2, -1) < 0)
+      continue; /* EINTR */
+    if (p[1].revents)
+      return 0;
+    if (p[0].revents)
+      return 1;
+  }
+}
+
+/* The lazy thread: waits for the first client, then hands the socket to
+ * libmicrohttpd and ends. If it cannot, answers each client 503 with the
+ * reason, until stop. */
+static void *lazy_main(void *arg) {
+  struct vmk_api *api = arg;
+  if (!wait_client(api))
+    return NULL;
+  vmk_error err;
+  if (start_mhd(api, &err) == 0)
+    return NULL;
+  fprintf(stderr, "vmkit: %s\n", err.msg);
+  char *json = error_json(err.msg);
+  char head[160];
+  int hl = snprintf(head, sizeof(head),
+                    "HTTP/1.1 503 Service Unavailable\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                    json ? strlen(json) : 0);
+  while (wait_client(api)) {
+    int c =
+        accept4(api->opts.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (c < 0)
+      continue;
+    /* Best effort: a client that does not read gets cut short. */
+    if (send(c, head, (size_t)hl, MSG_NOSIGNAL) == hl && json)
+      (void)send(c, json, strlen(json), MSG_NOSIGNAL);
+    close(c);
+  }
+  free(json);
+  return NULL;
 }
 
 int vmk_api_start(const struct vmk_api_opts *opts, struct vmk_api **out,
@@ -867,19 +999,18 @@ int vmk_api_start(const struct vmk_api_opts *opts, struct vmk_api **out,
   struct vmk_api *api = api_new(opts);
   if (!api)
     return vmk_err(err, -ENOMEM, "out of memory starting the API");
-  api->mhd = MHD_start_daemon(
-      MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-          MHD_USE_ITC,
-      0, NULL, NULL, on_request, api, MHD_OPTION_LISTEN_SOCKET,
-      (MHD_socket)opts->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned)api->opts.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)api->opts.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      (size_t)(32u << 10), MHD_OPTION_THREAD_STACK_SIZE,
-      (size_t)VMK_THREAD_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-      MHD_OPTION_END);
-  if (!api->mhd) {
+  api->wake_fd = eventfd(0, EFD_CLOEXEC);
+  if (api->wake_fd < 0) {
+    int e = errno;
     api_free(api);
-    return vmk_err(err, -EIO, "cannot start the API server on its socket");
+    return vmk_err(err, -e, "cannot start the API server: %s", strerror(e));
+  }
+  int r = vmk_thread_create(&api->lazy, lazy_main, api);
+  if (r) {
+    close(api->wake_fd);
+    api_free(api);
+    return vmk_err(err, -r, "cannot start the API server's thread: %s",
+                   strerror(r));
   }
   *out = api;
   return 0;
@@ -892,11 +1023,32 @@ void vmk_api_stop(struct vmk_api *api) {
   api->stopping = true;
   pthread_cond_broadcast(&api->ev_cond);
   pthread_mutex_unlock(&api->ev_lock);
-  MHD_socket fd = MHD_quiesce_daemon(api->mhd);
-  MHD_stop_daemon(api->mhd);
+  uint64_t one = 1;
+  if (write(api->wake_fd, &one, sizeof(one)) < 0) {
+    /* an eventfd write only fails at its maximum count */
+  }
+  pthread_join(api->lazy, NULL);
+  close(api->wake_fd);
+  int fd = api->opts.listen_fd;
+  if (api->mhd) {
+    fd = api->fn.quiesce_daemon(api->mhd);
+    /* Answers being sent go out first (at most 2 s: a client that does
+     * not read its answer is cut off). Event streams end at stopping. */
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += 2;
+    pthread_mutex_lock(&api->ev_lock);
+    while (api->inflight &&
+           pthread_cond_timedwait(&api->ev_cond, &api->ev_lock, &t) == 0) {
+    }
+    pthread_mutex_unlock(&api->ev_lock);
+    api->fn.stop_daemon(api->mhd);
+  }
   if (fd != MHD_INVALID_SOCKET)
     close(fd);
+  void *lib = api->mhd_lib;
   api_free(api);
+  vmk_dynlib_close(lib); /* after the daemon's threads are gone */
 }
 
 #else /* !VMK_HAVE_API */

@@ -32,6 +32,7 @@
 #include "base/error.h"
 #include "base/guest_mem.h"
 #include "base/io_loop.h"
+#include "base/startup_trace.h"
 #include "base/thread.h"
 #include "core/config.h"
 #include "core/vm_internal.h"
@@ -90,6 +91,7 @@ struct vmk_vm {
   struct timespec created_wall, created_cpu;
   bool boot_timed;
   uint64_t boot_wall_us, boot_cpu_us;
+  bool trace_start; /* VMKIT_TRACE_START=1: print each start-up stage */
 };
 
 /* vm->lock held: the one place the state changes, so every change reaches
@@ -495,6 +497,8 @@ static int vm_create(const vmk_config *cfg,
   pthread_cond_init(&vm->cond, NULL);
   vm->state = VMK_STATE_CREATED;
   vm->console_file_fd = -1;
+  vm->trace_start = vmk_startup_trace_on();
+  vmk_startup_mark(vm->trace_start, "creating the VM");
   vmk_bus_init(&vm->bus);
   if (!(vm->cfg = vmk_config_dup(cfg))) {
     r = vmk_err(err, -ENOMEM, "out of memory creating the VM");
@@ -523,6 +527,7 @@ static int vm_create(const vmk_config *cfg,
   }
   vm->ram = (struct vmk_guest_mem){
       .base = VMK_RAM_BASE, .size = vm->cfg->memory, .host = host};
+  vmk_startup_mark(vm->trace_start, "guest RAM mapped");
 
   if ((r = vmk_io_loop_init(&vm->loop, err)))
     goto fail;
@@ -547,6 +552,8 @@ static int vm_create(const vmk_config *cfg,
   };
   if ((r = ops->create(&ecfg, &vm->engine, err)))
     goto fail;
+  vmk_startup_mark(vm->trace_start, "engine created (vCPUs, interrupt "
+                                    "controller)");
 
   const char *cmdline = vm->cfg->cmdline ? vm->cfg->cmdline : DEFAULT_CMDLINE;
   char *full = NULL;
@@ -556,6 +563,7 @@ static int vm_create(const vmk_config *cfg,
     goto fail;
   }
   r = build_devices(vm, cmdline, err);
+  vmk_startup_mark(vm->trace_start, "devices built");
   if (!r && restore)
     vm->layout = *restore;
   else if (!r)
@@ -563,6 +571,7 @@ static int vm_create(const vmk_config *cfg,
   free(full);
   if (r)
     goto fail;
+  vmk_startup_mark(vm->trace_start, "kernel, initrd and device tree loaded");
   *out = vm;
   return 0;
 fail:

@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/startup_trace.h"
 #include "base/thread.h"
 #include "engine/engine.h"
 #include "engine/kvm_state.h"
@@ -78,7 +79,8 @@ struct kvm_engine {
    * (owner thread only). */
   uint64_t paused_cnt;
   bool paused_cnt_valid;
-  bool restored; /* load_state ran: start keeps the vCPUs' registers */
+  bool restored;    /* load_state ran: start keeps the vCPUs' registers */
+  bool trace_start; /* VMKIT_TRACE_START=1: vCPU 0 says when it first runs */
 
   atomic_bool exit_reported;   /* cfg.on_exit has been called */
   atomic_bool unmapped_logged; /* an unmapped MMIO access was logged */
@@ -360,6 +362,7 @@ static int kvm_create(const struct vmk_engine_config *cfg,
   e->base.irq_chip.set_level = kvm_set_level;
   e->base.irq_chip.opaque = e;
   e->cfg = *cfg;
+  e->trace_start = vmk_startup_trace_on();
   e->kvm_fd = e->vm_fd = e->gic_fd = -1;
   for (unsigned i = 0; i < KVM_MAX_VCPUS; i++)
     e->vcpus[i].fd = -1;
@@ -413,6 +416,7 @@ static int kvm_create(const struct vmk_engine_config *cfg,
                 (unsigned long long)cfg->ram->base, strerror(errno));
     goto fail;
   }
+  vmk_startup_mark(e->trace_start, "KVM VM created, guest RAM registered");
 
   /* Ask for a KVM_EXIT_ARM_NISV exit (with the address) rather than a bare
    * ENOSYS from KVM_RUN when the guest makes an MMIO access KVM cannot
@@ -440,6 +444,7 @@ static int kvm_create(const struct vmk_engine_config *cfg,
     if (r < 0)
       goto fail;
   }
+  vmk_startup_mark(e->trace_start, "vGIC and vCPUs created");
 
   /* The vGIC can only be initialized once every vCPU exists. */
   r = set_device_attr(e->gic_fd, KVM_DEV_ARM_VGIC_GRP_CTRL,
@@ -598,9 +603,14 @@ static void *vcpu_thread(void *arg) {
   sigaddset(&set, kick_signal());
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
+  bool first = v->idx == 0 && e->trace_start;
   for (;;) {
     if (atomic_load(&e->req) && !park(e))
       break;
+    if (first) {
+      vmk_startup_mark(true, "vCPU 0: first KVM_RUN");
+      first = false;
+    }
     if (ioctl(v->fd, KVM_RUN, 0) < 0) {
       int x = errno;
       if (x == EINTR || x == EAGAIN) {

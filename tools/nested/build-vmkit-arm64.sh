@@ -59,8 +59,8 @@ fi
 # A second machine file with this checkout's sysroot paths; it extends the
 # committed cross file. pkg-config is pointed at an empty directory so the
 # build falls back to find_library('fdt') in the sysroot.
-# -latomic: the emulator uses 16-byte atomics, which on arm64 gcc leaves to
-# libatomic. -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
+# (libatomic, for the emulator's 16-byte atomics, is found by meson.build
+# and linked statically.) -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
 # found in the sysroot at link time.
 mkdir -p "$CACHE/empty-pc"
 cat >"$CACHE/sysroot.ini" <<INI
@@ -69,12 +69,12 @@ pkg_config_libdir = ['$CACHE/empty-pc']
 
 [built-in options]
 c_args = ['-I$SYSROOT/usr/include']
-c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/lib/aarch64-linux-gnu', '-latomic']
+c_link_args = ['-L$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/usr/lib/aarch64-linux-gnu', '-Wl,-rpath-link,$SYSROOT/lib/aarch64-linux-gnu']
 INI
 
 # A build folder set up by the older static script keeps '-static' in its
 # link flags (meson reads machine files only at setup): start it afresh.
-LINK_MODE="dynamic slirp"
+LINK_MODE="dynamic slirp, static libatomic"
 if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.vmkit-arm64-link" 2>/dev/null)" != "$LINK_MODE" ]; then
   rm -rf "$BUILD"
 fi
@@ -109,7 +109,7 @@ aarch64-linux-gnu-gcc -std=gnu11 -O1 -g -Wall -Wextra -D_GNU_SOURCE \
   -I"$ROOT/include" -I"$ROOT/src" -o "$BUILD/kvm_engine_test_san" \
   "$ROOT/tests/integration/nested/kvm_engine_test.c" "$ROOT/src/engine/kvm.c" \
   "$ROOT/src/engine/kvm_state.c" "$ROOT/src/engine/arch_state.c" \
-  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" "$ROOT/src/base/thread.c" \
+  "$ROOT/src/devices/bus.c" "$ROOT/src/base/error.c" "$ROOT/src/base/thread.c" "$ROOT/src/base/startup_trace.c" \
   -lpthread >&2
 rm -rf "$BUILD/sanlibs" && mkdir -p "$BUILD/sanlibs"
 for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
@@ -134,6 +134,14 @@ rm -rf "$BUILD/runlibs" && mkdir -p "$BUILD/runlibs"
 cp -L /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 "$BUILD/runlibs/"
 queue=("$BUILD/src/cli/vmkit")
 declare -A seen=()
+# The libraries vmkit opens only when a feature is used (dlopen, not in
+# DT_NEEDED): libslirp for NAT, libmicrohttpd for the REST API.
+for n in libslirp.so.0 libmicrohttpd.so.12; do
+  p=$(find_lib "$n") || { echo "build-vmkit-arm64: $n is not in the sysroot" >&2; exit 1; }
+  cp -L "$p" "$BUILD/runlibs/$n"
+  seen[$n]=1
+  queue+=("$BUILD/runlibs/$n")
+done
 while [ ${#queue[@]} -gt 0 ]; do
   f=${queue[0]}
   queue=("${queue[@]:1}")

@@ -207,7 +207,7 @@ expect 2 "a balloon target needs the balloon" -- "${k[@]}" --balloon off --ballo
 
 # --help lists every flag of run.
 "$vmkit" run --help >"$tmp/help" || { echo "FAIL: run --help status"; fails=$((fails+1)); }
-for f in --engine --emu-mode --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --restore --paused --help; do
+for f in --engine --emu-mode --cpus --memory --kernel --initrd --cmdline --disk --share --console --no-entropy --boot-timer --on-reboot --stop-timeout "Ctrl-a x" "Ctrl-a Ctrl-a" "Ctrl-a h" --net --forward --vsock --port --config --print-config --name --detach --balloon --balloon-target --restore --paused --help VMKIT_TRACE_START; do
   grep -q -- "$f" "$tmp/help" || { echo "FAIL: run --help lacks $f"; fails=$((fails+1)); }
 done
 "$vmkit" --help | grep -q "exec PROGRAM" || { echo "FAIL: --help lacks exec"; fails=$((fails+1)); }
