@@ -238,8 +238,10 @@ static void assert_same_state(const char *a, const char *b) {
   free(b2);
   char p1[192], p2[192];
   size_t l1, l2;
-  snprintf(p1, sizeof p1, "%s/memory.raw", a);
-  snprintf(p2, sizeof p2, "%s/memory.raw", b);
+  int n1 = snprintf(p1, sizeof p1, "%s/memory.raw", a);
+  int n2 = snprintf(p2, sizeof p2, "%s/memory.raw", b);
+  assert_true(n1 > 0 && (size_t)n1 < sizeof p1);
+  assert_true(n2 > 0 && (size_t)n2 < sizeof p2);
   b1 = slurp(p1, &l1);
   b2 = slurp(p2, &l2);
   assert_int_equal(l1, l2);
