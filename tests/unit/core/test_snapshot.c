@@ -130,6 +130,36 @@ static uint64_t saved_x3(const char *dir) {
   return x3;
 }
 
+/* The vCPU sections and memory of two snapshots are the same. */
+static void assert_same_state(const char *a, const char *b) {
+  uint8_t *b1, *b2;
+  struct vmk_snap_file *f1 = parse_dir(a, &b1), *f2 = parse_dir(b, &b2);
+  for (unsigned c = 0; c < 2; c++) {
+    const struct vmk_snap_section *s1 = vmk_snap_find(f1, "VCPU", c),
+                                  *s2 = vmk_snap_find(f2, "VCPU", c);
+    assert_non_null(s1);
+    assert_non_null(s2);
+    assert_int_equal(s1->len, s2->len);
+    assert_memory_equal(s1->data, s2->data, s1->len);
+  }
+  free(f1);
+  free(f2);
+  free(b1);
+  free(b2);
+  char p1[192], p2[192];
+  size_t l1, l2;
+  int n1 = snprintf(p1, sizeof p1, "%s/memory.raw", a);
+  int n2 = snprintf(p2, sizeof p2, "%s/memory.raw", b);
+  assert_true(n1 > 0 && (size_t)n1 < sizeof p1);
+  assert_true(n2 > 0 && (size_t)n2 < sizeof p2);
+  b1 = slurp(p1, &l1);
+  b2 = slurp(p2, &l2);
+  assert_int_equal(l1, l2);
+  assert_memory_equal(b1, b2, l1);
+  free(b1);
+  free(b2);
+}
+
 static void test_save_restore(void **state) {
   (void)state;
   vmk_config *cfg = config();
@@ -175,28 +205,7 @@ static void test_save_restore(void **state) {
   assert_int_equal(vmk_vm_restore(snap, NULL, &vm, &err), 0);
   assert_int_equal(vmk_vm_state(vm), VMK_STATE_PAUSED);
   assert_int_equal(vmk_vm_save(vm, snap2, &err), 0);
-  uint8_t *b1, *b2;
-  struct vmk_snap_file *f1 = parse_dir(snap, &b1), *f2 = parse_dir(snap2, &b2);
-  for (unsigned c = 0; c < 2; c++) {
-    const struct vmk_snap_section *s1 = vmk_snap_find(f1, "VCPU", c),
-                                  *s2 = vmk_snap_find(f2, "VCPU", c);
-    assert_int_equal(s1->len, s2->len);
-    assert_memory_equal(s1->data, s2->data, s1->len);
-  }
-  free(f1);
-  free(f2);
-  free(b1);
-  free(b2);
-  char p1[192], p2[192];
-  size_t l1, l2;
-  snprintf(p1, sizeof p1, "%s/memory.raw", snap);
-  snprintf(p2, sizeof p2, "%s/memory.raw", snap2);
-  b1 = slurp(p1, &l1);
-  b2 = slurp(p2, &l2);
-  assert_int_equal(l1, l2);
-  assert_memory_equal(b1, b2, l1);
-  free(b1);
-  free(b2);
+  assert_same_state(snap, snap2);
 
   /* Resumed, the loop goes on from the saved count. */
   assert_int_equal(vmk_vm_resume(vm, &err), 0);
@@ -218,36 +227,6 @@ static void test_save_restore(void **state) {
     assert_int_equal(system(cmd), 0);
   }
   vmk_config_free(cfg);
-}
-
-/* The vCPU sections and memory of two snapshots are the same. */
-static void assert_same_state(const char *a, const char *b) {
-  uint8_t *b1, *b2;
-  struct vmk_snap_file *f1 = parse_dir(a, &b1), *f2 = parse_dir(b, &b2);
-  for (unsigned c = 0; c < 2; c++) {
-    const struct vmk_snap_section *s1 = vmk_snap_find(f1, "VCPU", c),
-                                  *s2 = vmk_snap_find(f2, "VCPU", c);
-    assert_non_null(s1);
-    assert_non_null(s2);
-    assert_int_equal(s1->len, s2->len);
-    assert_memory_equal(s1->data, s2->data, s1->len);
-  }
-  free(f1);
-  free(f2);
-  free(b1);
-  free(b2);
-  char p1[192], p2[192];
-  size_t l1, l2;
-  int n1 = snprintf(p1, sizeof p1, "%s/memory.raw", a);
-  int n2 = snprintf(p2, sizeof p2, "%s/memory.raw", b);
-  assert_true(n1 > 0 && (size_t)n1 < sizeof p1);
-  assert_true(n2 > 0 && (size_t)n2 < sizeof p2);
-  b1 = slurp(p1, &l1);
-  b2 = slurp(p2, &l2);
-  assert_int_equal(l1, l2);
-  assert_memory_equal(b1, b2, l1);
-  free(b1);
-  free(b2);
 }
 
 /* --emu-mode jit: translations are not state. A VM running translated
