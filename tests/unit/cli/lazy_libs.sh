@@ -25,25 +25,9 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-wait_for() { # wait_for SECONDS CMD...
-  local n=$1
-  shift
-  for _ in $(seq "$((n * 10))"); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
-python3 - "$tmp/sleep.img" <<'PY'
-import struct, sys
-hdr = bytearray(64)
-struct.pack_into("<I", hdr, 0, 0x14000010)     # b +64
-struct.pack_into("<Q", hdr, 16, 4096)          # image_size
-hdr[56:60] = b"ARM\x64"
-body = struct.pack("<II", 0xd503207f, 0x17ffffff)  # wfi; b .-4
-open(sys.argv[1], "wb").write(bytes(hdr) + body + bytes(4096 - 64 - len(body)))
-PY
+image "$tmp/sleep.img" d503207f 17ffffff # wfi; b .-4
 
 # ram_mapped PID: the VM's 64 MiB of guest RAM is mapped (it was built).
 ram_mapped() {

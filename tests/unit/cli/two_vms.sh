@@ -23,40 +23,15 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-wait_for() { # wait_for SECONDS CMD...
-  local n=$1
-  shift
-  for _ in $(seq "$((n * 10))"); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
+. "$(dirname "$0")/lib.sh"
 
-# image FILE NAME: an arm64 Image header (branch to +64, "ARM\x64" magic),
-# then at +64: x1 = PL011 DR; print the string at +96; wfi; b .-4.
-image() {
-  python3 - "$@" <<'PY'
-import struct, sys
-path, name = sys.argv[1], sys.argv[2]
-hdr = bytearray(64)
-struct.pack_into("<I", hdr, 0, 0x14000010)     # b +64
-struct.pack_into("<Q", hdr, 16, 4096)          # image_size
-hdr[56:60] = b"ARM\x64"
-code = [0xd2a12001,  # mov x1, #0x9000000
-        0x100000e2,  # adr x2, +28 (the string)
-        0x38401443,  # 1: ldrb w3, [x2], #1
-        0x34000063,  # cbz w3, 2f
-        0x39000023,  # strb w3, [x1]
-        0x17fffffd,  # b 1b
-        0xd503207f,  # 2: wfi
-        0x17ffffff]  # b 2b
-body = b"".join(struct.pack("<I", w) for w in code) + f"vm-{name}-ready\n".encode() + b"\0"
-open(path, "wb").write(bytes(hdr) + body + bytes(4096 - 64 - len(body)))
-PY
-}
-image "$tmp/a.img" a
-image "$tmp/b.img" b
+# a.img, b.img: x1 = PL011 DR; print the string at +96 (vm-NAME-ready);
+# wfi; b .-4.
+# mov x1,#0x9000000; adr x2,+28; 1: ldrb w3,[x2],#1; cbz w3,2f;
+# strb w3,[x1]; b 1b; 2: wfi; b 2b
+code="d2a12001 100000e2 38401443 34000063 39000023 17fffffd d503207f 17ffffff"
+image "$tmp/a.img" -t "vm-a-ready\n" $code
+image "$tmp/b.img" -t "vm-b-ready\n" $code
 run() { # run NAME MEMORY
   "$vmkit" run -d --name "$1" --engine emu --kernel "$tmp/$1.img" --memory "$2" \
     --net none --no-entropy --cmdline x

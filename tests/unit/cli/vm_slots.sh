@@ -18,24 +18,8 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 
-# image FILE WORD...: an arm64 Image header (branch to +64, "ARM\x64"
-# magic) followed at byte 64 by the given instruction words.
-image() {
-  python3 - "$@" <<'PY'
-import struct, sys
-path, words = sys.argv[1], [int(w, 16) for w in sys.argv[2:]]
-hdr = bytearray(64)
-struct.pack_into("<I", hdr, 0, 0x14000010)     # b +64
-struct.pack_into("<Q", hdr, 16, 4096)          # image_size
-hdr[56:60] = b"ARM\x64"
-body = b"".join(struct.pack("<I", w) for w in words)
-open(path, "wb").write(bytes(hdr) + body + bytes(4096 - 64 - len(body)))
-PY
-}
 image "$tmp/sleep.img" d503207f 17ffffff              # wfi; b .-4
 image "$tmp/off.img" d2800100 f2b08000 d4000002 14000000 # x0=SYSTEM_OFF; hvc #0
 
@@ -56,10 +40,7 @@ held() {
   done
   [ "$n" -eq "$1" ]
 }
-wait_held() {
-  for _ in $(seq 300); do held "$1" && return 0; sleep 0.1; done
-  return 1
-}
+wait_held() { wait_for 30 held "$1"; }
 
 export VMKIT_MAX_VMS=2
 $(vm "$tmp/sleep.img" --name web) </dev/null >"$tmp/vm1.out" 2>&1 &
