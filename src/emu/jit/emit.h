@@ -49,6 +49,17 @@ static inline struct xe_mem jit_nzcv_m(void) {
   return xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, nzcv));
 }
 
+/* Guest X register r (the decoders' numbering: 31 reads as zero, 32 is
+ * the sink for writes to XZR) to/from host register h, 64 bits. Emitters
+ * move guest registers only through these two (not jit_reg_m operands),
+ * so that how a block holds guest registers can change in one place. */
+static inline void jit_gpr_load(struct jit_ctx *c, enum xe_reg h, unsigned r) {
+  xe_load(c->b, 64, h, jit_reg_m(r));
+}
+static inline void jit_gpr_store(struct jit_ctx *c, unsigned r, enum xe_reg h) {
+  xe_store(c->b, 64, jit_reg_m(r), h);
+}
+
 /* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach. */
 void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn);
 /* The branch to a slow path: jcc cc to a cold stub calling fn(cpu,
