@@ -32,6 +32,7 @@
 
 #include "emu/block.h"
 #include "emu/decode.h"
+#include "emu/jit/emit.h"
 
 _Static_assert(sizeof(((struct emu_jit *)0)->jc) /
                        sizeof(((struct emu_jit *)0)->jc[0]) ==
@@ -39,14 +40,9 @@ _Static_assert(sizeof(((struct emu_jit *)0)->jc) /
                "one jump cache per code context");
 
 #define CPU XE_RBX
-#define INSNS XE_RBP
 
 static struct xe_mem cpu_m(size_t off) { return xe_m(CPU, (int32_t)off); }
 #define CPU_M(field) cpu_m(offsetof(struct emu_cpu, field))
-
-static struct xe_mem reg_m(unsigned r) {
-  return cpu_m(offsetof(struct emu_cpu, r) + 8 * r);
-}
 
 static bool fits_s32(uint64_t v) { return (int64_t)v == (int32_t)v; }
 
@@ -68,18 +64,21 @@ static uint64_t patch_field_at(const struct xe_buf *b, size_t extra) {
 }
 
 void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
-  /* call: entry rsp = 8 mod 16; three pushes align the helpers' calls */
-  xe_push(b, XE_RBX);
-  xe_push(b, XE_RBP);
-  xe_push(b, XE_R12);
+  /* call: entry rsp = 8 mod 16; six pushes and 8 bytes align the
+   * helpers' calls */
+  static const enum xe_reg saved[6] = {XE_RBX, XE_RBP, XE_R12,
+                                       XE_R13, XE_R14, XE_R15};
+  for (unsigned i = 0; i < 6; i++)
+    xe_push(b, saved[i]);
+  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, -8));
   xe_mov_rr(b, 64, CPU, XE_RDI);
   c->to_body = xe_jmp_fwd(b, false);
   c->out = xe_here(b);
   xe_mov_rr(b, 64, XE_RAX, XE_RDX);
   c->epi = xe_here(b);
-  xe_pop(b, XE_R12);
-  xe_pop(b, XE_RBP);
-  xe_pop(b, XE_RBX);
+  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, 8));
+  for (unsigned i = 6; i-- > 0;)
+    xe_pop(b, saved[i]);
   xe_ret(b);
   c->cross = SIZE_MAX;
   if (c->host) {
@@ -117,11 +116,9 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
   xe_jcc_to(b, XE_AE, c->out);
 }
 
-void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c,
-                        const struct emu_insn *insns) {
+void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c) {
   xe_bind(b, c->to_body);
   c->body = xe_here(b);
-  xe_mov_ri(b, INSNS, (uint64_t)(uintptr_t)insns);
 }
 
 /* A direct exit to guest pc target (see chain.h). */
@@ -166,57 +163,60 @@ bool emu_jit_chain_exit_op(const struct emu_insn *in) {
   }
 }
 
-bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
+/* Every exit leaves the cached registers written back (no flags change,
+ * so the branch's condition survives it). */
+bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
                         const struct emu_insn *in) {
+  struct xe_buf *b = x->b;
   switch (in->op) {
   case EMU_OP_BL:
+    jit_cache_sync(x);
     xe_mov_ri(b, XE_RAX, in->pc + 4);
-    xe_store(b, 64, reg_m(30), XE_RAX);
-    /* fall through */
+    xe_store(b, 64, jit_reg_m(30), XE_RAX);
+    exit_to(b, c, in->imm);
+    return true;
   case EMU_OP_B:
+    jit_cache_sync(x);
     exit_to(b, c, in->imm);
     return true;
   case EMU_OP_END_BLOCK:
+    jit_cache_sync(x);
     exit_to(b, c, in->pc);
     return true;
-  case EMU_OP_B_COND:
-    if ((in->b & 15) < 8) {
-      /* EQ/NE CS/CC MI/PL VS/VC: one flag, set or clear */
-      static const uint32_t flag[4] = {EMU_Z, EMU_C, EMU_N, EMU_V};
-      xe_load(b, 32, XE_RAX, CPU_M(nzcv));
-      xe_test_ri(b, 32, XE_RAX, (int32_t)flag[(in->b >> 1) & 3]);
-      exits_cc(b, c, in->b & 1 ? XE_E : XE_NE, in);
-      return true;
-    }
-    /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
-    xe_load(b, 32, XE_RCX, CPU_M(nzcv));
-    xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
-    xe_mov_ri(b, XE_RAX, emu_cond_table[in->b & 15]);
-    xe_shift_rcl(b, XE_SHR, 32, XE_RAX);
-    xe_test_ri(b, 32, XE_RAX, 1);
-    exits_cc(b, c, XE_NE, in);
+  case EMU_OP_B_COND: {
+    enum xe_cc cc = jit_cond_test(b, in->b);
+    jit_cache_sync(x);
+    exits_cc(b, c, cc, in);
     return true;
+  }
   case EMU_OP_CBZ:
   case EMU_OP_CBNZ:
-    xe_load(b, 64, XE_RAX, reg_m(in->rd));
-    xe_test_rr(b, in->sf ? 64 : 32, XE_RAX, XE_RAX);
-    exits_cc(b, c, in->op == EMU_OP_CBZ ? XE_E : XE_NE, in);
-    return true;
   case EMU_OP_TBZ:
-  case EMU_OP_TBNZ:
-    xe_load(b, 64, XE_RAX, reg_m(in->rd));
-    if (in->a & 63)
+  case EMU_OP_TBNZ: {
+    enum xe_reg r = jit_gpr_src(x, in->rd, XE_RAX);
+    bool z = in->op == EMU_OP_CBZ || in->op == EMU_OP_TBZ;
+    if (in->op == EMU_OP_CBZ || in->op == EMU_OP_CBNZ) {
+      xe_test_rr(b, in->sf ? 64 : 32, r, r);
+    } else if ((in->a & 63) < 32) {
+      xe_test_ri(b, 32, r, (int32_t)(1u << (in->a & 63)));
+    } else {
+      if (r != XE_RAX)
+        xe_mov_rr(b, 64, XE_RAX, r);
       xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
-    xe_test_ri(b, 32, XE_RAX, 1);
-    exits_cc(b, c, in->op == EMU_OP_TBZ ? XE_E : XE_NE, in);
+      xe_test_ri(b, 32, XE_RAX, 1);
+    }
+    jit_cache_sync(x);
+    exits_cc(b, c, z ? XE_E : XE_NE, in);
     return true;
+  }
   case EMU_OP_BR:
   case EMU_OP_BLR:
   case EMU_OP_RET:
-    xe_load(b, 64, XE_RAX, reg_m(in->rn)); /* before x30: BLR X30 */
+    jit_gpr_load(x, XE_RAX, in->rn); /* before x30: BLR X30 */
+    jit_cache_sync(x);
     if (in->op == EMU_OP_BLR) {
       xe_mov_ri(b, XE_RCX, in->pc + 4);
-      xe_store(b, 64, reg_m(30), XE_RCX);
+      xe_store(b, 64, jit_reg_m(30), XE_RCX);
     }
     xe_store(b, 64, CPU_M(pc), XE_RAX);
     xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);

@@ -4,8 +4,9 @@
  * makes the links (run.c).
  *
  * Layout of one translation (offsets kept in struct emu_jit_chain):
- *   call:   push rbx/rbp/r12; rbx = cpu; jmp body     (the dispatcher's
- *           entry: it has done every check itself)
+ *   call:   push rbx/rbp/r12-r15; rbx = cpu; jmp body (the dispatcher's
+ *           entry: it has done every check itself; chained entries keep
+ *           what it saved)
  *   out:    rax = rdx; epi: pop; ret                  (back to run.c)
  *   cross:  exec-TLB check of the block's page for the current level and
  *           address space, and its host address (as emu_chain's link
@@ -13,7 +14,8 @@
  *   same:   a patchable jmp, to checks while the block lives, to out once
  *           it was dropped (emu_jit_chain_dropped)
  *   checks: exit_request, then icount >= cpu->jit_end; either: out
- *   body:   rbp = insns, the instructions, then the exits.
+ *   body:   the instructions, then the exits (the block's cached guest
+ *           registers written back first: emit.h).
  * A direct exit (B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ, the end of a block
  * without a branch) stores the successor's pc, adds the block's insns to
  * icount, puts its own patch site in rdx and takes a patchable jmp, first
@@ -71,14 +73,14 @@ struct emu_jit_chain {
 };
 
 /* Emits call/out/cross/same/checks; emu_jit_chain_body then binds the
- * body's start and loads rbp = insns. */
+ * body's start. */
 void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c);
-void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c,
-                        const struct emu_insn *insns);
+void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c);
 /* The block's last insn when it is a branch (see the header): emits the
  * branch and its exits and returns true; else false (emit the insn, then
  * emu_jit_chain_plain_exit). */
-bool emu_jit_chain_exit(struct xe_buf *b, struct emu_jit_chain *c,
+struct jit_ctx;
+bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
                         const struct emu_insn *last);
 /* The end of a block whose last insn set cpu->pc itself. */
 void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c);

@@ -3,10 +3,13 @@
  * hit path inline; emit_dp.c: integer data processing) share with the
  * block emitter in translate.c.
  *
- * Host register use is translate.c's: rbx = cpu, rbp = the block's insn
- * array; rax/rcx/rdx/rsi/rdi/r8-r11 are scratch within one guest
- * instruction and dead between instructions (guest state lives in *cpu
- * only, so a helper call or a longjmp never finds it stale).
+ * Host register use is translate.c's: rbx = cpu; rbp and r12-r15 hold
+ * guest X registers within a block (regcache.c: the cache); rax/rcx/rdx/
+ * rsi/rdi/r8-r11 are scratch within one guest instruction and dead
+ * between instructions. Guest registers move only through jit_gpr_load/
+ * jit_gpr_store, and every call out of translated code goes through
+ * jit_call_helper or jit_cold_jcc, which write the cached registers back
+ * first, so a helper or a longjmp from it finds *cpu exact.
  *
  * Runs on the translating CPU's thread; a struct jit_ctx lives on its
  * stack for one block.
@@ -22,7 +25,10 @@
 #include "emu/jit/x86_emit.h"
 
 #define JIT_CPU XE_RBX
-#define JIT_INSNS XE_RBP
+
+/* Host registers that hold guest X registers within a block (callee-saved:
+ * the entry saves them once, helpers keep them). */
+#define JIT_NCACHE 5
 
 /* A call out of line (a slow path), emitted after the block's code so the
  * hot path stays straight: the hot path jumps (from `from`) to a stub that
@@ -32,15 +38,28 @@ struct jit_cold {
   size_t resume;
   unsigned idx;
   uint64_t fn;
+  unsigned dirty; /* cache slots to write back before the call (at the jcc) */
+  unsigned valid; /* cache slots to reload after it (at the resume) */
 };
 
 struct jit_ctx {
   struct xe_buf *b;
   const struct emu_insn *insn; /* the block's insns (rbp at run time) */
   bool near;                   /* helpers are within rel32 */
+  /* the register cache (regcache.c): slot[r] = the cache slot of guest
+   * register r (JIT_NO_SLOT: none); valid: slots whose host register
+   * holds the guest value; dirty: valid slots *cpu does not have yet;
+   * own: the insn being emitted writes its destinations unconditionally
+   * (this file's emitters), so a store may make a slot valid */
+  uint8_t slot[EMU_NREGS];
+  uint8_t guest[JIT_NCACHE];
+  unsigned valid, dirty;
+  bool own;
   unsigned ncold;
   struct jit_cold cold[EMU_BLOCK_MAX + 2];
 };
+
+#define JIT_NO_SLOT 0xff
 
 static inline struct xe_mem jit_reg_m(unsigned r) {
   return xe_m(JIT_CPU, (int32_t)(offsetof(struct emu_cpu, r) + 8 * r));
@@ -51,16 +70,54 @@ static inline struct xe_mem jit_nzcv_m(void) {
 
 /* Guest X register r (the decoders' numbering: 31 reads as zero, 32 is
  * the sink for writes to XZR) to/from host register h, 64 bits. Emitters
- * move guest registers only through these two (not jit_reg_m operands),
- * so that how a block holds guest registers can change in one place. */
-static inline void jit_gpr_load(struct jit_ctx *c, enum xe_reg h, unsigned r) {
-  xe_load(c->b, 64, h, jit_reg_m(r));
-}
-static inline void jit_gpr_store(struct jit_ctx *c, unsigned r, enum xe_reg h) {
-  xe_store(c->b, 64, jit_reg_m(r), h);
-}
+ * move guest registers only through these (not jit_reg_m operands), so
+ * that the block may hold them in host registers (regcache.c). Neither
+ * changes the host flags. */
+void jit_gpr_load(struct jit_ctx *c, enum xe_reg h, unsigned r);
+void jit_gpr_store(struct jit_ctx *c, unsigned r, enum xe_reg h);
+/* The host register holding guest register r, or scratch loaded with it:
+ * read it, never write it. */
+enum xe_reg jit_gpr_src(struct jit_ctx *c, unsigned r, enum xe_reg scratch);
+/* Where to compute a value for guest register r in one host instruction
+ * that may read its sources too (then jit_gpr_store(c, r, that)): r's own
+ * host register when the cache may hold it, else scratch. */
+enum xe_reg jit_gpr_dst(struct jit_ctx *c, unsigned r, enum xe_reg scratch);
+/* dst op= guest register r; dst = r if cc; dst = r's low ssz bits (8,
+ * 16, 32, 64) zero- or sign-extended to 64: register forms when the
+ * cache holds r, else memory operands on *cpu. */
+void jit_gpr_alu(struct jit_ctx *c, enum xe_alu op, unsigned sz,
+                 enum xe_reg dst, unsigned r);
+void jit_gpr_cmov(struct jit_ctx *c, enum xe_cc cc, unsigned sz,
+                  enum xe_reg dst, unsigned r);
+void jit_gpr_load_ext(struct jit_ctx *c, enum xe_reg dst, unsigned r,
+                      unsigned ssz, bool sx);
 
-/* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach. */
+/* The cache over one block (translate.c): jit_cache_plan picks which
+ * guest registers get a host register; jit_cache_begin before each insn
+ * (own: one of this file's emitters, which may fill slots; those load
+ * the registers the insn reads); jit_cache_sync writes back every dirty
+ * one (an exit, a helper call); jit_cache_forget after a helper call
+ * (it may have written any register). */
+void jit_cache_plan(struct jit_ctx *c, unsigned count);
+void jit_cache_begin(struct jit_ctx *c, unsigned idx, bool own);
+void jit_cache_sync(struct jit_ctx *c);
+void jit_cache_forget(struct jit_ctx *c);
+/* The slots in mask written back / reloaded (no flag changes). */
+void jit_cache_store(struct jit_ctx *c, unsigned mask);
+void jit_cache_load(struct jit_ctx *c, unsigned mask);
+/* mov rdi, cpu; rsi = &insn[idx]; call fn: nothing more (the cache's
+ * writeback and reload are the caller's). */
+void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn);
+/* The guest registers (bit r: cpu->r[r]) insn in reads and writes when
+ * one of this translator's own emitters emits it (translate.c, emit_dp.c,
+ * emit_ldst.c, chain.c); false for any other insn. */
+bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+bool jit_dp_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+
+/* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach;
+ * dirty cached registers are written back before it and the cached ones
+ * reloaded after it (so it may sit on a conditional path). */
 void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn);
 /* The branch to a slow path: jcc cc to a cold stub calling fn(cpu,
  * &insn[idx]) that comes back to where the caller binds with

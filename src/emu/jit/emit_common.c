@@ -1,5 +1,6 @@
 /* emit_common.c — pieces the translator's per-instruction emitters share
- * (emit.h): helper calls, out-of-line slow paths, NZCV from host flags,
+ * (emit.h): helper calls, out-of-line slow paths (both with the register
+ * cache's writeback and reload around the call), NZCV from host flags,
  * Arm conditions as host flags.
  *
  * Runs on the translating CPU's thread; no shared state.
@@ -7,15 +8,21 @@
 #include "emu/decode.h"
 #include "emu/jit/emit.h"
 
-void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn) {
+void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn) {
   struct xe_buf *b = c->b;
   xe_mov_rr(b, 64, XE_RDI, JIT_CPU);
-  xe_lea(b, 64, XE_RSI,
-         xe_m(JIT_INSNS, (int32_t)(idx * sizeof(struct emu_insn))));
+  xe_mov_ri(b, XE_RSI, (uint64_t)(uintptr_t)&c->insn[idx]);
   if (c->near)
     xe_call_abs(b, fn);
   else
     xe_call_far(b, fn, XE_RAX);
+}
+
+void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn) {
+  /* the helper may read or write any register, or longjmp out */
+  jit_cache_store(c, c->dirty);
+  jit_call_raw(c, idx, fn);
+  jit_cache_load(c, c->valid);
 }
 
 void jit_cold_jcc(struct jit_ctx *c, enum xe_cc cc, unsigned idx, uint64_t fn) {
@@ -28,13 +35,19 @@ void jit_cold_jcc(struct jit_ctx *c, enum xe_cc cc, unsigned idx, uint64_t fn) {
   k->resume = SIZE_MAX;
   k->idx = idx;
   k->fn = fn;
+  k->dirty = c->dirty;
+  k->valid = 0;
 }
 
 void jit_cold_resume(struct jit_ctx *c) {
-  if (c->ncold && c->cold[c->ncold - 1].resume == SIZE_MAX)
+  if (c->ncold && c->cold[c->ncold - 1].resume == SIZE_MAX) {
     c->cold[c->ncold - 1].resume = xe_here(c->b);
+    c->cold[c->ncold - 1].valid = c->valid;
+  }
 }
 
+/* A stub: the registers as of its jcc written back, the helper (the
+ * whole insn), the registers the hot path holds at the resume reloaded. */
 void jit_emit_cold(struct jit_ctx *c) {
   for (unsigned i = 0; i < c->ncold; i++) {
     struct jit_cold *k = &c->cold[i];
@@ -43,7 +56,9 @@ void jit_emit_cold(struct jit_ctx *c) {
       return;
     }
     xe_bind(c->b, k->from);
-    jit_call_helper(c, k->idx, k->fn);
+    jit_cache_store(c, k->dirty);
+    jit_call_raw(c, k->idx, k->fn);
+    jit_cache_load(c, k->valid);
     xe_jmp_to(c->b, k->resume);
   }
   c->ncold = 0;

@@ -32,13 +32,6 @@ static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
   }
 }
 
-static void load_r(struct xe_buf *b, enum xe_reg dst, unsigned r) {
-  xe_load(b, 64, dst, jit_reg_m(r));
-}
-static void store_r(struct xe_buf *b, unsigned r, enum xe_reg src) {
-  xe_store(b, 64, jit_reg_m(r), src);
-}
-
 /* dst = the number of leading zero bits of src (sz bits); src != 0 may be
  * assumed when nonzero is set. Through BSR, which every x86-64 has (LZCNT
  * would save three instructions, but a host without it decodes it as BSR,
@@ -136,24 +129,26 @@ bool jit_dp_inline(const struct emu_insn *in) {
   }
 }
 
-static void emit_logic_imm(struct xe_buf *b, const struct emu_insn *in,
+static void emit_logic_imm(struct jit_ctx *c, const struct emu_insn *in,
                            unsigned sz) {
+  struct xe_buf *b = c->b;
   enum xe_alu op = in->op == EMU_OP_ORR_IMM   ? XE_OR
                    : in->op == EMU_OP_EOR_IMM ? XE_XOR
                                               : XE_AND;
-  load_r(b, XE_RAX, in->rn);
+  jit_gpr_load(c, XE_RAX, in->rn);
   alu_imm(b, op, sz, XE_RAX, in->imm, XE_RCX);
-  store_r(b, in->rd, XE_RAX);
+  jit_gpr_store(c, in->rd, XE_RAX);
   if (in->op == EMU_OP_ANDS_IMM) /* x86 AND clears CF and OF: C = V = 0 */
     jit_flags_to_nzcv(b, XE_B);
 }
 
 /* BFM family: a = immr, b = imms, imm = wmask (UBFM: wmask & tmask),
  * imm2 = tmask */
-static void emit_bitfield(struct xe_buf *b, const struct emu_insn *in,
+static void emit_bitfield(struct jit_ctx *c, const struct emu_insn *in,
                           unsigned sz) {
+  struct xe_buf *b = c->b;
   unsigned w = sz, r = in->a, s = in->b;
-  load_r(b, XE_RAX, in->rn);
+  jit_gpr_load(c, XE_RAX, in->rn);
   if (in->op == EMU_OP_UBFM) {
     if (s == w - 1) { /* LSR */
       xe_shift_ri(b, XE_SHR, sz, XE_RAX, (uint8_t)r);
@@ -171,7 +166,7 @@ static void emit_bitfield(struct xe_buf *b, const struct emu_insn *in,
     }
     if (sz == 32)
       xe_mov_rr(b, 32, XE_RAX, XE_RAX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     return;
   }
   if (in->op == EMU_OP_SBFM) {
@@ -193,13 +188,13 @@ static void emit_bitfield(struct xe_buf *b, const struct emu_insn *in,
     }
     if (sz == 32)
       xe_mov_rr(b, 32, XE_RAX, XE_RAX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     return;
   }
   /* BFM: bot = (dst & ~wmask) | (ror(src, r) & wmask);
    * result = (dst & ~tmask) | (bot & tmask) */
   uint64_t wm = in->imm, tm = in->imm2;
-  load_r(b, XE_RDX, in->rd);
+  jit_gpr_load(c, XE_RDX, in->rd);
   if (r)
     xe_shift_ri(b, XE_ROR, sz, XE_RAX, (uint8_t)r);
   alu_imm(b, XE_AND, sz, XE_RAX, wm & tm, XE_RCX);
@@ -207,43 +202,23 @@ static void emit_bitfield(struct xe_buf *b, const struct emu_insn *in,
   xe_alu_rr(b, XE_OR, sz, XE_RAX, XE_RDX);
   if (sz == 32)
     xe_mov_rr(b, 32, XE_RAX, XE_RAX);
-  store_r(b, in->rd, XE_RAX);
+  jit_gpr_store(c, in->rd, XE_RAX);
 }
 
 /* rcx = r[rm] extended by option a and shifted left by b */
-static void extended_rm(struct xe_buf *b, const struct emu_insn *in) {
-  struct xe_mem m = jit_reg_m(in->rm);
-  switch (in->a & 7) {
-  case 0:
-    xe_load(b, 8, XE_RCX, m);
-    break;
-  case 1:
-    xe_load(b, 16, XE_RCX, m);
-    break;
-  case 2:
-    xe_load(b, 32, XE_RCX, m);
-    break;
-  case 4:
-    xe_load_sx(b, 64, XE_RCX, 8, m);
-    break;
-  case 5:
-    xe_load_sx(b, 64, XE_RCX, 16, m);
-    break;
-  case 6:
-    xe_load_sx(b, 64, XE_RCX, 32, m);
-    break;
-  default: /* UXTX, SXTX */
-    xe_load(b, 64, XE_RCX, m);
-    break;
-  }
+static void extended_rm(struct jit_ctx *c, const struct emu_insn *in) {
+  static const uint8_t bits[4] = {8, 16, 32, 64};
+  jit_gpr_load_ext(c, XE_RCX, in->rm, bits[in->a & 3], (in->a & 4) != 0);
   if (in->b)
-    xe_shift_ri(b, XE_SHL, 64, XE_RCX, in->b);
+    xe_shift_ri(c->b, XE_SHL, 64, XE_RCX, in->b);
 }
 
-static void emit_div(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
+static void emit_div(struct jit_ctx *c, const struct emu_insn *in,
+                     unsigned sz) {
+  struct xe_buf *b = c->b;
   bool sdiv = in->op == EMU_OP_SDIV;
-  xe_load(b, sz, XE_RCX, jit_reg_m(in->rm));
-  xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
+  jit_gpr_load(c, XE_RCX, in->rm);
+  jit_gpr_load(c, XE_RAX, in->rn);
   xe_test_rr(b, sz, XE_RCX, XE_RCX);
   struct xe_fixup zero = xe_jcc_fwd(b, XE_E, true), minus1 = {SIZE_MAX, 0};
   if (sdiv) {
@@ -267,15 +242,19 @@ static void emit_div(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
   xe_bind(b, done);
   if (sdiv)
     xe_bind(b, done2);
-  store_r(b, in->rd, XE_RAX);
+  jit_gpr_store(c, in->rd, XE_RAX);
 }
 
-static void emit_dp1(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
-  xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
+static void emit_dp1(struct jit_ctx *c, const struct emu_insn *in,
+                     unsigned sz) {
+  struct xe_buf *b = c->b;
+  jit_gpr_load(c, XE_RAX, in->rn);
+  if (sz == 32)
+    xe_mov_rr(b, 32, XE_RAX, XE_RAX);
   switch (in->op) {
   case EMU_OP_CLZ:
     clz(b, sz, XE_RCX, XE_RAX, false);
-    store_r(b, in->rd, XE_RCX);
+    jit_gpr_store(c, in->rd, XE_RCX);
     return;
   case EMU_OP_CLS: /* clz((v ^ (v << 1)) | 1) */
     xe_mov_rr(b, sz, XE_RCX, XE_RAX);
@@ -283,7 +262,7 @@ static void emit_dp1(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
     xe_alu_rr(b, XE_XOR, sz, XE_RCX, XE_RAX);
     xe_alu_ri(b, XE_OR, sz, XE_RCX, 1);
     clz(b, sz, XE_RDX, XE_RCX, true);
-    store_r(b, in->rd, XE_RDX);
+    jit_gpr_store(c, in->rd, XE_RDX);
     return;
   case EMU_OP_RBIT:
     bits_in_bytes(b, sz, XE_RAX, XE_RCX);
@@ -312,46 +291,48 @@ static void emit_dp1(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
     }
     break;
   }
-  store_r(b, in->rd, XE_RAX);
+  jit_gpr_store(c, in->rd, XE_RAX);
 }
 
-static void emit_mul(struct xe_buf *b, const struct emu_insn *in, unsigned sz) {
+static void emit_mul(struct jit_ctx *c, const struct emu_insn *in,
+                     unsigned sz) {
+  struct xe_buf *b = c->b;
   switch (in->op) {
   case EMU_OP_SMULH:
   case EMU_OP_UMULH:
-    load_r(b, XE_RAX, in->rn);
-    load_r(b, XE_RCX, in->rm);
+    jit_gpr_load(c, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RCX, in->rm);
     xe_unary(b, in->op == EMU_OP_SMULH ? XE_IMUL1 : XE_MUL, 64, XE_RCX);
-    store_r(b, in->rd, XE_RDX);
+    jit_gpr_store(c, in->rd, XE_RDX);
     return;
   case EMU_OP_SMADDL:
   case EMU_OP_SMSUBL:
-    xe_load_sx(b, 64, XE_RAX, 32, jit_reg_m(in->rn));
-    xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
+    jit_gpr_load_ext(c, XE_RAX, in->rn, 32, true);
+    jit_gpr_load_ext(c, XE_RCX, in->rm, 32, true);
     sz = 64;
     break;
   case EMU_OP_UMADDL:
   case EMU_OP_UMSUBL:
-    xe_load(b, 32, XE_RAX, jit_reg_m(in->rn));
-    xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
+    jit_gpr_load_ext(c, XE_RAX, in->rn, 32, false);
+    jit_gpr_load_ext(c, XE_RCX, in->rm, 32, false);
     sz = 64;
     break;
   default: /* MADD, MSUB */
-    load_r(b, XE_RAX, in->rn);
-    load_r(b, XE_RCX, in->rm);
+    jit_gpr_load(c, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RCX, in->rm);
     break;
   }
   xe_imul_rr(b, sz, XE_RAX, XE_RCX);
   bool sub = in->op == EMU_OP_MSUB || in->op == EMU_OP_SMSUBL ||
              in->op == EMU_OP_UMSUBL;
   if (sub) {
-    load_r(b, XE_RCX, in->ra);
+    jit_gpr_load(c, XE_RCX, in->ra);
     xe_alu_rr(b, XE_SUB, sz, XE_RCX, XE_RAX);
-    store_r(b, in->rd, XE_RCX);
+    jit_gpr_store(c, in->rd, XE_RCX);
   } else {
     if (in->ra != EMU_XZR)
-      xe_alu_rm(b, XE_ADD, sz, XE_RAX, jit_reg_m(in->ra));
-    store_r(b, in->rd, XE_RAX);
+      jit_gpr_alu(c, XE_ADD, sz, XE_RAX, in->ra);
+    jit_gpr_store(c, in->rd, XE_RAX);
   }
 }
 
@@ -365,43 +346,67 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_ORR_IMM:
   case EMU_OP_EOR_IMM:
   case EMU_OP_ANDS_IMM:
-    emit_logic_imm(b, in, sz);
+    emit_logic_imm(c, in, sz);
     return;
   case EMU_OP_MOVK: { /* a 16-bit store of the half-word in place (imm2 =
                          its mask); a W form clears bits 63:32 */
+    /* a 16-bit move into the half-word (imm2 = its mask), rotated to
+     * the bottom of rd's host register; in *cpu when not cached, a
+     * 16-bit store in place. A W form clears bits 63:32. */
     unsigned hw = (unsigned)__builtin_ctzll(in->imm2) / 16;
-    struct xe_mem m = jit_reg_m(in->rd);
-    m.disp += (int32_t)(2 * hw);
-    xe_mov_ri(b, XE_RAX, in->imm >> (16 * hw));
-    xe_store(b, 16, m, XE_RAX);
+    uint16_t v = (uint16_t)(in->imm >> (16 * hw));
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    if (d == XE_RAX) {
+      struct xe_mem m = jit_reg_m(in->rd);
+      m.disp += (int32_t)(2 * hw);
+      xe_mov_ri(b, XE_RAX, v);
+      xe_store(b, 16, m, XE_RAX);
+      if (sz == 32)
+        xe_store_imm(b, 32, xe_m(JIT_CPU, jit_reg_m(in->rd).disp + 4), 0);
+      return;
+    }
+    /* mov r16, imm16: 66 [REX.B] B8+r iw */
+    uint8_t mov16[5] = {0x66, 0x41, (uint8_t)(0xb8 + (d & 7)), (uint8_t)v,
+                        (uint8_t)(v >> 8)};
+    if (hw)
+      xe_shift_ri(b, XE_ROR, 64, d, (uint8_t)(16 * hw));
+    if (d & 8)
+      xe_bytes(b, mov16, 5);
+    else {
+      mov16[1] = 0x66;
+      xe_bytes(b, mov16 + 1, 4);
+    }
+    if (hw)
+      xe_shift_ri(b, XE_ROR, 64, d, (uint8_t)(64 - 16 * hw));
     if (sz == 32)
-      xe_store_imm(b, 32, xe_m(JIT_CPU, jit_reg_m(in->rd).disp + 4), 0);
+      xe_mov_rr(b, 32, d, d);
+    jit_gpr_store(c, in->rd, d);
     return;
   }
   case EMU_OP_UBFM:
   case EMU_OP_SBFM:
   case EMU_OP_BFM:
-    emit_bitfield(b, in, sz);
+    emit_bitfield(c, in, sz);
     return;
   case EMU_OP_EXTR: /* a = lsb */
     if (sz == 64) {
-      load_r(b, XE_RAX, in->rm);
+      jit_gpr_load(c, XE_RAX, in->rm);
       if (in->a) {
-        load_r(b, XE_RCX, in->rn);
+        jit_gpr_load(c, XE_RCX, in->rn);
         xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a);
         xe_shift_ri(b, XE_SHL, 64, XE_RCX, (uint8_t)(64 - in->a));
         xe_alu_rr(b, XE_OR, 64, XE_RAX, XE_RCX);
       }
     } else { /* (rn:rm) >> lsb, low word */
-      xe_load(b, 32, XE_RAX, jit_reg_m(in->rm));
-      load_r(b, XE_RCX, in->rn);
+      jit_gpr_load_ext(c, XE_RAX, in->rm, 32, false);
+      jit_gpr_load(c, XE_RCX, in->rn);
       xe_shift_ri(b, XE_SHL, 64, XE_RCX, 32);
       xe_alu_rr(b, XE_OR, 64, XE_RAX, XE_RCX);
       if (in->a)
         xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a);
       xe_mov_rr(b, 32, XE_RAX, XE_RAX);
     }
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     return;
   case EMU_OP_BIC_SH:
   case EMU_OP_ORN_SH:
@@ -410,13 +415,13 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
     enum xe_alu op = in->op == EMU_OP_ORN_SH   ? XE_OR
                      : in->op == EMU_OP_EON_SH ? XE_XOR
                                                : XE_AND;
-    load_r(b, XE_RCX, in->rm);
+    jit_gpr_load(c, XE_RCX, in->rm);
     if (in->a)
       xe_shift_ri(b, shift_of[in->c & 3], sz, XE_RCX, in->a);
     xe_unary(b, XE_NOT, sz, XE_RCX);
-    load_r(b, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RAX, in->rn);
     xe_alu_rr(b, op, sz, XE_RAX, XE_RCX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_BICS_SH)
       jit_flags_to_nzcv(b, XE_B);
     return;
@@ -426,10 +431,10 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_SUB_EXT:
   case EMU_OP_SUBS_EXT: {
     bool sub = in->op == EMU_OP_SUB_EXT || in->op == EMU_OP_SUBS_EXT;
-    extended_rm(b, in);
-    load_r(b, XE_RAX, in->rn);
+    extended_rm(c, in);
+    jit_gpr_load(c, XE_RAX, in->rn);
     xe_alu_rr(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, XE_RCX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_ADDS_EXT || in->op == EMU_OP_SUBS_EXT)
       jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
     return;
@@ -441,14 +446,14 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
     /* x86's CF = Arm's C (ADC) or !C (SBB: a - b - borrow) */
     static const uint8_t cmc = 0xf5;
     bool sub = in->op == EMU_OP_SBC || in->op == EMU_OP_SBCS;
-    load_r(b, XE_RAX, in->rn);
-    load_r(b, XE_RDX, in->rm);
+    jit_gpr_load(c, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RDX, in->rm);
     xe_load(b, 32, XE_RCX, jit_nzcv_m());
     xe_shift_ri(b, XE_SHR, 32, XE_RCX, 30); /* CF = bit 29 */
     if (sub)
       xe_bytes(b, &cmc, 1);
     xe_alu_rr(b, sub ? XE_SBB : XE_ADC, sz, XE_RAX, XE_RDX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_ADCS || in->op == EMU_OP_SBCS)
       jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
     return;
@@ -457,7 +462,7 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_CSINC:
   case EMU_OP_CSINV:
   case EMU_OP_CSNEG: { /* b = cond */
-    load_r(b, XE_RAX, in->rm);
+    jit_gpr_load(c, XE_RAX, in->rm);
     if (in->op == EMU_OP_CSINC)
       xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, 1));
     else if (in->op == EMU_OP_CSINV)
@@ -466,8 +471,8 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
       xe_unary(b, XE_NEG, 64, XE_RAX);
     enum xe_cc holds = jit_cond_test(b, in->b);
     /* a W-form cmov zero-extends whichever it keeps */
-    xe_cmov_rm(b, holds, sz, XE_RAX, jit_reg_m(in->rn));
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_cmov(c, holds, sz, XE_RAX, in->rn);
+    jit_gpr_store(c, in->rd, XE_RAX);
     return;
   }
   case EMU_OP_CCMP_REG:
@@ -477,11 +482,11 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
                              immediate form with imm */
     enum xe_cc holds = jit_cond_test(b, in->b);
     struct xe_fixup no = xe_jcc_fwd(b, (enum xe_cc)(holds ^ 1), true);
-    load_r(b, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RAX, in->rn);
     if (in->imm2)
       xe_alu_ri(b, in->a ? XE_CMP : XE_ADD, sz, XE_RAX, (int32_t)in->imm);
     else
-      xe_alu_rm(b, in->a ? XE_CMP : XE_ADD, sz, XE_RAX, jit_reg_m(in->rm));
+      jit_gpr_alu(c, in->a ? XE_CMP : XE_ADD, sz, XE_RAX, in->rm);
     jit_flags_to_nzcv(b, in->a ? XE_AE : XE_B);
     struct xe_fixup done = xe_jmp_fwd(b, true);
     xe_bind(b, no);
@@ -494,10 +499,10 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_ASRV:
   case EMU_OP_RORV: { /* x86 masks the count as Arm does (& 31, & 63) */
     static const enum xe_shift sh[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
-    xe_load(b, sz, XE_RAX, jit_reg_m(in->rn));
-    load_r(b, XE_RCX, in->rm);
+    jit_gpr_load(c, XE_RAX, in->rn);
+    jit_gpr_load(c, XE_RCX, in->rm);
     xe_shift_rcl(b, sh[in->op - EMU_OP_LSLV], sz, XE_RAX);
-    store_r(b, in->rd, XE_RAX);
+    jit_gpr_store(c, in->rd, XE_RAX);
     return;
   }
   case EMU_OP_MADD:
@@ -508,11 +513,11 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_UMSUBL:
   case EMU_OP_SMULH:
   case EMU_OP_UMULH:
-    emit_mul(b, in, sz);
+    emit_mul(c, in, sz);
     return;
   case EMU_OP_UDIV:
   case EMU_OP_SDIV:
-    emit_div(b, in, sz);
+    emit_div(c, in, sz);
     return;
   case EMU_OP_CLZ:
   case EMU_OP_CLS:
@@ -520,9 +525,58 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_REV:
   case EMU_OP_REV16:
   case EMU_OP_REV32:
-    emit_dp1(b, in, sz);
+    emit_dp1(c, in, sz);
     return;
   default:
     xe_fail(b, "jit_emit_dp: not an inline op");
   }
+}
+
+#define BIT(r) (1ull << (r))
+
+bool jit_dp_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
+  *rd = *wr = 0;
+  if (!jit_dp_inline(in))
+    return false;
+  switch (in->op) {
+  case EMU_OP_CCMP_REG:
+  case EMU_OP_CCMP_IMM:
+  case EMU_OP_CCMN_REG:
+  case EMU_OP_CCMN_IMM: /* flags only */
+    *rd = BIT(in->rn) | (in->imm2 ? 0 : BIT(in->rm));
+    return true;
+  case EMU_OP_AND_IMM:
+  case EMU_OP_ORR_IMM:
+  case EMU_OP_EOR_IMM:
+  case EMU_OP_ANDS_IMM:
+  case EMU_OP_UBFM:
+  case EMU_OP_SBFM:
+  case EMU_OP_CLZ:
+  case EMU_OP_CLS:
+  case EMU_OP_RBIT:
+  case EMU_OP_REV:
+  case EMU_OP_REV16:
+  case EMU_OP_REV32:
+    *rd = BIT(in->rn);
+    break;
+  case EMU_OP_MOVK:
+    *rd = BIT(in->rd);
+    break;
+  case EMU_OP_BFM:
+    *rd = BIT(in->rn) | BIT(in->rd);
+    break;
+  case EMU_OP_MADD:
+  case EMU_OP_MSUB:
+  case EMU_OP_SMADDL:
+  case EMU_OP_SMSUBL:
+  case EMU_OP_UMADDL:
+  case EMU_OP_UMSUBL:
+    *rd = BIT(in->rn) | BIT(in->rm) | BIT(in->ra);
+    break;
+  default: /* two sources */
+    *rd = BIT(in->rn) | BIT(in->rm);
+    break;
+  }
+  *wr = BIT(in->rd);
+  return true;
 }

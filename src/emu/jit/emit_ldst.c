@@ -91,26 +91,33 @@ static bool is_prfm(const struct emu_insn *in) {
          in->op == EMU_OP_PRFM_REG || in->op == EMU_OP_PRFM_LIT;
 }
 
+/* The host register with index register rm extended by option opt
+ * (UXTW 2, SXTW 6, else the whole register): rm's own or rcx. */
+static enum xe_reg index_reg(struct jit_ctx *c, unsigned rm, unsigned opt) {
+  if (opt != 2 && opt != 6)
+    return jit_gpr_src(c, rm, XE_RCX);
+  jit_gpr_load_ext(c, XE_RCX, rm, 32, opt == 6);
+  return XE_RCX;
+}
+
 /* rax = the access address (for POST the base; the caller adds imm for
  * the writeback). */
-static void address(struct xe_buf *b, const struct emu_insn *in,
+static void address(struct jit_ctx *c, const struct emu_insn *in,
                     enum mode mode) {
+  struct xe_buf *b = c->b;
   if (in->rn == EMU_XZR && mode == OFF) { /* literal: imm is the address */
     xe_mov_ri(b, XE_RAX, in->imm);
     return;
   }
-  xe_load(b, 64, XE_RAX, jit_reg_m(in->rn));
+  enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
   if (mode == REG) {
     /* extend option a: UXTW 2, SXTW 6, LSL/SXTX 3/7; shift b <= 3 */
-    if (in->a == 2)
-      xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
-    else if (in->a == 6)
-      xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
-    else
-      xe_load(b, 64, XE_RCX, jit_reg_m(in->rm));
-    xe_lea(b, 64, XE_RAX, xe_mi(XE_RAX, XE_RCX, 1u << (in->b & 3), 0));
+    enum xe_reg m = index_reg(c, in->rm, in->a);
+    xe_lea(b, 64, XE_RAX, xe_mi(n, m, 1u << (in->b & 3), 0));
   } else if (mode != POST && in->imm) {
-    xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
+    xe_lea(b, 64, XE_RAX, xe_m(n, (int32_t)in->imm));
+  } else if (n != XE_RAX) {
+    xe_mov_rr(b, 64, XE_RAX, n);
   }
 }
 
@@ -174,14 +181,14 @@ static void load_kind(struct xe_buf *b, enum xe_reg dst, unsigned k,
 }
 
 /* The base register's writeback (rax = the access address). */
-static void writeback(struct xe_buf *b, const struct emu_insn *in,
+static void writeback(struct jit_ctx *c, const struct emu_insn *in,
                       enum mode mode) {
   if (mode == PRE) {
-    xe_store(b, 64, jit_reg_m(in->rn), XE_RAX);
+    jit_gpr_store(c, in->rn, XE_RAX);
   } else if (mode == POST) {
     if (in->imm)
-      xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
-    xe_store(b, 64, jit_reg_m(in->rn), XE_RAX);
+      xe_lea(c->b, 64, XE_RAX, xe_m(XE_RAX, (int32_t)in->imm));
+    jit_gpr_store(c, in->rn, XE_RAX);
   }
 }
 
@@ -189,19 +196,22 @@ static void emit_single(struct jit_ctx *c, unsigned idx, const struct ldst *l) {
   struct xe_buf *b = c->b;
   const struct emu_insn *in = &c->insn[idx];
   struct xe_mem host = xe_mi(XE_RAX, XE_RDX, 1, 0);
-  address(b, in, l->mode);
+  address(c, in, l->mode);
   tlb_hit(c, idx, l->size, l->store,
           (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
   if (l->store) {
     /* the value is read before the writeback (STR x1, [x1], #8) */
-    xe_load(b, 64, XE_RCX, jit_reg_m(in->rd));
-    xe_store(b, 8 * l->size, host, XE_RCX);
-    writeback(b, in, l->mode);
+    xe_store(b, 8 * l->size, host, jit_gpr_src(c, in->rd, XE_RCX));
+    writeback(c, in, l->mode);
+  } else if (l->mode == OFF || l->mode == REG) {
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RCX);
+    load_kind(b, d, l->kind, host);
+    jit_gpr_store(c, in->rd, d);
   } else {
     load_kind(b, XE_RCX, l->kind, host);
     /* the base first, so that a load into the base register wins */
-    writeback(b, in, l->mode);
-    xe_store(b, 64, jit_reg_m(in->rd), XE_RCX);
+    writeback(c, in, l->mode);
+    jit_gpr_store(c, in->rd, XE_RCX);
   }
   jit_cold_resume(c);
 }
@@ -214,22 +224,20 @@ static void emit_pair(struct jit_ctx *c, unsigned idx) {
   unsigned sz = in->sf ? 64 : 32, bytes = sz / 8;
   struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
   struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)bytes);
-  address(b, in, mode);
+  address(c, in, mode);
   tlb_hit(c, idx, 2 * bytes, in->op == EMU_OP_STP,
           (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
   if (in->op == EMU_OP_STP) {
-    xe_load(b, 64, XE_RCX, jit_reg_m(in->rd));
-    xe_load(b, 64, XE_RSI, jit_reg_m(in->ra));
-    xe_store(b, sz, h1, XE_RCX);
-    xe_store(b, sz, h2, XE_RSI);
-    writeback(b, in, mode);
+    xe_store(b, sz, h1, jit_gpr_src(c, in->rd, XE_RCX));
+    xe_store(b, sz, h2, jit_gpr_src(c, in->ra, XE_RSI));
+    writeback(c, in, mode);
   } else {
     unsigned k = in->op == EMU_OP_LDPSW ? K_S32X : in->sf ? K_U64 : K_U32;
     load_kind(b, XE_RCX, k, h1);
     load_kind(b, XE_RSI, k, h2);
-    writeback(b, in, mode);
-    xe_store(b, 64, jit_reg_m(in->rd), XE_RCX);
-    xe_store(b, 64, jit_reg_m(in->ra), XE_RSI);
+    writeback(c, in, mode);
+    jit_gpr_store(c, in->rd, XE_RCX);
+    jit_gpr_store(c, in->ra, XE_RSI);
   }
   jit_cold_resume(c);
 }
@@ -273,23 +281,21 @@ static struct xe_mem vreg_m(unsigned v, int32_t off) {
 }
 
 /* rax = the access address of a SIMD&FP load/store (POST: the base). */
-static void fp_address(struct xe_buf *b, const struct emu_insn *in,
+static void fp_address(struct jit_ctx *c, const struct emu_insn *in,
                        unsigned mode) {
+  struct xe_buf *b = c->b;
   if (mode == AM_LIT) {
     xe_mov_ri(b, XE_RAX, in->pc + in->imm);
     return;
   }
-  xe_load(b, 64, XE_RAX, jit_reg_m(in->rn));
+  jit_gpr_load(c, XE_RAX, in->rn);
   if (mode == AM_REG) {
-    if (in->b == 2)
-      xe_load(b, 32, XE_RCX, jit_reg_m(in->rm));
-    else if (in->b == 6)
-      xe_load_sx(b, 64, XE_RCX, 32, jit_reg_m(in->rm));
-    else
-      xe_load(b, 64, XE_RCX, jit_reg_m(in->rm));
+    enum xe_reg m = index_reg(c, in->rm, in->b);
     if (in->imm2 <= 3) {
-      xe_lea(b, 64, XE_RAX, xe_mi(XE_RAX, XE_RCX, 1u << in->imm2, 0));
+      xe_lea(b, 64, XE_RAX, xe_mi(XE_RAX, m, 1u << in->imm2, 0));
     } else { /* Q: shift 4 */
+      if (m != XE_RCX)
+        xe_mov_rr(b, 64, XE_RCX, m);
       xe_shift_ri(b, XE_SHL, 64, XE_RCX, (uint8_t)in->imm2);
       xe_alu_rr(b, XE_ADD, 64, XE_RAX, XE_RCX);
     }
@@ -332,7 +338,7 @@ static void emit_fp(struct jit_ctx *c, unsigned idx, const struct fpl *l) {
   const struct emu_insn *in = &c->insn[idx];
   struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
   struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)l->size);
-  fp_address(b, in, l->mode);
+  fp_address(c, in, l->mode);
   tlb_hit(c, idx, l->pair ? 2 * l->size : l->size, !l->load,
           (uint64_t)(uintptr_t)in->fn);
   if (l->load) { /* every load before any register write */
@@ -348,7 +354,7 @@ static void emit_fp(struct jit_ctx *c, unsigned idx, const struct fpl *l) {
       fp_store(b, l->size, in->ra, h2, XE_RSI, XE_XMM1);
   }
   if (l->mode == AM_PRE || l->mode == AM_POST)
-    writeback(b, in, l->mode == AM_PRE ? PRE : POST);
+    writeback(c, in, l->mode == AM_PRE ? PRE : POST);
   jit_cold_resume(c);
 }
 
@@ -380,4 +386,41 @@ void jit_emit_ldst(struct jit_ctx *c, unsigned idx) {
     emit_single(c, idx, &l);
   else
     xe_fail(c->b, "jit_emit_ldst: not an inline load/store");
+}
+
+#define BIT(r) (1ull << (r))
+
+bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
+  struct ldst l;
+  struct fpl f;
+  *rd = *wr = 0;
+  if (fp_classify(in, &f)) { /* Vt is not an X register */
+    if (f.mode == AM_LIT)
+      return true;
+    *rd = BIT(in->rn) | (f.mode == AM_REG ? BIT(in->rm) : 0);
+    *wr = f.mode == AM_PRE || f.mode == AM_POST ? BIT(in->rn) : 0;
+    return true;
+  }
+  if (is_prfm(in))
+    return true;
+  if (is_pair(in) && in->c <= M_POST) {
+    *rd = BIT(in->rn);
+    if (in->op == EMU_OP_STP)
+      *rd |= BIT(in->rd) | BIT(in->ra);
+    else
+      *wr = BIT(in->rd) | BIT(in->ra);
+    *wr |= in->c != M_OFF ? BIT(in->rn) : 0;
+    return true;
+  }
+  if (!classify(in, &l))
+    return false;
+  if (!(in->rn == EMU_XZR && l.mode == OFF))
+    *rd = BIT(in->rn);
+  *rd |= l.mode == REG ? BIT(in->rm) : 0;
+  *wr = l.mode == PRE || l.mode == POST ? BIT(in->rn) : 0;
+  if (l.store)
+    *rd |= BIT(in->rd);
+  else
+    *wr |= BIT(in->rd);
+  return true;
 }

@@ -1,9 +1,9 @@
 /* translate.c — the AArch64 → x86-64 block translator (see translate.h).
  *
- * Host register use inside a translation: rbx = cpu, rbp = the block's
- * insn array (helper calls pass &insn[i] as rbp + disp), rax/rcx/rdx/
- * rsi/rdi scratch, dead across helper calls (guest state lives in *cpu
- * only, so a helper or a longjmp never finds it stale).
+ * Host register use inside a translation: rbx = cpu, rbp and r12-r15 the
+ * guest registers the block caches (regcache.c), rax/rcx/rdx/rsi/rdi/
+ * r8-r11 scratch (emit.h). Every helper call is preceded by the cache's
+ * writeback, so a helper or a longjmp from it finds *cpu exact.
  *
  * Runs on the CPU's thread; struct emu_jit is that CPU's alone.
  */
@@ -19,48 +19,37 @@
 #include "emu/jit/translate.h"
 
 #define CPU XE_RBX
-#define INSNS XE_RBP
 
-static struct xe_mem reg_m(unsigned r) {
-  return xe_m(CPU, (int32_t)(offsetof(struct emu_cpu, r) + 8 * r));
-}
 static struct xe_mem pc_m(void) {
   return xe_m(CPU, (int32_t)offsetof(struct emu_cpu, pc));
-}
-static struct xe_mem nzcv_m(void) {
-  return xe_m(CPU, (int32_t)offsetof(struct emu_cpu, nzcv));
 }
 
 static bool fits32(uint64_t v) { return (int64_t)v == (int32_t)v; }
 
-/* rax (sz bits) op= imm, through rcx when imm does not fit an imm32. */
+/* r (sz bits) op= imm, through rcx when imm does not fit an imm32. */
 static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
-                    uint64_t imm) {
+                    enum xe_reg r, uint64_t imm) {
   if (sz == 32)
     imm = (uint32_t)imm;
   if (fits32(imm) || sz == 32) {
-    xe_alu_ri(b, op, sz, XE_RAX, (int32_t)(uint32_t)imm);
+    xe_alu_ri(b, op, sz, r, (int32_t)(uint32_t)imm);
   } else {
     xe_mov_ri(b, XE_RCX, imm);
-    xe_alu_rr(b, op, sz, XE_RAX, XE_RCX);
+    xe_alu_rr(b, op, sz, r, XE_RCX);
   }
-}
-
-/* cpu->nzcv from the host flags of the last ALU op: N = SF, Z = ZF,
- * C = the given condition (CF for additions, !CF for subtractions, where
- * Arm's carry is "no borrow"), V = OF. Clobbers rax (emit.h). */
-static void flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
-  jit_flags_to_nzcv(b, carry);
 }
 
 static const enum xe_shift shift_of[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
 
-/* rcx = r[rm] shifted as the insn says (a = amount, c = type). */
-static void shifted_rm(struct xe_buf *b, const struct emu_insn *in,
-                       unsigned sz) {
-  xe_load(b, 64, XE_RCX, reg_m(in->rm));
-  if (in->a)
-    xe_shift_ri(b, shift_of[in->c & 3], sz, XE_RCX, in->a);
+/* The host register with r[rm] shifted as the insn says (a = amount,
+ * c = type): rm's own when unshifted, else rcx. */
+static enum xe_reg shifted_rm(struct jit_ctx *c, const struct emu_insn *in,
+                              unsigned sz) {
+  if (!in->a)
+    return jit_gpr_src(c, in->rm, XE_RCX);
+  jit_gpr_load(c, XE_RCX, in->rm);
+  xe_shift_ri(c->b, shift_of[in->c & 3], sz, XE_RCX, in->a);
+  return XE_RCX;
 }
 
 /* cpu->pc = cond ? taken : in->pc + 4, for a condition in host flags. */
@@ -72,9 +61,9 @@ static void branch_cc(struct xe_buf *b, enum xe_cc cc, uint64_t taken,
   xe_store(b, 64, pc_m(), XE_RDX);
 }
 
-bool emu_jit_inline_op(const struct emu_insn *in) {
-  if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
-    return true;
+/* The ops this file's switch emits (branches are chain.c's when they
+ * end the block, this file's otherwise). */
+static bool own_op(const struct emu_insn *in) {
   switch (in->op) {
   case EMU_OP_ADD_IMM:
   case EMU_OP_SUB_IMM:
@@ -101,71 +90,153 @@ bool emu_jit_inline_op(const struct emu_insn *in) {
   case EMU_OP_B_COND:
   case EMU_OP_END_BLOCK:
     return true;
-  default: /* the emitters of emit_ldst.c and emit_dp.c */
-    return jit_ldst_inline(in) || jit_dp_inline(in);
+  default:
+    return false;
+  }
+}
+
+bool emu_jit_inline_op(const struct emu_insn *in) {
+  if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
+    return true;
+  /* the emitters of emit_ldst.c and emit_dp.c */
+  return own_op(in) || jit_ldst_inline(in) || jit_dp_inline(in);
+}
+
+#define BIT(r) (1ull << (r))
+
+bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
+  *rd = *wr = 0;
+  if (jit_ldst_inline(in))
+    return jit_ldst_regs(in, rd, wr);
+  if (jit_dp_inline(in))
+    return jit_dp_regs(in, rd, wr);
+  switch (in->op) {
+  case EMU_OP_ADD_IMM:
+  case EMU_OP_SUB_IMM:
+  case EMU_OP_ADDS_IMM:
+  case EMU_OP_SUBS_IMM:
+    *rd = BIT(in->rn);
+    *wr = BIT(in->rd);
+    return true;
+  case EMU_OP_MOVZ:
+  case EMU_OP_MOVN:
+  case EMU_OP_ADR:
+  case EMU_OP_ADRP:
+    *wr = BIT(in->rd);
+    return true;
+  case EMU_OP_AND_SH:
+  case EMU_OP_ORR_SH:
+  case EMU_OP_EOR_SH:
+  case EMU_OP_ANDS_SH:
+  case EMU_OP_ADD_SH:
+  case EMU_OP_SUB_SH:
+  case EMU_OP_ADDS_SH:
+  case EMU_OP_SUBS_SH:
+    *rd = BIT(in->rn) | BIT(in->rm);
+    *wr = BIT(in->rd);
+    return true;
+  case EMU_OP_BL:
+    *wr = BIT(30);
+    return true;
+  case EMU_OP_BLR:
+    *wr = BIT(30);
+    /* fall through */
+  case EMU_OP_BR:
+  case EMU_OP_RET:
+    *rd |= BIT(in->rn);
+    return true;
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
+    *rd = BIT(in->rd);
+    return true;
+  case EMU_OP_B:
+  case EMU_OP_B_COND:
+  case EMU_OP_END_BLOCK:
+    return true;
+  default:
+    return false;
   }
 }
 
 /* The inline forms. Each reads every operand before it writes anything
  * (rd may equal rn or rm). */
-static void emit_inline(struct xe_buf *b, const struct emu_insn *in) {
+static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
+  struct xe_buf *b = c->b;
   unsigned sz = in->sf ? 64 : 32;
   switch (in->op) {
   case EMU_OP_ADD_IMM:
-  case EMU_OP_SUB_IMM: /* imm already negated for SUB */
-    xe_load(b, 64, XE_RAX, reg_m(in->rn));
-    alu_imm(b, XE_ADD, sz, in->imm);
-    xe_store(b, 64, reg_m(in->rd), XE_RAX);
+  case EMU_OP_SUB_IMM: { /* imm already negated for SUB */
+    enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
+    if (sz == 64 && fits32(in->imm)) {
+      enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+      xe_lea(b, 64, d, xe_m(n, (int32_t)in->imm));
+      jit_gpr_store(c, in->rd, d);
+      break;
+    }
+    if (n != XE_RAX)
+      xe_mov_rr(b, 64, XE_RAX, n);
+    alu_imm(b, XE_ADD, sz, XE_RAX, in->imm);
+    jit_gpr_store(c, in->rd, XE_RAX);
     break;
+  }
   case EMU_OP_ADDS_IMM:
   case EMU_OP_SUBS_IMM: {
     /* decode stored ~imm and carry 1 for SUBS: subtract the original */
     bool sub = in->imm2 != 0;
     uint64_t imm = sub ? ~in->imm : in->imm;
-    xe_load(b, 64, XE_RAX, reg_m(in->rn));
-    alu_imm(b, sub ? XE_SUB : XE_ADD, sz, imm);
-    xe_store(b, 64, reg_m(in->rd), XE_RAX);
-    flags_to_nzcv(b, sub ? XE_AE : XE_B);
+    jit_gpr_load(c, XE_RAX, in->rn);
+    alu_imm(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, imm);
+    jit_gpr_store(c, in->rd, XE_RAX);
+    jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
     break;
   }
   case EMU_OP_MOVZ:
   case EMU_OP_MOVN:
   case EMU_OP_ADR:
-  case EMU_OP_ADRP:
-    xe_mov_ri(b, XE_RAX, in->imm);
-    xe_store(b, 64, reg_m(in->rd), XE_RAX);
+  case EMU_OP_ADRP: {
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    xe_mov_ri(b, d, in->imm);
+    jit_gpr_store(c, in->rd, d);
     break;
+  }
   case EMU_OP_AND_SH:
   case EMU_OP_ORR_SH:
   case EMU_OP_EOR_SH:
-  case EMU_OP_ANDS_SH: {
-    enum xe_alu op = in->op == EMU_OP_ORR_SH   ? XE_OR
-                     : in->op == EMU_OP_EOR_SH ? XE_XOR
-                                               : XE_AND;
-    shifted_rm(b, in, sz);
-    xe_load(b, 64, XE_RAX, reg_m(in->rn));
-    xe_alu_rr(b, op, sz, XE_RAX, XE_RCX);
-    xe_store(b, 64, reg_m(in->rd), XE_RAX);
-    if (in->op == EMU_OP_ANDS_SH) /* x86 AND clears CF and OF: C = V = 0 */
-      flags_to_nzcv(b, XE_B);
-    break;
-  }
+  case EMU_OP_ANDS_SH:
   case EMU_OP_ADD_SH:
   case EMU_OP_SUB_SH:
   case EMU_OP_ADDS_SH:
   case EMU_OP_SUBS_SH: {
     bool sub = in->op == EMU_OP_SUB_SH || in->op == EMU_OP_SUBS_SH;
-    shifted_rm(b, in, sz);
-    xe_load(b, 64, XE_RAX, reg_m(in->rn));
-    xe_alu_rr(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, XE_RCX);
-    xe_store(b, 64, reg_m(in->rd), XE_RAX);
-    if (in->op == EMU_OP_ADDS_SH || in->op == EMU_OP_SUBS_SH)
-      flags_to_nzcv(b, sub ? XE_AE : XE_B);
+    enum xe_alu op = in->op == EMU_OP_ORR_SH   ? XE_OR
+                     : in->op == EMU_OP_EOR_SH ? XE_XOR
+                     : in->op == EMU_OP_AND_SH || in->op == EMU_OP_ANDS_SH
+                         ? XE_AND
+                     : sub ? XE_SUB
+                           : XE_ADD;
+    enum xe_reg m = shifted_rm(c, in, sz);
+    if (op == XE_OR && in->rn == EMU_XZR) { /* MOV */
+      if (sz == 32) {
+        xe_mov_rr(b, sz, XE_RAX, m);
+        m = XE_RAX;
+      }
+      jit_gpr_store(c, in->rd, m);
+      break;
+    }
+    jit_gpr_load(c, XE_RAX, in->rn);
+    xe_alu_rr(b, op, sz, XE_RAX, m);
+    jit_gpr_store(c, in->rd, XE_RAX);
+    if (in->op == EMU_OP_ANDS_SH) /* x86 AND clears CF and OF: C = V = 0 */
+      jit_flags_to_nzcv(b, XE_B);
+    else if (in->op == EMU_OP_ADDS_SH || in->op == EMU_OP_SUBS_SH)
+      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
     break;
   }
   case EMU_OP_BL:
     xe_mov_ri(b, XE_RAX, in->pc + 4);
-    xe_store(b, 64, reg_m(30), XE_RAX);
+    jit_gpr_store(c, 30, XE_RAX);
     /* fall through */
   case EMU_OP_B:
     xe_mov_ri(b, XE_RAX, in->imm);
@@ -173,23 +244,17 @@ static void emit_inline(struct xe_buf *b, const struct emu_insn *in) {
     break;
   case EMU_OP_BR:
   case EMU_OP_RET:
-    xe_load(b, 64, XE_RAX, reg_m(in->rn));
+    jit_gpr_load(c, XE_RAX, in->rn);
     xe_store(b, 64, pc_m(), XE_RAX);
     break;
   case EMU_OP_CBZ:
   case EMU_OP_CBNZ:
-    xe_load(b, 64, XE_RAX, reg_m(in->rd));
+    jit_gpr_load(c, XE_RAX, in->rd);
     xe_test_rr(b, sz, XE_RAX, XE_RAX);
     branch_cc(b, in->op == EMU_OP_CBZ ? XE_E : XE_NE, in->imm, in->pc);
     break;
   case EMU_OP_B_COND:
-    /* taken iff bit (nzcv >> 28) of emu_cond_table[cond] */
-    xe_load(b, 32, XE_RCX, nzcv_m());
-    xe_shift_ri(b, XE_SHR, 32, XE_RCX, 28);
-    xe_mov_ri(b, XE_RAX, emu_cond_table[in->b & 15]);
-    xe_shift_rcl(b, XE_SHR, 32, XE_RAX);
-    xe_test_ri(b, 32, XE_RAX, 1);
-    branch_cc(b, XE_NE, in->imm, in->pc);
+    branch_cc(b, jit_cond_test(b, in->b), in->imm, in->pc);
     break;
   case EMU_OP_END_BLOCK:
     xe_mov_ri(b, XE_RAX, in->pc);
@@ -198,13 +263,6 @@ static void emit_inline(struct xe_buf *b, const struct emu_insn *in) {
   default:
     xe_fail(b, "emit_inline: op not inline");
   }
-}
-
-static void emit_call(struct xe_buf *b, uint64_t fn, bool near) {
-  if (near)
-    xe_call_abs(b, fn);
-  else
-    xe_call_far(b, fn, XE_RAX);
 }
 
 int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
@@ -224,45 +282,50 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
     return -EINVAL;
   /* entries, checks and exits: jit/chain.h */
   emu_jit_chain_head(b, c);
-  emu_jit_chain_body(b, c, insn);
+  emu_jit_chain_body(b, c);
   struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
+  jit_cache_plan(&ctx, count);
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
-    if (i == count - 1 && emu_jit_chain_exit(b, c, in)) {
+    if (i == count - 1 && emu_jit_chain_exit_op(in)) {
+      jit_cache_begin(&ctx, i, true);
+      emu_jit_chain_exit(&ctx, c, in);
       ni++;
       continue;
     }
     if (jit_ldst_inline(in)) {
+      jit_cache_begin(&ctx, i, true);
       jit_emit_ldst(&ctx, i);
       ni++;
       continue;
     }
     if (jit_dp_inline(in)) {
+      jit_cache_begin(&ctx, i, true);
       jit_emit_dp(&ctx, i);
       ni++;
       continue;
     }
-    if (emu_jit_inline_op(in)) {
-      emit_inline(b, in);
+    if (own_op(in)) {
+      jit_cache_begin(&ctx, i, true);
+      emit_inline(&ctx, in);
       ni++;
       continue;
     }
     emu_exec_fn h = emu_exec_helper[in->op];
-    xe_mov_rr(b, 64, XE_RDI, CPU);
-    xe_lea(b, 64, XE_RSI, xe_m(INSNS, (int32_t)(i * sizeof(struct emu_insn))));
-    if (h) {
-      emit_call(b, (uint64_t)(uintptr_t)h, near);
-    } else if (in->fn) {
-      /* FP/SIMD (their handlers return in + 1, never chain) and
-       * UNDEFINED (raises) */
-      emit_call(b, (uint64_t)(uintptr_t)in->fn, near);
-    } else {
+    /* FP/SIMD (their handlers return in + 1, never chain) and UNDEFINED
+     * (raises) have no exec helper: their handler */
+    uint64_t fn = h ? (uint64_t)(uintptr_t)h : (uint64_t)(uintptr_t)in->fn;
+    if (!fn)
       return -EINVAL;
-    }
+    jit_cache_sync(&ctx);
+    jit_call_raw(&ctx, i, fn);
+    jit_cache_forget(&ctx);
     nh++;
   }
-  if (!emu_jit_chain_exit_op(&insn[count - 1]))
+  if (!emu_jit_chain_exit_op(&insn[count - 1])) {
+    jit_cache_sync(&ctx);
     emu_jit_chain_plain_exit(b, c);
+  }
   jit_emit_cold(&ctx); /* the slow paths, out of line */
   if (inl)
     *inl = ni;

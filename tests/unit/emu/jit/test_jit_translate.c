@@ -706,6 +706,155 @@ static void test_blocks_fault_midway(void **state) {
   emu_cpu_destroy(&mb.cpu);
 }
 
+/* ---- blocks that share registers (the register cache) ----
+ * Caching bugs only show across insns: a value kept in a host register
+ * and not written back before a helper reads *cpu, a host register not
+ * reloaded after a helper wrote *cpu, a slow path's call finding stale
+ * registers, a fault leaving dirty ones unwritten. So: blocks of 2-12
+ * insns whose register fields all come from a pool of 2-7 registers
+ * (XZR/SP among them), drawn from the inline templates (flag producers
+ * and consumers at every distance), loads/stores (faulting ones too),
+ * helper calls (CRC32) and handler calls that move X registers to and
+ * from V registers (FMOV), ending in END_BLOCK or a conditional branch;
+ * everything compared with the interpreter's semantics run insn by insn. */
+static const struct tmpl rc_helper_tmpls[] = {
+    {"crc32", 0xffe0f000u, 0x1ac04000u},
+    {"fmov x, d", 0xfffffc00u, 0x9e660000u},
+    {"fmov d, x", 0xfffffc00u, 0x9e670000u},
+};
+
+static unsigned rc_pool[7], rc_npool;
+
+static uint32_t rc_regs(uint32_t raw, bool ra) {
+  raw = (raw & ~0x1fu) | rc_pool[rnd() % rc_npool];
+  raw = (raw & ~(0x1fu << 5)) | rc_pool[rnd() % rc_npool] << 5;
+  raw = (raw & ~(0x1fu << 16)) | rc_pool[rnd() % rc_npool] << 16;
+  if (ra)
+    raw = (raw & ~(0x1fu << 10)) | rc_pool[rnd() % rc_npool] << 10;
+  return raw;
+}
+
+/* One insn of a block (not its end), or false. */
+static bool rc_insn(struct emu_insn *o, uint64_t pc) {
+  unsigned k = (unsigned)(rnd() % 8);
+  uint32_t raw = (uint32_t)rnd();
+  if (k < 4) { /* an inline template; branches only end blocks */
+    const struct tmpl *t =
+        &inline_tmpls[rnd() % (sizeof inline_tmpls / sizeof *inline_tmpls)];
+    raw = rc_regs((raw & ~t->mask) | t->val, rnd() % 2);
+  } else if (k < 6) { /* a load or store */
+    raw = rc_regs((raw & ~0x0e000000u) | 0x08000000u, rnd() % 2);
+    if (rnd() % 4 == 0)
+      raw |= 1u << 26;
+  } else if (k == 6) {
+    const struct tmpl *t = &rc_helper_tmpls[rnd() % 3];
+    raw = rc_regs((raw & ~t->mask) | t->val, false);
+  } else { /* any data processing */
+    raw =
+        rc_regs((raw & ~0x0e000000u) | (rnd() & 1 ? 0x0a000000u : 0x10000000u),
+                rnd() % 2);
+  }
+  if (emu_decode(o, raw, pc))
+    return false;
+  if (o->op == EMU_OP_SIMD_LDST || o->op == EMU_OP_FP_SCALAR)
+    return o->fn != NULL;
+  if (o->op >= EMU_OP_END_BLOCK || !emu_exec_helper[o->op])
+    return false;
+  if (o->op >= EMU_OP_SVC && o->op <= EMU_OP_HLT)
+    return false;
+  return !(o->op >= EMU_OP_WFI && o->op < EMU_OP_END_BLOCK);
+}
+
+/* The block's end: END_BLOCK, or a conditional branch on pool registers
+ * or flags. */
+static void rc_end(struct emu_insn *o, uint64_t pc) {
+  static const struct tmpl ends[] = {
+      {"b.cond", 0xff000010u, 0x54000000u},
+      {"cbz/cbnz", 0x7e000000u, 0x34000000u},
+      {"tbz/tbnz", 0x7e000000u, 0x36000000u},
+  };
+  unsigned k = (unsigned)(rnd() % 4);
+  if (k < 3) {
+    uint32_t raw = ((uint32_t)rnd() & ~ends[k].mask) | ends[k].val;
+    raw = (raw & ~0x1fu) | rc_pool[rnd() % rc_npool];
+    if (k == 0)
+      raw &= ~0x10u;
+    if (emu_decode(o, raw, pc) && emu_jit_chain_exit_op(o))
+      return;
+  }
+  *o = (struct emu_insn){
+      .pc = pc, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+}
+
+/* As mt_run, but the last insn may be a branch, which the interpreter's
+ * side runs too. */
+static void rc_run(const struct emu_insn *blk, unsigned n, struct mt_result *ra,
+                   struct mt_result *rb) {
+  static volatile unsigned i;
+  *ra = (struct mt_result){0};
+  *rb = (struct mt_result){0};
+  ma.cpu.pc = mb.cpu.pc = blk[0].pc;
+  if (sigsetjmp(ma.cpu.jmp, 0) == 0) {
+    for (i = 0; i + 1 < n; i++)
+      mt_interp(&ma.cpu, &blk[i]);
+    if (blk[n - 1].op == EMU_OP_END_BLOCK)
+      ma.cpu.pc = blk[n - 1].pc;
+    else
+      emu_exec_helper[blk[n - 1].op](&ma.cpu, &blk[n - 1]);
+  } else {
+    ra->faulted = true;
+  }
+  bool flushed;
+  emu_jit_fn f = emu_jit_translate(jit, blk, n, &flushed);
+  assert_non_null(f);
+  if (sigsetjmp(mb.cpu.jmp, 0) == 0)
+    f(&mb.cpu);
+  else
+    rb->faulted = true;
+  ra->pc = ma.cpu.pc, rb->pc = mb.cpu.pc;
+  ra->kind = ma.cpu.exit_kind, rb->kind = mb.cpu.exit_kind;
+  ra->addr = ma.cpu.exit_addr, rb->addr = mb.cpu.exit_addr;
+  ra->syndrome = ma.cpu.exit_syndrome, rb->syndrome = mb.cpu.exit_syndrome;
+}
+
+static void test_blocks_shared_regs(void **state) {
+  (void)state;
+  mt_setup_pair();
+  unsigned ok = 0, faults = 0, late = 0, helpers = 0, branches = 0;
+  for (unsigned k = 0; ok < 2 * CASES; k++) {
+    struct emu_insn blk[13];
+    rc_npool = 2 + (unsigned)(rnd() % 6);
+    for (unsigned j = 0; j < rc_npool; j++)
+      rc_pool[j] = rnd() % 4 == 0 ? 31 : (unsigned)(rnd() % 31);
+    unsigned n = 1 + (unsigned)(rnd() % 11), i = 0, nh = 0;
+    uint64_t pc = 0x400000 + 4 * (rnd() % 1024);
+    while (i < n)
+      if (rc_insn(&blk[i], pc + 4 * i)) {
+        nh += !emu_jit_inline_op(&blk[i]);
+        i++;
+      }
+    rc_end(&blk[n], pc + 4 * n);
+    mt_fresh_case();
+    struct mt_result ra, rb;
+    rc_run(blk, n + 1, &ra, &rb);
+    bool same = mt_same(&ma, &mb, &ra, &rb);
+    if (!same)
+      mt_report(blk, n + 1, &ra, &rb);
+    assert_true(same);
+    ok++;
+    faults += ra.faulted;
+    late += ra.faulted && ra.pc >= pc + 8;
+    helpers += nh > 0;
+    branches += blk[n].op != EMU_OP_END_BLOCK;
+  }
+  printf("blocks sharing 2-7 registers: %u, %u faulted (%u after the second "
+         "insn), %u with helper calls, %u ending in a branch\n",
+         ok, faults, late, helpers, branches);
+  assert_true(faults > 100 && late > 100 && helpers > 1000 && branches > 1000);
+  emu_cpu_destroy(&ma.cpu);
+  emu_cpu_destroy(&mb.cpu);
+}
+
 #ifdef HAVE_CAPSTONE
 /* Host instructions per guest instruction for common sequences (issue 10
  * item 4): the translation decoded back, minus the same for a block of
@@ -852,6 +1001,7 @@ int main(void) {
       cmocka_unit_test(test_ldst_match_handlers),
       cmocka_unit_test(test_ldst_inline_vs_helper),
       cmocka_unit_test(test_blocks_fault_midway),
+      cmocka_unit_test(test_blocks_shared_regs),
       cmocka_unit_test(test_inline_ops_match_helpers),
       cmocka_unit_test(test_helper_ops_match),
       cmocka_unit_test(test_fault_leaves_block),
