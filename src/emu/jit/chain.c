@@ -135,12 +135,16 @@ static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
     xe_fail(b, "chain: a patch site is not where it was computed");
 }
 
-/* Two exits: the condition in host flags (cc) taken, else pc + 4. */
-static void exits_cc(struct xe_buf *b, struct emu_jit_chain *c, enum xe_cc cc,
+/* Two exits: the condition in host flags (cc) taken, else pc + 4; on
+ * each, cpu->nzcv finished when the insn before left it in eax. */
+static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
                      const struct emu_insn *in) {
+  struct xe_buf *b = x->b;
   struct xe_fixup taken = xe_jcc_fwd(b, cc, false);
+  jit_flags_settle(x);
   exit_to(b, c, in->pc + 4);
   xe_bind(b, taken);
+  jit_flags_settle(x);
   exit_to(b, c, in->imm);
 }
 
@@ -184,9 +188,9 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
     exit_to(b, c, in->pc);
     return true;
   case EMU_OP_B_COND: {
-    enum xe_cc cc = jit_cond_test(b, in->b);
+    enum xe_cc cc = jit_cond(x, in->b);
     jit_cache_sync(x);
-    exits_cc(b, c, cc, in);
+    exits_cc(x, c, cc, in);
     return true;
   }
   case EMU_OP_CBZ:
@@ -206,7 +210,7 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
       xe_test_ri(b, 32, XE_RAX, 1);
     }
     jit_cache_sync(x);
-    exits_cc(b, c, z ? XE_E : XE_NE, in);
+    exits_cc(x, c, z ? XE_E : XE_NE, in);
     return true;
   }
   case EMU_OP_BR:

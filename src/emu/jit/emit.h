@@ -55,6 +55,10 @@ struct jit_ctx {
   uint8_t guest[JIT_NCACHE];
   unsigned valid, dirty;
   bool own;
+  /* NZCV (flags.c): the insn being emitted, and per insn what its
+   * setter does with the host flags / how its reader finds them */
+  unsigned cur;
+  uint8_t fmode[EMU_BLOCK_MAX + 2];
   unsigned ncold;
   struct jit_cold cold[EMU_BLOCK_MAX + 2];
 };
@@ -131,9 +135,34 @@ void jit_emit_cold(struct jit_ctx *c);
  * C = carry (XE_B: CF, for additions; XE_AE: !CF, for subtractions,
  * where Arm's carry is "no borrow"), V = OF. Clobbers rax only. */
 void jit_flags_to_nzcv(struct xe_buf *b, enum xe_cc carry);
+/* The same in two halves: the raw flags into eax (lahf; seto al: the
+ * host flags stay), then cpu->nzcv from eax (clobbers the flags). */
+void jit_flags_grab(struct xe_buf *b);
+void jit_flags_finish(struct xe_buf *b, enum xe_cc carry);
 /* Sets the host flags from cpu->nzcv so that the returned x86 condition
  * is "the Arm condition cond holds". Clobbers rcx, rdx. */
 enum xe_cc jit_cond_test(struct xe_buf *b, unsigned cond);
+
+/* NZCV over one block (flags.c), for this translator's own emitters:
+ * jit_flags_plan before the block; jit_flags_set instead of
+ * jit_flags_to_nzcv after a flag-setting ALU op (stores NZCV, or not when
+ * dead or passed to the next insn in the host flags; clobbers rax and the
+ * flags, or nothing); jit_flags_live: false when the insn's NZCV is never
+ * read (CCMP may then emit nothing); jit_cond instead of jit_cond_test
+ * (the host flags themselves when the insn before left them; else
+ * clobbers rcx, rdx); jit_cond_in_host: jit_cond emits nothing;
+ * jit_flags_settle after the last use of the host flags (on each path
+ * out) when the setter left cpu->nzcv to finish from eax. */
+void jit_flags_plan(struct jit_ctx *c, unsigned count);
+void jit_flags_set(struct jit_ctx *c, enum xe_cc carry);
+bool jit_flags_live(const struct jit_ctx *c);
+enum xe_cc jit_cond(struct jit_ctx *c, unsigned cond);
+bool jit_cond_in_host(const struct jit_ctx *c);
+void jit_flags_settle(struct jit_ctx *c);
+/* The x86 condition for Arm condition cond after an x86 op that set the
+ * flags as an addition (sub false: CF = C) or a subtraction (CF = !C);
+ * false when no single one says it (HI/LS after an addition, AL/NV). */
+bool jit_cc_of_host(unsigned cond, bool sub, enum xe_cc *out);
 
 /* Loads/stores (emit_ldst.c): true when in's op is emitted inline. */
 bool jit_ldst_inline(const struct emu_insn *in);

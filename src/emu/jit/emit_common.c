@@ -67,16 +67,24 @@ void jit_emit_cold(struct jit_ctx *c) {
 /* lahf puts SF, ZF and CF in bits 15, 14 and 8 of eax, seto OF in bit 0;
  * one multiply moves the four to bits 31..28 (the other products land on
  * bits that the mask drops, none of them carries into 28..31). */
-void jit_flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
+void jit_flags_grab(struct xe_buf *b) {
   static const uint8_t lahf = 0x9f;
   xe_bytes(b, &lahf, 1);
   xe_setcc(b, XE_O, XE_RAX);
+}
+
+void jit_flags_finish(struct xe_buf *b, enum xe_cc carry) {
   xe_alu_ri(b, XE_AND, 32, XE_RAX, 0xc101);
   xe_imul_rri(b, 32, XE_RAX, XE_RAX, (1 << 16) | (1 << 21) | (1 << 28));
   xe_alu_ri(b, XE_AND, 32, XE_RAX, (int32_t)0xf0000000u);
   if (carry == XE_AE) /* subtraction: Arm's C is x86's !CF */
     xe_alu_ri(b, XE_XOR, 32, XE_RAX, (int32_t)EMU_C);
   xe_store(b, 32, jit_nzcv_m(), XE_RAX);
+}
+
+void jit_flags_to_nzcv(struct xe_buf *b, enum xe_cc carry) {
+  jit_flags_grab(b);
+  jit_flags_finish(b, carry);
 }
 
 enum xe_cc jit_cond_test(struct xe_buf *b, unsigned cond) {

@@ -139,7 +139,7 @@ static void emit_logic_imm(struct jit_ctx *c, const struct emu_insn *in,
   alu_imm(b, op, sz, XE_RAX, in->imm, XE_RCX);
   jit_gpr_store(c, in->rd, XE_RAX);
   if (in->op == EMU_OP_ANDS_IMM) /* x86 AND clears CF and OF: C = V = 0 */
-    jit_flags_to_nzcv(b, XE_B);
+    jit_flags_set(c, XE_B);
 }
 
 /* BFM family: a = immr, b = imms, imm = wmask (UBFM: wmask & tmask),
@@ -423,7 +423,7 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
     xe_alu_rr(b, op, sz, XE_RAX, XE_RCX);
     jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_BICS_SH)
-      jit_flags_to_nzcv(b, XE_B);
+      jit_flags_set(c, XE_B);
     return;
   }
   case EMU_OP_ADD_EXT:
@@ -436,7 +436,7 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
     xe_alu_rr(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, XE_RCX);
     jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_ADDS_EXT || in->op == EMU_OP_SUBS_EXT)
-      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+      jit_flags_set(c, sub ? XE_AE : XE_B);
     return;
   }
   case EMU_OP_ADC:
@@ -455,24 +455,26 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
     xe_alu_rr(b, sub ? XE_SBB : XE_ADC, sz, XE_RAX, XE_RDX);
     jit_gpr_store(c, in->rd, XE_RAX);
     if (in->op == EMU_OP_ADCS || in->op == EMU_OP_SBCS)
-      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+      jit_flags_set(c, sub ? XE_AE : XE_B);
     return;
   }
   case EMU_OP_CSEL:
   case EMU_OP_CSINC:
   case EMU_OP_CSINV:
-  case EMU_OP_CSNEG: { /* b = cond */
-    jit_gpr_load(c, XE_RAX, in->rm);
+  case EMU_OP_CSNEG: { /* b = cond; rsi: eax may hold the flags of the
+                          insn before (flags.c), lea and not keep them */
+    jit_gpr_load(c, XE_RSI, in->rm);
     if (in->op == EMU_OP_CSINC)
-      xe_lea(b, 64, XE_RAX, xe_m(XE_RAX, 1));
+      xe_lea(b, 64, XE_RSI, xe_m(XE_RSI, 1));
     else if (in->op == EMU_OP_CSINV)
-      xe_unary(b, XE_NOT, 64, XE_RAX);
+      xe_unary(b, XE_NOT, 64, XE_RSI);
     else if (in->op == EMU_OP_CSNEG)
-      xe_unary(b, XE_NEG, 64, XE_RAX);
-    enum xe_cc holds = jit_cond_test(b, in->b);
+      xe_unary(b, XE_NEG, 64, XE_RSI);
+    enum xe_cc holds = jit_cond(c, in->b);
     /* a W-form cmov zero-extends whichever it keeps */
-    jit_gpr_cmov(c, holds, sz, XE_RAX, in->rn);
-    jit_gpr_store(c, in->rd, XE_RAX);
+    jit_gpr_cmov(c, holds, sz, XE_RSI, in->rn);
+    jit_gpr_store(c, in->rd, XE_RSI);
+    jit_flags_settle(c);
     return;
   }
   case EMU_OP_CCMP_REG:
@@ -480,7 +482,9 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_CCMN_REG:
   case EMU_OP_CCMN_IMM: { /* b = cond, c = NZCV if not, a = CCMP, imm2:
                              immediate form with imm */
-    enum xe_cc holds = jit_cond_test(b, in->b);
+    if (!jit_flags_live(c))
+      return; /* it sets only NZCV, which nothing reads */
+    enum xe_cc holds = jit_cond(c, in->b);
     struct xe_fixup no = xe_jcc_fwd(b, (enum xe_cc)(holds ^ 1), true);
     jit_gpr_load(c, XE_RAX, in->rn);
     if (in->imm2)

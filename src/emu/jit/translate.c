@@ -169,9 +169,9 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
   case EMU_OP_ADD_IMM:
   case EMU_OP_SUB_IMM: { /* imm already negated for SUB */
     enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
-    if (sz == 64 && fits32(in->imm)) {
+    if (sz == 32 || fits32(in->imm)) { /* a W-form lea zero-extends */
       enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
-      xe_lea(b, 64, d, xe_m(n, (int32_t)in->imm));
+      xe_lea(b, sz, d, xe_m(n, (int32_t)in->imm));
       jit_gpr_store(c, in->rd, d);
       break;
     }
@@ -189,7 +189,7 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
     jit_gpr_load(c, XE_RAX, in->rn);
     alu_imm(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, imm);
     jit_gpr_store(c, in->rd, XE_RAX);
-    jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+    jit_flags_set(c, sub ? XE_AE : XE_B);
     break;
   }
   case EMU_OP_MOVZ:
@@ -225,13 +225,17 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
       jit_gpr_store(c, in->rd, m);
       break;
     }
-    jit_gpr_load(c, XE_RAX, in->rn);
-    xe_alu_rr(b, op, sz, XE_RAX, m);
-    jit_gpr_store(c, in->rd, XE_RAX);
+    /* into rd's host register when it has one and m is not it */
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    if (d == m)
+      d = XE_RAX;
+    jit_gpr_load(c, d, in->rn);
+    xe_alu_rr(b, op, sz, d, m);
+    jit_gpr_store(c, in->rd, d);
     if (in->op == EMU_OP_ANDS_SH) /* x86 AND clears CF and OF: C = V = 0 */
-      jit_flags_to_nzcv(b, XE_B);
+      jit_flags_set(c, XE_B);
     else if (in->op == EMU_OP_ADDS_SH || in->op == EMU_OP_SUBS_SH)
-      jit_flags_to_nzcv(b, sub ? XE_AE : XE_B);
+      jit_flags_set(c, sub ? XE_AE : XE_B);
     break;
   }
   case EMU_OP_BL:
@@ -254,7 +258,7 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
     branch_cc(b, in->op == EMU_OP_CBZ ? XE_E : XE_NE, in->imm, in->pc);
     break;
   case EMU_OP_B_COND:
-    branch_cc(b, jit_cond_test(b, in->b), in->imm, in->pc);
+    branch_cc(b, jit_cond(c, in->b), in->imm, in->pc);
     break;
   case EMU_OP_END_BLOCK:
     xe_mov_ri(b, XE_RAX, in->pc);
@@ -285,8 +289,10 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   emu_jit_chain_body(b, c);
   struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
   jit_cache_plan(&ctx, count);
+  jit_flags_plan(&ctx, count);
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
+    ctx.cur = i;
     if (i == count - 1 && emu_jit_chain_exit_op(in)) {
       jit_cache_begin(&ctx, i, true);
       emu_jit_chain_exit(&ctx, c, in);

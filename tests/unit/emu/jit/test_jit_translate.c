@@ -602,6 +602,8 @@ static void mt_report(const struct emu_insn *blk, unsigned n,
           (unsigned long long)mb.cpu.stats.tlb_fills,
           (unsigned long long)ma.cpu.stats.code_page_drops,
           (unsigned long long)mb.cpu.stats.code_page_drops, ma.nmmio, mb.nmmio);
+  if (ma.cpu.nzcv != mb.cpu.nzcv)
+    fprintf(stderr, "  nzcv: helper %#x jit %#x\n", ma.cpu.nzcv, mb.cpu.nzcv);
   for (unsigned j = 0; j < EMU_NREGS; j++)
     if (ma.cpu.r[j] != mb.cpu.r[j])
       fprintf(stderr, "  r%u: helper %#llx jit %#llx\n", j,
@@ -723,6 +725,18 @@ static const struct tmpl rc_helper_tmpls[] = {
     {"fmov d, x", 0xfffffc00u, 0x9e670000u},
 };
 
+/* NZCV setters and readers, drawn often so that they meet at every
+ * distance (flags.c: a store skipped when dead, the host flags passed on) */
+static const struct tmpl rc_flag_tmpls[] = {
+    {"adds/subs imm", 0x3f800000u, 0x31000000u},
+    {"adds/subs shifted", 0x3f200000u, 0x2b000000u},
+    {"ands shifted", 0x7f000000u, 0x6a000000u},
+    {"ands imm", 0x7f800000u, 0x72000000u},
+    {"ccmp/ccmn", 0x3fe00410u, 0x3a400000u},
+    {"csel/csinc/inv/neg", 0x3fe00800u, 0x1a800000u},
+    {"adc/sbc", 0x1fe0fc00u, 0x1a000000u},
+};
+
 static unsigned rc_pool[7], rc_npool;
 
 static uint32_t rc_regs(uint32_t raw, bool ra) {
@@ -736,9 +750,13 @@ static uint32_t rc_regs(uint32_t raw, bool ra) {
 
 /* One insn of a block (not its end), or false. */
 static bool rc_insn(struct emu_insn *o, uint64_t pc) {
-  unsigned k = (unsigned)(rnd() % 8);
+  unsigned k = (unsigned)(rnd() % 10);
   uint32_t raw = (uint32_t)rnd();
-  if (k < 4) { /* an inline template; branches only end blocks */
+  if (k >= 8) {
+    const struct tmpl *t =
+        &rc_flag_tmpls[rnd() % (sizeof rc_flag_tmpls / sizeof *rc_flag_tmpls)];
+    raw = rc_regs((raw & ~t->mask) | t->val, false);
+  } else if (k < 4) { /* an inline template; branches only end blocks */
     const struct tmpl *t =
         &inline_tmpls[rnd() % (sizeof inline_tmpls / sizeof *inline_tmpls)];
     raw = rc_regs((raw & ~t->mask) | t->val, rnd() % 2);
@@ -960,6 +978,10 @@ static void test_host_insn_counts(void **state) {
       {"bl; (call)", {0x94000010u}, 1},
       {"ret", {0xd65f03c0u}, 1},
       {"tbnz x0, #40", {0xb7400040u}, 1},
+      {"add x0, x0, x1; add x0, x0, x1", {0x8b010000u, 0x8b010000u}, 2},
+      {"cmp x1, x2; cset w0, lt", {0xeb02003fu, 0x1a9fa7e0u}, 2},
+      {"adds x0, x0, x1; adds x2, x2, x3", {0xab010000u, 0xab030042u}, 2},
+      {"cmp x1, x2; ccmp x3, #1, #0, eq", {0xeb02003fu, 0xfa410860u}, 2},
   };
   bool ended;
   size_t base = host_insns(NULL, 0, &ended);
