@@ -135,17 +135,51 @@ static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
     xe_fail(b, "chain: a patch site is not where it was computed");
 }
 
+/* The back branch of a self-loop (translate.c): the cache as at the
+ * loop's head, the insns counted, and the entry's checks
+ * (exit_request, the icount budget) made here; passing, straight to the
+ * head; failing, the cache written back and out to the dispatcher. */
+static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c) {
+  struct xe_buf *b = x->b;
+  jit_cache_loop_back(x);
+  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  xe_alu_mi(b, XE_CMP, 32, CPU_M(exit_request), 0);
+  struct xe_fixup stop = xe_jcc_fwd(b, XE_NE, true);
+  xe_load(b, 64, XE_RAX, CPU_M(icount));
+  xe_alu_rm(b, XE_CMP, 64, XE_RAX, CPU_M(jit_end));
+  xe_jcc_to(b, XE_B, x->loop_head);
+  xe_bind(b, stop);
+  jit_cache_sync(x);
+  store_pc(b, c->pc);
+  xe_mov_ri(b, XE_RAX, 0);
+  xe_jmp_to(b, c->epi);
+}
+
+/* A direct exit with the cached registers written back, or a self-loop's
+ * back branch. */
+static void leave(struct jit_ctx *x, struct emu_jit_chain *c, uint64_t target) {
+  if (x->loop && target == c->pc) {
+    loop_back(x, c);
+    return;
+  }
+  jit_cache_sync(x);
+  exit_to(x->b, c, target);
+}
+
 /* Two exits: the condition in host flags (cc) taken, else pc + 4; on
- * each, cpu->nzcv finished when the insn before left it in eax. */
+ * each, cpu->nzcv finished when the insn before left it in eax. Each
+ * path starts from the cache state at the jcc. */
 static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
                      const struct emu_insn *in) {
   struct xe_buf *b = x->b;
+  unsigned valid = x->valid, dirty = x->dirty;
   struct xe_fixup taken = xe_jcc_fwd(b, cc, false);
   jit_flags_settle(x);
-  exit_to(b, c, in->pc + 4);
+  leave(x, c, in->pc + 4);
+  x->valid = valid, x->dirty = dirty;
   xe_bind(b, taken);
   jit_flags_settle(x);
-  exit_to(b, c, in->imm);
+  leave(x, c, in->imm);
 }
 
 bool emu_jit_chain_exit_op(const struct emu_insn *in) {
@@ -180,17 +214,14 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
     exit_to(b, c, in->imm);
     return true;
   case EMU_OP_B:
-    jit_cache_sync(x);
-    exit_to(b, c, in->imm);
+    leave(x, c, in->imm);
     return true;
   case EMU_OP_END_BLOCK:
     jit_cache_sync(x);
     exit_to(b, c, in->pc);
     return true;
   case EMU_OP_B_COND: {
-    enum xe_cc cc = jit_cond(x, in->b);
-    jit_cache_sync(x);
-    exits_cc(x, c, cc, in);
+    exits_cc(x, c, jit_cond(x, in->b), in);
     return true;
   }
   case EMU_OP_CBZ:
@@ -209,7 +240,6 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
       xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
       xe_test_ri(b, 32, XE_RAX, 1);
     }
-    jit_cache_sync(x);
     exits_cc(x, c, z ? XE_E : XE_NE, in);
     return true;
   }

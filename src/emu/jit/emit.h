@@ -3,10 +3,11 @@
  * hit path inline; emit_dp.c: integer data processing) share with the
  * block emitter in translate.c.
  *
- * Host register use is translate.c's: rbx = cpu; rbp and r12-r15 hold
- * guest X registers within a block (regcache.c: the cache); rax/rcx/rdx/
- * rsi/rdi/r8-r11 are scratch within one guest instruction and dead
- * between instructions. Guest registers move only through jit_gpr_load/
+ * Host register use is translate.c's: rbx = cpu; rbp, r12-r15 and r8-r11
+ * hold guest X registers within a block (regcache.c: the cache) and
+ * belong to it alone: an emitter never writes them; rax/rcx/rdx/rsi/rdi
+ * are scratch within one guest instruction and dead between
+ * instructions. Guest registers move only through jit_gpr_load/
  * jit_gpr_store, and every call out of translated code goes through
  * jit_call_helper or jit_cold_jcc, which write the cached registers back
  * first, so a helper or a longjmp from it finds *cpu exact.
@@ -26,9 +27,9 @@
 
 #define JIT_CPU XE_RBX
 
-/* Host registers that hold guest X registers within a block (callee-saved:
- * the entry saves them once, helpers keep them). */
-#define JIT_NCACHE 5
+/* Host registers that hold guest X registers within a block (rbp, r12-r15:
+ * the entry saves them once; r8-r11) */
+#define JIT_NCACHE 9
 
 /* A call out of line (a slow path), emitted after the block's code so the
  * hot path stays straight: the hot path jumps (from `from`) to a stub that
@@ -55,6 +56,12 @@ struct jit_ctx {
   uint8_t guest[JIT_NCACHE];
   unsigned valid, dirty;
   bool own;
+  /* a block whose last insn branches back to its start: the branch
+   * jumps to loop_head (after the entry's loads) with every slot valid
+   * and the loop_dirty ones dirty, as at the head */
+  bool loop;
+  size_t loop_head;
+  unsigned loop_dirty;
   /* NZCV (flags.c): the insn being emitted, and per insn what its
    * setter does with the host flags / how its reader finds them */
   unsigned cur;
@@ -105,6 +112,11 @@ void jit_gpr_load_ext(struct jit_ctx *c, enum xe_reg dst, unsigned r,
 void jit_cache_plan(struct jit_ctx *c, unsigned count);
 void jit_cache_begin(struct jit_ctx *c, unsigned idx, bool own);
 void jit_cache_sync(struct jit_ctx *c);
+/* A self-loop (translate.c, chain.c): jit_cache_loop_head loads every
+ * slot at the body's start and sets the state the back branch restores
+ * (jit_cache_loop_back). */
+void jit_cache_loop_head(struct jit_ctx *c, unsigned count);
+void jit_cache_loop_back(struct jit_ctx *c);
 void jit_cache_forget(struct jit_ctx *c);
 /* The slots in mask written back / reloaded (no flag changes). */
 void jit_cache_store(struct jit_ctx *c, unsigned mask);
@@ -117,6 +129,8 @@ void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn);
  * emit_ldst.c, chain.c); false for any other insn. */
 bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+/* True for an inline store (it may write a page holding code). */
+bool jit_ldst_store(const struct emu_insn *in);
 bool jit_dp_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 
 /* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach;

@@ -33,11 +33,11 @@ static void alu_imm(struct xe_buf *b, enum xe_alu op, unsigned sz,
 }
 
 /* dst = the number of leading zero bits of src (sz bits); src != 0 may be
- * assumed when nonzero is set. Through BSR, which every x86-64 has (LZCNT
- * would save three instructions, but a host without it decodes it as BSR,
- * silently wrong, so it would need a CPU check and a second path). */
+ * assumed when nonzero is set; clobbers t. Through BSR, which every x86-64 has
+ * (LZCNT would save three instructions, but a host without it decodes it as
+ * BSR, silently wrong, so it would need a CPU check and a second path). */
 static void clz(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_reg src,
-                bool nonzero) {
+                bool nonzero, enum xe_reg t) {
   /* bsr dst, src (0F BD /r); zero: dst = -1, so sz - 1 - dst = sz */
   uint8_t rex = (uint8_t)(0x40 | (sz == 64 ? 8 : 0) | ((dst & 8) ? 4 : 0) |
                           ((src & 8) ? 1 : 0));
@@ -45,18 +45,18 @@ static void clz(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_reg src,
                     (uint8_t)(0xc0 | ((dst & 7) << 3) | (src & 7))};
   xe_bytes(b, bsr, 4);
   if (!nonzero) {
-    xe_mov_ri(b, XE_R8, ~0ull);
-    xe_cmov(b, XE_E, 64, dst, XE_R8);
+    xe_mov_ri(b, t, ~0ull);
+    xe_cmov(b, XE_E, 64, dst, t);
   }
-  xe_mov_ri(b, XE_R8, sz - 1);
-  xe_alu_rr(b, XE_SUB, 64, XE_R8, dst);
-  xe_mov_rr(b, 64, dst, XE_R8);
+  xe_mov_ri(b, t, sz - 1);
+  xe_alu_rr(b, XE_SUB, 64, t, dst);
+  xe_mov_rr(b, 64, dst, t);
 }
 
 /* r (sz bits) = its bits reversed within each byte (RBIT before a byte
- * swap); clobbers scratch. */
+ * swap); clobbers s and t. */
 static void bits_in_bytes(struct xe_buf *b, unsigned sz, enum xe_reg r,
-                          enum xe_reg s) {
+                          enum xe_reg s, enum xe_reg t) {
   static const uint64_t m[3] = {0x5555555555555555ull, 0x3333333333333333ull,
                                 0x0f0f0f0f0f0f0f0full};
   for (unsigned i = 0; i < 3; i++) {
@@ -64,9 +64,9 @@ static void bits_in_bytes(struct xe_buf *b, unsigned sz, enum xe_reg r,
     /* r = ((r >> n) & m) | ((r & m) << n) */
     xe_mov_rr(b, sz, s, r);
     xe_shift_ri(b, XE_SHR, sz, s, (uint8_t)(1u << i));
-    xe_mov_ri(b, XE_R9, mask);
-    xe_alu_rr(b, XE_AND, sz, s, XE_R9);
-    xe_alu_rr(b, XE_AND, sz, r, XE_R9);
+    xe_mov_ri(b, t, mask);
+    xe_alu_rr(b, XE_AND, sz, s, t);
+    xe_alu_rr(b, XE_AND, sz, r, t);
     xe_shift_ri(b, XE_SHL, sz, r, (uint8_t)(1u << i));
     xe_alu_rr(b, XE_OR, sz, r, s);
   }
@@ -253,7 +253,7 @@ static void emit_dp1(struct jit_ctx *c, const struct emu_insn *in,
     xe_mov_rr(b, 32, XE_RAX, XE_RAX);
   switch (in->op) {
   case EMU_OP_CLZ:
-    clz(b, sz, XE_RCX, XE_RAX, false);
+    clz(b, sz, XE_RCX, XE_RAX, false, XE_RDX);
     jit_gpr_store(c, in->rd, XE_RCX);
     return;
   case EMU_OP_CLS: /* clz((v ^ (v << 1)) | 1) */
@@ -261,11 +261,11 @@ static void emit_dp1(struct jit_ctx *c, const struct emu_insn *in,
     xe_shift_ri(b, XE_SHL, sz, XE_RCX, 1);
     xe_alu_rr(b, XE_XOR, sz, XE_RCX, XE_RAX);
     xe_alu_ri(b, XE_OR, sz, XE_RCX, 1);
-    clz(b, sz, XE_RDX, XE_RCX, true);
+    clz(b, sz, XE_RDX, XE_RCX, true, XE_RSI);
     jit_gpr_store(c, in->rd, XE_RDX);
     return;
   case EMU_OP_RBIT:
-    bits_in_bytes(b, sz, XE_RAX, XE_RCX);
+    bits_in_bytes(b, sz, XE_RAX, XE_RCX, XE_RDX);
     xe_bswap(b, sz, XE_RAX);
     break;
   case EMU_OP_REV: /* REV Xd (REV Wd is REV32 with sf = 0) */

@@ -424,3 +424,15 @@ bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
     *wr |= BIT(in->rd);
   return true;
 }
+
+bool jit_ldst_store(const struct emu_insn *in) {
+  struct ldst l;
+  struct fpl f;
+  if (fp_classify(in, &f))
+    return !f.load;
+  if (is_prfm(in))
+    return false;
+  if (is_pair(in))
+    return in->op == EMU_OP_STP;
+  return classify(in, &l) && l.store;
+}

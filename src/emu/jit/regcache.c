@@ -2,8 +2,10 @@
  * translated block (emit.h: jit_gpr_*, jit_cache_*).
  *
  * A pre-pass (jit_cache_plan) gives a host register (a slot: rbp, r12-
- * r15, saved once per entry from the dispatcher) to the guest registers
- * that most of the block's inline insns use. A slot is filled when an
+ * r15, saved once per entry from the dispatcher, and r8-r11) to the guest
+ * registers that most of the block's inline insns use. Every call out
+ * is followed by a reload or a forget of the cache, so the caller-saved
+ * ones need nothing more. A slot is filled when an
  * insn of this translator's own emitters reads it (jit_cache_begin loads
  * it before the insn's code, on no conditional path) or writes it (its
  * stores are unconditional), and kept dirty until an exit, a helper call
@@ -26,8 +28,9 @@
 #include "emu/decode.h"
 #include "emu/jit/emit.h"
 
-static const enum xe_reg host_of[JIT_NCACHE] = {XE_R12, XE_R13, XE_R14, XE_R15,
-                                                XE_RBP};
+/* callee-saved first: a call keeps them (the cache reloads all anyway) */
+static const enum xe_reg host_of[JIT_NCACHE] = {
+    XE_R12, XE_R13, XE_R14, XE_R15, XE_RBP, XE_R8, XE_R9, XE_R10, XE_R11};
 
 static bool cacheable(unsigned r) {
   return r < EMU_NREGS && r != EMU_XZR && r != EMU_XSINK;
@@ -177,4 +180,37 @@ void jit_gpr_load_ext(struct jit_ctx *c, enum xe_reg dst, unsigned r,
   } else {
     xe_load(c->b, ssz, dst, jit_reg_m(r));
   }
+}
+
+static unsigned mapped(const struct jit_ctx *c) {
+  unsigned m = 0;
+  for (unsigned s = 0; s < JIT_NCACHE; s++)
+    if (c->guest[s] != JIT_NO_SLOT)
+      m |= 1u << s;
+  return m;
+}
+
+/* The head's dirty set: the slots the block's own insns write (others'
+ * writes and helpers' are written back at the back branch). */
+void jit_cache_loop_head(struct jit_ctx *c, unsigned count) {
+  unsigned all = mapped(c), w = 0;
+  for (unsigned i = 0; i < count; i++) {
+    uint64_t rd, wr;
+    if (!jit_insn_regs(&c->insn[i], &rd, &wr))
+      continue;
+    for (unsigned s = 0; s < JIT_NCACHE; s++)
+      if (c->guest[s] != JIT_NO_SLOT && ((wr >> c->guest[s]) & 1))
+        w |= 1u << s;
+  }
+  jit_cache_load(c, all);
+  c->valid = all;
+  c->dirty = c->loop_dirty = w;
+}
+
+void jit_cache_loop_back(struct jit_ctx *c) {
+  unsigned all = mapped(c);
+  jit_cache_store(c, c->dirty & ~c->loop_dirty);
+  jit_cache_load(c, all & ~c->valid);
+  c->valid = all;
+  c->dirty = c->loop_dirty;
 }

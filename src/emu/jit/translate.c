@@ -1,8 +1,8 @@
 /* translate.c — the AArch64 → x86-64 block translator (see translate.h).
  *
- * Host register use inside a translation: rbx = cpu, rbp and r12-r15 the
- * guest registers the block caches (regcache.c), rax/rcx/rdx/rsi/rdi/
- * r8-r11 scratch (emit.h). Every helper call is preceded by the cache's
+ * Host register use inside a translation: rbx = cpu, rbp, r12-r15 and
+ * r8-r11 the guest registers the block caches (regcache.c), rax/rcx/rdx/
+ * rsi/rdi scratch (emit.h). Every helper call is preceded by the cache's
  * writeback, so a helper or a longjmp from it finds *cpu exact.
  *
  * Runs on the CPU's thread; struct emu_jit is that CPU's alone.
@@ -269,6 +269,37 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
   }
 }
 
+/* Whether the block's last insn is a direct branch back to its start
+ * that may stay in the translation (chain.c: a loop with the cached
+ * registers kept): only when every insn is the own emitters' and none
+ * stores or calls a helper, so that nothing in it can drop the block
+ * (a store to its code page, a helper that flushes) — the back branch
+ * does not pass the same entry a drop patches. */
+static bool self_loop(const struct emu_insn *insn, unsigned count,
+                      uint64_t pc) {
+  const struct emu_insn *last = &insn[count - 1];
+  switch (last->op) {
+  case EMU_OP_B:
+  case EMU_OP_B_COND:
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
+    break;
+  default:
+    return false;
+  }
+  if (last->imm != pc || insn[0].pc != pc)
+    return false;
+  for (unsigned i = 0; i + 1 < count; i++) {
+    uint64_t rd, wr;
+    if (!jit_insn_regs(&insn[i], &rd, &wr) || jit_ldst_store(&insn[i]) ||
+        emu_jit_chain_exit_op(&insn[i]))
+      return false;
+  }
+  return true;
+}
+
 int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
                          unsigned count, bool near, struct emu_jit_chain *c,
                          unsigned *inl, unsigned *hlp) {
@@ -290,6 +321,11 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
   jit_cache_plan(&ctx, count);
   jit_flags_plan(&ctx, count);
+  if (self_loop(insn, count, c->pc)) {
+    jit_cache_loop_head(&ctx, count);
+    ctx.loop = true;
+    ctx.loop_head = xe_here(b);
+  }
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
     ctx.cur = i;

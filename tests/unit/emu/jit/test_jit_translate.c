@@ -713,7 +713,7 @@ static void test_blocks_fault_midway(void **state) {
  * and not written back before a helper reads *cpu, a host register not
  * reloaded after a helper wrote *cpu, a slow path's call finding stale
  * registers, a fault leaving dirty ones unwritten. So: blocks of 2-12
- * insns whose register fields all come from a pool of 2-7 registers
+ * insns whose register fields all come from a pool of 2-12 registers
  * (XZR/SP among them), drawn from the inline templates (flag producers
  * and consumers at every distance), loads/stores (faulting ones too),
  * helper calls (CRC32) and handler calls that move X registers to and
@@ -737,7 +737,7 @@ static const struct tmpl rc_flag_tmpls[] = {
     {"adc/sbc", 0x1fe0fc00u, 0x1a000000u},
 };
 
-static unsigned rc_pool[7], rc_npool;
+static unsigned rc_pool[12], rc_npool;
 
 static uint32_t rc_regs(uint32_t raw, bool ra) {
   raw = (raw & ~0x1fu) | rc_pool[rnd() % rc_npool];
@@ -784,8 +784,9 @@ static bool rc_insn(struct emu_insn *o, uint64_t pc) {
 }
 
 /* The block's end: END_BLOCK, or a conditional branch on pool registers
- * or flags. */
-static void rc_end(struct emu_insn *o, uint64_t pc) {
+ * or flags, a third of them back to the block's start (a loop, which the
+ * translation may run without leaving). */
+static void rc_end(struct emu_insn *o, uint64_t pc, uint64_t start) {
   static const struct tmpl ends[] = {
       {"b.cond", 0xff000010u, 0x54000000u},
       {"cbz/cbnz", 0x7e000000u, 0x34000000u},
@@ -797,51 +798,65 @@ static void rc_end(struct emu_insn *o, uint64_t pc) {
     raw = (raw & ~0x1fu) | rc_pool[rnd() % rc_npool];
     if (k == 0)
       raw &= ~0x10u;
-    if (emu_decode(o, raw, pc) && emu_jit_chain_exit_op(o))
+    if (emu_decode(o, raw, pc) && emu_jit_chain_exit_op(o)) {
+      if (rnd() % 3 == 0)
+        o->imm = start;
       return;
+    }
   }
   *o = (struct emu_insn){
       .pc = pc, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
 }
 
 /* As mt_run, but the last insn may be a branch, which the interpreter's
- * side runs too. */
-static void rc_run(const struct emu_insn *blk, unsigned n, struct mt_result *ra,
-                   struct mt_result *rb) {
-  static volatile unsigned i;
+ * side runs too, and a block that branches back to its start runs again,
+ * up to iters times: on the translation's side as the dispatcher would
+ * (entered again while pc is the start), with the icount budget
+ * (jit_end) of iters runs, which a translated loop checks itself. */
+static unsigned rc_run(const struct emu_insn *blk, unsigned n, unsigned iters,
+                       struct mt_result *ra, struct mt_result *rb) {
+  static volatile unsigned i, k;
   *ra = (struct mt_result){0};
   *rb = (struct mt_result){0};
   ma.cpu.pc = mb.cpu.pc = blk[0].pc;
   if (sigsetjmp(ma.cpu.jmp, 0) == 0) {
-    for (i = 0; i + 1 < n; i++)
-      mt_interp(&ma.cpu, &blk[i]);
-    if (blk[n - 1].op == EMU_OP_END_BLOCK)
-      ma.cpu.pc = blk[n - 1].pc;
-    else
-      emu_exec_helper[blk[n - 1].op](&ma.cpu, &blk[n - 1]);
+    for (k = 0; k < iters && ma.cpu.pc == blk[0].pc; k++) {
+      for (i = 0; i + 1 < n; i++)
+        mt_interp(&ma.cpu, &blk[i]);
+      if (blk[n - 1].op == EMU_OP_END_BLOCK)
+        ma.cpu.pc = blk[n - 1].pc;
+      else
+        emu_exec_helper[blk[n - 1].op](&ma.cpu, &blk[n - 1]);
+    }
   } else {
     ra->faulted = true;
   }
   bool flushed;
   emu_jit_fn f = emu_jit_translate(jit, blk, n, &flushed);
   assert_non_null(f);
-  if (sigsetjmp(mb.cpu.jmp, 0) == 0)
-    f(&mb.cpu);
-  else
+  unsigned per = blk[n - 1].op == EMU_OP_END_BLOCK ? n - 1 : n;
+  uint64_t start = mb.cpu.icount;
+  mb.cpu.jit_end = start + (uint64_t)per * iters;
+  if (sigsetjmp(mb.cpu.jmp, 0) == 0) {
+    while (mb.cpu.pc == blk[0].pc && mb.cpu.icount < mb.cpu.jit_end)
+      f(&mb.cpu);
+  } else {
     rb->faulted = true;
+  }
   ra->pc = ma.cpu.pc, rb->pc = mb.cpu.pc;
   ra->kind = ma.cpu.exit_kind, rb->kind = mb.cpu.exit_kind;
   ra->addr = ma.cpu.exit_addr, rb->addr = mb.cpu.exit_addr;
   ra->syndrome = ma.cpu.exit_syndrome, rb->syndrome = mb.cpu.exit_syndrome;
+  return k;
 }
 
 static void test_blocks_shared_regs(void **state) {
   (void)state;
   mt_setup_pair();
-  unsigned ok = 0, faults = 0, late = 0, helpers = 0, branches = 0;
+  unsigned ok = 0, faults = 0, late = 0, helpers = 0, branches = 0, loops = 0;
   for (unsigned k = 0; ok < 2 * CASES; k++) {
     struct emu_insn blk[13];
-    rc_npool = 2 + (unsigned)(rnd() % 6);
+    rc_npool = 2 + (unsigned)(rnd() % 11);
     for (unsigned j = 0; j < rc_npool; j++)
       rc_pool[j] = rnd() % 4 == 0 ? 31 : (unsigned)(rnd() % 31);
     unsigned n = 1 + (unsigned)(rnd() % 11), i = 0, nh = 0;
@@ -851,10 +866,10 @@ static void test_blocks_shared_regs(void **state) {
         nh += !emu_jit_inline_op(&blk[i]);
         i++;
       }
-    rc_end(&blk[n], pc + 4 * n);
+    rc_end(&blk[n], pc + 4 * n, pc);
     mt_fresh_case();
     struct mt_result ra, rb;
-    rc_run(blk, n + 1, &ra, &rb);
+    loops += rc_run(blk, n + 1, 1 + (unsigned)(rnd() % 4), &ra, &rb) > 1;
     bool same = mt_same(&ma, &mb, &ra, &rb);
     if (!same)
       mt_report(blk, n + 1, &ra, &rb);
@@ -865,10 +880,12 @@ static void test_blocks_shared_regs(void **state) {
     helpers += nh > 0;
     branches += blk[n].op != EMU_OP_END_BLOCK;
   }
-  printf("blocks sharing 2-7 registers: %u, %u faulted (%u after the second "
-         "insn), %u with helper calls, %u ending in a branch\n",
-         ok, faults, late, helpers, branches);
-  assert_true(faults > 100 && late > 100 && helpers > 1000 && branches > 1000);
+  printf("blocks sharing 2-12 registers: %u, %u faulted (%u after the second "
+         "insn), %u with helper calls, %u ending in a branch, %u run more than "
+         "once\n",
+         ok, faults, late, helpers, branches, loops);
+  assert_true(faults > 100 && late > 100 && helpers > 1000 && branches > 1000 &&
+              loops > 1000);
   emu_cpu_destroy(&ma.cpu);
   emu_cpu_destroy(&mb.cpu);
 }
