@@ -139,16 +139,18 @@ static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
  * loop's head, the insns counted, and the entry's checks
  * (exit_request, the icount budget) made here; passing, straight to the
  * head; failing, the cache written back and out to the dispatcher. */
-static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c) {
+static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c, bool settle) {
   struct xe_buf *b = x->b;
   jit_cache_loop_back(x);
   xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
   xe_alu_mi(b, XE_CMP, 32, CPU_M(exit_request), 0);
   struct xe_fixup stop = xe_jcc_fwd(b, XE_NE, true);
-  xe_load(b, 64, XE_RAX, CPU_M(icount));
-  xe_alu_rm(b, XE_CMP, 64, XE_RAX, CPU_M(jit_end));
+  xe_load(b, 64, XE_RCX, CPU_M(icount)); /* eax may hold raw flags */
+  xe_alu_rm(b, XE_CMP, 64, XE_RCX, CPU_M(jit_end));
   xe_jcc_to(b, XE_B, x->loop_head);
   xe_bind(b, stop);
+  if (settle) /* the raw flags the back branch kept in eax */
+    jit_flags_settle(x);
   jit_cache_sync(x);
   store_pc(b, c->pc);
   xe_mov_ri(b, XE_RAX, 0);
@@ -159,27 +161,37 @@ static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c) {
  * back branch. */
 static void leave(struct jit_ctx *x, struct emu_jit_chain *c, uint64_t target) {
   if (x->loop && target == c->pc) {
-    loop_back(x, c);
+    loop_back(x, c, false);
     return;
   }
   jit_cache_sync(x);
   exit_to(x->b, c, target);
 }
 
-/* Two exits: the condition in host flags (cc) taken, else pc + 4; on
- * each, cpu->nzcv finished when the insn before left it in eax. Each
+/* A conditional exit's path: cpu->nzcv finished first when the insn
+ * before left it in eax (flags.c), except on a self-loop's back branch
+ * when the loop sets NZCV before reading it: there only if it stops. */
+static void leave_cc(struct jit_ctx *x, struct emu_jit_chain *c,
+                     uint64_t target) {
+  if (x->loop && target == c->pc && !x->nzcv_head_live) {
+    loop_back(x, c, true);
+    return;
+  }
+  jit_flags_settle(x);
+  leave(x, c, target);
+}
+
+/* Two exits: the condition in host flags (cc) taken, else pc + 4. Each
  * path starts from the cache state at the jcc. */
 static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
                      const struct emu_insn *in) {
   struct xe_buf *b = x->b;
   unsigned valid = x->valid, dirty = x->dirty;
   struct xe_fixup taken = xe_jcc_fwd(b, cc, false);
-  jit_flags_settle(x);
-  leave(x, c, in->pc + 4);
+  leave_cc(x, c, in->pc + 4);
   x->valid = valid, x->dirty = dirty;
   xe_bind(b, taken);
-  jit_flags_settle(x);
-  leave(x, c, in->imm);
+  leave_cc(x, c, in->imm);
 }
 
 bool emu_jit_chain_exit_op(const struct emu_insn *in) {

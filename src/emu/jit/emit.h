@@ -66,6 +66,7 @@ struct jit_ctx {
    * setter does with the host flags / how its reader finds them */
   unsigned cur;
   uint8_t fmode[EMU_BLOCK_MAX + 2];
+  bool nzcv_head_live; /* NZCV is read in the block before it is set */
   unsigned ncold;
   struct jit_cold cold[EMU_BLOCK_MAX + 2];
 };

@@ -127,6 +127,7 @@ void jit_flags_plan(struct jit_ctx *c, unsigned count) {
   unsigned n = sizeof c->fmode / sizeof *c->fmode;
   for (unsigned i = 0; i < n; i++)
     c->fmode[i] = F_STORE;
+  c->nzcv_head_live = true;
   if (count > n)
     return;
   bool live_out[sizeof c->fmode / sizeof *c->fmode];
@@ -135,6 +136,7 @@ void jit_flags_plan(struct jit_ctx *c, unsigned count) {
     live_out[i] = live;
     live = reads(c, i, count) || (live && !setter(&c->insn[i]));
   }
+  c->nzcv_head_live = live;
   for (unsigned i = 0; i < count; i++) {
     unsigned k = setter(&c->insn[i]);
     if (!k)
