@@ -429,7 +429,7 @@ emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
                                      unsigned count, struct emu_jit_chain *c,
                                      bool *flushed) {
   *flushed = false;
-  for (int attempt = 0; attempt < 2; attempt++) {
+  for (int attempt = 0; attempt < 2 && !j->test_fail; attempt++) {
     struct xe_buf b;
     unsigned ni = 0, nh = 0;
     emu_code_buf_begin(&j->cb, &b);

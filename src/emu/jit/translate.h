@@ -53,6 +53,11 @@ struct emu_jit {
    * "start size jit:GUESTPC" line, perf's map of JIT code; closed by
    * emu_jit_free. */
   FILE *perfmap;
+  /* Tests only (tests/unit/emusys/test_jit_strict.c): every translation
+   * fails as a translator bug would, so VMK_JIT_STRICT's handling can be
+   * seen. Nothing sets it but a test holding this struct: no flag,
+   * environment variable or guest action reaches it. */
+  bool test_fail;
 };
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a

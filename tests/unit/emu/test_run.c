@@ -3,22 +3,30 @@
  * memory against values computed here in C; also exits (SVC, BRK, UNDEF,
  * budget), exclusives, and that a faulting instruction leaves the state
  * as it was. Encodings come from GNU as (aarch64-linux-gnu-as); the
- * disassembly is beside each word. Single-threaded.
+ * disassembly is beside each word. With VMK_TEST_EMU_JIT=1 (test_run-jit)
+ * every program runs translated instead. Single-threaded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "emu/decode.h"
 #include "emu_test_env.h"
+#include "vmkit/vmkit.h"
 
 static int setup(void **state) {
   struct tv *t = aligned_alloc(4096, sizeof *t);
   if (!t || emu_cpu_init(&t->cpu, &tv_ops, t) != 0)
+    return -1;
+  /* test_run-jit: the same programs through the translator */
+  const char *jit = getenv("VMK_TEST_EMU_JIT");
+  vmk_error err;
+  if (jit && strcmp(jit, "0") && emu_cpu_enable_jit(&t->cpu, 0, &err) != 0)
     return -1;
   memset(t->mem, 0, sizeof t->mem);
   *state = t;

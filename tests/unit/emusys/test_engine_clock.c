@@ -3,7 +3,8 @@
  * without end; the counter it sees after a resume must not include the
  * time the VM spent paused, and a second engine loaded from the first's
  * saved state goes on from the saved count with the same registers.
- * Test thread + the engines' vCPU threads.
+ * VMK_TEST_EMU_JIT set (emusys_engine_clock-jit): the guest runs
+ * translated. Test thread + the engines' vCPU threads.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -74,6 +75,7 @@ static void make_engine(struct fixture *f) {
       .gicr_base = VMK_GICR_BASE,
       .gicr_size = VMK_GICR_STRIDE,
       .nr_spis = VMK_NR_SPIS,
+      .emu_jit = getenv("VMK_TEST_EMU_JIT") != NULL, /* the -jit variant */
       .on_exit = on_exit_cb,
   };
   vmk_error err;

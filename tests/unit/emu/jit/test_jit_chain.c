@@ -8,7 +8,8 @@
  * jump cache with two targets of one index and a changed target, exit_request
  * seen at the next block (from an MMIO store in the guest and from another
  * thread), the budget and icount exactly the interpreter's, and chains that do
- * not come back to the dispatcher after every block. Every program runs in
+ * not come back to the dispatcher after every block, and the code region
+ * filling up (flushed, translated again) mid-run. Every program runs in
  * three modes: interpreter, JIT with the W^X code region, JIT with the single
  * mapping (user mode's). Encodings from GNU as; the disassembly is beside
  * each word. Single-threaded but for test_exit_request_thread.
@@ -533,8 +534,63 @@ static void test_chains_stay_in_translated_code(void **state) {
   free_cpu(t);
 }
 
+/* The code region's bound reached while chains run: 2,000 linked
+ * two-insn blocks (add x0, x0, #k; b .+4) looped over three times in the
+ * smallest region (EMU_CODE_BUF_MIN) fill it several times; each time it
+ * is flushed and the blocks are translated again, and the sum is the
+ * interpreter's. */
+#define BIG_VA 0x17000ull
+#define BIG_N 2000u
+static uint64_t run_big(enum mode m, uint64_t *flushes) {
+  struct tv *t = new_cpu(INTERP);
+  uint32_t *w = word_at(t, BIG_VA);
+  for (unsigned i = 0; i < BIG_N; i++) {
+    *w++ = 0x91000000u | ((i % 7 + 1) << 10); /* add x0, x0, #(i % 7 + 1) */
+    *w++ = 0x14000001u;                       /* b .+4 */
+  }
+  *w++ = 0xf1000421u; /* subs x1, x1, #1 */
+  int32_t back = -(int32_t)(2 * BIG_N + 1);
+  *w++ = 0x54000001u | (((uint32_t)back & 0x7ffffu) << 5); /* b.ne BIG_VA */
+  *w = 0xd4000001u;                                        /* svc #0 */
+  vmk_error err = {0};
+  if (m != INTERP)
+    assert_int_equal(emu_jit_new(&t->cpu.jit, EMU_CODE_BUF_MIN,
+                                 m == JIT_SINGLE ? EMU_CODE_BUF_SINGLE_MAP : 0,
+                                 &err),
+                     0);
+  struct emu_cpu *cpu = &t->cpu;
+  cpu->pc = BIG_VA;
+  cpu->r[0] = 0;
+  cpu->r[1] = 3;
+  assert_int_equal(emu_run(cpu, 0), EMU_EXIT_SVC);
+  assert_int_equal(cpu->exit_imm, 0);
+  uint64_t x0 = cpu->r[0];
+  *flushes = cpu->jit ? cpu->jit->cb.flushes : 0;
+  if (cpu->jit)
+    assert_int_equal(cpu->jit->failed, 0);
+  free_cpu(t);
+  return x0;
+}
+static void test_full_region_flushes_and_retranslates(void **state) {
+  (void)state;
+  uint64_t want = 0, flushes;
+  for (unsigned i = 0; i < BIG_N; i++)
+    want += 3 * (i % 7 + 1);
+  for (enum mode m = 0; m < NMODES; m++) {
+    uint64_t x0 = run_big(m, &flushes);
+    if (x0 != want)
+      fail_msg("%s: x0 = %llu, want %llu", mode_name[m], (unsigned long long)x0,
+               (unsigned long long)want);
+    if (m != INTERP && flushes < 2)
+      fail_msg("%s: %llu flushes of the region; the test wants it full "
+               "more than once",
+               mode_name[m], (unsigned long long)flushes);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_full_region_flushes_and_retranslates),
       cmocka_unit_test(test_store_into_linked_block),
       cmocka_unit_test(test_ic_ivau_linked_block),
       cmocka_unit_test(test_flush_stops_chain),
