@@ -141,7 +141,7 @@ kernels = ["int", "chase", "branch", "fp", "simd"]
 if user:
     nat, nat_rss = user_run([work + "/cpu.host"])
     q, q_rss = user_run([qemu_user, work + "/cpu.a64"])
-    v, v_rss = user_run([vmkit, "exec", work + "/cpu.a64"])
+    v, v_rss = user_run([vmkit, "exec", "--emu-mode=interp", work + "/cpu.a64"])
     j, j_rss = user_run([vmkit, "exec", "--emu-mode=jit", work + "/cpu.a64"])
     print("cpu bench, user mode (CPU seconds, best of %d, scale %d; vmkit: "
           "interpreter, jit: --emu-mode=jit)" % (reps, scale))
@@ -199,7 +199,7 @@ if guest:
     cmd = "console=ttyAMA0 quiet vmkit.quiet vmkit.cmd64=" + base64.b64encode(
         ("/bench/cpu -m -s %d" % scale).encode()).decode()
     kern, initrd = work + "/Image", work + "/initrd"
-    v = guest_best([vmkit, "run", "--engine", "emu", "--cpus", "1", "--memory", "512M",
+    v = guest_best([vmkit, "run", "--engine", "emu", "--emu-mode", "interp", "--cpus", "1", "--memory", "512M",
                     "--net", "none", "--kernel", kern, "--initrd", initrd, "--cmdline", cmd])
     gj = guest_best([vmkit, "run", "--engine", "emu", "--emu-mode", "jit", "--cpus", "1",
                      "--memory", "512M", "--net", "none", "--kernel", kern, "--initrd",

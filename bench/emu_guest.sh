@@ -59,7 +59,7 @@ def run(argv):
     res[b"idle-cpu"] = idle
     return res
 
-v = run([vmkit, "run", "--engine", "emu", "--cpus", cpus, "--memory", mem + "M",
+v = run([vmkit, "run", "--engine", "emu", "--emu-mode", "interp", "--cpus", cpus, "--memory", mem + "M",
          "--net", "none", "--kernel", kernel, "--initrd", initrd, "--cmdline", cmd])
 j = run([vmkit, "run", "--engine", "emu", "--emu-mode", "jit", "--cpus", cpus,
          "--memory", mem + "M", "--net", "none", "--kernel", kernel, "--initrd",

@@ -34,10 +34,12 @@ typedef enum vmk_engine_kind {
   VMK_ENGINE_EMU,
 } vmk_engine_kind;
 
-/* How the emu engine runs guest code (the kvm engine has no choice). */
+/* How the emu engine runs guest code; other engines ignore it. The
+ * default (vmk_config_new) is VMK_EMU_MODE_JIT on x86-64 hosts, where the
+ * translator's code runs, and VMK_EMU_MODE_INTERP on any other host. */
 typedef enum vmk_emu_mode {
-  VMK_EMU_MODE_INTERP = 0, /* the interpreter (the default) */
-  VMK_EMU_MODE_JIT,        /* blocks translated to x86-64 (experimental) */
+  VMK_EMU_MODE_INTERP = 0, /* the interpreter (the reference) */
+  VMK_EMU_MODE_JIT,        /* blocks translated to x86-64 */
 } vmk_emu_mode;
 
 typedef enum vmk_console_kind {
@@ -97,8 +99,8 @@ void vmk_config_free(vmk_config *cfg);
 /* Setters copy their arguments. They check only the value's own form;
  * vmk_config_validate checks the whole (files exist, sizes fit, ...). */
 int vmk_config_set_engine(vmk_config *cfg, vmk_engine_kind kind);
-/* vmk_config_validate refuses VMK_EMU_MODE_JIT when the VM would run on
- * another engine than emu. */
+/* Only the emu engine reads the mode; vmk_config_validate refuses
+ * VMK_EMU_MODE_JIT on a host that is not x86-64 when the VM runs on emu. */
 int vmk_config_set_emu_mode(vmk_config *cfg, vmk_emu_mode mode);
 int vmk_config_set_cpus(vmk_config *cfg, unsigned cpus);
 int vmk_config_set_memory(vmk_config *cfg, uint64_t bytes);

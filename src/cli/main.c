@@ -77,8 +77,8 @@ static const char main_help[] =
     "  exec PROGRAM [ARGS...]  run a static arm64 Linux program on vmkit's\n"
     "                          emulator, like qemu-aarch64\n"
     "  exec --emu-mode interp|jit PROGRAM [ARGS...]\n"
-    "                          the same, jit: translated to x86-64\n"
-    "                          (experimental); interp (the default): the\n"
+    "                          the same, jit (the default on x86-64 hosts):\n"
+    "                          translated to x86-64; interp: the\n"
     "                          interpreter\n"
     "\n"
     "  vmkit --help            this text\n"
@@ -116,10 +116,11 @@ static const char run_help[] =
     "                         and exit (a starting point for --config)\n"
     "  --engine auto|kvm|emu  CPU engine (default auto: kvm when /dev/kvm\n"
     "                         works on an arm64 host, else emu)\n"
-    "  --emu-mode interp|jit  how the emu engine runs guest code: interp\n"
-    "                         (the default) interprets it, jit translates\n"
-    "                         it to x86-64 (experimental; up to 16 MiB of\n"
-    "                         translated code per vCPU). Not for kvm\n"
+    "  --emu-mode interp|jit  how the emu engine runs guest code: jit (the\n"
+    "                         default on x86-64 hosts) translates it to\n"
+    "                         x86-64 (up to 32 MiB of translated code per\n"
+    "                         vCPU), interp interprets it (the default on\n"
+    "                         other hosts). Not for kvm\n"
     "  --cpus N               virtual CPUs, 1-8 (default 1)\n"
     "  --memory SIZE          guest RAM, e.g. 512M or 2G (default 512M)\n"
     "  --kernel PATH          arm64 Linux Image (uncompressed)\n"
@@ -1118,11 +1119,11 @@ static int cmd_run(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'; see vmkit run --help", argv[optind]);
-  /* A mode from a config file or snapshot is the emu engine's: moving
-   * the VM to another engine with --engine leaves it behind (given as a
-   * flag too, validate refuses the pair). */
-  if (engine_given && !emu_mode_given && cfg->engine == VMK_ENGINE_KVM)
-    vmk_config_set_emu_mode(cfg, VMK_EMU_MODE_INTERP);
+  /* The kvm engine ignores the mode (so a config or snapshot keeps it
+   * across engines), but both flags at once are a contradiction. */
+  if (engine_given && emu_mode_given && cfg->engine == VMK_ENGINE_KVM)
+    usage_error("--emu-mode is for the emu engine, and this VM runs on kvm; "
+                "use --engine emu or leave --emu-mode out");
   if (ro.restore_paused && !restore_dir)
     usage_error("--paused goes with --restore (vmkit restore DIR --paused)");
   if (detach && console_given && strcmp(console, "stdio"))

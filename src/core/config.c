@@ -23,6 +23,7 @@ vmk_config *vmk_config_new(void) {
   if (!cfg)
     return NULL;
   cfg->engine = VMK_ENGINE_AUTO;
+  cfg->emu_mode = VMK_EMU_JIT_HOST ? VMK_EMU_MODE_JIT : VMK_EMU_MODE_INTERP;
   cfg->cpus = 1;
   cfg->memory = 512ull << 20;
   cfg->entropy = true;
@@ -590,21 +591,17 @@ int vmk_config_validate(const vmk_config *cfg, vmk_error *err) {
                    (unsigned long long)(VMK_MIN_MEMORY >> 20),
                    (unsigned long long)(cfg->memory >> 20));
   vmk_engine_kind kind;
-  /* An explicit kvm is refused before its probe, so the sentence is
-   * the same on every host; auto is judged by what it resolves to. */
-  if (cfg->engine == VMK_ENGINE_KVM)
-    kind = VMK_ENGINE_KVM;
-  else if ((r = vmk_config_resolve_engine(cfg, &kind, err)))
+  if ((r = vmk_config_resolve_engine(cfg, &kind, err)))
     return r;
-  if (cfg->emu_mode != VMK_EMU_MODE_INTERP && kind != VMK_ENGINE_EMU)
+  /* Other engines ignore the mode: a config or snapshot moves between
+   * engines unchanged. */
+  if (cfg->emu_mode == VMK_EMU_MODE_JIT && kind == VMK_ENGINE_EMU &&
+      !VMK_EMU_JIT_HOST)
     return vmk_err(err, -EINVAL,
-                   "--emu-mode %s (emu_mode in a config) is for the emu "
-                   "engine, and this VM runs on %s; use --engine emu or "
-                   "leave the mode out",
-                   vmk_emu_mode_name(cfg->emu_mode), vmk_engine_name(kind));
-  return cfg->engine == VMK_ENGINE_KVM
-             ? vmk_config_resolve_engine(cfg, &kind, err)
-             : 0;
+                   "--emu-mode jit (emu_mode in a config) translates guest "
+                   "code to x86-64, and this host is not x86-64; use "
+                   "--emu-mode interp");
+  return 0;
 }
 
 const char *vmk_emu_mode_name(vmk_emu_mode mode) {

@@ -605,6 +605,10 @@ static int emu_create(const struct vmk_engine_config *cfg,
                    "the machine's GIC redistributor region is too small for "
                    "%u vCPUs",
                    cfg->cpus);
+  if (cfg->emu_jit && !VMK_EMU_JIT_HOST)
+    return vmk_err(err, -EINVAL,
+                   "the translator (--emu-mode jit) makes x86-64 code, and "
+                   "this host is not x86-64; use --emu-mode interp");
   struct emu_engine *e = calloc(1, sizeof *e);
   if (!e)
     return vmk_err(err, -ENOMEM, "out of memory creating the emu engine");

@@ -25,6 +25,15 @@
 #include "engine/arch_state.h"
 #include "vmkit/vmkit.h"
 
+/* The emu engine's translator emits x86-64 code, so only an x86-64 host
+ * can run it: there jit is the emu engine's default mode, elsewhere the
+ * interpreter is, and jit is refused. */
+#if defined(__x86_64__)
+#define VMK_EMU_JIT_HOST 1
+#else
+#define VMK_EMU_JIT_HOST 0
+#endif
+
 struct vmk_engine_config {
   unsigned cpus;
   const struct vmk_guest_mem *ram;
@@ -33,8 +42,8 @@ struct vmk_engine_config {
   uint64_t gicd_base, gicd_size;
   uint64_t gicr_base, gicr_size;
   unsigned nr_spis; /* SPIs wired (INTIDs 32 .. 32 + nr_spis - 1) */
-  /* emu only: run guest code translated to x86-64 (--emu-mode jit);
-   * other engines refuse it (vmk_config_validate). */
+  /* emu only: run guest code translated to x86-64 (--emu-mode jit, the
+   * default where VMK_EMU_JIT_HOST); other engines ignore it. */
   bool emu_jit;
   /* The guest ended the machine (PSCI SYSTEM_OFF / SYSTEM_RESET), or the
    * engine failed (err set). Called once, on a vCPU thread. */

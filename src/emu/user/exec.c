@@ -19,6 +19,7 @@
 #include "emu/mem.h"
 #include "emu/user/exec.h"
 #include "emu/user/user.h"
+#include "engine/engine.h"
 
 extern char **environ;
 
@@ -111,7 +112,7 @@ static int run(struct urun *u) {
 
 int vmk_emu_exec_main(int argc, char **argv) {
   int i = 1;
-  bool jit = false;
+  bool jit = VMK_EMU_JIT_HOST; /* the translator where its code runs */
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (strcmp(argv[i], "--emu-stats") == 0) {
       emu_print_stats(stdout);
@@ -124,13 +125,15 @@ int vmk_emu_exec_main(int argc, char **argv) {
                                          : "";
       if (strcmp(v, "interp") == 0) {
         jit = false;
-      } else if (strcmp(v, "jit") == 0) {
+      } else if (strcmp(v, "jit") == 0 && VMK_EMU_JIT_HOST) {
         jit = true;
+      } else if (strcmp(v, "jit") == 0) {
+        fprintf(stderr, "vmkit exec: --emu-mode jit translates to x86-64, "
+                        "and this host is not x86-64; use --emu-mode interp\n");
+        return 2;
       } else {
         fprintf(stderr,
-                "vmkit exec: --emu-mode must be interp or jit (got '%s'); "
-                "use --emu-mode=jit or leave it out for the interpreter\n",
-                v);
+                "vmkit exec: --emu-mode must be interp or jit (got '%s')\n", v);
         return 2;
       }
       continue;

@@ -20,6 +20,9 @@
 # A failing check prints the guest console. Exit 77 (skip) when the
 # default guest is not built.
 #
+# boot.sh VMKIT (emu-boot) runs these in the interpreter (--emu-mode
+# interp), the reference; every other integration test runs the default
+# mode, the translator.
 # boot.sh VMKIT jit (emu-boot-jit) runs the guest's code translated
 # (--emu-mode jit, VMK_JIT_STRICT=1: a block the translator should take
 # and cannot ends the VM) in one lean boot instead: 2 vCPUs run stress.sh
@@ -142,7 +145,7 @@ cmd="echo guest-nproc=\$(nproc);\
  printf %s $pattern | dd of=/dev/vda bs=512 seek=8 conv=sync 2>/dev/null; sync;\
  echo guest-disk-written"
 start=$(date +%s)
-timeout "$limit" "$vmkit" run --engine emu --cpus 2 --memory 512M \
+timeout "$limit" "$vmkit" run --engine emu --emu-mode interp --cpus 2 --memory 512M \
   --disk "$tmp/disk.img" --console "$tmp/boot.console" \
   --cmdline "console=hvc0 vmkit.cmd=\"$cmd\"" >"$tmp/boot.out" 2>&1
 status=$?
@@ -171,7 +174,7 @@ check "guest's command exited 0" has "vmkit: exit status 0"
 
 # ---- 2. SMP stress -----------------------------------------------------------
 start=$(date +%s)
-timeout "$limit" "$vmkit" run --engine emu --cpus 2 \
+timeout "$limit" "$vmkit" run --engine emu --emu-mode interp --cpus 2 \
   --console "$tmp/stress.console" \
   --cmdline "console=hvc0 vmkit.cmd64=$(base64 -w0 "$here/stress.sh")" \
   >"$tmp/stress.out" 2>&1
@@ -191,7 +194,7 @@ cmd='if [ "$(head -c 6 /dev/vda)" = booted ]; then echo guest-boot-2;
  else printf booted | dd of=/dev/vda conv=notrunc 2>/dev/null; sync;
  echo guest-boot-1; reboot -f; fi'
 start=$(date +%s)
-timeout "$limit" "$vmkit" run --engine emu --cpus 1 \
+timeout "$limit" "$vmkit" run --engine emu --emu-mode interp --cpus 1 \
   --disk "$tmp/marker.img" --console "$tmp/restart.console" \
   --cmdline "console=hvc0 vmkit.cmd64=$(printf %s "$cmd" | base64 -w0)" \
   >"$tmp/restart.out" 2>&1
@@ -209,7 +212,7 @@ check "the second boot found the first one's disk marker" \
 [ "$fails" -eq "$before" ] || show_console restart
 
 start=$(date +%s)
-timeout "$limit" "$vmkit" run --engine emu --cpus 1 --on-reboot exit \
+timeout "$limit" "$vmkit" run --engine emu --emu-mode interp --cpus 1 --on-reboot exit \
   --console "$tmp/reboot.console" \
   --cmdline 'console=hvc0 vmkit.cmd="reboot -f"' >"$tmp/reboot.out" 2>&1
 status=$?

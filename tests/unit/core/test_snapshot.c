@@ -243,6 +243,7 @@ static void test_save_restore_jit(void **state) {
   snprintf(d4, sizeof d4, "%s/jit4", tmpdir);
   vmk_config *jit = config(), *interp = config();
   assert_int_equal(vmk_config_set_emu_mode(jit, VMK_EMU_MODE_JIT), 0);
+  assert_int_equal(vmk_config_set_emu_mode(interp, VMK_EMU_MODE_INTERP), 0);
   vmk_vm *vm;
   vmk_error err;
   assert_int_equal(vmk_vm_create(jit, &vm, &err), 0);

@@ -8,7 +8,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
-runner=$(realpath "$1")
+runner="$(realpath "$1")${2:+ $2}" # $2: a runner flag (--emu-mode=jit)
 command -v qemu-aarch64 >/dev/null || {
   echo "qemu-aarch64 is missing; run tools/deps.sh (package qemu-user)"; exit 1; }
 bb=${VMK_BUSYBOX_ARM64:-$("$repo/tools/emu/fetch_busybox.sh" arm64)} || {
