@@ -33,12 +33,12 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
 #define EMU_TLBI_QUEUE 8u
 
 /* --emu-mode jit: each vCPU's translated-code region (its own; translations
- * are per vCPU, as decoded blocks are). The bound: 32 MiB, twice what a
- * boot and busybox stress of the default guest fill (15.5 MiB at most), so
- * a busy guest rarely flushes; at the 8-vCPU maximum that is 256 MiB of
- * address space, resident only as far as code is written. Full: every
- * translation is dropped (the pages go back to the host) and blocks are
- * translated again as they run. */
+ * are per vCPU, as decoded blocks are). The bound: 32 MiB. A boot of the
+ * default guest filled 15.5 MiB of it before the register cache and host
+ * flags, 26 MiB after (bench/emu_boot.sh, 1 vCPU); at the 8-vCPU maximum
+ * that is 256 MiB of address space, resident only as far as code is
+ * written. Full: every translation is dropped (the pages go back to the
+ * host) and blocks are translated again as they run. */
 #define EMU_ENGINE_JIT_CODE ((size_t)32 << 20)
 
 struct emu_engine;
