@@ -35,7 +35,7 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
 /* --emu-mode jit: each vCPU's translated-code region (its own; translations
  * are per vCPU, as decoded blocks are). The bound: 32 MiB. A boot of the
  * default guest filled 15.5 MiB of it before the register cache and host
- * flags, 26 MiB after (bench/emu_boot.sh, 1 vCPU); at the 8-vCPU maximum
+ * flags, 26.7 MiB after (bench/emu_boot.sh, 1 vCPU); at the 8-vCPU maximum
  * that is 256 MiB of address space, resident only as far as code is
  * written. Full: every translation is dropped (the pages go back to the
  * host) and blocks are translated again as they run. */
