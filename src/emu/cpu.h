@@ -118,6 +118,18 @@ struct emu_insn {
 #define EMU_TLB_KEY_SHIFT 4
 #define EMU_TLB_KEY_MASK (0xffull << EMU_TLB_KEY_SHIFT)
 
+/* emu_cpu.fast_sysreg: the system registers that translated MRS reads
+ * straight from memory, and their encodings (op0:op1:CRn:CRm:op2). */
+enum {
+  EMU_FAST_SP_EL0,    /* S3_0_C4_C1_0 */
+  EMU_FAST_TPIDR_EL1, /* S3_0_C13_C0_4 */
+  EMU_FAST_DAIF,      /* S3_3_C4_C2_1 */
+  EMU_FAST_SYSREGS
+};
+#define EMU_FAST_ENC_SP_EL0 (3u << 14 | 0u << 11 | 4u << 7 | 1u << 3 | 0u)
+#define EMU_FAST_ENC_TPIDR_EL1 (3u << 14 | 0u << 11 | 13u << 7 | 0u << 3 | 4u)
+#define EMU_FAST_ENC_DAIF (3u << 14 | 3u << 11 | 4u << 7 | 2u << 3 | 1u)
+
 /* emu_cpu.insn_traps */
 #define EMU_TRAP_DC_ZVA 1u /* DC ZVA */
 #define EMU_TRAP_DC_CMO 2u /* DC CVAC/CVAU/CIVAC */
@@ -243,6 +255,12 @@ struct emu_cpu {
    * env->sysreg_write first because the current level may not use them
    * (system mode: EL0 with SCTLR_EL1.DZE/UCI clear). 0 in user mode. */
   uint32_t insn_traps;
+  /* System mode: where MRS finds the register EMU_FAST_* when the
+   * current state lets it read it with no check (EL1; SP_EL0 while it
+   * is not the stack pointer in use), else NULL: env->sysreg_read
+   * decides. The value is the register's, exactly what sysreg_read
+   * would return. Kept by the environment; NULL in user mode. */
+  const uint64_t *fast_sysreg[EMU_FAST_SYSREGS];
 
   /* Run control. exit_request is set by other threads (atomic). */
   volatile int exit_request;

@@ -127,12 +127,15 @@ void jit_cache_load(struct jit_ctx *c, unsigned mask);
 void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn);
 /* The guest registers (bit r: cpu->r[r]) insn in reads and writes when
  * one of this translator's own emitters emits it (translate.c, emit_dp.c,
- * emit_ldst.c, chain.c); false for any other insn. */
+ * emit_ldst.c, emit_sys.c, emit_excl.c, chain.c); false for any other
+ * insn. */
 bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 /* True for an inline store (it may write a page holding code). */
 bool jit_ldst_store(const struct emu_insn *in);
 bool jit_dp_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+bool jit_sys_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+bool jit_excl_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 
 /* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach;
  * dirty cached registers are written back before it and the cached ones
@@ -185,5 +188,22 @@ void jit_emit_ldst(struct jit_ctx *c, unsigned idx);
 /* Data processing (emit_dp.c). */
 bool jit_dp_inline(const struct emu_insn *in);
 void jit_emit_dp(struct jit_ctx *c, unsigned idx);
+/* System instructions (emit_sys.c): hints, barriers, CLREX, ISB, the
+ * MRS/MSR of registers read and written with no side effect, DC ZVA. */
+bool jit_sys_inline(const struct emu_insn *in);
+void jit_emit_sys(struct jit_ctx *c, unsigned idx);
+/* ... and has a slow path that calls out (flags.c: NZCV must be exact) */
+bool jit_sys_calls_out(const struct emu_insn *in);
+/* Exclusives and acquire/release (emit_excl.c). */
+bool jit_excl_inline(const struct emu_insn *in);
+void jit_emit_excl(struct jit_ctx *c, unsigned idx);
+/* The soft-TLB hit test for an access of len bytes (a power of two, at
+ * most a page) at rax that must be aligned to len (emit_excl.c): a miss,
+ * a misaligned rax or, when traps is not 0, cpu->insn_traps & traps goes
+ * to fn(cpu, &insn[idx]) out of line (the caller binds the way back with
+ * jit_cold_resume). On a hit rdx = the entry's addend ([rax + rdx] is
+ * the host address). Clobbers rcx, rsi. */
+void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
+                         bool store, uint32_t traps, uint64_t fn);
 
 #endif

@@ -77,10 +77,12 @@ static bool reads(const struct jit_ctx *c, unsigned i, unsigned count) {
   case EMU_OP_SBC:
   case EMU_OP_SBCS:
     return true;
-  default: /* a load/store's slow path calls out */
-    return jit_ldst_inline(in) &&
-           !(in->op == EMU_OP_PRFM_UIMM || in->op == EMU_OP_PRFUM ||
-             in->op == EMU_OP_PRFM_REG || in->op == EMU_OP_PRFM_LIT);
+  default: /* the slow paths of loads/stores, exclusives, MRS, DC ZVA
+              call out */
+    return (jit_ldst_inline(in) &&
+            !(in->op == EMU_OP_PRFM_UIMM || in->op == EMU_OP_PRFUM ||
+              in->op == EMU_OP_PRFM_REG || in->op == EMU_OP_PRFM_LIT)) ||
+           jit_excl_inline(in) || jit_sys_calls_out(in);
   }
 }
 

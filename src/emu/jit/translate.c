@@ -98,8 +98,9 @@ static bool own_op(const struct emu_insn *in) {
 bool emu_jit_inline_op(const struct emu_insn *in) {
   if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
     return true;
-  /* the emitters of emit_ldst.c and emit_dp.c */
-  return own_op(in) || jit_ldst_inline(in) || jit_dp_inline(in);
+  /* the emitters of emit_ldst.c, emit_dp.c, emit_sys.c, emit_excl.c */
+  return own_op(in) || jit_ldst_inline(in) || jit_dp_inline(in) ||
+         jit_sys_inline(in) || jit_excl_inline(in);
 }
 
 #define BIT(r) (1ull << (r))
@@ -110,6 +111,10 @@ bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
     return jit_ldst_regs(in, rd, wr);
   if (jit_dp_inline(in))
     return jit_dp_regs(in, rd, wr);
+  if (jit_sys_inline(in))
+    return jit_sys_regs(in, rd, wr);
+  if (jit_excl_inline(in))
+    return jit_excl_regs(in, rd, wr);
   switch (in->op) {
   case EMU_OP_ADD_IMM:
   case EMU_OP_SUB_IMM:
@@ -344,6 +349,18 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
     if (jit_dp_inline(in)) {
       jit_cache_begin(&ctx, i, true);
       jit_emit_dp(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_sys_inline(in)) {
+      jit_cache_begin(&ctx, i, true);
+      jit_emit_sys(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_excl_inline(in)) {
+      jit_cache_begin(&ctx, i, true);
+      jit_emit_excl(&ctx, i);
       ni++;
       continue;
     }

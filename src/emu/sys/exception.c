@@ -40,11 +40,12 @@ void emu_sys_reset(struct emu_sys *sys, struct emu_cpu *cpu, unsigned cpu_index,
 
 void emu_sys_set_el_sp(struct emu_sys *sys, unsigned el, unsigned spsel) {
   bool el_changed = sys->el != el;
+  uint8_t old_spsel = sys->spsel;
   emu_sys_sp_save(sys);
   sys->el = (uint8_t)el;
   sys->spsel = el ? (uint8_t)(spsel & 1) : 0;
   sys->cpu->r[EMU_SP] = *emu_sys_sp_bank(sys, sys->el, sys->spsel);
-  if (el_changed)
+  if (el_changed || sys->spsel != old_spsel) /* fast_sysreg[SP_EL0] */
     emu_sys_sync_core(sys);
   if (el_changed && sys->ops && sys->ops->regime_changed)
     sys->ops->regime_changed(sys->opaque, EMU_REGIME_EL);

@@ -116,7 +116,8 @@ struct emu_sys {
   /* PSTATE beyond cpu->nzcv. */
   uint8_t el;    /* 0 or 1 (no EL2/EL3) */
   uint8_t spsel; /* at EL1: 1 = SP_EL1 in use, 0 = SP_EL0 */
-  uint32_t daif; /* EMU_PSTATE_DAIF bits */
+  uint64_t daif; /* EMU_PSTATE_DAIF bits (64: MRS DAIF reads it whole,
+                    cpu->fast_sysreg) */
   bool ss, il;
 
   /* Banked stack pointers. cpu->r[EMU_SP] is the one in use; the bank of
@@ -182,10 +183,12 @@ struct emu_sys {
 #define EMU_SCTLR_UCI (1ull << 26)
 
 /* Copies into struct emu_cpu what its inline paths need from PSTATE.EL,
- * the ASID and SCTLR_EL1: the TLB view of the EL, the ASID's tag key, the
- * block context (the EL) and which EL0 cache maintenance instructions
- * must ask sysreg_write first (DZE, UCI clear). Called whenever the EL,
- * the ASID or SCTLR_EL1 changes. */
+ * SPSel, the ASID and SCTLR_EL1: the TLB view of the EL, the ASID's tag
+ * key, the block context (the EL), which EL0 cache maintenance
+ * instructions must ask sysreg_write first (DZE, UCI clear) and the
+ * registers MRS may read directly (at EL1, where none of them has an
+ * access rule; SP_EL0 only while SPSel selects SP_EL1, as rd_sp_el0).
+ * Called whenever the EL, SPSel, the ASID or SCTLR_EL1 changes. */
 static inline void emu_sys_sync_core(struct emu_sys *sys) {
   struct emu_cpu *cpu = sys->cpu;
   bool el0 = sys->el == 0;
@@ -197,6 +200,9 @@ static inline void emu_sys_sync_core(struct emu_sys *sys) {
   cpu->code_ctx = sys->el;
   cpu->insn_traps = (el0 && !(sctlr & EMU_SCTLR_DZE) ? EMU_TRAP_DC_ZVA : 0) |
                     (el0 && !(sctlr & EMU_SCTLR_UCI) ? EMU_TRAP_DC_CMO : 0);
+  cpu->fast_sysreg[EMU_FAST_SP_EL0] = !el0 && sys->spsel ? &sys->sp_el0 : NULL;
+  cpu->fast_sysreg[EMU_FAST_TPIDR_EL1] = el0 ? NULL : &sys->regs.tpidr_el1;
+  cpu->fast_sysreg[EMU_FAST_DAIF] = el0 ? NULL : &sys->daif;
 }
 
 /* Sets up a CPU in its reset state: EL1h, DAIF masked, MMU off,
