@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "emu/jit/translate.h"
 #include "emu/snapshot.h"
@@ -629,6 +630,8 @@ static int emu_create(const struct vmk_engine_config *cfg,
   e->stats = st && *st && strcmp(st, "0") != 0;
   const char *strict = getenv("VMK_JIT_STRICT");
   e->jit_strict = strict && *strict && strcmp(strict, "0") != 0;
+  const char *pm = getenv("VMK_JIT_PERFMAP");
+  e->perfmap = pm && *pm && strcmp(pm, "0") != 0;
   int r = emu_gicv3_init(&e->gic, cfg->cpus, cfg->nr_spis, gic_wake, e, err);
   if (r)
     goto fail;
@@ -667,6 +670,13 @@ static int emu_create(const struct vmk_engine_config *cfg,
     if (cfg->emu_jit &&
         (r = emu_jit_new(&v->cpu.jit, EMU_ENGINE_JIT_CODE, 0, err)) < 0)
       goto fail;
+    if (v->cpu.jit && e->perfmap) { /* for perf: translations by guest pc */
+      char mp[64];
+      snprintf(mp, sizeof mp, "/tmp/perf-%d.map", (int)getpid());
+      v->cpu.jit->perfmap = fopen(mp, "a");
+      if (v->cpu.jit->perfmap)
+        setvbuf(v->cpu.jit->perfmap, NULL, _IOLBF, 0);
+    }
     emu_timer_init(&v->timer, emu_timer_host_ns, NULL, e->base_ns,
                    emu_sys_timer_output, &v->sys);
     v->sys.ram = cfg->ram;

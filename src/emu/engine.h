@@ -100,6 +100,7 @@ struct emu_engine {
   bool exit_reported;     /* atomic */
   int trace;              /* VMK_EMU_TRACE: PCs of the last blocks on errors */
   bool stats;             /* VMK_EMU_STATS: print per-vCPU counters at exit */
+  bool perfmap;           /* VMK_JIT_PERFMAP: /tmp/perf-PID.map for perf */
   bool jit_strict;        /* VMK_JIT_STRICT: a block the translator should take
                              and cannot ends the VM (a vmkit bug, never hidden) */
   struct emu_vcpu *vcpus; /* cfg.cpus entries */
