@@ -514,7 +514,7 @@ static void test_pair_broken_by_other_store(void **state) {
 
 /* Two CPUs on two threads, translated code, one counter: each adds 1
  * ITER times with an LDXR/STXR loop; the total must be exact. */
-#define ITER 200000u
+#define ITER 2000000u
 #define COUNTER (BASE + 0x2000)
 static const uint32_t count_loop[] = {
     0xc85f7c01u, /* 0: ldxr x1, [x0] */
@@ -528,8 +528,13 @@ static const uint32_t count_loop[] = {
 static struct env tc[2];
 static _Alignas(4096) uint8_t shared[PAGES * 4096];
 
+static int started;
 static void *count_thread(void *arg) {
   struct env *t = arg;
+  /* both start together, so that their loops overlap */
+  __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 2)
+    ;
   t->cpu.pc = BASE;
   t->cpu.r[0] = COUNTER;
   t->cpu.r[3] = ITER;
