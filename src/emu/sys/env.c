@@ -36,6 +36,9 @@
 
 #define ERET_INSN 0xd69f03e0u
 #define FSC_SYNC_EXT_ABORT 0x10
+/* The VA bits a TLBI by VA names (55..12; 63..56 are the tag byte or
+ * the sign) */
+#define TLBI_VA_BITS 0x00fffffffffff000ull
 
 static void record_fault(struct emu_sys *sys, uint64_t va, uint8_t fsc) {
   sys->fault.valid = true;
@@ -119,8 +122,15 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
       .global = res.global,
       .valid = true,
   };
-  if (res.page_bits > EMU_PAGE_BITS)
-    sys->tlb_blocks[view][(va >> 55) & 1] = true;
+  if (res.page_bits > EMU_PAGE_BITS) {
+    uint64_t lo = va & TLBI_VA_BITS & ~((1ull << res.page_bits) - 1);
+    uint64_t hi = lo + (1ull << res.page_bits);
+    struct emu_tlb_span *s = &sys->tlb_blocks[view][(va >> 55) & 1];
+    if (!s->hi || lo < s->lo)
+      s->lo = lo;
+    if (hi > s->hi)
+      s->hi = hi;
+  }
   bool wr, ww;
   if (__builtin_expect(sys->dbg.wp_armed, 0) &&
       emu_dbg_page_watched(sys, va, &wr, &ww)) {
@@ -345,7 +355,7 @@ static bool tlbi_asid_match(const struct emu_tlbi *op,
 /* VA bits [55:12] (TBI-tagged VAs and the TLBI's sign extension differ
  * above), down to the mapping's own size. */
 static bool tlbi_va_match(uint64_t va, const struct emu_tlb_meta *m) {
-  uint64_t mask = 0x00fffffffffff000ull & ~((1ull << m->page_bits) - 1);
+  uint64_t mask = TLBI_VA_BITS & ~((1ull << m->page_bits) - 1);
   return ((va ^ m->vpage) & mask) == 0;
 }
 
@@ -366,7 +376,9 @@ void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op) {
   }
   unsigned half = (op->va >> 55) & 1;
   for (unsigned v = 0; v < 2; v++) {
-    if (sys->tlb_blocks[v][half]) { /* a block's pages sit in any slot */
+    uint64_t key = op->va & TLBI_VA_BITS;
+    if (key >= sys->tlb_blocks[v][half].lo &&
+        key < sys->tlb_blocks[v][half].hi) { /* in a block: any slot */
       for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
         const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
         if (m->valid && tlbi_va_match(op->va, m) && tlbi_asid_match(op, m))

@@ -148,8 +148,15 @@ struct emu_sys {
     uint8_t page_bits;  /* size of the mapping it came from */
     bool global, valid; /* valid: filled since the last invalidation */
   } tlb_meta[2][EMU_TLB_SIZE];
-  /* Entries from >4K mappings cached: [view][VA half]. */
-  bool tlb_blocks[2][2];
+  /* Where entries from >4K mappings may be cached, per [view][VA half]:
+   * the span [lo, hi) of VA bits 55..12 their mappings cover (hi 0: none
+   * since the last flush). A TLBI by VA inside it must look at every
+   * slot (a block's pages sit in many); outside, only at its own slot
+   * (Linux's TLBIs of 4K vmalloc/module pages, far from its block-mapped
+   * linear map). */
+  struct emu_tlb_span {
+    uint64_t lo, hi;
+  } tlb_blocks[2][2];
   /* ASID -> tag key (cpu->tlb_key): slot asid & 0xff holds asid + 1, or 0
    * when free; a new ASID in a used slot evicts the old one's entries. */
   uint32_t asid_slot[256];
