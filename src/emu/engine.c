@@ -887,10 +887,12 @@ static void emu_destroy(struct vmk_engine *base) {
               " blocks translated (%" PRIu64 " insns inline, %" PRIu64
               " helper calls), %" PRIu64 " left to the interpreter, %" PRIu64
               " failed; code region %zu KiB used, %zu KiB peak of %zu KiB, "
-              "%" PRIu64 " flushes, %s\n",
+              "%" PRIu64 " flushes, %s; %" PRIu64 " dispatches, %" PRIu64
+              " exits linked, %" PRIu64 " jump cache fills\n",
               i, j->blocks, j->inline_ops, j->helper_ops, j->refused, j->failed,
               cs.used >> 10, cs.peak >> 10, cs.size >> 10, cs.flushes,
-              cs.near_text ? "near calls" : "far calls");
+              cs.near_text ? "near calls" : "far calls", j->dispatches,
+              j->links, j->jc_fills);
     }
   }
   for (unsigned i = 0; i < e->cfg.cpus; i++) {

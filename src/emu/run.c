@@ -102,6 +102,7 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
                            : cpu->run_end;
         ret_flushes = cpu->jit->cb.flushes;
         ret_gen = emu_block_gen(cpu);
+        cpu->jit->dispatches++;
         ret = f(cpu);
         continue;
       }
