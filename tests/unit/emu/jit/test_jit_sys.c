@@ -208,8 +208,15 @@ static void fresh_state(const struct emu_insn *blk, unsigned n) {
   a->excl_addr = addr();
   a->excl_val[0] = rnd();
   a->excl_val[1] = rnd();
+  const struct emu_insn *in = &blk[rnd() % n];
+  for (unsigned i = 0; i < n; i++)
+    if (blk[i].op >= EMU_OP_LDXR && blk[i].op <= EMU_OP_STLR) {
+      in = &blk[i]; /* the first exclusive: often at a good address */
+      if (rnd() % 2 && in->rn != EMU_XZR)
+        a->r[in->rn] = BASE + 4096 * (rnd() % 3) + 8 * (rnd() % 512);
+      break;
+    }
   if (rnd() % 4) {
-    const struct emu_insn *in = &blk[rnd() % n];
     a->excl_size = rnd() % 4 ? (in->a ? in->a : 8) : 1u << (rnd() % 4);
     if (rnd() % 4)
       a->excl_addr = a->r[in->rn];
@@ -327,11 +334,20 @@ static void report(const struct emu_insn *blk, unsigned n,
               (unsigned long long)a->r[j], (unsigned long long)b->r[j]);
 }
 
-/* One random insn of the families emitted here (rt/rn/rs random). */
+/* A register field: mostly one of a few, so that the insns of a block
+ * share registers (and the translator holds them in host registers),
+ * sometimes 31 (XZR or SP) or any. */
+static uint32_t reg_field(void) {
+  unsigned k = (unsigned)(rnd() % 8);
+  return k < 6 ? k % 4 : k == 6 ? 31 : (uint32_t)(rnd() % 32);
+}
+
+/* One random insn of the families emitted here, or an ADD (immediate)
+ * between them. */
 static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
-  uint32_t rt = (uint32_t)(rnd() % 32), crm = (uint32_t)(rnd() % 16) << 8;
+  uint32_t rt = reg_field(), crm = (uint32_t)(rnd() % 16) << 8;
   uint32_t raw;
-  switch (rnd() % 12) {
+  switch (rnd() % 13) {
   case 0: /* hint space: NOP, YIELD, WFE, PACIASP, BTI, ... (not WFI) */
     raw = 0xd503201fu | (uint32_t)(rnd() % 128) << 5;
     break;
@@ -359,8 +375,12 @@ static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
   case 6:
     raw = 0xd50b7420u | rt; /* DC ZVA */
     break;
+  case 7: /* add xd, xn, #imm (a register the others use) */
+    raw = 0x91000000u | (uint32_t)(rnd() % 4096) << 10 | reg_field() << 5 | rt;
+    break;
   default: /* exclusives, acquire/release: op 001000 in bits 29..24 */
-    raw = ((uint32_t)rnd() & ~0x3f000000u) | 0x08000000u;
+    raw = ((uint32_t)rnd() & 0xc0e08000u) | 0x08000000u | reg_field() << 16 |
+          reg_field() << 10 | reg_field() << 5 | rt;
     break;
   }
   bool ends = emu_decode(o, raw, pc);
@@ -383,6 +403,7 @@ static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
   case EMU_OP_MRS_TPIDRRO:
   case EMU_OP_MSR_TPIDR:
   case EMU_OP_DC_ZVA:
+  case EMU_OP_ADD_IMM:
     return emu_exec_helper[o->op] != NULL;
   default:
     return false;
