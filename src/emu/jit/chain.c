@@ -207,6 +207,7 @@ bool emu_jit_chain_exit_op(const struct emu_insn *in) {
   case EMU_OP_BLR:
   case EMU_OP_RET:
   case EMU_OP_END_BLOCK:
+  case EMU_OP_ISB:
     return true;
   default:
     return false;
@@ -229,8 +230,10 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
     leave(x, c, in->imm);
     return true;
   case EMU_OP_END_BLOCK:
+  case EMU_OP_ISB: /* ends its block, as the interpreter's, which chains
+                      on too: a direct exit, no dispatcher round trip */
     jit_cache_sync(x);
-    exit_to(b, c, in->pc);
+    exit_to(b, c, in->op == EMU_OP_ISB ? in->pc + 4 : in->pc);
     return true;
   case EMU_OP_B_COND: {
     exits_cc(x, c, jit_cond(x, in->b), in);

@@ -9,8 +9,8 @@
  *     DSB after a TLBI needs no more: the TLBI is a block-ending helper
  *     that has completed (broadcast included) when it returns;
  *   CLREX: opens the exclusive monitor;
- *   ISB: ends the block (the translator's plain exit, which goes back
- *     through the dispatcher's checks);
+ *   (ISB, which ends its block, is a direct exit to the next insn:
+ *     chain.c, like the end of a block without a branch);
  *   MRS/MSR TPIDR_EL0, MRS TPIDRRO_EL0: plain fields of struct emu_cpu;
  *   MRS of the registers cpu->fast_sysreg names (SP_EL0, TPIDR_EL1,
  *     DAIF): read through the pointer the environment keeps there, or,
@@ -56,7 +56,6 @@ bool jit_sys_inline(const struct emu_insn *in) {
   case EMU_OP_CLREX:
   case EMU_OP_DMB:
   case EMU_OP_DSB:
-  case EMU_OP_ISB:
   case EMU_OP_MRS_TPIDR:
   case EMU_OP_MRS_TPIDRRO:
   case EMU_OP_MSR_TPIDR:
@@ -105,10 +104,6 @@ void jit_emit_sys(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_DSB:
     if (full_barrier(in))
       xe_mfence(b);
-    break;
-  case EMU_OP_ISB:
-    xe_mov_ri(b, XE_RAX, in->pc + 4);
-    xe_store(b, 64, cpu_m(offsetof(struct emu_cpu, pc)), XE_RAX);
     break;
   case EMU_OP_MRS_TPIDR:
   case EMU_OP_MRS_TPIDRRO:
