@@ -347,7 +347,7 @@ static uint32_t reg_field(void) {
 static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
   uint32_t rt = reg_field(), crm = (uint32_t)(rnd() % 16) << 8;
   uint32_t raw;
-  switch (rnd() % 13) {
+  switch (rnd() % 14) {
   case 0: /* hint space: NOP, YIELD, WFE, PACIASP, BTI, ... (not WFI) */
     raw = 0xd503201fu | (uint32_t)(rnd() % 128) << 5;
     break;
@@ -378,6 +378,10 @@ static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
   case 7: /* add xd, xn, #imm (a register the others use) */
     raw = 0x91000000u | (uint32_t)(rnd() % 4096) << 10 | reg_field() << 5 | rt;
     break;
+  case 8: /* adds/subs xd, xn, #imm: NZCV, which a fault then saves */
+    raw = (rnd() & 1 ? 0xb1000000u : 0xf1000000u) |
+          (uint32_t)(rnd() % 4096) << 10 | reg_field() << 5 | rt;
+    break;
   default: /* exclusives, acquire/release: op 001000 in bits 29..24 */
     raw = ((uint32_t)rnd() & 0xc0e08000u) | 0x08000000u | reg_field() << 16 |
           reg_field() << 10 | reg_field() << 5 | rt;
@@ -404,6 +408,8 @@ static bool random_insn(struct emu_insn *o, uint64_t pc, bool last) {
   case EMU_OP_MSR_TPIDR:
   case EMU_OP_DC_ZVA:
   case EMU_OP_ADD_IMM:
+  case EMU_OP_ADDS_IMM:
+  case EMU_OP_SUBS_IMM:
     return emu_exec_helper[o->op] != NULL;
   default:
     return false;
@@ -419,7 +425,7 @@ static void test_inline_vs_helpers(void **state) {
   unsigned mrs_fast = 0, mrs_slow = 0;
   while (ok < CASES) {
     struct emu_insn blk[6];
-    unsigned n = 1 + (unsigned)(rnd() % 4), i = 0;
+    unsigned n = 1 + (unsigned)(rnd() % 5), i = 0;
     uint64_t pc = 0x400000 + 4 * (rnd() % 1024);
     while (i < n)
       i += random_insn(&blk[i], pc + 4 * i, i == n - 1);
