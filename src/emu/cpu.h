@@ -275,6 +275,12 @@ struct emu_cpu {
    * chained block's entry once icount reaches this (<= run_end; 0 stops
    * it at once: emu_flush_code). */
   uint64_t jit_end;
+  /* Translated FP code takes its inline fast path (jit/emit_fp.c) when
+   * the 32 bits at &fpcr + 2 (FPCR[31:16], FPSR[15:0]) and-ed with this
+   * equal FPSR.IXC << 16: round to nearest, no FZ, IXC already set.
+   * emu_run sets it to those bits when the host's MXCSR is at its
+   * default, else 0 (never equal: every FP insn takes its slow path). */
+  uint32_t jit_fp_mask;
   /* Self-hosted debug armed (see emu_env_ops.bp_at/step_before); set by
    * the environment, 0 in the common case. */
   uint8_t dbg_bp, dbg_step;

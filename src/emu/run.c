@@ -127,6 +127,8 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
 enum emu_exit emu_run(struct emu_cpu *cpu, uint64_t budget) {
   cpu->run_end = budget ? cpu->icount + budget : UINT64_MAX;
   cpu->exit_kind = EMU_EXIT_NONE;
+  if (cpu->jit)
+    emu_jit_fp_sync(cpu);
   if (sigsetjmp(cpu->jmp, 0)) {
     /* emu_raise landed here: exit unless the environment took the
      * exception and wants execution to continue at cpu->pc. */

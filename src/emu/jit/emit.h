@@ -206,4 +206,20 @@ void jit_emit_excl(struct jit_ctx *c, unsigned idx);
 void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
                          bool store, uint32_t traps, uint64_t fn);
 
+/* FP/SIMD data processing (emit_fp.c: scalar; emit_simd.c: vector). */
+bool jit_fp_inline(const struct emu_insn *in);
+void jit_emit_fp(struct jit_ctx *c, unsigned idx);
+bool jit_simd_inline(const struct emu_insn *in);
+void jit_emit_simd(struct jit_ctx *c, unsigned idx);
+/* Byte `byte` of V register r in *cpu. */
+struct xe_mem jit_vreg_m(unsigned r, unsigned byte);
+/* The fast-environment check of the FP fast path (emit_fp.c): jumps to
+ * the returned fixup when it fails. Clobbers rax. jit_fp_slow binds it
+ * and emits the instruction's one slow-path jcc (to its interpreter
+ * handler) on condition fail, which must be AE, A or NE (what a failed
+ * check leaves). env.at == SIZE_MAX: no check to bind. */
+struct xe_fixup jit_fp_env_check(struct jit_ctx *c);
+void jit_fp_slow(struct jit_ctx *c, struct xe_fixup env, enum xe_cc fail,
+                 unsigned idx);
+
 #endif

@@ -98,9 +98,11 @@ static bool own_op(const struct emu_insn *in) {
 bool emu_jit_inline_op(const struct emu_insn *in) {
   if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
     return true;
-  /* the emitters of emit_ldst.c, emit_dp.c, emit_sys.c, emit_excl.c */
+  /* the emitters of emit_ldst.c, emit_dp.c, emit_sys.c, emit_excl.c,
+   * emit_fp.c and emit_simd.c */
   return own_op(in) || jit_ldst_inline(in) || jit_dp_inline(in) ||
-         jit_sys_inline(in) || jit_excl_inline(in);
+         jit_sys_inline(in) || jit_excl_inline(in) || jit_fp_inline(in) ||
+         jit_simd_inline(in);
 }
 
 #define BIT(r) (1ull << (r))
@@ -361,6 +363,18 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
     if (jit_excl_inline(in)) {
       jit_cache_begin(&ctx, i, true);
       jit_emit_excl(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_fp_inline(in)) {
+      jit_cache_begin(&ctx, i, false);
+      jit_emit_fp(&ctx, i);
+      ni++;
+      continue;
+    }
+    if (jit_simd_inline(in)) {
+      jit_cache_begin(&ctx, i, false);
+      jit_emit_simd(&ctx, i);
       ni++;
       continue;
     }

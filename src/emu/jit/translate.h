@@ -91,6 +91,10 @@ emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
                                      unsigned count, struct emu_jit_chain *c,
                                      bool *flushed);
 
+/* cpu->jit_fp_mask for the host's current MXCSR (jit/emit_fp.c); emu_run
+ * calls it before running translated code. */
+void emu_jit_fp_sync(struct emu_cpu *cpu);
+
 /* True when op is emitted inline (not as a helper call). */
 bool emu_jit_inline_op(const struct emu_insn *in);
 

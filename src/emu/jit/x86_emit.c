@@ -939,6 +939,15 @@ static const struct sse_op sse_ops[XE_SSE_NOPS] = {
     [XE_PMINUD] = {F_66, MAP_0F38, 0x3B, 0, 0, false},
     [XE_PMAXUD] = {F_66, MAP_0F38, 0x3F, 0, 0, false},
     [XE_PTEST] = {F_66, MAP_0F38, 0x17, 0, 0, false},
+    [XE_SUBPS] = {0, MAP_0F, 0x5C, 0, 0, false},
+    [XE_SUBPD] = {F_66, MAP_0F, 0x5C, 0, 0, false},
+    [XE_DIVPS] = {0, MAP_0F, 0x5E, 0, 0, false},
+    [XE_DIVPD] = {F_66, MAP_0F, 0x5E, 0, 0, false},
+    [XE_PSUBUSB] = {F_66, MAP_0F, 0xD8, 0, 0, false},
+    [XE_PSUBUSW] = {F_66, MAP_0F, 0xD9, 0, 0, false},
+    [XE_PMULLW] = {F_66, MAP_0F, 0xD5, 0, 0, false},
+    [XE_PCMPGTD] = {F_66, MAP_0F, 0x66, 0, 0, false},
+    [XE_PCMPGTQ] = {F_66, MAP_0F38, 0x37, 0, 0, false},
 };
 
 static const struct sse_op *sse_get(struct xe_buf *b, enum xe_sse op) {
@@ -1057,6 +1066,30 @@ void xe_pextr(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_xmm src,
   enc(b, F_66 | (sz == 64 ? F_W : 0), MAP_0F3A, 0x16, (unsigned)src, dst, NULL,
       1);
   put8(b, lane);
+}
+
+void xe_movmsk(struct xe_buf *b, bool pd, enum xe_reg dst, enum xe_xmm src) {
+  if (gpr_ok(b, dst))
+    enc(b, pd ? F_66 : 0, MAP_0F, 0x50, (unsigned)dst, src, NULL, 0);
+}
+
+void xe_pshufd(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
+               uint8_t imm) {
+  enc(b, F_66, MAP_0F, 0x70, (unsigned)dst, src, NULL, 1);
+  put8(b, imm);
+}
+
+void xe_psh_ri(struct xe_buf *b, enum xe_shift op, unsigned lane, enum xe_xmm r,
+               uint8_t imm) {
+  /* 66 0F 71/72/73 /digit ib: the digit is 2 (srl), 4 (sra), 6 (sll) */
+  unsigned digit = op == XE_SHR ? 2 : op == XE_SAR ? 4 : op == XE_SHL ? 6 : 0;
+  uint8_t opc = lane == 16 ? 0x71 : lane == 32 ? 0x72 : lane == 64 ? 0x73 : 0;
+  if (!digit || !opc || (op == XE_SAR && lane == 64)) {
+    xe_fail(b, "invalid vector shift");
+    return;
+  }
+  enc(b, F_66, MAP_0F, opc, digit, r, NULL, 1);
+  put8(b, imm);
 }
 
 struct avx_op {

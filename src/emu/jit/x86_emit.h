@@ -190,6 +190,15 @@ enum xe_sse {
   XE_PMINUD, /* SSE4.1 */
   XE_PMAXUD, /* SSE4.1 */
   XE_PTEST,  /* SSE4.1 */
+  XE_SUBPS,
+  XE_SUBPD,
+  XE_DIVPS,
+  XE_DIVPD,
+  XE_PSUBUSB,
+  XE_PSUBUSW,
+  XE_PMULLW,
+  XE_PCMPGTD,
+  XE_PCMPGTQ, /* SSE4.2 */
   XE_SSE_NOPS,
 };
 
@@ -458,6 +467,17 @@ void xe_pinsr(struct xe_buf *b, unsigned sz, enum xe_xmm dst, enum xe_reg src,
               uint8_t lane);
 void xe_pextr(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_xmm src,
               uint8_t lane);
+/* movmskps/movmskpd dst, src: the sign bits of the 4 (pd: 2) lanes in
+ * bits 0..3 (0..1) of dst (32 bits, zero-extended). */
+void xe_movmsk(struct xe_buf *b, bool pd, enum xe_reg dst, enum xe_xmm src);
+/* pshufd dst, src, imm: dword i of dst = dword (imm >> 2i) & 3 of src. */
+void xe_pshufd(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src, uint8_t imm);
+/* Shifts of every lane by an immediate: psrlw/psrld/psrlq (XE_SHR),
+ * psraw/psrad (XE_SAR, lane 16/32), psllw/pslld/psllq (XE_SHL); lane is
+ * 16, 32 or 64 bits. A count of the lane size or more gives 0 (SAR: the
+ * sign in every bit). */
+void xe_psh_ri(struct xe_buf *b, enum xe_shift op, unsigned lane, enum xe_xmm r,
+               uint8_t imm);
 /* AVX/AVX2: op dst, src1, src2 with 128- or 256-bit vectors (bits). */
 void xe_avx_rrr(struct xe_buf *b, enum xe_avx op, unsigned bits,
                 enum xe_xmm dst, enum xe_xmm src1, enum xe_xmm src2);

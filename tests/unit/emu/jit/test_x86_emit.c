@@ -643,6 +643,11 @@ static const char *sse_names[XE_SSE_NOPS] = {
     [XE_PCMPEQD] = "pcmpeqd",   [XE_PSHUFB] = "pshufb",
     [XE_PMULLD] = "pmulld",     [XE_PMINUD] = "pminud",
     [XE_PMAXUD] = "pmaxud",     [XE_PTEST] = "ptest",
+    [XE_SUBPS] = "subps",       [XE_SUBPD] = "subpd",
+    [XE_DIVPS] = "divps",       [XE_DIVPD] = "divpd",
+    [XE_PSUBUSB] = "psubusb",   [XE_PSUBUSW] = "psubusw",
+    [XE_PMULLW] = "pmullw",     [XE_PCMPGTD] = "pcmpgtd",
+    [XE_PCMPGTQ] = "pcmpgtq",
 };
 
 /* the memory operand size capstone shows for each SSE op's load */
@@ -713,6 +718,26 @@ static void test_sse(void **state) {
       EMIT(W("pextrq %s, xmm%d, 1", r64[r], x), xe_pextr(b, 64, r, x, 1));
       EMIT(W("pextrd %s, xmm%d, 2", r32[r], x), xe_pextr(b, 32, r, x, 2));
     }
+  static const char *const shn[3][3] = {{"psrlw", "psrld", "psrlq"},
+                                        {"psraw", "psrad", NULL},
+                                        {"psllw", "pslld", "psllq"}};
+  static const enum xe_shift sho[3] = {XE_SHR, XE_SAR, XE_SHL};
+  for (int x = 0; x < 16; x++) {
+    for (int r = 0; r < 16; r++) {
+      EMIT(W("movmskps %s, xmm%d", r32[r], x), xe_movmsk(b, false, r, x));
+      EMIT(W("movmskpd %s, xmm%d", r32[r], x), xe_movmsk(b, true, r, x));
+    }
+    for (int o = 0; o < 3; o++)
+      for (int l = 0; l < 3; l++)
+        if (shn[o][l])
+          EMIT(W(x + 3 < 10 ? "%s xmm%d, %d" : "%s xmm%d, 0x%x", shn[o][l], x,
+                 x + 3),
+               xe_psh_ri(b, sho[o], 16u << l, x, (uint8_t)(x + 3)));
+  }
+  EMIT_FAILS(xe_psh_ri(b, XE_SAR, 64, 1, 2));
+  EMIT("pshufd xmm9, xmm2, 0x44", xe_pshufd(b, 9, 2, 0x44));
+  EMIT("pshufd xmm1, xmm14, 0", xe_pshufd(b, 1, 14, 0));
+  EMIT_FAILS(xe_psh_ri(b, XE_ROR, 32, 1, 2));
   EMIT("roundsd xmm3, xmm12, 0xb", xe_roundsd(b, 3, 12, 11));
   EMIT("roundss xmm15, xmm0, 1", xe_roundss(b, 15, 0, 1));
   EMIT_FAILS(xe_sse_rr(b, XE_MOVD, 1, 2));
