@@ -1,7 +1,8 @@
 /* emit_simd.c — AdvSIMD vector instructions inline on SSE (issue 10):
  * integer ADD/SUB, AND/BIC/ORR/EOR, MUL/MLA/MLS (16/32-bit lanes),
  * UABD, UADDLP/UADALP, USHR/SSHR/SHL by immediate, and FADD/FSUB/FMUL/
- * FDIV on 4S/2S/2D with the interpreter's whole-vector fast path
+ * FDIV/FMLA (host FMA3) on 4S/2S/2D with the interpreter's whole-vector
+ * fast path
  * (simd_fp.c: the fast environment of emit_fp.c and every used lane a
  * normal result above the smallest normal, tested at once with a
  * compare and movmsk; otherwise the interpreter's handler runs on the
@@ -22,7 +23,7 @@ enum simdk {
   SK_UABD,  /* |n - m| unsigned */
   SK_ADDLP, /* sub: 1 accumulate (UADALP) */
   SK_SHIFT, /* sub: enum xe_shift, imm: the amount */
-  SK_FP,    /* sub: 0 add, 1 sub, 2 mul, 3 div; size: 2 (4S/2S) or 3 */
+  SK_FP,    /* sub: 0 add, 1 sub, 2 mul, 3 div, 4 FMLA; size: 2 or 3 */
 };
 
 struct sd {
@@ -38,6 +39,17 @@ static bool host_sse42(void) {
   static int have = -1;
   if (have < 0)
     have = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+  return have;
+#else
+  return false;
+#endif
+}
+
+static bool host_fma3(void) {
+#if defined(__x86_64__)
+  static int have = -1;
+  if (have < 0)
+    have = __builtin_cpu_supports("fma") ? 1 : 0;
   return have;
 #else
   return false;
@@ -97,6 +109,13 @@ static bool classify(const struct emu_insn *in, struct sd *d) {
         return false;
       d->k = SK_FP;
       d->sub = opc == 0x1a ? (d->size >> 1) : opc == 0x1b ? 2 : 3;
+      d->size = 2 + (d->size & 1);
+      return true;
+    case 0x19: /* FMLA (FMLS, bit 23, has no fast path to copy) */
+      if (u || (d->size & 2) || !host_fma3() || !host_sse42())
+        return false;
+      d->k = SK_FP;
+      d->sub = 4;
       d->size = 2 + (d->size & 1);
       return true;
     default:
@@ -194,9 +213,17 @@ static void emit_fp(struct jit_ctx *c, unsigned idx, const struct sd *d) {
   const struct emu_insn *in = &c->insn[idx];
   uint32_t raw = in->raw;
   struct xe_fixup env = jit_fp_env_check(c);
-  load_v(b, XE_XMM0, (raw >> 5) & 31);
-  load_v(b, XE_XMM1, (raw >> 16) & 31);
-  xe_sse_rr(b, ops[d->size == 3][d->sub], XE_XMM0, XE_XMM1);
+  if (d->sub == 4) { /* FMLA: d + n * m, one rounding per lane */
+    enum xe_avx fma = d->size == 3 ? XE_VFMADD231PD : XE_VFMADD231PS;
+    load_v(b, XE_XMM0, raw & 31);
+    load_v(b, XE_XMM1, (raw >> 5) & 31);
+    load_v(b, XE_XMM2, (raw >> 16) & 31);
+    xe_avx_rrr(b, fma, 128, XE_XMM0, XE_XMM1, XE_XMM2);
+  } else {
+    load_v(b, XE_XMM0, (raw >> 5) & 31);
+    load_v(b, XE_XMM1, (raw >> 16) & 31);
+    xe_sse_rr(b, ops[d->size == 3][d->sub], XE_XMM0, XE_XMM1);
+  }
   lanes_test(b, d->size, d->q);
   jit_fp_slow(c, env, XE_NE, idx);
   store_v(b, raw & 31, XE_XMM0, d->q);

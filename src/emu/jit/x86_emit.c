@@ -1114,6 +1114,8 @@ static const struct avx_op avx_ops[XE_AVX_NOPS] = {
     [XE_VMULPS] = {0, MAP_0F, 0x59, false, false},
     [XE_VFMADD231SD] = {1, MAP_0F38, 0xB9, true, true},
     [XE_VFMADD231SS] = {1, MAP_0F38, 0xB9, false, true},
+    [XE_VFMADD231PS] = {1, MAP_0F38, 0xB8, false, false},
+    [XE_VFMADD231PD] = {1, MAP_0F38, 0xB8, true, false},
 };
 
 static void avx(struct xe_buf *b, enum xe_avx op, unsigned bits,

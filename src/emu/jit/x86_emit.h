@@ -220,6 +220,8 @@ enum xe_avx {
   XE_VMULPS,
   XE_VFMADD231SD, /* FMA3: dst += src1 * src2 (one rounding, as Arm FMADD) */
   XE_VFMADD231SS,
+  XE_VFMADD231PS, /* FMA3, every lane (Arm FMLA) */
+  XE_VFMADD231PD,
   XE_AVX_NOPS,
 };
 

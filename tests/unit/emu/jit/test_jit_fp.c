@@ -160,6 +160,7 @@ static const struct tmpl tmpls[] = {
     {"fadd/fsub (vector)", 0x9f20fc00u, 0x0e20d400u, true},
     {"fmul (vector)", 0x9f20fc00u, 0x0e20dc00u, true},
     {"fdiv (vector)", 0x9f20fc00u, 0x0e20fc00u, true},
+    {"fmla (vector)", 0xbfa0fc00u, 0x0e20cc00u, true},
     {"uaddlp/uadalp", 0x9f3fbc00u, 0x0e202800u, true},
     {"sshr/ushr", 0x9f80fc00u, 0x0f000400u, true},
     {"shl", 0x9f80fc00u, 0x0f005400u, true},

@@ -763,6 +763,8 @@ static const char *avx_names[XE_AVX_NOPS] = {
     [XE_VMULPS] = "vmulps",
     [XE_VFMADD231SD] = "vfmadd231sd",
     [XE_VFMADD231SS] = "vfmadd231ss",
+    [XE_VFMADD231PS] = "vfmadd231ps",
+    [XE_VFMADD231PD] = "vfmadd231pd",
 };
 
 static void test_avx(void **state) {

@@ -3,6 +3,9 @@
  * random register and FPCR states, runs them under qemu-aarch64 (via
  * target.c) and through emu_decode_fpsimd + the handler, and prints every
  * difference (UNDEF vs. decoded, registers, FPSR, NZCV). Single-threaded.
+ * Built with -DEMUFP_JIT (meson: emufp-vs-qemu-jit) it runs each
+ * instruction as a block translated to x86-64 instead (the translator's
+ * inline FP/SIMD code and its slow paths), on libvmkit's memory paths.
  * Usage: host TARGET COUNT SEED [CLASS]
  */
 #include <inttypes.h>
@@ -15,6 +18,10 @@
 
 #include "emu/fpsimd/fpsimd.h"
 #include "emu/mem.h"
+#ifdef EMUFP_JIT
+#include "emu/decode.h"
+#include "emu/jit/translate.h"
+#endif
 
 #define MEM_VA 0x10000000ul
 #define MEM_SIZE 8192
@@ -34,7 +41,9 @@ struct rec_out {
  * both pages, accesses crossing them or outside go to these slow paths,
  * which fault (longjmp) outside the window. */
 static uint8_t mem[MEM_SIZE];
+#ifndef EMUFP_JIT
 static jmp_buf fault_jb;
+#endif
 
 static void mem_fill(uint8_t *m, uint32_t seed) {
   uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
@@ -51,6 +60,24 @@ static uint32_t mem_hash(const uint8_t *m) {
     h = (h ^ m[i]) * 16777619u;
   return h;
 }
+#ifdef EMUFP_JIT
+/* libvmkit's slow paths (mem.c) fill the TLB through this; outside the
+ * window they raise the fault, which lands on cpu->jmp. */
+static int jit_tlb_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
+                        unsigned size) {
+  (void)size;
+  uint64_t page = va & EMU_PAGE_MASK;
+  uint64_t untagged = page & 0x00ffffffffffffffull; /* TBI, as above */
+  if (acc == EMU_EXEC || untagged < MEM_VA || untagged >= MEM_VA + MEM_SIZE)
+    return -1;
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  e->tag_read = e->tag_write = page;
+  e->tag_exec = EMU_TLB_INVALID;
+  e->addend = (uintptr_t)mem + (untagged - MEM_VA) - page;
+  return 0;
+}
+static const struct emu_env_ops jit_env = {.tlb_fill = jit_tlb_fill};
+#else
 static uint8_t *mem_at(uint64_t va, unsigned len) {
   /* Linux runs EL0 with TBI0 = 1: data accesses ignore bits 63:56, and
    * qemu-aarch64 models that; tagged addresses miss the TLB (whose tags
@@ -96,6 +123,7 @@ void emu_probe(struct emu_cpu *c, const struct emu_insn *i, uint64_t va,
   (void)c, (void)i, (void)a;
   mem_at(va, l);
 }
+#endif
 static void map_mem(struct emu_cpu *cpu) {
   cpu->tlb = cpu->tlb_views[0];
   for (unsigned k = 0; k < EMU_TLB_SIZE; k++)
@@ -341,11 +369,31 @@ int main(int argc, char **argv) {
 
   unsigned bad = 0, undef_ok = 0, unimpl = 0, ok = 0;
   static struct emu_cpu cpu;
+#ifdef EMUFP_JIT
+  struct emu_jit *jit;
+  vmk_error err;
+  if (emu_cpu_init(&cpu, &jit_env, NULL) < 0 ||
+      emu_jit_new(&jit, 0, 0, &err) < 0) {
+    fprintf(stderr, "cannot set up the translator\n");
+    return 2;
+  }
+  unsigned inline_ops = 0;
+#endif
   for (unsigned i = 0; i < count; i++) {
     struct emu_insn ins;
     memset(&ins, 0, sizeof ins);
     ins.raw = in[i].insn;
+#ifdef EMUFP_JIT
+    /* the whole decoder, as a block sees it, then its end */
+    struct emu_insn blk[2];
+    const uint64_t pc = 0x400000;
+    unsigned nblk = emu_decode(&blk[0], in[i].insn, pc) ? 1 : 2;
+    blk[1] = (struct emu_insn){
+        .pc = pc + 4, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+    bool dec = blk[0].op != EMU_OP_UNDEF;
+#else
     bool dec = emu_decode_fpsimd(&ins, in[i].insn);
+#endif
     if (out[i].status == 1) {
       if (dec) {
         printf("DECODED-BUT-UNDEF %08x\n", in[i].insn);
@@ -360,7 +408,12 @@ int main(int argc, char **argv) {
       unimpl++;
       continue;
     }
+#ifdef EMUFP_JIT
+    memset(cpu.r, 0, sizeof cpu.r);
+    memset(cpu.v, 0, sizeof cpu.v);
+#else
     memset(&cpu, 0, sizeof cpu);
+#endif
     cpu.fpcr = in[i].fpcr;
     cpu.nzcv = in[i].nzcv;
     cpu.fpsr = in[i].fpsr;
@@ -370,7 +423,20 @@ int main(int argc, char **argv) {
     }
     map_mem(&cpu);
     mem_fill(mem, in[i].memseed);
+#ifdef EMUFP_JIT
+    bool flushed;
+    emu_jit_fn f = emu_jit_translate(jit, blk, nblk, &flushed);
+    if (!f) {
+      printf("NOT-TRANSLATED %08x\n", in[i].insn);
+      bad++;
+      continue;
+    }
+    inline_ops += emu_jit_inline_op(&blk[0]);
+    emu_jit_fp_sync(&cpu);
+    if (sigsetjmp(cpu.jmp, 0)) {
+#else
     if (setjmp(fault_jb)) {
+#endif
       if (out[i].status == 2) {
         ok++;
       } else {
@@ -381,7 +447,11 @@ int main(int argc, char **argv) {
       }
       continue;
     }
+#ifdef EMUFP_JIT
+    f(&cpu);
+#else
     ins.fn(&cpu, &ins);
+#endif
     if (out[i].status == 2) {
       printf("QEMU-FAULT %08x\n", in[i].insn);
       bad++;
@@ -424,6 +494,11 @@ int main(int argc, char **argv) {
   }
   printf("total %u: ok %u, undef agreed %u, unimplemented %u, bad %u\n", count,
          ok, undef_ok, unimpl, bad);
+#ifdef EMUFP_JIT
+  printf("translated; %u of them emitted inline\n", inline_ops);
+  emu_jit_free(jit);
+  emu_cpu_destroy(&cpu);
+#endif
   free(in);
   free(out);
   return bad ? 1 : 0;

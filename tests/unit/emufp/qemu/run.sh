@@ -5,12 +5,18 @@
 # memory byte must agree, and so must UNDEF. Seeded and reproducible.
 # Usage: tests/unit/emufp/qemu/run.sh [COUNT] [SEED] [CLASS]
 # Needs gcc-aarch64-linux-gnu and qemu-user (see tools/deps/emufp.txt).
+# EMUFP_HOST: a host side built elsewhere (meson's host.c with -DEMUFP_JIT,
+# which runs the instructions translated), instead of building one here.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
 src=$here/../../../../src
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 aarch64-linux-gnu-gcc -O1 -static -o "$out/target" "$here/target.c"
-${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -I"$src" -o "$out/host" \
-  "$here/host.c" "$src"/emu/fpsimd/*.c -lm
-"$out/host" "$out/target" "${1:-2000}" "${2:-1}" $3
+host=${EMUFP_HOST:-}
+if [ -z "$host" ]; then
+  host=$out/host
+  ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -I"$src" -o "$host" \
+    "$here/host.c" "$src"/emu/fpsimd/*.c -lm
+fi
+"$host" "$out/target" "${1:-2000}" "${2:-1}" $3
