@@ -1,7 +1,9 @@
 /* emit.h — internal to the translator (src/emu/jit): what the
  * per-instruction emitters (emit_ldst.c: loads/stores with the soft-TLB
- * hit path inline; emit_dp.c: integer data processing) share with the
- * block emitter in translate.c.
+ * hit path inline; emit_dp.c: integer data processing; emit_fp.c and
+ * emit_simd.c: scalar FP and vector ops on SSE) share with the block
+ * emitter in translate.c. FP/SIMD code uses xmm0-xmm2 as scratch (V
+ * registers live in *cpu only).
  *
  * Host register use is translate.c's: rbx = cpu; rbp, r12-r15 and r8-r11
  * hold guest X registers within a block (regcache.c: the cache) and
