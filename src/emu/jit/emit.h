@@ -139,6 +139,11 @@ bool jit_dp_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 bool jit_sys_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 bool jit_excl_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 
+/* Host CPU features an emitter may need beyond x86-64's baseline (SSE2):
+ * without them the insn stays a helper call. */
+bool jit_host_sse42(void);
+bool jit_host_fma3(void);
+
 /* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach;
  * dirty cached registers are written back before it and the cached ones
  * reloaded after it (so it may sit on a conditional path). */

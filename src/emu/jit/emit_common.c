@@ -103,3 +103,21 @@ enum xe_cc jit_cond_test(struct xe_buf *b, unsigned cond) {
   xe_test_ri(b, 32, XE_RDX, 1);
   return XE_NE;
 }
+
+/* __builtin_cpu_supports reads what the compiler's start-up code found in
+ * CPUID once: cheap enough to ask at each translation. */
+bool jit_host_sse42(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("sse4.2");
+#else
+  return false;
+#endif
+}
+
+bool jit_host_fma3(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}

@@ -47,17 +47,6 @@ struct fpd {
   unsigned sub; /* per kind */
 };
 
-static bool host_fma3(void) {
-#if defined(__x86_64__)
-  static int have = -1;
-  if (have < 0)
-    have = __builtin_cpu_supports("fma") ? 1 : 0;
-  return have;
-#else
-  return false;
-#endif
-}
-
 static bool classify(const struct emu_insn *in, struct fpd *d) {
   if (in->op != EMU_OP_FP_SCALAR)
     return false;
@@ -90,7 +79,7 @@ static bool classify(const struct emu_insn *in, struct fpd *d) {
     return false;
   }
   if ((raw & 0xff000000u) == 0x1f000000u) { /* 3-source */
-    if (!host_fma3())
+    if (!jit_host_fma3())
       return false;
     d->k = FPK_FMA;
     d->sub = (((raw >> 21) & 1) << 1) | ((raw >> 15) & 1);

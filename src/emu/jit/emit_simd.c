@@ -34,28 +34,6 @@ struct sd {
   enum xe_sse op; /* SK_BIN */
 };
 
-static bool host_sse42(void) {
-#if defined(__x86_64__)
-  static int have = -1;
-  if (have < 0)
-    have = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-  return have;
-#else
-  return false;
-#endif
-}
-
-static bool host_fma3(void) {
-#if defined(__x86_64__)
-  static int have = -1;
-  if (have < 0)
-    have = __builtin_cpu_supports("fma") ? 1 : 0;
-  return have;
-#else
-  return false;
-#endif
-}
-
 static bool classify(const struct emu_insn *in, struct sd *d) {
   if (in->op != EMU_OP_SIMD)
     return false;
@@ -94,25 +72,25 @@ static bool classify(const struct emu_insn *in, struct sd *d) {
         return false;
       d->k = SK_MUL;
       d->sub = opc == 0x13 ? 0 : u ? 2 : 1;
-      return d->size == 1 || host_sse42();
+      return d->size == 1 || jit_host_sse42();
     case 0x0e: /* UABD */
       if (!u || d->size == 3)
         return false;
       d->k = SK_UABD;
-      return d->size != 2 || host_sse42();
+      return d->size != 2 || jit_host_sse42();
     case 0x1a: /* FADD (U=0), FSUB (U=0, bit 23) */
     case 0x1b: /* FMUL (U=1) */
     case 0x1f: /* FDIV (U=1) */
       if ((opc == 0x1a) == (bool)u || (opc != 0x1a && (d->size & 2)))
         return false;
-      if (!host_sse42())
+      if (!jit_host_sse42())
         return false;
       d->k = SK_FP;
       d->sub = opc == 0x1a ? (d->size >> 1) : opc == 0x1b ? 2 : 3;
       d->size = 2 + (d->size & 1);
       return true;
     case 0x19: /* FMLA (FMLS, bit 23, has no fast path to copy) */
-      if (u || (d->size & 2) || !host_fma3() || !host_sse42())
+      if (u || (d->size & 2) || !jit_host_fma3() || !jit_host_sse42())
         return false;
       d->k = SK_FP;
       d->sub = 4;

@@ -95,16 +95,6 @@ static bool own_op(const struct emu_insn *in) {
   }
 }
 
-bool emu_jit_inline_op(const struct emu_insn *in) {
-  if (emu_jit_chain_exit_op(in)) /* branches: jit/chain.c */
-    return true;
-  /* the emitters of emit_ldst.c, emit_dp.c, emit_sys.c, emit_excl.c,
-   * emit_fp.c and emit_simd.c */
-  return own_op(in) || jit_ldst_inline(in) || jit_dp_inline(in) ||
-         jit_sys_inline(in) || jit_excl_inline(in) || jit_fp_inline(in) ||
-         jit_simd_inline(in);
-}
-
 #define BIT(r) (1ull << (r))
 
 bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
@@ -307,6 +297,40 @@ static bool self_loop(const struct emu_insn *insn, unsigned count,
   return true;
 }
 
+static void emit_own(struct jit_ctx *c, unsigned idx) {
+  emit_inline(c, &c->insn[idx]);
+}
+
+/* The inline emitters, asked in this order. own: the insn is one of the
+ * emitters the register cache and the NZCV plan know (jit_cache_begin);
+ * the FP/SIMD ones touch guest X registers only through jit_gpr_*. */
+struct jit_emitter {
+  bool (*takes)(const struct emu_insn *in);
+  void (*emit)(struct jit_ctx *c, unsigned idx);
+  bool own;
+};
+static const struct jit_emitter emitters[] = {
+    {jit_ldst_inline, jit_emit_ldst, true},
+    {jit_dp_inline, jit_emit_dp, true},
+    {jit_sys_inline, jit_emit_sys, true},
+    {jit_excl_inline, jit_emit_excl, true},
+    {jit_fp_inline, jit_emit_fp, false},
+    {jit_simd_inline, jit_emit_simd, false},
+    {own_op, emit_own, true},
+};
+
+static const struct jit_emitter *emitter_for(const struct emu_insn *in) {
+  for (size_t k = 0; k < sizeof emitters / sizeof *emitters; k++)
+    if (emitters[k].takes(in))
+      return &emitters[k];
+  return NULL;
+}
+
+bool emu_jit_inline_op(const struct emu_insn *in) {
+  /* branches: jit/chain.c */
+  return emu_jit_chain_exit_op(in) || emitter_for(in) != NULL;
+}
+
 int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
                          unsigned count, bool near, struct emu_jit_chain *c,
                          unsigned *inl, unsigned *hlp) {
@@ -342,45 +366,10 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
       ni++;
       continue;
     }
-    if (jit_ldst_inline(in)) {
-      jit_cache_begin(&ctx, i, true);
-      jit_emit_ldst(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (jit_dp_inline(in)) {
-      jit_cache_begin(&ctx, i, true);
-      jit_emit_dp(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (jit_sys_inline(in)) {
-      jit_cache_begin(&ctx, i, true);
-      jit_emit_sys(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (jit_excl_inline(in)) {
-      jit_cache_begin(&ctx, i, true);
-      jit_emit_excl(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (jit_fp_inline(in)) {
-      jit_cache_begin(&ctx, i, false);
-      jit_emit_fp(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (jit_simd_inline(in)) {
-      jit_cache_begin(&ctx, i, false);
-      jit_emit_simd(&ctx, i);
-      ni++;
-      continue;
-    }
-    if (own_op(in)) {
-      jit_cache_begin(&ctx, i, true);
-      emit_inline(&ctx, in);
+    const struct jit_emitter *e = emitter_for(in);
+    if (e) {
+      jit_cache_begin(&ctx, i, e->own);
+      e->emit(&ctx, i);
       ni++;
       continue;
     }
