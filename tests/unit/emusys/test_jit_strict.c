@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "emu/engine.h"
 #include "emu/jit/translate.h"
+#include "engine/emu.h"
 #include "machine/memmap.h"
 
 #define RAM_SIZE (1u << 20)

@@ -1,4 +1,4 @@
-/* psci.c — the PSCI 1.0 firmware interface of the emu engine, called by
+/* emu_psci.c — the PSCI 1.0 firmware interface of the emu engine, called by
  * HVC from EL1 (the device tree says method = "hvc"): version, features,
  * CPU_ON/CPU_OFF/AFFINITY_INFO, CPU_SUSPEND (as WFI), MIGRATE_INFO_TYPE,
  * SYSTEM_OFF/SYSTEM_RESET. Everything else answers NOT_SUPPORTED.
@@ -6,7 +6,7 @@
  * Threads: runs on the calling vCPU's thread; CPU_ON/AFFINITY_INFO touch
  * other vCPUs' power state under e->lock.
  */
-#include "emu/engine.h"
+#include "engine/emu.h"
 
 #define PSCI_VERSION 0x84000000u
 #define PSCI_CPU_SUSPEND 0x84000001u

@@ -1,5 +1,5 @@
-/* engine.h — internals of the emu engine (engine.c) shared with its PSCI
- * service (psci.c): the per-vCPU state and the engine object.
+/* emu.h — internals of the emu engine (emu.c) shared with its PSCI
+ * service (emu_psci.c): the per-vCPU state and the engine object.
  *
  * Threads: each struct emu_vcpu is run by its own host thread; fields
  * marked "under e->lock" are shared with other vCPU threads (PSCI CPU_ON,

@@ -1,4 +1,4 @@
-/* snapshot.h — one emu vCPU's state to and from the engine-neutral form
+/* emu_snapshot.h — one emu vCPU's state to and from the engine-neutral form
  * (engine/arch_state.h), for save/restore. Owner thread, vCPU parked or
  * not started; no locks.
  */

@@ -1,4 +1,4 @@
-/* engine.c — the emu engine: runs the guest's vCPUs on vmkit's own AArch64
+/* emu.c — the emu engine: runs the guest's vCPUs on vmkit's own AArch64
  * emulator (src/emu core + src/emu/sys system blocks), behind the same
  * engine interface as kvm, so the guest sees the same machine.
  *
@@ -33,7 +33,7 @@
  * atomics read without the lock on the fast path. Lock order: gic lock ->
  * e->lock (the GIC's wake callback takes e->lock).
  */
-#include "emu/engine.h"
+#include "engine/emu.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,11 +45,11 @@
 #include <unistd.h>
 
 #include "emu/jit/translate.h"
-#include "emu/snapshot.h"
 #include "emu/sys/debug.h"
 #include "emu/sys/env.h"
 #include "emu/sys/mmu.h"
 #include "emu/sys/sysregs.h"
+#include "engine/emu_snapshot.h"
 
 #define ENGINE_REQ_PAUSE 1u
 #define ENGINE_REQ_STOP 2u

@@ -1,4 +1,4 @@
-/* snapshot.c — the emu engine's vCPU state to and from the engine-neutral
+/* emu_snapshot.c — the emu engine's vCPU state to and from the engine-neutral
  * form of engine/arch_state.h (the GIC's is in sys/gicv3.c).
  *
  * System registers travel as (MRS encoding, value) pairs: the registers
@@ -8,9 +8,9 @@
  * an MSR would be (the file is untrusted).
  *
  * Threads: the VM's owner thread, with every vCPU parked or not yet
- * started (engine.c guarantees it); no locks here.
+ * started (emu.c guarantees it); no locks here.
  */
-#include "emu/snapshot.h"
+#include "engine/emu_snapshot.h"
 
 #include <errno.h>
 #include <stddef.h>
