@@ -20,11 +20,7 @@
 #include <cmocka.h>
 
 #include "emu/sys/timer.h"
-#include "engine/engine.h"
-#include "machine/memmap.h"
-
-#define RAM_SIZE (1u << 20)
-#define SLOT_OFF 0x1000u /* where the guest stores the counter */
+#include "engine_fixture.h"
 
 /* At RAM_BASE, MMU off, EL1:
  *   movz x2, #0x4000, lsl #16 ; x2 = 0x40000000
@@ -35,21 +31,10 @@
 static const uint32_t code[] = {0xd2a80002, 0x91400442, 0xd53be041, 0xf9000041,
                                 0x17fffffe};
 
-struct fixture {
-  struct vmk_guest_mem ram;
-  struct vmk_bus bus;
-  struct vmk_engine *e;
-};
-
-static uint64_t slot(struct fixture *f) {
-  return __atomic_load_n((uint64_t *)(f->ram.host + SLOT_OFF),
-                         __ATOMIC_SEQ_CST);
-}
-
 /* Waits (bounded) until the guest stores a value other than old. */
-static uint64_t wait_change(struct fixture *f, uint64_t old) {
+static uint64_t wait_change(struct engine_fixture *f, uint64_t old) {
   for (int i = 0; i < 30000; i++) {
-    uint64_t v = slot(f);
+    uint64_t v = ef_slot(f);
     if (v != old)
       return v;
     usleep(1000);
@@ -64,60 +49,41 @@ static void on_exit_cb(void *opaque, vmk_exit_reason r, const vmk_error *err) {
   (void)err;
 }
 
-static void make_engine(struct fixture *f) {
-  vmk_bus_init(&f->bus);
-  struct vmk_engine_config cfg = {
-      .cpus = 1,
-      .ram = &f->ram,
-      .bus = &f->bus,
-      .gicd_base = VMK_GICD_BASE,
-      .gicd_size = VMK_GICD_SIZE,
-      .gicr_base = VMK_GICR_BASE,
-      .gicr_size = VMK_GICR_STRIDE,
-      .nr_spis = VMK_NR_SPIS,
-      .emu_jit = getenv("VMK_TEST_EMU_JIT") != NULL, /* the -jit variant */
-      .on_exit = on_exit_cb,
-  };
-  vmk_error err;
-  assert_int_equal(vmk_engine_emu_ops.create(&cfg, &f->e, &err), 0);
+static void make_engine(struct engine_fixture *f) {
+  ef_engine(f, getenv("VMK_TEST_EMU_JIT") != NULL, /* the -jit variant */
+            on_exit_cb, NULL);
 }
 
 static int setup(void **state) {
-  struct fixture *f = calloc(1, sizeof *f);
-  f->ram.base = VMK_RAM_BASE;
-  f->ram.size = RAM_SIZE;
-  f->ram.host = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  assert_ptr_not_equal(f->ram.host, MAP_FAILED);
-  memcpy(f->ram.host, code, sizeof code);
+  struct engine_fixture *f = calloc(1, sizeof *f);
+  ef_ram(f, code, sizeof code);
   make_engine(f);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
-  struct fixture *f = *state;
-  f->e->ops->destroy(f->e);
-  munmap(f->ram.host, RAM_SIZE);
+  struct engine_fixture *f = *state;
+  ef_free(f);
   free(f);
   return 0;
 }
 
 static void test_pause_does_not_advance_counter(void **state) {
-  struct fixture *f = *state;
+  struct engine_fixture *f = *state;
   vmk_error err;
   struct vmk_boot_regs boot = {.pc = VMK_RAM_BASE};
   assert_int_equal(f->e->ops->start(f->e, &boot, &err), 0);
   wait_change(f, 0);
   assert_int_equal(f->e->ops->pause(f->e, &err), 0);
-  uint64_t before = slot(f);
+  uint64_t before = ef_slot(f);
   const unsigned pause_s = 2;
   sleep(pause_s);
-  assert_int_equal(slot(f), before); /* paused: the loop does not run */
+  assert_int_equal(ef_slot(f), before); /* paused: the loop does not run */
   assert_int_equal(f->e->ops->resume(f->e, &err), 0);
   uint64_t after = wait_change(f, before);
   assert_int_equal(f->e->ops->pause(f->e, &err), 0);
-  after = slot(f);
+  after = ef_slot(f);
   assert_true(after > before);
   /* Without the fix the counter jumps by at least the whole pause. The
    * guest ran only briefly between the two pauses; the margin is the
@@ -131,7 +97,7 @@ static void test_pause_does_not_advance_counter(void **state) {
  * RAM, loads that state: it goes on from A's count (a fresh engine's
  * counter would start near 0) and saves back the same registers. */
 static void test_save_load(void **state) {
-  struct fixture *a = *state;
+  struct engine_fixture *a = *state;
   vmk_error err;
   struct vmk_boot_regs boot = {.pc = VMK_RAM_BASE};
   assert_int_equal(a->e->ops->start(a->e, &boot, &err), 0);
@@ -141,16 +107,14 @@ static void test_save_load(void **state) {
   struct vmk_arch_state st;
   assert_true(vmk_arch_state_alloc(&st, 1));
   assert_int_equal(a->e->ops->save_state(a->e, &st, &err), 0);
-  uint64_t saved_slot = slot(a);
+  uint64_t saved_slot = ef_slot(a);
   assert_true(st.counter >= saved_slot);
-  assert_int_equal(st.vcpu[0].x[2], VMK_RAM_BASE + SLOT_OFF);
+  assert_int_equal(st.vcpu[0].x[2], VMK_RAM_BASE + EF_SLOT_OFF);
   assert_int_equal(st.vcpu[0].pstate & 0xf, 5); /* EL1h */
   a->e->ops->stop(a->e);
 
-  struct fixture b = {.ram = a->ram};
-  b.ram.host = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  memcpy(b.ram.host, a->ram.host, RAM_SIZE);
+  struct engine_fixture b = {0};
+  ef_ram(&b, a->ram.host, EF_RAM_SIZE);
   make_engine(&b);
   assert_int_equal(b.e->ops->load_state(b.e, &st, &err), 0);
   struct vmk_arch_state back;
@@ -174,7 +138,6 @@ static void test_save_load(void **state) {
   assert_true(v >= st.counter);
   b.e->ops->stop(b.e);
   b.e->ops->destroy(b.e);
-  munmap(b.ram.host, RAM_SIZE);
 
   /* A state this engine cannot run is refused with a sentence. */
   make_engine(&b);
@@ -185,7 +148,7 @@ static void test_save_load(void **state) {
   assert_true(vmk_vcpu_set_sysreg(&st.vcpu[0], VMK_SYSREG(3, 4, 1, 1, 0), 1));
   assert_int_equal(b.e->ops->load_state(b.e, &st, &err), -EINVAL);
   assert_non_null(strstr(err.msg, "S3_4_C1_C1_0"));
-  b.e->ops->destroy(b.e);
+  ef_free(&b);
   vmk_arch_state_free(&st);
   vmk_arch_state_free(&back);
 }

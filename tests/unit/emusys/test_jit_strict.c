@@ -18,10 +18,7 @@
 
 #include "emu/jit/translate.h"
 #include "engine/emu.h"
-#include "machine/memmap.h"
-
-#define RAM_SIZE (1u << 20)
-#define SLOT_OFF 0x1000u /* where the guest stores its count */
+#include "engine_fixture.h"
 
 /* At RAM_BASE, MMU off, EL1:
  *   movz x2, #0x4000, lsl #16 ; x2 = 0x40000000
@@ -33,9 +30,7 @@ static const uint32_t code[] = {0xd2a80002, 0x91400442, 0x91000421, 0xf9000041,
                                 0x17fffffe};
 
 struct fixture {
-  struct vmk_guest_mem ram;
-  struct vmk_bus bus;
-  struct vmk_engine *e;
+  struct engine_fixture ef;
   int exits; /* atomic: on_exit calls */
   vmk_exit_reason reason;
   vmk_error err;
@@ -49,11 +44,6 @@ static void on_exit_cb(void *opaque, vmk_exit_reason r, const vmk_error *err) {
   __atomic_fetch_add(&f->exits, 1, __ATOMIC_SEQ_CST);
 }
 
-static uint64_t slot(struct fixture *f) {
-  return __atomic_load_n((uint64_t *)(f->ram.host + SLOT_OFF),
-                         __ATOMIC_SEQ_CST);
-}
-
 /* Creates a 1-vCPU jit engine (VMK_JIT_STRICT as given) and starts it,
  * with every translation failing when fail is set. */
 static void start(struct fixture *f, bool strict, bool fail) {
@@ -61,57 +51,36 @@ static void start(struct fixture *f, bool strict, bool fail) {
     setenv("VMK_JIT_STRICT", "1", 1);
   else
     unsetenv("VMK_JIT_STRICT");
-  vmk_bus_init(&f->bus);
-  struct vmk_engine_config cfg = {
-      .cpus = 1,
-      .ram = &f->ram,
-      .bus = &f->bus,
-      .gicd_base = VMK_GICD_BASE,
-      .gicd_size = VMK_GICD_SIZE,
-      .gicr_base = VMK_GICR_BASE,
-      .gicr_size = VMK_GICR_STRIDE,
-      .nr_spis = VMK_NR_SPIS,
-      .emu_jit = true,
-      .on_exit = on_exit_cb,
-      .opaque = f,
-  };
-  vmk_error err;
-  assert_int_equal(vmk_engine_emu_ops.create(&cfg, &f->e, &err), 0);
-  struct emu_jit *j = ((struct emu_engine *)f->e)->vcpus[0].cpu.jit;
+  ef_engine(&f->ef, true, on_exit_cb, f);
+  struct emu_jit *j = ((struct emu_engine *)f->ef.e)->vcpus[0].cpu.jit;
   assert_non_null(j);
   j->test_fail = fail;
   struct vmk_boot_regs boot = {.pc = VMK_RAM_BASE};
-  assert_int_equal(f->e->ops->start(f->e, &boot, &err), 0);
+  vmk_error err;
+  assert_int_equal(f->ef.e->ops->start(f->ef.e, &boot, &err), 0);
 }
 
 static struct emu_jit *jit_of(struct fixture *f) {
-  return ((struct emu_engine *)f->e)->vcpus[0].cpu.jit;
+  return ((struct emu_engine *)f->ef.e)->vcpus[0].cpu.jit;
 }
 
 /* Waits (bounded, 30 s) until the guest has counted past n. */
 static bool counted_past(struct fixture *f, uint64_t n) {
-  for (int i = 0; i < 30000 && slot(f) <= n; i++)
+  for (int i = 0; i < 30000 && ef_slot(&f->ef) <= n; i++)
     usleep(1000);
-  return slot(f) > n;
+  return ef_slot(&f->ef) > n;
 }
 
 static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof *f);
-  f->ram.base = VMK_RAM_BASE;
-  f->ram.size = RAM_SIZE;
-  f->ram.host = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  assert_ptr_not_equal(f->ram.host, MAP_FAILED);
-  memcpy(f->ram.host, code, sizeof code);
+  ef_ram(&f->ef, code, sizeof code);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state) {
   struct fixture *f = *state;
-  if (f->e)
-    f->e->ops->destroy(f->e);
-  munmap(f->ram.host, RAM_SIZE);
+  ef_free(&f->ef);
   free(f);
   unsetenv("VMK_JIT_STRICT");
   return 0;
@@ -129,7 +98,7 @@ static void test_strict_stops_the_vm(void **state) {
   assert_int_equal(f->reason, VMK_EXIT_ERROR);
   assert_non_null(strstr(f->err.msg, "VMK_JIT_STRICT"));
   assert_non_null(strstr(f->err.msg, "translator could not take"));
-  f->e->ops->stop(f->e);
+  f->ef.e->ops->stop(f->ef.e);
   assert_true(jit_of(f)->failed > 0);
   assert_int_equal(jit_of(f)->blocks, 0);
 }
@@ -140,7 +109,7 @@ static void test_lenient_runs_interpreted(void **state) {
   struct fixture *f = *state;
   start(f, false, true);
   assert_true(counted_past(f, 1000000));
-  f->e->ops->stop(f->e);
+  f->ef.e->ops->stop(f->ef.e);
   assert_int_equal(__atomic_load_n(&f->exits, __ATOMIC_SEQ_CST), 0);
   assert_true(jit_of(f)->failed > 0);
   assert_int_equal(jit_of(f)->blocks, 0);
@@ -151,7 +120,7 @@ static void test_strict_translates(void **state) {
   struct fixture *f = *state;
   start(f, true, false);
   assert_true(counted_past(f, 1000000));
-  f->e->ops->stop(f->e);
+  f->ef.e->ops->stop(f->ef.e);
   assert_int_equal(__atomic_load_n(&f->exits, __ATOMIC_SEQ_CST), 0);
   assert_int_equal(jit_of(f)->failed, 0);
   assert_true(jit_of(f)->blocks > 0);

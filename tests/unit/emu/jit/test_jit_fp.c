@@ -23,6 +23,7 @@
 #include "emu/decode.h"
 #include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
+#include "jit_test_map.h"
 
 #if defined(__x86_64__)
 
@@ -170,11 +171,7 @@ static struct emu_jit *jit;
 
 static int setup(void **state) {
   (void)state;
-  vmk_error err;
-  int r = emu_jit_new(&jit, 0, 0, &err);
-  if (r < 0)
-    fprintf(stderr, "%s\n", err.msg);
-  return r;
+  return jtm_jit_new(&jit);
 }
 static int teardown(void **state) {
   (void)state;

@@ -28,6 +28,7 @@
 #include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
 #include "emu/mem.h"
+#include "jit_test_map.h"
 #include "vmkit/vmkit.h"
 
 #if defined(__x86_64__)
@@ -40,61 +41,17 @@ static uint64_t rnd(void) {
   return rng;
 }
 
-/* PAGES pages from BASE: read-write, but for RO (read-only), NONE (no
- * access), MMIO (reads: a function of the address; writes logged) and
- * CODE (holds a decoded block: no write tag, a store drops it). */
-#define BASE 0x200000ull
-#define PAGES 10u
-#define RO 3u
-#define NONE 5u
-#define MMIO 7u
-#define CODE 9u
-
+/* A CPU on the test map (jit_test_map.h), with the fast system registers
+ * and DC ZVA's trap as system mode has them. */
 struct env {
+  struct jtm_map map; /* first: env_opaque points here; memory shared by
+                         the two CPUs of the thread test */
   struct emu_cpu cpu;
-  uint8_t *mem; /* PAGES pages; shared by the two CPUs of the thread test */
-  uint64_t mmio_log[16][3];
-  unsigned nmmio;
   uint64_t sreg[EMU_FAST_SYSREGS]; /* SP_EL0, TPIDR_EL1, DAIF */
   bool sreg_ok;                    /* MRS of them allowed now */
   bool zva_ok;                     /* a trapped DC ZVA is allowed */
 };
 
-static unsigned page_of(uint64_t va) {
-  return va < BASE || va - BASE >= PAGES * 4096ull
-             ? ~0u
-             : (unsigned)((va - BASE) >> 12);
-}
-static int fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
-                unsigned size) {
-  (void)size;
-  struct env *t = cpu->env_opaque;
-  unsigned pg = page_of(va);
-  if (pg >= PAGES || pg == NONE || (pg == RO && acc == EMU_WRITE))
-    return -1;
-  if (pg == MMIO)
-    return acc == EMU_EXEC ? -1 : 1;
-  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
-  uint64_t tag = emu_tlb_tag(cpu, va);
-  e->tag_read = e->tag_exec = tag;
-  e->tag_write = pg == RO ? EMU_TLB_INVALID : tag;
-  e->addend = (uintptr_t)t->mem - BASE;
-  return 0;
-}
-static uint64_t mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned s) {
-  (void)cpu;
-  return (va * 0x9e3779b97f4a7c15ull) >> (64 - 8 * s);
-}
-static void mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
-                       uint64_t v) {
-  struct env *t = cpu->env_opaque;
-  if (t->nmmio < 16) {
-    t->mmio_log[t->nmmio][0] = va;
-    t->mmio_log[t->nmmio][1] = s;
-    t->mmio_log[t->nmmio][2] = v;
-  }
-  t->nmmio++;
-}
 static int fast_of(uint32_t enc) {
   return enc == EMU_FAST_ENC_SP_EL0      ? EMU_FAST_SP_EL0
          : enc == EMU_FAST_ENC_TPIDR_EL1 ? EMU_FAST_TPIDR_EL1
@@ -118,26 +75,23 @@ static bool sysreg_write(struct emu_cpu *cpu, uint32_t enc, uint64_t val) {
          t->zva_ok;
 }
 static const struct emu_env_ops ops = {
-    .tlb_fill = fill,
-    .mmio_read = mmio_read,
-    .mmio_write = mmio_write,
+    .tlb_fill = jtm_fill,
+    .mmio_read = jtm_mmio_read,
+    .mmio_write = jtm_mmio_write,
     .sysreg_read = sysreg_read,
     .sysreg_write = sysreg_write,
 };
 
 static struct emu_jit *jit;
-static _Alignas(4096) uint8_t mem_a[PAGES * 4096], mem_b[PAGES * 4096];
+static _Alignas(4096) uint8_t mem_a[JTM_PAGES * 4096], mem_b[JTM_PAGES * 4096];
 static struct env ea, eb;
 
 static int setup(void **state) {
   (void)state;
-  vmk_error err;
-  int r = emu_jit_new(&jit, 0, 0, &err);
-  if (r < 0)
-    fprintf(stderr, "%s\n", err.msg);
+  int r = jtm_jit_new(&jit);
   if (r == 0) {
-    ea.mem = mem_a;
-    eb.mem = mem_b;
+    ea.map.mem = mem_a;
+    eb.map.mem = mem_b;
     r = emu_cpu_init(&ea.cpu, &ops, &ea) || emu_cpu_init(&eb.cpu, &ops, &eb);
   }
   return r;
@@ -154,14 +108,15 @@ static int teardown(void **state) {
  * end), or outside it. */
 static uint64_t addr(void) {
   unsigned k = (unsigned)(rnd() % 8);
-  uint64_t va = BASE + rnd() % (PAGES * 4096);
+  uint64_t va = JTM_BASE + rnd() % (JTM_PAGES * 4096);
   if (k < 4)
     return va & ~(uint64_t)((1u << (rnd() % 7)) - 1);
   if (k < 6)
-    return BASE + 4096 * (rnd() % (PAGES + 1)) - 16 + rnd() % 24;
+    return JTM_BASE + 4096 * (rnd() % (JTM_PAGES + 1)) - 16 + rnd() % 24;
   if (k == 6)
     return va;
-  return rnd() & 1 ? BASE - 8 * (1 + rnd() % 8) : BASE + PAGES * 4096 + 8;
+  return rnd() & 1 ? JTM_BASE - 8 * (1 + rnd() % 8)
+                   : JTM_BASE + JTM_PAGES * 4096 + 8;
 }
 
 /* The same random machine state on both CPUs. */
@@ -175,9 +130,9 @@ static void fresh_state(const struct emu_insn *blk, unsigned n) {
   emu_flush_code(a);
   emu_flush_code(&eb.cpu);
   if (rnd() % 4 == 0) { /* CODE holds a block: stores there drop it */
-    memcpy(mem_a + 4096 * CODE, "\x1f\x20\x03\xd5", 4);
-    memcpy(mem_b + 4096 * CODE, "\x1f\x20\x03\xd5", 4);
-    a->pc = eb.cpu.pc = BASE + 4096 * CODE;
+    memcpy(mem_a + 4096 * JTM_CODE, "\x1f\x20\x03\xd5", 4);
+    memcpy(mem_b + 4096 * JTM_CODE, "\x1f\x20\x03\xd5", 4);
+    a->pc = eb.cpu.pc = JTM_BASE + 4096 * JTM_CODE;
     assert_non_null(emu_block_get(a, a->pc));
     assert_non_null(emu_block_get(&eb.cpu, a->pc));
   }
@@ -189,10 +144,10 @@ static void fresh_state(const struct emu_insn *blk, unsigned n) {
   eb.cpu.tlb = eb.cpu.tlb_views[0];
   a->tlb_key = eb.cpu.tlb_key = (rnd() % 3) << EMU_TLB_KEY_SHIFT;
   if (k > 0)
-    for (unsigned pg = 0; pg < PAGES; pg++)
+    for (unsigned pg = 0; pg < JTM_PAGES; pg++)
       for (unsigned acc = 0; acc < 2; acc++) {
-        fill(a, BASE + 4096 * pg, (enum emu_access)acc, 1);
-        fill(&eb.cpu, BASE + 4096 * pg, (enum emu_access)acc, 1);
+        jtm_fill(a, JTM_BASE + 4096 * pg, (enum emu_access)acc, 1);
+        jtm_fill(&eb.cpu, JTM_BASE + 4096 * pg, (enum emu_access)acc, 1);
       }
   if (k == 1)
     a->tlb_key = eb.cpu.tlb_key = 3u << EMU_TLB_KEY_SHIFT;
@@ -213,18 +168,18 @@ static void fresh_state(const struct emu_insn *blk, unsigned n) {
     if (blk[i].op >= EMU_OP_LDXR && blk[i].op <= EMU_OP_STLR) {
       in = &blk[i]; /* the first exclusive: often at a good address */
       if (rnd() % 2 && in->rn != EMU_XZR)
-        a->r[in->rn] = BASE + 4096 * (rnd() % 3) + 8 * (rnd() % 512);
+        a->r[in->rn] = JTM_BASE + 4096 * (rnd() % 3) + 8 * (rnd() % 512);
       break;
     }
   if (rnd() % 4) {
     a->excl_size = rnd() % 4 ? (in->a ? in->a : 8) : 1u << (rnd() % 4);
     if (rnd() % 4)
       a->excl_addr = a->r[in->rn];
-    unsigned pg = page_of(a->excl_addr);
-    if (pg < PAGES && rnd() % 4 &&
-        a->excl_addr + a->excl_size <= BASE + PAGES * 4096ull) {
+    unsigned pg = jtm_page(a->excl_addr);
+    if (pg < JTM_PAGES && rnd() % 4 &&
+        a->excl_addr + a->excl_size <= JTM_BASE + JTM_PAGES * 4096ull) {
       a->excl_val[0] = 0;
-      memcpy(&a->excl_val[0], mem_a + (a->excl_addr - BASE), a->excl_size);
+      memcpy(&a->excl_val[0], mem_a + (a->excl_addr - JTM_BASE), a->excl_size);
     }
   }
   /* the fast registers: readable (EL1) or not; DC ZVA trapped or not */
@@ -236,9 +191,8 @@ static void fresh_state(const struct emu_insn *blk, unsigned n) {
     eb.cpu.fast_sysreg[j] = eb.sreg_ok ? &eb.sreg[j] : NULL;
   }
   a->insn_traps = eb.cpu.insn_traps = rnd() % 3 == 0 ? EMU_TRAP_DC_ZVA : 0;
-  ea.nmmio = eb.nmmio = 0;
-  memset(ea.mmio_log, 0, sizeof ea.mmio_log);
-  memset(eb.mmio_log, 0, sizeof eb.mmio_log);
+  jtm_mmio_clear(&ea.map);
+  jtm_mmio_clear(&eb.map);
   /* copy the rest of the state over */
   memcpy(eb.cpu.r, a->r, sizeof a->r);
   eb.cpu.nzcv = a->nzcv;
@@ -294,8 +248,7 @@ static bool same_state(const struct result *ra, const struct result *rb) {
       (a->excl_size &&
        (a->excl_addr != b->excl_addr ||
         memcmp(a->excl_val, b->excl_val, sizeof a->excl_val))) ||
-      memcmp(mem_a, mem_b, sizeof mem_a) || ea.nmmio != eb.nmmio ||
-      memcmp(ea.mmio_log, eb.mmio_log, sizeof ea.mmio_log) ||
+      memcmp(mem_a, mem_b, sizeof mem_a) || !jtm_mmio_same(&ea.map, &eb.map) ||
       a->stats.tlb_fills != b->stats.tlb_fills ||
       a->stats.code_page_drops != b->stats.code_page_drops)
     return false;
@@ -324,7 +277,7 @@ static void report(const struct emu_insn *blk, unsigned n,
           (unsigned long long)a->exit_addr, (unsigned long long)b->exit_addr,
           a->exit_syndrome, b->exit_syndrome, a->excl_size,
           (unsigned long long)a->excl_addr, b->excl_size,
-          (unsigned long long)b->excl_addr, ea.nmmio, eb.nmmio,
+          (unsigned long long)b->excl_addr, ea.map.nmmio, eb.map.nmmio,
           (unsigned long long)a->stats.tlb_fills,
           (unsigned long long)b->stats.tlb_fills,
           memcmp(mem_a, mem_b, sizeof mem_a) ? "differs" : "same");
@@ -456,7 +409,7 @@ static void test_inline_vs_helpers(void **state) {
         st_fail++;
       else if (blk[0].op == EMU_OP_STXR)
         st_ok++;
-      if (blk[0].op == EMU_OP_DC_ZVA && ea.nmmio == 0)
+      if (blk[0].op == EMU_OP_DC_ZVA && ea.map.nmmio == 0)
         zeroed++;
     }
   }
@@ -497,7 +450,7 @@ static void jit_one(uint32_t raw, uint64_t pc) {
 static void test_pair_broken_by_other_store(void **state) {
   (void)state;
   struct emu_cpu *b = &eb.cpu;
-  uint64_t va = BASE + 0x1238;
+  uint64_t va = JTM_BASE + 0x1238;
   uint64_t *word = (uint64_t *)(void *)(mem_b + 0x1238);
   for (int other = 0; other < 3; other++) {
     emu_tlb_flush(b);
@@ -542,7 +495,7 @@ static void test_pair_broken_by_other_store(void **state) {
 /* Two CPUs on two threads, translated code, one counter: each adds 1
  * ITER times with an LDXR/STXR loop; the total must be exact. */
 #define ITER 2000000u
-#define COUNTER (BASE + 0x2000)
+#define COUNTER (JTM_BASE + 0x2000)
 static const uint32_t count_loop[] = {
     0xc85f7c01u, /* 0: ldxr x1, [x0] */
     0x91000421u, /* add x1, x1, #1 */
@@ -553,7 +506,7 @@ static const uint32_t count_loop[] = {
     0xd4000001u, /* svc #0 */
 };
 static struct env tc[2];
-static _Alignas(4096) uint8_t shared[PAGES * 4096];
+static _Alignas(4096) uint8_t shared[JTM_PAGES * 4096];
 
 static int started;
 static void *count_thread(void *arg) {
@@ -562,7 +515,7 @@ static void *count_thread(void *arg) {
   __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
   while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 2)
     ;
-  t->cpu.pc = BASE;
+  t->cpu.pc = JTM_BASE;
   t->cpu.r[0] = COUNTER;
   t->cpu.r[3] = ITER;
   enum emu_exit e = emu_run(&t->cpu, 0);
@@ -575,7 +528,7 @@ static void test_two_threads_count(void **state) {
   memcpy(shared, count_loop, sizeof count_loop);
   pthread_t th[2];
   for (unsigned i = 0; i < 2; i++) {
-    tc[i] = (struct env){.mem = shared};
+    tc[i] = (struct env){.map.mem = shared};
     assert_int_equal(emu_cpu_init(&tc[i].cpu, &ops, &tc[i]), 0);
     vmk_error err = {0};
     assert_int_equal(emu_cpu_enable_jit(&tc[i].cpu, 0, &err), 0);
@@ -588,7 +541,7 @@ static void test_two_threads_count(void **state) {
     assert_true(ok != NULL);
   }
   uint64_t total;
-  memcpy(&total, shared + (COUNTER - BASE), 8);
+  memcpy(&total, shared + (COUNTER - JTM_BASE), 8);
   printf("two CPUs, %u LDXR/STXR increments each: %llu; %llu+%llu insns "
          "inline, %llu+%llu helper calls\n",
          ITER, (unsigned long long)total,
@@ -598,9 +551,9 @@ static void test_two_threads_count(void **state) {
          (unsigned long long)tc[1].cpu.jit->helper_ops);
   assert_int_equal(total, 2ull * ITER);
   struct emu_insn in;
-  emu_decode(&in, count_loop[0], BASE);
+  emu_decode(&in, count_loop[0], JTM_BASE);
   assert_true(jit_excl_inline(&in)); /* the translator's, not a helper */
-  emu_decode(&in, count_loop[2], BASE + 8);
+  emu_decode(&in, count_loop[2], JTM_BASE + 8);
   assert_true(jit_excl_inline(&in));
   for (unsigned i = 0; i < 2; i++)
     emu_cpu_destroy(&tc[i].cpu);

@@ -26,6 +26,7 @@
 #include "emu/jit/chain.h"
 #include "emu/jit/emit.h"
 #include "emu/jit/translate.h"
+#include "jit_test_map.h"
 
 #if defined(__x86_64__)
 
@@ -94,11 +95,7 @@ static struct emu_jit *jit;
 
 static int setup(void **state) {
   (void)state;
-  vmk_error err;
-  int r = emu_jit_new(&jit, 0, 0, &err);
-  if (r < 0)
-    fprintf(stderr, "%s\n", err.msg);
-  return r;
+  return jtm_jit_new(&jit);
 }
 static int teardown(void **state) {
   (void)state;
@@ -362,62 +359,16 @@ static void test_ldst_match_handlers(void **state) {
 /* ---- loads/stores inline vs the interpreter's semantics, on a memory
  * map with every kind of page ---- */
 
-/* MT_PAGES pages from MT_BASE: RW data, except page MT_RO (read-only),
- * MT_NONE (no access), MT_MMIO (device: reads return a function of the
- * address, writes are logged) and MT_CODE (holds decoded code: its TLB
- * entries lose the write tag, a store drops its blocks). Every address
- * outside faults. */
-#define MT_BASE 0x200000ull
-#define MT_PAGES 12u
-#define MT_RO 3u
-#define MT_NONE 5u
-#define MT_MMIO 7u
-#define MT_CODE 9u
+/* A CPU on the test map (jit_test_map.h) with its own memory. */
 struct mt {
+  struct jtm_map map; /* first: env_opaque points here */
   struct emu_cpu cpu;
-  _Alignas(4096) uint8_t mem[MT_PAGES * 4096];
-  uint64_t mmio_log[64][3];
-  unsigned nmmio;
+  _Alignas(4096) uint8_t mem[JTM_PAGES * 4096];
 };
-static unsigned mt_page(uint64_t va) {
-  return va < MT_BASE || va - MT_BASE >= MT_PAGES * 4096ull
-             ? ~0u
-             : (unsigned)((va - MT_BASE) >> 12);
-}
-static int mt_fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
-                   unsigned size) {
-  (void)size;
-  struct mt *t = cpu->env_opaque;
-  unsigned pg = mt_page(va);
-  if (pg >= MT_PAGES || pg == MT_NONE || (pg == MT_RO && acc == EMU_WRITE))
-    return -1;
-  if (pg == MT_MMIO)
-    return acc == EMU_EXEC ? -1 : 1;
-  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
-  uint64_t tag = emu_tlb_tag(cpu, va);
-  e->tag_read = e->tag_exec = tag;
-  e->tag_write = pg == MT_RO ? EMU_TLB_INVALID : tag;
-  e->addend = (uintptr_t)t->mem - MT_BASE;
-  return 0;
-}
-static uint64_t mt_mmio_read(struct emu_cpu *cpu, uint64_t va, unsigned s) {
-  (void)cpu;
-  return (va * 0x9e3779b97f4a7c15ull) >> (64 - 8 * s);
-}
-static void mt_mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
-                          uint64_t v) {
-  struct mt *t = cpu->env_opaque;
-  if (t->nmmio < 64) {
-    t->mmio_log[t->nmmio][0] = va;
-    t->mmio_log[t->nmmio][1] = s;
-    t->mmio_log[t->nmmio][2] = v;
-  }
-  t->nmmio++;
-}
 static const struct emu_env_ops mt_ops = {
-    .tlb_fill = mt_fill,
-    .mmio_read = mt_mmio_read,
-    .mmio_write = mt_mmio_write,
+    .tlb_fill = jtm_fill,
+    .mmio_read = jtm_mmio_read,
+    .mmio_write = jtm_mmio_write,
 };
 
 /* An address worth trying: near a page boundary (crossings), anywhere in
@@ -425,11 +376,11 @@ static const struct emu_env_ops mt_ops = {
 static uint64_t mt_addr(void) {
   unsigned k = (unsigned)(rnd() % 8);
   if (k < 3)
-    return MT_BASE + 4096 * (rnd() % (MT_PAGES + 1)) - 24 + rnd() % 40;
+    return JTM_BASE + 4096 * (rnd() % (JTM_PAGES + 1)) - 24 + rnd() % 40;
   if (k < 7)
-    return MT_BASE + rnd() % (MT_PAGES * 4096);
-  return k & 1 ? MT_BASE - 1 - rnd() % 64
-               : MT_BASE + MT_PAGES * 4096 + rnd() % 64;
+    return JTM_BASE + rnd() % (JTM_PAGES * 4096);
+  return k & 1 ? JTM_BASE - 1 - rnd() % 64
+               : JTM_BASE + JTM_PAGES * 4096 + rnd() % 64;
 }
 
 /* The TLB as a running program may find it: empty, warm, or filled for
@@ -443,11 +394,11 @@ static void mt_tlb_state(struct mt *a, struct mt *b) {
   a->cpu.tlb_key = b->cpu.tlb_key = (rnd() % 3) << EMU_TLB_KEY_SHIFT;
   if (k == 0)
     return;
-  for (unsigned pg = 0; pg < MT_PAGES; pg++)
+  for (unsigned pg = 0; pg < JTM_PAGES; pg++)
     for (unsigned acc = 0; acc < 2; acc++) {
-      uint64_t va = MT_BASE + 4096 * pg;
-      mt_fill(&a->cpu, va, (enum emu_access)acc, 1);
-      mt_fill(&b->cpu, va, (enum emu_access)acc, 1);
+      uint64_t va = JTM_BASE + 4096 * pg;
+      jtm_fill(&a->cpu, va, (enum emu_access)acc, 1);
+      jtm_fill(&b->cpu, va, (enum emu_access)acc, 1);
     }
   if (k == 1) /* filled under another key */
     a->cpu.tlb_key = b->cpu.tlb_key = 3u << EMU_TLB_KEY_SHIFT;
@@ -457,11 +408,11 @@ static void mt_tlb_state(struct mt *a, struct mt *b) {
   b->cpu.tlb = b->cpu.tlb_views[v];
 }
 
-/* MT_CODE holds a decoded block (so its write tag is taken away), or not. */
+/* JTM_CODE holds a decoded block (so its write tag is taken away), or not. */
 static void mt_code_state(struct mt *t, bool code) {
   emu_flush_code(&t->cpu);
   if (code) {
-    t->cpu.pc = MT_BASE + 4096 * MT_CODE;
+    t->cpu.pc = JTM_BASE + 4096 * JTM_CODE;
     assert_non_null(emu_block_get(&t->cpu, t->cpu.pc));
   }
 }
@@ -482,8 +433,7 @@ static bool mt_same(const struct mt *a, const struct mt *b,
   if (ra->pc != rb->pc || memcmp(a->cpu.r, b->cpu.r, sizeof a->cpu.r) ||
       memcmp(a->cpu.v, b->cpu.v, sizeof a->cpu.v) ||
       a->cpu.nzcv != b->cpu.nzcv || memcmp(a->mem, b->mem, sizeof a->mem) ||
-      a->nmmio != b->nmmio ||
-      memcmp(a->mmio_log, b->mmio_log, sizeof a->mmio_log) ||
+      !jtm_mmio_same(&a->map, &b->map) ||
       a->cpu.stats.tlb_fills != b->cpu.stats.tlb_fills ||
       a->cpu.stats.code_page_drops != b->cpu.stats.code_page_drops)
     return false;
@@ -567,6 +517,8 @@ static void mt_random_regs(void) {
 }
 
 static void mt_setup_pair(void) {
+  ma.map.mem = ma.mem;
+  mb.map.mem = mb.mem;
   assert_int_equal(emu_cpu_init(&ma.cpu, &mt_ops, &ma), 0);
   assert_int_equal(emu_cpu_init(&mb.cpu, &mt_ops, &mb), 0);
 }
@@ -574,13 +526,12 @@ static void mt_setup_pair(void) {
 static void mt_fresh_case(void) {
   for (unsigned m = 0; m < sizeof ma.mem; m++)
     ma.mem[m] = (uint8_t)rnd();
-  memset(ma.mem + 4096 * MT_CODE, 0x1f, 64); /* nops: 0xd503201f */
+  memset(ma.mem + 4096 * JTM_CODE, 0x1f, 64); /* nops: 0xd503201f */
   for (unsigned m = 0; m < 64; m += 4)
-    memcpy(ma.mem + 4096 * MT_CODE + m, "\x1f\x20\x03\xd5", 4);
+    memcpy(ma.mem + 4096 * JTM_CODE + m, "\x1f\x20\x03\xd5", 4);
   memcpy(mb.mem, ma.mem, sizeof ma.mem);
-  ma.nmmio = mb.nmmio = 0;
-  memset(ma.mmio_log, 0, sizeof ma.mmio_log);
-  memset(mb.mmio_log, 0, sizeof mb.mmio_log);
+  jtm_mmio_clear(&ma.map);
+  jtm_mmio_clear(&mb.map);
   bool code = rnd() % 4 == 0;
   mt_code_state(&ma, code);
   mt_code_state(&mb, code);
@@ -603,7 +554,8 @@ static void mt_report(const struct emu_insn *blk, unsigned n,
           (unsigned long long)ma.cpu.stats.tlb_fills,
           (unsigned long long)mb.cpu.stats.tlb_fills,
           (unsigned long long)ma.cpu.stats.code_page_drops,
-          (unsigned long long)mb.cpu.stats.code_page_drops, ma.nmmio, mb.nmmio);
+          (unsigned long long)mb.cpu.stats.code_page_drops, ma.map.nmmio,
+          mb.map.nmmio);
   if (ma.cpu.nzcv != mb.cpu.nzcv)
     fprintf(stderr, "  nzcv: helper %#x jit %#x\n", ma.cpu.nzcv, mb.cpu.nzcv);
   for (unsigned j = 0; j < EMU_NREGS; j++)
@@ -642,10 +594,10 @@ static void test_ldst_inline_vs_helper(void **state) {
     assert_true(same);
     seen[blk[0].op]++;
     ok++;
-    hits += !ra.faulted && ma.cpu.stats.tlb_fills == f0 && !ma.nmmio;
+    hits += !ra.faulted && ma.cpu.stats.tlb_fills == f0 && !ma.map.nmmio;
     fp_inline += blk[0].op == EMU_OP_SIMD_LDST && jit_ldst_inline(&blk[0]);
     faults += ra.faulted;
-    mmio += ma.nmmio > 0;
+    mmio += ma.map.nmmio > 0;
     drops += ma.cpu.stats.code_page_drops != d0;
     fills += ma.cpu.stats.tlb_fills - f0;
     cross += ma.cpu.stats.tlb_fills - f0 > 1;
