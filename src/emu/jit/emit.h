@@ -1,9 +1,9 @@
 /* emit.h — internal to the translator (src/emu/jit): what the
  * per-instruction emitters (emit_ldst.c: loads/stores with the soft-TLB
  * hit path inline; emit_dp.c: integer data processing; emit_fp.c and
- * emit_simd.c: scalar FP and vector ops on SSE) share with the block
- * emitter in translate.c. FP/SIMD code uses xmm0-xmm2 as scratch (V
- * registers live in *cpu only).
+ * emit_simd.c, emit_simd_perm.c: scalar FP and vector ops on SSE) share
+ * with the block emitter in translate.c. FP/SIMD code uses xmm0-xmm6 as
+ * scratch within one instruction (V registers live in *cpu only).
  *
  * Host register use is translate.c's: rbx = cpu; rbp, r12-r15 and r8-r11
  * hold guest X registers within a block (regcache.c: the cache) and
@@ -218,6 +218,13 @@ bool jit_fp_inline(const struct emu_insn *in);
 void jit_emit_fp(struct jit_ctx *c, unsigned idx);
 bool jit_simd_inline(const struct emu_insn *in);
 void jit_emit_simd(struct jit_ctx *c, unsigned idx);
+/* Moves, permutes and reductions (emit_simd_perm.c). */
+bool jit_simd_perm_inline(const struct emu_insn *in);
+void jit_emit_simd_perm(struct jit_ctx *c, unsigned idx);
+/* xmm x = V register r; V register r = xmm x (q = 0: the upper half
+ * zeroed first, as a 64-bit form writes it) (emit_simd.c). */
+void jit_vload(struct xe_buf *b, enum xe_xmm x, unsigned r);
+void jit_vstore(struct xe_buf *b, unsigned r, enum xe_xmm x, unsigned q);
 /* Byte `byte` of V register r in *cpu. */
 struct xe_mem jit_vreg_m(unsigned r, unsigned byte);
 /* The fast-environment check of the FP fast path (emit_fp.c): jumps to

@@ -1,7 +1,7 @@
 /* emit_fp.c — scalar floating point inline (issue 10): FADD/FSUB/FMUL/
  * FDIV/FSQRT, FMADD/FMSUB/FNMADD/FNMSUB (host FMA3 only), FCVT between
  * single and double, FCMP/FCMPE, FCSEL, FMOV/FABS/FNEG, FMOV immediate
- * and to/from a GPR, SCVTF/UCVTF and FCVTZS from/to a GPR.
+ * and to/from a GPR, SCVTF/UCVTF and FCVTZS/FCVTZU from/to a GPR.
  *
  * What runs inline is the interpreter's fast path (fpsimd_int.h,
  * fp_fast_env): with round to nearest, no FZ, FPSR.IXC already set and
@@ -19,6 +19,7 @@
  * thread (the emitted code); no shared state.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "emu/decode.h"
 #include "emu/fpsimd/fpsimd_int.h"
@@ -37,6 +38,7 @@ enum fpk {
   FPK_SCVTF, /* sub: M */
   FPK_UCVTF,
   FPK_FCVTZS,
+  FPK_FCVTZU,
   FPK_TOGEN,
   FPK_FROMGEN,
 };
@@ -105,8 +107,8 @@ static bool classify(const struct emu_insn *in, struct fpd *d) {
       d->k = opc == 2 ? FPK_SCVTF : FPK_UCVTF;
       return true;
     }
-    if (rmode == 3 && opc == 0) {
-      d->k = FPK_FCVTZS;
+    if (rmode == 3 && (opc == 0 || opc == 1)) {
+      d->k = opc ? FPK_FCVTZU : FPK_FCVTZS;
       return true;
     }
     if (rmode == 0 && (opc == 6 || opc == 7) && sf == type) {
@@ -357,6 +359,28 @@ static void emit_fcvtzs(struct jit_ctx *c, unsigned idx, const struct fpd *d) {
   jit_cold_resume(c);
 }
 
+/* FCVTZU to a GPR: the host's signed 64-bit truncation; a result the
+ * M-bit unsigned range holds (below 2^63 for M = 64) is the answer, any
+ * other (negative: at most -1, too large, NaN, the integer indefinite)
+ * takes the slow path. With IXC already set an inexact result raises
+ * nothing new. */
+static void emit_fcvtzu(struct jit_ctx *c, unsigned idx, const struct fpd *d) {
+  struct xe_buf *b = c->b;
+  const struct emu_insn *in = &c->insn[idx];
+  struct xe_fixup env = jit_fp_env_check(c);
+  load_scalar(b, XE_XMM0, in->rn, d->N);
+  if (d->N == 64)
+    xe_cvttsd2si(b, 64, XE_RAX, XE_XMM0);
+  else
+    xe_cvttss2si(b, 64, XE_RAX, XE_XMM0);
+  /* beyond the range unsigned (negatives too) */
+  xe_mov_ri(b, XE_RCX, d->sub == 64 ? INT64_MAX : UINT32_MAX);
+  xe_alu_rr(b, XE_CMP, 64, XE_RAX, XE_RCX);
+  jit_fp_slow(c, env, XE_A, idx);
+  jit_gpr_store(c, in->rd, XE_RAX);
+  jit_cold_resume(c);
+}
+
 /* Bit moves: no exception, no FPCR dependence. */
 static void emit_bits(struct jit_ctx *c, unsigned idx, const struct fpd *d) {
   struct xe_buf *b = c->b;
@@ -423,6 +447,9 @@ void jit_emit_fp(struct jit_ctx *c, unsigned idx) {
     break;
   case FPK_FCVTZS:
     emit_fcvtzs(c, idx, &d);
+    break;
+  case FPK_FCVTZU:
+    emit_fcvtzu(c, idx, &d);
     break;
   default:
     emit_bits(c, idx, &d);

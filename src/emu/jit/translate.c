@@ -316,6 +316,7 @@ static const struct jit_emitter emitters[] = {
     {jit_excl_inline, jit_emit_excl, true},
     {jit_fp_inline, jit_emit_fp, false},
     {jit_simd_inline, jit_emit_simd, false},
+    {jit_simd_perm_inline, jit_emit_simd_perm, false},
     {own_op, emit_own, true},
 };
 

@@ -948,6 +948,23 @@ static const struct sse_op sse_ops[XE_SSE_NOPS] = {
     [XE_PMULLW] = {F_66, MAP_0F, 0xD5, 0, 0, false},
     [XE_PCMPGTD] = {F_66, MAP_0F, 0x66, 0, 0, false},
     [XE_PCMPGTQ] = {F_66, MAP_0F38, 0x37, 0, 0, false},
+    [XE_PCMPEQW] = {F_66, MAP_0F, 0x75, 0, 0, false},
+    [XE_PCMPEQQ] = {F_66, MAP_0F38, 0x29, 0, 0, false},
+    [XE_PCMPGTB] = {F_66, MAP_0F, 0x64, 0, 0, false},
+    [XE_PCMPGTW] = {F_66, MAP_0F, 0x65, 0, 0, false},
+    [XE_PMAXUB] = {F_66, MAP_0F, 0xDE, 0, 0, false},
+    [XE_PMINUB] = {F_66, MAP_0F, 0xDA, 0, 0, false},
+    [XE_PMAXSW] = {F_66, MAP_0F, 0xEE, 0, 0, false},
+    [XE_PMINSW] = {F_66, MAP_0F, 0xEA, 0, 0, false},
+    [XE_PMAXUW] = {F_66, MAP_0F38, 0x3E, 0, 0, false},
+    [XE_PMINUW] = {F_66, MAP_0F38, 0x3A, 0, 0, false},
+    [XE_PMAXSB] = {F_66, MAP_0F38, 0x3C, 0, 0, false},
+    [XE_PMINSB] = {F_66, MAP_0F38, 0x38, 0, 0, false},
+    [XE_PMAXSD] = {F_66, MAP_0F38, 0x3D, 0, 0, false},
+    [XE_PMINSD] = {F_66, MAP_0F38, 0x39, 0, 0, false},
+    [XE_PUNPCKLQDQ] = {F_66, MAP_0F, 0x6C, 0, 0, false},
+    [XE_PUNPCKHQDQ] = {F_66, MAP_0F, 0x6D, 0, 0, false},
+    [XE_PADDUSB] = {F_66, MAP_0F, 0xDC, 0, 0, false},
 };
 
 static const struct sse_op *sse_get(struct xe_buf *b, enum xe_sse op) {
@@ -1079,6 +1096,29 @@ void xe_pshufd(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
   put8(b, imm);
 }
 
+void xe_pshuflw(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
+                uint8_t imm) {
+  enc(b, F_F2, MAP_0F, 0x70, (unsigned)dst, src, NULL, 1);
+  put8(b, imm);
+}
+
+void xe_palignr(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
+                uint8_t imm) {
+  enc(b, F_66, MAP_0F3A, 0x0F, (unsigned)dst, src, NULL, 1);
+  put8(b, imm);
+}
+
+void xe_pbsh_ri(struct xe_buf *b, enum xe_shift op, enum xe_xmm r,
+                uint8_t imm) {
+  /* 66 0F 73 /3 ib (psrldq), /7 ib (pslldq) */
+  if (op != XE_SHR && op != XE_SHL) {
+    xe_fail(b, "invalid byte shift");
+    return;
+  }
+  enc(b, F_66, MAP_0F, 0x73, op == XE_SHR ? 3 : 7, r, NULL, 1);
+  put8(b, imm);
+}
+
 void xe_psh_ri(struct xe_buf *b, enum xe_shift op, unsigned lane, enum xe_xmm r,
                uint8_t imm) {
   /* 66 0F 71/72/73 /digit ib: the digit is 2 (srl), 4 (sra), 6 (sll) */
@@ -1116,6 +1156,8 @@ static const struct avx_op avx_ops[XE_AVX_NOPS] = {
     [XE_VFMADD231SS] = {1, MAP_0F38, 0xB9, false, true},
     [XE_VFMADD231PS] = {1, MAP_0F38, 0xB8, false, false},
     [XE_VFMADD231PD] = {1, MAP_0F38, 0xB8, true, false},
+    [XE_VFNMADD231PS] = {1, MAP_0F38, 0xBC, false, false},
+    [XE_VFNMADD231PD] = {1, MAP_0F38, 0xBC, true, false},
 };
 
 static void avx(struct xe_buf *b, enum xe_avx op, unsigned bits,

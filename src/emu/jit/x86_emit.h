@@ -199,6 +199,23 @@ enum xe_sse {
   XE_PMULLW,
   XE_PCMPGTD,
   XE_PCMPGTQ, /* SSE4.2 */
+  XE_PCMPEQW,
+  XE_PCMPEQQ, /* SSE4.1 */
+  XE_PCMPGTB,
+  XE_PCMPGTW,
+  XE_PMAXUB,
+  XE_PMINUB,
+  XE_PMAXSW,
+  XE_PMINSW,
+  XE_PMAXUW, /* SSE4.1 */
+  XE_PMINUW, /* SSE4.1 */
+  XE_PMAXSB, /* SSE4.1 */
+  XE_PMINSB, /* SSE4.1 */
+  XE_PMAXSD, /* SSE4.1 */
+  XE_PMINSD, /* SSE4.1 */
+  XE_PUNPCKLQDQ,
+  XE_PUNPCKHQDQ,
+  XE_PADDUSB,
   XE_SSE_NOPS,
 };
 
@@ -222,6 +239,8 @@ enum xe_avx {
   XE_VFMADD231SS,
   XE_VFMADD231PS, /* FMA3, every lane (Arm FMLA) */
   XE_VFMADD231PD,
+  XE_VFNMADD231PS, /* FMA3: dst -= src1 * src2, one rounding (Arm FMLS) */
+  XE_VFNMADD231PD,
   XE_AVX_NOPS,
 };
 
@@ -474,6 +493,17 @@ void xe_pextr(struct xe_buf *b, unsigned sz, enum xe_reg dst, enum xe_xmm src,
 void xe_movmsk(struct xe_buf *b, bool pd, enum xe_reg dst, enum xe_xmm src);
 /* pshufd dst, src, imm: dword i of dst = dword (imm >> 2i) & 3 of src. */
 void xe_pshufd(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src, uint8_t imm);
+/* pshuflw dst, src, imm: word i (< 4) of dst = word (imm >> 2i) & 3 of
+ * src; the upper 64 bits copied. */
+void xe_pshuflw(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
+                uint8_t imm);
+/* SSSE3 palignr dst, src, imm: dst = bytes imm.. of the 32-byte dst:src
+ * (src the low half). */
+void xe_palignr(struct xe_buf *b, enum xe_xmm dst, enum xe_xmm src,
+                uint8_t imm);
+/* psrldq (XE_SHR) / pslldq (XE_SHL): the whole register shifted by imm
+ * bytes (16 or more: 0). */
+void xe_pbsh_ri(struct xe_buf *b, enum xe_shift op, enum xe_xmm r, uint8_t imm);
 /* Shifts of every lane by an immediate: psrlw/psrld/psrlq (XE_SHR),
  * psraw/psrad (XE_SAR, lane 16/32), psllw/pslld/psllq (XE_SHL); lane is
  * 16, 32 or 64 bits. A count of the lane size or more gives 0 (SAR: the

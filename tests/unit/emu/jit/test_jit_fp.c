@@ -1,11 +1,15 @@
 /* test_jit_fp.c — the translator's inline FP and SIMD code
- * (src/emu/jit/emit_fp.c, emit_simd.c) against the interpreter's
- * handlers: random encodings of every form emitted inline, run on random
+ * (src/emu/jit/emit_fp.c, emit_simd.c, emit_simd_perm.c) against the
+ * interpreter's handlers: random encodings of every form emitted inline
+ * (the same register as source and destination often), run on random
  * V registers (NaNs with payloads, signalling and quiet, ±0, ±inf,
  * denormals, values near overflow and underflow, small and huge
- * integers), GPRs, NZCV, FPCR (RMode, FZ, DN) and FPSR (IXC set or
- * clear), once through in->fn and once as a translated block. V
- * registers, GPRs, NZCV, FPCR and FPSR must be identical bit for bit.
+ * integers; integer lanes at 0, ±1, the signed and unsigned limits, equal
+ * lanes, small table indices), GPRs, NZCV, FPCR (RMode, FZ, DN) and FPSR
+ * (IXC set or clear), once through in->fn and once as a translated block.
+ * V registers, GPRs, NZCV, FPCR and FPSR must be identical bit for bit.
+ * Then blocks mixing the SIMD insns that read or write GPRs with integer
+ * insns on the same registers (the register cache around them).
  * Then the same with the host MXCSR off its default (FTZ/DAZ), where the
  * inline fast path must stand aside. x86-64 hosts only. Single-threaded
  * (the cmocka thread).
@@ -112,17 +116,46 @@ static uint64_t gpr_value(void) {
   return rnd() >> (rnd() % 64);
 }
 
+/* An integer vector: bytes at the edges of every lane size, small table
+ * indices, or random. */
+static void int_vector(emu_vreg *v) {
+  static const uint8_t edge[] = {0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x81, 0x10};
+  unsigned kind = (unsigned)(rnd() % 4);
+  for (unsigned i = 0; i < 16; i++) {
+    uint64_t r = rnd();
+    if (kind == 0)
+      v->b[i] = edge[r % 8];
+    else if (kind == 1)
+      v->b[i] = (uint8_t)(r % 80);
+    else if (kind == 2)
+      v->b[i] = r % 3 ? edge[r % 8] : (uint8_t)(r >> 8);
+    else
+      v->b[i] = (uint8_t)(r >> 8);
+  }
+}
+
 static void random_state(struct emu_cpu *cpu) {
   for (unsigned i = 0; i < EMU_NREGS; i++)
     cpu->r[i] = gpr_value();
   cpu->r[EMU_XZR] = 0;
   for (unsigned i = 0; i < 32; i++) {
-    if (rnd() & 1)
+    unsigned k = (unsigned)(rnd() % 6);
+    if (k < 2)
       for (unsigned l = 0; l < 4; l++)
         cpu->v[i].s[l] = (uint32_t)fp_value(32);
-    else
+    else if (k < 4)
       for (unsigned l = 0; l < 2; l++)
         cpu->v[i].d[l] = fp_value(64);
+    else
+      int_vector(&cpu->v[i]);
+  }
+  /* equal lanes for the compares: some registers copies of others, a
+   * few bytes changed */
+  for (unsigned n = (unsigned)(rnd() % 12); n; n--) {
+    unsigned to = (unsigned)(rnd() % 32), from = (unsigned)(rnd() % 32);
+    cpu->v[to] = cpu->v[from];
+    for (unsigned j = (unsigned)(rnd() % 4); j; j--)
+      cpu->v[to].b[rnd() % 16] ^= (uint8_t)(1u << (rnd() % 8));
   }
   cpu->nzcv = (uint32_t)(rnd() & 15) << 28;
   /* the fast environment half of the time */
@@ -162,6 +195,31 @@ static const struct tmpl tmpls[] = {
     {"fmul (vector)", 0x9f20fc00u, 0x0e20dc00u, true},
     {"fdiv (vector)", 0x9f20fc00u, 0x0e20fc00u, true},
     {"fmla (vector)", 0xbfa0fc00u, 0x0e20cc00u, true},
+    {"fmls (vector)", 0xbfa0fc00u, 0x0ea0cc00u, true},
+    {"fcvtzu (scalar)", 0x7fbffc00u, 0x1e390000u, false},
+    {"cmtst/cmeq", 0x9f20fc00u, 0x0e208c00u, true},
+    {"cmgt/cmhi", 0x9f20fc00u, 0x0e203400u, true},
+    {"cmge/cmhs", 0x9f20fc00u, 0x0e203c00u, true},
+    {"cmgt/cmge #0", 0x9f3ffc00u, 0x0e208800u, true},
+    {"cmeq/cmle #0", 0x9f3ffc00u, 0x0e209800u, true},
+    {"cmlt #0", 0x9f3ffc00u, 0x0e20a800u, true},
+    {"smax/umax", 0x9f20fc00u, 0x0e206400u, true},
+    {"smin/umin", 0x9f20fc00u, 0x0e206c00u, true},
+    {"not", 0xbf3ffc00u, 0x2e205800u, true},
+    {"neg", 0xbf3ffc00u, 0x2e20b800u, true},
+    {"dup/ins/umov/smov", 0x9fe08400u, 0x0e000400u, true},
+    {"dup (scalar)", 0xffe0fc00u, 0x5e000400u, true},
+    {"movi/mvni/orr/bic imm", 0x9ff80400u, 0x0f000400u, true},
+    {"ext", 0xbfe08400u, 0x2e000000u, true},
+    {"tbl/tbx", 0xbfe08c00u, 0x0e000000u, true},
+    {"xtn", 0xbf3ffc00u, 0x0e212800u, true},
+    {"shrn", 0xbf80fc00u, 0x0f008400u, true},
+    {"addp (vector)", 0xbf20fc00u, 0x0e20bc00u, true},
+    {"smaxp/umaxp", 0x9f20fc00u, 0x0e20a400u, true},
+    {"sminp/uminp", 0x9f20fc00u, 0x0e20ac00u, true},
+    {"addv", 0xbf3ffc00u, 0x0e31b800u, true},
+    {"smaxv/umaxv", 0x9f3ffc00u, 0x0e30a800u, true},
+    {"sminv/uminv", 0x9f3ffc00u, 0x0e31a800u, true},
     {"uaddlp/uadalp", 0x9f3fbc00u, 0x0e202800u, true},
     {"sshr/ushr", 0x9f80fc00u, 0x0f000400u, true},
     {"shl", 0x9f80fc00u, 0x0f005400u, true},
@@ -204,7 +262,8 @@ static bool check_one(uint32_t raw, unsigned *fast) {
   if (emu_decode(&blk[0], raw, pc))
     return false;
   const struct emu_insn *in = &blk[0];
-  if (!(jit_fp_inline(in) || jit_simd_inline(in)) || !emu_jit_inline_op(in))
+  if (!(jit_fp_inline(in) || jit_simd_inline(in) || jit_simd_perm_inline(in)) ||
+      !emu_jit_inline_op(in))
     return false;
   blk[1] = (struct emu_insn){
       .pc = pc + 4, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
@@ -233,12 +292,29 @@ static bool check_one(uint32_t raw, unsigned *fast) {
   return true;
 }
 
+/* Often the same register in two operand fields (Rd, Rn, Rm), where a
+ * translation that writes its destination early would go wrong. */
+static uint32_t alias(uint32_t raw) {
+  unsigned rd = raw & 31, rn = (raw >> 5) & 31;
+  switch (rnd() % 8) {
+  case 0:
+    return (raw & ~(31u << 5)) | rd << 5;
+  case 1:
+    return (raw & ~(31u << 16)) | rd << 16;
+  case 2:
+    return (raw & ~(31u << 16)) | rn << 16;
+  default:
+    return raw;
+  }
+}
+
 static unsigned run_templates(unsigned cases) {
   unsigned total_fast = 0;
   for (unsigned t = 0; t < sizeof tmpls / sizeof *tmpls; t++) {
     unsigned ok = 0, fast = 0;
     for (unsigned k = 0; k < 100 * cases && ok < cases; k++) {
       uint32_t raw = ((uint32_t)rnd() & ~tmpls[t].mask) | tmpls[t].val;
+      raw = alias(raw);
       ok += check_one(raw, &fast);
     }
     printf("%-28s %u cases, %u in the fast environment\n", tmpls[t].name, ok,
@@ -274,10 +350,96 @@ static void test_host_mxcsr_off_default(void **state) {
   assert_int_equal(mask, 0);
 }
 
+/* A SIMD insn that reads or writes GPR r: DUP/INS from r, UMOV/SMOV
+ * and FCVTZS/FCVTZU/FMOV to r, FMOV from r; false if the random form is
+ * not an inline one. */
+static bool gpr_simd_insn(struct emu_insn *o, unsigned r, uint64_t pc) {
+  uint32_t raw, v = (uint32_t)(rnd() % 32);
+  switch (rnd() % 4) {
+  case 0: { /* copy: imm4 1 (DUP), 3 (INS) read Rn; 5, 7 write Rd */
+    unsigned imm4 = 1 + 2 * (unsigned)(rnd() % 4);
+    raw = 0x0e000400u | ((uint32_t)rnd() & 0x401f0000u) | imm4 << 11;
+    raw |= imm4 < 5 ? (r << 5 | v) : (v << 5 | r);
+    break;
+  }
+  case 1: /* FCVTZS, FCVTZU to r */
+    raw = 0x1e380000u | ((uint32_t)rnd() & 0x80410000u) | v << 5 | r;
+    break;
+  case 2: /* FMOV to r */
+    raw = 0x1e260000u | ((uint32_t)rnd() & 0x80400000u) | v << 5 | r;
+    break;
+  default: /* FMOV from r */
+    raw = 0x1e270000u | ((uint32_t)rnd() & 0x80400000u) | r << 5 | v;
+    break;
+  }
+  if (emu_decode(o, raw, pc))
+    return false;
+  return (jit_fp_inline(o) || jit_simd_perm_inline(o)) && emu_jit_inline_op(o);
+}
+
+/* Blocks of integer ADDs and those SIMD insns on the same few GPRs: the
+ * register cache holds them in host registers around the SIMD insns,
+ * which must read the current value and leave theirs where the next
+ * insn finds it. */
+static void test_gpr_cache_around_simd(void **state) {
+  (void)state;
+  unsigned done = 0;
+  for (unsigned iter = 0; iter < 20000; iter++) {
+    struct emu_insn blk[8];
+    uint64_t pc = 0x400000;
+    unsigned n = 0, regs[2] = {(unsigned)(rnd() % 31), (unsigned)(rnd() % 31)};
+    bool ok = true;
+    for (unsigned k = 0; k < 6 && ok; k++) {
+      unsigned r = regs[rnd() % 2], r2 = regs[rnd() % 2];
+      if (k % 2 == 0) { /* add xr, xr2, #imm (a W form sometimes) */
+        uint32_t raw = 0x11000000u | (uint32_t)(rnd() & 1) << 31 |
+                       (uint32_t)(rnd() % 4096) << 10 | r2 << 5 | r;
+        ok = !emu_decode(&blk[n], raw, pc + 4 * n);
+      } else {
+        ok = gpr_simd_insn(&blk[n], r, pc + 4 * n);
+      }
+      n++;
+    }
+    if (!ok)
+      continue;
+    blk[n] = (struct emu_insn){
+        .pc = pc + 4 * n, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+    static struct emu_cpu a, b;
+    random_state(&a);
+    a.fpcr = 0;
+    a.fpsr = rnd() % 4 ? FPSR_IXC_BIT : 0;
+    a.pc = pc;
+    b = a;
+    for (unsigned i = 0; i < n; i++) {
+      if (emu_exec_helper[blk[i].op])
+        emu_exec_helper[blk[i].op](&a, &blk[i]);
+      else
+        blk[i].fn(&a, &blk[i]);
+    }
+    a.pc = pc + 4 * n;
+    bool flushed;
+    emu_jit_fn f = emu_jit_translate(jit, blk, n + 1, &flushed);
+    assert_non_null(f);
+    emu_jit_fp_sync(&b);
+    f(&b);
+    bool same = memcmp(a.v, b.v, sizeof a.v) == 0 &&
+                memcmp(a.r, b.r, sizeof a.r) == 0 && a.fpsr == b.fpsr &&
+                a.pc == b.pc;
+    if (!same)
+      for (unsigned i = 0; i < n; i++)
+        report(&a, &b, blk[i].raw);
+    assert_true(same);
+    done++;
+  }
+  printf("%u blocks of integer and GPR-touching SIMD insns\n", done);
+  assert_true(done > 5000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inline_fp_matches_interpreter),
       cmocka_unit_test(test_host_mxcsr_off_default),
+      cmocka_unit_test(test_gpr_cache_around_simd),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -953,6 +953,16 @@ static void test_host_insn_counts(void **state) {
       {"cmp x1, x2; cset w0, lt", {0xeb02003fu, 0x1a9fa7e0u}, 2},
       {"adds x0, x0, x1; adds x2, x2, x3", {0xab010000u, 0xab030042u}, 2},
       {"cmp x1, x2; ccmp x3, #1, #0, eq", {0xeb02003fu, 0xfa410860u}, 2},
+      {"cmeq v0.16b, v1.16b, #0", {0x4e209820u}, 1},
+      {"cmhi v0.4s, v1.4s, v2.4s", {0x6ea23420u}, 1},
+      {"umaxp v0.16b, v1.16b, v1.16b", {0x6e21a420u}, 1},
+      {"shrn v0.8b, v1.8h, #4", {0x0f0c8420u}, 1},
+      {"dup v0.16b, w1", {0x4e010c20u}, 1},
+      {"umov w0, v1.b[3]", {0x0e073c20u}, 1},
+      {"bic v0.8h, #0xf0", {0x6f079600u}, 1},
+      {"tbl v0.16b, {v1.16b}, v2.16b", {0x4e020020u}, 1},
+      {"uminv b0, v1.16b", {0x6e31a820u}, 1},
+      {"mul v0.16b, v1.16b, v2.16b", {0x4e229c20u}, 1},
   };
   bool ended;
   size_t base = host_insns(NULL, 0, &ended);
