@@ -247,8 +247,12 @@ static void emit_pair(struct jit_ctx *c, unsigned idx) {
  * base, rm = offset register (b = extend option, imm2 = shift), imm =
  * offset (literal: from pc), c = access size in bytes, a = AM_*. Their
  * slow path is the insn's handler (FP/SIMD insns have no exec helper; the
- * handler returns in + 1 and never chains). Structure loads/stores
- * (LD1-4/ST1-4) stay handler calls. */
+ * handler returns in + 1 and never chains). LD1/ST1 of one register
+ * (multiple structures, no post-index or by its size: glibc's string
+ * functions start with them) is the LDR/STR of that register (fpsimd's
+ * fields: rd = Vt, rn = base, c = Q, sf: bit 2 load, bits 1:0 the
+ * writeback, imm = its size); other structure loads/stores (LD1-4/ST1-4)
+ * stay handler calls. */
 enum { AM_OFF, AM_PRE, AM_POST, AM_REG, AM_LIT };
 
 struct fpl {
@@ -258,8 +262,15 @@ struct fpl {
 
 static bool fp_classify(const struct emu_insn *in, struct fpl *o) {
   uint32_t raw = in->raw;
-  if (in->op != EMU_OP_SIMD_LDST || (raw & 0xbe000000u) == 0x0c000000u)
-    return false; /* not SIMD&FP, or a structure access */
+  if (in->op != EMU_OP_SIMD_LDST)
+    return false;
+  if ((raw & 0xbe000000u) == 0x0c000000u) { /* structures */
+    if ((raw & 0xbf00f000u) != 0x0c007000u || (in->sf & 3) > 1 || !in->fn)
+      return false; /* only LD1/ST1 {Vt} [, #size] */
+    *o = (struct fpl){false, in->sf & 4, in->c ? 16 : 8,
+                      in->sf & 3 ? AM_POST : AM_OFF};
+    return true;
+  }
   unsigned op0 = (raw >> 27) & 7;
   if (op0 == 3)
     *o = (struct fpl){false, true, in->c, AM_LIT};
