@@ -183,6 +183,10 @@ void jit_flags_set(struct jit_ctx *c, enum xe_cc carry);
 bool jit_flags_live(const struct jit_ctx *c);
 enum xe_cc jit_cond(struct jit_ctx *c, unsigned cond);
 bool jit_cond_in_host(const struct jit_ctx *c);
+/* ADC/SBC: when the insn before left the carry in the host flags, sets
+ * CF to C (borrow: to !C, as SBB wants) and returns true; else emits
+ * nothing and returns false (take C from cpu->nzcv). */
+bool jit_carry_in(struct jit_ctx *c, bool borrow);
 void jit_flags_settle(struct jit_ctx *c);
 /* The x86 condition for Arm condition cond after an x86 op that set the
  * flags as an addition (sub false: CF = C) or a subtraction (CF = !C);

@@ -443,19 +443,26 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_ADCS:
   case EMU_OP_SBC:
   case EMU_OP_SBCS: {
-    /* x86's CF = Arm's C (ADC) or !C (SBB: a - b - borrow) */
+    /* x86's CF = Arm's C (ADC) or !C (SBB: a - b - borrow); from the
+     * host flags of the setter before when it left them (flags.c), and
+     * then in rsi: eax may hold those flags to finish NZCV from */
     static const uint8_t cmc = 0xf5;
     bool sub = in->op == EMU_OP_SBC || in->op == EMU_OP_SBCS;
-    jit_gpr_load(c, XE_RAX, in->rn);
+    enum xe_reg d = jit_cond_in_host(c) ? XE_RSI : XE_RAX;
+    jit_gpr_load(c, d, in->rn);
     jit_gpr_load(c, XE_RDX, in->rm);
-    xe_load(b, 32, XE_RCX, jit_nzcv_m());
-    xe_shift_ri(b, XE_SHR, 32, XE_RCX, 30); /* CF = bit 29 */
-    if (sub)
-      xe_bytes(b, &cmc, 1);
-    xe_alu_rr(b, sub ? XE_SBB : XE_ADC, sz, XE_RAX, XE_RDX);
-    jit_gpr_store(c, in->rd, XE_RAX);
+    if (!jit_carry_in(c, sub)) {
+      xe_load(b, 32, XE_RCX, jit_nzcv_m());
+      xe_shift_ri(b, XE_SHR, 32, XE_RCX, 30); /* CF = bit 29 */
+      if (sub)
+        xe_bytes(b, &cmc, 1);
+    }
+    xe_alu_rr(b, sub ? XE_SBB : XE_ADC, sz, d, XE_RDX);
+    jit_gpr_store(c, in->rd, d);
     if (in->op == EMU_OP_ADCS || in->op == EMU_OP_SBCS)
       jit_flags_set(c, sub ? XE_AE : XE_B);
+    else
+      jit_flags_settle(c);
     return;
   }
   case EMU_OP_CSEL:

@@ -9,7 +9,8 @@
  *          anything reads it, calls out (a helper may read it or fault:
  *          an exception saves PSTATE) or leaves the block;
  *   PASS   the next insn (B.cond ending the block, CSEL/CSINC/CSINV,
- *          CCMP/CCMN) tests the host flags directly and NZCV is dead
+ *          CCMP/CCMN; ADC/SBC/ADCS/SBCS, which take the carry from the
+ *          host CF) tests the host flags directly and NZCV is dead
  *          after it;
  *   GRAB   the same, but NZCV is live after the reader: the setter keeps
  *          the raw flags in eax (lahf; seto al: no flag changes), the
@@ -119,6 +120,11 @@ static bool consumer(const struct jit_ctx *c, unsigned i, unsigned count,
   case EMU_OP_CCMN_REG:
   case EMU_OP_CCMN_IMM:
     break;
+  case EMU_OP_ADC:
+  case EMU_OP_ADCS:
+  case EMU_OP_SBC:
+  case EMU_OP_SBCS: /* the carry is CF after either kind (jit_carry_in) */
+    return true;
   default:
     return false;
   }
@@ -186,6 +192,17 @@ enum xe_cc jit_cond(struct jit_ctx *c, unsigned cond) {
   if (m & F_IN_HOST)
     xe_fail(c->b, "jit: host flags planned for a condition they lack");
   return jit_cond_test(c->b, cond);
+}
+
+bool jit_carry_in(struct jit_ctx *c, bool borrow) {
+  static const uint8_t cmc = 0xf5;
+  unsigned m = mode(c);
+  if (!(m & F_IN_HOST))
+    return false;
+  /* after a subtraction CF = !C, after the others CF = C */
+  if (borrow != ((m & F_IN_SUB) != 0))
+    xe_bytes(c->b, &cmc, 1);
+  return true;
 }
 
 bool jit_cond_in_host(const struct jit_ctx *c) {
