@@ -275,6 +275,11 @@ struct emu_cpu {
    * chained block's entry once icount reaches this (<= run_end; 0 stops
    * it at once: emu_flush_code). */
   uint64_t jit_end;
+  /* The host stack pointer of the running chain's base frame (set by the
+   * translation the dispatcher called; every exit to the dispatcher goes
+   * back to it) and the lowest the return address stack of the chain may
+   * take it (jit/chain.h). */
+  uint64_t jit_sp, jit_sp_lim;
   /* Translated FP code takes its inline fast path (jit/emit_fp.c) when
    * the 32 bits at &fpcr + 2 (FPCR[31:16], FPSR[15:0]) and-ed with this
    * equal FPSR.IXC << 16: round to nearest, no FZ, IXC already set.

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "emu/block.h"
 #include "emu/decode.h"
@@ -70,16 +72,29 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
                                        XE_R13, XE_R14, XE_R15};
   for (unsigned i = 0; i < 6; i++)
     xe_push(b, saved[i]);
-  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, -8));
+  /* 24 bytes: the base frame {host, VA} of the return address stack
+   * and 8 of padding; rsp is 16-aligned here and at every frame */
+  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, -24));
   xe_mov_rr(b, 64, CPU, XE_RDI);
-  c->to_body = xe_jmp_fwd(b, false);
+  struct xe_fixup to_setup = xe_jmp_fwd(b, true);
+  size_t base = xe_here(b);
+  xe_mov_ri(b, XE_RDX, 0);
   c->out = xe_here(b);
   xe_mov_rr(b, 64, XE_RAX, XE_RDX);
   c->epi = xe_here(b);
-  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, 8));
+  xe_load(b, 64, XE_RSP, CPU_M(jit_sp));
+  xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, 24));
   for (unsigned i = 6; i-- > 0;)
     xe_pop(b, saved[i]);
   xe_ret(b);
+  xe_bind(b, to_setup);
+  xe_store(b, 64, CPU_M(jit_sp), XE_RSP);
+  xe_lea(b, 64, XE_RAX, xe_m(XE_RSP, -16 * (int32_t)EMU_JIT_RAS_DEPTH));
+  xe_store(b, 64, CPU_M(jit_sp_lim), XE_RAX);
+  xe_lea(b, 64, XE_RAX, xe_mrip(xe_addr(b, base)));
+  xe_store(b, 64, xe_m(XE_RSP, 0), XE_RAX);
+  xe_store_imm(b, 64, xe_m(XE_RSP, 8), 1); /* no guest return goes here */
+  c->to_body = xe_jmp_fwd(b, false);
   c->cross = SIZE_MAX;
   if (c->host) {
     c->cross = xe_here(b);
@@ -121,18 +136,51 @@ void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c) {
   c->body = xe_here(b);
 }
 
-/* A direct exit to guest pc target (see chain.h). */
-static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
-                    uint64_t target) {
-  store_pc(b, target);
-  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
-  bool cross = ((target ^ c->pc) & EMU_PAGE_MASK) != 0;
+/* A patch site: rdx = its rel32 field's address | cross, and the
+ * patchable jmp, first to out. */
+static void patch_site(struct xe_buf *b, struct emu_jit_chain *c, bool cross) {
   /* lea rdx, [rip + d] is 7 bytes; the jmp's rel32 field follows */
   uint64_t field = patch_field_at(b, 7);
   xe_lea(b, 64, XE_RDX, xe_mrip(field | (cross ? EMU_JIT_RET_CROSS : 0)));
   size_t at = xe_jmp_patchable(b, xe_addr(b, c->out));
   if (xe_ok(b) && xe_addr(b, at) + 1 != field)
     xe_fail(b, "chain: a patch site is not where it was computed");
+}
+
+/* A direct exit to guest pc target (see chain.h). */
+static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
+                    uint64_t target) {
+  store_pc(b, target);
+  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  patch_site(b, c, ((target ^ c->pc) & EMU_PAGE_MASK) != 0);
+}
+
+/* BL/BLR with the return address in ra: a frame {landing pad, ra} on
+ * the return address stack (all of them dropped first when it is full),
+ * then on to what follows. The pad, where a matching RET lands with
+ * cpu->pc and icount already its own, is a direct exit to ra through
+ * the cross entry (see chain.h). */
+static void ras_push(struct xe_buf *b, struct emu_jit_chain *c,
+                     enum xe_reg ra) {
+  xe_alu_rm(b, XE_CMP, 64, XE_RSP, CPU_M(jit_sp_lim));
+  struct xe_fixup room = xe_jcc_fwd(b, XE_A, true);
+  xe_load(b, 64, XE_RSP, CPU_M(jit_sp));
+  xe_bind(b, room);
+  xe_push(b, ra);
+  struct xe_fixup call = xe_call_fwd(b);
+  patch_site(b, c, true);
+  xe_bind(b, call);
+}
+
+/* RET with its target in rax (cpu->pc and icount done): to the top
+ * frame's pad when its VA is the target, else every frame dropped and
+ * on to what follows (the jump cache). */
+static void ras_pop(struct xe_buf *b) {
+  xe_alu_rm(b, XE_CMP, 64, XE_RAX, xe_m(XE_RSP, 8));
+  struct xe_fixup miss = xe_jcc_fwd(b, XE_NE, true);
+  xe_ret_imm(b, 8);
+  xe_bind(b, miss);
+  xe_load(b, 64, XE_RSP, CPU_M(jit_sp));
 }
 
 /* The back branch of a self-loop (translate.c): the cache as at the
@@ -224,6 +272,8 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
     jit_cache_sync(x);
     xe_mov_ri(b, XE_RAX, in->pc + 4);
     xe_store(b, 64, jit_reg_m(30), XE_RAX);
+    if (c->ras)
+      ras_push(b, c, XE_RAX);
     exit_to(b, c, in->imm);
     return true;
   case EMU_OP_B:
@@ -269,6 +319,10 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
     }
     xe_store(b, 64, CPU_M(pc), XE_RAX);
     xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+    if (c->ras && in->op == EMU_OP_BLR)
+      ras_push(b, c, XE_RCX);
+    else if (c->ras && in->op == EMU_OP_RET)
+      ras_pop(b);
     if (c->jc) {
       /* rcx = index * 4; entries are 16 bytes: [rsi + rcx * 4] */
       xe_mov_rr(b, 32, XE_RCX, XE_RAX);
@@ -294,6 +348,20 @@ void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c) {
   xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
   xe_mov_ri(b, XE_RAX, 0);
   xe_jmp_to(b, c->epi);
+}
+
+bool emu_jit_ras_usable(void) {
+#if defined(__x86_64__) && defined(__linux__)
+  /* arch_prctl(ARCH_SHSTK_STATUS): a kernel without shadow stacks
+   * refuses it, which means none is enforced */
+  unsigned long features = 0;
+  if (syscall(SYS_arch_prctl, 0x5005 /* ARCH_SHSTK_STATUS */, &features) == 0 &&
+      (features & 1 /* ARCH_SHSTK_SHSTK */))
+    return false;
+  return true;
+#else
+  return false;
+#endif
 }
 
 /* ---- the dispatcher's side ---- */
@@ -336,8 +404,11 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
   }
   if (EMU_LIKELY(b->jit_gen == j->cb.flushes + 1))
     return (emu_jit_fn)b->jit;
-  struct emu_jit_chain c = {
-      .pc = b->pc, .host = b->host, .jc = jc_of(j, b->ctx), .n = b->n};
+  struct emu_jit_chain c = {.pc = b->pc,
+                            .host = b->host,
+                            .jc = jc_of(j, b->ctx),
+                            .n = b->n,
+                            .ras = j->ras};
   bool flushed;
   b->jit =
       (void *)emu_jit_translate_chained(j, b->insn, b->ninsn, &c, &flushed);

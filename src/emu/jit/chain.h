@@ -4,10 +4,12 @@
  * makes the links (run.c).
  *
  * Layout of one translation (offsets kept in struct emu_jit_chain):
- *   call:   push rbx/rbp/r12-r15; rbx = cpu; jmp body (the dispatcher's
+ *   call:   push rbx/rbp/r12-r15; rbx = cpu; the base frame of the
+ *           return address stack (below); jmp body (the dispatcher's
  *           entry: it has done every check itself; chained entries keep
  *           what it saved)
- *   out:    rax = rdx; epi: pop; ret                  (back to run.c)
+ *   base:   rdx = 0; out: rax = rdx; epi: rsp = the base frame's; pop;
+ *           ret                                       (back to run.c)
  *   cross:  exec-TLB check of the block's page for the current level and
  *           address space, and its host address (as emu_chain's link
  *           check); failing: out
@@ -26,6 +28,25 @@
  * block's code context and jumps to its cross entry (rdx = 2), or
  * returns 2 and the dispatcher fills the entry. Any other block end
  * returns 0.
+ *
+ * Return address stack (when the host allows it: emu_jit_ras_usable).
+ * A chain keeps guest calls on the host stack so that the host's own
+ * return prediction follows guest returns: BL and BLR push a frame
+ * {host: a landing pad in the caller's translation, VA: the return
+ * address} (push VA; call), and RET compares its target with the top
+ * frame's VA: equal, `ret 8` to the landing pad, which is a direct exit
+ * to that VA (a patchable jmp, linked like any other, always to the
+ * cross entry: the mapping may have changed since the call), so every
+ * entry check is made as for any link; different (X30 changed, longjmp,
+ * a call made before this chain), every frame is dropped and the jump
+ * cache is tried. The stack lives as long as the chain: every way out to
+ * the dispatcher resets rsp to the base frame (VA 1, never a target the
+ * compare can take to a pad: its host slot is `base`), so a flush of the
+ * code region (only in the dispatcher), an EL change or an address space
+ * switch (both end chains) never meets an old frame, and a dropped
+ * translation's pad still only jumps to a checked entry. At most
+ * EMU_JIT_RAS_DEPTH frames: a deeper call drops them all first, so the
+ * host stack a chain uses is bounded whatever the guest does.
  *
  * What a translation returns (rax): 0, EMU_JIT_RET_INDIRECT, or the
  * address of a patch site's rel32 field (4-aligned) | EMU_JIT_RET_CROSS.
@@ -49,6 +70,8 @@
 #define EMU_JIT_JC_BITS 12
 #define EMU_JIT_JC_SIZE (1u << EMU_JIT_JC_BITS)
 #define EMU_JIT_JC_CTX 4
+/* Frames (16 bytes each) the return address stack holds at most. */
+#define EMU_JIT_RAS_DEPTH 128u
 /* Instructions a chain runs before it goes back to the dispatcher. */
 #define EMU_JIT_CHAIN_INSNS 65536u
 
@@ -68,9 +91,16 @@ struct emu_jit_chain {
                                          unknown: no cross entry) */
   const struct emu_jit_jc_entry *jc;  /* jump cache of its context, or NULL */
   unsigned n;                         /* guest insns it retires */
+  bool ras;                           /* BL/BLR/RET use the return
+                                         address stack */
   size_t out, epi, cross, same, body; /* (out) */
   struct xe_fixup to_body;
 };
+
+/* Whether translated code may keep a return address stack on this
+ * thread's host stack: not when the host enforces a shadow stack (CET),
+ * which would fault on the reset of rsp. */
+bool emu_jit_ras_usable(void);
 
 /* Emits call/out/cross/same/checks; emu_jit_chain_body then binds the
  * body's start. */

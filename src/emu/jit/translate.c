@@ -400,16 +400,17 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
 /* A block on its own (tests): no cross entry, no jump cache; it counts
  * its guest insns (all but a synthetic end insn). */
 static struct emu_jit_chain solo_chain(const struct emu_insn *insn,
-                                       unsigned count) {
+                                       unsigned count, bool ras) {
   unsigned n = count;
   if (count && insn[count - 1].op == EMU_OP_END_BLOCK)
     n--;
-  return (struct emu_jit_chain){.pc = count ? insn[0].pc : 0, .n = n};
+  return (struct emu_jit_chain){
+      .pc = count ? insn[0].pc : 0, .n = n, .ras = ras};
 }
 
 int emu_jit_emit(struct xe_buf *b, const struct emu_insn *insn, unsigned count,
                  bool near, unsigned *inl, unsigned *hlp) {
-  struct emu_jit_chain c = solo_chain(insn, count);
+  struct emu_jit_chain c = solo_chain(insn, count, emu_jit_ras_usable());
   return emu_jit_emit_chained(b, insn, count, near, &c, inl, hlp);
 }
 
@@ -424,6 +425,7 @@ int emu_jit_new(struct emu_jit **out, size_t size, unsigned flags,
     free(j);
     return r;
   }
+  j->ras = emu_jit_ras_usable();
   *out = j;
   return 0;
 }
@@ -441,7 +443,7 @@ void emu_jit_free(struct emu_jit *j) {
 
 emu_jit_fn emu_jit_translate(struct emu_jit *j, const struct emu_insn *insn,
                              unsigned count, bool *flushed) {
-  struct emu_jit_chain c = solo_chain(insn, count);
+  struct emu_jit_chain c = solo_chain(insn, count, j->ras);
   return emu_jit_translate_chained(j, insn, count, &c, flushed);
 }
 

@@ -49,6 +49,9 @@ struct emu_jit {
   uint64_t block_gen;
   uint64_t links, unlinked, jc_fills;
   uint64_t dispatches; /* translations called by the dispatcher */
+  /* BL/BLR/RET use the return address stack (jit/chain.h): the host
+   * allows it (emu_jit_ras_usable, asked once). */
+  bool ras;
   /* When set (VMK_JIT_PERFMAP in vmkit exec): each translation gets a
    * "start size jit:GUESTPC" line, perf's map of JIT code; closed by
    * emu_jit_free. */

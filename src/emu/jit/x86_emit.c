@@ -773,6 +773,18 @@ struct xe_fixup xe_jmp_fwd(struct xe_buf *b, bool short_jump) {
   return fwd(b, -1, short_jump);
 }
 
+struct xe_fixup xe_call_fwd(struct xe_buf *b) {
+  struct xe_fixup f = {SIZE_MAX, 4};
+  if (b->err)
+    return f;
+  put8(b, 0xE8);
+  size_t at = b->len;
+  put_le(b, 0, 4);
+  if (!b->err)
+    f.at = at;
+  return f;
+}
+
 struct xe_fixup xe_jcc_fwd(struct xe_buf *b, enum xe_cc cc, bool short_jump) {
   return fwd(b, (int)cc, short_jump);
 }
@@ -819,6 +831,11 @@ void xe_jcc_abs(struct xe_buf *b, enum xe_cc cc, uint64_t target) {
     return;
   uint8_t opc[2] = {0x0F, (uint8_t)(0x80 + cc)};
   abs_rel32(b, opc, 2, target);
+}
+
+void xe_ret_imm(struct xe_buf *b, uint16_t n) {
+  put8(b, 0xC2);
+  put_le(b, n, 2);
 }
 
 void xe_call_abs(struct xe_buf *b, uint64_t target) {

@@ -419,6 +419,8 @@ void xe_jcc_to(struct xe_buf *b, enum xe_cc cc, size_t target);
  * than 127 bytes on), else rel32. */
 struct xe_fixup xe_jmp_fwd(struct xe_buf *b, bool short_jump);
 struct xe_fixup xe_jcc_fwd(struct xe_buf *b, enum xe_cc cc, bool short_jump);
+/* call rel32 to a forward position (bound with xe_bind). */
+struct xe_fixup xe_call_fwd(struct xe_buf *b);
 /* Points the fixup at the current position / at offset target. */
 void xe_bind(struct xe_buf *b, struct xe_fixup f);
 void xe_bind_to(struct xe_buf *b, struct xe_fixup f, size_t target);
@@ -434,6 +436,8 @@ void xe_call_m(struct xe_buf *b, struct xe_mem m);
 void xe_jmp_r(struct xe_buf *b, enum xe_reg r);
 void xe_jmp_m(struct xe_buf *b, struct xe_mem m);
 void xe_ret(struct xe_buf *b);
+/* ret n: returns, then pops n more bytes. */
+void xe_ret_imm(struct xe_buf *b, uint16_t n);
 void xe_ud2(struct xe_buf *b);
 void xe_int3(struct xe_buf *b);
 /* A jmp rel32 to target (absolute) whose displacement is 4-byte aligned

@@ -9,7 +9,12 @@
  * seen at the next block (from an MMIO store in the guest and from another
  * thread), the budget and icount exactly the interpreter's, and chains that do
  * not come back to the dispatcher after every block, and the code region
- * filling up (flushed, translated again) mid-run. Every program runs in
+ * filling up (flushed, translated again) mid-run. The return address
+ * stack: nested calls deeper than it, a longjmp (RET to another address
+ * than the pushed one), a return into code rewritten, remapped, made
+ * non-executable or in another address space since the call, calls that
+ * never return (the host stack stays bounded) and exit_request and the
+ * budget across returns. Every program runs in
  * three modes: interpreter, JIT with the W^X code region, JIT with the single
  * mapping (user mode's). Encodings from GNU as; the disassembly is beside
  * each word. Single-threaded but for test_exit_request_thread.
@@ -43,8 +48,15 @@
 #define FC 0x11000ull
 #define FC_ALT 0x14000ull
 #define ADD_X0_2 0x91000800u /* add x0, x0, #0x2 */
-static enum { FC_REWRITE, FC_REMAP, FC_NOEXEC } fc_action;
+/* FC_ASID: the store switches to another address space (tlb_key), in
+ * which fc's page maps fc_alt's code; the old one's entries stay. */
+static enum { FC_REWRITE, FC_REMAP, FC_NOEXEC, FC_ASID } fc_action;
 static bool fc_changed;
+/* the page the actions change and the one it maps to instead */
+static uint64_t fc_page = FC, fc_alt = FC_ALT;
+/* The lowest host stack frame a store to MMIO_PAGE saw (the bound on
+ * the host stack a chain uses). */
+static uintptr_t stack_low = UINTPTR_MAX;
 static uint32_t *word_at(struct tv *t, uint64_t va) {
   return (uint32_t *)(void *)(t->mem + (va - TV_BASE));
 }
@@ -56,11 +68,19 @@ static int fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
       acc != EMU_EXEC)
     return 1;
   int r = tv_fill(cpu, va, acc, size);
-  if (r == 0 && fc_changed && (va & EMU_PAGE_MASK) == FC) {
-    if (fc_action == FC_REMAP)
-      emu_tlb_lookup(cpu, va)->addend += FC_ALT - FC;
+  if (r != 0)
+    return r;
+  struct emu_tlb_entry *e = emu_tlb_lookup(cpu, va);
+  if (cpu->tlb_key) { /* tv_fill knows one address space only */
+    e->tag_read |= cpu->tlb_key;
+    e->tag_write |= cpu->tlb_key;
+    e->tag_exec |= cpu->tlb_key;
+  }
+  if (fc_changed && (va & EMU_PAGE_MASK) == fc_page) {
+    if (fc_action == FC_REMAP || fc_action == FC_ASID)
+      e->addend += fc_alt - fc_page;
     else
-      emu_tlb_lookup(cpu, va)->tag_exec = EMU_TLB_INVALID;
+      e->tag_exec = EMU_TLB_INVALID;
   }
   return r;
 }
@@ -68,18 +88,26 @@ static void mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
                        uint64_t v) {
   (void)s;
   if ((va & EMU_PAGE_MASK) == FLUSH_PAGE) {
-    if (v == 50 && fc_action != FC_REWRITE) {
+    if (v == 50 && fc_action == FC_ASID) {
+      /* as a TTBR write with a new ASID would (that one ends its block:
+       * this is harder, the chain goes on) */
       fc_changed = true;
-      emu_tlb_flush_page(cpu, FC);
+      cpu->tlb_key = 1ull << EMU_TLB_KEY_SHIFT;
+    } else if (v == 50 && fc_action != FC_REWRITE) {
+      fc_changed = true;
+      emu_tlb_flush_page(cpu, fc_page);
       /* and refilled at once (as by a load from the page): the exec tag
        * is valid again, the host address is not the one linked */
-      assert_int_equal(emu_tlb_refill(cpu, FC, EMU_READ, 4), 0);
+      assert_int_equal(emu_tlb_refill(cpu, fc_page, EMU_READ, 4), 0);
     } else if (v == 50) {
       *word_at(cpu->env_opaque, FC) = ADD_X0_2;
       emu_flush_code(cpu);
     }
     return;
   }
+  uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+  if (frame < stack_low)
+    stack_low = frame;
   if (v == 500)
     __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
 }
@@ -239,6 +267,145 @@ static const struct chunk {
          0x91004000, /* add x0, x0, #0x10 */
          0xd65f03c0, /* ret */
      }},
+    /* start_rec: 300 nested calls, each return folding its depth into
+     * x3 (so the order of the returns shows) */
+    {0x15000,
+     5,
+     {
+         0xd2800003, /* mov x3, #0x0 */
+         0xd2802580, /* mov x0, #0x12c */
+         0x94000006, /* bl 15020 <rec> */
+         0xaa0303e0, /* mov x0, x3 */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* rec */
+    {0x15020,
+     9,
+     {
+         0xa9bf7be4, /* stp x4, x30, [sp, #-16]! */
+         0xaa0003e4, /* mov x4, x0 */
+         0xf1000400, /* subs x0, x0, #0x1 */
+         0x54000040, /* b.eq 15034 <rec+0x14> */
+         0x97fffffc, /* bl 15020 <rec> */
+         0xa8c17be4, /* ldp x4, x30, [sp], #16 */
+         0x8b030463, /* add x3, x3, x3, lsl #1 */
+         0x8b040063, /* add x3, x3, x4 */
+         0xd65f03c0, /* ret */
+     }},
+    /* start_lj: 20 times a setjmp (sp in x6, the landing in x7), ten
+     * nested calls of dive, the innermost returning to the landing
+     * (X30 changed: longjmp), then a plain call */
+    {0x15100,
+     24,
+     {
+         0xd2800003, /* mov x3, #0x0 */
+         0xd2800285, /* mov x5, #0x14 */
+         0x910003e6, /* mov x6, sp */
+         0x10000087, /* adr x7, 1511c */
+         0xd2800140, /* mov x0, #0xa */
+         0x94000008, /* bl 15134 <dive> */
+         0x910fa063, /* add x3, x3, #0x3e8 */
+         0x91000463, /* add x3, x3, #0x1 */
+         0x9400000e, /* bl 15158 <leaf> */
+         0xf10004a5, /* subs x5, x5, #0x1 */
+         0x54ffff01, /* b.ne 15108 */
+         0xaa0303e0, /* mov x0, x3 */
+         0xd4000001, /* svc #0x0 */
+         /* dive */
+         0xa9bf7bfd, /* stp x29, x30, [sp, #-16]! */
+         0xf1000400, /* subs x0, x0, #0x1 */
+         0x54000080, /* b.eq 1514c */
+         0x97fffffd, /* bl 15134 <dive> */
+         0xa8c17bfd, /* ldp x29, x30, [sp], #16 */
+         0xd65f03c0, /* ret */
+         0x910000df, /* mov sp, x6 */
+         0xaa0703fe, /* mov x30, x7 */
+         0xd65f03c0, /* ret */
+         /* leaf */
+         0x91004063, /* add x3, x3, #0x10 */
+         0xd65f03c0, /* ret */
+     }},
+    /* h: at x1 == 50 the store of x3 rewrites the insn at x4 */
+    {0x15200,
+     4,
+     {
+         0xf100c83f, /* cmp x1, #0x32 */
+         0x54000041, /* b.ne 1520c */
+         0xb9000083, /* str w3, [x4] */
+         0xd65f03c0, /* ret */
+     }},
+    /* g: at x1 == 50 the store of 50 to FLUSH_PAGE (fc_action) */
+    {0x15280,
+     4,
+     {
+         0xf100c83f, /* cmp x1, #0x32 */
+         0x54000041, /* b.ne 1528c */
+         0xf9000141, /* str x1, [x10] */
+         0xd65f03c0, /* ret */
+     }},
+    /* start_deep: 5000 calls that never return, each followed by a
+     * store to MMIO_PAGE (a sample of the host stack) */
+    {0x15300,
+     7,
+     {
+         0xd2827101, /* mov x1, #0x1388 */
+         0x94000001, /* bl 15308 */
+         0xf9000121, /* str x1, [x9] */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 15304 */
+         0xd28000e0, /* mov x0, #0x7 */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* start_rq: the 501st store to MMIO_PAGE (exit_request) in a callee */
+    {0x15400,
+     6,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0x94000003, /* bl 15410 <rq_f> */
+         0x91000400, /* add x0, x0, #0x1 */
+         0x17fffffe, /* b 15404 */
+         /* rq_f */
+         0xf9000120, /* str x0, [x9] */
+         0xd65f03c0, /* ret */
+     }},
+    /* start_rc: a loop calling g; the return lands on the caller's page,
+     * whose mapping g's store changes */
+    {0x18000,
+     7,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x97fff49e, /* bl 15280 <g> */
+         0x91000400, /* add x0, x0, #0x1 */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 18008 */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* rc_alt: the same at 0x19000, but for the return's landing */
+    {0x19000,
+     7,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x97fff49e, /* bl 15280 <g> (from 0x18008) */
+         0x91000800, /* add x0, x0, #0x2 */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 18008 */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* start_rw: a loop calling h, which rewrites the insn its return
+     * lands on (x4 = 0x1a00c) */
+    {0x1a000,
+     7,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800c81, /* mov x1, #0x64 */
+         0x97ffec7e, /* bl 15200 <h> */
+         0x91000400, /* add x0, x0, #0x1 */
+         0xf1000421, /* subs x1, x1, #0x1 */
+         0x54ffffa1, /* b.ne 1a008 */
+         0xd4000001, /* svc #0x0 */
+     }},
 };
 
 enum {
@@ -252,7 +419,17 @@ enum {
   FS = 0x10200,
   F1 = 0x12000,
   F2 = 0x16000,
-  F3 = 0x13000
+  F3 = 0x13000,
+  START_REC = 0x15000,
+  START_LJ = 0x15100,
+  START_DEEP = 0x15300,
+  START_RQ = 0x15400,
+  START_RC = 0x18000,
+  RC_ALT = 0x19000,
+  START_RW = 0x1a000,
+  RW_CONT = 0x1a00c,
+  RC_CONT = 0x1800c,
+  STACK_TOP = 0x1d000 /* the guest stack: 0x1b000..0x1d000 */
 };
 #define ADD_X0_256 0x91040000u /* add x0, x0, #0x100 */
 
@@ -264,6 +441,7 @@ static struct tv *new_cpu(enum mode m) {
   assert_non_null(t);
   fc_changed = false;
   assert_int_equal(emu_cpu_init(&t->cpu, &ops, t), 0);
+  t->cpu.r[EMU_SP] = STACK_TOP;
   memset(t->mem, 0, sizeof t->mem);
   for (size_t i = 0; i < sizeof image / sizeof *image; i++)
     memcpy(t->mem + (image[i].va - TV_BASE), image[i].w, 4 * image[i].n);
@@ -468,7 +646,10 @@ static size_t record(enum mode m, uint64_t start, uint64_t budget,
   struct emu_cpu *cpu = &t->cpu;
   cpu->pc = start;
   cpu->r[3] = ADD_X0_2;
-  cpu->r[4] = start == START_ALT ? F2 : start == START_S ? FS : FC;
+  cpu->r[4] = start == START_ALT  ? F2
+              : start == START_S  ? FS
+              : start == START_RW ? RW_CONT
+                                  : FC;
   cpu->r[7] = F1;
   cpu->r[8] = F1 ^ F2;
   cpu->r[9] = MMIO_PAGE;
@@ -489,8 +670,9 @@ static size_t record(enum mode m, uint64_t start, uint64_t budget,
 }
 static void test_budget_and_icount_exact(void **state) {
   (void)state;
-  static const uint64_t starts[] = {START_C,   START_S, START_IVAU, START_ALT,
-                                    START_REQ, SPIN,    START_FLUSH};
+  static const uint64_t starts[] = {START_C,   START_S,  START_IVAU,  START_ALT,
+                                    START_REQ, SPIN,     START_FLUSH, START_REC,
+                                    START_LJ,  START_RQ, START_RW,    START_RC};
   static const uint64_t budgets[] = {0, 1, 2, 3, 5, 7, 13, 64, 100, 999};
   enum { MAX = 4000 };
   struct step *ref = calloc(MAX, sizeof *ref), *got = calloc(MAX, sizeof *got);
@@ -518,6 +700,125 @@ static void test_budget_and_icount_exact(void **state) {
     }
   free(ref);
   free(got);
+}
+
+/* The return address stack (chain.h): 300 nested calls (more than its
+ * depth: frames dropped on the way down, returns missing it on the way
+ * up), and a longjmp out of ten nested calls (the innermost RET's target
+ * is not the top frame's) followed by plain calls, 20 times. */
+static void test_ras_nested_and_longjmp(void **state) {
+  (void)state;
+  uint64_t want = 0;
+  for (uint64_t d = 1; d <= 300; d++)
+    want = 3 * want + d;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    uint64_t x0 = run_to_svc0(t, START_REC, 0, 0);
+    if (x0 != want)
+      fail_msg("%s, 300 nested calls: x0 = %#llx, want %#llx", mode_name[m],
+               (unsigned long long)x0, (unsigned long long)want);
+    assert_int_equal(t->cpu.r[EMU_SP], STACK_TOP);
+    x0 = run_to_svc0(t, START_LJ, 0, 0);
+    if (x0 != 20 * 17)
+      fail_msg("%s, longjmp: x0 = %llu, want %u", mode_name[m],
+               (unsigned long long)x0, 20 * 17);
+    free_cpu(t);
+  }
+}
+
+/* A return into code the callee rewrote (a guest store) after the call:
+ * the last 50 of 100 returns run the new insn (50 + 50 * 256). */
+static void test_ras_return_into_rewritten_code(void **state) {
+  (void)state;
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    uint64_t x0 = run_to_svc0(t, START_RW, ADD_X0_256, RW_CONT);
+    if (x0 != 50 + 50 * 256)
+      fail_msg("%s: x0 = %llu, want %u", mode_name[m], (unsigned long long)x0,
+               50 + 50 * 256);
+    free_cpu(t);
+  }
+}
+
+/* A return into the caller's page after the callee remapped it, switched
+ * to an address space where it maps other code, or took its execute
+ * permission away (the frame pushed before): 50 * 1 + 50 * 2, or a fault
+ * at the return address. */
+static void test_ras_return_into_changed_mapping(void **state) {
+  (void)state;
+  static const int actions[] = {FC_REMAP, FC_ASID, FC_NOEXEC};
+  static const char *const action_name[] = {"remapped", "address space",
+                                            "not executable"};
+  fc_page = START_RC;
+  fc_alt = RC_ALT;
+  for (size_t a = 0; a < 3; a++) {
+    fc_action = actions[a];
+    for (enum mode m = 0; m < NMODES; m++) {
+      struct tv *t = new_cpu(m);
+      struct emu_cpu *cpu = &t->cpu;
+      cpu->pc = START_RC;
+      cpu->r[10] = FLUSH_PAGE;
+      enum emu_exit e = emu_run(cpu, 0);
+      if (fc_action == FC_NOEXEC) {
+        if (e != EMU_EXIT_FAULT || cpu->pc != RC_CONT || cpu->r[0] != 50)
+          fail_msg("%s, %s: exit %d at pc %#llx with x0 = %llu, want a "
+                   "fault at %#llx with 50",
+                   mode_name[m], action_name[a], e, (unsigned long long)cpu->pc,
+                   (unsigned long long)cpu->r[0], (unsigned long long)RC_CONT);
+      } else if (e != EMU_EXIT_SVC || cpu->r[0] != 150) {
+        fail_msg("%s, %s: exit %d with x0 = %llu, want svc with 150",
+                 mode_name[m], action_name[a], e,
+                 (unsigned long long)cpu->r[0]);
+      }
+      free_cpu(t);
+    }
+  }
+  fc_action = FC_REWRITE;
+  fc_page = FC;
+  fc_alt = FC_ALT;
+}
+
+/* 5000 calls that never return, in one chain: the return address stack
+ * keeps at most EMU_JIT_RAS_DEPTH frames on the host stack (the deepest
+ * MMIO store's host frame is near the chain's base, not 80 KiB below). */
+static void test_ras_host_stack_bounded(void **state) {
+  (void)state;
+  for (enum mode m = JIT_DUAL; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    t->cpu.r[9] = MMIO_PAGE;
+    stack_low = UINTPTR_MAX;
+    assert_int_equal(run_to_svc0(t, START_DEEP, 0, 0), 7);
+    assert_true(t->cpu.jit->ras);
+    uint64_t base = t->cpu.jit_sp;
+    if (stack_low > base || base - stack_low > 32 * 1024)
+      fail_msg("%s: a helper's frame %lld bytes below the chain's base "
+               "frame; want less than 32 KiB",
+               mode_name[m], (long long)(base - stack_low));
+    free_cpu(t);
+  }
+}
+
+/* exit_request set by a store in a callee: emu_run returns at the
+ * return address, with the interpreter's x0 and icount. */
+static void test_ras_exit_request_in_callee(void **state) {
+  (void)state;
+  uint64_t icount[NMODES];
+  for (enum mode m = 0; m < NMODES; m++) {
+    struct tv *t = new_cpu(m);
+    struct emu_cpu *cpu = &t->cpu;
+    cpu->pc = START_RQ;
+    cpu->r[9] = MMIO_PAGE;
+    assert_int_equal(emu_run(cpu, 0), EMU_EXIT_REQUEST);
+    if (cpu->r[0] != 500 || cpu->pc != START_RQ + 8)
+      fail_msg("%s: x0 = %llu at pc %#llx when the request was seen, want "
+               "500 at %#llx",
+               mode_name[m], (unsigned long long)cpu->r[0],
+               (unsigned long long)cpu->pc, (unsigned long long)(START_RQ + 8));
+    icount[m] = cpu->icount;
+    free_cpu(t);
+  }
+  assert_int_equal(icount[JIT_DUAL], icount[INTERP]);
+  assert_int_equal(icount[JIT_SINGLE], icount[INTERP]);
 }
 
 /* Chains do not come back to the dispatcher after every block: the
@@ -601,6 +902,11 @@ int main(void) {
       cmocka_unit_test(test_exit_request_thread),
       cmocka_unit_test(test_budget_and_icount_exact),
       cmocka_unit_test(test_chains_stay_in_translated_code),
+      cmocka_unit_test(test_ras_nested_and_longjmp),
+      cmocka_unit_test(test_ras_return_into_rewritten_code),
+      cmocka_unit_test(test_ras_return_into_changed_mapping),
+      cmocka_unit_test(test_ras_host_stack_bounded),
+      cmocka_unit_test(test_ras_exit_request_in_callee),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -524,6 +524,8 @@ static void test_stack_calls_misc(void **state) {
     EMIT(W("jmp %s", r64[r]), xe_jmp_r(b, r));
   }
   EMIT("ret", xe_ret(b));
+  EMIT("ret 8", xe_ret_imm(b, 8));
+  EMIT("ret 0x1234", xe_ret_imm(b, 0x1234));
   EMIT("ud2", xe_ud2(b));
   EMIT("int3", xe_int3(b));
   EMIT("mfence", xe_mfence(b));
@@ -582,6 +584,8 @@ static void test_jumps(void **state) {
   EMIT("jg 0x100007; ret", struct xe_fixup f = xe_jcc_fwd(b, XE_G, false);
        xe_ret(b); xe_bind(b, f));
   EMIT("jmp 0x100006; ret", struct xe_fixup f = xe_jmp_fwd(b, false); xe_ret(b);
+       xe_bind(b, f));
+  EMIT("call 0x100006; ret", struct xe_fixup f = xe_call_fwd(b); xe_ret(b);
        xe_bind(b, f));
   EMIT_FAILS(struct xe_fixup f = xe_jmp_fwd(b, true); xe_nop(b, 128);
              xe_bind(b, f));
