@@ -110,6 +110,8 @@ void jit_gpr_load(struct jit_ctx *c, enum xe_reg h, unsigned r) {
 }
 
 void jit_gpr_store(struct jit_ctx *c, unsigned r, enum xe_reg h) {
+  if (r == EMU_XSINK) /* a write to XZR: nothing reads the sink */
+    return;
   unsigned s = r < EMU_NREGS ? c->slot[r] : JIT_NO_SLOT;
   if (s != JIT_NO_SLOT && (c->own || (c->valid & (1u << s)))) {
     if (host_of[s] != h)

@@ -183,6 +183,12 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
     /* decode stored ~imm and carry 1 for SUBS: subtract the original */
     bool sub = in->imm2 != 0;
     uint64_t imm = sub ? ~in->imm : in->imm;
+    if (sub && in->rd == EMU_XSINK) { /* CMP: the flags only */
+      enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
+      alu_imm(b, XE_CMP, sz, n, imm);
+      jit_flags_set(c, XE_AE);
+      break;
+    }
     jit_gpr_load(c, XE_RAX, in->rn);
     alu_imm(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, imm);
     jit_gpr_store(c, in->rd, XE_RAX);
@@ -213,6 +219,23 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
                          ? XE_AND
                      : sub ? XE_SUB
                            : XE_ADD;
+    if (in->rd == EMU_XSINK &&
+        (in->op == EMU_OP_SUBS_SH || in->op == EMU_OP_ANDS_SH)) {
+      /* CMP, TST: the flags only (as SUB, AND set them); an unshifted
+       * rm may stay in memory */
+      enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
+      if (in->op == EMU_OP_SUBS_SH && !in->a) {
+        jit_gpr_alu(c, XE_CMP, sz, n, in->rm);
+      } else {
+        enum xe_reg m = shifted_rm(c, in, sz);
+        if (in->op == EMU_OP_SUBS_SH)
+          xe_alu_rr(b, XE_CMP, sz, n, m);
+        else
+          xe_test_rr(b, sz, n, m);
+      }
+      jit_flags_set(c, in->op == EMU_OP_SUBS_SH ? XE_AE : XE_B);
+      break;
+    }
     enum xe_reg m = shifted_rm(c, in, sz);
     if (op == XE_OR && in->rn == EMU_XZR) { /* MOV */
       if (sz == 32) {
@@ -222,8 +245,16 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
       jit_gpr_store(c, in->rd, m);
       break;
     }
-    /* into rd's host register when it has one and m is not it */
+    /* into rd's host register when it has one and m is not it; when m
+     * is (rd == rm, unshifted) and op commutes, d op= rn */
     enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    if (d == m && op != XE_SUB) {
+      jit_gpr_alu(c, op, sz, d, in->rn);
+      jit_gpr_store(c, in->rd, d);
+      if (in->op == EMU_OP_ANDS_SH || in->op == EMU_OP_ADDS_SH)
+        jit_flags_set(c, XE_B); /* as rn op rm: the ops commute */
+      break;
+    }
     if (d == m)
       d = XE_RAX;
     jit_gpr_load(c, d, in->rn);
