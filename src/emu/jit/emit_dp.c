@@ -135,9 +135,11 @@ static void emit_logic_imm(struct jit_ctx *c, const struct emu_insn *in,
   enum xe_alu op = in->op == EMU_OP_ORR_IMM   ? XE_OR
                    : in->op == EMU_OP_EOR_IMM ? XE_XOR
                                               : XE_AND;
-  jit_gpr_load(c, XE_RAX, in->rn);
-  alu_imm(b, op, sz, XE_RAX, in->imm, XE_RCX);
-  jit_gpr_store(c, in->rd, XE_RAX);
+  /* in rd's host register when it has one: rn is the only source */
+  enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+  jit_gpr_load(c, d, in->rn);
+  alu_imm(b, op, sz, d, in->imm, XE_RCX);
+  jit_gpr_store(c, in->rd, d);
   if (in->op == EMU_OP_ANDS_IMM) /* x86 AND clears CF and OF: C = V = 0 */
     jit_flags_set(c, XE_B);
 }
@@ -148,6 +150,29 @@ static void emit_bitfield(struct jit_ctx *c, const struct emu_insn *in,
                           unsigned sz) {
   struct xe_buf *b = c->b;
   unsigned w = sz, r = in->a, s = in->b;
+  if (in->op == EMU_OP_UBFM && r != 0 && (s == w - 1 || s + 1 == r)) {
+    /* LSR, LSL by 1..w-1: one shift, in rd's host register when it has
+     * one (rn is the only source; a W-form shift by a nonzero count
+     * zero-extends) */
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    jit_gpr_load(c, d, in->rn);
+    if (s == w - 1)
+      xe_shift_ri(b, XE_SHR, sz, d, (uint8_t)r);
+    else
+      xe_shift_ri(b, XE_SHL, sz, d, (uint8_t)(w - r));
+    jit_gpr_store(c, in->rd, d);
+    return;
+  }
+  if (in->op == EMU_OP_SBFM && r == 0 &&
+      (s == 7 || s == 15 || (s == 31 && sz == 64))) {
+    /* SXTB/H/W: one movsx from rn's host register into rd's when the
+     * cache holds them (a W-form movsx zero-extends) */
+    enum xe_reg n = jit_gpr_src(c, in->rn, XE_RCX);
+    enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+    xe_movsx_rr(b, sz, d, s + 1, n);
+    jit_gpr_store(c, in->rd, d);
+    return;
+  }
   jit_gpr_load(c, XE_RAX, in->rn);
   if (in->op == EMU_OP_UBFM) {
     if (s == w - 1) { /* LSR */
@@ -170,9 +195,7 @@ static void emit_bitfield(struct jit_ctx *c, const struct emu_insn *in,
     return;
   }
   if (in->op == EMU_OP_SBFM) {
-    if (r == 0 && (s == 7 || s == 15 || (s == 31 && sz == 64))) {
-      xe_movsx_rr(b, sz, XE_RAX, s + 1, XE_RAX); /* SXTB/H/W */
-    } else if (s == w - 1) {                     /* ASR */
+    if (s == w - 1) { /* ASR */
       xe_shift_ri(b, XE_SAR, sz, XE_RAX, (uint8_t)r);
     } else {
       /* (top & ~tmask) | (ror(src, r) & wmask & tmask), top = src<s>
@@ -318,6 +341,22 @@ static void emit_mul(struct jit_ctx *c, const struct emu_insn *in,
     sz = 64;
     break;
   default: /* MADD, MSUB */
+    if (in->op == EMU_OP_MADD && in->ra == EMU_XZR) {
+      /* MUL: in rd's host register when it has one, the other source
+       * multiplied in (rd may be either) */
+      enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+      unsigned other = in->rm;
+      enum xe_reg m = jit_gpr_src(c, in->rm, XE_RCX);
+      if (m == d) { /* rd == rm, held: d *= rn */
+        other = in->rn;
+      } else {
+        jit_gpr_load(c, d, in->rn);
+      }
+      enum xe_reg o = other == in->rm ? m : jit_gpr_src(c, other, XE_RCX);
+      xe_imul_rr(b, sz, d, o);
+      jit_gpr_store(c, in->rd, d);
+      return;
+    }
     jit_gpr_load(c, XE_RAX, in->rn);
     jit_gpr_load(c, XE_RCX, in->rm);
     break;
