@@ -129,8 +129,8 @@ void jit_cache_load(struct jit_ctx *c, unsigned mask);
 void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn);
 /* The guest registers (bit r: cpu->r[r]) insn in reads and writes when
  * one of this translator's own emitters emits it (translate.c, emit_dp.c,
- * emit_ldst.c, emit_sys.c, emit_excl.c, chain.c); false for any other
- * insn. */
+ * emit_ldst.c, emit_sys.c, emit_excl.c, chain.c, and the plain FP/SIMD
+ * ones below); false for any other insn. */
 bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 bool jit_ldst_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 /* True for an inline store (it may write a page holding code). */
@@ -225,6 +225,14 @@ void jit_emit_simd(struct jit_ctx *c, unsigned idx);
 /* Moves, permutes and reductions (emit_simd_perm.c). */
 bool jit_simd_perm_inline(const struct emu_insn *in);
 void jit_emit_simd_perm(struct jit_ctx *c, unsigned idx);
+/* The FP/SIMD insns with no slow path and no NZCV use (bit moves, the
+ * integer vector ops, moves and permutes): translate.c counts them as
+ * own emitters (the register cache may fill and keep their GPRs; a
+ * block of them can loop in its translation). */
+bool jit_fp_plain(const struct emu_insn *in);
+bool jit_simd_plain(const struct emu_insn *in);
+bool jit_fp_plain_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
+bool jit_simd_perm_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
 /* xmm x = V register r; V register r = xmm x (q = 0: the upper half
  * zeroed first, as a 64-bit form writes it) (emit_simd.c). */
 void jit_vload(struct xe_buf *b, enum xe_xmm x, unsigned r);

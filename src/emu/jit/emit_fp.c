@@ -124,6 +124,25 @@ bool jit_fp_inline(const struct emu_insn *in) {
   return classify(in, &d);
 }
 
+/* The bit moves other than FCSEL: no slow path, no NZCV. */
+bool jit_fp_plain(const struct emu_insn *in) {
+  struct fpd d;
+  return classify(in, &d) && (d.k == FPK_BITS || d.k == FPK_MOVI ||
+                              d.k == FPK_TOGEN || d.k == FPK_FROMGEN);
+}
+
+bool jit_fp_plain_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
+  struct fpd d;
+  *rd = *wr = 0;
+  if (!classify(in, &d))
+    return false;
+  if (d.k == FPK_TOGEN)
+    *wr = 1ull << in->rd;
+  else if (d.k == FPK_FROMGEN)
+    *rd = 1ull << in->rn;
+  return true;
+}
+
 void emu_jit_fp_sync(struct emu_cpu *cpu) {
   cpu->jit_fp_mask =
       fp_host_env_default()

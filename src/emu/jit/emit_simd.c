@@ -203,6 +203,11 @@ bool jit_simd_inline(const struct emu_insn *in) {
   return classify(in, &d);
 }
 
+bool jit_simd_plain(const struct emu_insn *in) {
+  struct sd d;
+  return classify(in, &d) && d.k != SK_FP;
+}
+
 void jit_vload(struct xe_buf *b, enum xe_xmm x, unsigned r) {
   xe_sse_rm(b, XE_MOVDQU, x, jit_vreg_m(r, 0));
 }

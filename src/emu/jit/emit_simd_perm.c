@@ -140,6 +140,18 @@ bool jit_simd_perm_inline(const struct emu_insn *in) {
   return classify(in, &d);
 }
 
+bool jit_simd_perm_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
+  struct pd d;
+  *rd = *wr = 0;
+  if (!classify(in, &d))
+    return false;
+  if (d.k == PK_DUP_GEN || d.k == PK_INS_GEN)
+    *rd = 1ull << in->rn;
+  else if (d.k == PK_UMOV || d.k == PK_SMOV)
+    *wr = 1ull << in->rd;
+  return true;
+}
+
 /* The lane-wise op of a reduction, per lane size (64-bit: ADDP only). */
 static const enum xe_sse redops[5][4] = {
     [R_ADD] = {XE_PADDB, XE_PADDW, XE_PADDD, XE_PADDQ},

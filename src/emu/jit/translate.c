@@ -107,6 +107,12 @@ bool jit_insn_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr) {
     return jit_sys_regs(in, rd, wr);
   if (jit_excl_inline(in))
     return jit_excl_regs(in, rd, wr);
+  if (jit_fp_plain(in))
+    return jit_fp_plain_regs(in, rd, wr);
+  if (jit_simd_plain(in))
+    return true; /* V registers only */
+  if (jit_simd_perm_inline(in))
+    return jit_simd_perm_regs(in, rd, wr);
   switch (in->op) {
   case EMU_OP_ADD_IMM:
   case EMU_OP_SUB_IMM:
@@ -333,8 +339,9 @@ static void emit_own(struct jit_ctx *c, unsigned idx) {
 }
 
 /* The inline emitters, asked in this order. own: the insn is one of the
- * emitters the register cache and the NZCV plan know (jit_cache_begin);
- * the FP/SIMD ones touch guest X registers only through jit_gpr_*. */
+ * emitters the register cache and the NZCV plan know (jit_cache_begin,
+ * jit_insn_regs); the other FP/SIMD ones (slow paths, FCSEL, FCMP) touch
+ * guest X registers only through jit_gpr_*. */
 struct jit_emitter {
   bool (*takes)(const struct emu_insn *in);
   void (*emit)(struct jit_ctx *c, unsigned idx);
@@ -345,9 +352,11 @@ static const struct jit_emitter emitters[] = {
     {jit_dp_inline, jit_emit_dp, true},
     {jit_sys_inline, jit_emit_sys, true},
     {jit_excl_inline, jit_emit_excl, true},
+    {jit_fp_plain, jit_emit_fp, true},
     {jit_fp_inline, jit_emit_fp, false},
+    {jit_simd_plain, jit_emit_simd, true},
     {jit_simd_inline, jit_emit_simd, false},
-    {jit_simd_perm_inline, jit_emit_simd_perm, false},
+    {jit_simd_perm_inline, jit_emit_simd_perm, true},
     {own_op, emit_own, true},
 };
 
