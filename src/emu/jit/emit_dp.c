@@ -342,20 +342,16 @@ static void emit_mul(struct jit_ctx *c, const struct emu_insn *in,
     break;
   default: /* MADD, MSUB */
     if (in->op == EMU_OP_MADD && in->ra == EMU_XZR) {
-      /* MUL: in rd's host register when it has one, the other source
-       * multiplied in (rd may be either) */
+      /* MUL: in rd's host register when it has one and that is not
+       * rm's (rd = rn is fine: d *= rm) */
       enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
-      unsigned other = in->rm;
       enum xe_reg m = jit_gpr_src(c, in->rm, XE_RCX);
-      if (m == d) { /* rd == rm, held: d *= rn */
-        other = in->rn;
-      } else {
+      if (m != d) {
         jit_gpr_load(c, d, in->rn);
+        xe_imul_rr(b, sz, d, m);
+        jit_gpr_store(c, in->rd, d);
+        return;
       }
-      enum xe_reg o = other == in->rm ? m : jit_gpr_src(c, other, XE_RCX);
-      xe_imul_rr(b, sz, d, o);
-      jit_gpr_store(c, in->rd, d);
-      return;
     }
     jit_gpr_load(c, XE_RAX, in->rn);
     jit_gpr_load(c, XE_RCX, in->rm);
