@@ -133,6 +133,7 @@ void *emu_host_range_slow(struct emu_cpu *cpu, const struct emu_insn *in,
 }
 
 void emu_tlb_flush(struct emu_cpu *cpu) {
+  cpu->stats.tlb_flushes++;
   for (unsigned v = 0; v < 2; v++)
     for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
       struct emu_tlb_entry *e = &cpu->tlb_views[v][i];

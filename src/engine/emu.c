@@ -875,9 +875,10 @@ static void emu_destroy(struct vmk_engine *base) {
       fprintf(stderr,
               "vmkit: emu stats: vCPU %u: %" PRIu64 " blocks decoded, %" PRIu64
               " code pages invalidated, %" PRIu64 " code flushes, %" PRIu64
-              " TLB fills, %" PRIu64 " instructions\n",
+              " TLB fills, %" PRIu64 " TLB flushes, %" PRIu64 " instructions\n",
               i, c->stats.blocks_built, c->stats.code_page_drops,
-              c->stats.code_flushes, c->stats.tlb_fills, c->icount);
+              c->stats.code_flushes, c->stats.tlb_fills, c->stats.tlb_flushes,
+              c->icount);
     const struct emu_jit *j = c->jit;
     if (e->vcpus[i].e && j) {
       struct emu_code_buf_stats cs;

@@ -16,8 +16,8 @@
  * SCTLR/TCR/MAIR writes drop everything. TLBI drops what the
  * architecture names: by ASID the non-global entries of that ASID; by VA
  * the entries of that page that are global or of that ASID (VAA: any);
- * when a block mapping of that VA half is cached in a view, that view is
- * searched for the block's other pages.
+ * when the VA lies in a span of block mappings cached in a view
+ * (tlb_blocks), that view is searched for the block's other pages.
  *
  * Threads: the vCPU thread owning the emu_sys; no shared state besides the
  * GIC (own lock) and the exit_request flag (atomic store).
@@ -77,6 +77,44 @@ static bool retag(struct emu_sys *sys, uint64_t va, enum emu_access acc) {
   return true;
 }
 
+/* Makes the spans s cover [lo, hi): the span it overlaps or touches
+ * grows, else a free one takes it, else the one that grows least. */
+static void add_span(struct emu_tlb_span *s, uint64_t lo, uint64_t hi) {
+  unsigned best = 0;
+  uint64_t best_cost = UINT64_MAX;
+  for (unsigned k = 0; k < EMU_TLB_SPANS; k++) {
+    uint64_t cost;
+    if (!s[k].hi)
+      cost = hi - lo; /* as much as a new span would cover */
+    else if (lo <= s[k].hi && hi >= s[k].lo)
+      cost = 0;
+    else
+      cost = hi < s[k].lo ? s[k].lo - hi : lo - s[k].hi;
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = k;
+    }
+  }
+  struct emu_tlb_span *b = &s[best];
+  if (!b->hi) {
+    *b = (struct emu_tlb_span){lo, hi};
+    return;
+  }
+  if (lo < b->lo)
+    b->lo = lo;
+  if (hi > b->hi)
+    b->hi = hi;
+}
+
+/* Whether a mapping larger than a page cached in view may cover key. */
+static bool in_span(const struct emu_sys *sys, unsigned view, uint64_t key) {
+  const struct emu_tlb_span *s = sys->tlb_blocks[view];
+  for (unsigned k = 0; k < EMU_TLB_SPANS; k++)
+    if (key >= s[k].lo && key < s[k].hi)
+      return true;
+  return false;
+}
+
 int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
                      unsigned size) {
   if (retag(sys, va, acc))
@@ -124,12 +162,7 @@ int emu_sys_tlb_fill(struct emu_sys *sys, uint64_t va, enum emu_access acc,
   };
   if (res.page_bits > EMU_PAGE_BITS) {
     uint64_t lo = va & TLBI_VA_BITS & ~((1ull << res.page_bits) - 1);
-    uint64_t hi = lo + (1ull << res.page_bits);
-    struct emu_tlb_span *s = &sys->tlb_blocks[view][(va >> 55) & 1];
-    if (!s->hi || lo < s->lo)
-      s->lo = lo;
-    if (hi > s->hi)
-      s->hi = hi;
+    add_span(sys->tlb_blocks[view], lo, lo + (1ull << res.page_bits));
   }
   bool wr, ww;
   if (__builtin_expect(sys->dbg.wp_armed, 0) &&
@@ -374,11 +407,8 @@ void emu_sys_tlb_invalidate(struct emu_sys *sys, const struct emu_tlbi *op) {
       }
     return;
   }
-  unsigned half = (op->va >> 55) & 1;
   for (unsigned v = 0; v < 2; v++) {
-    uint64_t key = op->va & TLBI_VA_BITS;
-    if (key >= sys->tlb_blocks[v][half].lo &&
-        key < sys->tlb_blocks[v][half].hi) { /* in a block: any slot */
+    if (in_span(sys, v, op->va & TLBI_VA_BITS)) { /* in a block: any slot */
       for (unsigned i = 0; i < EMU_TLB_SIZE; i++) {
         const struct emu_tlb_meta *m = &sys->tlb_meta[v][i];
         if (m->valid && tlbi_va_match(op->va, m) && tlbi_asid_match(op, m))

@@ -104,6 +104,8 @@ struct emu_sys_regs {
   uint64_t dbgbvr[6], dbgbcr[6], dbgwvr[4], dbgwcr[4];
 };
 
+#define EMU_TLB_SPANS 8
+
 struct emu_sys {
   struct emu_cpu *cpu;
   unsigned cpu_index; /* vCPU number: GIC redistributor, MPIDR (gicv3.h) */
@@ -148,15 +150,18 @@ struct emu_sys {
     uint8_t page_bits;  /* size of the mapping it came from */
     bool global, valid; /* valid: filled since the last invalidation */
   } tlb_meta[2][EMU_TLB_SIZE];
-  /* Where entries from >4K mappings may be cached, per [view][VA half]:
-   * the span [lo, hi) of VA bits 55..12 their mappings cover (hi 0: none
-   * since the last flush). A TLBI by VA inside it must look at every
-   * slot (a block's pages sit in many); outside, only at its own slot
-   * (Linux's TLBIs of 4K vmalloc/module pages, far from its block-mapped
-   * linear map). */
+  /* Where entries from >4K mappings may be cached, per view: up to
+   * EMU_TLB_SPANS spans [lo, hi) of VA bits 55..12 (bit 55 keeps the VA
+   * halves apart) that cover every such mapping filled since the last
+   * flush (hi 0: a free span). A TLBI by VA inside one must look at
+   * every slot (a block's pages sit in many); outside, only at its own
+   * slot. Several spans, not one from the lowest to the highest block:
+   * Linux maps its image, its linear map and the FDT (a fixmap slot)
+   * with blocks, and one span over all three would take in the 4K
+   * fixmap and vmalloc pages it keeps invalidating (text patching). */
   struct emu_tlb_span {
     uint64_t lo, hi;
-  } tlb_blocks[2][2];
+  } tlb_blocks[2][EMU_TLB_SPANS];
   /* ASID -> tag key (cpu->tlb_key): slot asid & 0xff holds asid + 1, or 0
    * when free; a new ASID in a used slot evicts the old one's entries. */
   uint32_t asid_slot[256];

@@ -204,8 +204,11 @@ int vmk_emu_exec_main(int argc, char **argv) {
   } else {
     status = run(u);
     if (u->trace)
-      fprintf(stderr, "vmkit exec: pid %d retired ~%llu instructions\n",
-              (int)getpid(), (unsigned long long)u->cpu.icount);
+      fprintf(stderr,
+              "vmkit exec: pid %d retired ~%llu instructions, %llu TLB "
+              "fills\n",
+              (int)getpid(), (unsigned long long)u->cpu.icount,
+              (unsigned long long)u->cpu.stats.tlb_fills);
     if (u->trace && u->cpu.jit) {
       struct emu_jit *j = u->cpu.jit;
       fprintf(stderr,

@@ -161,7 +161,7 @@ static void test_fill_mmu_on(void **state) {
   assert_ptr_equal(
       (void *)(uintptr_t)(KVA + 0x234000 + slot(f, KVA + 0x234000)->addend),
       f->ram.host + 0x234000);
-  assert_true(f->sys.tlb_blocks[1][1].hi > 0);
+  assert_true(f->sys.tlb_blocks[1][0].hi > 0);
 }
 
 static void test_fill_el0(void **state) {
@@ -436,6 +436,37 @@ static void test_tlb_invalidate(void **state) {
   assert_int_equal(slot(f, KVA + 0x2000)->tag_read, EMU_TLB_INVALID);
 }
 
+/* More separate 2 MiB blocks cached than the env keeps spans of
+ * (EMU_TLB_SPANS), filled in a scattered order: a TLBI by VA of any page
+ * of any of them still drops the entry of the block's page that is
+ * cached (another page, in another slot), and a 4K page below them all
+ * keeps its entry. */
+static void test_tlbi_many_blocks(void **state) {
+  struct fixture *f = *state;
+  map_kernel(f);
+  enum { NB = 3 * EMU_TLB_SPANS / 2 };
+  uint64_t l2 = RAM_BASE + 0x2000;
+  /* blocks at L2 indices 2, 4, ... (gaps between them), all mapping the
+   * RAM block at 2 MiB: aliases are allowed */
+  for (unsigned i = 0; i < NB; i++)
+    put(f, l2 + (2 + 2 * i) * 8, (RAM_BASE + 0x200000) | 1 | 1 << 10 | 1 << 2);
+  assert_int_equal(emu_sys_tlb_fill(&f->sys, KVA, EMU_READ, 8), 0);
+  for (unsigned k = 0; k < NB; k++) {
+    unsigned i = (k * 7) % NB; /* 7 is prime to NB: each block once */
+    uint64_t va = KVA + (2 + 2ull * i) * 0x200000 + 0x10000 + i * 0x1000;
+    assert_int_equal(emu_sys_tlb_fill(&f->sys, va, EMU_READ, 8), 0);
+  }
+  for (unsigned i = 0; i < NB; i++) {
+    uint64_t block = KVA + (2 + 2ull * i) * 0x200000;
+    uint64_t va = block + 0x10000 + i * 0x1000;
+    assert_int_equal(slot(f, va)->tag_read, va);
+    struct emu_tlbi op = {.kind = EMU_TLBI_VA, .va = block + 0x1ff000};
+    emu_sys_tlb_invalidate(&f->sys, &op);
+    assert_int_equal(slot(f, va)->tag_read, EMU_TLB_INVALID);
+  }
+  assert_int_equal(slot(f, KVA)->tag_read, KVA);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_fill_mmu_off, setup, teardown),
@@ -445,6 +476,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sysreg_traps, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interrupts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tlb_invalidate, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tlbi_many_blocks, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
