@@ -45,14 +45,12 @@ while [ $# -gt 0 ]; do
      exit 2 ;;
   esac
 done
+. "$repo/bench/lib/build.sh"
+bench_need_cross cpu.sh
 cross=aarch64-linux-gnu-gcc
-command -v $cross >/dev/null ||
-  { echo "cpu.sh: $cross is missing; run tools/deps.sh (tools/deps/jit.txt)" >&2; exit 2; }
 if [ -z "$vmkit" ]; then
   if [ -n "$build" ]; then
-    [ -d "$repo/build-bench" ] ||
-      meson setup "$repo/build-bench" "$repo" --buildtype=release -Dtests=false >/dev/null
-    nice ninja -C "$repo/build-bench" >/dev/null
+    bench_build_vmkit "$repo"
   fi
   vmkit=$repo/build-bench/src/cli/vmkit
 fi

@@ -27,13 +27,11 @@ while [ $# -gt 0 ]; do
      exit 2 ;;
   esac
 done
+. "$repo/bench/lib/build.sh"
+bench_need_cross strings.sh
 cross=aarch64-linux-gnu-gcc
-command -v $cross >/dev/null ||
-  { echo "strings.sh: $cross is missing; run tools/deps.sh (tools/deps/jit.txt)" >&2; exit 2; }
 if [ -z "$vmkit" ]; then
-  [ -d "$repo/build-bench" ] ||
-    meson setup "$repo/build-bench" "$repo" --buildtype=release -Dtests=false >/dev/null
-  nice ninja -C "$repo/build-bench" >/dev/null
+  bench_build_vmkit "$repo"
   vmkit=$repo/build-bench/src/cli/vmkit
 fi
 [ -x "$vmkit" ] || { echo "strings.sh: no vmkit binary at $vmkit; pass --vmkit" >&2; exit 2; }
