@@ -71,6 +71,9 @@ struct jit_ctx {
   bool nzcv_head_live; /* NZCV is read in the block before it is set */
   unsigned ncold;
   struct jit_cold cold[EMU_BLOCK_MAX + 2];
+  /* the MSUB that takes its remainder from the UDIV/SDIV being emitted
+   * (jit_div_rem_pair), or 0 */
+  unsigned rem_idx;
 };
 
 #define JIT_NO_SLOT 0xff
@@ -199,6 +202,15 @@ void jit_emit_ldst(struct jit_ctx *c, unsigned idx);
 /* Data processing (emit_dp.c). */
 bool jit_dp_inline(const struct emu_insn *in);
 void jit_emit_dp(struct jit_ctx *c, unsigned idx);
+/* For a UDIV/SDIV at insn i: the index j of an MSUB computing its
+ * remainder (rd = n - q * m, same width, the division's three registers
+ * unchanged in between), with at most a few plain register insns between
+ * that neither read q nor write n, m or q, so they may run before the
+ * division; 0: none. The translator then emits those, then the division
+ * with ctx.rem_idx = j (the host divide's remainder is the MSUB's result),
+ * and skips the MSUB. */
+unsigned jit_div_rem_pair(const struct emu_insn *insn, unsigned count,
+                          unsigned i);
 /* System instructions (emit_sys.c): hints, barriers, CLREX, ISB, the
  * MRS/MSR of registers read and written with no side effect, DC ZVA. */
 bool jit_sys_inline(const struct emu_insn *in);

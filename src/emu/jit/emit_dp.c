@@ -236,10 +236,65 @@ static void extended_rm(struct jit_ctx *c, const struct emu_insn *in) {
     xe_shift_ri(c->b, XE_SHL, 64, XE_RCX, in->b);
 }
 
+/* Insns that may move before a division they do not depend on: no
+ * flags read or set, no memory, no exit, no helper. */
+static bool plain_reg_op(const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_ADD_IMM:
+  case EMU_OP_SUB_IMM:
+  case EMU_OP_MOVZ:
+  case EMU_OP_MOVN:
+  case EMU_OP_MOVK:
+  case EMU_OP_AND_SH:
+  case EMU_OP_ORR_SH:
+  case EMU_OP_EOR_SH:
+  case EMU_OP_ADD_SH:
+  case EMU_OP_SUB_SH:
+  case EMU_OP_AND_IMM:
+  case EMU_OP_ORR_IMM:
+  case EMU_OP_EOR_IMM:
+  case EMU_OP_UBFM:
+  case EMU_OP_SBFM:
+    return true;
+  default:
+    return false;
+  }
+}
+
+#define JIT_REM_WINDOW 3 /* plain insns allowed between DIV and MSUB */
+
+unsigned jit_div_rem_pair(const struct emu_insn *insn, unsigned count,
+                          unsigned i) {
+  const struct emu_insn *d = &insn[i];
+  if (d->op != EMU_OP_UDIV && d->op != EMU_OP_SDIV)
+    return 0;
+  unsigned q = d->rd, n = d->rn, m = d->rm;
+  /* real registers, q apart from the inputs (else the MSUB would not
+   * see the dividend and divisor the division used) */
+  if (q >= EMU_XZR || n >= EMU_XZR || m >= EMU_XZR || q == n || q == m)
+    return 0;
+  uint64_t keep = 1ull << q | 1ull << n | 1ull << m;
+  for (unsigned j = i + 1; j < count && j <= i + 1 + JIT_REM_WINDOW; j++) {
+    const struct emu_insn *s = &insn[j];
+    if (s->op == EMU_OP_MSUB && s->sf == d->sf && s->ra == n &&
+        ((s->rn == q && s->rm == m) || (s->rn == m && s->rm == q)))
+      return j;
+    uint64_t rd, wr;
+    if (!plain_reg_op(s) || !jit_insn_regs(s, &rd, &wr) || (wr & keep) ||
+        (rd & 1ull << q))
+      return 0;
+  }
+  return 0;
+}
+
+/* UDIV/SDIV; with c->rem_idx, also that MSUB's rd = the remainder (rdx
+ * after the host divide; n when m = 0, 0 for INT_MIN / -1). */
 static void emit_div(struct jit_ctx *c, const struct emu_insn *in,
                      unsigned sz) {
   struct xe_buf *b = c->b;
   bool sdiv = in->op == EMU_OP_SDIV;
+  unsigned rem = c->rem_idx;
+  c->rem_idx = 0;
   jit_gpr_load(c, XE_RCX, in->rm);
   jit_gpr_load(c, XE_RAX, in->rn);
   xe_test_rr(b, sz, XE_RCX, XE_RCX);
@@ -258,14 +313,20 @@ static void emit_div(struct jit_ctx *c, const struct emu_insn *in,
   if (sdiv) {
     xe_bind(b, minus1);
     xe_unary(b, XE_NEG, sz, XE_RAX);
+    if (rem)
+      xe_alu_rr(b, XE_XOR, 32, XE_RDX, XE_RDX);
     done2 = xe_jmp_fwd(b, true);
   }
   xe_bind(b, zero);
+  if (rem)
+    xe_mov_rr(b, sz, XE_RDX, XE_RAX);
   xe_alu_rr(b, XE_XOR, 32, XE_RAX, XE_RAX);
   xe_bind(b, done);
   if (sdiv)
     xe_bind(b, done2);
   jit_gpr_store(c, in->rd, XE_RAX);
+  if (rem)
+    jit_gpr_store(c, c->insn[rem].rd, XE_RDX);
 }
 
 static void emit_dp1(struct jit_ctx *c, const struct emu_insn *in,

@@ -372,6 +372,32 @@ bool emu_jit_inline_op(const struct emu_insn *in) {
   return emu_jit_chain_exit_op(in) || emitter_for(in) != NULL;
 }
 
+/* Insn idx of the block, not its branch end: inline or a helper call;
+ * -1 when it has neither. */
+static int emit_one(struct jit_ctx *ctx, unsigned idx, unsigned *ni,
+                    unsigned *nh) {
+  const struct emu_insn *in = &ctx->insn[idx];
+  ctx->cur = idx;
+  const struct jit_emitter *e = emitter_for(in);
+  if (e) {
+    jit_cache_begin(ctx, idx, e->own);
+    e->emit(ctx, idx);
+    (*ni)++;
+    return 0;
+  }
+  emu_exec_fn h = emu_exec_helper[in->op];
+  /* FP/SIMD (their handlers return in + 1, never chain) and UNDEFINED
+   * (raises) have no exec helper: their handler */
+  uint64_t fn = h ? (uint64_t)(uintptr_t)h : (uint64_t)(uintptr_t)in->fn;
+  if (!fn)
+    return -1;
+  jit_cache_sync(ctx);
+  jit_call_raw(ctx, idx, fn);
+  jit_cache_forget(ctx);
+  (*nh)++;
+  return 0;
+}
+
 int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
                          unsigned count, bool near, struct emu_jit_chain *c,
                          unsigned *inl, unsigned *hlp) {
@@ -400,30 +426,29 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   }
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
-    ctx.cur = i;
     if (i == count - 1 && emu_jit_chain_exit_op(in)) {
+      ctx.cur = i;
       jit_cache_begin(&ctx, i, true);
       emu_jit_chain_exit(&ctx, c, in);
       ni++;
       continue;
     }
-    const struct jit_emitter *e = emitter_for(in);
-    if (e) {
-      jit_cache_begin(&ctx, i, e->own);
-      e->emit(&ctx, i);
-      ni++;
+    unsigned rem = jit_div_rem_pair(insn, count, i);
+    if (rem) {
+      /* the plain insns between first, then the division giving the
+       * MSUB's result too (jit_div_rem_pair) */
+      for (unsigned k = i + 1; k < rem; k++)
+        if (emit_one(&ctx, k, &ni, &nh))
+          return -EINVAL;
+      ctx.rem_idx = rem;
+      if (emit_one(&ctx, i, &ni, &nh))
+        return -EINVAL;
+      ni++; /* the MSUB */
+      i = rem;
       continue;
     }
-    emu_exec_fn h = emu_exec_helper[in->op];
-    /* FP/SIMD (their handlers return in + 1, never chain) and UNDEFINED
-     * (raises) have no exec helper: their handler */
-    uint64_t fn = h ? (uint64_t)(uintptr_t)h : (uint64_t)(uintptr_t)in->fn;
-    if (!fn)
+    if (emit_one(&ctx, i, &ni, &nh))
       return -EINVAL;
-    jit_cache_sync(&ctx);
-    jit_call_raw(&ctx, i, fn);
-    jit_cache_forget(&ctx);
-    nh++;
   }
   if (!emu_jit_chain_exit_op(&insn[count - 1])) {
     jit_cache_sync(&ctx);

@@ -851,6 +851,88 @@ static void test_blocks_shared_regs(void **state) {
   emu_cpu_destroy(&mb.cpu);
 }
 
+/* A division and the MSUB taking its remainder (x - x / y * y, what
+ * compilers make of %), up to three plain insns apart: the translator
+ * emits the MSUB from the host divide's remainder (emit_dp.c,
+ * jit_div_rem_pair) when the division's registers stay unchanged in
+ * between, else on its own. Registers from a pool of 2-5, so that the
+ * MSUB, the insns between and the division alias each other every way;
+ * divisors of 0 and -1 and INT_MIN dividends are frequent. */
+static uint32_t dr_reg(void) { return rc_pool[rnd() % rc_npool]; }
+
+static void test_div_rem_pairs(void **state) {
+  (void)state;
+  mt_setup_pair();
+  unsigned fused = 0, zero = 0, minus1 = 0, between = 0, plain = 0;
+  for (unsigned k = 0; k < CASES; k++) {
+    rc_npool = 2 + (unsigned)(rnd() % 4);
+    for (unsigned j = 0; j < rc_npool; j++)
+      rc_pool[j] = (unsigned)(rnd() % 8);
+    uint32_t sf = rnd() % 3 ? 1u << 31 : 0;
+    uint32_t q = dr_reg(), n = dr_reg(), m = dr_reg();
+    if (rnd() % 4 && (q == n || q == m)) /* mostly a pair the rule takes */
+      q = 8 + (unsigned)(rnd() % 4);
+    struct emu_insn blk[8];
+    uint64_t pc = 0x400000 + 4 * (rnd() % 1024);
+    unsigned c = 0;
+    uint32_t div =
+        (rnd() % 2 ? 0x1ac00c00u : 0x1ac00800u) | sf | m << 16 | n << 5 | q;
+    assert_false(emu_decode(&blk[c], div, pc));
+    c++;
+    unsigned nb = (unsigned)(rnd() % 4);
+    for (unsigned j = 0; j < nb; j++) {
+      static const uint32_t plain_ops[4] = {
+          0xaa0003e0u, /* mov xd, xm */
+          0x91000400u, /* add xd, xn, #1 */
+          0xca000000u, /* eor xd, xn, xm */
+          0xd2800540u, /* movz xd, #42 */
+      };
+      uint32_t raw = plain_ops[rnd() % 4] | dr_reg() | dr_reg() << 16;
+      if ((raw & 0xff0003e0u) != 0xaa0003e0u && (raw >> 23) != 0x1a5)
+        raw |= dr_reg() << 5;
+      assert_false(emu_decode(&blk[c], raw, pc + 4 * c));
+      c++;
+    }
+    bool swap = rnd() % 2;
+    uint32_t a = rnd() % 8 ? n : dr_reg();
+    uint32_t msf = rnd() % 8 ? sf : sf ^ 1u << 31;
+    uint32_t msub = 0x1b008000u | msf | (swap ? q : m) << 16 | a << 10 |
+                    (swap ? m : q) << 5 | dr_reg();
+    assert_false(emu_decode(&blk[c], msub, pc + 4 * c));
+    c++;
+    blk[c] = (struct emu_insn){
+        .pc = pc + 4 * c, .op = EMU_OP_END_BLOCK, .fn = emu_h_end_block};
+    c++;
+    mt_fresh_case();
+    static const uint64_t divisors[] = {0, ~0ull, 0xffffffffull, 1, 7};
+    static const uint64_t dividends[] = {0x8000000000000000ull, 0x80000000ull,
+                                         0xffffffff80000000ull, 100, ~0ull};
+    if (rnd() % 2)
+      ma.cpu.r[m] = mb.cpu.r[m] = divisors[rnd() % 5];
+    if (rnd() % 2)
+      ma.cpu.r[n] = mb.cpu.r[n] = dividends[rnd() % 5];
+    bool pair = jit_div_rem_pair(blk, c, 0) != 0;
+    uint64_t dm = ma.cpu.r[m];
+    struct mt_result ra, rb;
+    rc_run(blk, c, 1, &ra, &rb);
+    bool same = mt_same(&ma, &mb, &ra, &rb);
+    if (!same)
+      mt_report(blk, c, &ra, &rb);
+    assert_true(same);
+    fused += pair, plain += !pair;
+    between += pair && nb > 0;
+    zero += pair && (sf ? dm : (uint32_t)dm) == 0;
+    minus1 += pair && (sf ? dm == ~0ull : (uint32_t)dm == 0xffffffffu);
+  }
+  printf("division/remainder blocks: %u fused (%u with insns between, %u by "
+         "zero, %u by -1), %u not\n",
+         fused, between, zero, minus1, plain);
+  assert_true(fused > CASES / 8 && between > CASES / 20 && zero > 100 &&
+              minus1 > 100 && plain > CASES / 8);
+  emu_cpu_destroy(&ma.cpu);
+  emu_cpu_destroy(&mb.cpu);
+}
+
 #ifdef HAVE_CAPSTONE
 /* Host instructions per guest instruction for common sequences (issue 10
  * item 4): the translation decoded back, minus the same for a block of
@@ -942,6 +1024,7 @@ static void test_host_insn_counts(void **state) {
       {"mul w0, w1, w2", {0x1b027c20u}, 1},
       {"udiv x0, x1, x2", {0x9ac20820u}, 1},
       {"sdiv w0, w1, w2", {0x1ac20c20u}, 1},
+      {"udiv x3, x1, x0; msub x0, x3, x0, x1", {0x9ac00823u, 0x9b008460u}, 2},
       {"csel x0, x1, x2, ne", {0x9a821020u}, 1},
       {"cset w0, gt", {0x1a9fd7e0u}, 1},
       {"ccmp x0, #3, #4, ne", {0xfa431804u}, 1},
@@ -1012,6 +1095,7 @@ int main(void) {
       cmocka_unit_test(test_ldst_inline_vs_helper),
       cmocka_unit_test(test_blocks_fault_midway),
       cmocka_unit_test(test_blocks_shared_regs),
+      cmocka_unit_test(test_div_rem_pairs),
       cmocka_unit_test(test_inline_ops_match_helpers),
       cmocka_unit_test(test_helper_ops_match),
       cmocka_unit_test(test_fault_leaves_block),
