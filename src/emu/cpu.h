@@ -291,6 +291,10 @@ struct emu_cpu {
    * emu_run sets it to those bits when the host's MXCSR is at its
    * default, else 0 (never equal: every FP insn takes its slow path). */
   uint32_t jit_fp_mask;
+  /* User mode with the translator's direct loads (jit/emit_ldst.c):
+   * the host address of guest VA 0, which translated loads add to a
+   * guest address below 2^EMU_JIT_DIRECT_BITS. 0 elsewhere. */
+  uint64_t jit_direct_base;
   /* Self-hosted debug armed (see emu_env_ops.bp_at/step_before); set by
    * the environment, 0 in the common case. */
   uint8_t dbg_bp, dbg_step;

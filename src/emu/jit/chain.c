@@ -408,7 +408,8 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
                             .host = b->host,
                             .jc = jc_of(j, b->ctx),
                             .n = b->n,
-                            .ras = j->ras};
+                            .ras = j->ras,
+                            .direct = j->direct};
   bool flushed;
   b->jit =
       (void *)emu_jit_translate_chained(j, b->insn, b->ninsn, &c, &flushed);

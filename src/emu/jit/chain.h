@@ -93,7 +93,12 @@ struct emu_jit_chain {
   unsigned n;                         /* guest insns it retires */
   bool ras;                           /* BL/BLR/RET use the return
                                          address stack */
+  bool direct;                        /* loads: emu_jit.direct's form */
   size_t out, epi, cross, same, body; /* (out) */
+  /* (out) the direct loads' fault sites: {host load, its stub}, offsets
+   * in the translation (at most two loads per insn) */
+  unsigned nsites;
+  uint32_t sites[2 * (EMU_BLOCK_MAX + 2)][2];
   struct xe_fixup to_body;
 };
 

@@ -121,6 +121,8 @@ int emu_code_buf_init(struct emu_code_buf *cb, size_t size, unsigned flags,
 }
 
 void emu_code_buf_destroy(struct emu_code_buf *cb) {
+  if (cb->sites)
+    munmap(cb->sites, cb->cap_sites * sizeof *cb->sites);
   if (cb->rx)
     munmap(cb->rx, cb->size);
   if (cb->dual && cb->rw)
@@ -198,7 +200,64 @@ void emu_code_buf_flush(struct emu_code_buf *cb) {
   else
     (void)madvise(cb->rw, cb->size, MADV_DONTNEED);
   cb->used = 0;
+  cb->nsites = 0;
   cb->flushes++;
+}
+
+bool emu_code_buf_sites_room(struct emu_code_buf *cb, size_t n) {
+  if (!cb->sites && cb->size) {
+    size_t cap = cb->size / 16;
+    void *p = mmap(NULL, cap * sizeof *cb->sites, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+      return false;
+    cb->sites = p;
+    cb->cap_sites = cap;
+  }
+  return cb->sites && n <= cb->cap_sites - cb->nsites;
+}
+
+int emu_code_buf_add_sites(struct emu_code_buf *cb, uint64_t exec,
+                           const uint32_t (*sites)[2], size_t n) {
+  uint64_t rx = (uint64_t)(uintptr_t)cb->rx;
+  if (!n)
+    return 0;
+  if (!emu_code_buf_sites_room(cb, n) || exec < rx || exec - rx > cb->size)
+    return -EINVAL;
+  uint64_t off = exec - rx;
+  uint64_t last = cb->nsites ? cb->sites[cb->nsites - 1][0] : 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t site = off + sites[i][0], stub = off + sites[i][1];
+    if ((cb->nsites || i) && site <= last)
+      return -EINVAL;
+    if (site >= cb->size || stub >= cb->size)
+      return -EINVAL;
+    last = site;
+  }
+  for (size_t i = 0; i < n; i++) {
+    cb->sites[cb->nsites + i][0] = (uint32_t)(off + sites[i][0]);
+    cb->sites[cb->nsites + i][1] = (uint32_t)(off + sites[i][1]);
+  }
+  cb->nsites += n;
+  return 0;
+}
+
+uint64_t emu_code_buf_site_stub(const struct emu_code_buf *cb, uint64_t rip) {
+  uint64_t rx = (uint64_t)(uintptr_t)cb->rx;
+  if (!cb->rx || rip < rx || rip - rx >= cb->used)
+    return 0;
+  uint32_t off = (uint32_t)(rip - rx);
+  size_t lo = 0, hi = cb->nsites; /* the site is in [lo, hi) if anywhere */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (cb->sites[mid][0] < off)
+      lo = mid + 1;
+    else if (cb->sites[mid][0] > off)
+      hi = mid;
+    else
+      return rx + cb->sites[mid][1];
+  }
+  return 0;
 }
 
 bool emu_code_buf_contains(const struct emu_code_buf *cb, uint64_t addr) {

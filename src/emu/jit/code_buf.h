@@ -55,6 +55,17 @@ struct emu_code_buf {
   int fd;         /* the memfd, or -1 */
   bool dual;      /* separate RW and RX views */
   bool near_text; /* vmkit's functions within rel32 reach of the region */
+  /* Fault sites (user mode's direct loads, jit/emit_ldst.c): host loads
+   * that may fault on a guest page the host keeps inaccessible, each with
+   * the slow-path stub that redoes its guest insn. {site, stub} offsets
+   * from rx, in increasing site order (translations are appended at
+   * increasing addresses); emptied by the flush. Allocated on first use:
+   * room for cap entries (a direct load takes more than 8 bytes of code
+   * and its stub more, so size / 16 is never the bound that binds in
+   * practice; when it is, emu_code_buf_sites_room says so and the caller
+   * flushes). */
+  uint32_t (*sites)[2];
+  size_t nsites, cap_sites;
 };
 
 struct emu_code_buf_stats {
@@ -89,6 +100,19 @@ void emu_code_buf_flush(struct emu_code_buf *cb);
  * (not such a jmp in the region) or -ERANGE (target out of reach). */
 int emu_code_buf_patch_jmp(struct emu_code_buf *cb, uint64_t jmp,
                            uint64_t target);
+/* Fault sites (see struct emu_code_buf): room for n more (allocating
+ * the table on first use; false: none, flush first); records n sites of
+ * the translation committed at exec (site, stub: offsets from exec, sites
+ * increasing and after every site recorded before; returns -EINVAL and
+ * records nothing when not). */
+bool emu_code_buf_sites_room(struct emu_code_buf *cb, size_t n);
+int emu_code_buf_add_sites(struct emu_code_buf *cb, uint64_t exec,
+                           const uint32_t (*sites)[2], size_t n);
+/* The stub's execution address for a fault at host address rip, or 0
+ * when rip is not a recorded site. Async-signal-safe (a binary search,
+ * no allocation): the host SIGSEGV handler calls it. */
+uint64_t emu_code_buf_site_stub(const struct emu_code_buf *cb, uint64_t rip);
+
 /* True when addr is inside the committed translations. */
 bool emu_code_buf_contains(const struct emu_code_buf *cb, uint64_t addr);
 void emu_code_buf_stats(const struct emu_code_buf *cb,

@@ -43,6 +43,7 @@ struct jit_cold {
   uint64_t fn;
   unsigned dirty; /* cache slots to write back before the call (at the jcc) */
   unsigned valid; /* cache slots to reload after it (at the resume) */
+  size_t stub;    /* (jit_emit_cold) where the stub starts */
 };
 
 struct jit_ctx {
@@ -74,6 +75,15 @@ struct jit_ctx {
   /* the MSUB that takes its remainder from the UDIV/SDIV being emitted
    * (jit_div_rem_pair), or 0 */
   unsigned rem_idx;
+  /* Loads straight from the guest region (translate.h: emu_jit.direct),
+   * and the host loads that may fault there: offset and the cold path
+   * (index in cold[]) a fault there continues in (jit_fault_site). */
+  bool direct;
+  unsigned nsites;
+  struct {
+    size_t at;
+    unsigned cold;
+  } site[2 * (EMU_BLOCK_MAX + 2)];
 };
 
 #define JIT_NO_SLOT 0xff
@@ -156,6 +166,11 @@ void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn);
  * jit_cold_resume (after the instruction's inline code). */
 void jit_cold_jcc(struct jit_ctx *c, enum xe_cc cc, unsigned idx, uint64_t fn);
 void jit_cold_resume(struct jit_ctx *c);
+/* The host instruction emitted next is a direct load that may fault
+ * (emit_ldst.c): a host fault there continues in the last jit_cold_jcc's
+ * stub, which must find the state it finds through its jcc (nothing
+ * guest-visible written between the two; scratch registers aside). */
+void jit_fault_site(struct jit_ctx *c);
 /* Emits the stubs (after the block's last exit). */
 void jit_emit_cold(struct jit_ctx *c);
 

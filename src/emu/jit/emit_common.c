@@ -46,6 +46,16 @@ void jit_cold_resume(struct jit_ctx *c) {
   }
 }
 
+void jit_fault_site(struct jit_ctx *c) {
+  if (!c->ncold || c->nsites >= sizeof c->site / sizeof *c->site) {
+    xe_fail(c->b, "jit: a fault site without its slow path");
+    return;
+  }
+  c->site[c->nsites].at = xe_here(c->b);
+  c->site[c->nsites].cold = c->ncold - 1;
+  c->nsites++;
+}
+
 /* A stub: the registers as of its jcc written back, the helper (the
  * whole insn), the registers the hot path holds at the resume reloaded. */
 void jit_emit_cold(struct jit_ctx *c) {
@@ -56,12 +66,12 @@ void jit_emit_cold(struct jit_ctx *c) {
       return;
     }
     xe_bind(c->b, k->from);
+    k->stub = xe_here(c->b);
     jit_cache_store(c, k->dirty);
     jit_call_raw(c, k->idx, k->fn);
     jit_cache_load(c, k->valid);
     xe_jmp_to(c->b, k->resume);
   }
-  c->ncold = 0;
 }
 
 /* lahf puts SF, ZF and CF in bits 15, 14 and 8 of eax, seto OF in bit 0;

@@ -10,6 +10,14 @@
  * are written only after the hit is known, so a faulting access leaves
  * them as they were.
  *
+ * In user mode (emu_jit.direct) loads skip the TLB: a bound test on the
+ * guest address, then the host access at the region's base + address;
+ * the host keeps unreadable guest pages inaccessible and its fault there
+ * comes back (vmkit exec's SIGSEGV handler, the code buffer's fault
+ * sites) to the same out-of-line call. Stores keep the TLB test: the
+ * missing write tag of a page holding code is what sends a store to it
+ * to the helper, which drops the translations it overwrites.
+ *
  * Operands as ldst.c decodes them: rd = Rt, ra = Rt2, rn = base, rm =
  * offset register (a = extend option, b = shift), imm = byte offset
  * (literal: the address); c = the load kind (K_* of ldst.c) / log2 of a
@@ -19,6 +27,7 @@
  */
 #include "emu/decode.h"
 #include "emu/jit/emit.h"
+#include "emu/jit/translate.h"
 
 _Static_assert(sizeof(struct emu_tlb_entry) == 32,
                "the inline TLB index scales by 32");
@@ -146,6 +155,39 @@ static void tlb_hit(struct jit_ctx *c, unsigned idx, unsigned len, bool store,
           xe_m(XE_RDX, (int32_t)offsetof(struct emu_tlb_entry, addend)));
 }
 
+/* A load's host address the direct way (user mode, emu_jit.direct): a
+ * guest address at or above 2^EMU_JIT_DIRECT_BITS goes to the insn's
+ * slow path, else rdx = the region's base, so [rax + rdx] is the host
+ * address. No TLB: the host keeps every page the guest may not read
+ * inaccessible, and its fault at the load (jit_fault_site) continues in
+ * the same slow path, whose state is the jcc's: between the two only rdx
+ * changes, and the loads themselves write scratch registers (or rd's,
+ * which a faulting load leaves as it was) before anything else. */
+static void direct_hit(struct jit_ctx *c, unsigned idx, uint64_t slow) {
+  struct xe_buf *b = c->b;
+  xe_mov_rr(b, 64, XE_RDX, XE_RAX);
+  xe_shift_ri(b, XE_SHR, 64, XE_RDX, EMU_JIT_DIRECT_BITS);
+  jit_cold_jcc(c, XE_NE, idx, slow);
+  xe_load(b, 64, XE_RDX,
+          xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, jit_direct_base)));
+}
+
+/* The host address of an access: the direct form for a load when the
+ * translation is user mode's, else the soft TLB's. */
+static void host_addr(struct jit_ctx *c, unsigned idx, unsigned len, bool store,
+                      uint64_t slow) {
+  if (c->direct && !store)
+    direct_hit(c, idx, slow);
+  else
+    tlb_hit(c, idx, len, store, slow);
+}
+
+/* Marks the next host instruction as a load that may fault (direct). */
+static void site(struct jit_ctx *c, bool store) {
+  if (c->direct && !store)
+    jit_fault_site(c);
+}
+
 /* dst = the value of a load of kind k at host address m */
 static void load_kind(struct xe_buf *b, enum xe_reg dst, unsigned k,
                       struct xe_mem m) {
@@ -197,17 +239,19 @@ static void emit_single(struct jit_ctx *c, unsigned idx, const struct ldst *l) {
   const struct emu_insn *in = &c->insn[idx];
   struct xe_mem host = xe_mi(XE_RAX, XE_RDX, 1, 0);
   address(c, in, l->mode);
-  tlb_hit(c, idx, l->size, l->store,
-          (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
+  host_addr(c, idx, l->size, l->store,
+            (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
   if (l->store) {
     /* the value is read before the writeback (STR x1, [x1], #8) */
     xe_store(b, 8 * l->size, host, jit_gpr_src(c, in->rd, XE_RCX));
     writeback(c, in, l->mode);
   } else if (l->mode == OFF || l->mode == REG) {
     enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RCX);
+    site(c, false);
     load_kind(b, d, l->kind, host);
     jit_gpr_store(c, in->rd, d);
   } else {
+    site(c, false);
     load_kind(b, XE_RCX, l->kind, host);
     /* the base first, so that a load into the base register wins */
     writeback(c, in, l->mode);
@@ -225,15 +269,17 @@ static void emit_pair(struct jit_ctx *c, unsigned idx) {
   struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
   struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)bytes);
   address(c, in, mode);
-  tlb_hit(c, idx, 2 * bytes, in->op == EMU_OP_STP,
-          (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
+  host_addr(c, idx, 2 * bytes, in->op == EMU_OP_STP,
+            (uint64_t)(uintptr_t)emu_exec_helper[in->op]);
   if (in->op == EMU_OP_STP) {
     xe_store(b, sz, h1, jit_gpr_src(c, in->rd, XE_RCX));
     xe_store(b, sz, h2, jit_gpr_src(c, in->ra, XE_RSI));
     writeback(c, in, mode);
   } else {
     unsigned k = in->op == EMU_OP_LDPSW ? K_S32X : in->sf ? K_U64 : K_U32;
+    site(c, false);
     load_kind(b, XE_RCX, k, h1);
+    site(c, false); /* the second half may be on the next page */
     load_kind(b, XE_RSI, k, h2);
     writeback(c, in, mode);
     jit_gpr_store(c, in->rd, XE_RCX);
@@ -350,12 +396,15 @@ static void emit_fp(struct jit_ctx *c, unsigned idx, const struct fpl *l) {
   struct xe_mem h1 = xe_mi(XE_RAX, XE_RDX, 1, 0);
   struct xe_mem h2 = xe_mi(XE_RAX, XE_RDX, 1, (int32_t)l->size);
   fp_address(c, in, l->mode);
-  tlb_hit(c, idx, l->pair ? 2 * l->size : l->size, !l->load,
-          (uint64_t)(uintptr_t)in->fn);
+  host_addr(c, idx, l->pair ? 2 * l->size : l->size, !l->load,
+            (uint64_t)(uintptr_t)in->fn);
   if (l->load) { /* every load before any register write */
+    site(c, false);
     fp_load(b, l->size, h1, XE_RCX, XE_XMM0);
-    if (l->pair)
+    if (l->pair) {
+      site(c, false);
       fp_load(b, l->size, h2, XE_RSI, XE_XMM1);
+    }
     fp_set(b, l->size, in->rd, XE_RCX, XE_XMM0);
     if (l->pair)
       fp_set(b, l->size, in->ra, XE_RSI, XE_XMM1);

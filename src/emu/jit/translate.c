@@ -416,7 +416,8 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   /* entries, checks and exits: jit/chain.h */
   emu_jit_chain_head(b, c);
   emu_jit_chain_body(b, c);
-  struct jit_ctx ctx = {.b = b, .insn = insn, .near = near};
+  struct jit_ctx ctx = {
+      .b = b, .insn = insn, .near = near, .direct = c->direct};
   jit_cache_plan(&ctx, count);
   jit_flags_plan(&ctx, count);
   if (self_loop(insn, count, c->pc)) {
@@ -455,6 +456,12 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
     emu_jit_chain_plain_exit(b, c);
   }
   jit_emit_cold(&ctx); /* the slow paths, out of line */
+  c->nsites = 0;
+  for (unsigned i = 0; i < ctx.nsites; i++) {
+    c->sites[i][0] = (uint32_t)ctx.site[i].at;
+    c->sites[i][1] = (uint32_t)ctx.cold[ctx.site[i].cold].stub;
+  }
+  c->nsites = ctx.nsites;
   if (inl)
     *inl = ni;
   if (hlp)
@@ -509,7 +516,12 @@ void emu_jit_free(struct emu_jit *j) {
 emu_jit_fn emu_jit_translate(struct emu_jit *j, const struct emu_insn *insn,
                              unsigned count, bool *flushed) {
   struct emu_jit_chain c = solo_chain(insn, count, j->ras);
+  c.direct = j->direct;
   return emu_jit_translate_chained(j, insn, count, &c, flushed);
+}
+
+uint64_t emu_jit_fault_stub(const struct emu_jit *j, uint64_t rip) {
+  return j ? emu_code_buf_site_stub(&j->cb, rip) : 0;
 }
 
 emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
@@ -529,7 +541,17 @@ emu_jit_fn emu_jit_translate_chained(struct emu_jit *j,
     if (r < 0)
       break;
     void *exec;
+    if (c->nsites && !emu_code_buf_sites_room(&j->cb, c->nsites)) {
+      xe_fail(&b, "the fault sites' table is full"); /* as the region */
+      b.full = true;
+    }
     r = emu_code_buf_commit(&j->cb, &b, &exec);
+    if (r == 0 && emu_code_buf_add_sites(&j->cb, (uint64_t)(uintptr_t)exec,
+                                         c->sites, c->nsites) < 0) {
+      /* a bug (the sites out of order): the translation stays unused */
+      j->cb.used = (size_t)((uint8_t *)exec - j->cb.rx);
+      break;
+    }
     if (r == 0) {
       j->blocks++;
       j->inline_ops += ni;

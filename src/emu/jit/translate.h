@@ -52,6 +52,14 @@ struct emu_jit {
   /* BL/BLR/RET use the return address stack (jit/chain.h): the host
    * allows it (emu_jit_ras_usable, asked once). */
   bool ras;
+  /* Loads take the guest address space as one host region (user mode:
+   * guest VA va at host cpu->jit_direct_base + va for va below
+   * 2^EMU_JIT_DIRECT_BITS, every page the guest may not read kept
+   * inaccessible on the host, and a host SIGSEGV at a load sent to its
+   * slow path: emu_jit_fault_stub) instead of the soft TLB. Set by the
+   * user-mode runner; system mode never. Stores keep the TLB (its
+   * missing write tag is what catches a store to a page holding code). */
+  bool direct;
   /* When set (VMK_JIT_PERFMAP in vmkit exec): each translation gets a
    * "start size jit:GUESTPC" line, perf's map of JIT code; closed by
    * emu_jit_free. */
@@ -62,6 +70,18 @@ struct emu_jit {
    * environment variable or guest action reaches it. */
   bool test_fail;
 };
+
+/* Direct loads' guest address bound (2^38: user mode's space) and the
+ * inaccessible host bytes its region must have after it (an access that
+ * starts below the bound may end past it). */
+#define EMU_JIT_DIRECT_BITS 38
+#define EMU_JIT_DIRECT_TAIL (64u << 10)
+
+/* For a host fault at rip: the execution address of the slow path of the
+ * direct load there (set the faulting context's rip to it and return: it
+ * redoes the guest insn, faulting the guest's way), or 0 when rip is not
+ * such a load. Async-signal-safe. */
+uint64_t emu_jit_fault_stub(const struct emu_jit *j, uint64_t rip);
 
 /* flags: EMU_CODE_BUF_* (user mode passes EMU_CODE_BUF_SINGLE_MAP so a
  * forked child gets a private copy of the code region). */

@@ -60,17 +60,32 @@ static const struct emu_env_ops user_env = {
 static int die(struct urun *u, int sig, const char *what) {
   struct emu_cpu *cpu = &u->cpu;
   fflush(stdout);
+  if (u->trace && cpu->jit)
+    fprintf(stderr, "vmkit exec: %llu host faults at direct loads\n",
+            (unsigned long long)emu_ur_fault_count());
   fprintf(stderr, "vmkit exec: %s at PC=%#llx addr=%#llx\n", what,
           (unsigned long long)cpu->pc, (unsigned long long)cpu->exit_addr);
   return 128 + sig;
 }
 
+/* Direct loads (emu_jit.direct) cannot tell an exec-only page from a
+ * readable one (the host must keep it readable for instruction fetch):
+ * once the guest has one, translations go back to the TLB for good. */
+static void direct_check(struct urun *u) {
+  if (u->us.xonly && u->cpu.jit && u->cpu.jit->direct) {
+    u->cpu.jit->direct = false;
+    emu_flush_code(&u->cpu); /* the translations made so far go */
+  }
+}
+
 static int run(struct urun *u) {
   struct emu_cpu *cpu = &u->cpu;
   for (;;) {
+    direct_check(u);
     enum emu_exit e = emu_run(cpu, 0);
     if (e == EMU_EXIT_SVC) {
       emu_ur_syscall(u);
+      direct_check(u);
       if (u->exited)
         return u->exit_status;
       e = EMU_EXIT_NONE;
@@ -182,6 +197,15 @@ int vmk_emu_exec_main(int argc, char **argv) {
     emu_us_destroy(&u->us);
     free(u);
     return 126;
+  }
+  /* loads straight from the guest region (translate.h), unless
+   * VMK_JIT_DIRECT=0 (to compare with the TLB path) */
+  const char *dl = getenv("VMK_JIT_DIRECT");
+  if (u->cpu.jit && !(dl && strcmp(dl, "0") == 0)) {
+    u->cpu.jit->direct = true;
+    u->cpu.jit_direct_base = (uint64_t)(uintptr_t)u->us.base;
+    if (emu_ur_fault_init(u) < 0)
+      u->cpu.jit->direct = false;
   }
   /* for perf: names translated code by guest pc (a forked child's
    * translations land in its parent's file) */

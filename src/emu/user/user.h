@@ -69,6 +69,13 @@ long emu_ur_readlink(struct urun *u, int dirfd, const char *path, char *buf,
                      size_t len);
 const char *emu_ur_fix_path(struct urun *u, int dirfd, const char *path);
 
+/* With the translator's direct loads (emu_jit.direct): installs the host
+ * SIGSEGV/SIGBUS handler that sends a fault at one of them to its slow
+ * path (hostfault.c). 0, or -1 (then the loads must not be direct). */
+int emu_ur_fault_init(struct urun *u);
+/* Host faults at direct loads sent to their slow path so far. */
+uint64_t emu_ur_fault_count(void);
+
 /* Handles the system call in x8 with arguments x0..x5; writes x0. */
 void emu_ur_syscall(struct urun *u);
 

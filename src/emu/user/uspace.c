@@ -1,8 +1,10 @@
 /* uspace.c — guest address space of the user-mode runner (see uspace.h).
- * Host protections of mapped guest pages stay read/write (the emulator
- * enforces guest permissions through its TLB); only shared file mappings
- * follow the guest's protection, since the host cannot map them writable
- * when the file is read-only.
+ * Host protections of guest pages follow the guest's readability (see
+ * struct uspace): readable pages are host read/write (the emulator
+ * enforces write permission through its TLB), except shared file mappings,
+ * which follow the guest's protection since the host cannot map them
+ * writable when the file is read-only; unreadable pages are PROT_NONE, so
+ * translated loads (which skip the TLB) fault on the host for them.
  *
  * Single-threaded (the runner's thread).
  */
@@ -16,7 +18,7 @@ static uint64_t npages(void) { return US_SPACE / US_PAGE; }
 
 int emu_us_init(struct uspace *us) {
   memset(us, 0, sizeof *us);
-  void *b = mmap(NULL, US_SPACE, PROT_NONE,
+  void *b = mmap(NULL, US_SPACE + US_TAIL, PROT_NONE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (b == MAP_FAILED)
     return -errno;
@@ -24,7 +26,7 @@ int emu_us_init(struct uspace *us) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     int e = -errno;
-    munmap(b, US_SPACE);
+    munmap(b, US_SPACE + US_TAIL);
     return e;
   }
   us->base = b;
@@ -35,7 +37,7 @@ int emu_us_init(struct uspace *us) {
 
 void emu_us_destroy(struct uspace *us) {
   if (us->base)
-    munmap(us->base, US_SPACE);
+    munmap(us->base, US_SPACE + US_TAIL);
   if (us->perm)
     munmap(us->perm, npages());
   us->base = us->perm = NULL;
@@ -49,6 +51,7 @@ int emu_us_reset(struct uspace *us) {
   madvise(us->perm, npages(), MADV_DONTNEED); /* reads back as zero */
   us->brk_start = us->brk_cur = 0;
   us->mmap_next = US_MMAP_TOP;
+  us->xonly = false;
   return 0;
 }
 
@@ -94,14 +97,30 @@ static uint8_t prot_bits(int prot) {
   return v;
 }
 
+/* The host protection of a page with guest bits v (see struct uspace). */
+static int host_prot(uint8_t v) {
+  if (!(v & US_MAPPED) || !(v & (US_R | US_X)))
+    return PROT_NONE;
+  if (v & US_SHARED_FILE)
+    return PROT_READ | ((v & US_W) ? PROT_WRITE : 0);
+  return PROT_READ | PROT_WRITE;
+}
+
+static void note_xonly(struct uspace *us, uint8_t v) {
+  if ((v & US_X) && !(v & US_R))
+    us->xonly = true;
+}
+
 int emu_us_map_anon(struct uspace *us, uint64_t va, uint64_t len,
                     unsigned prot) {
   if (!range_ok(va, len) || (va | len) % US_PAGE)
     return -EINVAL;
-  if (mmap(us->base + va, len, PROT_READ | PROT_WRITE,
+  const uint8_t v = prot_bits((int)prot);
+  if (mmap(us->base + va, len, host_prot(v),
            MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
     return -errno;
-  set_perm(us, va, len, prot_bits((int)prot));
+  set_perm(us, va, len, v);
+  note_xonly(us, v);
   return 0;
 }
 
@@ -173,10 +192,10 @@ long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
   }
   int hflags = MAP_FIXED | (flags & (MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS |
                                      MAP_NORESERVE | MAP_POPULATE));
-  int hprot = PROT_READ | PROT_WRITE;
+  uint8_t v = prot_bits(prot);
   if ((flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS))
-    hprot = PROT_READ | (prot & PROT_WRITE);
-  void *p = mmap(us->base + va, len, hprot, hflags,
+    v |= US_SHARED_FILE;
+  void *p = mmap(us->base + va, len, host_prot(v), hflags,
                  (flags & MAP_ANONYMOUS) ? -1 : fd, (off_t)off);
   if (p == MAP_FAILED) {
     int e = -errno;
@@ -184,10 +203,8 @@ long emu_us_mmap(struct uspace *us, uint64_t addr, uint64_t len, int prot,
       emu_us_munmap(us, va, len);
     return e;
   }
-  uint8_t v = prot_bits(prot);
-  if ((flags & MAP_SHARED) && !(flags & MAP_ANONYMOUS))
-    v |= US_SHARED_FILE;
   set_perm(us, va, len, v);
+  note_xonly(us, v);
   return (long)va;
 }
 
@@ -220,25 +237,31 @@ int emu_us_mprotect(struct uspace *us, uint64_t va, uint64_t len, int prot) {
   for (uint64_t p = first; p < end; p++)
     if (!(us->perm[p] & US_MAPPED))
       return -ENOMEM;
-  /* Shared file pages: the host mapping must allow what the guest may
-   * do, or a guest store the emulator lets through faults in vmkit. The
-   * host refuses PROT_WRITE for a file opened read-only (EACCES, which
-   * Linux gives the guest too). Runs are changed in address order; after
-   * a failure the pages before it keep their new permissions, consistent
-   * between host and guest (Linux's mprotect may also stop half way). */
-  const int hprot = PROT_READ | (prot & PROT_WRITE);
+  /* The host protection follows (struct uspace): shared file pages must
+   * allow what the guest may do, or a guest store the emulator lets
+   * through faults in vmkit (the host refuses PROT_WRITE for a file
+   * opened read-only: EACCES, which Linux gives the guest too); every
+   * page the guest may no longer read becomes inaccessible, or a
+   * translated load would still read it. Runs of pages with the same
+   * kind and host protection are changed in address order, skipping
+   * those whose host protection stays; after a failure the pages before
+   * it keep their new permissions, consistent between host and guest
+   * (Linux's mprotect may also stop half way). */
   const uint8_t v = prot_bits(prot);
   for (uint64_t p = first; p < end;) {
     const uint8_t shared = us->perm[p] & US_SHARED_FILE;
+    const int old = host_prot(us->perm[p]), hprot = host_prot(v | shared);
     uint64_t e = p + 1;
-    while (e < end && (us->perm[e] & US_SHARED_FILE) == shared)
+    while (e < end && (us->perm[e] & US_SHARED_FILE) == shared &&
+           host_prot(us->perm[e]) == old)
       e++;
-    if (shared &&
+    if (hprot != old &&
         mprotect(us->base + p * US_PAGE, (e - p) * US_PAGE, hprot) < 0)
       return -errno;
     memset(us->perm + p, v | shared, e - p);
     p = e;
   }
+  note_xonly(us, v);
   return 0;
 }
 

@@ -15,6 +15,9 @@
 #include <stdint.h>
 
 #define US_SPACE (1ull << 38) /* 256 GiB of guest VA */
+/* Inaccessible host bytes reserved after the space: a translated load
+ * that starts below US_SPACE and ends past it faults (jit/emit_ldst.c). */
+#define US_TAIL (64ull << 10)
 #define US_PAGE 4096ull
 #define US_STACK_TOP (US_SPACE - 0x10000)
 #define US_STACK_SIZE (16ull << 20)
@@ -28,11 +31,20 @@
 #define US_MAPPED 8
 #define US_SHARED_FILE 16 /* MAP_SHARED of a file: host protection follows */
 
+/* Host protections follow the guest's readability: a page the guest may
+ * read (or execute: the emulator fetches through the host mapping) is
+ * host-readable, read/write unless a shared file mapping's guest
+ * protection says otherwise; any other page (unmapped, PROT_NONE,
+ * write-only is impossible: PROT_WRITE implies read) is PROT_NONE. So a
+ * translated load may read base + va with no permission check and rely
+ * on the host to fault for an unreadable page — except on an exec-only
+ * page, which xonly reports (the translator then goes back to the TLB). */
 struct uspace {
   uint8_t *base; /* host address of guest VA 0 */
   uint8_t *perm; /* US_SPACE / US_PAGE entries */
   uint64_t brk_start, brk_cur;
   uint64_t mmap_next; /* top-down allocation cursor */
+  bool xonly;         /* some page was made executable and not readable */
 };
 
 int emu_us_init(struct uspace *us);
