@@ -60,9 +60,6 @@ static const struct emu_env_ops user_env = {
 static int die(struct urun *u, int sig, const char *what) {
   struct emu_cpu *cpu = &u->cpu;
   fflush(stdout);
-  if (u->trace && cpu->jit)
-    fprintf(stderr, "vmkit exec: %llu host faults at direct loads\n",
-            (unsigned long long)emu_ur_fault_count());
   fprintf(stderr, "vmkit exec: %s at PC=%#llx addr=%#llx\n", what,
           (unsigned long long)cpu->pc, (unsigned long long)cpu->exit_addr);
   return 128 + sig;
@@ -112,10 +109,14 @@ static int run(struct urun *u) {
               "(illegal instruction)\n",
               cpu->exit_syndrome, (unsigned long long)cpu->pc);
       return 128 + SIGILL;
-    case EMU_EXIT_FAULT:
-      if ((cpu->exit_syndrome & 0x3f) == EMU_FAULT_ALIGN)
+    case EMU_EXIT_FAULT: {
+      const bool align = (cpu->exit_syndrome & 0x3f) == EMU_FAULT_ALIGN;
+      if (emu_ur_sig_fault(u, align ? SIGBUS : SIGSEGV, cpu->exit_addr))
+        break; /* to the guest's handler */
+      if (align)
         return die(u, SIGBUS, "alignment fault (bus error)");
       return die(u, SIGSEGV, "segmentation fault");
+    }
     case EMU_EXIT_BRK:
     case EMU_EXIT_DEBUG: /* never armed in user mode */
       return die(u, SIGTRAP, "breakpoint (BRK/HLT)");
@@ -233,6 +234,9 @@ int vmk_emu_exec_main(int argc, char **argv) {
               "fills\n",
               (int)getpid(), (unsigned long long)u->cpu.icount,
               (unsigned long long)u->cpu.stats.tlb_fills);
+    if (u->trace && u->cpu.jit)
+      fprintf(stderr, "vmkit exec: %llu host faults at direct loads\n",
+              (unsigned long long)emu_ur_fault_count());
     if (u->trace && u->cpu.jit) {
       struct emu_jit *j = u->cpu.jit;
       fprintf(stderr,

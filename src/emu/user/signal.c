@@ -200,6 +200,31 @@ bool emu_ur_sig_deliver(struct urun *u) {
   return true;
 }
 
+bool emu_ur_sig_fault(struct urun *u, int sig, uint64_t addr) {
+  /* Linux forces a synchronous fault's signal: blocked or ignored, it
+   * kills; so does the default action */
+  if (sig <= 0 || sig >= UR_NSIG || u->sigact[sig][0] <= 1 ||
+      (u->sigmask & (1ull << (sig - 1))))
+    return false;
+  siginfo_t *si = &sig_info[sig];
+  memset(si, 0, sizeof *si);
+  si->si_signo = sig;
+  if (sig == SIGBUS)
+    si->si_code = BUS_ADRALN;
+  else
+    si->si_code = addr < US_SPACE && (u->us.perm[addr / US_PAGE] & US_MAPPED)
+                      ? SEGV_ACCERR
+                      : SEGV_MAPERR;
+  si->si_addr = (void *)(uintptr_t)addr;
+  if (!setup_frame(u, sig))
+    return false;
+  /* the sigcontext's fault_address, as the kernel fills it */
+  uint8_t *f = emu_us_ptr(&u->us, u->cpu.r[1] - F_INFO, F_SIZE, US_W);
+  if (f)
+    put64(f, F_MC_FAULT, addr);
+  return true;
+}
+
 long emu_ur_sigreturn(struct urun *u) {
   struct emu_cpu *cpu = &u->cpu;
   uint64_t fva = cpu->r[EMU_SP];

@@ -54,6 +54,11 @@ int emu_ur_check(const char *path, bool *host_elf, char *msg, size_t msglen);
  * sigreturn restores the state saved in the frame at sp. */
 void emu_ur_sig_init(struct urun *u);
 void emu_ur_sig_apply(struct urun *u, int sig);
+/* A guest fault (SIGSEGV, or SIGBUS for alignment) at addr, the cpu's pc
+ * at the faulting insn: pushes a frame for the guest's handler and
+ * returns true; false when the guest has none or blocks the signal (it
+ * then dies of it, as on Linux). */
+bool emu_ur_sig_fault(struct urun *u, int sig, uint64_t addr);
 bool emu_ur_sig_deliver(struct urun *u);
 long emu_ur_sigreturn(struct urun *u);
 /* rt_sigsuspend: waits with the guest mask at maskva; returns -EINTR. */

@@ -7,6 +7,12 @@
  *                and readable again, a read-only file mapping (private
  *                and shared), the last bytes below 2^38. Prints "ok"
  *                lines, exits 0.
+ *   handler      every KIND at every WHERE below with a SIGSEGV handler,
+ *                which must see the load's address (si_addr and the
+ *                sigcontext's fault_address; inside the access for a
+ *                straddling one), SEGV_ACCERR or SEGV_MAPERR, the load's
+ *                pc and its registers unchanged; it siglongjmps back and
+ *                the program goes on. Prints "ok N faults ...", exits 0.
  *   WHERE KIND   one load of KIND (ldr ldrb ldrsw ldp ldrq ld1 ldpq post
  *                base) at WHERE: unmapped (never mapped), guard (a
  *                PROT_NONE page between two mapped ones), stale (a page
@@ -19,22 +25,28 @@
  *                there (run_prog_fault.sh checks vmkit's report).
  * Single-threaded. */
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #define SPACE (1ull << 38) /* vmkit's guest address space */
 #define PAGE 4096ul
 
-/* One load each, at a global label KIND_pc (the faulting pc). */
-#define LOADFN(name, body, ...)                                                \
+/* One load each, at a global label KIND_pc (the faulting pc), on fixed
+ * registers (x9 the address, x10/x11 the results, both 0 before) so a
+ * SIGSEGV handler can check that the faulting insn changed none. */
+#define LOADFN(name, body)                                                     \
   extern const char name##_pc[];                                               \
-  __attribute__((noinline)) static uint64_t name(const void *p) {              \
-    uint64_t v = 0, w = 0;                                                     \
+  __attribute__((noinline)) static uint64_t name(const void *addr) {           \
+    register uint64_t v __asm__("x10") = 0, w __asm__("x11") = 0;              \
+    register const void *p __asm__("x9") = addr;                               \
     __asm__ volatile(".globl " #name "_pc\n" #name "_pc:\n" body               \
                      : "+&r"(v), "+&r"(w), "+r"(p)                             \
                      :                                                         \
@@ -184,9 +196,131 @@ static int ok(void) {
   return 0;
 }
 
+/* Sets up WHERE for a load of kind k (warmed up first): the address to
+ * load from, and whether the access straddles into the faulting page.
+ * False for an unknown WHERE or a byte asked to straddle. */
+static bool setup(const char *w, unsigned k, uintptr_t *addr, bool *straddles) {
+  uint8_t *g = map(3 * PAGE, PROT_READ | PROT_WRITE);
+  fill(g, 3 * PAGE, 3);
+  warm(kinds[k].fn, g + 64);
+  *straddles = false;
+  if (strcmp(w, "unmapped") == 0) {
+    *addr = 0x100;
+  } else if (strcmp(w, "guard") == 0) {
+    if (mprotect(g + PAGE, PAGE, PROT_NONE))
+      die("mprotect");
+    *addr = (uintptr_t)g + PAGE + 40;
+  } else if (strcmp(w, "stale") == 0) {
+    warm(kinds[k].fn, g + PAGE + 40);
+    if (mprotect(g + PAGE, PAGE, PROT_NONE))
+      die("mprotect");
+    *addr = (uintptr_t)g + PAGE + 40;
+  } else if (strcmp(w, "munmap") == 0) {
+    warm(kinds[k].fn, g + PAGE + 40);
+    if (munmap(g + PAGE, PAGE))
+      die("munmap");
+    *addr = (uintptr_t)g + PAGE + 40;
+  } else if (strcmp(w, "straddle") == 0) {
+    if (mprotect(g + PAGE, PAGE, PROT_NONE))
+      die("mprotect");
+    *addr = (uintptr_t)g + PAGE - kinds[k].len / 2;
+    *straddles = true;
+  } else if (strcmp(w, "top") == 0) {
+    uint8_t *t = mmap((void *)(SPACE - PAGE), PAGE, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (t != (uint8_t *)(SPACE - PAGE))
+      die("mmap below 2^38");
+    warm(kinds[k].fn, t + PAGE - 32);
+    *addr = SPACE - kinds[k].len / 2;
+    *straddles = true;
+  } else if (strcmp(w, "beyond") == 0) {
+    *addr = SPACE + 0x1000;
+  } else if (strcmp(w, "kernel") == 0) {
+    *addr = 0xffff000000001000ull;
+  } else {
+    return false;
+  }
+  return !(*straddles && kinds[k].len == 1); /* a byte cannot straddle */
+}
+
+static sigjmp_buf back;
+static volatile uint64_t seen_addr, seen_fault, seen_pc, seen_x[3];
+static volatile int seen_code;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx) {
+  ucontext_t *uc = ctx;
+  (void)sig;
+  seen_addr = (uint64_t)(uintptr_t)si->si_addr;
+  seen_code = si->si_code;
+  seen_fault = uc->uc_mcontext.fault_address;
+  seen_pc = uc->uc_mcontext.pc;
+  for (int i = 0; i < 3; i++)
+    seen_x[i] = uc->uc_mcontext.regs[9 + i];
+  siglongjmp(back, 1);
+}
+
+/* SEGV_ACCERR for a mapped page the guest may not read, else
+ * SEGV_MAPERR. */
+static int want_code(const char *where) {
+  return strcmp(where, "guard") == 0 || strcmp(where, "stale") == 0 ||
+                 strcmp(where, "straddle") == 0
+             ? SEGV_ACCERR
+             : SEGV_MAPERR;
+}
+
+/* Every kind at every WHERE with a SIGSEGV handler: it must run with
+ * si_addr and the sigcontext's fault_address the load's address, pc the
+ * load's, x9-x11 as before the load (the base not written back, no
+ * result), and the program continues after siglongjmp. */
+static int handler(void) {
+  static const char *const wheres[] = {"unmapped", "guard", "stale",  "munmap",
+                                       "straddle", "top",   "beyond", "kernel"};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  unsigned n = 0;
+  for (unsigned wi = 0; wi < sizeof wheres / sizeof *wheres; wi++)
+    for (unsigned k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+      uintptr_t addr;
+      bool straddles;
+      if (!setup(wheres[wi], k, &addr, &straddles))
+        continue;
+      if (sigsetjmp(back, 1) == 0) {
+        kinds[k].fn((const void *)addr);
+        printf("FAIL %s %s: no fault\n", wheres[wi], kinds[k].name);
+        continue;
+      }
+      uint64_t x11 = strcmp(kinds[k].name, "base") == 0 ? addr : 0;
+      bool addr_ok = straddles
+                         ? seen_addr > addr && seen_addr < addr + kinds[k].len
+                         : seen_addr == addr;
+      if (!addr_ok || seen_fault != seen_addr ||
+          seen_pc != (uint64_t)(uintptr_t)kinds[k].pc || seen_x[0] != addr ||
+          seen_x[1] != 0 || seen_x[2] != x11 ||
+          seen_code != want_code(wheres[wi]))
+        printf("FAIL %s %s: si_addr %#llx fault_address %#llx (load at "
+               "%#llx) code %d, pc %#llx (load at %#llx), x9-x11 %#llx "
+               "%#llx %#llx\n",
+               wheres[wi], kinds[k].name, (unsigned long long)seen_addr,
+               (unsigned long long)seen_fault, (unsigned long long)addr,
+               seen_code, (unsigned long long)seen_pc,
+               (unsigned long long)(uintptr_t)kinds[k].pc,
+               (unsigned long long)seen_x[0], (unsigned long long)seen_x[1],
+               (unsigned long long)seen_x[2]);
+      else
+        n++;
+    }
+  printf("ok %u faults seen by the handler\n", n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "ok") == 0)
     return ok();
+  if (argc == 2 && strcmp(argv[1], "handler") == 0)
+    return handler();
   if (argc != 3)
     return 2;
   unsigned k = 0;
@@ -194,50 +328,10 @@ int main(int argc, char **argv) {
     k++;
   if (k == sizeof kinds / sizeof *kinds)
     return 2;
-  uint8_t *g = map(3 * PAGE, PROT_READ | PROT_WRITE);
-  fill(g, 3 * PAGE, 3);
-  warm(kinds[k].fn, g + 64);
-  const char *w = argv[1];
   uintptr_t addr;
-  bool straddles = false;
-  if (strcmp(w, "unmapped") == 0) {
-    addr = 0x100;
-  } else if (strcmp(w, "guard") == 0) {
-    if (mprotect(g + PAGE, PAGE, PROT_NONE))
-      die("mprotect");
-    addr = (uintptr_t)g + PAGE + 40;
-  } else if (strcmp(w, "stale") == 0) {
-    warm(kinds[k].fn, g + PAGE + 40);
-    if (mprotect(g + PAGE, PAGE, PROT_NONE))
-      die("mprotect");
-    addr = (uintptr_t)g + PAGE + 40;
-  } else if (strcmp(w, "munmap") == 0) {
-    warm(kinds[k].fn, g + PAGE + 40);
-    if (munmap(g + PAGE, PAGE))
-      die("munmap");
-    addr = (uintptr_t)g + PAGE + 40;
-  } else if (strcmp(w, "straddle") == 0) {
-    if (mprotect(g + PAGE, PAGE, PROT_NONE))
-      die("mprotect");
-    addr = (uintptr_t)g + PAGE - kinds[k].len / 2;
-    straddles = true;
-  } else if (strcmp(w, "top") == 0) {
-    uint8_t *t = mmap((void *)(SPACE - PAGE), PAGE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-    if (t != (uint8_t *)(SPACE - PAGE))
-      die("mmap below 2^38");
-    warm(kinds[k].fn, t + PAGE - 32);
-    addr = SPACE - kinds[k].len / 2;
-    straddles = true;
-  } else if (strcmp(w, "beyond") == 0) {
-    addr = SPACE + 0x1000;
-  } else if (strcmp(w, "kernel") == 0) {
-    addr = 0xffff000000001000ull;
-  } else {
+  bool straddles;
+  if (!setup(argv[1], k, &addr, &straddles))
     return 2;
-  }
-  if (straddles && kinds[k].len == 1)
-    return 2; /* a byte cannot straddle */
   if (straddles)
     printf("expect pc=%#lx addr=?\n", (unsigned long)kinds[k].pc);
   else
