@@ -1,16 +1,21 @@
 /* test_uspace.c — the user-mode runner's guest address space: pointer
  * checks honour page permissions and bounds (the guest is the attacker),
  * strings must be terminated inside readable pages, mmap/munmap/mprotect
- * and brk update permissions, and lengths near 2^64 cannot wrap.
+ * and brk update permissions, and lengths near 2^64 cannot wrap; host
+ * protections follow the guest's readability.
  * Single-threaded.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -121,12 +126,100 @@ static void test_mmap_reuse(void **state) {
   }
 }
 
+/* The host's protection of host address a ("rw", "r-", "--"), from
+ * /proc/self/maps; "" when nothing is mapped there. */
+static const char *host_prot_at(const void *a) {
+  static char out[3];
+  FILE *f = fopen("/proc/self/maps", "r");
+  assert_non_null(f);
+  char line[512];
+  out[0] = 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
+        (uintptr_t)a >= lo && (uintptr_t)a < hi) {
+      out[0] = perms[0], out[1] = perms[1], out[2] = 0;
+      break;
+    }
+  }
+  fclose(f);
+  return out;
+}
+
+/* Host protections follow guest readability (uspace.h): every page the
+ * guest may not read is inaccessible on the host (translated loads read
+ * base + va with no check of their own), every readable one readable;
+ * exec-only pages stay host-readable and are reported (xonly). */
+static void test_host_prot(void **state) {
+  struct uspace *us = *state;
+  const uint64_t va = 0x400000;
+  uint8_t *h = us->base + va;
+  assert_string_equal(host_prot_at(h), "--");
+  assert_string_equal(host_prot_at(us->base + US_SPACE), "--"); /* tail */
+  assert_string_equal(host_prot_at(us->base + US_SPACE + US_TAIL - 1), "--");
+  assert_int_equal(emu_us_map_anon(us, va, 4 * US_PAGE, PROT_READ), 0);
+  assert_string_equal(host_prot_at(h), "rw");
+  assert_int_equal(emu_us_mprotect(us, va, US_PAGE, PROT_NONE), 0);
+  assert_string_equal(host_prot_at(h), "--");
+  assert_string_equal(host_prot_at(h + US_PAGE), "rw");
+  assert_int_equal(emu_us_mprotect(us, va, 2 * US_PAGE, PROT_WRITE), 0);
+  assert_string_equal(host_prot_at(h), "rw"); /* writable implies readable */
+  assert_int_equal(emu_us_mprotect(us, va, 2 * US_PAGE, PROT_NONE), 0);
+  assert_string_equal(host_prot_at(h + US_PAGE), "--");
+  assert_int_equal(emu_us_mprotect(us, va, US_PAGE, PROT_READ), 0);
+  assert_string_equal(host_prot_at(h), "rw");
+  assert_string_equal(host_prot_at(h + US_PAGE), "--");
+  assert_int_equal(emu_us_munmap(us, va + 2 * US_PAGE, US_PAGE), 0);
+  assert_string_equal(host_prot_at(h + 2 * US_PAGE), "--");
+  assert_int_equal(emu_us_map_anon(us, va + 2 * US_PAGE, US_PAGE, PROT_NONE),
+                   0);
+  assert_string_equal(host_prot_at(h + 2 * US_PAGE), "--");
+  assert_int_equal(emu_us_mmap(us, va + 2 * US_PAGE, US_PAGE, PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+                   (long)(va + 2 * US_PAGE));
+  assert_string_equal(host_prot_at(h + 2 * US_PAGE), "--");
+  assert_false(us->xonly);
+  assert_int_equal(emu_us_mprotect(us, va + 3 * US_PAGE, US_PAGE, PROT_EXEC),
+                   0);
+  assert_string_equal(host_prot_at(h + 3 * US_PAGE), "rw"); /* fetched */
+  assert_true(us->xonly);
+  /* a shared mapping of a file opened read-only */
+  char path[] = "/tmp/vmk-uspace-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  assert_int_equal(ftruncate(fd, US_PAGE), 0);
+  int ro = open(path, O_RDONLY);
+  unlink(path);
+  close(fd);
+  assert_true(ro >= 0);
+  const uint64_t fva = 0x800000;
+  assert_int_equal(
+      emu_us_mmap(us, fva, US_PAGE, PROT_NONE, MAP_SHARED | MAP_FIXED, ro, 0),
+      (long)fva);
+  assert_string_equal(host_prot_at(us->base + fva), "--");
+  assert_int_equal(emu_us_mprotect(us, fva, US_PAGE, PROT_READ), 0);
+  assert_string_equal(host_prot_at(us->base + fva), "r-");
+  assert_int_equal(emu_us_mprotect(us, fva, US_PAGE, PROT_NONE), 0);
+  assert_string_equal(host_prot_at(us->base + fva), "--");
+  assert_int_equal(emu_us_mprotect(us, fva, US_PAGE, PROT_WRITE), -EACCES);
+  assert_string_equal(host_prot_at(us->base + fva), "--");
+  close(ro);
+  /* execve: everything inaccessible again, the exec-only note gone */
+  assert_int_equal(emu_us_reset(us), 0);
+  assert_string_equal(host_prot_at(h), "--");
+  assert_string_equal(host_prot_at(h + 3 * US_PAGE), "--");
+  assert_string_equal(host_prot_at(us->base + fva), "--");
+  assert_false(us->xonly);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_ptr_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mmap_brk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mmap_reuse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_host_prot, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,11 @@ static bool setup(const char *w, unsigned k, uintptr_t *addr, bool *straddles) {
     if (munmap(g + PAGE, PAGE))
       die("munmap");
     *addr = (uintptr_t)g + PAGE + 40;
+  } else if (strcmp(w, "xonly") == 0) {
+    warm(kinds[k].fn, g + PAGE + 40);
+    if (mprotect(g + PAGE, PAGE, PROT_EXEC))
+      die("mprotect");
+    *addr = (uintptr_t)g + PAGE + 40;
   } else if (strcmp(w, "straddle") == 0) {
     if (mprotect(g + PAGE, PAGE, PROT_NONE))
       die("mprotect");
@@ -263,7 +268,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
  * SEGV_MAPERR. */
 static int want_code(const char *where) {
   return strcmp(where, "guard") == 0 || strcmp(where, "stale") == 0 ||
-                 strcmp(where, "straddle") == 0
+                 strcmp(where, "straddle") == 0 || strcmp(where, "xonly") == 0
              ? SEGV_ACCERR
              : SEGV_MAPERR;
 }
@@ -273,8 +278,9 @@ static int want_code(const char *where) {
  * load's, x9-x11 as before the load (the base not written back, no
  * result), and the program continues after siglongjmp. */
 static int handler(void) {
-  static const char *const wheres[] = {"unmapped", "guard", "stale",  "munmap",
-                                       "straddle", "top",   "beyond", "kernel"};
+  static const char *const wheres[] = {
+      "unmapped", "guard", "stale", "munmap", "straddle", "top", "beyond",
+      "kernel", "xonly" /* last: it turns the direct loads off */};
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_segv;
