@@ -261,6 +261,7 @@ int vmk_emu_exec_main(int argc, char **argv) {
     }
   }
   fflush(NULL);
+  emu_ur_fault_fini();
   emu_cpu_destroy(&u->cpu);
   emu_us_destroy(&u->us);
   free(u);

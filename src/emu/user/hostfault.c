@@ -72,6 +72,14 @@ int emu_ur_fault_init(struct urun *u) {
 
 uint64_t emu_ur_fault_count(void) { return redirected; }
 
+void emu_ur_fault_fini(void) {
+  if (!fault_jit)
+    return;
+  sigaction(SIGSEGV, &prev_segv, NULL);
+  sigaction(SIGBUS, &prev_bus, NULL);
+  fault_jit = NULL;
+}
+
 #else
 
 int emu_ur_fault_init(struct urun *u) {
@@ -80,5 +88,7 @@ int emu_ur_fault_init(struct urun *u) {
 }
 
 uint64_t emu_ur_fault_count(void) { return 0; }
+
+void emu_ur_fault_fini(void) {}
 
 #endif

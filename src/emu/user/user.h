@@ -78,6 +78,9 @@ const char *emu_ur_fix_path(struct urun *u, int dirfd, const char *path);
  * SIGSEGV/SIGBUS handler that sends a fault at one of them to its slow
  * path (hostfault.c). 0, or -1 (then the loads must not be direct). */
 int emu_ur_fault_init(struct urun *u);
+/* Puts the previous SIGSEGV/SIGBUS dispositions back (before the
+ * translator goes away). */
+void emu_ur_fault_fini(void);
 /* Host faults at direct loads sent to their slow path so far. */
 uint64_t emu_ur_fault_count(void);
 
