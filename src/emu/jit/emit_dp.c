@@ -527,6 +527,17 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_SUB_EXT:
   case EMU_OP_SUBS_EXT: {
     bool sub = in->op == EMU_OP_SUB_EXT || in->op == EMU_OP_SUBS_EXT;
+    if (in->op == EMU_OP_ADD_EXT && in->b <= 3) {
+      /* one lea into rd's host register (a jump table's
+       * `add x2, x4, w2, sxtb #2`); 32 bits: the W result zero-extended */
+      static const uint8_t bits[4] = {8, 16, 32, 64};
+      jit_gpr_load_ext(c, XE_RCX, in->rm, bits[in->a & 3], (in->a & 4) != 0);
+      enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
+      enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+      xe_lea(b, sz, d, xe_mi(n, XE_RCX, (uint8_t)(1u << in->b), 0));
+      jit_gpr_store(c, in->rd, d);
+      return;
+    }
     extended_rm(c, in);
     jit_gpr_load(c, XE_RAX, in->rn);
     xe_alu_rr(b, sub ? XE_SUB : XE_ADD, sz, XE_RAX, XE_RCX);

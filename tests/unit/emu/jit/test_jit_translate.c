@@ -1010,6 +1010,7 @@ static void test_host_insn_counts(void **state) {
       {"add x0, x0, #1", {0x91000400u}, 1},
       {"mov x0, x1", {0xaa0103e0u}, 1},
       {"add x0, x1, x2, lsl #3", {0x8b020c20u}, 1},
+      {"add x2, x4, w2, sxtb #2", {0x8b228882u}, 1},
       {"cmp x1, x2; b.ne", {0xeb02003fu, 0x54000041u}, 2},
       {"subs w0, w0, #1; cbnz", {0x71000400u, 0x35000040u}, 2},
       {"subs x0, x0, #1", {0xf1000400u}, 1},
