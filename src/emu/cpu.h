@@ -278,7 +278,8 @@ struct emu_cpu {
   uint32_t chain_depth; /* blocks chained without returning to emu_run */
   /* Translated code (--emu-mode jit) returns to the dispatcher at a
    * chained block's entry once icount reaches this (<= run_end; 0 stops
-   * it at once: emu_flush_code). */
+   * it at once: emu_flush_code, emu_cpu_request_exit). Its only check:
+   * translated code does not read exit_request. */
   uint64_t jit_end;
   /* The host stack pointer of the running chain's base frame (set by the
    * translation the dispatcher called; every exit to the dispatcher goes
@@ -367,5 +368,15 @@ bool emu_decode_fpsimd(struct emu_insn *out, uint32_t raw);
 /* Implemented-vs-classes table (decode.c), one line per encoding class:
  * "class: implemented/total" for `--emu-stats`. */
 void emu_print_stats(FILE *f);
+
+/* Asks the CPU to leave emu_run at its next block boundary (any thread,
+ * or a signal handler: two atomic stores). exit_request for the
+ * dispatcher and the interpreter, jit_end = 0 for translated code, which
+ * checks only that; the dispatcher sets jit_end before a chain and reads
+ * exit_request after it (run.c), so one of them sees the request. */
+static inline void emu_cpu_request_exit(struct emu_cpu *cpu) {
+  __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&cpu->jit_end, 0, __ATOMIC_SEQ_CST);
+}
 
 #endif

@@ -97,9 +97,16 @@ static enum emu_exit run_blocks(struct emu_cpu *cpu) {
          * jit_end */
         if (ret)
           emu_jit_link(cpu, ret, ret_flushes, ret_gen, b);
-        cpu->jit_end = cpu->run_end - cpu->icount > EMU_JIT_CHAIN_INSNS
-                           ? cpu->icount + EMU_JIT_CHAIN_INSNS
-                           : cpu->run_end;
+        /* exit_request read after jit_end is set (both seq_cst): a
+         * request made since the check above either shows here or set
+         * jit_end to 0 after this store (emu_cpu_request_exit) */
+        __atomic_store_n(&cpu->jit_end,
+                         cpu->run_end - cpu->icount > EMU_JIT_CHAIN_INSNS
+                             ? cpu->icount + EMU_JIT_CHAIN_INSNS
+                             : cpu->run_end,
+                         __ATOMIC_SEQ_CST);
+        if (EMU_UNLIKELY(__atomic_load_n(&cpu->exit_request, __ATOMIC_SEQ_CST)))
+          continue;
         ret_flushes = cpu->jit->cb.flushes;
         ret_gen = emu_block_gen(cpu);
         cpu->jit->dispatches++;

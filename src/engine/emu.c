@@ -207,7 +207,7 @@ static void post_others(struct emu_vcpu *v, uint32_t req) {
     if (o == v)
       continue;
     __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+    emu_cpu_request_exit(&o->cpu);
   }
 }
 
@@ -256,7 +256,7 @@ static void post_tlbi(struct emu_vcpu *v, const struct emu_tlbi *op) {
     else
       req = EMU_VREQ_TLB_FLUSH;
     __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+    emu_cpu_request_exit(&o->cpu);
   }
   pthread_mutex_unlock(&e->lock);
 }
@@ -290,7 +290,7 @@ static void post_code_page(struct emu_vcpu *v, void *hpage) {
         req = EMU_VREQ_CODE_FLUSH;
     }
     __atomic_fetch_or(&o->req, req, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&o->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+    emu_cpu_request_exit(&o->cpu);
   }
   pthread_mutex_unlock(&e->lock);
 }
@@ -328,7 +328,7 @@ static const struct emu_sys_ops sys_ops = {
 
 /* Gets v out of its slice or its sleep. Caller holds e->lock. */
 static void kick_locked(struct emu_vcpu *v) {
-  __atomic_store_n(&v->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+  emu_cpu_request_exit(&v->cpu);
   v->kicked = true;
   pthread_cond_signal(&v->cv);
 }

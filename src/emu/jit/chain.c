@@ -124,8 +124,6 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
   c->same = xe_jmp_patchable(b, checks);
   if (xe_ok(b) && xe_addr(b, xe_here(b)) != checks)
     xe_fail(b, "chain: the same entry's jmp is not where it was computed");
-  xe_alu_mi(b, XE_CMP, 32, CPU_M(exit_request), 0);
-  xe_jcc_to(b, XE_NE, c->out);
   xe_load(b, 64, XE_RAX, CPU_M(icount));
   xe_alu_rm(b, XE_CMP, 64, XE_RAX, CPU_M(jit_end));
   xe_jcc_to(b, XE_AE, c->out);
@@ -185,18 +183,16 @@ static void ras_pop(struct xe_buf *b) {
 
 /* The back branch of a self-loop (translate.c): the cache as at the
  * loop's head, the insns counted, and the entry's checks
- * (exit_request, the icount budget) made here; passing, straight to the
- * head; failing, the cache written back and out to the dispatcher. */
+ * (jit_end: the icount budget and requests to stop) made here; passing,
+ * straight to the head; failing, the cache written back and out to the
+ * dispatcher. */
 static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c, bool settle) {
   struct xe_buf *b = x->b;
   jit_cache_loop_back(x);
   xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
-  xe_alu_mi(b, XE_CMP, 32, CPU_M(exit_request), 0);
-  struct xe_fixup stop = xe_jcc_fwd(b, XE_NE, true);
   xe_load(b, 64, XE_RCX, CPU_M(icount)); /* eax may hold raw flags */
   xe_alu_rm(b, XE_CMP, 64, XE_RCX, CPU_M(jit_end));
   xe_jcc_to(b, XE_B, x->loop_head);
-  xe_bind(b, stop);
   if (settle) /* the raw flags the back branch kept in eax */
     jit_flags_settle(x);
   jit_cache_sync(x);

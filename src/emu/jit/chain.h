@@ -15,7 +15,8 @@
  *           check); failing: out
  *   same:   a patchable jmp, to checks while the block lives, to out once
  *           it was dropped (emu_jit_chain_dropped)
- *   checks: exit_request, then icount >= cpu->jit_end; either: out
+ *   checks: icount >= cpu->jit_end: out (a request to stop,
+ *           emu_cpu_request_exit, sets jit_end to 0: one check for both)
  *   body:   the instructions, then the exits (the block's cached guest
  *           registers written back first: emit.h).
  * A direct exit (B, BL, B.cond, CBZ/CBNZ, TBZ/TBNZ, the end of a block

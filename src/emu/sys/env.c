@@ -285,7 +285,7 @@ static void request_if_deliverable(struct emu_sys *sys) {
                     emu_exc_unmasked(sys, EMU_EXC_IRQ)) ||
                    (emu_gicv3_fiq_line(sys->gic, sys->cpu_index) &&
                     emu_exc_unmasked(sys, EMU_EXC_FIQ))))
-    __atomic_store_n(&sys->cpu->exit_request, 1, __ATOMIC_RELAXED);
+    emu_cpu_request_exit(sys->cpu);
 }
 
 static void note_trap(struct emu_sys *sys, uint32_t enc,

@@ -57,7 +57,7 @@ static void host_handler(int sig, siginfo_t *si, void *ctx) {
   sig_info[sig] = *si;
   __atomic_or_fetch(&sig_pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
   if (sig_target)
-    __atomic_store_n(&sig_target->cpu.exit_request, 1, __ATOMIC_SEQ_CST);
+    emu_cpu_request_exit(&sig_target->cpu);
 }
 
 void emu_ur_sig_init(struct urun *u) { sig_target = u; }
@@ -196,7 +196,7 @@ bool emu_ur_sig_deliver(struct urun *u) {
   if (!setup_frame(u, sig))
     return false;
   if (sig_pending & ~u->sigmask) /* more to deliver: come back soon */
-    u->cpu.exit_request = 1;
+    emu_cpu_request_exit(&u->cpu);
   return true;
 }
 
@@ -247,7 +247,7 @@ long emu_ur_sigreturn(struct urun *u) {
   u->sigmask = get64(f, F_UC_SIGMASK) &
                ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
   if (sig_pending & ~u->sigmask)
-    cpu->exit_request = 1;
+    emu_cpu_request_exit(cpu);
   return 0;
 }
 

@@ -77,7 +77,7 @@ static void test_budget(void **state) {
   t->cpu.r[0] = 0;
   assert_int_equal(emu_run(&t->cpu, 1000), EMU_EXIT_BUDGET);
   assert_true(t->cpu.r[0] >= 400 && t->cpu.r[0] <= 600);
-  t->cpu.exit_request = 1;
+  emu_cpu_request_exit(&t->cpu);
   assert_int_equal(emu_run(&t->cpu, 0), EMU_EXIT_REQUEST);
 }
 

@@ -109,7 +109,7 @@ static void mmio_write(struct emu_cpu *cpu, uint64_t va, unsigned s,
   if (frame < stack_low)
     stack_low = frame;
   if (v == 500)
-    __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+    emu_cpu_request_exit(cpu);
 }
 static const struct emu_env_ops ops = {
     .tlb_fill = fill,
@@ -621,7 +621,7 @@ static void *request_later(void *arg) {
   struct emu_cpu *cpu = arg;
   struct timespec ts = {0, 20 * 1000 * 1000};
   nanosleep(&ts, NULL);
-  __atomic_store_n(&cpu->exit_request, 1, __ATOMIC_SEQ_CST);
+  emu_cpu_request_exit(cpu);
   return NULL;
 }
 
