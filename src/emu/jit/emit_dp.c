@@ -402,25 +402,37 @@ static void emit_mul(struct jit_ctx *c, const struct emu_insn *in,
     sz = 64;
     break;
   default: /* MADD, MSUB */
-    if (in->op == EMU_OP_MADD && in->ra == EMU_XZR) {
-      /* MUL: in rd's host register when it has one and that is not
-       * rm's (rd = rn is fine: d *= rm) */
+    if (in->op == EMU_OP_MADD && in->rd != in->ra) {
+      /* in rd's host register when it has one and that is not rm's
+       * (rd = rn is fine: d *= rm; rd = ra is not: d is written before
+       * ra is read) */
       enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
       enum xe_reg m = jit_gpr_src(c, in->rm, XE_RCX);
       if (m != d) {
         jit_gpr_load(c, d, in->rn);
         xe_imul_rr(b, sz, d, m);
+        if (in->ra != EMU_XZR)
+          jit_gpr_alu(c, XE_ADD, sz, d, in->ra);
         jit_gpr_store(c, in->rd, d);
         return;
       }
+    }
+    if (in->op == EMU_OP_MSUB) {
+      /* the product in rax, then rd = ra - rax in rd's host register */
+      jit_gpr_load(c, XE_RAX, in->rn);
+      xe_imul_rr(b, sz, XE_RAX, jit_gpr_src(c, in->rm, XE_RCX));
+      enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RCX);
+      jit_gpr_load(c, d, in->ra);
+      xe_alu_rr(b, XE_SUB, sz, d, XE_RAX);
+      jit_gpr_store(c, in->rd, d);
+      return;
     }
     jit_gpr_load(c, XE_RAX, in->rn);
     jit_gpr_load(c, XE_RCX, in->rm);
     break;
   }
   xe_imul_rr(b, sz, XE_RAX, XE_RCX);
-  bool sub = in->op == EMU_OP_MSUB || in->op == EMU_OP_SMSUBL ||
-             in->op == EMU_OP_UMSUBL;
+  bool sub = in->op == EMU_OP_SMSUBL || in->op == EMU_OP_UMSUBL;
   if (sub) {
     jit_gpr_load(c, XE_RCX, in->ra);
     xe_alu_rr(b, XE_SUB, sz, XE_RCX, XE_RAX);

@@ -1023,6 +1023,8 @@ static void test_host_insn_counts(void **state) {
       {"ldr q0, [x1, #16]", {0x3dc00420u}, 1},
       {"stp d0, d1, [sp, #16]", {0x6d0107e0u}, 1},
       {"madd x0, x1, x2, x3", {0x9b020c20u}, 1},
+      {"madd w5, w5, w12, w11; add w5, w5, #1", {0x1b0c2ca5u, 0x110004a5u}, 2},
+      {"msub x1, x1, x9, x3; add x1, x1, #1", {0x9b098c21u, 0x91000421u}, 2},
       {"mul w0, w1, w2", {0x1b027c20u}, 1},
       {"udiv x0, x1, x2", {0x9ac20820u}, 1},
       {"sdiv w0, w1, w2", {0x1ac20c20u}, 1},
