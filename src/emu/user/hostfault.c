@@ -8,7 +8,8 @@
  * through the TLB and raises the guest's fault (or performs the access).
  * Any other fault is not ours: the previous disposition (SIG_DFL, or
  * ASan's handler in the test build) is put back and the instruction
- * faults again under it, exactly as without this handler.
+ * faults again under it, exactly as without this handler (a SIGSEGV sent
+ * with kill() is raised again instead).
  *
  * The handler runs on the runner's (only) thread, synchronously with the
  * translated code that faulted; it reads state set before any code ran
@@ -39,7 +40,8 @@ static void on_fault(int sig, siginfo_t *si, void *ctx) {
   ucontext_t *uc = ctx;
   uintptr_t a = (uintptr_t)si->si_addr;
   uint64_t stub = 0;
-  if (fault_jit && a >= fault_lo && a < fault_hi)
+  /* si_code > 0: the kernel's report of a fault (not a kill()) */
+  if (fault_jit && si->si_code > 0 && a >= fault_lo && a < fault_hi)
     stub =
         emu_jit_fault_stub(fault_jit, (uint64_t)uc->uc_mcontext.gregs[REG_RIP]);
   if (stub) {
@@ -47,8 +49,13 @@ static void on_fault(int sig, siginfo_t *si, void *ctx) {
     redirected++;
     return;
   }
-  /* not a direct load: fault again under the previous disposition */
+  /* not a direct load: fault again under the previous disposition; a
+   * signal sent with kill() (the guest's raise(SIGSEGV) among them) does
+   * not come again by itself, so it is sent again (pending until this
+   * handler returns) */
   sigaction(sig, sig == SIGBUS ? &prev_bus : &prev_segv, NULL);
+  if (si->si_code <= 0)
+    raise(sig);
 }
 
 int emu_ur_fault_init(struct urun *u) {

@@ -13,6 +13,8 @@
  *                straddling one), SEGV_ACCERR or SEGV_MAPERR, the load's
  *                pc and its registers unchanged; it siglongjmps back and
  *                the program goes on. Prints "ok N faults ...", exits 0.
+ *   raise        raise(SIGSEGV) with no handler: must die of it (vmkit's
+ *                host fault handler must not swallow a sent SIGSEGV).
  *   WHERE KIND   one load of KIND (ldr ldrb ldrsw ldp ldrq ld1 ldpq post
  *                base) at WHERE: unmapped (never mapped), guard (a
  *                PROT_NONE page between two mapped ones), stale (a page
@@ -327,6 +329,11 @@ int main(int argc, char **argv) {
     return ok();
   if (argc == 2 && strcmp(argv[1], "handler") == 0)
     return handler();
+  if (argc == 2 && strcmp(argv[1], "raise") == 0) {
+    raise(SIGSEGV); /* no handler: the program dies of it */
+    printf("FAIL survived raise(SIGSEGV)\n");
+    return 0;
+  }
   if (argc != 3)
     return 2;
   unsigned k = 0;
