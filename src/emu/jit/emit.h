@@ -156,6 +156,7 @@ bool jit_excl_regs(const struct emu_insn *in, uint64_t *rd, uint64_t *wr);
  * without them the insn stays a helper call. */
 bool jit_host_sse42(void);
 bool jit_host_fma3(void);
+bool jit_host_bmi2(void);
 
 /* A call to fn(cpu, &insn[idx]), through rax when fn is out of reach;
  * dirty cached registers are written back before it and the cached ones

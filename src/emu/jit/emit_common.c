@@ -131,3 +131,11 @@ bool jit_host_fma3(void) {
   return false;
 #endif
 }
+
+bool jit_host_bmi2(void) {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("bmi2");
+#else
+  return false;
+#endif
+}

@@ -629,6 +629,21 @@ void jit_emit_dp(struct jit_ctx *c, unsigned idx) {
   case EMU_OP_ASRV:
   case EMU_OP_RORV: { /* x86 masks the count as Arm does (& 31, & 63) */
     static const enum xe_shift sh[4] = {XE_SHL, XE_SHR, XE_SAR, XE_ROR};
+    if (in->op != EMU_OP_RORV && jit_host_bmi2()) {
+      /* SHLX/SHRX/SARX: any registers, rd's host register included,
+       * instead of the count through cl */
+      enum xe_reg n = jit_gpr_src(c, in->rn, XE_RAX);
+      enum xe_reg m = jit_gpr_src(c, in->rm, XE_RCX);
+      enum xe_reg d = jit_gpr_dst(c, in->rd, XE_RAX);
+      if (in->op == EMU_OP_LSLV)
+        xe_shlx(b, sz, d, n, m);
+      else if (in->op == EMU_OP_LSRV)
+        xe_shrx(b, sz, d, n, m);
+      else
+        xe_sarx(b, sz, d, n, m);
+      jit_gpr_store(c, in->rd, d);
+      return;
+    }
     jit_gpr_load(c, XE_RAX, in->rn);
     jit_gpr_load(c, XE_RCX, in->rm);
     xe_shift_rcl(b, sh[in->op - EMU_OP_LSLV], sz, XE_RAX);

@@ -1036,6 +1036,7 @@ static void test_host_insn_counts(void **state) {
       {"ubfx w0, w1, #4, #8", {0x53042c20u}, 1},
       {"sxtw x0, w1", {0x93407c20u}, 1},
       {"lsl x0, x1, x2", {0x9ac22020u}, 1},
+      {"lsr x17, x4, x17; add x0, x0, x17", {0x9ad12491u, 0x8b110000u}, 2},
       {"and x0, x1, #0xff", {0x92401c20u}, 1},
       {"movk x0, #1, lsl #16", {0xf2a00020u}, 1},
       {"clz x0, x1", {0xdac01020u}, 1},
