@@ -200,6 +200,28 @@ bool emu_ur_sig_deliver(struct urun *u) {
   return true;
 }
 
+bool emu_ur_sig_kill_self(struct urun *u, int sig, int code) {
+  /* A synchronous signal keeps the host's disposition (the emulator's own
+   * crash reporting, or a sanitizer's), so one the guest sends itself is
+   * handled here as Linux would: queued for the guest's handler, dropped
+   * when ignored, the default action (death by it) otherwise. */
+  if (!synchronous(sig))
+    return false;
+  uint64_t h = u->sigact[sig][0];
+  if (h == 1)
+    return true;
+  siginfo_t *si = &sig_info[sig];
+  memset(si, 0, sizeof *si);
+  si->si_signo = sig;
+  si->si_code = code;
+  si->si_pid = getpid();
+  si->si_uid = getuid();
+  __atomic_or_fetch(&sig_pending, 1ull << (sig - 1), __ATOMIC_SEQ_CST);
+  if (!(u->sigmask & (1ull << (sig - 1))))
+    emu_cpu_request_exit(&u->cpu);
+  return true;
+}
+
 bool emu_ur_sig_fault(struct urun *u, int sig, uint64_t addr) {
   /* Linux forces a synchronous fault's signal: blocked or ignored, it
    * kills; so does the default action */

@@ -898,10 +898,14 @@ static long dispatch(struct urun *u, uint64_t nr, const uint64_t *x) {
     int sig = (int)(nr == A_tkill ? x[1] : x[2]);
     if (target != getpid())
       return -ESRCH;
+    if (emu_ur_sig_kill_self(u, sig, SI_TKILL))
+      return 0;
     fflush(NULL);
     return kill(getpid(), sig) < 0 ? -errno : 0;
   }
   case A_kill:
+    if ((pid_t)x[0] == getpid() && emu_ur_sig_kill_self(u, (int)x[1], SI_USER))
+      return 0;
     if (((pid_t)x[0] == getpid() || (pid_t)x[0] == 0) && x[1])
       fflush(NULL);
     return kill((pid_t)x[0], (int)x[1]) < 0 ? -errno : 0;

@@ -59,6 +59,9 @@ void emu_ur_sig_apply(struct urun *u, int sig);
  * returns true; false when the guest has none or blocks the signal (it
  * then dies of it, as on Linux). */
 bool emu_ur_sig_fault(struct urun *u, int sig, uint64_t addr);
+/* kill()/tgkill() of a synchronous signal to the guest itself; false when
+ * sig is not one (the host's kill() does it). */
+bool emu_ur_sig_kill_self(struct urun *u, int sig, int code);
 bool emu_ur_sig_deliver(struct urun *u);
 long emu_ur_sigreturn(struct urun *u);
 /* rt_sigsuspend: waits with the guest mask at maskva; returns -EINTR. */

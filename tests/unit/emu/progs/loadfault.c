@@ -15,6 +15,10 @@
  *                the program goes on. Prints "ok N faults ...", exits 0.
  *   raise        raise(SIGSEGV) with no handler: must die of it (vmkit's
  *                host fault handler must not swallow a sent SIGSEGV).
+ *   sent         SIGSEGV and SIGBUS sent with raise() and kill() to a
+ *                handler, which must see them as sent (SI_TKILL/SI_USER,
+ *                this pid), then SIGSEGV ignored: the program goes on.
+ *                Prints "ok sent", exits 0.
  *   WHERE KIND   one load of KIND (ldr ldrb ldrsw ldp ldrq ld1 ldpq post
  *                base) at WHERE: unmapped (never mapped), guard (a
  *                PROT_NONE page between two mapped ones), stale (a page
@@ -324,6 +328,43 @@ static int handler(void) {
   return 0;
 }
 
+static volatile int sent_sig, sent_code, sent_pid;
+
+static void on_sent(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  sent_sig = sig;
+  sent_code = si->si_code;
+  sent_pid = si->si_pid;
+}
+
+static int sent(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sent;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+  int bad = 0;
+  raise(SIGSEGV);
+  if (sent_sig != SIGSEGV || sent_code != SI_TKILL || sent_pid != getpid()) {
+    printf("FAIL raise(SIGSEGV): sig %d code %d pid %d\n", sent_sig, sent_code,
+           sent_pid);
+    bad = 1;
+  }
+  sent_sig = 0;
+  kill(getpid(), SIGBUS);
+  if (sent_sig != SIGBUS || sent_code != SI_USER || sent_pid != getpid()) {
+    printf("FAIL kill(SIGBUS): sig %d code %d pid %d\n", sent_sig, sent_code,
+           sent_pid);
+    bad = 1;
+  }
+  signal(SIGSEGV, SIG_IGN);
+  raise(SIGSEGV); /* ignored: a sent signal, unlike a fault, is dropped */
+  if (!bad)
+    printf("ok sent\n");
+  return bad;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "ok") == 0)
     return ok();
@@ -334,6 +375,8 @@ int main(int argc, char **argv) {
     printf("FAIL survived raise(SIGSEGV)\n");
     return 0;
   }
+  if (argc == 2 && strcmp(argv[1], "sent") == 0)
+    return sent();
   if (argc != 3)
     return 2;
   unsigned k = 0;
