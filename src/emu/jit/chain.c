@@ -76,12 +76,14 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
    * and 8 of padding; rsp is 16-aligned here and at every frame */
   xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, -24));
   xe_mov_rr(b, 64, CPU, XE_RDI);
+  xe_load(b, 64, JIT_ICOUNT, CPU_M(icount));
   struct xe_fixup to_setup = xe_jmp_fwd(b, true);
   size_t base = xe_here(b);
   xe_mov_ri(b, XE_RDX, 0);
   c->out = xe_here(b);
   xe_mov_rr(b, 64, XE_RAX, XE_RDX);
   c->epi = xe_here(b);
+  xe_store(b, 64, CPU_M(icount), JIT_ICOUNT);
   xe_load(b, 64, XE_RSP, CPU_M(jit_sp));
   xe_lea(b, 64, XE_RSP, xe_m(XE_RSP, 24));
   for (unsigned i = 6; i-- > 0;)
@@ -124,8 +126,7 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
   c->same = xe_jmp_patchable(b, checks);
   if (xe_ok(b) && xe_addr(b, xe_here(b)) != checks)
     xe_fail(b, "chain: the same entry's jmp is not where it was computed");
-  xe_load(b, 64, XE_RAX, CPU_M(icount));
-  xe_alu_rm(b, XE_CMP, 64, XE_RAX, CPU_M(jit_end));
+  xe_alu_rm(b, XE_CMP, 64, JIT_ICOUNT, CPU_M(jit_end));
   xe_jcc_to(b, XE_AE, c->out);
 }
 
@@ -149,7 +150,7 @@ static void patch_site(struct xe_buf *b, struct emu_jit_chain *c, bool cross) {
 static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
                     uint64_t target) {
   store_pc(b, target);
-  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
   patch_site(b, c, ((target ^ c->pc) & EMU_PAGE_MASK) != 0);
 }
 
@@ -189,9 +190,8 @@ static void ras_pop(struct xe_buf *b) {
 static void loop_back(struct jit_ctx *x, struct emu_jit_chain *c, bool settle) {
   struct xe_buf *b = x->b;
   jit_cache_loop_back(x);
-  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
-  xe_load(b, 64, XE_RCX, CPU_M(icount)); /* eax may hold raw flags */
-  xe_alu_rm(b, XE_CMP, 64, XE_RCX, CPU_M(jit_end));
+  xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
+  xe_alu_rm(b, XE_CMP, 64, JIT_ICOUNT, CPU_M(jit_end));
   xe_jcc_to(b, XE_B, x->loop_head);
   if (settle) /* the raw flags the back branch kept in eax */
     jit_flags_settle(x);
@@ -314,7 +314,7 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
       xe_store(b, 64, jit_reg_m(30), XE_RCX);
     }
     xe_store(b, 64, CPU_M(pc), XE_RAX);
-    xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+    xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
     if (c->ras && in->op == EMU_OP_BLR)
       ras_push(b, c, XE_RCX);
     else if (c->ras && in->op == EMU_OP_RET)
@@ -341,7 +341,7 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
 }
 
 void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c) {
-  xe_alu_mi(b, XE_ADD, 64, CPU_M(icount), (int32_t)c->n);
+  xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
   xe_mov_ri(b, XE_RAX, 0);
   xe_jmp_to(b, c->epi);
 }

@@ -4,18 +4,20 @@
  * makes the links (run.c).
  *
  * Layout of one translation (offsets kept in struct emu_jit_chain):
- *   call:   push rbx/rbp/r12-r15; rbx = cpu; the base frame of the
+ *   call:   push rbx/rbp/r12-r15; rbx = cpu; r15 = cpu->icount (emit.h's
+ *           JIT_ICOUNT: the chain counts in r15, and the epilogue and
+ *           every call out store it back to *cpu); the base frame of the
  *           return address stack (below); jmp body (the dispatcher's
  *           entry: it has done every check itself; chained entries keep
  *           what it saved)
- *   base:   rdx = 0; out: rax = rdx; epi: rsp = the base frame's; pop;
- *           ret                                       (back to run.c)
+ *   base:   rdx = 0; out: rax = rdx; epi: cpu->icount = r15; rsp = the
+ *           base frame's; pop; ret                    (back to run.c)
  *   cross:  exec-TLB check of the block's page for the current level and
  *           address space, and its host address (as emu_chain's link
  *           check); failing: out
  *   same:   a patchable jmp, to checks while the block lives, to out once
  *           it was dropped (emu_jit_chain_dropped)
- *   checks: icount >= cpu->jit_end: out (a request to stop,
+ *   checks: r15 (icount) >= cpu->jit_end: out (a request to stop,
  *           emu_cpu_request_exit, sets jit_end to 0: one check for both)
  *   body:   the instructions, then the exits (the block's cached guest
  *           registers written back first: emit.h).

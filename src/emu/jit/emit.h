@@ -5,10 +5,10 @@
  * with the block emitter in translate.c. FP/SIMD code uses xmm0-xmm6 as
  * scratch within one instruction (V registers live in *cpu only).
  *
- * Host register use is translate.c's: rbx = cpu; rbp, r12-r15 and r8-r11
- * hold guest X registers within a block (regcache.c: the cache) and
- * belong to it alone: an emitter never writes them; rax/rcx/rdx/rsi/rdi
- * are scratch within one guest instruction and dead between
+ * Host register use is translate.c's: rbx = cpu; r15 = icount (chain.h);
+ * rbp, r12-r14 and r8-r11 hold guest X registers within a block (regcache.c:
+ * the cache) and belong to it alone: an emitter never writes them;
+ * rax/rcx/rdx/rsi/rdi are scratch within one guest instruction and dead between
  * instructions. Guest registers move only through jit_gpr_load/
  * jit_gpr_store, and every call out of translated code goes through
  * jit_call_helper or jit_cold_jcc, which write the cached registers back
@@ -29,9 +29,13 @@
 
 #define JIT_CPU XE_RBX
 
-/* Host registers that hold guest X registers within a block (rbp, r12-r15:
+/* Host registers that hold guest X registers within a block (rbp, r12-r14:
  * the entry saves them once; r8-r11) */
-#define JIT_NCACHE 9
+#define JIT_NCACHE 8
+/* cpu->icount while a chain of translations runs (chain.h): in a host
+ * register, not in memory, so that one block's count and the next one's
+ * entry check are no chain of stores and reloads through *cpu */
+#define JIT_ICOUNT XE_R15
 
 /* A call out of line (a slow path), emitted after the block's code so the
  * hot path stays straight: the hot path jumps (from `from`) to a stub that

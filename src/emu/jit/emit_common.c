@@ -10,12 +10,17 @@
 
 void jit_call_raw(struct jit_ctx *c, unsigned idx, uint64_t fn) {
   struct xe_buf *b = c->b;
+  /* icount lives in JIT_ICOUNT (chain.h): *cpu exact for the helper, and
+   * for the dispatcher when the helper longjmps out */
+  struct xe_mem ic = xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, icount));
+  xe_store(b, 64, ic, JIT_ICOUNT);
   xe_mov_rr(b, 64, XE_RDI, JIT_CPU);
   xe_mov_ri(b, XE_RSI, (uint64_t)(uintptr_t)&c->insn[idx]);
   if (c->near)
     xe_call_abs(b, fn);
   else
     xe_call_far(b, fn, XE_RAX);
+  xe_load(b, 64, JIT_ICOUNT, ic); /* as a helper may have left it */
 }
 
 void jit_call_helper(struct jit_ctx *c, unsigned idx, uint64_t fn) {

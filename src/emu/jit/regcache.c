@@ -2,7 +2,7 @@
  * translated block (emit.h: jit_gpr_*, jit_cache_*).
  *
  * A pre-pass (jit_cache_plan) gives a host register (a slot: rbp, r12-
- * r15, saved once per entry from the dispatcher, and r8-r11) to the guest
+ * r14, saved once per entry from the dispatcher, and r8-r11) to the guest
  * registers that most of the block's inline insns use. Every call out
  * is followed by a reload or a forget of the cache, so the caller-saved
  * ones need nothing more. A slot is filled when an
@@ -29,8 +29,8 @@
 #include "emu/jit/emit.h"
 
 /* callee-saved first: a call keeps them (the cache reloads all anyway) */
-static const enum xe_reg host_of[JIT_NCACHE] = {
-    XE_R12, XE_R13, XE_R14, XE_R15, XE_RBP, XE_R8, XE_R9, XE_R10, XE_R11};
+static const enum xe_reg host_of[JIT_NCACHE] = {XE_R12, XE_R13, XE_R14, XE_RBP,
+                                                XE_R8,  XE_R9,  XE_R10, XE_R11};
 
 static bool cacheable(unsigned r) {
   return r < EMU_NREGS && r != EMU_XZR && r != EMU_XSINK;

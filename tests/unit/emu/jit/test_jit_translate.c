@@ -1068,7 +1068,7 @@ static void test_host_insn_counts(void **state) {
   bool ended;
   size_t base = host_insns(NULL, 0, false, &ended);
   printf("host instructions per guest sequence (block overhead %zu; loads "
-         "and stores include their 4-insn slow-path stub):\n",
+         "and stores include their 6-insn slow-path stub):\n",
          base);
   bool worse = false;
   for (unsigned i = 0; i < sizeof seqs / sizeof *seqs; i++) {
