@@ -198,6 +198,10 @@ static void *arena_alloc(struct emu_block_cache *c, size_t size) {
   return p;
 }
 
+void *emu_block_extra(struct emu_cpu *cpu, size_t size) {
+  return arena_alloc(cpu->blocks, size);
+}
+
 static struct code_page *page_find(const struct emu_block_cache *c,
                                    uintptr_t hpage) {
   for (struct code_page *p = c->pages[hash_page(hpage)]; p; p = p->next)

@@ -49,6 +49,10 @@ bool emu_block_flush_pending(struct emu_cpu *cpu);
 /* Generation of the cache: changes whenever all blocks were dropped, so a
  * caller holding a block pointer knows it is gone. */
 uint64_t emu_block_gen(struct emu_cpu *cpu);
+/* size bytes (16-aligned) that live as long as the cache's blocks: until
+ * every block is dropped (the generation changes); NULL when out of
+ * memory. For the translator's superblocks (jit/chain.c). */
+void *emu_block_extra(struct emu_cpu *cpu, size_t size);
 /* The translation of b (--emu-mode jit), made on first use; NULL when
  * the translator does not take this block (the interpreter runs it). */
 void *emu_block_jit(struct emu_cpu *cpu, struct emu_block *b);

@@ -150,7 +150,8 @@ static void patch_site(struct xe_buf *b, struct emu_jit_chain *c, bool cross) {
 static void exit_to(struct xe_buf *b, struct emu_jit_chain *c,
                     uint64_t target) {
   store_pc(b, target);
-  xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
+  if (c->n) /* 0: a superblock's entry check failed (emu_jit_chain_mid) */
+    xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)c->n);
   patch_site(b, c, ((target ^ c->pc) & EMU_PAGE_MASK) != 0);
 }
 
@@ -236,6 +237,94 @@ static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
   x->valid = valid, x->dirty = dirty;
   xe_bind(b, taken);
   leave_cc(x, c, in->imm);
+}
+
+/* An exit emu_jit_chain_sides emits later: taken through a jcc on cc
+ * from here, with the cache state and insn count of this point. */
+static void side_exit(struct jit_ctx *x, enum xe_cc cc, uint64_t target,
+                      unsigned n, bool settle) {
+  if (x->nside >= sizeof x->side / sizeof *x->side) {
+    xe_fail(x->b, "jit: too many side exits in one superblock");
+    return;
+  }
+  x->side[x->nside].from = xe_jcc_fwd(x->b, cc, false);
+  x->side[x->nside].target = target;
+  x->side[x->nside].valid = x->valid;
+  x->side[x->nside].dirty = x->dirty;
+  x->side[x->nside].cur = x->cur;
+  x->side[x->nside].n = n;
+  x->side[x->nside].settle = settle;
+  x->nside++;
+}
+
+void emu_jit_chain_mid(struct jit_ctx *x, const struct emu_insn *in,
+                       unsigned n) {
+  struct xe_buf *b = x->b;
+  uint64_t next = in[1].pc;
+  enum xe_cc cc = XE_NE;
+  switch (in->op) {
+  case EMU_OP_B:
+    if (in->imm != next)
+      xe_fail(b, "jit: a superblock's B does not go on to its next insn");
+    break;
+  case EMU_OP_B_COND:
+    cc = jit_cond(x, in->b);
+    break;
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ: {
+    enum xe_reg r = jit_gpr_src(x, in->rd, XE_RAX);
+    bool z = in->op == EMU_OP_CBZ || in->op == EMU_OP_TBZ;
+    if (in->op == EMU_OP_CBZ || in->op == EMU_OP_CBNZ) {
+      xe_test_rr(b, in->sf ? 64 : 32, r, r);
+    } else if ((in->a & 63) < 32) {
+      xe_test_ri(b, 32, r, (int32_t)(1u << (in->a & 63)));
+    } else {
+      if (r != XE_RAX)
+        xe_mov_rr(b, 64, XE_RAX, r);
+      xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
+      xe_test_ri(b, 32, XE_RAX, 1);
+    }
+    cc = z ? XE_E : XE_NE;
+    break;
+  }
+  default:
+    xe_fail(b, "jit: not a superblock's inner branch");
+    return;
+  }
+  if (in->op != EMU_OP_B && in->imm != in->pc + 4) {
+    /* the way the superblock does not go on is the side exit (x86
+     * conditions come in pairs: cc ^ 1 is the opposite) */
+    if (next == in->imm)
+      side_exit(x, (enum xe_cc)(cc ^ 1), in->pc + 4, n, true);
+    else if (next == in->pc + 4)
+      side_exit(x, cc, in->imm, n, true);
+    else
+      xe_fail(b, "jit: a superblock's branch goes on nowhere it leads");
+  }
+  jit_flags_settle(x); /* the flags a GRAB setter left, for later exits */
+  /* the next block's entry check, as its own translation makes it */
+  if (n)
+    xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)n);
+  xe_alu_rm(b, XE_CMP, 64, JIT_ICOUNT, CPU_M(jit_end));
+  side_exit(x, XE_AE, next, 0, false);
+}
+
+void emu_jit_chain_sides(struct jit_ctx *x, struct emu_jit_chain *c) {
+  unsigned n = c->n;
+  for (unsigned i = 0; i < x->nside; i++) {
+    xe_bind(x->b, x->side[i].from);
+    x->valid = x->side[i].valid;
+    x->dirty = x->side[i].dirty;
+    x->cur = x->side[i].cur;
+    c->n = x->side[i].n;
+    if (x->side[i].settle)
+      leave_cc(x, c, x->side[i].target);
+    else
+      leave(x, c, x->side[i].target);
+  }
+  c->n = n;
 }
 
 bool emu_jit_chain_exit_op(const struct emu_insn *in) {
@@ -385,6 +474,122 @@ static struct emu_jit_jc_entry *jc_of(struct emu_jit *j, uint32_t ctx) {
   return j->jc[ctx];
 }
 
+/* Superblocks: a block whose insns before its last cannot drop it (no
+ * store, no helper call: emu_jit_loop_safe) and that ends in a direct
+ * branch may go on, in its own translation, into the block the branch
+ * leads to on the same guest page (decoded from the same host page, so
+ * a drop of the page drops the superblock with it), and so on for up to
+ * SUPER_MAX blocks; the branch's other way is a side exit, and the entry
+ * check of the next block is made where it begins (emu_jit_chain_mid).
+ * Each block's code is what its own translation would run; the cached
+ * registers and NZCV stay in host registers across the branch, and a
+ * loop through two or more blocks runs in one translation. */
+#define SUPER_MAX 4
+
+static bool super_end(const struct emu_insn *in) {
+  switch (in->op) {
+  case EMU_OP_B:
+  case EMU_OP_B_COND:
+  case EMU_OP_CBZ:
+  case EMU_OP_CBNZ:
+  case EMU_OP_TBZ:
+  case EMU_OP_TBNZ:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The block at pc on b's page, decoded into out (at most max insns, a
+ * synthetic end insn included, as block.c makes it): its entries, 0 when
+ * it does not fit; *n: the guest insns. */
+static unsigned super_decode(const struct emu_block *b, uint64_t pc,
+                             struct emu_insn *out, unsigned max, unsigned *n) {
+  const unsigned char *code =
+      (const unsigned char *)(b->host + (uintptr_t)(pc - b->pc));
+  unsigned room = (unsigned)((EMU_PAGE_SIZE - (pc & ~EMU_PAGE_MASK)) / 4);
+  unsigned k = 0;
+  bool ended = false;
+  while (!ended && k < room && k < EMU_BLOCK_MAX) {
+    if (k >= max)
+      return 0;
+    uint32_t raw;
+    memcpy(&raw, code + 4 * k, 4);
+    ended = emu_decode(&out[k], raw, pc + 4ull * k);
+    k++;
+  }
+  *n = k;
+  if (!ended) {
+    if (k >= max)
+      return 0;
+    out[k] = (struct emu_insn){
+        .fn = emu_h_end_block, .pc = pc + 4ull * k, .op = EMU_OP_END_BLOCK};
+    k++;
+  }
+  return k;
+}
+
+/* Whether the last branch of insn[0, count) leads to pc. */
+static bool leads_to(const struct emu_insn *last, uint64_t pc) {
+  return last->imm == pc || (last->op != EMU_OP_B && last->pc + 4 == pc);
+}
+
+/* b's superblock into out (room for EMU_BLOCK_MAX + 1 entries): its
+ * entries (0: b on its own), the inner branches in *mid, guest insns in
+ * *n. */
+static unsigned super_build(struct emu_cpu *cpu, const struct emu_block *b,
+                            struct emu_insn *out, uint64_t *mid, unsigned *n) {
+  *mid = 0;
+  unsigned count = b->ninsn;
+  if (cpu->dbg_bp || count != b->n || count == 0 ||
+      !super_end(&b->insn[count - 1]) ||
+      !emu_jit_loop_safe(b->insn, count - 1, 0))
+    return 0;
+  memcpy(out, b->insn, count * sizeof *out);
+  *n = b->n;
+  uint64_t starts[SUPER_MAX] = {b->pc};
+  unsigned nblocks = 1;
+  struct emu_insn tmp[2][EMU_BLOCK_MAX + 1];
+  while (nblocks < SUPER_MAX) {
+    const struct emu_insn *last = &out[count - 1];
+    uint64_t cand[2] = {last->imm, last->pc + 4};
+    unsigned ncand = last->op == EMU_OP_B || last->imm == last->pc + 4 ? 1 : 2;
+    unsigned got[2] = {0, 0}, gn[2] = {0, 0};
+    for (unsigned k = 0; k < ncand; k++) {
+      bool seen = false;
+      for (unsigned s = 0; s < nblocks; s++)
+        seen |= starts[s] == cand[k];
+      if (seen || ((cand[k] ^ b->pc) & EMU_PAGE_MASK))
+        continue;
+      got[k] = super_decode(b, cand[k], tmp[k], EMU_BLOCK_MAX - count, &gn[k]);
+    }
+    /* which way: one that loops back to the start; else a backward
+     * branch's target (a loop's), else the fall-through */
+    int pick = -1;
+    for (unsigned k = 0; k < ncand && pick < 0; k++)
+      if (got[k] && super_end(&tmp[k][got[k] - 1]) &&
+          leads_to(&tmp[k][got[k] - 1], b->pc))
+        pick = (int)k;
+    if (pick < 0 && got[0] && (ncand == 1 || last->imm < last->pc))
+      pick = 0;
+    if (pick < 0 && ncand == 2 && got[1])
+      pick = 1;
+    if (pick < 0)
+      break;
+    *mid |= 1ull << (count - 1);
+    memcpy(&out[count], tmp[pick], got[pick] * sizeof *out);
+    count += got[pick];
+    *n += gn[pick];
+    starts[nblocks++] = cand[pick];
+    const struct emu_insn *first = &out[count - got[pick]];
+    if (!super_end(&out[count - 1]) ||
+        !emu_jit_loop_safe(first, got[pick] - 1, 0) ||
+        leads_to(&out[count - 1], b->pc))
+      break; /* the last block: its end cannot go on, or loops back */
+  }
+  return nblocks > 1 ? count : 0;
+}
+
 emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
   struct emu_jit *j = cpu->jit;
   if (EMU_UNLIKELY(j->block_gen != emu_block_gen(cpu))) {
@@ -406,9 +611,24 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
                             .n = b->n,
                             .ras = j->ras,
                             .direct = j->direct};
+  const struct emu_insn *insn = b->insn;
+  unsigned count = b->ninsn;
+  struct emu_insn sb[EMU_BLOCK_MAX + 1];
+  unsigned sn = 0,
+           scount = j->no_super ? 0 : super_build(cpu, b, sb, &c.mid, &sn);
+  struct emu_insn *keep =
+      scount ? emu_block_extra(cpu, scount * sizeof *keep) : NULL;
+  if (keep) {
+    /* helpers get pointers into the array: it lives as long as b */
+    memcpy(keep, sb, scount * sizeof *keep);
+    insn = keep, count = scount, c.n = sn;
+    j->supers++;
+    j->super_blocks += (unsigned)__builtin_popcountll(c.mid) + 1;
+  } else {
+    c.mid = 0;
+  }
   bool flushed;
-  b->jit =
-      (void *)emu_jit_translate_chained(j, b->insn, b->ninsn, &c, &flushed);
+  b->jit = (void *)emu_jit_translate_chained(j, insn, count, &c, &flushed);
   if (flushed)
     jc_clear(j);
   b->jit_gen = j->cb.flushes + 1;

@@ -89,14 +89,20 @@ struct emu_jit_jc_entry {
 /* What the block emitter knows about the block, and (out) where its
  * entries ended up (buffer offsets; SIZE_MAX: none). */
 struct emu_jit_chain {
-  uint64_t pc;                        /* the block's first guest pc */
-  uintptr_t host;                     /* host address of its code (0:
-                                         unknown: no cross entry) */
-  const struct emu_jit_jc_entry *jc;  /* jump cache of its context, or NULL */
-  unsigned n;                         /* guest insns it retires */
-  bool ras;                           /* BL/BLR/RET use the return
-                                         address stack */
-  bool direct;                        /* loads: emu_jit.direct's form */
+  uint64_t pc;                       /* the block's first guest pc */
+  uintptr_t host;                    /* host address of its code (0:
+                                        unknown: no cross entry) */
+  const struct emu_jit_jc_entry *jc; /* jump cache of its context, or NULL */
+  unsigned n;                        /* guest insns it retires */
+  bool ras;                          /* BL/BLR/RET use the return
+                                        address stack */
+  bool direct;                       /* loads: emu_jit.direct's form */
+  /* A superblock (emu_jit_block): bit i set when insn i is a branch
+   * (B, B.cond, CBZ/CBNZ, TBZ/TBNZ) inside the array, which goes on at
+   * insn i + 1, the block it continues into on the same guest page; its
+   * other way is a side exit, and reaching insn i + 1 makes the entry
+   * check of that block (icount against jit_end). 0: one block. */
+  uint64_t mid;
   size_t out, epi, cross, same, body; /* (out) */
   /* (out) the direct loads' fault sites: {host load, its stub}, offsets
    * in the translation (at most two loads per insn) */
@@ -120,8 +126,20 @@ void emu_jit_chain_body(struct xe_buf *b, struct emu_jit_chain *c);
 struct jit_ctx;
 bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
                         const struct emu_insn *last);
+/* A superblock's inner branch (c->mid): the side exit, then the entry
+ * check of the block that follows (n: the insns retired since the last
+ * one). Side exits are emitted by emu_jit_chain_sides, after the body. */
+void emu_jit_chain_mid(struct jit_ctx *x, const struct emu_insn *in,
+                       unsigned n);
+void emu_jit_chain_sides(struct jit_ctx *x, struct emu_jit_chain *c);
 /* The end of a block whose last insn set cpu->pc itself. */
 void emu_jit_chain_plain_exit(struct xe_buf *b, struct emu_jit_chain *c);
+/* Whether insns [0, count) may run before a superblock's next block or a
+ * self-loop's back branch: this translator's own emitters, no store, no
+ * helper call, no branch but the inner ones of mid (so nothing in them
+ * can drop the block that holds them: translate.c). */
+bool emu_jit_loop_safe(const struct emu_insn *insn, unsigned count,
+                       uint64_t mid);
 /* True for the ops emu_jit_chain_exit emits inline. */
 bool emu_jit_chain_exit_op(const struct emu_insn *in);
 

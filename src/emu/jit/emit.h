@@ -69,6 +69,16 @@ struct jit_ctx {
   bool loop;
   size_t loop_head;
   unsigned loop_dirty;
+  /* a superblock's inner branches (chain.h: emu_jit_chain.mid), and
+   * their exits, emitted after the body (chain.c) */
+  uint64_t mid;
+  unsigned nside;
+  struct {
+    struct xe_fixup from;
+    uint64_t target;
+    unsigned valid, dirty, cur, n;
+    bool settle; /* the branch's flags to finish (else done already) */
+  } side[EMU_BLOCK_MAX + 2];
   /* NZCV (flags.c): the insn being emitted, and per insn what its
    * setter does with the host flags / how its reader finds them */
   unsigned cur;

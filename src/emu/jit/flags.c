@@ -57,12 +57,18 @@ static unsigned setter(const struct emu_insn *in) {
   }
 }
 
+/* A superblock's inner branch (chain.h): its side exit and the next
+ * block's entry check both leave with NZCV as it is. */
+static bool mid(const struct jit_ctx *c, unsigned i) {
+  return i < 64 && ((c->mid >> i) & 1);
+}
+
 /* Whether insn i needs cpu->nzcv exact before it runs. */
 static bool reads(const struct jit_ctx *c, unsigned i, unsigned count) {
   const struct emu_insn *in = &c->insn[i];
   uint64_t rd, wr;
-  if (i == count - 1 || !jit_insn_regs(in, &rd, &wr))
-    return true; /* the block's end, or not an own emitter's */
+  if (i == count - 1 || mid(c, i) || !jit_insn_regs(in, &rd, &wr))
+    return true; /* the block's end, an exit, or not an own emitter's */
   switch (in->op) {
   case EMU_OP_B_COND:
   case EMU_OP_CSEL:
@@ -109,7 +115,7 @@ static bool consumer(const struct jit_ctx *c, unsigned i, unsigned count,
   enum xe_cc cc;
   switch (in->op) {
   case EMU_OP_B_COND:
-    if (i != count - 1)
+    if (i != count - 1 && !mid(c, i))
       return false;
     break;
   case EMU_OP_CSEL:
@@ -152,7 +158,8 @@ void jit_flags_plan(struct jit_ctx *c, unsigned count) {
     c->fmode[i] = (uint8_t)(c->fmode[i] & ~F_MODE);
     bool sub = k == 2;
     if (k != 3 && i + 1 < count && consumer(c, i + 1, count, sub)) {
-      bool after = live_out[i + 1] && !setter(&c->insn[i + 1]);
+      bool after =
+          mid(c, i + 1) || (live_out[i + 1] && !setter(&c->insn[i + 1]));
       c->fmode[i] |= after ? F_GRAB : F_PASS;
       c->fmode[i + 1] |=
           (uint8_t)(F_IN_HOST | (sub ? F_IN_SUB : 0) | (after ? F_IN_GRAB : 0));

@@ -309,26 +309,35 @@ static void emit_inline(struct jit_ctx *c, const struct emu_insn *in) {
  * stores or calls a helper, so that nothing in it can drop the block
  * (a store to its code page, a helper that flushes) — the back branch
  * does not pass the same entry a drop patches. */
-static bool self_loop(const struct emu_insn *insn, unsigned count,
-                      uint64_t pc) {
+static bool self_loop(const struct emu_insn *insn, unsigned count, uint64_t pc,
+                      uint64_t mid) {
   const struct emu_insn *last = &insn[count - 1];
+  bool back = last->imm == pc;
   switch (last->op) {
   case EMU_OP_B:
+    break;
   case EMU_OP_B_COND:
   case EMU_OP_CBZ:
   case EMU_OP_CBNZ:
   case EMU_OP_TBZ:
   case EMU_OP_TBNZ:
+    /* a superblock may loop through its last branch's fall-through */
+    back |= mid && last->pc + 4 == pc;
     break;
   default:
     return false;
   }
-  if (last->imm != pc || insn[0].pc != pc)
+  if (!back || insn[0].pc != pc)
     return false;
-  for (unsigned i = 0; i + 1 < count; i++) {
+  return emu_jit_loop_safe(insn, count - 1, mid);
+}
+
+bool emu_jit_loop_safe(const struct emu_insn *insn, unsigned count,
+                       uint64_t mid) {
+  for (unsigned i = 0; i < count; i++) {
     uint64_t rd, wr;
     if (!jit_insn_regs(&insn[i], &rd, &wr) || jit_ldst_store(&insn[i]) ||
-        emu_jit_chain_exit_op(&insn[i]))
+        (emu_jit_chain_exit_op(&insn[i]) && !(i < 64 && (mid >> i) & 1)))
       return false;
   }
   return true;
@@ -417,16 +426,27 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   emu_jit_chain_head(b, c);
   emu_jit_chain_body(b, c);
   struct jit_ctx ctx = {
-      .b = b, .insn = insn, .near = near, .direct = c->direct};
+      .b = b, .insn = insn, .near = near, .direct = c->direct, .mid = c->mid};
   jit_cache_plan(&ctx, count);
   jit_flags_plan(&ctx, count);
-  if (self_loop(insn, count, c->pc)) {
+  /* a superblock's exits count the insns since its last inner branch */
+  unsigned total = c->n, seg = 0;
+  if (self_loop(insn, count, c->pc, c->mid)) {
     jit_cache_loop_head(&ctx, count);
     ctx.loop = true;
     ctx.loop_head = xe_here(b);
   }
   for (unsigned i = 0; i < count; i++) {
     const struct emu_insn *in = &insn[i];
+    if (i + 1 < count && i < 64 && ((c->mid >> i) & 1)) {
+      ctx.cur = i;
+      jit_cache_begin(&ctx, i, true);
+      emu_jit_chain_mid(&ctx, in, i + 1 - seg);
+      c->n -= i + 1 - seg;
+      seg = i + 1;
+      ni++;
+      continue;
+    }
     if (i == count - 1 && emu_jit_chain_exit_op(in)) {
       ctx.cur = i;
       jit_cache_begin(&ctx, i, true);
@@ -440,21 +460,23 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
        * MSUB's result too (jit_div_rem_pair) */
       for (unsigned k = i + 1; k < rem; k++)
         if (emit_one(&ctx, k, &ni, &nh))
-          return -EINVAL;
+          return c->n = total, -EINVAL;
       ctx.rem_idx = rem;
       if (emit_one(&ctx, i, &ni, &nh))
-        return -EINVAL;
+        return c->n = total, -EINVAL;
       ni++; /* the MSUB */
       i = rem;
       continue;
     }
     if (emit_one(&ctx, i, &ni, &nh))
-      return -EINVAL;
+      return c->n = total, -EINVAL;
   }
   if (!emu_jit_chain_exit_op(&insn[count - 1])) {
     jit_cache_sync(&ctx);
     emu_jit_chain_plain_exit(b, c);
   }
+  emu_jit_chain_sides(&ctx, c);
+  c->n = total;
   jit_emit_cold(&ctx); /* the slow paths, out of line */
   c->nsites = 0;
   for (unsigned i = 0; i < ctx.nsites; i++) {

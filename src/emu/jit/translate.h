@@ -49,6 +49,12 @@ struct emu_jit {
   uint64_t block_gen;
   uint64_t links, unlinked, jc_fills;
   uint64_t dispatches; /* translations called by the dispatcher */
+  /* Superblocks (chain.c: emu_jit_block): translations that go on into
+   * the blocks after their own on the same guest page, and how many
+   * blocks they hold in all. no_super: each block on its own (tests,
+   * VMK_JIT_SUPER=0 in vmkit exec). */
+  uint64_t supers, super_blocks;
+  bool no_super;
   /* BL/BLR/RET use the return address stack (jit/chain.h): the host
    * allows it (emu_jit_ras_usable, asked once). */
   bool ras;

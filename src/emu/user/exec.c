@@ -208,6 +208,10 @@ int vmk_emu_exec_main(int argc, char **argv) {
     if (emu_ur_fault_init(u) < 0)
       u->cpu.jit->direct = false;
   }
+  /* superblocks (jit/chain.c), unless VMK_JIT_SUPER=0 (to compare) */
+  const char *su = getenv("VMK_JIT_SUPER");
+  if (u->cpu.jit && su && strcmp(su, "0") == 0)
+    u->cpu.jit->no_super = true;
   /* for perf: names translated code by guest pc (a forked child's
    * translations land in its parent's file) */
   const char *pm = getenv("VMK_JIT_PERFMAP");
@@ -250,6 +254,9 @@ int vmk_emu_exec_main(int argc, char **argv) {
               (unsigned long long)j->failed, j->cb.used,
               (unsigned long long)j->cb.flushes, (unsigned long long)j->links,
               (unsigned long long)j->unlinked, (unsigned long long)j->jc_fills);
+      fprintf(
+          stderr, "vmkit exec: jit: %llu superblocks (%llu blocks in them)\n",
+          (unsigned long long)j->supers, (unsigned long long)j->super_blocks);
     }
     const char *strict = getenv("VMK_JIT_STRICT");
     if (u->cpu.jit && u->cpu.jit->failed && strict && strcmp(strict, "0")) {

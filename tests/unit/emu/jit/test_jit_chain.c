@@ -232,6 +232,52 @@ static const struct chunk {
          0x54ffffa1, /* b.ne 10488 <start_flush+0x8> */
          0xd4000001, /* svc #0x0 */
      }},
+    /* start_sb: superblocks (chain.c): a B to the next block, a loop of
+     * two blocks (L2: add; cbz, its fall-through L1: subs; b.hs L2)
+     * whose CBZ leaves by a side exit, with NZCV of the SUBS the block
+     * after it reads: 40 * 3 + 256 + 512 = 888 */
+    {0x10800,
+     13,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800501, /* mov x1, #0x28 */
+         0x14000003, /* b 10814 <L1> */
+         0x91000c00, /* L2: add x0, x0, #0x3 */
+         0xb4000081, /* cbz x1, 10820 <sb_out> */
+         0xf1000421, /* L1: subs x1, x1, #0x1 */
+         0x54ffffa2, /* b.cs 1080c <L2> */
+         0x91400400, /* add x0, x0, #0x1, lsl #12 */
+         0x9a9f17e3, /* sb_out: cset x3, eq */
+         0x8b032000, /* add x0, x0, x3, lsl #8 */
+         0x9a9f37e3, /* cset x3, cs */
+         0x8b032400, /* add x0, x0, x3, lsl #9 */
+         0xd4000001, /* svc #0x0 */
+     }},
+    /* start_sb2: a superblock looping through its last branch's
+     * fall-through (Q1: sub; cmp; b.ne Q0, then Q0: add; cbz x1, Qout,
+     * falling through to Q1), whose inner B.NE leaves by a side exit
+     * once (x1 == 7) with the CMP's flags only in the host flags, and
+     * whose CBZ leaves with NZCV the block after it reads:
+     * 25 * 2 + 0x100 + 0x1000 (lt) + 0 (hi) = 4402 */
+    {0x10900,
+     15,
+     {
+         0xd2800000, /* mov x0, #0x0 */
+         0xd2800321, /* mov x1, #0x19 */
+         0x14000003, /* b 10914 <Q1> */
+         0x91000800, /* Q0: add x0, x0, #0x2 */
+         0xb40000c1, /* cbz x1, 10928 <Qout> */
+         0xd1000421, /* Q1: sub x1, x1, #0x1 */
+         0xf1001c3f, /* cmp x1, #0x7 */
+         0x54ffff81, /* b.ne 1090c <Q0> */
+         0x91040000, /* add x0, x0, #0x100 */
+         0x17fffffa, /* b 1090c <Q0> */
+         0x9a9fa7e3, /* Qout: cset x3, lt */
+         0x8b033000, /* add x0, x0, x3, lsl #12 */
+         0x9a9f97e3, /* cset x3, hi */
+         0x8b033400, /* add x0, x0, x3, lsl #13 */
+         0xd4000001, /* svc #0x0 */
+     }},
     /* fc */
     {0x11000,
      2,
@@ -419,6 +465,8 @@ enum {
   START_IVAU = 0x10080,
   START_ALT = 0x10300,
   START_REQ = 0x10400,
+  START_SB = 0x10800,
+  START_SB2 = 0x10900,
   SPIN = 0x10440,
   START_FLUSH = 0x10480,
   FS = 0x10200,
@@ -679,7 +727,8 @@ static void test_budget_and_icount_exact(void **state) {
   (void)state;
   static const uint64_t starts[] = {START_C,   START_S,  START_IVAU,  START_ALT,
                                     START_REQ, SPIN,     START_FLUSH, START_REC,
-                                    START_LJ,  START_RQ, START_RW,    START_RC};
+                                    START_LJ,  START_RQ, START_RW,    START_RC,
+                                    START_SB,  START_SB2};
   static const uint64_t budgets[] = {0, 1, 2, 3, 5, 7, 13, 64, 100, 999};
   enum { MAX = 4000 };
   struct step *ref = calloc(MAX, sizeof *ref), *got = calloc(MAX, sizeof *got);
@@ -845,6 +894,45 @@ static void test_chains_stay_in_translated_code(void **state) {
   free_cpu(t);
 }
 
+/* Superblocks (chain.c: emu_jit_block): the loops of start_sb and
+ * start_sb2 run as superblocks that loop in their translation, leave by
+ * their side exits with the right NZCV and registers, and give the
+ * interpreter's sums (their budget exits and icount: test_budget_and_
+ * icount_exact); with superblocks off the same. */
+static void test_superblocks(void **state) {
+  (void)state;
+  static const struct {
+    uint64_t start, want;
+  } progs[] = {{START_SB, 888}, {START_SB2, 4402}};
+  for (size_t i = 0; i < sizeof progs / sizeof *progs; i++)
+    for (enum mode m = INTERP; m < NMODES; m++)
+      for (int off = 0; off < (m == INTERP ? 1 : 2); off++) {
+        struct tv *t = new_cpu(m);
+        if (t->cpu.jit)
+          t->cpu.jit->no_super = off;
+        uint64_t x0 = run_to_svc0(t, progs[i].start, 0, 0);
+        if (x0 != progs[i].want)
+          fail_msg("%s%s, start %#llx: x0 = %llu, want %llu", mode_name[m],
+                   off ? " (no superblocks)" : "",
+                   (unsigned long long)progs[i].start, (unsigned long long)x0,
+                   (unsigned long long)progs[i].want);
+        struct emu_jit *j = t->cpu.jit;
+        if (j && !off) {
+          /* the loops ran in their translations: a few dispatches */
+          assert_true(j->supers >= 2);
+          assert_true(j->super_blocks >= 2 * j->supers);
+          if (j->dispatches > 12)
+            fail_msg("%s, start %#llx: %llu returns to the dispatcher",
+                     mode_name[m], (unsigned long long)progs[i].start,
+                     (unsigned long long)j->dispatches);
+          assert_int_equal(j->failed, 0);
+        }
+        if (j && off)
+          assert_int_equal(j->supers, 0);
+        free_cpu(t);
+      }
+}
+
 /* The code region's bound reached while chains run: 2,000 linked
  * two-insn blocks (add x0, x0, #k; b .+4) looped over three times in the
  * smallest region (EMU_CODE_BUF_MIN) fill it several times; each time it
@@ -911,6 +999,7 @@ int main(void) {
       cmocka_unit_test(test_exit_request_at_next_block),
       cmocka_unit_test(test_exit_request_thread),
       cmocka_unit_test(test_budget_and_icount_exact),
+      cmocka_unit_test(test_superblocks),
       cmocka_unit_test(test_chains_stay_in_translated_code),
       cmocka_unit_test(test_ras_nested_and_longjmp),
       cmocka_unit_test(test_ras_return_into_rewritten_code),
