@@ -242,7 +242,7 @@ static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
 /* An exit emu_jit_chain_sides emits later: taken through a jcc on cc
  * from here, with the cache state and insn count of this point. */
 static void side_exit(struct jit_ctx *x, enum xe_cc cc, uint64_t target,
-                      unsigned n, bool settle) {
+                      unsigned n) {
   if (x->nside >= sizeof x->side / sizeof *x->side) {
     xe_fail(x->b, "jit: too many side exits in one superblock");
     return;
@@ -253,7 +253,6 @@ static void side_exit(struct jit_ctx *x, enum xe_cc cc, uint64_t target,
   x->side[x->nside].dirty = x->dirty;
   x->side[x->nside].cur = x->cur;
   x->side[x->nside].n = n;
-  x->side[x->nside].settle = settle;
   x->nside++;
 }
 
@@ -297,18 +296,20 @@ void emu_jit_chain_mid(struct jit_ctx *x, const struct emu_insn *in,
     /* the way the superblock does not go on is the side exit (x86
      * conditions come in pairs: cc ^ 1 is the opposite) */
     if (next == in->imm)
-      side_exit(x, (enum xe_cc)(cc ^ 1), in->pc + 4, n, true);
+      side_exit(x, (enum xe_cc)(cc ^ 1), in->pc + 4, n);
     else if (next == in->pc + 4)
-      side_exit(x, cc, in->imm, n, true);
+      side_exit(x, cc, in->imm, n);
     else
       xe_fail(b, "jit: a superblock's branch goes on nowhere it leads");
   }
-  jit_flags_settle(x); /* the flags a GRAB setter left, for later exits */
-  /* the next block's entry check, as its own translation makes it */
+  /* the next block's entry check, as its own translation makes it (eax
+   * keeps the raw flags a GRAB setter left: that exit finishes NZCV
+   * from them, as the side exit does) */
   if (n)
     xe_alu_ri(b, XE_ADD, 64, JIT_ICOUNT, (int32_t)n);
   xe_alu_rm(b, XE_CMP, 64, JIT_ICOUNT, CPU_M(jit_end));
-  side_exit(x, XE_AE, next, 0, false);
+  side_exit(x, XE_AE, next, 0);
+  jit_flags_settle_on(x); /* for later readers and exits, if any */
 }
 
 void emu_jit_chain_sides(struct jit_ctx *x, struct emu_jit_chain *c) {
@@ -319,10 +320,7 @@ void emu_jit_chain_sides(struct jit_ctx *x, struct emu_jit_chain *c) {
     x->dirty = x->side[i].dirty;
     x->cur = x->side[i].cur;
     c->n = x->side[i].n;
-    if (x->side[i].settle)
-      leave_cc(x, c, x->side[i].target);
-    else
-      leave(x, c, x->side[i].target);
+    leave_cc(x, c, x->side[i].target); /* NZCV finished first */
   }
   c->n = n;
 }

@@ -77,7 +77,6 @@ struct jit_ctx {
     struct xe_fixup from;
     uint64_t target;
     unsigned valid, dirty, cur, n;
-    bool settle; /* the branch's flags to finish (else done already) */
   } side[EMU_BLOCK_MAX + 2];
   /* NZCV (flags.c): the insn being emitted, and per insn what its
    * setter does with the host flags / how its reader finds them */
@@ -221,6 +220,9 @@ bool jit_cond_in_host(const struct jit_ctx *c);
  * nothing and returns false (take C from cpu->nzcv). */
 bool jit_carry_in(struct jit_ctx *c, bool borrow);
 void jit_flags_settle(struct jit_ctx *c);
+/* The same on the way a superblock's inner branch goes on, only when
+ * NZCV is read (or leaves) there before it is set again. */
+void jit_flags_settle_on(struct jit_ctx *c);
 /* The x86 condition for Arm condition cond after an x86 op that set the
  * flags as an addition (sub false: CF = C) or a subtraction (CF = !C);
  * false when no single one says it (HI/LS after an addition, AL/NV). */

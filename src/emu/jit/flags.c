@@ -28,6 +28,9 @@ enum { F_STORE, F_SKIP, F_PASS, F_GRAB, F_MODE = 3 };
 #define F_IN_HOST 4u /* the reader: host flags from the insn before */
 #define F_IN_SUB 8u  /* ... a subtraction's (x86 CF = !C) */
 #define F_IN_GRAB 16u
+#define F_MID_LIVE                                                             \
+  32u /* a superblock's inner branch: NZCV is read (or                         \
+         leaves) on the way it goes on */
 
 /* 1: sets NZCV like an addition or a logical op (x86 CF = C), 2: like a
  * subtraction (CF = !C), 3: sets all of it otherwise (CCMP), 0: not. */
@@ -151,6 +154,9 @@ void jit_flags_plan(struct jit_ctx *c, unsigned count) {
     live = reads(c, i, count) || (live && !setter(&c->insn[i]));
   }
   c->nzcv_head_live = live;
+  for (unsigned i = 0; i < count; i++)
+    if (mid(c, i) && live_out[i])
+      c->fmode[i] |= F_MID_LIVE;
   for (unsigned i = 0; i < count; i++) {
     unsigned k = setter(&c->insn[i]);
     if (!k)
@@ -220,4 +226,9 @@ void jit_flags_settle(struct jit_ctx *c) {
   unsigned m = mode(c);
   if (m & F_IN_GRAB)
     jit_flags_finish(c->b, m & F_IN_SUB ? XE_AE : XE_B);
+}
+
+void jit_flags_settle_on(struct jit_ctx *c) {
+  if (mode(c) & F_MID_LIVE)
+    jit_flags_settle(c);
 }
