@@ -103,7 +103,13 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
     unsigned idx = (unsigned)(c->pc >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1);
     int32_t ent = (int32_t)(idx * sizeof(struct emu_tlb_entry));
     uint64_t page = c->pc & EMU_PAGE_MASK;
-    xe_load(b, 64, XE_RAX, CPU_M(tlb));
+    /* the entry: [rax + ent], or [rbx + view + ent] when the view is
+     * known (chain.h: tlb_view) */
+    enum xe_reg t = XE_RAX;
+    if (c->tlb_view)
+      t = CPU, ent += c->tlb_view;
+    else
+      xe_load(b, 64, XE_RAX, CPU_M(tlb));
     xe_load(b, 64, XE_RCX, CPU_M(tlb_key));
     if (fits_s32(page)) {
       xe_alu_ri(b, XE_OR, 64, XE_RCX, (int32_t)page);
@@ -111,14 +117,12 @@ void emu_jit_chain_head(struct xe_buf *b, struct emu_jit_chain *c) {
       xe_mov_ri(b, XE_RSI, page);
       xe_alu_rr(b, XE_OR, 64, XE_RCX, XE_RSI);
     }
-    xe_alu_rm(
-        b, XE_CMP, 64, XE_RCX,
-        xe_m(XE_RAX, ent + (int32_t)offsetof(struct emu_tlb_entry, tag_exec)));
+    xe_alu_rm(b, XE_CMP, 64, XE_RCX,
+              xe_m(t, ent + (int32_t)offsetof(struct emu_tlb_entry, tag_exec)));
     xe_jcc_to(b, XE_NE, c->out);
     xe_mov_ri(b, XE_RCX, (uint64_t)c->host - c->pc);
-    xe_alu_rm(
-        b, XE_CMP, 64, XE_RCX,
-        xe_m(XE_RAX, ent + (int32_t)offsetof(struct emu_tlb_entry, addend)));
+    xe_alu_rm(b, XE_CMP, 64, XE_RCX,
+              xe_m(t, ent + (int32_t)offsetof(struct emu_tlb_entry, addend)));
     xe_jcc_to(b, XE_NE, c->out);
   }
   /* same: to the checks right after it (5 bytes on) until dropped */
@@ -609,6 +613,12 @@ emu_jit_fn emu_jit_block(struct emu_cpu *cpu, struct emu_block *b) {
                             .n = b->n,
                             .ras = j->ras,
                             .direct = j->direct};
+  /* b is the block at cpu->pc for cpu->code_ctx (the dispatcher's
+   * lookup): cpu->tlb is its context's view now and whenever it runs */
+  ptrdiff_t view = (const char *)cpu->tlb - (const char *)cpu;
+  if (view == (ptrdiff_t)offsetof(struct emu_cpu, tlb_views[0]) ||
+      view == (ptrdiff_t)offsetof(struct emu_cpu, tlb_views[1]))
+    c.tlb_view = (int32_t)view;
   const struct emu_insn *insn = b->insn;
   unsigned count = b->ninsn;
   struct emu_insn sb[EMU_BLOCK_MAX + 1];

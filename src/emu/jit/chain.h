@@ -97,6 +97,11 @@ struct emu_jit_chain {
   bool ras;                          /* BL/BLR/RET use the return
                                         address stack */
   bool direct;                       /* loads: emu_jit.direct's form */
+  /* Where in struct emu_cpu the soft TLB view that cpu->tlb is whenever
+   * this translation runs lies (its code context's: the level, set with
+   * code_ctx and changed only between chains), so the inline lookups
+   * index it from rbx without loading cpu->tlb; 0: unknown (load it). */
+  int32_t tlb_view;
   /* A superblock (emu_jit_block): bit i set when insn i is a branch
    * (B, B.cond, CBZ/CBNZ, TBZ/TBNZ) inside the array, which goes on at
    * insn i + 1, the block it continues into on the same guest page; its

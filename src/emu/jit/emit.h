@@ -92,6 +92,7 @@ struct jit_ctx {
    * and the host loads that may fault there: offset and the cold path
    * (index in cold[]) a fault there continues in (jit_fault_site). */
   bool direct;
+  int32_t tlb_view; /* chain.h's emu_jit_chain.tlb_view */
   unsigned nsites;
   struct {
     size_t at;
@@ -260,6 +261,11 @@ void jit_emit_excl(struct jit_ctx *c, unsigned idx);
  * the host address). Clobbers rcx, rsi. */
 void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
                          bool store, uint32_t traps, uint64_t fn);
+/* The TLB entry of the address in rax: rdx = its index * 32 (plus
+ * cpu->tlb when the translation's view is not known: tlb_view), and
+ * field `off` of the entry as a memory operand. Clobbers the flags. */
+void jit_tlb_index(struct jit_ctx *c);
+struct xe_mem jit_tlb_field(const struct jit_ctx *c, size_t off);
 
 /* FP/SIMD data processing (emit_fp.c: scalar; emit_simd.c: vector). */
 bool jit_fp_inline(const struct emu_insn *in);

@@ -44,13 +44,25 @@ _Static_assert(sizeof(((struct emu_cpu *)0)->excl_size) == 4,
 
 static struct xe_mem cpu_m(size_t off) { return xe_m(JIT_CPU, (int32_t)off); }
 
-void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
-                         bool store, uint32_t traps, uint64_t fn) {
+void jit_tlb_index(struct jit_ctx *c) {
   struct xe_buf *b = c->b;
   xe_mov_rr(b, 64, XE_RDX, XE_RAX);
   xe_shift_ri(b, XE_SHR, 64, XE_RDX, EMU_PAGE_BITS - 5);
   xe_alu_ri(b, XE_AND, 32, XE_RDX, (int32_t)((EMU_TLB_SIZE - 1) << 5));
-  xe_alu_rm(b, XE_ADD, 64, XE_RDX, cpu_m(offsetof(struct emu_cpu, tlb)));
+  if (!c->tlb_view)
+    xe_alu_rm(b, XE_ADD, 64, XE_RDX, cpu_m(offsetof(struct emu_cpu, tlb)));
+}
+
+struct xe_mem jit_tlb_field(const struct jit_ctx *c, size_t off) {
+  if (c->tlb_view)
+    return xe_mi(JIT_CPU, XE_RDX, 1, c->tlb_view + (int32_t)off);
+  return xe_m(XE_RDX, (int32_t)off);
+}
+
+void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
+                         bool store, uint32_t traps, uint64_t fn) {
+  struct xe_buf *b = c->b;
+  jit_tlb_index(c);
   xe_mov_rr(b, 64, XE_RCX, XE_RAX);
   xe_alu_ri(b, XE_AND, 64, XE_RCX, (int32_t)EMU_PAGE_MASK);
   xe_alu_rm(b, XE_OR, 64, XE_RCX, cpu_m(offsetof(struct emu_cpu, tlb_key)));
@@ -67,13 +79,12 @@ void jit_tlb_hit_aligned(struct jit_ctx *c, unsigned idx, unsigned len,
     xe_mov_ri(b, XE_RSI, NEVER_TAG);
     xe_cmov(b, XE_NE, 64, XE_RCX, XE_RSI);
   }
-  xe_alu_rm(
-      b, XE_CMP, 64, XE_RCX,
-      xe_m(XE_RDX, store ? (int32_t)offsetof(struct emu_tlb_entry, tag_write)
-                         : (int32_t)offsetof(struct emu_tlb_entry, tag_read)));
+  xe_alu_rm(b, XE_CMP, 64, XE_RCX,
+            jit_tlb_field(c, store ? offsetof(struct emu_tlb_entry, tag_write)
+                                   : offsetof(struct emu_tlb_entry, tag_read)));
   jit_cold_jcc(c, XE_NE, idx, fn);
   xe_load(b, 64, XE_RDX,
-          xe_m(XE_RDX, (int32_t)offsetof(struct emu_tlb_entry, addend)));
+          jit_tlb_field(c, offsetof(struct emu_tlb_entry, addend)));
 }
 
 bool jit_excl_inline(const struct emu_insn *in) {

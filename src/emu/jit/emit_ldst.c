@@ -137,22 +137,17 @@ static void address(struct jit_ctx *c, const struct emu_insn *in,
 static void tlb_hit(struct jit_ctx *c, unsigned idx, unsigned len, bool store,
                     uint64_t slow) {
   struct xe_buf *b = c->b;
-  xe_mov_rr(b, 64, XE_RDX, XE_RAX);
-  xe_shift_ri(b, XE_SHR, 64, XE_RDX, EMU_PAGE_BITS - 5);
-  xe_alu_ri(b, XE_AND, 32, XE_RDX, (int32_t)((EMU_TLB_SIZE - 1) << 5));
-  xe_alu_rm(b, XE_ADD, 64, XE_RDX,
-            xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, tlb)));
+  jit_tlb_index(c);
   xe_lea(b, 64, XE_RCX, xe_m(XE_RAX, (int32_t)(len - 1)));
   xe_alu_ri(b, XE_AND, 64, XE_RCX, (int32_t)EMU_PAGE_MASK);
   xe_alu_rm(b, XE_OR, 64, XE_RCX,
             xe_m(JIT_CPU, (int32_t)offsetof(struct emu_cpu, tlb_key)));
-  xe_alu_rm(
-      b, XE_CMP, 64, XE_RCX,
-      xe_m(XE_RDX, store ? (int32_t)offsetof(struct emu_tlb_entry, tag_write)
-                         : (int32_t)offsetof(struct emu_tlb_entry, tag_read)));
+  xe_alu_rm(b, XE_CMP, 64, XE_RCX,
+            jit_tlb_field(c, store ? offsetof(struct emu_tlb_entry, tag_write)
+                                   : offsetof(struct emu_tlb_entry, tag_read)));
   jit_cold_jcc(c, XE_NE, idx, slow);
   xe_load(b, 64, XE_RDX,
-          xe_m(XE_RDX, (int32_t)offsetof(struct emu_tlb_entry, addend)));
+          jit_tlb_field(c, offsetof(struct emu_tlb_entry, addend)));
 }
 
 /* A load's host address the direct way (user mode, emu_jit.direct): a

@@ -425,8 +425,12 @@ int emu_jit_emit_chained(struct xe_buf *b, const struct emu_insn *insn,
   /* entries, checks and exits: jit/chain.h */
   emu_jit_chain_head(b, c);
   emu_jit_chain_body(b, c);
-  struct jit_ctx ctx = {
-      .b = b, .insn = insn, .near = near, .direct = c->direct, .mid = c->mid};
+  struct jit_ctx ctx = {.b = b,
+                        .insn = insn,
+                        .near = near,
+                        .direct = c->direct,
+                        .tlb_view = c->tlb_view,
+                        .mid = c->mid};
   jit_cache_plan(&ctx, count);
   jit_flags_plan(&ctx, count);
   /* a superblock's exits count the insns since its last inner branch */

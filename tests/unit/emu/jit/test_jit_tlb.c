@@ -5,7 +5,10 @@
  * pages on, which shares the first one's slot, evicts it: the next load
  * there refills it and reads the right memory. Counted with
  * cpu->stats.tlb_fills, in three modes: interpreter, JIT with the W^X
- * code region, JIT with the single mapping (user mode's).
+ * code region, JIT with the single mapping (user mode's). And the same
+ * at code context 1 with view 1 (system mode's EL1), the other view's
+ * entries of the data pages valid but leading elsewhere: translated code
+ * indexes its context's view (chain.h: tlb_view) and none other.
  * Single-threaded test program.
  */
 #include <setjmp.h>
@@ -33,6 +36,7 @@
 struct env {
   struct emu_cpu cpu;
   _Alignas(4096) uint8_t page[4][4096]; /* code, D0, D1, D2 */
+  _Alignas(4096) uint8_t poison[4096];  /* the other view's data pages */
 };
 
 static int fill(struct emu_cpu *cpu, uint64_t va, enum emu_access acc,
@@ -74,7 +78,7 @@ static const uint32_t code[] = {
     0xd4000001, /* svc #0x0 */
 };
 
-static void run_mode(int mode) {
+static void run_mode(int mode, unsigned view) {
   struct env *t = aligned_alloc(4096, sizeof *t);
   assert_non_null(t);
   memset(t, 0, sizeof *t);
@@ -92,8 +96,18 @@ static void run_mode(int mode) {
   memcpy(t->page[2], &v1, 8);
   memcpy(t->page[3], &v2, 8);
   struct emu_cpu *cpu = &t->cpu;
-  cpu->tlb = cpu->tlb_views[0];
+  cpu->tlb = cpu->tlb_views[view];
+  cpu->code_ctx = view;
   emu_tlb_flush(cpu);
+  memset(t->poison, 0x55, sizeof t->poison);
+  static const uint64_t data[3] = {D0, D1, D2};
+  for (unsigned i = 0; i < 3; i++) {
+    struct emu_tlb_entry *e =
+        &cpu->tlb_views[view ^ 1]
+                       [(data[i] >> EMU_PAGE_BITS) & (EMU_TLB_SIZE - 1)];
+    e->tag_read = e->tag_write = data[i];
+    e->addend = (uintptr_t)t->poison - data[i];
+  }
   cpu->pc = CODE_VA;
   cpu->r[1] = D0;
   cpu->r[2] = D1;
@@ -114,7 +128,8 @@ static void run_mode(int mode) {
 static void test_reach_and_eviction(void **state) {
   (void)state;
   for (int mode = 0; mode < 3; mode++)
-    run_mode(mode);
+    for (unsigned view = 0; view < 2; view++)
+      run_mode(mode, view);
 }
 
 int main(void) {

@@ -939,7 +939,7 @@ static void test_div_rem_pairs(void **state) {
  * only the end insn (prologue, epilogue, the pc store). Printed, and the
  * whole translation must decode. */
 static size_t host_insns(const uint32_t *code, unsigned n, bool direct,
-                         bool *ended) {
+                         bool view, bool *ended) {
   struct emu_insn blk[8];
   unsigned c = 0;
   bool ends = false;
@@ -955,6 +955,8 @@ static size_t host_insns(const uint32_t *code, unsigned n, bool direct,
   /* the same icount step for every block, so the empty block's overhead
    * is exactly what the others have besides their own insns */
   struct emu_jit_chain ch = {.pc = 0x400000, .n = 1, .direct = direct};
+  if (view) /* the TLB view known, as emu_jit_block knows it */
+    ch.tlb_view = (int32_t)offsetof(struct emu_cpu, tlb_views[1]);
   assert_int_equal(emu_jit_emit_chained(&b, blk, c, false, &ch, NULL, NULL), 0);
   assert_true(xe_ok(&b));
   csh h;
@@ -1064,9 +1066,14 @@ static void test_host_insn_counts(void **state) {
       {"ldp x29, x30, [sp], #16 (user)", {0xa8c17bfdu}, 1},
       {"ldr q0, [x1, #16] (user)", {0x3dc00420u}, 1},
       {"str x0, [sp, #-16]! (user)", {0xf81f0fe0u}, 1},
+      /* "(view)": the TLB view known (system mode's and user mode's
+       * translations: emu_jit_chain.tlb_view) */
+      {"ldr x0, [x1, #8] (view)", {0xf9400420u}, 1},
+      {"str x0, [sp, #-16]! (view)", {0xf81f0fe0u}, 1},
+      {"stp x29, x30, [sp, #-32]! (view)", {0xa9be7bfdu}, 1},
   };
   bool ended;
-  size_t base = host_insns(NULL, 0, false, &ended);
+  size_t base = host_insns(NULL, 0, false, false, &ended);
   printf("host instructions per guest sequence (block overhead %zu; loads "
          "and stores include their 6-insn slow-path stub):\n",
          base);
@@ -1074,7 +1081,8 @@ static void test_host_insn_counts(void **state) {
   for (unsigned i = 0; i < sizeof seqs / sizeof *seqs; i++) {
     bool info = false;
     bool direct = strstr(seqs[i].name, "(user)") != NULL;
-    size_t k = host_insns(seqs[i].code, seqs[i].n, direct, &ended);
+    bool view = strstr(seqs[i].name, "(view)") != NULL;
+    size_t k = host_insns(seqs[i].code, seqs[i].n, direct, view, &ended);
     assert_true(k > 0);
     /* a block ending in a branch has its exits instead of the plain
      * one: its count is the difference (informational, see above) */
