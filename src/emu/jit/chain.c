@@ -243,6 +243,25 @@ static void exits_cc(struct jit_ctx *x, struct emu_jit_chain *c, enum xe_cc cc,
   leave_cc(x, c, in->imm);
 }
 
+/* CBZ/CBNZ/TBZ/TBNZ: tests the register (or its bit) into the host
+ * flags; the condition under which the branch is taken. */
+static enum xe_cc test_branch_reg(struct jit_ctx *x,
+                                  const struct emu_insn *in) {
+  struct xe_buf *b = x->b;
+  enum xe_reg r = jit_gpr_src(x, in->rd, XE_RAX);
+  if (in->op == EMU_OP_CBZ || in->op == EMU_OP_CBNZ) {
+    xe_test_rr(b, in->sf ? 64 : 32, r, r);
+  } else if ((in->a & 63) < 32) {
+    xe_test_ri(b, 32, r, (int32_t)(1u << (in->a & 63)));
+  } else {
+    if (r != XE_RAX)
+      xe_mov_rr(b, 64, XE_RAX, r);
+    xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
+    xe_test_ri(b, 32, XE_RAX, 1);
+  }
+  return in->op == EMU_OP_CBZ || in->op == EMU_OP_TBZ ? XE_E : XE_NE;
+}
+
 /* An exit emu_jit_chain_sides emits later: taken through a jcc on cc
  * from here, with the cache state and insn count of this point. */
 static void side_exit(struct jit_ctx *x, enum xe_cc cc, uint64_t target,
@@ -277,19 +296,7 @@ void emu_jit_chain_mid(struct jit_ctx *x, const struct emu_insn *in,
   case EMU_OP_CBNZ:
   case EMU_OP_TBZ:
   case EMU_OP_TBNZ: {
-    enum xe_reg r = jit_gpr_src(x, in->rd, XE_RAX);
-    bool z = in->op == EMU_OP_CBZ || in->op == EMU_OP_TBZ;
-    if (in->op == EMU_OP_CBZ || in->op == EMU_OP_CBNZ) {
-      xe_test_rr(b, in->sf ? 64 : 32, r, r);
-    } else if ((in->a & 63) < 32) {
-      xe_test_ri(b, 32, r, (int32_t)(1u << (in->a & 63)));
-    } else {
-      if (r != XE_RAX)
-        xe_mov_rr(b, 64, XE_RAX, r);
-      xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
-      xe_test_ri(b, 32, XE_RAX, 1);
-    }
-    cc = z ? XE_E : XE_NE;
+    cc = test_branch_reg(x, in);
     break;
   }
   default:
@@ -380,19 +387,7 @@ bool emu_jit_chain_exit(struct jit_ctx *x, struct emu_jit_chain *c,
   case EMU_OP_CBNZ:
   case EMU_OP_TBZ:
   case EMU_OP_TBNZ: {
-    enum xe_reg r = jit_gpr_src(x, in->rd, XE_RAX);
-    bool z = in->op == EMU_OP_CBZ || in->op == EMU_OP_TBZ;
-    if (in->op == EMU_OP_CBZ || in->op == EMU_OP_CBNZ) {
-      xe_test_rr(b, in->sf ? 64 : 32, r, r);
-    } else if ((in->a & 63) < 32) {
-      xe_test_ri(b, 32, r, (int32_t)(1u << (in->a & 63)));
-    } else {
-      if (r != XE_RAX)
-        xe_mov_rr(b, 64, XE_RAX, r);
-      xe_shift_ri(b, XE_SHR, 64, XE_RAX, in->a & 63);
-      xe_test_ri(b, 32, XE_RAX, 1);
-    }
-    exits_cc(x, c, z ? XE_E : XE_NE, in);
+    exits_cc(x, c, test_branch_reg(x, in), in);
     return true;
   }
   case EMU_OP_BR:
