@@ -107,6 +107,8 @@ struct emudiff {
   unsigned timeout;
   bool verbose;
   const char *keep;
+  const char *ref_cache; /* --ref-cache: directory of the reference's results */
+  const char *qemu_cmd;  /* the reference's command line, part of the key */
   FILE *md;
   csh cs; /* capstone handle */
   char tmpdir[64];
@@ -269,6 +271,75 @@ static int run_prog(const struct emudiff *d, char **prefix, const char *elf,
   return 0;
 }
 
+/* The reference's result for an image is a function of the image and the
+ * reference's command, so long runs that repeat seeds (a 10^6-case run on
+ * each new translator) keep it in --ref-cache DIR: the key is two 64-bit
+ * FNV-1a hashes (different offsets) of the command and the image. A timed
+ * out run is not kept. The reference itself changing (another QEMU) needs
+ * an empty directory: its version is not in the key. */
+static void ref_key(const struct emudiff *d, const uint8_t *img, size_t len,
+                    char *out, size_t outsz) {
+  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+  for (int k = 0; k < 2; k++) {
+    for (const char *c = d->qemu_cmd; *c; c++)
+      h[k] = (h[k] ^ (uint8_t)*c) * 0x100000001b3ull;
+    for (size_t i = 0; i < len; i++)
+      h[k] = (h[k] ^ img[i]) * 0x100000001b3ull;
+  }
+  snprintf(out, outsz, "%s/%016llx%016llx.ref", d->ref_cache,
+           (unsigned long long)h[0], (unsigned long long)h[1]);
+}
+
+struct ref_hdr {
+  uint32_t magic;
+  int32_t status;
+  uint32_t err_len;
+  uint64_t out_len;
+};
+#define REF_MAGIC 0x31666572u /* "ref1" */
+
+static bool ref_load(const char *path, struct proc *p) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return false;
+  struct ref_hdr h;
+  bool ok = fread(&h, sizeof h, 1, f) == 1 && h.magic == REF_MAGIC &&
+            h.err_len < sizeof p->err && h.out_len < (1ull << 30);
+  if (ok) {
+    p->out = malloc(h.out_len ? h.out_len : 1);
+    ok = p->out && fread(p->err, 1, h.err_len, f) == h.err_len &&
+         fread(p->out, 1, h.out_len, f) == h.out_len;
+    p->err[ok ? h.err_len : 0] = 0;
+    p->out_len = ok ? h.out_len : 0;
+    p->status = h.status;
+    p->timed_out = false;
+    if (!ok) {
+      free(p->out);
+      p->out = NULL;
+    }
+  }
+  fclose(f);
+  return ok;
+}
+
+static void ref_store(const char *path, const struct proc *p) {
+  if (p->timed_out)
+    return;
+  char tmp[600];
+  snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+  FILE *f = fopen(tmp, "wb");
+  if (!f)
+    return;
+  struct ref_hdr h = {REF_MAGIC, p->status, (uint32_t)strlen(p->err),
+                      p->out_len};
+  bool ok = fwrite(&h, sizeof h, 1, f) == 1 &&
+            fwrite(p->err, 1, h.err_len, f) == h.err_len &&
+            fwrite(p->out, 1, p->out_len, f) == p->out_len;
+  ok = fclose(f) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0) /* atomic: parallel runs may share it */
+    unlink(tmp);
+}
+
 static bool is_undef_report(const struct proc *p) {
   if (WIFSIGNALED(p->status) && WTERMSIG(p->status) == SIGILL)
     return true;
@@ -415,6 +486,9 @@ static int run_all(struct emudiff *d, char **prefix, const struct tcase *cs,
     bool ok = fd >= 0 && write(fd, img, len) == (ssize_t)len;
     if (fd >= 0)
       close(fd);
+    char refp[512] = "";
+    if (d->ref_cache && prefix == d->qemu)
+      ref_key(d, img, len, refp, sizeof refp);
     free(img);
     if (!ok) {
       ret = -EIO;
@@ -428,9 +502,13 @@ static int run_all(struct emudiff *d, char **prefix, const struct tcase *cs,
         fprintf(stderr, "emudiff: could not keep %s\n", kp);
     }
     struct proc p = {0};
-    ret = run_prog(d, prefix, elfp, &p);
-    if (ret < 0)
-      break;
+    if (!refp[0] || !ref_load(refp, &p)) {
+      ret = run_prog(d, prefix, elfp, &p);
+      if (ret < 0)
+        break;
+      if (refp[0])
+        ref_store(refp, &p);
+    }
     rr->runs++;
     /* accept the longest prefix of well-formed records */
     uint32_t got = 0;
@@ -663,7 +741,7 @@ static int run_group(struct emudiff *d, const struct group *gr,
   for (uint32_t i = 0; i < n; i++)
     make_case(d, gr, first + i, &cs[i]);
   s->mnemonics = count_mnemonics(d, cs, n);
-  struct runres rq, rv;
+  struct runres rq = {0}, rv = {0};
   int rc = run_all(d, d->qemu, cs, n, -1, false, &rq);
   if (rc == 0)
     rc = run_all(d, d->runner, cs, n,
@@ -757,6 +835,8 @@ static void usage(FILE *f) {
           "  --timeout SEC    per process (default 120)\n"
           "  --md FILE        append mismatches as markdown table rows\n"
           "  --keep DIR       keep the ELF images\n"
+          "  --ref-cache DIR  keep the reference's results there and reuse\n"
+          "                   them (same seed again: ~3x faster)\n"
           "  -v               show cases qemu rejects\n");
 }
 
@@ -771,15 +851,23 @@ int main(int argc, char **argv) {
   if (!runner || !*runner) /* set by meson to the runner it built */
     runner = getenv("VMKIT_EXEC_DEFAULT");
   const char *qemu = "qemu-aarch64 -cpu cortex-a53";
-  static const struct option lo[] = {
-      {"runner", 1, 0, 'r'},     {"qemu", 1, 0, 'q'},
-      {"group", 1, 0, 'g'},      {"count", 1, 0, 'n'},
-      {"seed", 1, 0, 's'},       {"case", 1, 0, 'k'},
-      {"self-check", 0, 0, 'S'}, {"batch", 1, 0, 'b'},
-      {"max-report", 1, 0, 'R'}, {"max-restarts", 1, 0, 'M'},
-      {"timeout", 1, 0, 't'},    {"md", 1, 0, 'm'},
-      {"keep", 1, 0, 'K'},       {"list", 0, 0, 'l'},
-      {"help", 0, 0, 'h'},       {0, 0, 0, 0}};
+  static const struct option lo[] = {{"runner", 1, 0, 'r'},
+                                     {"qemu", 1, 0, 'q'},
+                                     {"group", 1, 0, 'g'},
+                                     {"count", 1, 0, 'n'},
+                                     {"seed", 1, 0, 's'},
+                                     {"case", 1, 0, 'k'},
+                                     {"self-check", 0, 0, 'S'},
+                                     {"batch", 1, 0, 'b'},
+                                     {"max-report", 1, 0, 'R'},
+                                     {"max-restarts", 1, 0, 'M'},
+                                     {"timeout", 1, 0, 't'},
+                                     {"md", 1, 0, 'm'},
+                                     {"keep", 1, 0, 'K'},
+                                     {"ref-cache", 1, 0, 'C'},
+                                     {"list", 0, 0, 'l'},
+                                     {"help", 0, 0, 'h'},
+                                     {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
     switch (o) {
@@ -822,6 +910,9 @@ int main(int argc, char **argv) {
     case 'K':
       d.keep = optarg;
       break;
+    case 'C':
+      d.ref_cache = optarg;
+      break;
     case 'v':
       d.verbose = true;
       break;
@@ -850,6 +941,12 @@ int main(int argc, char **argv) {
   }
   d.runner = split_cmd(runner);
   d.qemu = split_cmd(qemu);
+  d.qemu_cmd = qemu;
+  if (d.ref_cache && mkdir(d.ref_cache, 0755) < 0 && errno != EEXIST) {
+    fprintf(stderr, "emudiff: cannot create --ref-cache %s: %s\n", d.ref_cache,
+            strerror(errno));
+    return 2;
+  }
   if (!d.runner[0] || !d.qemu[0]) {
     fprintf(stderr, "emudiff: empty runner or qemu command\n");
     return 2;
