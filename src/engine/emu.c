@@ -667,8 +667,15 @@ static int emu_create(const struct vmk_engine_config *cfg,
                   i);
       goto fail;
     }
+    /* For perf: it names code from a perf map only in anonymous memory,
+     * not in the memfd the code region is by default, and a map cannot
+     * say that an address was reused, so the region is made large enough
+     * that filling it (a flush) is rare. Both per vCPU. */
     if (cfg->emu_jit &&
-        (r = emu_jit_new(&v->cpu.jit, EMU_ENGINE_JIT_CODE, 0, err)) < 0)
+        (r = emu_jit_new(&v->cpu.jit,
+                         e->perfmap ? EMU_ENGINE_JIT_CODE_PERF
+                                    : EMU_ENGINE_JIT_CODE,
+                         e->perfmap ? EMU_CODE_BUF_SINGLE_MAP : 0, err)) < 0)
       goto fail;
     if (v->cpu.jit && e->perfmap) { /* for perf: translations by guest pc */
       char mp[64];

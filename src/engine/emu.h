@@ -40,6 +40,8 @@ enum emu_power { EMU_POWER_ON = 0, EMU_POWER_OFF = 1, EMU_POWER_PENDING = 2 };
  * written. Full: every translation is dropped (the pages go back to the
  * host) and blocks are translated again as they run. */
 #define EMU_ENGINE_JIT_CODE ((size_t)32 << 20)
+/* the same with VMK_JIT_PERFMAP (see emu.c) */
+#define EMU_ENGINE_JIT_CODE_PERF ((size_t)512 << 20)
 
 struct emu_engine;
 
