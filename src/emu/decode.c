@@ -1,6 +1,5 @@
-/* decode.c — top-level A64 decoder: sends FP/AdvSIMD encodings to their
- * hand-written decoder (fpsimd/) and the rest to the decoder generated
- * from isa/ (*.decode) (emu_decode_gen), turns unimplemented encodings into
+/* decode.c — top-level A64 decoder: runs the decoder generated from isa/
+ * (*.decode) (emu_decode_gen), turns unimplemented encodings into
  * the Undefined Instruction handler, and keeps the table of encoding
  * classes with their implementation status (emu_print_stats).
  *
@@ -46,17 +45,7 @@ EMU_HANDLER(emu_h_end_block) { return emu_chain(cpu, in, in->pc); }
 bool emu_decode(struct emu_insn *o, uint32_t raw, uint64_t pc) {
   int r;
   *o = (struct emu_insn){.pc = pc, .raw = raw};
-  unsigned op0 = bits(raw, 28, 25);
-  /* FP/AdvSIMD: loads/stores with V set and data processing (x111); the
-   * op names the group (the fpsimd/ decoders know no ops yet) */
-  if (((op0 & 5) == 4 && bit(raw, 26)) || (op0 & 7) == 7) {
-    r = emu_decode_fpsimd(o, raw) ? DEC_OK : DEC_UNDEF;
-    o->op = (op0 & 7) != 7                       ? EMU_OP_SIMD_LDST
-            : (raw & 0x5e000000u) == 0x1e000000u ? EMU_OP_FP_SCALAR
-                                                 : EMU_OP_SIMD;
-  } else {
-    r = emu_decode_gen(o, raw);
-  }
+  r = emu_decode_gen(o, raw);
   if (r <= DEC_UNDEF || !o->fn) {
     *o = (struct emu_insn){
         .pc = pc, .raw = raw, .fn = emu_h_undef, .op = EMU_OP_UNDEF};

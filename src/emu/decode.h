@@ -142,6 +142,19 @@ bool emu_is_bcond(const struct emu_insn *in);
 bool emu_fuse_dp_imm(struct emu_insn *cmp);
 bool emu_fuse_dp_reg(struct emu_insn *cmp);
 
+/* The FP/AdvSIMD op families, one per pattern file (the ops of a file are
+ * consecutive): scalar FP data processing, AdvSIMD data processing, and
+ * SIMD&FP loads/stores. */
+static inline bool emu_op_is_fp_scalar(unsigned op) {
+  return op >= EMU_OPS_FP_FIRST && op <= EMU_OPS_FP_LAST;
+}
+static inline bool emu_op_is_simd(unsigned op) {
+  return op >= EMU_OPS_SIMD_FIRST && op <= EMU_OPS_SIMD_LAST;
+}
+static inline bool emu_op_is_simd_ldst(unsigned op) {
+  return op >= EMU_OPS_SIMD_LDST_FIRST && op <= EMU_OPS_SIMD_LDST_LAST;
+}
+
 /* Handlers used across files. */
 EMU_HANDLER(emu_h_undef);
 EMU_HANDLER(emu_h_nop);

@@ -14,6 +14,7 @@ Pattern file syntax (one item per line, '#' starts a comment):
   %op NAME ...          ops with no pattern (synthetic insns, other decoders)
   %xform NAME ...       field transforms (C functions PREFIX_xf_NAME(uint32_t))
   %helper NAME ...      patterns without an exec helper (see below)
+  %nohelpers            the same for every pattern after it in its file
   {  ...  }             an ordered group: its patterns may overlap, the first
                         that matches wins (a shadowed member is an error)
   NAME TOKENS...        a pattern. Bit tokens, most significant first, 32 bits
@@ -83,6 +84,7 @@ def parse(files):
         with open(path) as f:
             lines = f.read().split("\n")
         group = None
+        file_no_helper = False
         for ln, line in enumerate(lines, 1):
             where = "%s:%d" % (path, ln)
             line = line.split("#", 1)[0].strip()
@@ -111,6 +113,11 @@ def parse(files):
                 if len(set(members)) != len(members):
                     err(where, "argument set '%s' repeats a member" % name)
                 argsets[name] = members
+                continue
+            if toks[0] == "%nohelpers":
+                if len(toks) != 1:
+                    err(where, "'%nohelpers' takes no names")
+                file_no_helper = True
                 continue
             if toks[0] in ("%op", "%xform", "%helper"):
                 for t in toks[1:]:
@@ -177,6 +184,8 @@ def parse(files):
             for n in names:
                 if n not in argsets[p.argset]:
                     err(where, "field '%s' is not in argument set '%s'" % (n, p.argset))
+            if file_no_helper:
+                no_helper.add(p.name)
             patterns.append(p)
         if group is not None:
             err(path, "group not closed at end of file")
@@ -374,6 +383,13 @@ def generate(prefix, argsets, extra_ops, patterns, no_helper, helpers, inputs,
     h.append("  %s_OP_COUNT" % P)
     h.append("};")
     h.append("#define %s_DEC_NOMATCH (-1)" % P)
+    h.append("/* The ops of each pattern file, in file order: FILE_FIRST..FILE_LAST. */")
+    for f in inputs:
+        mine = [p for p in patterns if p.where.split(":")[0].split("/")[-1] == f]
+        if mine:
+            base = re.sub(r"[^A-Za-z0-9]", "_", f.rsplit(".", 1)[0]).upper()
+            h.append("#define %s_OPS_%s_FIRST %s_OP_%s" % (P, base, P, mine[0].name.upper()))
+            h.append("#define %s_OPS_%s_LAST %s_OP_%s" % (P, base, P, mine[-1].name.upper()))
     h.append("/* Names for diagnostics and statistics, indexed by op. */")
     h.append("extern const char *const %s_op_name[%s_OP_COUNT];" % (prefix, P))
     h.append("/* Fixed bits of each op's pattern (0/0 for ops without one). */")

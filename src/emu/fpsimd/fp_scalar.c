@@ -12,6 +12,7 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include "emu/decode.h"
 #include "fpsimd_int.h"
 
 #define GET(r, N) fps_get_scalar(cpu, (r), (N))
@@ -441,4 +442,143 @@ bool fpsimd_decode_fp_scalar(struct emu_insn *out, uint32_t raw) {
     return true;
   }
   return false;
+}
+
+/* ---- decode functions (isa/fp.decode) --------------------------------------
+ * The generator has matched the instruction's pattern (M = S = 0 there) and
+ * set out->op; these resolve the type (reserved and half-precision
+ * arithmetic types are UNDEFINED) and pick the handler. */
+
+/* Register operands every class sets first; returns the type's width N. */
+static int fp_prep(struct emu_insn *out) {
+  uint32_t raw = out->raw;
+  out->rd = (uint8_t)(raw & 31);
+  out->rn = (uint8_t)((raw >> 5) & 31);
+  out->rm = (uint8_t)((raw >> 16) & 31);
+  return type_width((raw >> 22) & 3);
+}
+
+int emu_dec_fp_dp3(struct emu_insn *out, const struct emu_args_fp_rrrr *a) {
+  int N = fp_prep(out);
+  if (N != 32 && N != 64)
+    return DEC_UNDEF;
+  out->ra = (uint8_t)a->ra;
+  out->c = (uint8_t)N;
+  /* b = o1:o0: FMADD, FMSUB, FNMADD, FNMSUB */
+  out->b = (uint8_t)((((out->raw >> 21) & 1) << 1) | ((out->raw >> 15) & 1));
+  out->fn = h_fmadd3;
+  return DEC_OK;
+}
+
+int emu_dec_fp_fixed(struct emu_insn *out, const struct emu_args_fp_cvt *a) {
+  (void)a;
+  int N = fp_prep(out);
+  return decode_conv_fixed(out, out->raw, N) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_fp_int(struct emu_insn *out, const struct emu_args_fp_cvt *a) {
+  (void)a;
+  int N = fp_prep(out);
+  return decode_conv_int(out, out->raw, N) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_fp_dp1(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  int N = fp_prep(out);
+  unsigned op = (out->raw >> 15) & 63;
+  if (N == 0)
+    return DEC_UNDEF;
+  out->c = (uint8_t)N;
+  if (out->op == EMU_OP_FCVT) { /* the only one with half precision */
+    int to = type_width(op & 3);
+    if (to == 0 || to == N)
+      return DEC_UNDEF;
+    out->a = (uint8_t)to;
+    out->fn = h_fcvt;
+    return DEC_OK;
+  }
+  if (N == 16)
+    return DEC_UNDEF;
+  switch (out->op) {
+  case EMU_OP_FMOV_REG:
+    out->fn = h_fmov_reg;
+    return DEC_OK;
+  case EMU_OP_FABS_S:
+    out->fn = h_fabs;
+    return DEC_OK;
+  case EMU_OP_FNEG_S:
+    out->fn = h_fneg;
+    return DEC_OK;
+  case EMU_OP_FSQRT_S:
+    out->fn = h_fsqrt;
+    return DEC_OK;
+  default: { /* FRINT*: opcode 0b001xxx */
+    static const uint8_t rmode[8] = {FPR_TIEEVEN, FPR_POSINF,  FPR_NEGINF,
+                                     FPR_ZERO,    FPR_TIEAWAY, 0,
+                                     FPR_FPCR,    FPR_FPCR};
+    out->b = rmode[op - 8];
+    out->a = out->op == EMU_OP_FRINTX_S; /* FRINTX raises Inexact */
+    out->fn = h_frint;
+    return DEC_OK;
+  }
+  }
+}
+
+/* The classes below have no half-precision forms in ARMv8.0 (FEAT_FP16). */
+static int fp_prep_sd(struct emu_insn *out) {
+  int N = fp_prep(out);
+  if (N == 0 || N == 16)
+    return 0;
+  out->c = (uint8_t)N;
+  return N;
+}
+
+int emu_dec_fp_cmp(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  if (!fp_prep_sd(out))
+    return DEC_UNDEF;
+  unsigned opc2 = out->raw & 31;
+  out->a = (opc2 >> 4) & 1; /* FCMPE: signalling */
+  out->b = (opc2 >> 3) & 1; /* against zero */
+  out->fn = h_fcmp;
+  return DEC_OK;
+}
+
+int emu_dec_fp_imm(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  int N = fp_prep_sd(out);
+  if (!N)
+    return DEC_UNDEF;
+  out->imm = fp_expand_imm(N, (out->raw >> 13) & 0xff);
+  out->fn = h_fmov_imm;
+  return DEC_OK;
+}
+
+int emu_dec_fp_ccmp(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  if (!fp_prep_sd(out))
+    return DEC_UNDEF;
+  out->a = (out->raw >> 4) & 1; /* FCCMPE */
+  out->b = (out->raw >> 12) & 15;
+  out->imm = out->raw & 15;
+  out->fn = h_fccmp;
+  return DEC_OK;
+}
+
+int emu_dec_fp_dp2(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  int N = fp_prep_sd(out);
+  if (!N)
+    return DEC_UNDEF;
+  out->fn = bin2_tab[(out->raw >> 12) & 15][N == 64];
+  return DEC_OK;
+}
+
+int emu_dec_fp_csel(struct emu_insn *out, const struct emu_args_fp_rrr *a) {
+  (void)a;
+  if (!fp_prep_sd(out))
+    return DEC_UNDEF;
+  out->b = (out->raw >> 12) & 15;
+  out->fn = h_fcsel;
+  return DEC_OK;
 }

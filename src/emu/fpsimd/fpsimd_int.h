@@ -204,6 +204,21 @@ bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw);
 bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw);
 bool fpsimd_decode_simd_perm(struct emu_insn *out, uint32_t raw);
 
+/* Operands the AdvSIMD decode functions set before their class's own
+ * (isa/simd.decode): V registers rd/rn/rm, c = Q, b = size (bits 23:22). */
+static inline void simd_prep(struct emu_insn *out) {
+  uint32_t raw = out->raw;
+  out->rd = (uint8_t)(raw & 31);
+  out->rn = (uint8_t)((raw >> 5) & 31);
+  out->rm = (uint8_t)((raw >> 16) & 31);
+  out->c = (uint8_t)((raw >> 30) & 1);
+  out->b = (uint8_t)((raw >> 22) & 3);
+}
+/* Scalar form of an AdvSIMD class (bit 28 set; vector forms have it 0). */
+static inline bool simd_scalar(const struct emu_insn *in) {
+  return (in->raw >> 28) & 1;
+}
+
 /* Lane s (0: 8-bit .. 3: 64-bit) number i of a vector register. */
 static inline uint64_t lane_get(const emu_vreg *v, unsigned s, unsigned i) {
   switch (s) {

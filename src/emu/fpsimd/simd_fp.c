@@ -15,6 +15,7 @@
  */
 #include <math.h>
 
+#include "emu/decode.h"
 #include "fpsimd_int.h"
 
 static inline uint64_t eget(const emu_vreg *v, int N, unsigned i) {
@@ -772,4 +773,48 @@ bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw) {
   if (b2017 == 8)
     return scalar ? decode_f_pair_scalar(out, raw) : decode_f_across(out, raw);
   return false;
+}
+
+/* ---- decode functions (isa/simd.decode, floating-point classes) -----------
+ * The generator has matched the instruction's pattern and set out->op;
+ * the class decoders above resolve sz/q (reserved combinations are
+ * UNDEFINED) and pick the handler. */
+
+int emu_dec_simd_f3(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_f3(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_f2(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_f2(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_f_across(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_f_across(out, out->raw) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_f_pair(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_f_pair_scalar(out, out->raw) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_f_shift(struct emu_insn *out,
+                         const struct emu_args_simd_sh *a) {
+  simd_prep(out);
+  if (a->immh == 0) /* vector: modified immediate (above it in the group) */
+    return DEC_UNDEF;
+  return decode_f_shift(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_f_elem(struct emu_insn *out,
+                        const struct emu_args_simd_el *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_f_elem(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
 }

@@ -15,6 +15,7 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include "emu/decode.h"
 #include "fpsimd_int.h"
 
 typedef __int128 i128;
@@ -1383,4 +1384,60 @@ bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw) {
     }
   }
   return false;
+}
+
+/* ---- decode functions (isa/simd.decode, integer classes) ------------------
+ * The generator has matched the instruction's pattern and set out->op;
+ * the class decoders above resolve size/q (reserved combinations are
+ * UNDEFINED) and pick the handler. */
+
+int emu_dec_simd_3same(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_three_same(out, out->raw, simd_scalar(out)) ? DEC_OK
+                                                            : DEC_UNDEF;
+}
+
+int emu_dec_simd_3diff(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_three_diff(out, out->raw, simd_scalar(out)) ? DEC_OK
+                                                            : DEC_UNDEF;
+}
+
+int emu_dec_simd_2misc(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  /* what the FP class's decoder, tried first, left there */
+  out->imm = 0;
+  out->imm2 = 5; /* FPR_FPCR */
+  return decode_two_misc(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_across(struct emu_insn *out, const struct emu_args_simd *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_across(out, out->raw) ? DEC_OK : DEC_UNDEF;
+}
+
+/* ADDP (scalar): the 64-bit pair only. */
+int emu_dec_simd_pair(struct emu_insn *out, const struct emu_args_simd *a) {
+  simd_prep(out);
+  if (a->size != 3)
+    return DEC_UNDEF;
+  out->fn = h_addp_scalar;
+  return DEC_OK;
+}
+
+int emu_dec_simd_shift(struct emu_insn *out, const struct emu_args_simd_sh *a) {
+  simd_prep(out);
+  if (a->immh == 0) /* vector: modified immediate (above it in the group) */
+    return DEC_UNDEF;
+  return decode_shift_imm(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_elem(struct emu_insn *out, const struct emu_args_simd_el *a) {
+  (void)a;
+  simd_prep(out);
+  return decode_elem_int(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
 }

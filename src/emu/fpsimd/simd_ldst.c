@@ -15,6 +15,7 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include "emu/decode.h"
 #include "emu/mem.h"
 #include "fpsimd_int.h"
 
@@ -529,4 +530,89 @@ bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw) {
   }
   out->fn = ldr_str_fn(size, load, out->a);
   return true;
+}
+
+/* ---- decode functions (isa/simd_ldst.decode) ------------------------------
+ * The generator has matched the instruction's pattern and set out->op;
+ * these check what the fields cannot (reserved sizes, arrangements and
+ * addressing) and pick the handler. */
+
+int emu_dec_simd_ldst_struct(struct emu_insn *out,
+                             const struct emu_args_simd_ls *a) {
+  (void)a;
+  return decode_struct(out, out->raw) ? DEC_OK : DEC_UNDEF;
+}
+
+/* The SIMD&FP register forms: literal, pairs and single registers. */
+int emu_dec_simd_ldst(struct emu_insn *out, const struct emu_args_simd_lsr *a) {
+  uint32_t raw = out->raw;
+  out->rd = (uint8_t)a->rt;
+  out->rn = fps_xsp((raw >> 5) & 31); /* the literal's too, as before */
+  if (out->op == EMU_OP_LDR_F_LIT) {
+    unsigned opc = a->size; /* 32, 64, 128 bits */
+    if (opc == 3)
+      return DEC_UNDEF;
+    out->c = (uint8_t)(4u << opc);
+    out->a = AM_LIT;
+    out->imm =
+        (uint64_t)((int64_t)((uint64_t)((raw >> 5) & 0x7ffff) << 45) >> 43);
+    out->fn = ldr_str_fn(out->c, true, AM_LIT);
+    return DEC_OK;
+  }
+  if (out->op >= EMU_OP_STNP_F && out->op <= EMU_OP_LDP_F_PRE) {
+    unsigned opc = a->size, mode = (raw >> 23) & 3, L = (raw >> 22) & 1;
+    if (opc == 3)
+      return DEC_UNDEF;
+    unsigned size = 4u << opc;
+    out->c = (uint8_t)size;
+    out->ra = (raw >> 10) & 31;
+    int64_t imm7 = (int64_t)((uint64_t)((raw >> 15) & 0x7f) << 57) >> 57;
+    out->imm = (uint64_t)(imm7 * (int64_t)size);
+    /* mode 00 (LDNP/STNP: the hint changes nothing here) and 10: offset */
+    out->a = mode == 1 ? AM_POST : mode == 3 ? AM_PRE : AM_OFF;
+    out->fn = size == 4   ? (L ? h_ldp_4 : h_stp_4)
+              : size == 8 ? (L ? h_ldp_8 : h_stp_8)
+                          : (L ? h_ldp_16 : h_stp_16);
+    return DEC_OK;
+  }
+  /* single register: size 31:30, opc 23:22 */
+  unsigned sz = a->size, opc = (raw >> 22) & 3;
+  unsigned size;
+  bool load = opc & 1;
+  if (opc & 2) {
+    if (sz != 0)
+      return DEC_UNDEF;
+    size = 16;
+  } else {
+    size = 1u << sz;
+  }
+  out->c = (uint8_t)size;
+  switch (out->op) {
+  case EMU_OP_STR_F_UIMM:
+  case EMU_OP_LDR_F_UIMM:
+    out->a = AM_OFF;
+    out->imm = (uint64_t)((raw >> 10) & 0xfff) * size;
+    break;
+  case EMU_OP_STR_F_REG:
+  case EMU_OP_LDR_F_REG: {
+    unsigned option = (raw >> 13) & 7;
+    if (!(option & 2))
+      return DEC_UNDEF;
+    out->a = AM_REG;
+    out->b = (uint8_t)option;
+    out->rm = (uint8_t)a->rm;
+    unsigned shift = size == 1 ? 0 : (unsigned)__builtin_ctz(size);
+    out->imm2 = ((raw >> 12) & 1) ? shift : 0;
+    break;
+  }
+  default: { /* unscaled, post- and pre-index: imm9 */
+    int64_t imm9 = (int64_t)((uint64_t)((raw >> 12) & 0x1ff) << 55) >> 55;
+    out->imm = (uint64_t)imm9;
+    unsigned mode = (raw >> 10) & 3;
+    out->a = mode == 1 ? AM_POST : mode == 3 ? AM_PRE : AM_OFF;
+    break;
+  }
+  }
+  out->fn = ldr_str_fn(size, load, out->a);
+  return DEC_OK;
 }

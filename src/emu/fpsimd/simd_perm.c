@@ -8,6 +8,7 @@
  *
  * Runs on the vCPU thread; no shared state.
  */
+#include "emu/decode.h"
 #include "fpsimd_int.h"
 
 static inline uint64_t rep64(uint64_t x, unsigned s) {
@@ -316,4 +317,42 @@ bool fpsimd_decode_simd_perm(struct emu_insn *out, uint32_t raw) {
     return true;
   }
   return false;
+}
+
+/* ---- decode functions (isa/simd.decode: copy, modified immediate,
+ * permute, extract, table lookup) ----------------------------------------- */
+
+int emu_dec_simd_copy(struct emu_insn *out, const struct emu_args_simd_cp *a) {
+  (void)a;
+  return decode_copy(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_modimm(struct emu_insn *out,
+                        const struct emu_args_simd_imm *a) {
+  (void)a;
+  return decode_modimm(out, out->raw) ? DEC_OK : DEC_UNDEF;
+}
+
+int emu_dec_simd_perm(struct emu_insn *out, const struct emu_args_simd *a) {
+  simd_prep(out);
+  switch (out->op) {
+  case EMU_OP_EXT:
+    if (!a->q && (out->raw & (1u << 14))) /* imm4 >= 8 with 64 bits */
+      return DEC_UNDEF;
+    out->imm = (out->raw >> 11) & 15;
+    out->fn = h_ext;
+    return DEC_OK;
+  case EMU_OP_TBL:
+  case EMU_OP_TBX:
+    out->a = (uint8_t)(((out->raw >> 13) & 3) + 1); /* registers */
+    out->imm = out->op == EMU_OP_TBX;
+    out->fn = h_tbl;
+    return DEC_OK;
+  default: /* UZP1/2, TRN1/2, ZIP1/2: a = opcode */
+    if (a->size == 3 && !a->q)
+      return DEC_UNDEF;
+    out->a = (uint8_t)((out->raw >> 12) & 7);
+    out->fn = h_perm;
+    return DEC_OK;
+  }
 }

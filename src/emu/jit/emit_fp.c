@@ -50,7 +50,7 @@ struct fpd {
 };
 
 static bool classify(const struct emu_insn *in, struct fpd *d) {
-  if (in->op != EMU_OP_FP_SCALAR)
+  if (!emu_op_is_fp_scalar(in->op))
     return false;
   uint32_t raw = in->raw;
   unsigned type = (raw >> 22) & 3;

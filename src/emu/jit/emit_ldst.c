@@ -303,7 +303,7 @@ struct fpl {
 
 static bool fp_classify(const struct emu_insn *in, struct fpl *o) {
   uint32_t raw = in->raw;
-  if (in->op != EMU_OP_SIMD_LDST)
+  if (!emu_op_is_simd_ldst(in->op))
     return false;
   if ((raw & 0xbe000000u) == 0x0c000000u) { /* structures */
     if ((raw & 0xbf00f000u) != 0x0c007000u || (in->sf & 3) > 1 || !in->fn)

@@ -60,7 +60,7 @@ struct sd {
 };
 
 static bool classify(const struct emu_insn *in, struct sd *d) {
-  if (in->op != EMU_OP_SIMD)
+  if (!emu_op_is_simd(in->op))
     return false;
   uint32_t raw = in->raw;
   unsigned u = (raw >> 29) & 1;

@@ -44,7 +44,7 @@ struct pd {
 };
 
 static bool classify(const struct emu_insn *in, struct pd *d) {
-  if (in->op != EMU_OP_SIMD)
+  if (!emu_op_is_simd(in->op))
     return false;
   uint32_t raw = in->raw;
   unsigned u = (raw >> 29) & 1;

@@ -502,7 +502,7 @@ static bool mt_ldst_insn(struct emu_insn *o, uint64_t pc) {
   uint32_t raw = ((uint32_t)rnd() & ~0x0e000000u) | 0x08000000u;
   if (rnd() % 3 == 0) {
     raw |= 1u << 26; /* V: SIMD&FP */
-    return !emu_decode(o, raw, pc) && o->op == EMU_OP_SIMD_LDST && o->fn;
+    return !emu_decode(o, raw, pc) && emu_op_is_simd_ldst(o->op) && o->fn;
   }
   bool ends = emu_decode(o, raw, pc);
   return !ends && o->op >= EMU_OP_PRFM_UIMM && o->op <= EMU_OP_STLR &&
@@ -602,7 +602,7 @@ static void test_ldst_inline_vs_helper(void **state) {
     seen[blk[0].op]++;
     ok++;
     hits += !ra.faulted && ma.cpu.stats.tlb_fills == f0 && !ma.map.nmmio;
-    fp_inline += blk[0].op == EMU_OP_SIMD_LDST && jit_ldst_inline(&blk[0]);
+    fp_inline += emu_op_is_simd_ldst(blk[0].op) && jit_ldst_inline(&blk[0]);
     faults += ra.faulted;
     mmio += ma.map.nmmio > 0;
     drops += ma.cpu.stats.code_page_drops != d0;
@@ -735,7 +735,7 @@ static bool rc_insn(struct emu_insn *o, uint64_t pc) {
   }
   if (emu_decode(o, raw, pc))
     return false;
-  if (o->op == EMU_OP_SIMD_LDST || o->op == EMU_OP_FP_SCALAR)
+  if (emu_op_is_simd_ldst(o->op) || emu_op_is_fp_scalar(o->op))
     return o->fn != NULL;
   if (o->op >= EMU_OP_END_BLOCK || !emu_exec_helper[o->op])
     return false;
