@@ -83,11 +83,10 @@ typedef const struct emu_insn *(*emu_fn)(struct emu_cpu *cpu,
 
 /* One decoded instruction. op is its identity (enum emu_op, generated
  * from src/emu/isa/ (*.decode): one op per encoding pattern, EMU_OP_UNDEF
- * for unallocated encodings, ops for the synthetic insns and one per
- * FP/AdvSIMD class decoder); fn is how the interpreter runs it (a handler
- * the decoder chose for op and operands, possibly specialised). Fields
- * other than fn/op/raw/pc mean what the op's decode function put there;
- * each instruction class documents its use. */
+ * for unallocated encodings, ops for the synthetic insns); fn is how the
+ * interpreter runs it (a handler the decoder chose for op and operands,
+ * possibly specialised). Fields other than fn/op/raw/pc mean what the op's
+ * decode function put there; each instruction class documents its use. */
 struct emu_insn {
   emu_fn fn;
   uint64_t pc;   /* guest address of this instruction */
@@ -358,12 +357,6 @@ void emu_tlb_flush_page(struct emu_cpu *cpu, uint64_t va);
  * and for the JIT later). Returns true if the instruction ends a block.
  * An unimplemented encoding yields a handler raising EMU_EXIT_UNDEF. */
 bool emu_decode(struct emu_insn *out, uint32_t raw, uint64_t pc);
-
-/* FP/AdvSIMD data processing and SIMD&FP loads/stores (fp_*.c, simd_*.c):
- * fills out (fn and operands; pc and raw are already set) and returns true,
- * or returns false for an unallocated/unimplemented encoding. A weak
- * default returning false lives in fpsimd_weak.c. */
-bool emu_decode_fpsimd(struct emu_insn *out, uint32_t raw);
 
 /* Implemented-vs-classes table (decode.c), one line per encoding class:
  * "class: implemented/total" for `--emu-stats`. */

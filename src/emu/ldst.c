@@ -2,7 +2,7 @@
  * offset, unscaled, pre/post-index, unprivileged, register offset with
  * extend), load literal, load/store pair (incl. non-temporal, LDPSW), and
  * PRFM (a no-op). Exclusives and acquire/release are in ldst_excl.c;
- * SIMD&FP loads/stores (V = 1) are decoded by emu_decode_fpsimd.
+ * SIMD&FP loads/stores (V = 1): isa/simd_ldst.decode, fpsimd/simd_ldst.c.
  *
  * Operands: rd = Rt (loads: XSINK for XZR; stores: XZR reads 0), ra = Rt2
  * for pairs, rn = base (SP for 31), rm = offset register; imm = signed

@@ -197,13 +197,6 @@ static inline uint64_t fps_get_scalar(const struct emu_cpu *cpu, unsigned n,
 #define FPS_HANDLER(name)                                                      \
   const struct emu_insn *name(struct emu_cpu *cpu, const struct emu_insn *in)
 
-/* Class decoders (each returns false for encodings it does not handle). */
-bool fpsimd_decode_fp_scalar(struct emu_insn *out, uint32_t raw);
-bool fpsimd_decode_ldst(struct emu_insn *out, uint32_t raw);
-bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw);
-bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw);
-bool fpsimd_decode_simd_perm(struct emu_insn *out, uint32_t raw);
-
 /* Operands the AdvSIMD decode functions set before their class's own
  * (isa/simd.decode): V registers rd/rn/rm, c = Q, b = size (bits 23:22). */
 static inline void simd_prep(struct emu_insn *out) {

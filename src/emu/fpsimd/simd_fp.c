@@ -738,43 +738,6 @@ static bool decode_f_elem(struct emu_insn *out, uint32_t raw, bool scalar) {
   return true;
 }
 
-/* ---- class router -------------------------------------------------------- */
-
-bool fpsimd_decode_simd_fp(struct emu_insn *out, uint32_t raw) {
-  bool scalar;
-  if ((raw & 0x9e000000u) == 0x0e000000u)
-    scalar = false;
-  else if ((raw & 0xde000000u) == 0x5e000000u)
-    scalar = true;
-  else
-    return false;
-  out->rd = raw & 31;
-  out->rn = (raw >> 5) & 31;
-  out->rm = (raw >> 16) & 31;
-  if ((raw >> 24) & 1) {
-    if ((raw >> 10) & 1) {
-      if ((raw >> 23) & 1)
-        return false; /* shift by immediate needs bit 23 = 0 */
-      if (((raw >> 19) & 15) == 0)
-        return false;
-      return decode_f_shift(out, raw, scalar);
-    }
-    return decode_f_elem(out, raw, scalar);
-  }
-  if (!((raw >> 21) & 1))
-    return false;
-  if ((raw >> 10) & 1)
-    return decode_f3(out, raw, scalar);
-  if (((raw >> 10) & 3) != 2)
-    return false;
-  unsigned b2017 = (raw >> 17) & 15;
-  if (b2017 == 0)
-    return decode_f2(out, raw, scalar);
-  if (b2017 == 8)
-    return scalar ? decode_f_pair_scalar(out, raw) : decode_f_across(out, raw);
-  return false;
-}
-
 /* ---- decode functions (isa/simd.decode, floating-point classes) -----------
  * The generator has matched the instruction's pattern and set out->op;
  * the class decoders above resolve sz/q (reserved combinations are

@@ -1333,59 +1333,6 @@ static bool decode_elem_int(struct emu_insn *out, uint32_t raw, bool scalar) {
   return true;
 }
 
-/* ---- class router ---------------------------------------------------------
- */
-
-bool fpsimd_decode_simd(struct emu_insn *out, uint32_t raw) {
-  bool scalar;
-  if ((raw & 0x9f000000u) == 0x0e000000u || (raw & 0x9f000000u) == 0x0f000000u)
-    scalar = false;
-  else if ((raw & 0xdf000000u) == 0x5e000000u ||
-           (raw & 0xdf000000u) == 0x5f000000u)
-    scalar = true;
-  else
-    return false;
-  out->rd = raw & 31;
-  out->rn = (raw >> 5) & 31;
-  out->rm = (raw >> 16) & 31;
-  bool b24 = (raw >> 24) & 1;
-  if (b24) {
-    if ((raw >> 10) & 1) {
-      if ((raw >> 23) & 1)
-        return false; /* shift by immediate needs bit 23 = 0 */
-      if (((raw >> 19) & 15) == 0)
-        return false; /* modified immediate: simd_perm.c */
-      return decode_shift_imm(out, raw, scalar);
-    }
-    return decode_elem_int(out, raw, scalar);
-  }
-  if (!((raw >> 21) & 1))
-    return false;
-  if ((raw >> 10) & 1)
-    return decode_three_same(out, raw, scalar);
-  unsigned b1110 = (raw >> 10) & 3;
-  if (b1110 == 0)
-    return decode_three_diff(out, raw, scalar);
-  if (b1110 == 2) {
-    unsigned b2017 = (raw >> 17) & 15;
-    if (b2017 == 0)
-      return decode_two_misc(out, raw, scalar);
-    if (b2017 == 8) {
-      if (scalar) {
-        /* scalar pairwise: ADDP (integer) */
-        if (((raw >> 12) & 31) == 0x1b && !((raw >> 29) & 1) &&
-            ((raw >> 22) & 3) == 3) {
-          out->fn = h_addp_scalar;
-          return true;
-        }
-        return false;
-      }
-      return decode_across(out, raw);
-    }
-  }
-  return false;
-}
-
 /* ---- decode functions (isa/simd.decode, integer classes) ------------------
  * The generator has matched the instruction's pattern and set out->op;
  * the class decoders above resolve size/q (reserved combinations are
@@ -1408,9 +1355,11 @@ int emu_dec_simd_3diff(struct emu_insn *out, const struct emu_args_simd *a) {
 int emu_dec_simd_2misc(struct emu_insn *out, const struct emu_args_simd *a) {
   (void)a;
   simd_prep(out);
-  /* what the FP class's decoder, tried first, left there */
+  /* imm/imm2 as the hand-written decoder this replaced left them (its FP
+   * two-register class, tried first, set them before refusing): the
+   * exhaustive old-vs-new check compared every field */
   out->imm = 0;
-  out->imm2 = 5; /* FPR_FPCR */
+  out->imm2 = FPR_FPCR;
   return decode_two_misc(out, out->raw, simd_scalar(out)) ? DEC_OK : DEC_UNDEF;
 }
 

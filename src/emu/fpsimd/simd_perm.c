@@ -280,45 +280,6 @@ static FPS_HANDLER(h_tbl) {
   return in + 1;
 }
 
-bool fpsimd_decode_simd_perm(struct emu_insn *out, uint32_t raw) {
-  unsigned rd = raw & 31, rn = (raw >> 5) & 31, rm = (raw >> 16) & 31;
-  unsigned Q = (raw >> 30) & 1, size = (raw >> 22) & 3;
-  if ((raw & 0x9fe08400u) == 0x0e000400u) /* AdvSIMD copy */
-    return decode_copy(out, raw, false);
-  if ((raw & 0xdfe08400u) == 0x5e000400u) /* AdvSIMD scalar copy */
-    return decode_copy(out, raw, true);
-  if ((raw & 0x9ff80400u) == 0x0f000400u) /* modified immediate */
-    return decode_modimm(out, raw);
-  out->rd = (uint8_t)rd;
-  out->rn = (uint8_t)rn;
-  out->rm = (uint8_t)rm;
-  out->c = (uint8_t)Q;
-  out->b = (uint8_t)size;
-  if ((raw & 0xbf208c00u) == 0x0e000800u) { /* permute */
-    unsigned opc = (raw >> 12) & 7;
-    if ((opc & 3) == 0 || (size == 3 && !Q))
-      return false;
-    out->a = (uint8_t)opc;
-    out->fn = h_perm;
-    return true;
-  }
-  if ((raw & 0xbfe08400u) == 0x2e000000u) { /* EXT (op2 = 00) */
-    unsigned imm4 = (raw >> 11) & 15;
-    if (!Q && (imm4 & 8))
-      return false;
-    out->imm = imm4;
-    out->fn = h_ext;
-    return true;
-  }
-  if ((raw & 0xbfe08c00u) == 0x0e000000u) { /* TBL/TBX (op2 = 00) */
-    out->a = (uint8_t)(((raw >> 13) & 3) + 1);
-    out->imm = (raw >> 12) & 1;
-    out->fn = h_tbl;
-    return true;
-  }
-  return false;
-}
-
 /* ---- decode functions (isa/simd.decode: copy, modified immediate,
  * permute, extract, table lookup) ----------------------------------------- */
 

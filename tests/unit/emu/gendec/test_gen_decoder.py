@@ -15,14 +15,16 @@ bad = {
     "shadow.decode": "pattern 'B' can never match",
     "argset.decode": "decode function 'f' is used with argument sets",
     "xform.decode": "unknown transform 'sp'",
+    "nohelpers_bad.decode": "'%nohelpers' takes no names",
 }
 fails = 0
 with tempfile.TemporaryDirectory() as t:
-    def run(name):
+    def run(name, *opts):
         return subprocess.run(
             [sys.executable, gen, "--prefix", "t", "--header",
-             os.path.join(t, "t.h"), "--source", os.path.join(t, "t.c"),
-             os.path.join(d, name)], capture_output=True, text=True)
+             os.path.join(t, "t.h"), "--source", os.path.join(t, "t.c")]
+            + list(opts) + [os.path.join(d, name)],
+            capture_output=True, text=True)
     for name, msg in bad.items():
         r = run(name)
         if r.returncode == 0 or msg not in r.stderr:
@@ -37,4 +39,16 @@ with tempfile.TemporaryDirectory() as t:
         fails += 1
     else:
         print("ok   good.decode accepted")
+    # %nohelpers: A keeps its helper, B (after it) has none; the file's
+    # ops are bounded by T_OPS_NOHELPERS_FIRST/_LAST
+    r = run("nohelpers.decode", "--helpers")
+    src = open(os.path.join(t, "t.c")).read() if r.returncode == 0 else ""
+    hdr = open(os.path.join(t, "t.h")).read() if r.returncode == 0 else ""
+    if ("[T_OP_A] = t_exec_a," not in src or "t_exec_b" in src + hdr
+            or "#define T_OPS_NOHELPERS_FIRST T_OP_A" not in hdr
+            or "#define T_OPS_NOHELPERS_LAST T_OP_B" not in hdr):
+        print("FAIL nohelpers.decode: rc %d %s" % (r.returncode, r.stderr))
+        fails += 1
+    else:
+        print("ok   nohelpers.decode: helper for A only, op range A..B")
 sys.exit(1 if fails else 0)

@@ -16,7 +16,13 @@ aarch64-linux-gnu-gcc -O1 -static -o "$out/target" "$here/target.c"
 host=${EMUFP_HOST:-}
 if [ -z "$host" ]; then
   host=$out/host
-  ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -I"$src" -o "$host" \
-    "$here/host.c" "$src"/emu/fpsimd/*.c -lm
+  # the FP/AdvSIMD part of the generated decoder, alone (as test_emufp)
+  mkdir "$out/emu"
+  python3 "$src/../tools/emu/gen_decoder.py" --prefix emu \
+    --header "$out/emu/emu_isa.h" --source "$out/emu/emu_isa.c" \
+    --include emu/decode.h "$src"/emu/isa/fp.decode \
+    "$src"/emu/isa/simd.decode "$src"/emu/isa/simd_ldst.decode
+  ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -I"$out" -I"$src" -o "$host" \
+    "$here/host.c" "$out/emu/emu_isa.c" "$src"/emu/fpsimd/*.c -lm
 fi
 "$host" "$out/target" "${1:-2000}" "${2:-1}" $3
