@@ -11,9 +11,8 @@
  * infinities, tiny or huge results, another FPCR) jumps to a cold stub
  * that runs the interpreter's handler (in->fn) on the untouched operands:
  * the inline code writes its destination only after every test passed.
- * The instructions are recognised from in->raw (the FP/SIMD decoders give
- * one op, FP_SCALAR, for the whole class; in->op tells that the
- * interpreter accepted the encoding).
+ * The instructions are recognised by their op (isa/fp.decode); the
+ * type and the operand fields come from in->raw.
  *
  * Runs on the translating CPU's thread (emission) and on that CPU's
  * thread (the emitted code); no shared state.
@@ -49,6 +48,9 @@ struct fpd {
   unsigned sub; /* per kind */
 };
 
+/* What the op and its type say the insn is; false for what is not
+ * emitted inline (half precision, FMA without the host's FMA3, the
+ * conversions with their own rounding, the top-half moves...). */
 static bool classify(const struct emu_insn *in, struct fpd *d) {
   if (!emu_op_is_fp_scalar(in->op))
     return false;
@@ -58,65 +60,68 @@ static bool classify(const struct emu_insn *in, struct fpd *d) {
     return false;
   d->N = type ? 64 : 32;
   d->sub = 0;
-  if ((raw & 0xff20cc00u) == 0x1e200800u) { /* 2-source, opcode < 4 */
+  switch (in->op) {
+  case EMU_OP_FMUL_S:
+  case EMU_OP_FDIV_S:
+  case EMU_OP_FADD_S:
+  case EMU_OP_FSUB_S:
     d->k = FPK_ARITH;
-    d->sub = (raw >> 12) & 3;
+    d->sub = (raw >> 12) & 3; /* opcode: 0 mul, 1 div, 2 add, 3 sub */
+    return true;
+  case EMU_OP_FMOV_REG:
+  case EMU_OP_FABS_S:
+  case EMU_OP_FNEG_S:
+    d->k = FPK_BITS;
+    d->sub = (raw >> 15) & 3; /* opcode: 0 fmov, 1 fabs, 2 fneg */
+    return true;
+  case EMU_OP_FSQRT_S:
+    d->k = FPK_SQRT;
+    return true;
+  case EMU_OP_FCVT: { /* single <-> double only */
+    unsigned opc = (raw >> 15) & 3;
+    if (!((opc == 0 && type == 1) || (opc == 1 && type == 0)))
+      return false;
+    d->k = FPK_CVT;
     return true;
   }
-  if ((raw & 0xff207c00u) == 0x1e204000u) { /* 1-source */
-    unsigned op = (raw >> 15) & 63;
-    if (op <= 2) {
-      d->k = FPK_BITS;
-      d->sub = op;
-      return true;
-    }
-    if (op == 3) {
-      d->k = FPK_SQRT;
-      return true;
-    }
-    if ((op == 4 && type == 1) || (op == 5 && type == 0)) {
-      d->k = FPK_CVT;
-      return true;
-    }
-    return false;
-  }
-  if ((raw & 0xff000000u) == 0x1f000000u) { /* 3-source */
+  case EMU_OP_FMADD:
+  case EMU_OP_FMSUB:
+  case EMU_OP_FNMADD:
+  case EMU_OP_FNMSUB:
     if (!jit_host_fma3())
       return false;
     d->k = FPK_FMA;
     d->sub = (((raw >> 21) & 1) << 1) | ((raw >> 15) & 1);
     return true;
-  }
-  if ((raw & 0xff20fc07u) == 0x1e202000u) { /* FCMP/FCMPE */
+  case EMU_OP_FCMP:
+  case EMU_OP_FCMPE:
     d->k = FPK_CMP;
-    d->sub = (raw >> 3) & 1;
+    d->sub = (raw >> 3) & 1; /* with zero */
     return true;
-  }
-  if ((raw & 0xff200c00u) == 0x1e200c00u) {
+  case EMU_OP_FCSEL:
     d->k = FPK_CSEL;
     return true;
-  }
-  if ((raw & 0xff201fe0u) == 0x1e201000u) {
+  case EMU_OP_FMOV_IMM:
     d->k = FPK_MOVI;
     return true;
+  case EMU_OP_SCVTF_INT:
+  case EMU_OP_UCVTF_INT:
+    d->k = in->op == EMU_OP_SCVTF_INT ? FPK_SCVTF : FPK_UCVTF;
+    d->sub = raw >> 31 ? 64 : 32;
+    return true;
+  case EMU_OP_FCVTZS_INT:
+  case EMU_OP_FCVTZU_INT:
+    d->k = in->op == EMU_OP_FCVTZS_INT ? FPK_FCVTZS : FPK_FCVTZU;
+    d->sub = raw >> 31 ? 64 : 32;
+    return true;
+  case EMU_OP_FMOV_TO_GEN:
+  case EMU_OP_FMOV_FROM_GEN:
+    d->k = in->op == EMU_OP_FMOV_TO_GEN ? FPK_TOGEN : FPK_FROMGEN;
+    d->sub = raw >> 31 ? 64 : 32;
+    return true;
+  default:
+    return false;
   }
-  if ((raw & 0x7f20fc00u) == 0x1e200000u) { /* to/from integer */
-    unsigned sf = raw >> 31, rmode = (raw >> 19) & 3, opc = (raw >> 16) & 7;
-    d->sub = sf ? 64 : 32;
-    if (rmode == 0 && (opc == 2 || opc == 3)) {
-      d->k = opc == 2 ? FPK_SCVTF : FPK_UCVTF;
-      return true;
-    }
-    if (rmode == 3 && (opc == 0 || opc == 1)) {
-      d->k = opc ? FPK_FCVTZU : FPK_FCVTZS;
-      return true;
-    }
-    if (rmode == 0 && (opc == 6 || opc == 7) && sf == type) {
-      d->k = opc == 6 ? FPK_TOGEN : FPK_FROMGEN;
-      return true;
-    }
-  }
-  return false;
 }
 
 bool jit_fp_inline(const struct emu_insn *in) {
