@@ -280,12 +280,12 @@ static int run_prog(const struct emudiff *d, char **prefix, const char *elf,
 static void ref_key(const struct emudiff *d, const uint8_t *img, size_t len,
                     char *out, size_t outsz) {
   uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
-  for (int k = 0; k < 2; k++) {
-    for (const char *c = d->qemu_cmd; *c; c++)
+  for (const char *c = d->qemu_cmd; *c; c++)
+    for (int k = 0; k < 2; k++)
       h[k] = (h[k] ^ (uint8_t)*c) * 0x100000001b3ull;
-    for (size_t i = 0; i < len; i++)
+  for (size_t i = 0; i < len; i++)
+    for (int k = 0; k < 2; k++)
       h[k] = (h[k] ^ img[i]) * 0x100000001b3ull;
-  }
   snprintf(out, outsz, "%s/%016llx%016llx.ref", d->ref_cache,
            (unsigned long long)h[0], (unsigned long long)h[1]);
 }

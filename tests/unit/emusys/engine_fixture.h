@@ -25,6 +25,15 @@
 #define EF_RAM_SIZE (1u << 20)
 #define EF_SLOT_OFF 0x1000u /* where the test programs store their value */
 
+/* A counting loop, at RAM_BASE, MMU off, EL1:
+ *   movz x2, #0x4000, lsl #16 ; x2 = 0x40000000
+ *   add  x2, x2, #1, lsl #12  ; x2 = the slot
+ * 1:add  x1, x1, #1
+ *   str  x1, [x2]
+ *   b    1b */
+static const uint32_t ef_count_loop[] = {0xd2a80002, 0x91400442, 0x91000421,
+                                         0xf9000041, 0x17fffffe};
+
 struct engine_fixture {
   struct vmk_guest_mem ram;
   struct vmk_bus bus;

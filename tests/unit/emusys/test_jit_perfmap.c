@@ -19,15 +19,6 @@
 
 #include "engine_fixture.h"
 
-/* At RAM_BASE, MMU off, EL1:
- *   movz x2, #0x4000, lsl #16 ; x2 = 0x40000000
- *   add  x2, x2, #1, lsl #12  ; x2 = the slot
- * 1:add  x1, x1, #1
- *   str  x1, [x2]
- *   b    1b */
-static const uint32_t code[] = {0xd2a80002, 0x91400442, 0x91000421, 0xf9000041,
-                                0x17fffffe};
-
 static void on_exit_cb(void *opaque, vmk_exit_reason r, const vmk_error *err) {
   (void)opaque;
   (void)r;
@@ -63,7 +54,7 @@ static void test_perfmap_names_anonymous_code(void **state) {
   unlink(mp);
   setenv("VMK_JIT_PERFMAP", "1", 1);
   struct engine_fixture f = {0};
-  ef_ram(&f, code, sizeof code);
+  ef_ram(&f, ef_count_loop, sizeof ef_count_loop);
   ef_engine(&f, true, on_exit_cb, NULL);
   vmk_error err;
   struct vmk_boot_regs boot = {.pc = VMK_RAM_BASE};
@@ -80,7 +71,7 @@ static void test_perfmap_names_anonymous_code(void **state) {
   while (fgets(line, sizeof line, m)) {
     unsigned long long start, size, pc;
     assert_int_equal(sscanf(line, "%llx %llx jit:%llx", &start, &size, &pc), 3);
-    if (pc < VMK_RAM_BASE || pc >= VMK_RAM_BASE + sizeof code)
+    if (pc < VMK_RAM_BASE || pc >= VMK_RAM_BASE + sizeof ef_count_loop)
       continue;
     char path[256];
     assert_true(mapping_of(start, path, sizeof path));

@@ -20,15 +20,6 @@
 #include "engine/emu.h"
 #include "engine_fixture.h"
 
-/* At RAM_BASE, MMU off, EL1:
- *   movz x2, #0x4000, lsl #16 ; x2 = 0x40000000
- *   add  x2, x2, #1, lsl #12  ; x2 = the slot
- * 1:add  x1, x1, #1
- *   str  x1, [x2]
- *   b    1b */
-static const uint32_t code[] = {0xd2a80002, 0x91400442, 0x91000421, 0xf9000041,
-                                0x17fffffe};
-
 struct fixture {
   struct engine_fixture ef;
   int exits; /* atomic: on_exit calls */
@@ -73,7 +64,7 @@ static bool counted_past(struct fixture *f, uint64_t n) {
 
 static int setup(void **state) {
   struct fixture *f = calloc(1, sizeof *f);
-  ef_ram(&f->ef, code, sizeof code);
+  ef_ram(&f->ef, ef_count_loop, sizeof ef_count_loop);
   *state = f;
   return 0;
 }
