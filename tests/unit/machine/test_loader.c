@@ -151,6 +151,48 @@ static void test_place_kernel_and_initrd(void **state) {
   free(ird);
 }
 
+/* Files of many pieces, read by several threads: every byte must land at
+ * its own place. Each 8-byte word holds its file offset (and a tag per
+ * file), so a piece read to or from the wrong place shows, even one off by
+ * a multiple of the piece size. */
+static uint8_t *offset_words(size_t len, uint64_t tag) {
+  uint8_t *b = malloc(len);
+  assert_non_null(b);
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t w = i ^ tag;
+    memcpy(b + i, &w, len - i < 8 ? len - i : 8);
+  }
+  return b;
+}
+
+static void test_large_files_every_byte(void **state) {
+  struct fx *f = *state;
+  const size_t ksize = 21 * MIB + 7, isize = 9 * MIB + 3;
+  set_ram(f, 128 * MIB);
+  uint8_t *k = offset_words(ksize, 0x4b00000000000000ull);
+  memset(k, 0, 64);
+  vmk_put_le64(k + 16, 24 * MIB); /* image_size: 3 MiB of BSS */
+  memcpy(k + 56, "ARM\x64", 4);
+  write_file(f->kernel, k, ksize);
+  uint8_t *ird = offset_words(isize, 0x4900000000000000ull);
+  write_file(f->initrd, ird, isize);
+
+  struct vmk_boot_layout l;
+  vmk_error err = {0};
+  int rc = vmk_load_linux(&f->gm, f->kernel, f->initrd, &l, &err);
+  if (rc)
+    fail_msg("%s", err.msg);
+  check_layout(f, &l);
+  assert_memory_equal(gpa(f, l.kernel_gpa), k, ksize);
+  for (size_t i = ksize; i < 24 * MIB; i++)
+    if (gpa(f, l.kernel_gpa)[i])
+      fail_msg("BSS byte %zu is not zero", i);
+  assert_int_equal(l.initrd_size, isize);
+  assert_memory_equal(gpa(f, l.initrd_gpa), ird, isize);
+  free(k);
+  free(ird);
+}
+
 static void test_text_offset_and_no_initrd(void **state) {
   struct fx *f = *state;
   make_image(f->kernel, 0x80000, 2 * MIB, 0x2, MIB);
@@ -326,6 +368,8 @@ static void test_too_large(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_place_kernel_and_initrd, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_large_files_every_byte, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_text_offset_and_no_initrd, setup,
                                       teardown),
