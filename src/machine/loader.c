@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/le.h"
+#include "base/thread.h"
 
 #define HDR_SIZE 64
 #define HDR_TEXT_OFFSET 8
@@ -135,7 +136,7 @@ static int load_files(int kfd, uint8_t *kdst, uint64_t klen, int ifd,
   unsigned started = 0;
   /* A helper that cannot be created leaves its pieces to the others. */
   while (started + 1 < want &&
-         pthread_create(&helpers[started], NULL, load_worker, &job) == 0)
+         vmk_thread_create(&helpers[started], load_worker, &job) == 0)
     started++;
   load_worker(&job);
   for (unsigned i = 0; i < started; i++)

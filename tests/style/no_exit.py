@@ -3,9 +3,10 @@
 _Exit(), quick_exit() or abort() call in src/ outside the places that are
 the process. Comments and string literals are ignored. Usage:
 no_exit.py SOURCE_ROOT"""
-import pathlib
 import re
 import sys
+
+from csource import calls, sources
 
 # Where ending the process is the job:
 ALLOWED = {
@@ -18,34 +19,18 @@ ALLOWED = {
     "src/emu/user/",
 }
 CALL = re.compile(r"\b(exit|_exit|_Exit|quick_exit|abort)\s*\(")
-# Comments, string and character literals (which may contain the words).
-NOISE = re.compile(r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'',
-                   re.S)
-
-
-def blank(m):
-    # keep line numbers: replace everything but newlines
-    return re.sub(r"[^\n]", " ", m.group(0))
 
 
 def main():
-    root = pathlib.Path(sys.argv[1])
     bad = []
     nfiles = 0
-    for path in sorted((root / "src").rglob("*")):
-        if path.suffix not in (".c", ".h"):
-            continue
-        rel = path.relative_to(root).as_posix()
-        if any(rel.startswith(a) for a in ALLOWED):
-            continue
+    for rel, code in sources(sys.argv[1], ALLOWED):
         nfiles += 1
-        code = NOISE.sub(blank, path.read_text(errors="replace"))
-        for m in CALL.finditer(code):
-            line = code.count("\n", 0, m.start()) + 1
+        for line, m in calls(code, CALL):
             bad.append(f"{rel}:{line}: {m.group(1)}() ends the process; "
                        "return a negative errno and fill a vmk_error instead")
     if nfiles == 0:
-        print(f"no source files under {root}/src")
+        print(f"no source files under {sys.argv[1]}/src")
         return 1
     for b in bad:
         print(b)
