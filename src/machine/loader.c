@@ -1,23 +1,19 @@
 /* loader.c — loads a Linux arm64 Image and initrd into guest RAM and picks
  * the device tree's place (Documentation/arch/arm64/booting.rst). Runs on
- * the VM-building thread before the vCPUs start, with short-lived helper
- * threads that copy parts of large files (joined before it returns); no
- * state outlives a call. Every failure names the file and says what to do
- * about it. */
+ * the VM-building thread before the vCPUs start; no shared state. Every
+ * failure names the file and says what to do about it. */
 #include "loader.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/bulk_read.h"
 #include "base/le.h"
-#include "base/thread.h"
 
 #define HDR_SIZE 64
 #define HDR_TEXT_OFFSET 8
@@ -38,67 +34,18 @@ static uint64_t align_up(uint64_t v, uint64_t a) {
 
 static uint64_t mib_up(uint64_t bytes) { return (bytes + MIB - 1) / MIB; }
 
-/* Reads len bytes at offset into dst; a short file is -EIO. */
-static int read_at(int fd, void *dst, uint64_t len, uint64_t off) {
-  uint8_t *p = dst;
-  while (len) {
-    size_t chunk = len > (1u << 30) ? (1u << 30) : (size_t)len;
-    ssize_t n = pread(fd, p, chunk, (off_t)off);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    if (n == 0)
-      return -EIO;
-    p += n;
-    off += (uint64_t)n;
-    len -= (uint64_t)n;
-  }
-  return 0;
-}
-
-/* Large files are read by several threads at once, in pieces of
- * LOAD_PIECE bytes. Reading a file into fresh guest RAM is dominated by
- * the host kernel's page faults, huge-page zeroing and copying, all of
- * which run on the reading thread's CPU: on an idle multi-core host the
- * threads divide the time (in bench/kvm_boot.sh's nested host, a 33 MB
- * Image took 0.5-1.5 s from one thread and 0.3-0.5 s from two). */
+/* Large files are read in pieces of LOAD_PIECE bytes, all at once
+ * (base/bulk_read.h). Reading a file into fresh guest RAM is dominated by
+ * the host kernel's page faults, huge-page zeroing and copying, which then
+ * run on every CPU (in bench/kvm_boot.sh's nested host, a 33 MB Image took
+ * 0.5-1.5 s on one CPU and 0.3-0.5 s on two). */
 #define LOAD_PIECE (4ull << 20)
-#define LOAD_MAX_THREADS 4
-
-struct load_piece {
-  int fd;
-  uint8_t *dst;
-  uint64_t len, off;
-};
-
-struct load_job {
-  const struct load_piece *pieces;
-  unsigned n;
-  atomic_uint next;  /* the next piece a thread takes */
-  atomic_int rc;     /* the first error, or 0 */
-  atomic_int bad_fd; /* the file that error came from */
-};
-
-static void *load_worker(void *arg) {
-  struct load_job *j = arg;
-  unsigned i;
-  while ((i = atomic_fetch_add(&j->next, 1)) < j->n) {
-    const struct load_piece *p = &j->pieces[i];
-    int rc = read_at(p->fd, p->dst, p->len, p->off);
-    int none = 0;
-    if (rc && atomic_compare_exchange_strong(&j->rc, &none, rc))
-      atomic_store(&j->bad_fd, p->fd);
-  }
-  return NULL;
-}
 
 /* Cuts [0, len) of fd into pieces for dst. Returns the new piece count. */
-static unsigned add_pieces(struct load_piece *pieces, unsigned n, int fd,
+static unsigned add_pieces(struct vmk_read_piece *pieces, unsigned n, int fd,
                            uint8_t *dst, uint64_t len) {
   for (uint64_t off = 0; off < len; off += LOAD_PIECE)
-    pieces[n++] = (struct load_piece){
+    pieces[n++] = (struct vmk_read_piece){
         .fd = fd,
         .dst = dst + off,
         .off = off,
@@ -106,44 +53,25 @@ static unsigned add_pieces(struct load_piece *pieces, unsigned n, int fd,
   return n;
 }
 
-/* Reads the kernel (and initrd, ifd >= 0) into guest RAM, on up to
- * LOAD_MAX_THREADS threads (this one included). Returns 0, or a negative
- * errno with *bad_fd the file that failed. */
+/* Reads the kernel (and initrd, ifd >= 0) into guest RAM. Returns 0, or a
+ * negative errno with *bad_fd the file that failed. */
 static int load_files(int kfd, uint8_t *kdst, uint64_t klen, int ifd,
                       uint8_t *idst, uint64_t ilen, int *bad_fd) {
-  unsigned total = (unsigned)((klen + LOAD_PIECE - 1) / LOAD_PIECE +
-                              (ilen + LOAD_PIECE - 1) / LOAD_PIECE);
-  struct load_piece *pieces = calloc(total ? total : 1, sizeof(*pieces));
-  if (!pieces) {
-    *bad_fd = kfd;
+  uint64_t total = (klen + LOAD_PIECE - 1) / LOAD_PIECE +
+                   (ilen + LOAD_PIECE - 1) / LOAD_PIECE;
+  struct vmk_read_piece *pieces = calloc(total ? total : 1, sizeof(*pieces));
+  *bad_fd = kfd;
+  if (!pieces)
     return -ENOMEM;
-  }
   unsigned n = add_pieces(pieces, 0, kfd, kdst, klen);
   if (ifd >= 0)
     n = add_pieces(pieces, n, ifd, idst, ilen);
-  struct load_job job = {.pieces = pieces, .n = n};
-  atomic_init(&job.next, 0);
-  atomic_init(&job.rc, 0);
-  atomic_init(&job.bad_fd, -1);
-
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  unsigned want = cpus < 1                  ? 1
-                  : cpus > LOAD_MAX_THREADS ? LOAD_MAX_THREADS
-                                            : (unsigned)cpus;
-  if (want > n)
-    want = n ? n : 1;
-  pthread_t helpers[LOAD_MAX_THREADS - 1];
-  unsigned started = 0;
-  /* A helper that cannot be created leaves its pieces to the others. */
-  while (started + 1 < want &&
-         vmk_thread_create(&helpers[started], load_worker, &job) == 0)
-    started++;
-  load_worker(&job);
-  for (unsigned i = 0; i < started; i++)
-    pthread_join(helpers[i], NULL);
+  unsigned bad = 0;
+  int rc = vmk_bulk_read(pieces, n, true, &bad, NULL);
+  if (rc)
+    *bad_fd = pieces[bad].fd;
   free(pieces);
-  *bad_fd = atomic_load(&job.bad_fd);
-  return atomic_load(&job.rc);
+  return rc;
 }
 
 static int open_file(const char *what, const char *path, int *fd,
@@ -186,7 +114,7 @@ static int bad_format(int fd, const char *path, const uint8_t *h, size_t n,
                    "arm64 Image (arch/arm64/boot/Image) instead",
                    path);
   uint8_t hdrs[4];
-  if (read_at(fd, hdrs, 4, 0x202) == 0 && memcmp(hdrs, "HdrS", 4) == 0)
+  if (vmk_read_full(fd, hdrs, 4, 0x202) == 0 && memcmp(hdrs, "HdrS", 4) == 0)
     return vmk_err(err, -EINVAL,
                    "the kernel '%s' is an x86 bzImage; vmkit boots arm64 "
                    "kernels, pass an arm64 Image",
@@ -215,7 +143,7 @@ static uint64_t pe_expected_size(int fd, const uint8_t *h, uint64_t fsize) {
     return 0;
   if ((uint64_t)pe + sizeof(coff) > fsize)
     return (uint64_t)pe + sizeof(coff); /* the header itself is cut off */
-  if (read_at(fd, coff, sizeof(coff), pe) || memcmp(coff, "PE\0\0", 4))
+  if (vmk_read_full(fd, coff, sizeof(coff), pe) || memcmp(coff, "PE\0\0", 4))
     return 0;
   unsigned nsec = vmk_le16(coff + 6);
   uint64_t sec = (uint64_t)pe + sizeof(coff) + vmk_le16(coff + 20);
@@ -223,7 +151,7 @@ static uint64_t pe_expected_size(int fd, const uint8_t *h, uint64_t fsize) {
   for (unsigned i = 0; i < nsec && i < 96 && sec + 40ull * (i + 1) <= fsize;
        i++) {
     uint8_t sh[40];
-    if (read_at(fd, sh, sizeof(sh), sec + 40ull * i))
+    if (vmk_read_full(fd, sh, sizeof(sh), sec + 40ull * i))
       return 0;
     uint64_t end = (uint64_t)vmk_le32(sh + 20) + vmk_le32(sh + 16);
     if (end > need)
@@ -247,7 +175,7 @@ int vmk_load_linux(const struct vmk_guest_mem *gm, const char *kernel_path,
 
   uint8_t h[HDR_SIZE];
   size_t hn = ksize < HDR_SIZE ? (size_t)ksize : HDR_SIZE;
-  rc = read_at(kfd, h, hn, 0);
+  rc = vmk_read_full(kfd, h, hn, 0);
   if (rc) {
     rc = vmk_err(err, rc, "cannot read the kernel '%s': %s", kernel_path,
                  strerror(-rc));

@@ -1,0 +1,179 @@
+/* test_bulk_read.c — vmk_bulk_read (base/bulk_read.h): many pieces of two
+ * files, of uneven sizes and in no order, land byte for byte where they
+ * belong, through io_uring (its workers and the calling thread sharing
+ * them) and on the calling thread alone; more pieces
+ * than the ring holds at once; a piece past the end of its file and a bad
+ * file descriptor are errors that name the piece. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/bulk_read.h"
+
+#define NPIECES 77 /* more than the ring's 32 entries */
+
+struct fx {
+  char dir[64], path[2][96];
+  int fd[2];
+  uint8_t *data[2];
+  size_t size[2];
+};
+
+/* Each 8-byte word holds its own offset and the file's tag: a piece read
+ * from or to the wrong place shows, whatever its size. */
+static uint8_t *offset_words(size_t len, uint64_t tag) {
+  uint8_t *b = malloc(len);
+  assert_non_null(b);
+  for (size_t i = 0; i < len; i += 8) {
+    uint64_t w = i ^ tag;
+    memcpy(b + i, &w, len - i < 8 ? len - i : 8);
+  }
+  return b;
+}
+
+static int setup(void **state) {
+  struct fx *f = calloc(1, sizeof(*f));
+  strcpy(f->dir, "/tmp/vmk-bulk-XXXXXX");
+  if (!f || !mkdtemp(f->dir))
+    return -1;
+  const size_t sizes[2] = {9 * 1024 * 1024 + 13, 3 * 1024 * 1024 + 5};
+  for (int i = 0; i < 2; i++) {
+    snprintf(f->path[i], sizeof(f->path[i]), "%s/f%d", f->dir, i);
+    f->size[i] = sizes[i];
+    f->data[i] = offset_words(sizes[i], (uint64_t)(i + 1) << 56);
+    FILE *w = fopen(f->path[i], "wb");
+    if (!w || fwrite(f->data[i], 1, sizes[i], w) != sizes[i])
+      return -1;
+    fclose(w);
+    f->fd[i] = open(f->path[i], O_RDONLY);
+    if (f->fd[i] < 0)
+      return -1;
+  }
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *f = *state;
+  for (int i = 0; i < 2; i++) {
+    close(f->fd[i]);
+    unlink(f->path[i]);
+    free(f->data[i]);
+  }
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+/* Cuts both files into NPIECES pieces of pseudo-random sizes, listed in
+ * a shuffled order, into one destination buffer per file. */
+static void make_pieces(struct fx *f, uint8_t *dst[2],
+                        struct vmk_read_piece *p) {
+  unsigned n = 0;
+  uint32_t seed = 12345;
+  for (int i = 0; i < 2; i++) {
+    unsigned parts = i == 0 ? 50 : NPIECES - 50;
+    size_t off = 0;
+    for (unsigned k = 0; k < parts; k++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t left = f->size[i] - off;
+      size_t len =
+          k + 1 == parts ? left : 1 + (seed >> 8) % (2 * left / (parts - k));
+      if (len > left - (parts - k - 1))
+        len = left - (parts - k - 1);
+      p[n++] = (struct vmk_read_piece){
+          .fd = f->fd[i], .dst = dst[i] + off, .len = len, .off = off};
+      off += len;
+    }
+    assert_int_equal(off, f->size[i]);
+  }
+  assert_int_equal(n, NPIECES);
+  for (unsigned k = NPIECES - 1; k > 0; k--) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned j = (seed >> 8) % (k + 1);
+    struct vmk_read_piece t = p[k];
+    p[k] = p[j];
+    p[j] = t;
+  }
+}
+
+static bool host_has_io_uring(void) {
+  long r = syscall(__NR_io_uring_setup, 0, NULL);
+  return !(r < 0 && (errno == ENOSYS || errno == EPERM));
+}
+
+static void read_all(struct fx *f, bool ring) {
+  uint8_t *dst[2];
+  struct vmk_read_piece p[NPIECES];
+  for (int i = 0; i < 2; i++) {
+    dst[i] = malloc(f->size[i]);
+    assert_non_null(dst[i]);
+    memset(dst[i], 0xAA, f->size[i]);
+  }
+  make_pieces(f, dst, p);
+  unsigned bad = 999, by_ring = 999;
+  assert_int_equal(vmk_bulk_read(p, NPIECES, ring, &bad, &by_ring), 0);
+  for (int i = 0; i < 2; i++) {
+    assert_memory_equal(dst[i], f->data[i], f->size[i]);
+    free(dst[i]);
+  }
+  cpu_set_t set;
+  bool many =
+      sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1;
+  if (!ring)
+    assert_int_equal(by_ring, 0);
+  else if (host_has_io_uring() && many)
+    /* the ring's workers read their share: all but this thread's */
+    assert_true(by_ring >= NPIECES / 3 && by_ring < NPIECES);
+  else
+    print_message("one CPU or no io_uring here: pieces read one by one\n");
+}
+
+static void test_ring(void **state) { read_all(*state, true); }
+static void test_one_by_one(void **state) { read_all(*state, false); }
+
+static void test_errors(void **state) {
+  struct fx *f = *state;
+  for (int ring = 0; ring < 2; ring++) {
+    uint8_t buf[3][4096];
+    struct vmk_read_piece p[3] = {
+        {.fd = f->fd[0], .dst = buf[0], .len = 4096, .off = 0},
+        /* runs 10 bytes past the end of the second file */
+        {.fd = f->fd[1],
+         .dst = buf[1],
+         .len = 4096,
+         .off = f->size[1] + 10 - 4096},
+        {.fd = f->fd[0], .dst = buf[2], .len = 4096, .off = 8192},
+    };
+    unsigned bad = 999;
+    assert_int_equal(vmk_bulk_read(p, 3, ring, &bad, NULL), -EIO);
+    assert_int_equal(bad, 1);
+    /* the part before the end was read */
+    assert_memory_equal(buf[1], f->data[1] + p[1].off, 4096 - 10);
+
+    p[1] = (struct vmk_read_piece){.fd = 1000, .dst = buf[1], .len = 16};
+    bad = 999;
+    assert_int_equal(vmk_bulk_read(p, 3, ring, &bad, NULL), -EBADF);
+    assert_int_equal(bad, 1);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_ring, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_one_by_one, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
