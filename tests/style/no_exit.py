@@ -6,7 +6,7 @@ no_exit.py SOURCE_ROOT"""
 import re
 import sys
 
-from csource import calls, sources
+from csource import check_calls
 
 # Where ending the process is the job:
 ALLOWED = {
@@ -22,23 +22,11 @@ CALL = re.compile(r"\b(exit|_exit|_Exit|quick_exit|abort)\s*\(")
 
 
 def main():
-    bad = []
-    nfiles = 0
-    for rel, code in sources(sys.argv[1], ALLOWED):
-        nfiles += 1
-        for line, m in calls(code, CALL):
-            bad.append(f"{rel}:{line}: {m.group(1)}() ends the process; "
-                       "return a negative errno and fill a vmk_error instead")
-    if nfiles == 0:
-        print(f"no source files under {sys.argv[1]}/src")
-        return 1
-    for b in bad:
-        print(b)
-    if bad:
-        return 1
-    print(f"{nfiles} files below src/ (outside {', '.join(sorted(ALLOWED))}) "
-          "never end the process")
-    return 0
+    return check_calls(
+        sys.argv[1], ALLOWED, CALL,
+        lambda m: f"{m.group(1)}() ends the process; "
+        "return a negative errno and fill a vmk_error instead",
+        "never end the process")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ literals are ignored. Usage: small_stacks.py SOURCE_ROOT"""
 import re
 import sys
 
-from csource import calls, sources
+from csource import check_calls
 
 ALLOWED = {
     # the wrapper itself
@@ -23,24 +23,12 @@ CALL = re.compile(r"\bpthread_create\s*\(")
 
 
 def main():
-    bad = []
-    nfiles = 0
-    for rel, code in sources(sys.argv[1], ALLOWED):
-        nfiles += 1
-        for line, _ in calls(code, CALL):
-            bad.append(f"{rel}:{line}: pthread_create() gives the thread an "
-                       "8 MiB stack (a 2 MiB huge page of RSS); use "
-                       "vmk_thread_create() from base/thread.h")
-    if nfiles == 0:
-        print(f"no source files under {sys.argv[1]}/src")
-        return 1
-    for b in bad:
-        print(b)
-    if bad:
-        return 1
-    print(f"{nfiles} files below src/ (outside {', '.join(sorted(ALLOWED))}) "
-          "start threads with small stacks")
-    return 0
+    return check_calls(
+        sys.argv[1], ALLOWED, CALL,
+        lambda m: "pthread_create() gives the thread an "
+        "8 MiB stack (a 2 MiB huge page of RSS); use "
+        "vmk_thread_create() from base/thread.h",
+        "start threads with small stacks")
 
 
 if __name__ == "__main__":

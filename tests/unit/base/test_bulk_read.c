@@ -21,6 +21,8 @@
 
 #include "base/bulk_read.h"
 
+#include "../offset_words.h"
+
 #define NPIECES 77 /* more than the ring's 32 entries */
 
 struct fx {
@@ -29,18 +31,6 @@ struct fx {
   uint8_t *data[2];
   size_t size[2];
 };
-
-/* Each 8-byte word holds its own offset and the file's tag: a piece read
- * from or to the wrong place shows, whatever its size. */
-static uint8_t *offset_words(size_t len, uint64_t tag) {
-  uint8_t *b = malloc(len);
-  assert_non_null(b);
-  for (size_t i = 0; i < len; i += 8) {
-    uint64_t w = i ^ tag;
-    memcpy(b + i, &w, len - i < 8 ? len - i : 8);
-  }
-  return b;
-}
 
 static int setup(void **state) {
   struct fx *f = calloc(1, sizeof(*f));
@@ -52,6 +42,8 @@ static int setup(void **state) {
     snprintf(f->path[i], sizeof(f->path[i]), "%s/f%d", f->dir, i);
     f->size[i] = sizes[i];
     f->data[i] = offset_words(sizes[i], (uint64_t)(i + 1) << 56);
+    if (!f->data[i])
+      return -1;
     FILE *w = fopen(f->path[i], "wb");
     if (!w || fwrite(f->data[i], 1, sizes[i], w) != sizes[i])
       return -1;

@@ -20,6 +20,8 @@
 #include "machine/loader.h"
 #include "machine/memmap.h"
 
+#include "../offset_words.h"
+
 #define MIB (1ull << 20)
 
 struct fx {
@@ -151,30 +153,22 @@ static void test_place_kernel_and_initrd(void **state) {
   free(ird);
 }
 
-/* Files of many pieces, read by several threads: every byte must land at
- * its own place. Each 8-byte word holds its file offset (and a tag per
- * file), so a piece read to or from the wrong place shows, even one off by
- * a multiple of the piece size. */
-static uint8_t *offset_words(size_t len, uint64_t tag) {
-  uint8_t *b = malloc(len);
-  assert_non_null(b);
-  for (size_t i = 0; i < len; i += 8) {
-    uint64_t w = i ^ tag;
-    memcpy(b + i, &w, len - i < 8 ? len - i : 8);
-  }
-  return b;
-}
-
+/* Files of many pieces, read at once (base/bulk_read.h): every byte must
+ * land at its own place. Each 8-byte word holds its file offset (and a tag
+ * per file: offset_words.h), so a piece read to or from the wrong place
+ * shows, even one off by a multiple of the piece size. */
 static void test_large_files_every_byte(void **state) {
   struct fx *f = *state;
   const size_t ksize = 21 * MIB + 7, isize = 9 * MIB + 3;
   set_ram(f, 128 * MIB);
   uint8_t *k = offset_words(ksize, 0x4b00000000000000ull);
+  assert_non_null(k);
   memset(k, 0, 64);
   vmk_put_le64(k + 16, 24 * MIB); /* image_size: 3 MiB of BSS */
   memcpy(k + 56, "ARM\x64", 4);
   write_file(f->kernel, k, ksize);
   uint8_t *ird = offset_words(isize, 0x4900000000000000ull);
+  assert_non_null(ird);
   write_file(f->initrd, ird, isize);
 
   struct vmk_boot_layout l;
