@@ -1,8 +1,10 @@
-/* bulk_read.c — many file pieces read at once through io_uring's kernel
- * workers (bulk_read.h), with raw system calls: liburing would add a
- * shared library, mapped and relocated at every start, for four calls.
+/* bulk_read.c — many file pieces read at once by the calling thread and
+ * io_uring's kernel workers (bulk_read.h), with raw system calls: liburing
+ * would add a shared library, mapped and relocated at every start, for
+ * four calls.
  *
- * Threads: any caller; the ring lives only for the call. */
+ * Threads: any caller; the ring and its workers' work live only for the
+ * call. */
 #include "base/bulk_read.h"
 
 #include <errno.h>
