@@ -22,18 +22,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-vmkit=${1:-$repo/build/src/cli/vmkit}
-guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-1200}
-
-if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
-  echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
-  exit 77
-fi
-export VMKIT_GUEST_DIR="$guest"
-
-tmp=$(mktemp -d)
+limit_default=1200
+. "$here/../lib/guest.sh"
 vm_pid=
 cleanup() {
   [ -n "$vm_pid" ] && kill -9 "$vm_pid" 2>/dev/null
@@ -41,17 +31,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-check() {
-  name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name"
-    fails=$((fails + 1))
-  fi
-}
 
 target_kb=$((384 * 1024))
 fill_mb=200

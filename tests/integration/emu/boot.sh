@@ -38,33 +38,8 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-vmkit=${1:-$repo/build/src/cli/vmkit}
 mode=${2:-interp}
-guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-600}
-
-if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
-  echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
-  exit 77
-fi
-export VMKIT_GUEST_DIR="$guest"
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-
-# check NAME COMMAND...: runs COMMAND, reports ok/FAIL.
-check() {
-  name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name"
-    fails=$((fails + 1))
-  fi
-}
+. "$here/../lib/guest.sh"
 
 show_console() {
   echo "---- guest console ($1) ----"

@@ -16,24 +16,12 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-vmkit=${1:-$repo/build/src/cli/vmkit}
-guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-600}
 cc=aarch64-linux-gnu-gcc
-
-if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
-  echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
-  exit 77
-fi
+. "$here/../lib/guest.sh"
 if ! command -v "$cc" >/dev/null; then
   echo "SKIP: no $cc (install the packages in tools/deps/emudebug.txt)"
   exit 77
 fi
-export VMKIT_GUEST_DIR="$guest"
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
 
 if ! "$cc" -std=gnu11 -O1 -Wall -Wextra -static -o "$tmp/pd" \
   "$here/ptrace_debug.c"; then
@@ -53,17 +41,6 @@ timeout "$limit" "$vmkit" run --engine emu --cpus 2 --memory 256M \
 status=$?
 echo "debug run took $(($(date +%s) - start)) s, exit status $status"
 
-fails=0
-check() {
-  name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name"
-    fails=$((fails + 1))
-  fi
-}
 has() { grep -q "$1" "$tmp/console"; }
 check "vmkit exited 0 after the guest powered off" test "$status" -eq 0
 check "the guest kernel found 6 breakpoints and 4 watchpoints" \

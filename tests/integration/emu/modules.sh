@@ -15,30 +15,7 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-vmkit=${1:-$repo/build/src/cli/vmkit}
-guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-600}
-
-if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
-  echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
-  exit 77
-fi
-export VMKIT_GUEST_DIR="$guest"
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-check() {
-  name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name"
-    fails=$((fails + 1))
-  fi
-}
+. "$here/../lib/guest.sh"
 # has LIST NAME: the guest listed module NAME
 has() { tr -d '\r' <"$1" | grep -qx "mod=$2"; }
 lacks() { ! has "$1" "$2"; }

@@ -24,35 +24,14 @@
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
-vmkit=${1:-$repo/build/src/cli/vmkit}
-guest=${VMKIT_GUEST_DIR:-$repo/.cache/guest}
-limit=${VMK_EMU_TEST_TIMEOUT:-900}
-
-if [ ! -f "$guest/Image" ] || [ ! -f "$guest/initrd" ]; then
-  echo "SKIP: the default guest is not built ($guest); run tools/guest/build.sh"
-  exit 77
-fi
-export VMKIT_GUEST_DIR="$guest"
-
-tmp=$(mktemp -d)
+limit_default=900
+. "$here/../lib/guest.sh"
 vm_pid=
 cleanup() {
   [ -n "$vm_pid" ] && kill "$vm_pid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-check() {
-  name=$1
-  shift
-  if "$@"; then
-    echo "ok: $name"
-  else
-    echo "FAIL: $name"
-    fails=$((fails + 1))
-  fi
-}
 
 # A folder's checksum: every path, type, mode and content (links by target).
 tree_sum() {
