@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "base/bulk_read.h"
 #include "base/error.h"
 #include "base/sbuf.h"
 #include "core/config.h"
@@ -550,17 +551,12 @@ static int read_memory(const char *dir, const struct vmk_guest_mem *ram,
     off_t hole = lseek(fd, data, SEEK_HOLE);
     if (hole < 0 || (uint64_t)hole > ram->size)
       hole = (off_t)ram->size;
-    for (off_t p = data; p < hole;) {
-      ssize_t n = pread(fd, ram->host + p, (size_t)(hole - p), p);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0) {
-        r = vmk_err(err, n < 0 ? -errno : -EIO,
-                    "cannot read the snapshot's memory %s: %s", path,
-                    n < 0 ? strerror(errno) : "it ended early");
-        break;
-      }
-      p += n;
+    if (hole > data) {
+      int rc = vmk_read_full(fd, ram->host + data, (uint64_t)(hole - data),
+                             (uint64_t)data);
+      if (rc)
+        r = vmk_err(err, rc, "cannot read the snapshot's memory %s: %s", path,
+                    rc == -EIO ? "it ended early" : strerror(-rc));
     }
     off = hole;
   }
