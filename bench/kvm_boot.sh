@@ -35,7 +35,13 @@
 #
 # Printed, per VMM: launch -> init (the console's "vmkit-init: started"),
 # launch -> exit, the guest's own uptime when /init began (vmkit.uptime),
-# means and medians, ratios vmkit/QEMU of both (medians first). Then, from one more run of each with kvm
+# means and medians, ratios vmkit/QEMU of both (medians first). Then the
+# phases of every timed run, from kvm and sched tracepoints in trace
+# instances of their own (the same for both VMMs): launch -> first
+# KVM_RUN and power-off -> VMM gone (the VMM's own time), first KVM_RUN ->
+# power-off (the guest's, with the part before its clock starts), their
+# medians, and the launch->exit ratio vmkit would have if its own time
+# were zero: the floor the guest's boot sets on this host. Then, from one more run of each with kvm
 # tracepoints on in the nested host (launch -> init): VM exits by reason,
 # MMIO accesses per device and register (and how many reached the VMM),
 # interrupt injections (KVM_IRQ_LINE ioctls vs irqfd), WFI, system-register
@@ -157,6 +163,42 @@ awk '
       printf "kvm_boot: ratio vmkit/%s of medians: launch->init %.2f, launch->exit %.2f, guest uptime at /init %.2f\n", v, di["vmkit"] / di[v], de["vmkit"] / de[v], dg["vmkit"] / dg[v]
       printf "kvm_boot: ratio vmkit/%s of means:   launch->init %.2f, launch->exit %.2f, guest uptime at /init %.2f\n", v, mi["vmkit"] / mi[v], me["vmkit"] / me[v], mg["vmkit"] / mg[v]
     }
+  }' "$WORK/console.txt"
+
+# Where each run's time went (bench-phase, every timed run): the VMM's own
+# part (launch -> first KVM_RUN, and power-off -> the VMM gone) against
+# the guest's (first KVM_RUN -> its power-off, of which "before its
+# clock" is the part its uptime does not count), medians per VMM; then
+# what the launch->exit ratio would be if vmkit's own part took no time
+# at all: the floor the guest's boot sets for this bench on this host.
+awk '
+  function med(a, n,    i, j, t) {
+    for (i = 2; i <= n; i++)
+      for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  /^bench-start / { st[$2] = $3 }
+  /^bench-end /   { en[$2] = $3 }
+  /^bench-phase / {
+    v = $2; if (!(v in st) || !(v in en)) next
+    for (i = 3; i < NF; i += 2) t[$i] = $(i + 1)
+    k = ++n[v]; if (!(v in seen)) { seen[v] = 1; order[++nv] = v }
+    p[v, "launch", k] = t["run"] - st[v]; p[v, "exec", k] = t["exec"] - st[v]
+    p[v, "pre", k] = t["gicd"] - t["run"]; p[v, "guest", k] = t["off"] - t["run"]
+    p[v, "tail", k] = en[v] - t["off"]; p[v, "exitv", k] = t["exit"] - t["off"]
+    p[v, "own", k] = p[v, "launch", k] + p[v, "tail", k]; p[v, "total", k] = en[v] - st[v]
+    delete st[v]; delete en[v]
+  }
+  END {
+    if (nv == 0) { print "kvm_boot: no phase times (no kvm tracepoints in the nested host?)"; exit }
+    split("exec launch pre guest exitv tail own total", ks, " ")
+    for (i = 1; i <= nv; i++) {
+      v = order[i]
+      for (q = 1; q <= 8; q++) { for (k = 1; k <= n[v]; k++) x[k] = p[v, ks[q], k]; m[v, ks[q]] = med(x, n[v]) }
+      printf "kvm_boot: phases %-12s (medians of %d runs): launch->exec %.2f s, launch->first KVM_RUN %.2f s | guest: first KVM_RUN->power-off %.2f s, of it before its clock %.2f s | power-off->its main thread exited %.2f s, ->VMM gone %.2f s | VMM own %.2f s of %.2f s\n", v, n[v], m[v, "exec"], m[v, "launch"], m[v, "guest"], m[v, "pre"], m[v, "exitv"], m[v, "tail"], m[v, "own"], m[v, "total"]
+    }
+    if (("vmkit", "total") in m && ("qemu", "total") in m && m["qemu", "total"] > 0)
+      printf "kvm_boot: phases: launch->exit vmkit/qemu %.2f; with vmkit'"'"'s own part at zero it would be %.2f (vmkit'"'"'s guest part over QEMU'"'"'s whole run), the floor this guest sets here\n", m["vmkit", "total"] / m["qemu", "total"], m["vmkit", "guest"] / m["qemu", "total"]
   }' "$WORK/console.txt"
 
 # Exit counts, vmkit beside QEMU, one line per kind.

@@ -84,10 +84,62 @@ stamp() {
 }
 
 CMD="console=ttyAMA0 quiet panic=-1 vmkit.uptime vmkit.quiet vmkit.cmd=true"
+
+# Phases of every timed run, from kvm tracepoints in two trace instances
+# of their own (CLOCK_BOOTTIME, the clock of /proc/uptime and so of the
+# bench-start/-end stamps), so the split between the VMM's own time and
+# the guest's is measured the same way for both VMMs:
+#   exec   the VMM's exec (sched_process_exec)
+#   run    its first KVM_RUN (the first kvm_entry)
+#   gicd   the guest's first GIC distributor access: its kernel sets up the
+#          GIC just before its timer, so run -> gicd is the part of the
+#          guest's boot that its own clock (uptime) does not count
+#   off    the guest's power-off reaching the VMM (KVM_EXIT_SYSTEM_EVENT)
+#   exit   the VMM's main thread exiting (sched_process_exit)
+# "first" keeps only the first events (no overwrite: a full buffer drops
+# later ones, so the thousands of kvm_entry events cost next to nothing);
+# "late" has filtered events only. Nothing else traces during timed runs.
+T=/sys/kernel/tracing
+mount -t tracefs nodev $T 2>/dev/null
+mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
+[ -e $T/trace ] || T=/sys/kernel/debug/tracing
+PH=0
+if [ -e $T/events/kvm/kvm_entry ] && mkdir -p $T/instances/first $T/instances/late 2>/dev/null; then
+  PH=1
+  for inst in first late; do
+    echo boot >$T/instances/$inst/trace_clock
+    echo 0 >$T/instances/$inst/options/overwrite
+    echo 16 >$T/instances/$inst/buffer_size_kb
+  done
+  echo 'gpa >= 0x8000000 && gpa < 0x8010000' >$T/instances/late/events/kvm/kvm_mmio/filter
+  echo 'reason == 24' >$T/instances/late/events/kvm/kvm_userspace_exit/filter
+fi
+phases_on() {
+  [ $PH = 1 ] || return 0
+  for inst in first late; do echo 0 >$T/instances/$inst/tracing_on; echo >$T/instances/$inst/trace; done
+  for e in sched/sched_process_exec kvm/kvm_entry; do echo 1 >$T/instances/first/events/$e/enable; done
+  for e in sched/sched_process_exit kvm/kvm_mmio kvm/kvm_userspace_exit; do echo 1 >$T/instances/late/events/$e/enable; done
+  for inst in first late; do echo 1 >$T/instances/$inst/tracing_on; done
+}
+phases_off() { # phases_off NAME: print bench-phase NAME exec T run T ...
+  [ $PH = 1 ] || return 0
+  for inst in first late; do echo 0 >$T/instances/$inst/tracing_on; echo 0 >$T/instances/$inst/events/enable; done
+  cat $T/instances/first/trace $T/instances/late/trace | awk -v who="$1" '
+    function ts(l) { match(l, / [0-9]+\.[0-9]+: /); return substr(l, RSTART + 1, RLENGTH - 3) }
+    / sched_process_exec: / && /filename=[^ ]*(vmkit|ld-linux)/ && ex == "" { ex = ts($0); match($0, /pid=[0-9]+/); pid = substr($0, RSTART, RLENGTH) " " }
+    / kvm_entry: / && run == "" { run = ts($0) }
+    / kvm_mmio: / && gicd == "" { gicd = ts($0) }
+    / kvm_userspace_exit: / && off == "" { off = ts($0) }
+    / sched_process_exit: / && pid != "" && index($0, pid) { pexit = ts($0) }
+    END { if (ex != "" && run != "" && gicd != "" && off != "" && pexit != "") printf "bench-phase %s exec %s run %s gicd %s off %s exit %s\n", who, ex, run, gicd, off, pexit }'
+}
+
 timed() {
+  phases_on
   echo "bench-start $1 $(up)"
   (vmm "$1" "$CMD") <&3 2>&1 | stamp "$1"
   echo "bench-end $1 $(up)"
+  phases_off "$1"
 }
 
 i=1
@@ -97,10 +149,6 @@ while [ "$i" -le "$RUNS" ]; do
 done
 
 # ---- one traced run of each --------------------------------------------
-T=/sys/kernel/tracing
-mount -t tracefs nodev $T 2>/dev/null
-mount -t debugfs nodev /sys/kernel/debug 2>/dev/null
-[ -e $T/trace ] || T=/sys/kernel/debug/tracing
 if [ ! -e $T/events/kvm/kvm_exit/enable ]; then
   echo "bench-note: this host kernel has no kvm tracepoints; no exit counts"
   exit 0
