@@ -3,9 +3,10 @@
 # Debian host, for the nested KVM host (tests/integration/nested).
 #
 # The vmkit CLI is linked dynamically, because Debian ships libslirp (NAT)
-# only as a shared library; the arm64 libraries it loads (libslirp, glib,
-# pcre2, libfdt, zlib, jansson, libmicrohttpd and gnutls' closure, glibc
-# and its loader) are collected into
+# only as a shared library (libfdt, jansson, zlib and libatomic are linked
+# from their archives); the arm64 libraries it loads (libslirp, glib,
+# pcre2, libmicrohttpd and gnutls' closure, glibc and its loader) are
+# collected into
 # BUILD/runlibs/, which the nested host must have as /lib (the interpreter
 # is /lib/ld-linux-aarch64.so.1). kvm_engine_test stays static.
 #
@@ -58,7 +59,8 @@ fi
 
 # A second machine file with this checkout's sysroot paths; it extends the
 # committed cross file. pkg-config is pointed at an empty directory so the
-# build falls back to find_library('fdt') in the sysroot.
+# build falls back to find_library('fdt') in the sysroot; static_lib_dirs
+# lets meson.build link libfdt and jansson from their archives there.
 # (libatomic, for the emulator's 16-byte atomics, is found by meson.build
 # and linked statically.) -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
 # found in the sysroot at link time.
@@ -66,6 +68,7 @@ mkdir -p "$CACHE/empty-pc"
 cat >"$CACHE/sysroot.ini" <<INI
 [properties]
 pkg_config_libdir = ['$CACHE/empty-pc']
+static_lib_dirs = ['$SYSROOT/usr/lib/aarch64-linux-gnu']
 
 [built-in options]
 c_args = ['-I$SYSROOT/usr/include']
@@ -74,7 +77,7 @@ INI
 
 # A build folder set up by the older static script keeps '-static' in its
 # link flags (meson reads machine files only at setup): start it afresh.
-LINK_MODE="dynamic slirp, static libatomic"
+LINK_MODE="dynamic slirp; static libatomic, libfdt, jansson, zlib"
 if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.vmkit-arm64-link" 2>/dev/null)" != "$LINK_MODE" ]; then
   rm -rf "$BUILD"
 fi
