@@ -19,6 +19,17 @@
  * few enough that the ring is a few KiB. */
 #define RING_ENTRIES 32u
 
+unsigned vmk_read_pieces(struct vmk_read_piece *pieces, unsigned n, int fd,
+                         void *dst, uint64_t len, uint64_t off) {
+  for (uint64_t at = 0; at < len; at += VMK_READ_PIECE)
+    pieces[n++] = (struct vmk_read_piece){
+        .fd = fd,
+        .dst = (uint8_t *)dst + at,
+        .off = off + at,
+        .len = len - at < VMK_READ_PIECE ? len - at : VMK_READ_PIECE};
+  return n;
+}
+
 int vmk_read_full(int fd, void *dst, uint64_t len, uint64_t off) {
   uint8_t *p = dst;
   while (len) {

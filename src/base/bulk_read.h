@@ -1,5 +1,5 @@
 /* bulk_read.h — reading many pieces of files at once (the kernel Image and
- * initrd into guest RAM).
+ * initrd, or a snapshot's memory, into guest RAM).
  *
  * The pieces are read in parallel, by the calling thread and the host
  * kernel's io_uring workers (one per other CPU the process may use):
@@ -23,6 +23,22 @@ struct vmk_read_piece {
   void *dst;
   uint64_t len, off;
 };
+
+/* Large files are cut into pieces of this size: small enough that every
+ * CPU gets several of a kernel Image's, large enough that a piece costs
+ * far more than its submission. */
+#define VMK_READ_PIECE (4ull << 20)
+
+/* How many pieces vmk_read_pieces makes of len bytes. */
+static inline uint64_t vmk_read_piece_count(uint64_t len) {
+  return (len + VMK_READ_PIECE - 1) / VMK_READ_PIECE;
+}
+
+/* Cuts the bytes [off, off + len) of fd, to be read into dst, into
+ * pieces[n], pieces[n + 1], ... (vmk_read_piece_count(len) of them).
+ * Returns the new piece count. */
+unsigned vmk_read_pieces(struct vmk_read_piece *pieces, unsigned n, int fd,
+                         void *dst, uint64_t len, uint64_t off);
 
 /* Reads len bytes at offset off into dst, on the calling thread. Returns 0,
  * or a negative errno (-EIO: the file ended first). */

@@ -516,6 +516,35 @@ static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
   return commit_tmp(fd, r, tmp, path, err);
 }
 
+/* The data extents of a memory file of size bytes (its holes are pages
+ * that stay zero, untouched) as pieces to read into host (base/bulk_read.h),
+ * at most cap of them into pieces (NULL: only counted). Returns the count,
+ * which exceeds cap when the file changed between two calls. */
+static uint64_t memory_pieces(int fd, uint64_t size, uint8_t *host,
+                              struct vmk_read_piece *pieces, uint64_t cap) {
+  uint64_t n = 0;
+  off_t off = 0;
+  while ((uint64_t)off < size) {
+    off_t data = lseek(fd, off, SEEK_DATA);
+    if (data < 0 && errno == ENXIO)
+      break; /* only a hole is left */
+    if (data < 0)
+      data = off; /* no SEEK_DATA here: read everything */
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0 || (uint64_t)hole > size)
+      hole = (off_t)size;
+    if (hole > data) {
+      uint64_t len = (uint64_t)(hole - data);
+      if (pieces && n + vmk_read_piece_count(len) <= cap)
+        vmk_read_pieces(pieces, (unsigned)n, fd, host + data, len,
+                        (uint64_t)data);
+      n += vmk_read_piece_count(len);
+    }
+    off = hole;
+  }
+  return n;
+}
+
 /* dir/memory.raw into guest RAM (which is all zeros): only the file's
  * data regions are read. */
 static int read_memory(const char *dir, const struct vmk_guest_mem *ram,
@@ -541,25 +570,25 @@ static int read_memory(const char *dir, const struct vmk_guest_mem *ram,
                    path, (unsigned long long)st.st_size,
                    (unsigned long long)ram->size);
   }
-  off_t off = 0;
-  while (!r && (uint64_t)off < ram->size) {
-    off_t data = lseek(fd, off, SEEK_DATA);
-    if (data < 0 && errno == ENXIO)
-      break; /* only a hole is left */
-    if (data < 0)
-      data = off; /* no SEEK_DATA here: read everything */
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0 || (uint64_t)hole > ram->size)
-      hole = (off_t)ram->size;
-    if (hole > data) {
-      int rc = vmk_read_full(fd, ram->host + data, (uint64_t)(hole - data),
-                             (uint64_t)data);
-      if (rc)
-        r = vmk_err(err, rc, "cannot read the snapshot's memory %s: %s", path,
-                    rc == -EIO ? "it ended early" : strerror(-rc));
-    }
-    off = hole;
+  /* Read all at once over the host's CPUs, as the kernel is at boot: the
+   * host's page faults, zeroing and copying dominate a large restore. */
+  uint64_t n = memory_pieces(fd, ram->size, ram->host, NULL, 0);
+  struct vmk_read_piece *pieces = n ? calloc(n, sizeof(*pieces)) : NULL;
+  if (n && !pieces)
+    r = vmk_err(err, -ENOMEM, "out of memory restoring the snapshot");
+  else if (n && memory_pieces(fd, ram->size, ram->host, pieces, n) != n)
+    r = vmk_err(err, -EAGAIN,
+                "the snapshot's memory file %s changed while it was read; "
+                "restore it again once nothing writes it",
+                path);
+  else if (n) {
+    unsigned bad = 0;
+    int rc = vmk_bulk_read(pieces, (unsigned)n, true, &bad, NULL);
+    if (rc)
+      r = vmk_err(err, rc, "cannot read the snapshot's memory %s: %s", path,
+                  rc == -EIO ? "it ended early" : strerror(-rc));
   }
+  free(pieces);
   close(fd);
   return r;
 }

@@ -3,7 +3,8 @@
  * belong, through io_uring (its workers and the calling thread sharing
  * them) and on the calling thread alone; more pieces
  * than the ring holds at once; a piece past the end of its file and a bad
- * file descriptor are errors that name the piece. */
+ * file descriptor are errors that name the piece; ranges cut into pieces
+ * (vmk_read_pieces). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -161,11 +162,41 @@ static void test_errors(void **state) {
   }
 }
 
+/* vmk_read_pieces cuts a range that starts mid-file into whole pieces and
+ * a short last one, each with its own file offset and destination, after
+ * the pieces already there. */
+static void test_cut_pieces(void **state) {
+  (void)state;
+  struct vmk_read_piece p[8];
+  memset(p, 0, sizeof(p));
+  const uint64_t len = 2 * VMK_READ_PIECE + 7, off = 5;
+  uint8_t *dst = malloc(len); /* never touched: only its addresses count */
+  assert_non_null(dst);
+  assert_int_equal(vmk_read_piece_count(len), 3);
+  assert_int_equal(vmk_read_piece_count(VMK_READ_PIECE), 1);
+  assert_int_equal(vmk_read_piece_count(0), 0);
+  unsigned n = vmk_read_pieces(p, 1, 9, dst, len, off);
+  assert_int_equal(n, 4);
+  assert_int_equal(p[0].len, 0); /* untouched */
+  uint64_t at = 0;
+  for (unsigned i = 1; i < 4; i++) {
+    assert_int_equal(p[i].fd, 9);
+    assert_ptr_equal(p[i].dst, dst + at);
+    assert_int_equal(p[i].off, off + at);
+    assert_int_equal(p[i].len, i < 3 ? VMK_READ_PIECE : 7);
+    at += p[i].len;
+  }
+  assert_int_equal(at, len);
+  assert_int_equal(vmk_read_pieces(p, 4, 9, dst, 0, off), 4);
+  free(dst);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_ring, setup, teardown),
       cmocka_unit_test_setup_teardown(test_one_by_one, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test(test_cut_pieces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
