@@ -922,7 +922,7 @@ static void test_snapshot_roundtrip(void **state) {
   uint64_t sub = lookup_ok(t, 1, "sub"), hello = lookup_ok(t, 1, "hello");
   uint64_t gone = lookup_ok(t, 1, "gone"), swap = lookup_ok(t, 1, "swap");
   lookup_ok(t, 1, "hello"); /* nlookup 2 */
-  uint64_t fh_hello, fh_sub, fh_gone, fh_new, n_new;
+  uint64_t fh_hello = 0, fh_sub = 0, fh_gone = 0, fh_new = 0, n_new = 0;
   assert_int_equal(open_file(t, hello, O_RDWR, &fh_hello), 0);
   assert_int_equal(opendir_(t, sub, &fh_sub), 0);
   assert_int_equal(open_file(t, gone, O_RDONLY, &fh_gone), 0);
