@@ -124,13 +124,16 @@ else
 
 fi
 grep -E 'nested-host: up after|nested-outer|^bench-note' "$WORK/console.txt" | sed 's/^/kvm_boot: /'
-awk '
-  # med(a, n): the median of a[1..n] (sorted in place).
+# med(a, n): the median of a[1..n] (sorted in place), for the awk
+# programs below.
+MED_AWK='
   function med(a, n,    i, j, t) {
     for (i = 2; i <= n; i++)
       for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
+'
+awk "$MED_AWK"'
   /^bench-start / { start[$2] = $3; init[$2] = "" }
   /^bench-init /  { if ($2 in start) init[$2] = $3 - start[$2] }
   /^bench-guest / { if ($2 in start) { ga[$2] = $3; gb[$2] = $4 } }
@@ -171,12 +174,7 @@ awk '
 # clock" is the part its uptime does not count), medians per VMM; then
 # what the launch->exit ratio would be if vmkit's own part took no time
 # at all: the floor the guest's boot sets for this bench on this host.
-awk '
-  function med(a, n,    i, j, t) {
-    for (i = 2; i <= n; i++)
-      for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
+awk "$MED_AWK"'
   /^bench-start / { st[$2] = $3 }
   /^bench-end /   { en[$2] = $3 }
   /^bench-phase / {
