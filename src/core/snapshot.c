@@ -517,12 +517,15 @@ static int write_memory(const char *dir, const struct vmk_guest_mem *ram,
 }
 
 /* The data extents of a memory file of size bytes (its holes are pages
- * that stay zero, untouched) as pieces to read into host (base/bulk_read.h),
- * at most cap of them into pieces (NULL: only counted). Returns the count,
- * which exceeds cap when the file changed between two calls. */
-static uint64_t memory_pieces(int fd, uint64_t size, uint8_t *host,
-                              struct vmk_read_piece *pieces, uint64_t cap) {
-  uint64_t n = 0;
+ * that stay zero, untouched) as pieces to read into host
+ * (base/bulk_read.h), in one walk of the file: *out (to free) gets *n
+ * pieces. Returns 0 or -ENOMEM. */
+static int memory_pieces(int fd, uint64_t size, uint8_t *host,
+                         struct vmk_read_piece **out, unsigned *n) {
+  struct vmk_read_piece *pieces = NULL;
+  unsigned cap = 0;
+  *out = NULL;
+  *n = 0;
   off_t off = 0;
   while ((uint64_t)off < size) {
     off_t data = lseek(fd, off, SEEK_DATA);
@@ -535,14 +538,24 @@ static uint64_t memory_pieces(int fd, uint64_t size, uint8_t *host,
       hole = (off_t)size;
     if (hole > data) {
       uint64_t len = (uint64_t)(hole - data);
-      if (pieces && n + vmk_read_piece_count(len) <= cap)
-        vmk_read_pieces(pieces, (unsigned)n, fd, host + data, len,
-                        (uint64_t)data);
-      n += vmk_read_piece_count(len);
+      uint64_t need = *n + vmk_read_piece_count(len);
+      if (need > cap) {
+        unsigned grown = need > 2ull * cap ? (unsigned)need : 2 * cap;
+        struct vmk_read_piece *p = realloc(pieces, grown * sizeof(*p));
+        if (!p) {
+          free(pieces);
+          *n = 0;
+          return -ENOMEM;
+        }
+        pieces = p;
+        cap = grown;
+      }
+      *n = vmk_read_pieces(pieces, *n, fd, host + data, len, (uint64_t)data);
     }
     off = hole;
   }
-  return n;
+  *out = pieces;
+  return 0;
 }
 
 /* dir/memory.raw into guest RAM (which is all zeros): only the file's
@@ -572,18 +585,13 @@ static int read_memory(const char *dir, const struct vmk_guest_mem *ram,
   }
   /* Read all at once over the host's CPUs, as the kernel is at boot: the
    * host's page faults, zeroing and copying dominate a large restore. */
-  uint64_t n = memory_pieces(fd, ram->size, ram->host, NULL, 0);
-  struct vmk_read_piece *pieces = n ? calloc(n, sizeof(*pieces)) : NULL;
-  if (n && !pieces)
+  struct vmk_read_piece *pieces;
+  unsigned n;
+  if (memory_pieces(fd, ram->size, ram->host, &pieces, &n))
     r = vmk_err(err, -ENOMEM, "out of memory restoring the snapshot");
-  else if (n && memory_pieces(fd, ram->size, ram->host, pieces, n) != n)
-    r = vmk_err(err, -EAGAIN,
-                "the snapshot's memory file %s changed while it was read; "
-                "restore it again once nothing writes it",
-                path);
   else if (n) {
     unsigned bad = 0;
-    int rc = vmk_bulk_read(pieces, (unsigned)n, true, &bad, NULL);
+    int rc = vmk_bulk_read(pieces, n, true, &bad, NULL);
     if (rc)
       r = vmk_err(err, rc, "cannot read the snapshot's memory %s: %s", path,
                   rc == -EIO ? "it ended early" : strerror(-rc));

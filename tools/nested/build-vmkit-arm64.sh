@@ -60,7 +60,7 @@ fi
 # A second machine file with this checkout's sysroot paths; it extends the
 # committed cross file. pkg-config is pointed at an empty directory so the
 # build falls back to find_library('fdt') in the sysroot; static_lib_dirs
-# lets meson.build link libfdt and jansson from their archives there.
+# lets meson.build link libfdt, jansson and zlib from their archives there.
 # (libatomic, for the emulator's 16-byte atomics, is found by meson.build
 # and linked statically.) -rpath-link: libslirp.so's own dependencies (glib, pcre2) are
 # found in the sysroot at link time.
