@@ -3,7 +3,11 @@
 # side in the same nested arm64 KVM host (this x86 machine has no /dev/kvm;
 # tools/nested/ boots an arm64 host with KVM under QEMU TCG, so absolute
 # times are those of a TCG-emulated host and every VM exit is very dear:
-# compare ratios and exit counts, not seconds).
+# compare ratios and exit counts, not seconds). The host's CPU is QEMU's
+# -cpu max with its cheap pointer-authentication algorithm (run-host.sh
+# says why: the architected one, emulated, doubled the host kernel's
+# every cost and with it QEMU's start-up; NESTED_CPU=max brings it back,
+# for comparison).
 #
 # The peer is configured as someone who wants a fast QEMU would: Debian's
 # arm64 qemu-system-aarch64 package (tools/nested/build-qemu-bundle.sh),
