@@ -5,9 +5,8 @@
 # times are those of a TCG-emulated host and every VM exit is very dear:
 # compare ratios and exit counts, not seconds). The host's CPU is QEMU's
 # -cpu max with its cheap pointer-authentication algorithm (run-host.sh
-# says why: the architected one, emulated, doubled the host kernel's
-# every cost and with it QEMU's start-up; NESTED_CPU=max brings it back,
-# for comparison).
+# says why: the architected one, emulated, made the host kernel's every
+# cost 2-4 times higher; NESTED_CPU=max brings it back, for comparison).
 #
 # The peer is configured as someone who wants a fast QEMU would: Debian's
 # arm64 qemu-system-aarch64 package (tools/nested/build-qemu-bundle.sh),
