@@ -18,6 +18,9 @@
 /* Pieces in flight at once: enough to keep every CPU of a large host busy,
  * few enough that the ring is a few KiB. */
 #define RING_ENTRIES 32u
+/* Pieces each of the ring's workers holds: the one it reads and the next,
+ * so that it does not wait for this thread to hand it more. */
+#define PER_WORKER 2u
 
 unsigned vmk_read_pieces(struct vmk_read_piece *pieces, unsigned n, int fd,
                          void *dst, uint64_t len, uint64_t off) {
@@ -121,31 +124,29 @@ fail:
   return false;
 }
 
-/* Hands pieces[first, first + k) to the ring's workers (k <= RING_ENTRIES)
- * without waiting. got[i] is set to -EAGAIN, the result of a piece the ring
- * does not finish. Returns how many it took. */
-static unsigned ring_submit(struct ring *r, const struct vmk_read_piece *pieces,
-                            unsigned first, unsigned k, int64_t *got) {
-  unsigned tail = *r->sq_tail; /* only this thread moves it */
-  unsigned mask = *r->sq_mask;
-  for (unsigned i = 0; i < k; i++) {
-    const struct vmk_read_piece *pc = &pieces[first + i];
-    unsigned slot = (tail + i) & mask;
-    struct io_uring_sqe *sqe = &r->sqes[slot];
-    memset(sqe, 0, sizeof(*sqe));
-    sqe->opcode = IORING_OP_READ;
-    sqe->fd = pc->fd;
-    sqe->addr = (uint64_t)(uintptr_t)pc->dst;
-    sqe->len = (uint32_t)pc->len;
-    sqe->off = pc->off;
-    /* Straight to a kernel worker: a read of cached data would otherwise
-     * be done inline, on this thread, at submission. */
-    sqe->flags = IOSQE_ASYNC;
-    sqe->user_data = i;
-    r->sq_array[slot] = slot;
-    got[i] = -EAGAIN;
-  }
-  __atomic_store_n(r->sq_tail, tail + k, __ATOMIC_RELEASE);
+/* Queues pieces[idx] for the ring's workers (no system call yet). */
+static void ring_push(struct ring *r, const struct vmk_read_piece *pieces,
+                      unsigned idx, unsigned at) {
+  const struct vmk_read_piece *pc = &pieces[idx];
+  unsigned slot = (*r->sq_tail + at) & *r->sq_mask; /* only this thread */
+  struct io_uring_sqe *sqe = &r->sqes[slot];
+  memset(sqe, 0, sizeof(*sqe));
+  sqe->opcode = IORING_OP_READ;
+  sqe->fd = pc->fd;
+  sqe->addr = (uint64_t)(uintptr_t)pc->dst;
+  sqe->len = (uint32_t)pc->len;
+  sqe->off = pc->off;
+  /* Straight to a kernel worker: a read of cached data would otherwise
+   * be done inline, on this thread, at submission. */
+  sqe->flags = IOSQE_ASYNC;
+  sqe->user_data = idx;
+  r->sq_array[slot] = slot;
+}
+
+/* Submits the k pieces ring_push queued; returns how many the kernel took
+ * (they are the first ones queued). */
+static unsigned ring_flush(struct ring *r, unsigned k) {
+  __atomic_store_n(r->sq_tail, *r->sq_tail + k, __ATOMIC_RELEASE);
   unsigned taken = 0;
   while (taken < k) {
     long e = syscall(__NR_io_uring_enter, r->fd, k - taken, 0, 0, NULL, 0);
@@ -158,48 +159,41 @@ static unsigned ring_submit(struct ring *r, const struct vmk_read_piece *pieces,
   return taken;
 }
 
-/* Waits for the k pieces ring_submit took; got[i] becomes bytes read or a
- * negative errno. A wait that fails leaves the rest at -EAGAIN. */
-static void ring_wait(struct ring *r, unsigned k, int64_t *got) {
-  unsigned done = 0;
-  while (done < k) {
-    long e = syscall(__NR_io_uring_enter, r->fd, 0, k - done,
+/* Moves finished pieces from the completion queue to idx[] (the piece)
+ * and res[] (bytes read or a negative errno), waiting for one first if
+ * wait. Returns how many it moved (at most room; 0 after waiting: the
+ * ring cannot be waited for). */
+static unsigned ring_reap(struct ring *r, bool wait, unsigned room,
+                          unsigned *idx, int32_t *res) {
+  for (;;) {
+    long e = syscall(__NR_io_uring_enter, r->fd, 0, wait ? 1 : 0,
                      IORING_ENTER_GETEVENTS, NULL, 0);
-    if (e < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY)
-      break;
-    unsigned head = *r->cq_head;
+    unsigned head = *r->cq_head, got = 0;
     unsigned ctail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    for (; head != ctail; head++) {
+    for (; head != ctail && got < room; head++, got++) {
       const struct io_uring_cqe *c = &r->cqes[head & *r->cq_mask];
-      if (c->user_data < k) {
-        got[c->user_data] = c->res;
-        done++;
-      }
+      idx[got] = (unsigned)c->user_data;
+      res[got] = c->res;
     }
     __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+    if (got || !wait ||
+        (e < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY))
+      return got;
   }
 }
 
-/* Finishes pieces[first + i] for i in [from, to) on this thread, from what
- * got[i] says was read already. */
-static int finish(const struct vmk_read_piece *pieces, unsigned first,
-                  unsigned from, unsigned to, const int64_t *got,
-                  unsigned *whole, unsigned *bad) {
-  for (unsigned i = from; i < to; i++) {
-    const struct vmk_read_piece *pc = &pieces[first + i];
-    uint64_t have = got[i] > 0 ? (uint64_t)got[i] : 0;
-    if (have >= pc->len) {
-      (*whole)++;
-      continue;
-    }
-    int rc = vmk_read_full(pc->fd, (uint8_t *)pc->dst + have, pc->len - have,
-                           pc->off + have);
-    if (rc) {
-      *bad = first + i;
-      return rc;
-    }
+/* Reads what is left of *pc on this thread after the ring read res bytes
+ * of it (res < 0: it failed there, so it is read again whole and a real
+ * I/O error shows); counts it in *whole if the ring read it all. */
+static int read_rest(const struct vmk_read_piece *pc, int32_t res,
+                     unsigned *whole) {
+  uint64_t have = res > 0 ? (uint64_t)res : 0;
+  if (have >= pc->len) {
+    (*whole)++;
+    return 0;
   }
-  return 0;
+  return vmk_read_full(pc->fd, (uint8_t *)pc->dst + have, pc->len - have,
+                       pc->off + have);
 }
 
 int vmk_bulk_read(const struct vmk_read_piece *pieces, unsigned n,
@@ -210,34 +204,68 @@ int vmk_bulk_read(const struct vmk_read_piece *pieces, unsigned n,
                       : 1;
   struct ring r;
   bool ring = use_ring && cpus > 1 && n > 1 && ring_open(&r, cpus - 1);
-  unsigned whole = 0;
+  /* No split fixed in advance: this thread reads pieces from the front,
+   * the ring's workers from the back, PER_WORKER pieces each in flight,
+   * topped up whenever one finishes, until the two meet. A worker slower
+   * than this thread (a busy CPU, a slow device) then costs at most the
+   * pieces it holds, not half of the reading. */
+  unsigned depth = ring ? (cpus - 1) * PER_WORKER : 0;
+  if (depth > RING_ENTRIES)
+    depth = RING_ENTRIES;
+  unsigned front = 0, back = n, inflight = 0, whole = 0;
   int rc = 0;
-  for (unsigned first = 0; first < n && !rc; first += RING_ENTRIES) {
-    unsigned k = n - first < RING_ENTRIES ? n - first : RING_ENTRIES;
-    int64_t got[RING_ENTRIES];
-    for (unsigned i = 0; i < k; i++)
-      got[i] = -EAGAIN;
-    /* The ring's workers take all but this thread's share, which it reads
-     * meanwhile; pieces over 4 GiB (the ring's length is 32 bits) stay
-     * here. Whatever the ring did not finish (no io_uring, a kernel without
-     * IORING_OP_READ or IOSQE_ASYNC, a short or failed read) is read here
-     * afterwards, so a real I/O error shows again. */
-    unsigned share = ring ? k - k / cpus : 0, taken = 0;
-    for (unsigned i = 0; i < share; i++)
-      if (pieces[first + i].len > UINT32_MAX)
-        share = i;
-    if (share)
-      taken = ring_submit(&r, pieces, first, share, got);
-    unsigned here = 0;
-    rc = finish(pieces, first, share, k, got, &here, bad);
-    if (taken)
-      ring_wait(&r, taken, got);
-    if (taken < share) { /* the ring refused some: leave it */
-      ring_close(&r);
-      ring = false;
+  while (!rc) {
+    if (inflight) {
+      unsigned idx[RING_ENTRIES];
+      int32_t res[RING_ENTRIES];
+      bool wait = front == back;
+      unsigned got = ring_reap(&r, wait, RING_ENTRIES, idx, res);
+      if (wait && !got) { /* the ring cannot be waited for */
+        rc = -EIO;
+        *bad = back;
+        break;
+      }
+      inflight -= got;
+      for (unsigned i = 0; i < got && !rc; i++)
+        if ((rc = read_rest(&pieces[idx[i]], res[i], &whole)))
+          *bad = idx[i];
     }
-    if (!rc)
-      rc = finish(pieces, first, 0, share, got, &whole, bad);
+    /* The ring is topped up from the back, leaving this thread at least
+     * the piece at the front; pieces over 4 GiB (a ring read's length is
+     * 32 bits) stay here. */
+    unsigned k = 0;
+    while (!rc && inflight + k < depth && back - k > front + 1 &&
+           pieces[back - 1 - k].len <= UINT32_MAX) {
+      ring_push(&r, pieces, back - 1 - k, k);
+      k++;
+    }
+    if (k) {
+      unsigned taken = ring_flush(&r, k);
+      back -= taken;
+      inflight += taken;
+      if (taken < k) /* the ring refused some: the rest are read here */
+        depth = 0;
+    }
+    if (rc)
+      break;
+    if (front < back) {
+      const struct vmk_read_piece *pc = &pieces[front];
+      if ((rc = vmk_read_full(pc->fd, pc->dst, pc->len, pc->off)))
+        *bad = front;
+      front++;
+    } else if (!inflight) {
+      break;
+    }
+  }
+  /* After an error, what the ring still holds is waited for: its workers
+   * write into the caller's buffers. */
+  while (ring && inflight) {
+    unsigned idx[RING_ENTRIES];
+    int32_t res[RING_ENTRIES];
+    unsigned got = ring_reap(&r, true, RING_ENTRIES, idx, res);
+    if (!got)
+      break;
+    inflight -= got;
   }
   if (ring)
     ring_close(&r);

@@ -2,7 +2,9 @@
  * initrd, or a snapshot's memory, into guest RAM).
  *
  * The pieces are read in parallel, by the calling thread and the host
- * kernel's io_uring workers (one per other CPU the process may use):
+ * kernel's io_uring workers (one per other CPU the process may use),
+ * handed out as they go (the caller takes them from the front, the
+ * workers from the back), so a slow worker delays only its own pieces:
  * reading a large file into fresh memory is dominated by the host's page
  * faults, page zeroing and copying, which then run on several CPUs, and
  * vmkit itself starts no thread (a thread's start and exit fault in some
